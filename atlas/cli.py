@@ -1,0 +1,195 @@
+"""The `atlas` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+
+import click
+
+from atlas.config import get_settings
+
+
+@click.group()
+def main() -> None:
+    """Atlas: inventory AI with human approval and an execution hard lock."""
+
+
+@main.group()
+def db() -> None:
+    """Database administration."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations to DATABASE_URL."""
+    from atlas.db.migrate import upgrade
+
+    upgrade(get_settings().sync_database_url, revision)
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the web app (API + pages; OpenAPI at /schema)."""
+    import uvicorn
+
+    from atlas.web.app import create_app
+
+    uvicorn.run(
+        create_app(get_settings()),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@main.command()
+def worker() -> None:
+    """Run the Temporal worker."""
+    from atlas.observability import configure_logging
+    from atlas.workflows.worker import main as run
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json_output=settings.log_json)
+    run(settings)
+
+
+def _database():  # type: ignore[no-untyped-def]
+    from atlas.db.engine import Database
+
+    settings = get_settings()
+    return Database(settings.database_url, app_role=settings.db_app_role, pool_size=2)
+
+
+@main.group()
+def tenants() -> None:
+    """Tenant administration for platform operators."""
+
+
+@tenants.command("create")
+@click.option("--name", required=True)
+@click.option("--org-type", type=click.Choice(["smb", "enterprise"]), required=True)
+@click.option("--admin-email", required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def tenants_create(name: str, org_type: str, admin_email: str, as_json: bool) -> None:
+    """Create a tenant, invite its admin, and print its id and a one-time admin API token."""
+    from atlas.errors import AtlasError
+    from atlas.i18n import translate
+    from atlas.platform.provisioning import create_tenant
+
+    async def run() -> dict[str, str]:
+        database = _database()
+        try:
+            async with database.system_session() as session:
+                created = await create_tenant(
+                    session,
+                    name=name,
+                    org_type=org_type,
+                    admin_email=admin_email,
+                    correlation_id=f"cli-{uuid.uuid4().hex[:12]}",
+                    trial_days=get_settings().trial_days,
+                )
+        finally:
+            await database.dispose()
+        return {
+            "tenant_id": str(created.tenant_id),
+            "name": created.name,
+            "org_type": created.org_type,
+            "admin_email": created.admin_email,
+            "admin_token": created.admin_token,
+        }
+
+    try:
+        result = asyncio.run(run())
+    except AtlasError as exc:
+        raise click.ClickException(translate(exc.message_key, "en", **exc.params)) from None
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(f"tenant id:   {result['tenant_id']}")
+        click.echo(f"admin:       {result['admin_email']} (invited; joins on first sign-in)")
+        click.echo(f"admin token: {result['admin_token']}")
+        click.echo("The token is shown once. Use it as 'Authorization: Bearer <token>'.")
+
+
+@main.group("platform-admins")
+def platform_admins() -> None:
+    """Platform admin role."""
+
+
+@platform_admins.command("grant")
+@click.option("--email", required=True)
+def platform_admins_grant(email: str) -> None:
+    """Make an existing user (who has signed in once) a platform admin."""
+    from atlas.errors import AtlasError
+    from atlas.platform.provisioning import grant_platform_admin
+
+    async def run() -> int:
+        database = _database()
+        try:
+            async with database.system_session() as session:
+                return await grant_platform_admin(session, email=email, correlation_id=f"cli-{uuid.uuid4().hex[:12]}")
+        finally:
+            await database.dispose()
+
+    try:
+        count = asyncio.run(run())
+    except AtlasError:
+        raise click.ClickException(f"no user with the e-mail {email}; they must sign in once first") from None
+    click.echo(f"{email} is now a platform admin ({count} membership(s))")
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+@click.option("--tenant", "tenant_id", type=click.UUID, default=None, help="Only this tenant.")
+def audit_verify(tenant_id: uuid.UUID | None) -> None:
+    """Recompute every tenant's hash chain; exit 1 naming the first broken event."""
+    from atlas.platform.audit import all_tenant_ids, verify_chain
+
+    async def run() -> tuple[int, list[str]]:
+        database = _database()
+        problems: list[str] = []
+        try:
+            async with database.system_session() as session:
+                ids = [tenant_id] if tenant_id else await all_tenant_ids(session)
+                for tid in ids:
+                    broken = await verify_chain(session, tid)
+                    if broken is not None:
+                        problems.append(
+                            f"tenant {broken.tenant_id}: event seq {broken.seq} (id {broken.event_id}): {broken.reason}"
+                        )
+        finally:
+            await database.dispose()
+        return len(ids), problems
+
+    checked, problems = asyncio.run(run())
+    if problems:
+        for line in problems:
+            click.echo(f"BROKEN {line}", err=True)
+        sys.exit(1)
+    click.echo(f"audit chain intact for {checked} tenant(s)")
+
+
+@main.command("demo")
+@click.option("--port", default=8000, show_default=True, type=int)
+def demo(port: int) -> None:
+    """Start the whole demo: PostgreSQL, Temporal, the identity provider, the worker and the web app."""
+    from atlas.demo import run_demo
+
+    run_demo(port=port)
+
+
+if __name__ == "__main__":
+    main()

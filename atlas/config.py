@@ -1,0 +1,113 @@
+"""Settings from the environment, validated at start-up.
+
+Every setting has a safe development default, so `atlas serve` works on a
+laptop; a production start (``ATLAS_ENV=production``) refuses to run with the
+development secret key or without a real OIDC issuer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "atlas-development-secret-key-do-not-use-in-production"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe; the message says which and what to do."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False, populate_by_name=True)
+
+    env: Literal["development", "test", "production"] = Field(default="development", validation_alias="ATLAS_ENV")
+    secret_key: str = Field(default=DEV_SECRET_KEY, validation_alias="ATLAS_SECRET_KEY")
+    # Key for encrypting secrets at rest (Fernet, urlsafe base64 of 32 bytes). When
+    # unset it is derived from the secret key, so a development setup needs one key.
+    encryption_key: str | None = Field(default=None, validation_alias="ATLAS_ENCRYPTION_KEY")
+    database_url: str = Field(
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/atlas", validation_alias="DATABASE_URL"
+    )
+    # The database role every application query runs as (SET ROLE on each
+    # connection). It owns nothing and cannot bypass row-level security.
+    db_app_role: str = Field(default="atlas_app", validation_alias="ATLAS_DB_APP_ROLE")
+    db_pool_size: int = Field(default=10, validation_alias="ATLAS_DB_POOL_SIZE")
+    temporal_address: str = Field(default="127.0.0.1:7233", validation_alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
+    temporal_task_queue: str = Field(default="atlas", validation_alias="TEMPORAL_TASK_QUEUE")
+    base_url: str = Field(default="http://127.0.0.1:8000", validation_alias="ATLAS_BASE_URL")
+    oidc_issuer: str | None = Field(default=None, validation_alias="OIDC_ISSUER")
+    oidc_client_id: str = Field(default="atlas", validation_alias="OIDC_CLIENT_ID")
+    oidc_client_secret: str = Field(default="atlas-dev-client-secret", validation_alias="OIDC_CLIENT_SECRET")
+    oidc_scopes: str = Field(default="openid email profile", validation_alias="OIDC_SCOPES")
+    # Shown as one-click buttons on the sign-in page of a demo deployment.
+    demo_mode: bool = Field(default=False, validation_alias="ATLAS_DEMO")
+    session_ttl_hours: int = Field(default=12, validation_alias="ATLAS_SESSION_TTL_HOURS")
+    login_rate_limit_per_minute: int = Field(default=30, validation_alias="ATLAS_LOGIN_RATE_LIMIT")
+    token_rate_limit_per_minute: int = Field(default=60, validation_alias="ATLAS_TOKEN_RATE_LIMIT")
+    trial_days: int = Field(default=7, validation_alias="ATLAS_TRIAL_DAYS")
+    housekeeping_interval_seconds: int = Field(default=3600, validation_alias="ATLAS_HOUSEKEEPING_SECONDS")
+    log_level: str = Field(default="INFO", validation_alias="ATLAS_LOG_LEVEL")
+    log_json: bool = Field(default=True, validation_alias="ATLAS_LOG_JSON")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        # Accept the plain URL most tools print and use the asyncpg driver.
+        for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        if not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("DATABASE_URL must be a PostgreSQL URL (postgresql://user@host:port/db)")
+        return value
+
+    @field_validator("db_app_role")
+    @classmethod
+    def _role_is_identifier(cls, value: str) -> str:
+        if not value.replace("_", "").isalnum() or not value[0].isalpha():
+            raise ValueError("ATLAS_DB_APP_ROLE must be a plain identifier (letters, digits, _)")
+        return value
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+            problems.append("ATLAS_SECRET_KEY must be set to a random value of at least 32 characters")
+        if not self.oidc_issuer or not self.oidc_issuer.startswith("https://"):
+            problems.append("OIDC_ISSUER must be the https:// URL of your identity provider")
+        if self.oidc_client_secret == "atlas-dev-client-secret":
+            problems.append("OIDC_CLIENT_SECRET must be set")
+        if not self.base_url.startswith("https://"):
+            problems.append("ATLAS_BASE_URL must be the public https:// URL of Atlas")
+        if self.demo_mode:
+            problems.append("ATLAS_DEMO must be off in production")
+        if problems:
+            raise SettingsError("Atlas refuses to start in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def sync_database_url(self) -> str:
+        """The same database through psycopg, for Alembic and the CLI's synchronous work."""
+        return "postgresql+psycopg://" + self.database_url.split("://", 1)[1]
+
+    def fernet_key(self) -> bytes:
+        if self.encryption_key:
+            return self.encryption_key.encode()
+        digest = hashlib.sha256(("atlas-encryption:" + self.secret_key).encode()).digest()
+        return base64.urlsafe_b64encode(digest)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

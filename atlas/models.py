@@ -1,0 +1,28 @@
+"""Imports every component's tables so the metadata (and Alembic) sees them all."""
+
+from atlas.billing.models import Subscription, SubscriptionPlan
+from atlas.platform.models import (
+    ApiToken,
+    AuditChainHead,
+    AuditEvent,
+    AuthIdentity,
+    Invitation,
+    LoginFlow,
+    Tenant,
+    User,
+    WebSession,
+)
+
+__all__ = [
+    "ApiToken",
+    "AuditChainHead",
+    "AuditEvent",
+    "AuthIdentity",
+    "Invitation",
+    "LoginFlow",
+    "Subscription",
+    "SubscriptionPlan",
+    "Tenant",
+    "User",
+    "WebSession",
+]

@@ -1,0 +1,476 @@
+"""Platform API: sign-in, onboarding, members, invitations, API tokens, audit log, platform admin."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.params import FromPath, Parameter
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atlas.billing import services as billing
+from atlas.config import Settings
+from atlas.db.engine import Database
+from atlas.errors import ValidationFailed
+from atlas.platform import platform_admin, services
+from atlas.platform.audit import EventType
+from atlas.platform.auth import sign_out
+from atlas.platform.login import begin_login, complete_login
+from atlas.platform.oidc import OIDCError
+from atlas.platform.principal import Principal
+from atlas.platform.schemas import (
+    ApiTokenCreate,
+    ApiTokenCreated,
+    ApiTokenRead,
+    AuditPageRead,
+    CurrentUser,
+    InvitationCreate,
+    InvitationRead,
+    MemberRead,
+    OnboardingComplete,
+    OnboardingStatusRead,
+    RoleChange,
+    TenantDetail,
+    TenantSummary,
+    audit_event_read,
+    member_read,
+)
+from atlas.policy.rbac import Permission
+from atlas.web.context import SESSION_COOKIE
+
+log = structlog.get_logger("atlas.auth")
+
+
+def rate_limited(per_minute: int, name: str) -> Any:
+    """Per-client rate limit for the sign-in and token endpoints (429 as problem details)."""
+    return RateLimitConfig(
+        rate_limit=("minute", per_minute),
+        store=f"rate_limit_{name}",
+        set_rate_limit_headers=True,
+    ).middleware
+
+
+def session_cookie(settings: NamedDependency[Settings], value: str, *, max_age: int) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=value,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+        max_age=max_age,
+    )
+
+
+class AuthController(Controller):
+    path = "/api"
+    tags = ["auth"]
+
+    @get("/login", opt={"public": True}, middleware=[rate_limited(30, "login")])
+    async def login(self, request: Request[Any, Any, Any], return_to: str | None = None) -> Redirect:
+        """Start an OpenID Connect sign-in (authorization code + PKCE) and redirect to the provider."""
+        state = request.app.state
+        url = await begin_login(state.db, state.oidc, state.secret_box, return_to=return_to)
+        return Redirect(url)
+
+    @get("/auth/callback", opt={"public": True}, middleware=[rate_limited(30, "callback")])
+    async def callback(
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        correlation_id: NamedDependency[str],
+        code: str | None = None,
+        oauth_state: str | None = Parameter(query="state", default=None),
+        error: str | None = None,
+    ) -> Redirect:
+        """The provider's redirect back: verify everything, sign in, set the session cookie."""
+        app_state = request.app.state
+        if error or not code or not oauth_state:
+            reason = "access_denied" if error == "access_denied" else "bad_request"
+            log.warning("sign_in_refused", reason=reason)
+            return Redirect(f"/signin?error={reason}")
+        try:
+            result, return_to = await complete_login(
+                app_state.db,
+                app_state.oidc,
+                app_state.secret_box,
+                code=code,
+                state=oauth_state,
+                correlation_id=correlation_id,
+                session_ttl=timedelta(hours=settings.session_ttl_hours),
+            )
+        except OIDCError as exc:
+            log.warning("sign_in_refused", reason=exc.reason)
+            return Redirect(f"/signin?error={exc.reason}")
+        target = return_to if result.onboarding_completed else "/onboarding"
+        return Redirect(
+            target,
+            cookies=[session_cookie(settings, result.session_token, max_age=settings.session_ttl_hours * 3600)],
+        )
+
+    @post("/logout", opt={"authenticated": True}, status_code=204)
+    async def logout(
+        self,
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        settings: NamedDependency[Settings],
+        correlation_id: NamedDependency[str],
+    ) -> Response[None]:
+        """End the current session (server-side) and clear the cookie."""
+        async with database.tenant_session(principal.tenant_id) as session:
+            await sign_out(session, principal, correlation_id=correlation_id)
+        return Response(None, status_code=204, cookies=[session_cookie(settings, "", max_age=0)])
+
+    @get("/auth/user", opt={"authenticated": True})
+    async def current_user(
+        self, db: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> CurrentUser:
+        """Who is signed in, in which tenant, with which role."""
+        tenant = await services.TenantRepo(db).one_or_none()
+        assert tenant is not None
+        return CurrentUser(
+            kind=principal.kind,
+            tenant_id=principal.tenant_id,
+            tenant_name=tenant.name,
+            role=principal.role,
+            platform_role=principal.platform_role,
+            user_id=principal.user_id,
+            email=principal.email,
+            display_name=principal.display_name,
+            onboarding_completed=tenant.onboarding_completed_at is not None,
+            csrf_token=principal.csrf_token,
+        )
+
+
+def _status_read(status: services.OnboardingStatus) -> OnboardingStatusRead:
+    return OnboardingStatusRead(
+        completed=status.completed,
+        company_name=status.company_name,
+        org_type=status.org_type,
+        use_case=status.use_case,
+        subscription_status=status.subscription_status,
+        plan_id=status.plan_id,
+        trial_ends_at=status.trial_ends_at,
+        use_cases=list(services.USE_CASES),
+        coming_soon=list(services.COMING_SOON_USE_CASES),
+    )
+
+
+class OnboardingController(Controller):
+    path = "/api/onboarding"
+    tags = ["onboarding"]
+
+    @get("/status", opt={"permission": Permission.READ})
+    async def status(self, db: NamedDependency[AsyncSession]) -> OnboardingStatusRead:
+        return _status_read(await services.onboarding_status(db))
+
+    @post("/complete", opt={"permission": Permission.MANAGE_TENANT}, status_code=200)
+    async def complete(
+        self,
+        db: NamedDependency[AsyncSession],
+        data: OnboardingComplete,
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+        settings: NamedDependency[Settings],
+    ) -> OnboardingStatusRead:
+        """Record company name, type and use case, and start the 7-day trial."""
+        status = await services.complete_onboarding(
+            db,
+            company_name=data.company_name,
+            org_type=data.org_type,
+            use_case=data.use_case,
+            plan_id=data.plan,
+            actor=principal.actor,
+            correlation_id=correlation_id,
+            trial_days=settings.trial_days,
+        )
+        return _status_read(status)
+
+
+class MembersController(Controller):
+    path = "/api/members"
+    tags = ["members"]
+
+    @get("/", opt={"permission": Permission.READ})
+    async def list_members(self, db: NamedDependency[AsyncSession]) -> list[MemberRead]:
+        return [member_read(user) for user in await services.list_members(db)]
+
+    @patch("/{member_id:uuid}", opt={"permission": Permission.MANAGE_MEMBERS})
+    async def change_role(
+        self,
+        db: NamedDependency[AsyncSession],
+        member_id: FromPath[uuid.UUID],
+        data: RoleChange,
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> MemberRead:
+        user = await services.change_role(
+            db, member_id=member_id, role=data.role, actor=principal.actor, correlation_id=correlation_id
+        )
+        return member_read(user)
+
+    @delete("/{member_id:uuid}", opt={"permission": Permission.MANAGE_MEMBERS}, status_code=204)
+    async def remove(
+        self,
+        db: NamedDependency[AsyncSession],
+        member_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> None:
+        await services.remove_member(db, member_id=member_id, actor=principal.actor, correlation_id=correlation_id)
+
+
+def _invitation_read(invitation: Any) -> InvitationRead:
+    return InvitationRead(
+        id=invitation.id,
+        email=invitation.email,
+        role=invitation.role,
+        created_at=invitation.created_at,
+        expires_at=invitation.expires_at,
+    )
+
+
+class InvitationsController(Controller):
+    path = "/api/invitations"
+    tags = ["members"]
+
+    @get("/", opt={"permission": Permission.READ})
+    async def list_invitations(self, db: NamedDependency[AsyncSession]) -> list[InvitationRead]:
+        return [_invitation_read(i) for i in await services.list_invitations(db)]
+
+    @post("/", opt={"permission": Permission.MANAGE_MEMBERS}, status_code=201)
+    async def invite(
+        self,
+        db: NamedDependency[AsyncSession],
+        data: InvitationCreate,
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> InvitationRead:
+        """Invite a teammate by e-mail with a role; they join on their first sign-in."""
+        invitation = await services.invite(
+            db, email=data.email, role=data.role, actor=principal.actor, correlation_id=correlation_id
+        )
+        return _invitation_read(invitation)
+
+    @delete("/{invitation_id:uuid}", opt={"permission": Permission.MANAGE_MEMBERS}, status_code=204)
+    async def revoke(
+        self,
+        db: NamedDependency[AsyncSession],
+        invitation_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> None:
+        await services.revoke_invitation(
+            db, invitation_id=invitation_id, actor=principal.actor, correlation_id=correlation_id
+        )
+
+
+def _token_read(token: Any) -> ApiTokenRead:
+    return ApiTokenRead(
+        id=token.id,
+        name=token.name,
+        role=token.role,
+        prefix=token.prefix,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        revoked_at=token.revoked_at,
+        last_used_at=token.last_used_at,
+    )
+
+
+class TokensController(Controller):
+    path = "/api/tokens"
+    tags = ["tokens"]
+
+    @get("/", opt={"permission": Permission.MANAGE_TOKENS})
+    async def list_tokens(self, db: NamedDependency[AsyncSession]) -> list[ApiTokenRead]:
+        return [_token_read(t) for t in await services.list_tokens(db)]
+
+    @post(
+        "/",
+        opt={"permission": Permission.MANAGE_TOKENS},
+        status_code=201,
+        middleware=[rate_limited(20, "tokens")],
+    )
+    async def create(
+        self,
+        db: NamedDependency[AsyncSession],
+        data: ApiTokenCreate,
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> ApiTokenCreated:
+        """Create an API token bound to a role, with an expiry. The token is in this response only."""
+        token, raw = await services.create_token(
+            db,
+            name=data.name,
+            role=data.role,
+            expires_in_days=data.expires_in_days,
+            actor=principal.actor,
+            correlation_id=correlation_id,
+        )
+        return ApiTokenCreated(
+            id=token.id,
+            name=token.name,
+            role=token.role,
+            prefix=token.prefix,
+            expires_at=token.expires_at,
+            token=raw,
+        )
+
+    @delete("/{token_id:uuid}", opt={"permission": Permission.MANAGE_TOKENS}, status_code=204)
+    async def revoke(
+        self,
+        db: NamedDependency[AsyncSession],
+        token_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> None:
+        await services.revoke_token(db, token_id=token_id, actor=principal.actor, correlation_id=correlation_id)
+
+
+def parse_time(value: str | None, field: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed("errors.invalid_time", field=field) from None
+    if moment.tzinfo is None:
+        from datetime import UTC
+
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+EVENT_TYPES = [str(e) for e in EventType]
+
+
+class AuditController(Controller):
+    path = "/api/audit-logs"
+    tags = ["audit"]
+
+    @get("/", opt={"permission": Permission.READ})
+    async def list_events(
+        self,
+        db: NamedDependency[AsyncSession],
+        event_type: str | None = None,
+        correlation_id_filter: str | None = Parameter(query="correlation_id", default=None, max_length=100),
+        since: str | None = None,
+        until: str | None = None,
+        cursor: str | None = None,
+        limit: int = Parameter(default=50, ge=1, le=500),
+    ) -> AuditPageRead:
+        """The tenant's audit events, newest first; filters by type, correlation id and time; cursor paging."""
+        page = await services.audit_page(
+            db,
+            event_type=event_type or None,
+            correlation_id=correlation_id_filter or None,
+            since=parse_time(since, "since"),
+            until=parse_time(until, "until"),
+            cursor=cursor,
+            limit=limit,
+        )
+        return AuditPageRead(items=[audit_event_read(e) for e in page.events], next_cursor=page.next_cursor)
+
+
+class PlatformController(Controller):
+    path = "/api/platform"
+    tags = ["platform"]
+
+    @get("/tenants", opt={"permission": Permission.PLATFORM_TENANTS})
+    async def tenants(
+        self,
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> list[TenantSummary]:
+        """All tenants (platform admins only); the view is audited."""
+        async with database.system_session() as session:
+            await platform_admin.record_view(
+                session,
+                actor=principal.actor,
+                correlation_id=correlation_id,
+                viewed_tenant_id=None,
+                own_tenant_id=principal.tenant_id,
+                what="tenant_list",
+            )
+        async with database.platform_read_session() as session:
+            return await platform_admin.list_tenants(session)
+
+    @get("/tenants/{tenant_id:uuid}", opt={"permission": Permission.PLATFORM_TENANTS})
+    async def tenant(
+        self,
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+        tenant_id: FromPath[uuid.UUID],
+    ) -> TenantDetail:
+        """One tenant, read-only (platform admins only); the view is audited in that tenant's trail."""
+        async with database.system_session() as session:
+            await platform_admin.record_view(
+                session,
+                actor=principal.actor,
+                correlation_id=correlation_id,
+                viewed_tenant_id=tenant_id,
+                own_tenant_id=principal.tenant_id,
+                what="tenant_detail",
+            )
+        async with database.platform_read_session() as session:
+            return await platform_admin.tenant_detail(session, tenant_id)
+
+
+class BillingController(Controller):
+    path = "/api"
+    tags = ["billing"]
+
+    @get("/subscription-plans", opt={"public": True})
+    async def plans(self, database: NamedDependency[Database]) -> list[dict[str, Any]]:
+        async with database.anonymous_session() as session:
+            plans = await billing.list_plans(session)
+        return [
+            {
+                "id": p.id,
+                "name": p.name,
+                "display_name_ar": p.display_name_ar,
+                "display_name_en": p.display_name_en,
+                "price_halalas": p.price_halalas,
+                "currency": p.currency,
+                "features": p.features,
+            }
+            for p in plans
+        ]
+
+    @get("/subscriptions", opt={"permission": Permission.READ})
+    async def subscriptions(self, db: NamedDependency[AsyncSession]) -> list[dict[str, Any]]:
+        subscription = await billing.current_subscription(db)
+        if subscription is None:
+            return []
+        return [
+            {
+                "id": str(subscription.id),
+                "plan_id": subscription.plan_id,
+                "status": subscription.status,
+                "trial_ends_at": subscription.trial_ends_at,
+                "current_period_start": subscription.current_period_start,
+                "current_period_end": subscription.current_period_end,
+            }
+        ]
+
+
+CONTROLLERS = [
+    AuthController,
+    OnboardingController,
+    MembersController,
+    InvitationsController,
+    TokensController,
+    AuditController,
+    PlatformController,
+    BillingController,
+]

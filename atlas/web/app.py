@@ -1,0 +1,116 @@
+"""The Litestar application: JSON API under /api, server-rendered pages, OpenAPI at /schema."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from jinja2 import pass_context
+from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+from markupsafe import Markup, escape
+
+from atlas.config import Settings, get_settings
+from atlas.db.engine import Database
+from atlas.i18n import translate
+from atlas.observability import configure_logging
+from atlas.platform.controllers import CONTROLLERS
+from atlas.platform.crypto import SecretBox
+from atlas.platform.oidc import OIDCClient
+from atlas.web.context import RequestContextMiddleware
+from atlas.web.dependencies import DEPENDENCIES
+from atlas.web.guards import authorize
+from atlas.web.pages import PAGE_CONTROLLERS
+from atlas.web.problems import EXCEPTION_HANDLERS
+from atlas.web.system import MetricsController, SystemController
+from atlas.workflows.client import TemporalConnection
+
+WEB_DIR = Path(__file__).parent
+
+
+@pass_context
+def _t(context: Any, key: str, **params: Any) -> str:
+    return translate(key, context.get("lang", "ar"), **params)
+
+
+@pass_context
+def _i18n(context: Any, key: str, **params: Any) -> Markup:
+    import json
+
+    text = translate(key, context.get("lang", "ar"), **params)
+    params_attr = f" data-i18n-params='{escape(json.dumps(params, default=str))}'" if params else ""
+    return Markup(f'<span data-i18n="{escape(key)}"{params_attr}>{escape(text)}</span>')  # noqa: S704
+
+
+def _engine_callback(engine: JinjaTemplateEngine) -> None:
+    engine.engine.globals["t"] = _t
+    engine.engine.globals["i18n"] = _i18n
+
+
+def oidc_client(settings: Settings) -> OIDCClient:
+    return OIDCClient(
+        issuer=settings.oidc_issuer or "http://127.0.0.1:9400",
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret,
+        redirect_uri=settings.base_url.rstrip("/") + "/api/auth/callback",
+        scopes=settings.oidc_scopes,
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json_output=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.db = Database(settings.database_url, app_role=settings.db_app_role, pool_size=settings.db_pool_size)
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+
+    prometheus = PrometheusConfig(app_name="atlas", prefix="atlas", group_path=True, exclude=["/metrics", "/static"])
+    return Litestar(
+        route_handlers=[
+            *CONTROLLERS,
+            *PAGE_CONTROLLERS,
+            SystemController,
+            MetricsController,
+            create_static_files_router(path="/static", directories=[WEB_DIR / "static"], opt={"public": True}),
+        ],
+        dependencies=DEPENDENCIES,
+        guards=[authorize],
+        middleware=[prometheus.middleware, RequestContextMiddleware()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        state=State(
+            {
+                "settings": settings,
+                "oidc": oidc_client(settings),
+                "secret_box": SecretBox(settings.fernet_key()),
+                "temporal": TemporalConnection(settings),
+            }
+        ),
+        template_config=TemplateConfig(
+            directory=WEB_DIR / "templates", engine=JinjaTemplateEngine, engine_callback=_engine_callback
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Atlas API",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}),
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        request_max_body_size=1_000_000,
+        debug=False,
+    )

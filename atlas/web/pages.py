@@ -1,0 +1,292 @@
+"""Server-rendered pages. Each handler gathers its context through the same services as the API."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atlas.billing import services as billing
+from atlas.db.base import utcnow
+from atlas.db.engine import Database
+from atlas.i18n import direction
+from atlas.platform import platform_admin, services
+from atlas.platform.controllers import EVENT_TYPES, parse_time
+from atlas.platform.principal import Principal
+from atlas.policy.rbac import Permission, Role
+from atlas.web.dependencies import request_lang
+
+DEMO_ACCOUNTS = [
+    {"email": "admin@demo.atlas.sa", "role": "admin"},
+    {"email": "operator@demo.atlas.sa", "role": "operator"},
+    {"email": "platform@atlas.sa", "role": "platform_admin"},
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TrialInfo:
+    status: str
+    days_left: int
+    plan_id: str
+
+
+def days_left(ends_at: datetime | None, now: datetime | None = None) -> int:
+    """Whole days left, rounded up: 6 days and 1 hour left is 7 (SPEC 4's banner counts this way)."""
+    if ends_at is None:
+        return 0
+    remaining = (ends_at - (now or utcnow())).total_seconds()
+    return max(0, math.ceil(remaining / 86400))
+
+
+def base_context(request: Request[Any, Any, Any], **extra: Any) -> dict[str, Any]:
+    lang = request_lang(request)
+    principal = request.scope.get("user")
+    settings = request.app.state.settings
+    context: dict[str, Any] = {
+        "lang": lang,
+        "dir": direction(lang),
+        "principal": principal,
+        "csrf_token": principal.csrf_token if isinstance(principal, Principal) else None,
+        "tenant_name": None,
+        "demo_mode": settings.demo_mode,
+        "nav": None,
+        "trial": None,
+    }
+    context.update(extra)
+    return context
+
+
+async def tenant_context_for(db: NamedDependency[AsyncSession]) -> dict[str, Any]:
+    tenant = await services.TenantRepo(db).one_or_none()
+    subscription = await billing.current_subscription(db)
+    trial = None
+    if subscription is not None and subscription.status == "trial":
+        trial = TrialInfo(subscription.status, days_left(subscription.trial_ends_at), subscription.plan_id)
+    return {
+        "tenant_name": tenant.name if tenant else None,
+        "trial": trial,
+        "onboarded": bool(tenant and tenant.onboarding_completed_at),
+    }
+
+
+def page(request: Request[Any, Any, Any], template: str, **context: Any) -> Template:
+    return Template(template, context=base_context(request, **context))
+
+
+class PublicPages(Controller):
+    include_in_schema = False
+
+    @get("/", opt={"public": True})
+    async def landing(self, request: Request[Any, Any, Any], database: NamedDependency[Database]) -> Template:
+        async with database.anonymous_session() as session:
+            plans = await billing.list_plans(session)
+        return page(request, "landing.html", plans=plans)
+
+    @get("/signin", opt={"public": True})
+    async def signin(self, request: Request[Any, Any, Any], error: str | None = None) -> Template:
+        from atlas.platform.login import safe_return_path
+
+        nxt = safe_return_path(request.query_params.get("next"))
+        return page(request, "signin.html", error=(error or "")[:40] or None, next=nxt, demo_accounts=DEMO_ACCOUNTS)
+
+
+class TenantPages(Controller):
+    include_in_schema = False
+
+    @get("/onboarding", opt={"authenticated": True})
+    async def onboarding(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> Any:
+        status = await services.onboarding_status(db)
+        if status.completed:
+            return Redirect("/app")
+        ctx = await tenant_context_for(db)
+        return page(
+            request,
+            "onboarding.html",
+            status=status,
+            can_complete=principal.can(Permission.MANAGE_TENANT),
+            use_cases=list(services.USE_CASES),
+            coming_soon=list(services.COMING_SOON_USE_CASES),
+            tenant_name=ctx["tenant_name"],
+        )
+
+    @get("/app", opt={"permission": Permission.READ})
+    async def dashboard(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Any:
+        ctx = await tenant_context_for(db)
+        if not ctx.pop("onboarded"):
+            return Redirect("/onboarding")
+        status = await services.onboarding_status(db)
+        members = await services.UserRepo(db).count()
+        recent = await services.audit_page(db, limit=8)
+        return page(
+            request,
+            "dashboard.html",
+            nav="dashboard",
+            status=status,
+            member_count=members,
+            recent_events=recent.events,
+            **ctx,
+        )
+
+    @get("/app/team", opt={"permission": Permission.READ})
+    async def team(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> Template:
+        ctx = await tenant_context_for(db)
+        ctx.pop("onboarded")
+        members = [
+            {
+                "id": m.id,
+                "email": m.email,
+                "display_name": m.display_name,
+                "role": m.role,
+                "created_at": m.created_at,
+                "is_me": m.id == principal.user_id,
+            }
+            for m in await services.list_members(db)
+        ]
+        return page(
+            request,
+            "team.html",
+            nav="team",
+            members=members,
+            invitations=await services.list_invitations(db),
+            can_manage=principal.can(Permission.MANAGE_MEMBERS),
+            roles=[str(r) for r in Role],
+            **ctx,
+        )
+
+    @get("/app/tokens", opt={"permission": Permission.MANAGE_TOKENS})
+    async def tokens(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
+        ctx = await tenant_context_for(db)
+        ctx.pop("onboarded")
+        return page(
+            request,
+            "tokens.html",
+            nav="tokens",
+            tokens=await services.list_tokens(db),
+            roles=[str(r) for r in Role],
+            **ctx,
+        )
+
+    @get("/app/audit", opt={"permission": Permission.READ})
+    async def audit(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
+        ctx = await tenant_context_for(db)
+        ctx.pop("onboarded")
+        q = request.query_params
+        filters = {k: (q.get(k) or "")[:100] for k in ("event_type", "correlation_id", "since", "until")}
+        result = await services.audit_page(
+            db,
+            event_type=filters["event_type"] or None,
+            correlation_id=filters["correlation_id"] or None,
+            since=parse_time(filters["since"], "since"),
+            until=parse_time(filters["until"], "until"),
+            cursor=q.get("cursor") or None,
+            limit=50,
+        )
+        return page(
+            request,
+            "audit.html",
+            nav="audit",
+            events=result.events,
+            filters=filters,
+            event_types=EVENT_TYPES,
+            next_cursor=result.next_cursor,
+            **ctx,
+        )
+
+
+class PlatformPages(Controller):
+    include_in_schema = False
+
+    @get("/platform", opt={"permission": Permission.PLATFORM_TENANTS})
+    async def tenants(
+        self,
+        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> Template:
+        async with database.system_session() as session:
+            await platform_admin.record_view(
+                session,
+                actor=principal.actor,
+                correlation_id=correlation_id,
+                viewed_tenant_id=None,
+                own_tenant_id=principal.tenant_id,
+                what="tenant_list",
+            )
+        async with database.platform_read_session() as session:
+            tenants = await platform_admin.list_tenants(session)
+        async with database.tenant_session(principal.tenant_id) as session:
+            ctx = await tenant_context_for(session)
+        ctx.pop("onboarded")
+        return page(request, "platform_tenants.html", nav="platform", tenants=tenants, **ctx)
+
+    @get("/platform/tenants/{tenant_id:uuid}", opt={"permission": Permission.PLATFORM_TENANTS})
+    async def tenant(
+        self,
+        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+        tenant_id: FromPath[uuid.UUID],
+    ) -> Template:
+        async with database.system_session() as session:
+            await platform_admin.record_view(
+                session,
+                actor=principal.actor,
+                correlation_id=correlation_id,
+                viewed_tenant_id=tenant_id,
+                own_tenant_id=principal.tenant_id,
+                what="tenant_detail",
+            )
+        async with database.platform_read_session() as session:
+            detail = await platform_admin.tenant_detail(session, tenant_id)
+        async with database.tenant_session(principal.tenant_id) as session:
+            ctx = await tenant_context_for(session)
+        ctx.pop("onboarded")
+        subscription = (
+            {
+                "status": detail.tenant.subscription_status,
+                "plan_id": detail.tenant.plan_id,
+                "trial_ends_at": detail.trial_ends_at,
+            }
+            if detail.tenant.subscription_status
+            else None
+        )
+        tenant = {
+            "id": detail.tenant.id,
+            "name": detail.tenant.name,
+            "org_type": detail.tenant.org_type,
+            "use_case": detail.use_case,
+            "created_at": detail.tenant.created_at,
+        }
+        return page(
+            request,
+            "platform_tenant.html",
+            nav="platform",
+            tenant=tenant,
+            subscription=subscription,
+            members=detail.members,
+            recent_events=detail.recent_events,
+            **ctx,
+        )
+
+
+PAGE_CONTROLLERS = [PublicPages, TenantPages, PlatformPages]

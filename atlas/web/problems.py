@@ -1,0 +1,171 @@
+"""RFC 9457 problem details for every error, in the request's language, with the correlation id.
+
+API paths (``/api``, ``/health``, ``/ready``) answer ``application/problem+json``;
+pages answer an HTML error page, and a page that needs sign-in redirects there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from atlas.errors import AtlasError
+from atlas.i18n import DEFAULT_LANG, direction, translate
+
+log = structlog.get_logger("atlas.web")
+
+PROBLEM_JSON = "application/problem+json"
+STATUS_SLUGS = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-failed",
+    423: "locked",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+def _lang(request: Request[Any, Any, Any]) -> str:
+    state = request.scope.get("state") or {}
+    return str(state.get("lang") or DEFAULT_LANG)
+
+
+def _request_id(request: Request[Any, Any, Any]) -> str:
+    state = request.scope.get("state") or {}
+    return str(state.get("request_id") or "")
+
+
+def wants_html(request: Request[Any, Any, Any]) -> bool:
+    path = request.scope.get("path", "")
+    if path.startswith(("/api/", "/health", "/ready", "/metrics", "/i18n/", "/static/")) or path == "/api":
+        return False
+    return "text/html" in (request.headers.get("accept") or "text/html")
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    slug: str,
+    message_key: str,
+    params: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response[Any]:
+    lang = _lang(request)
+    request_id = _request_id(request)
+    title = translate(f"problems.{slug}", lang)
+    detail = translate(message_key, lang, **(params or {}))
+    if status == 401 and wants_html(request):
+        target = request.scope.get("path", "/app")
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        next_path = target + (f"?{query}" if query else "")
+        return Redirect(f"/signin?next={quote(next_path, safe='')}")
+    if wants_html(request):
+        return Template(
+            "error.html",
+            context={
+                "status": status,
+                "title": title,
+                "detail": detail,
+                "correlation_id": request_id,
+                "lang": lang,
+                "dir": direction(lang),
+                "principal": request.scope.get("user"),
+                "csrf_token": None,
+                "tenant_name": None,
+                "demo_mode": False,
+                "nav": None,
+                "trial": None,
+            },
+            status_code=status,
+            headers={"X-Request-ID": request_id, **(headers or {})},
+            media_type=MediaType.HTML,
+        )
+    body: dict[str, Any] = {
+        "type": f"urn:atlas:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.scope.get("path", ""),
+        "correlation_id": request_id,
+        "code": message_key,
+    }
+    body.update(extra or {})
+    return Response(
+        content=body,
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers={"X-Request-ID": request_id, "Content-Language": lang, **(headers or {})},
+    )
+
+
+def handle_atlas_error(request: Request[Any, Any, Any], exc: AtlasError) -> Response[Any]:
+    return problem_response(
+        request,
+        status=exc.status,
+        slug=exc.slug,
+        message_key=exc.message_key,
+        params=exc.params,
+        headers=exc.headers,
+        extra=exc.extra,
+    )
+
+
+def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    lang = _lang(request)
+    fields: list[dict[str, Any]] = []
+    for item in exc.extra or []:
+        if isinstance(item, dict):
+            fields.append(
+                {
+                    "field": item.get("key"),
+                    "source": item.get("source"),
+                    "message": translate("errors.field_invalid", lang, field=item.get("key") or "?"),
+                }
+            )
+    return problem_response(
+        request,
+        status=422,
+        slug="validation-failed",
+        message_key="errors.validation_failed",
+        extra={"errors": fields},
+    )
+
+
+def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if isinstance(exc, NotAuthorizedException):
+        status = 401
+    slug = STATUS_SLUGS.get(status, "error")
+    key = f"errors.http_{status}" if status in STATUS_SLUGS else "errors.http_other"
+    headers = dict(exc.headers or {})
+    return problem_response(request, status=status, slug=slug, message_key=key, headers=headers)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled_error", error_type=type(exc).__name__)
+    return problem_response(
+        request, status=HTTP_500_INTERNAL_SERVER_ERROR, slug="internal-error", message_key="errors.http_500"
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    AtlasError: handle_atlas_error,
+    ValidationException: handle_validation,
+    HTTPException: handle_http,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,63 @@
+"""`atlas worker`: the Temporal worker, with its schedules."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import structlog
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleSpec,
+)
+from temporalio.worker import Worker
+
+from atlas.config import Settings
+from atlas.workflows.housekeeping import HousekeepingWorkflow, sweep_expired
+from atlas.workflows.runtime import init_runtime
+
+log = structlog.get_logger("atlas.worker")
+WORKFLOWS = [HousekeepingWorkflow]
+ACTIVITIES = [sweep_expired]
+
+
+async def ensure_schedules(client: Client, settings: Settings) -> None:
+    try:
+        await client.create_schedule(
+            "atlas-housekeeping",
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    HousekeepingWorkflow.run,
+                    id="atlas-housekeeping-run",
+                    task_queue=settings.temporal_task_queue,
+                ),
+                spec=ScheduleSpec(
+                    intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.housekeeping_interval_seconds))]
+                ),
+            ),
+        )
+    except ScheduleAlreadyRunningError:
+        pass
+
+
+def build_worker(client: Client, settings: Settings) -> Worker:
+    return Worker(client, task_queue=settings.temporal_task_queue, workflows=WORKFLOWS, activities=ACTIVITIES)
+
+
+async def run_worker(settings: Settings) -> None:
+    runtime = init_runtime(settings)
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    await ensure_schedules(client, settings)
+    log.info("worker_started", task_queue=settings.temporal_task_queue)
+    try:
+        await build_worker(client, settings).run()
+    finally:
+        await runtime.db.dispose()
+
+
+def main(settings: Settings) -> None:
+    asyncio.run(run_worker(settings))

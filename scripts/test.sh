@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Sets up everything the test suite needs, then runs it.
+#   ./scripts/test.sh                 the whole suite
+#   ./scripts/test.sh tests/platform  any pytest arguments
+# Uses DATABASE_URL's PostgreSQL server when set (each run creates its own
+# databases there), else starts an embedded PostgreSQL.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+"$ROOT/scripts/bootstrap.sh" test
+VENV="${ATLAS_VENV:-$ROOT/.venv}"
+
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "==> installing Debian's chromium for the browser tests"
+  if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+export PYTHONDONTWRITEBYTECODE=1
+set +e
+"$VENV/bin/python" -m pytest "${@:-tests}" -p no:cacheprovider
+status=$?
+set -e
+if [ "$status" = "5" ]; then
+  echo "pytest collected no tests: that is a failure here." >&2
+  exit 1
+fi
+exit "$status"

@@ -1,0 +1,149 @@
+"""Session-wide real components and helpers shared by every test package."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import psycopg
+import pytest
+
+from tests.services import atlas_server, oidc_provider, postgres_server, temporal_server, test_database
+
+os.environ.setdefault("ATLAS_LOG_LEVEL", "WARNING")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: str) -> Iterator[str]:
+    """A migrated database for this test session (superuser URL, plain postgresql://)."""
+    with test_database(pg_server) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def oidc_url() -> Iterator[str]:
+    with oidc_provider() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def temporal_address() -> Iterator[str]:
+    with temporal_server() as address:
+        yield address
+
+
+class Atlas:
+    """A running Atlas with helpers to sign people in for real and to inspect the database."""
+
+    def __init__(self, base_url: str, oidc_url: str, database_url: str) -> None:
+        self.base_url = base_url
+        self.oidc_url = oidc_url
+        self.database_url = database_url
+
+    # --- database, as the superuser (behind the app's back) ---------------------------------
+    def sql(self, query: str, params: Any = None) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            cursor = conn.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def as_app_role(
+        self, query: str, params: Any = None, *, tenant_id: uuid.UUID | None = None, scope: str = ""
+    ) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.database_url) as conn:
+            conn.execute("SET ROLE atlas_app")
+            if tenant_id or scope:
+                conn.execute(
+                    "SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true)",
+                    (str(tenant_id or ""), scope),
+                )
+            cursor = conn.execute(query, params)
+            rows = cursor.fetchall() if cursor.description else []
+            conn.rollback()
+            return rows
+
+    # --- HTTP ----------------------------------------------------------------------------------
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, follow_redirects=False, timeout=30, **kwargs)
+
+    def set_user(self, sub: str, **claims: Any) -> None:
+        response = httpx.put(f"{self.oidc_url}/users/{sub}", json={"email": sub, **claims})
+        assert response.status_code in (200, 204), response.text
+
+    def begin_login(self, client: httpx.Client, return_to: str = "/app") -> str:
+        response = client.get("/api/login", params={"return_to": return_to})
+        assert response.status_code in (302, 303, 307), response.text
+        return response.headers["location"]
+
+    def authorize_at_provider(self, authorize_url: str, sub: str) -> str:
+        """Press the provider's button for ``sub``; returns Atlas's callback URL with code and state."""
+        response = httpx.post(authorize_url, data={"sub": sub}, follow_redirects=False)
+        assert response.status_code in (302, 303), response.text
+        return response.headers["location"]
+
+    def login(self, email: str | None = None, *, name: str | None = None) -> httpx.Client:
+        """The real authorization-code flow; returns a client holding the session cookie and CSRF header."""
+        email = email or f"user-{uuid.uuid4().hex[:10]}@example.sa"
+        self.set_user(email, name=name or email.split("@")[0].title())
+        client = self.client()
+        callback = self.authorize_at_provider(self.begin_login(client), email)
+        parsed = urlparse(callback)
+        response = client.get(parsed.path, params={k: v[0] for k, v in parse_qs(parsed.query).items()})
+        assert response.status_code in (302, 303), response.text
+        assert "atlas_session" in client.cookies, response.headers
+        me = client.get("/api/auth/user").json()
+        client.headers["X-CSRF-Token"] = me["csrf_token"]
+        client.headers["Accept"] = "application/json"
+        return client
+
+    def new_tenant(
+        self, *, org_type: str = "smb", name: str | None = None, email: str | None = None
+    ) -> tuple[httpx.Client, dict[str, Any]]:
+        """A fresh tenant through first sign-in and the onboarding wizard; returns its admin's client."""
+        client = self.login(email)
+        response = client.post(
+            "/api/onboarding/complete",
+            json={
+                "company_name": name or f"Company {uuid.uuid4().hex[:6]}",
+                "org_type": org_type,
+                "use_case": "inventory_management",
+            },
+        )
+        assert response.status_code == 200, response.text
+        return client, client.get("/api/auth/user").json()
+
+    def token_client(self, admin: httpx.Client, role: str) -> httpx.Client:
+        response = admin.post("/api/tokens", json={"name": f"{role} token", "role": role, "expires_in_days": 7})
+        assert response.status_code == 201, response.text
+        return self.client(
+            headers={"Authorization": f"Bearer {response.json()['token']}", "Accept": "application/json"}
+        )
+
+    def member_client(self, admin: httpx.Client, role: str) -> tuple[httpx.Client, dict[str, Any]]:
+        """Invite someone with ``role`` and sign them in; they join the admin's tenant."""
+        email = f"{role}-{uuid.uuid4().hex[:8]}@example.sa"
+        response = admin.post("/api/invitations", json={"email": email, "role": role})
+        assert response.status_code == 201, response.text
+        client = self.login(email)
+        return client, client.get("/api/auth/user").json()
+
+
+@pytest.fixture(scope="session")
+def atlas(database_url: str, oidc_url: str) -> Iterator[Atlas]:
+    overrides = {
+        "DATABASE_URL": database_url,
+        "OIDC_ISSUER": oidc_url,
+        "TEMPORAL_ADDRESS": "127.0.0.1:1",  # no Temporal unless a test asks for it
+        "ATLAS_LOG_LEVEL": os.environ.get("ATLAS_LOG_LEVEL", "WARNING"),
+    }
+    with atlas_server(overrides) as base_url:
+        yield Atlas(base_url, oidc_url, database_url)

