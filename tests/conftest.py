@@ -12,7 +12,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.services import atlas_server, oidc_provider, postgres_server, temporal_server, test_database
+from tests.services import atlas_server, oidc_provider, postgres_server, temporal_server, fresh_database
 
 os.environ.setdefault("ATLAS_LOG_LEVEL", "WARNING")
 
@@ -26,7 +26,7 @@ def pg_server() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(pg_server: str) -> Iterator[str]:
     """A migrated database for this test session (superuser URL, plain postgresql://)."""
-    with test_database(pg_server) as url:
+    with fresh_database(pg_server) as url:
         yield url
 
 
@@ -143,6 +143,8 @@ def atlas(database_url: str, oidc_url: str) -> Iterator[Atlas]:
         "DATABASE_URL": database_url,
         "OIDC_ISSUER": oidc_url,
         "TEMPORAL_ADDRESS": "127.0.0.1:1",  # no Temporal unless a test asks for it
+        "ATLAS_LOGIN_RATE_LIMIT": 100000,  # the suite signs in hundreds of times from one address
+        "ATLAS_TOKEN_RATE_LIMIT": 100000,
         "ATLAS_LOG_LEVEL": os.environ.get("ATLAS_LOG_LEVEL", "WARNING"),
     }
     with atlas_server(overrides) as base_url:

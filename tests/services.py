@@ -77,7 +77,7 @@ def postgres_server() -> Iterator[str]:
 
 
 @contextmanager
-def test_database(server_url: str) -> Iterator[str]:
+def fresh_database(server_url: str) -> Iterator[str]:
     """A fresh database with the real migrations applied; dropped afterwards."""
     from atlas.db.migrate import upgrade
 

@@ -48,13 +48,24 @@ from atlas.web.context import SESSION_COOKIE
 log = structlog.get_logger("atlas.auth")
 
 
-def rate_limited(per_minute: int, name: str) -> Any:
-    """Per-client rate limit for the sign-in and token endpoints (429 as problem details)."""
-    return RateLimitConfig(
-        rate_limit=("minute", per_minute),
-        store=f"rate_limit_{name}",
-        set_rate_limit_headers=True,
-    ).middleware
+SIGN_IN_PATHS = frozenset({"/api/login", "/api/auth/callback"})
+
+
+def rate_limits(settings: Settings) -> list[Any]:
+    """Per-client rate limits on sign-in and on creating API tokens (429 as problem details)."""
+
+    def is_sign_in(request: Request[Any, Any, Any]) -> bool:
+        return request.url.path in SIGN_IN_PATHS
+
+    def is_token_creation(request: Request[Any, Any, Any]) -> bool:
+        return request.method == "POST" and request.url.path.rstrip("/") == "/api/tokens"
+
+    return [
+        RateLimitConfig(rate_limit=("minute", settings.login_rate_limit_per_minute), store="rate_limit_sign_in",
+                        check_throttle_handler=is_sign_in, set_rate_limit_headers=False).middleware,
+        RateLimitConfig(rate_limit=("minute", settings.token_rate_limit_per_minute), store="rate_limit_tokens",
+                        check_throttle_handler=is_token_creation, set_rate_limit_headers=False).middleware,
+    ]
 
 
 def session_cookie(settings: NamedDependency[Settings], value: str, *, max_age: int) -> Cookie:
@@ -73,14 +84,14 @@ class AuthController(Controller):
     path = "/api"
     tags = ["auth"]
 
-    @get("/login", opt={"public": True}, middleware=[rate_limited(30, "login")])
+    @get("/login", opt={"public": True})
     async def login(self, request: Request[Any, Any, Any], return_to: str | None = None) -> Redirect:
         """Start an OpenID Connect sign-in (authorization code + PKCE) and redirect to the provider."""
         state = request.app.state
         url = await begin_login(state.db, state.oidc, state.secret_box, return_to=return_to)
         return Redirect(url)
 
-    @get("/auth/callback", opt={"public": True}, middleware=[rate_limited(30, "callback")])
+    @get("/auth/callback", opt={"public": True})
     async def callback(
         self,
         request: Request[Any, Any, Any],
@@ -297,7 +308,6 @@ class TokensController(Controller):
         "/",
         opt={"permission": Permission.MANAGE_TOKENS},
         status_code=201,
-        middleware=[rate_limited(20, "tokens")],
     )
     async def create(
         self,

@@ -23,7 +23,7 @@ from atlas.config import Settings, get_settings
 from atlas.db.engine import Database
 from atlas.i18n import translate
 from atlas.observability import configure_logging
-from atlas.platform.controllers import CONTROLLERS
+from atlas.platform.controllers import CONTROLLERS, rate_limits
 from atlas.platform.crypto import SecretBox
 from atlas.platform.oidc import OIDCClient
 from atlas.web.context import RequestContextMiddleware
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies=DEPENDENCIES,
         guards=[authorize],
-        middleware=[prometheus.middleware, RequestContextMiddleware()],
+        middleware=[prometheus.middleware, RequestContextMiddleware(), *rate_limits(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         state=State(

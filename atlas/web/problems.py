@@ -153,6 +153,8 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     slug = STATUS_SLUGS.get(status, "error")
     key = f"errors.http_{status}" if status in STATUS_SLUGS else "errors.http_other"
     headers = dict(exc.headers or {})
+    if status == 429 and request.scope.get("path") in ("/api/login", "/api/auth/callback"):
+        return Redirect("/signin?error=rate_limited")
     return problem_response(request, status=status, slug=slug, message_key=key, headers=headers)
 
 

@@ -106,6 +106,7 @@ def test_return_to_never_leaves_atlas(atlas):
 def strict(database_url: str) -> Iterator[tuple[FakeIdP, str]]:
     with fake_idp() as idp, atlas_server({
         "DATABASE_URL": database_url, "OIDC_ISSUER": idp.issuer, "TEMPORAL_ADDRESS": "127.0.0.1:1",
+        "ATLAS_LOGIN_RATE_LIMIT": 20,
     }) as base_url:
         yield idp, base_url
 
@@ -148,3 +149,11 @@ def test_logout_ends_the_session_server_side(atlas):
     assert client.post("/api/logout").status_code == 204
     stale = atlas.client(cookies={"atlas_session": cookie})
     assert stale.get("/api/auth/user").status_code == 401
+
+
+def test_sign_in_is_rate_limited_per_client(strict):
+    _idp, base_url = strict
+    client = httpx.Client(base_url=base_url, follow_redirects=False)
+    locations = [client.get("/api/login").headers["location"] for _ in range(25)]
+    assert locations[-1] == "/signin?error=rate_limited"
+    assert any(loc.startswith("http://127.0.0.1") for loc in locations)
