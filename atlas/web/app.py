@@ -113,4 +113,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         request_max_body_size=1_000_000,
         debug=False,
+        logging_config=None,
     )

