@@ -10,6 +10,7 @@ import uuid
 import click
 
 from atlas.config import get_settings
+from atlas.db.engine import Database
 
 
 @click.group()
@@ -62,8 +63,7 @@ def worker() -> None:
     run(settings)
 
 
-def _database():  # type: ignore[no-untyped-def]
-    from atlas.db.engine import Database
+def _database() -> Database:
 
     settings = get_settings()
     return Database(settings.database_url, app_role=settings.db_app_role, pool_size=2)

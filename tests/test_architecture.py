@@ -6,8 +6,18 @@ import ast
 from pathlib import Path
 
 ATLAS = Path(__file__).resolve().parents[1] / "atlas"
-HTTP_CLIENTS = {"httpx", "requests", "urllib3", "aiohttp", "http.client", "urllib.request", "pycurl", "httplib2",
-                "authlib.integrations.httpx_client", "authlib.integrations.requests_client"}
+HTTP_CLIENTS = {
+    "httpx",
+    "requests",
+    "urllib3",
+    "aiohttp",
+    "http.client",
+    "urllib.request",
+    "pycurl",
+    "httplib2",
+    "authlib.integrations.httpx_client",
+    "authlib.integrations.requests_client",
+}
 # The only modules that may hold an HTTP client: the execution lock's guarded transport (every request to a
 # customer system), and the two clients of Atlas's own providers, never customers: sign-in's OIDC client and
 # billing's Moyasar client.
@@ -50,7 +60,11 @@ def test_the_checker_itself_catches_an_import(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("import httpx as h\nfrom urllib.request import urlopen\n__import__('requests')\n")
     assert {m for m in imported_modules(sample) if is_http_client(m)} == {
-        "httpx", "urllib.request", "urllib.request.urlopen", "requests"}
+        "httpx",
+        "urllib.request",
+        "urllib.request.urlopen",
+        "requests",
+    }
 
 
 def test_no_module_shadows_the_standard_library():
@@ -62,6 +76,9 @@ def test_no_module_shadows_the_standard_library():
 
 
 def test_action_executed_is_never_written():
-    offenders = [p.relative_to(ATLAS).as_posix() for p in ATLAS.rglob("*.py")
-                 if "ACTION_EXECUTED" in p.read_text(encoding="utf-8")]
+    offenders = [
+        p.relative_to(ATLAS).as_posix()
+        for p in ATLAS.rglob("*.py")
+        if "ACTION_EXECUTED" in p.read_text(encoding="utf-8")
+    ]
     assert offenders == []

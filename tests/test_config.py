@@ -29,8 +29,11 @@ def test_production_refuses_the_development_secret_and_missing_issuer():
 
 def test_production_accepts_real_settings():
     settings = Settings(
-        ATLAS_ENV="production", ATLAS_SECRET_KEY="x" * 48, OIDC_ISSUER="https://login.example.sa",
-        OIDC_CLIENT_SECRET="real-secret", ATLAS_BASE_URL="https://atlas.example.sa",
+        ATLAS_ENV="production",
+        ATLAS_SECRET_KEY="x" * 48,
+        OIDC_ISSUER="https://login.example.sa",
+        OIDC_CLIENT_SECRET="real-secret",
+        ATLAS_BASE_URL="https://atlas.example.sa",
     )
     assert settings.secure_cookies
 

@@ -20,7 +20,8 @@ def test_every_entry_has_arabic_and_english():
         assert entry["ar"].strip() and entry["en"].strip(), key
         if key not in LATIN_ON_PURPOSE:
             assert ARABIC.search(entry["ar"]) or not re.search("[A-Za-z]{4,}", entry["ar"]), (
-                f"{key}: Arabic text looks untranslated: {entry['ar']!r}")
+                f"{key}: Arabic text looks untranslated: {entry['ar']!r}"
+            )
         placeholders_ar = set(re.findall(r"{(\w+)}", entry["ar"]))
         placeholders_en = set(re.findall(r"{(\w+)}", entry["en"]))
         assert placeholders_ar == placeholders_en, key

@@ -62,7 +62,7 @@ def normalise_lang(value: str | None) -> Lang | None:
     if not value:
         return None
     value = value.strip().lower()[:2]
-    return value if value in LANGS else None  # type: ignore[return-value]
+    return value if value in LANGS else None  # type: ignore[return-value,unused-ignore]
 
 
 def negotiate(cookie: str | None, accept_language: str | None) -> Lang:

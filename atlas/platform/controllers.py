@@ -61,10 +61,18 @@ def rate_limits(settings: Settings) -> list[Any]:
         return request.method == "POST" and request.url.path.rstrip("/") == "/api/tokens"
 
     return [
-        RateLimitConfig(rate_limit=("minute", settings.login_rate_limit_per_minute), store="rate_limit_sign_in",
-                        check_throttle_handler=is_sign_in, set_rate_limit_headers=False).middleware,
-        RateLimitConfig(rate_limit=("minute", settings.token_rate_limit_per_minute), store="rate_limit_tokens",
-                        check_throttle_handler=is_token_creation, set_rate_limit_headers=False).middleware,
+        RateLimitConfig(
+            rate_limit=("minute", settings.login_rate_limit_per_minute),
+            store="rate_limit_sign_in",
+            check_throttle_handler=is_sign_in,
+            set_rate_limit_headers=False,
+        ).middleware,
+        RateLimitConfig(
+            rate_limit=("minute", settings.token_rate_limit_per_minute),
+            store="rate_limit_tokens",
+            check_throttle_handler=is_token_creation,
+            set_rate_limit_headers=False,
+        ).middleware,
     ]
 
 

@@ -52,7 +52,7 @@ class TenantRepository(Generic[M]):
     def _where_tenant(self) -> ColumnElement[bool]:
         return self._tenant_col == self.tenant_id  # type: ignore[no-any-return]
 
-    def select(self, *where: ColumnElement[bool]) -> Select[tuple[M]]:
+    def select(self, *where: ColumnElement[bool]) -> Select[Any]:
         return select(self.model).where(self._where_tenant(), *where)
 
     def _writable(self) -> None:
@@ -68,10 +68,12 @@ class TenantRepository(Generic[M]):
     async def get_or_none(self, entity_id: Any) -> M | None:
         pk = self.model.__mapper__.primary_key[0]
         result = await self.session.execute(self.select(pk == entity_id))
-        return result.scalar_one_or_none()
+        found: M | None = result.scalar_one_or_none()
+        return found
 
     async def one_or_none(self, *where: ColumnElement[bool]) -> M | None:
-        return (await self.session.execute(self.select(*where))).scalar_one_or_none()
+        found: M | None = (await self.session.execute(self.select(*where))).scalar_one_or_none()
+        return found
 
     async def list(
         self, *where: ColumnElement[bool], order_by: Sequence[Any] = (), limit: int | None = None
@@ -79,7 +81,8 @@ class TenantRepository(Generic[M]):
         statement = self.select(*where).order_by(*order_by)
         if limit is not None:
             statement = statement.limit(limit)
-        return list((await self.session.execute(statement)).scalars())
+        rows: list[M] = list((await self.session.execute(statement)).scalars())
+        return rows
 
     async def count(self, *where: ColumnElement[bool]) -> int:
         statement = select(func.count()).select_from(self.model).where(self._where_tenant(), *where)

@@ -39,14 +39,14 @@ class RequestContextMiddleware(ASGIMiddleware):
         incoming = headers.get("x-request-id") or ""
         request_id = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         cookies = _cookies(headers)
-        state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["lang"] = negotiate(cookies.get(LANG_COOKIE), headers.get("accept-language"))
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         principal = None
         authorization = headers.get("authorization") or ""
-        db = scope["litestar_app"].state.db  # type: ignore[typeddict-item]
+        db = scope["litestar_app"].state.db
         if authorization:
             scheme, _, credential = authorization.partition(" ")
             if scheme.lower() == "bearer" and credential.strip():

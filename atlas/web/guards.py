@@ -43,5 +43,5 @@ def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRoute
     if access is None:
         # Deny by default: a route that forgot to declare its access is closed, not open.
         raise Forbidden("errors.forbidden")
-    if not principal.can(access):
+    if not isinstance(access, Permission) or not principal.can(access):
         raise Forbidden("errors.forbidden")

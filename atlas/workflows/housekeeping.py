@@ -33,7 +33,7 @@ async def sweep_expired() -> SweepResult:
         sessions = await session.execute(
             delete(WebSession).where(or_(WebSession.expires_at < now, WebSession.revoked_at.is_not(None)))
         )
-    return SweepResult(login_flows=int(flows.rowcount), sessions=int(sessions.rowcount))  # type: ignore[attr-defined]
+    return SweepResult(login_flows=int(flows.rowcount), sessions=int(sessions.rowcount))  # type: ignore[attr-defined,unused-ignore]
 
 
 @workflow.defn(name="Housekeeping")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import structlog
@@ -26,7 +27,7 @@ ACTIVITIES = [sweep_expired]
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> None:
-    try:
+    with contextlib.suppress(ScheduleAlreadyRunningError):
         await client.create_schedule(
             "atlas-housekeeping",
             Schedule(
@@ -40,8 +41,6 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
                 ),
             ),
         )
-    except ScheduleAlreadyRunningError:
-        pass
 
 
 def build_worker(client: Client, settings: Settings) -> Worker:

@@ -38,8 +38,14 @@ class FakeIdP:
     def id_token(self, request: dict[str, Any], client_id: str) -> str:
         now = int(time.time())
         claims = {
-            "iss": self.issuer, "sub": request["sub"], "aud": client_id, "iat": now, "exp": now + 300,
-            "nonce": request["nonce"], "email": request["sub"], "name": "Strict User",
+            "iss": self.issuer,
+            "sub": request["sub"],
+            "aud": client_id,
+            "iat": now,
+            "exp": now + 300,
+            "nonce": request["nonce"],
+            "email": request["sub"],
+            "name": "Strict User",
         }
         key = self.key
         if self.mode == "expired":
@@ -71,12 +77,19 @@ def _handler(idp: FakeIdP) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             url = urlparse(self.path)
             if url.path == "/.well-known/openid-configuration":
-                self._json(200, {
-                    "issuer": idp.issuer, "authorization_endpoint": f"{idp.issuer}/authorize",
-                    "token_endpoint": f"{idp.issuer}/token", "jwks_uri": f"{idp.issuer}/jwks",
-                    "response_types_supported": ["code"], "id_token_signing_alg_values_supported": ["RS256"],
-                    "code_challenge_methods_supported": ["S256"], "subject_types_supported": ["public"],
-                })
+                self._json(
+                    200,
+                    {
+                        "issuer": idp.issuer,
+                        "authorization_endpoint": f"{idp.issuer}/authorize",
+                        "token_endpoint": f"{idp.issuer}/token",
+                        "jwks_uri": f"{idp.issuer}/jwks",
+                        "response_types_supported": ["code"],
+                        "id_token_signing_alg_values_supported": ["RS256"],
+                        "code_challenge_methods_supported": ["S256"],
+                        "subject_types_supported": ["public"],
+                    },
+                )
             elif url.path == "/jwks":
                 self._json(200, {"keys": [idp.key.as_dict(private=False)]})
             elif url.path == "/authorize":
@@ -111,8 +124,15 @@ def _handler(idp: FakeIdP) -> type[BaseHTTPRequestHandler]:
             auth = self.headers.get("Authorization", "")
             if auth.startswith("Basic "):
                 client_id = base64.b64decode(auth[6:]).decode().split(":", 1)[0]
-            self._json(200, {"access_token": uuid.uuid4().hex, "token_type": "Bearer", "expires_in": 300,
-                             "id_token": idp.id_token(request, client_id)})
+            self._json(
+                200,
+                {
+                    "access_token": uuid.uuid4().hex,
+                    "token_type": "Bearer",
+                    "expires_in": 300,
+                    "id_token": idp.id_token(request, client_id),
+                },
+            )
 
     return Handler
 

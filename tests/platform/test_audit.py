@@ -30,8 +30,9 @@ def test_events_are_chained_and_gapless_per_tenant(atlas):
     admin, me = atlas.new_tenant()
     for i in range(3):
         admin.post("/api/invitations", json={"email": f"chain{i}@example.sa", "role": "viewer"})
-    rows = atlas.sql("SELECT seq, prev_hash, hash FROM audit_events WHERE tenant_id = %s ORDER BY seq",
-                     (me["tenant_id"],))
+    rows = atlas.sql(
+        "SELECT seq, prev_hash, hash FROM audit_events WHERE tenant_id = %s ORDER BY seq", (me["tenant_id"],)
+    )
     assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
     assert rows[0][1] == "0" * 64
     for previous, current in zip(rows, rows[1:], strict=False):
@@ -49,11 +50,13 @@ def test_concurrent_writers_keep_seq_gapless(atlas):
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(invite, range(40)))
     assert statuses == [201] * 40
-    seqs = [r[0] for r in atlas.sql("SELECT seq FROM audit_events WHERE tenant_id = %s ORDER BY seq",
-                                    (me["tenant_id"],))]
+    seqs = [
+        r[0] for r in atlas.sql("SELECT seq FROM audit_events WHERE tenant_id = %s ORDER BY seq", (me["tenant_id"],))
+    ]
     assert seqs == list(range(1, len(seqs) + 1))
     assert atlas.sql("SELECT last_seq FROM audit_chain_heads WHERE tenant_id = %s", (me["tenant_id"],)) == [
-        (len(seqs),)]
+        (len(seqs),)
+    ]
 
 
 def test_audit_api_filters_and_paginates(atlas):
@@ -64,8 +67,9 @@ def test_audit_api_filters_and_paginates(atlas):
     assert [e["event_type"] for e in page["items"]] == ["invitation_created"] * 3
     seen = [e["seq"] for e in page["items"]]
     while page["next_cursor"]:
-        page = admin.get("/api/audit-logs", params={"event_type": "invitation_created", "limit": 3,
-                                                    "cursor": page["next_cursor"]}).json()
+        page = admin.get(
+            "/api/audit-logs", params={"event_type": "invitation_created", "limit": 3, "cursor": page["next_cursor"]}
+        ).json()
         seen += [e["seq"] for e in page["items"]]
     assert len(seen) == 7 and seen == sorted(seen, reverse=True)
     one = admin.get("/api/audit-logs", params={"limit": 1}).json()["items"][0]
@@ -84,24 +88,42 @@ def test_audit_api_filters_and_paginates(atlas):
 
 def test_request_id_becomes_the_correlation_id(atlas):
     admin, me = atlas.new_tenant()
-    response = admin.post("/api/invitations", json={"email": "corr@example.sa", "role": "viewer"},
-                          headers={"X-Request-ID": "req-12345"})
+    response = admin.post(
+        "/api/invitations", json={"email": "corr@example.sa", "role": "viewer"}, headers={"X-Request-ID": "req-12345"}
+    )
     assert response.headers["x-request-id"] == "req-12345"
-    rows = atlas.sql("SELECT event_type FROM audit_events WHERE tenant_id = %s AND correlation_id = 'req-12345'",
-                     (me["tenant_id"],))
+    rows = atlas.sql(
+        "SELECT event_type FROM audit_events WHERE tenant_id = %s AND correlation_id = 'req-12345'", (me["tenant_id"],)
+    )
     assert rows == [("invitation_created",)]
 
 
 def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url, "ATLAS_LOG_LEVEL": "WARNING"}
-    return subprocess.run([sys.executable, "-W", "ignore", "-m", "atlas.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-W", "ignore", "-m", "atlas.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_verify_detects_a_row_altered_behind_the_apps_back(pg_server):
     with fresh_database(pg_server) as url:
-        created = [json.loads(run_cli(url, "tenants", "create", "--name", f"Verify {i}", "--org-type", "enterprise",
-                                      "--admin-email", f"boss{i}@example.sa", "--json").stdout) for i in range(2)]
+        created = [
+            json.loads(
+                run_cli(
+                    url,
+                    "tenants",
+                    "create",
+                    "--name",
+                    f"Verify {i}",
+                    "--org-type",
+                    "enterprise",
+                    "--admin-email",
+                    f"boss{i}@example.sa",
+                    "--json",
+                ).stdout
+            )
+            for i in range(2)
+        ]
         ok = run_cli(url, "audit", "verify")
         assert ok.returncode == 0, ok.stderr
         assert "intact for 2 tenant(s)" in ok.stdout
@@ -110,8 +132,9 @@ def test_verify_detects_a_row_altered_behind_the_apps_back(pg_server):
             # Only a superuser who switches the triggers off can do this; verify must still notice.
             conn.execute("SET session_replication_role = replica")
             event_id = conn.execute(
-                "SELECT id FROM audit_events WHERE tenant_id = %s AND seq = 3", (victim,)).fetchone()[0]
-            conn.execute("UPDATE audit_events SET payload = '{\"role\": \"viewer\"}' WHERE id = %s", (event_id,))
+                "SELECT id FROM audit_events WHERE tenant_id = %s AND seq = 3", (victim,)
+            ).fetchone()[0]
+            conn.execute('UPDATE audit_events SET payload = \'{"role": "viewer"}\' WHERE id = %s', (event_id,))
         broken = run_cli(url, "audit", "verify")
         assert broken.returncode == 1
         assert f"tenant {victim}: event seq 3 (id {event_id})" in broken.stderr
@@ -121,8 +144,20 @@ def test_verify_detects_a_row_altered_behind_the_apps_back(pg_server):
 
 def test_verify_detects_a_deleted_event(pg_server):
     with fresh_database(pg_server) as url:
-        created = json.loads(run_cli(url, "tenants", "create", "--name", "Deleted", "--org-type", "smb",
-                                     "--admin-email", "del@example.sa", "--json").stdout)
+        created = json.loads(
+            run_cli(
+                url,
+                "tenants",
+                "create",
+                "--name",
+                "Deleted",
+                "--org-type",
+                "smb",
+                "--admin-email",
+                "del@example.sa",
+                "--json",
+            ).stdout
+        )
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("SET session_replication_role = replica")
             conn.execute("DELETE FROM audit_events WHERE tenant_id = %s AND seq = 2", (created["tenant_id"],))

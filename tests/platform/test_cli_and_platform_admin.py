@@ -8,8 +8,18 @@ from tests.platform.test_audit import run_cli
 
 
 def test_tenants_create_prints_an_id_and_a_working_admin_token(atlas):
-    result = run_cli(atlas.database_url, "tenants", "create", "--name", "Gulf Retail Group", "--org-type",
-                     "enterprise", "--admin-email", "cio@gulfretail.sa", "--json")
+    result = run_cli(
+        atlas.database_url,
+        "tenants",
+        "create",
+        "--name",
+        "Gulf Retail Group",
+        "--org-type",
+        "enterprise",
+        "--admin-email",
+        "cio@gulfretail.sa",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     created = json.loads(result.stdout)
     bearer = atlas.client(headers={"Authorization": f"Bearer {created['admin_token']}"})
@@ -22,8 +32,9 @@ def test_tenants_create_prints_an_id_and_a_working_admin_token(atlas):
 
 
 def test_tenants_create_refuses_bad_input_clearly(atlas):
-    result = run_cli(atlas.database_url, "tenants", "create", "--name", "X Co", "--org-type", "smb",
-                     "--admin-email", "nope")
+    result = run_cli(
+        atlas.database_url, "tenants", "create", "--name", "X Co", "--org-type", "smb", "--admin-email", "nope"
+    )
     assert result.returncode != 0
     assert "valid e-mail" in result.stderr
 
@@ -41,7 +52,9 @@ def test_platform_admin_lists_tenants_and_opens_one_read_only_with_audit(atlas):
     assert detail.json()["members"][0]["email"] == target_me["email"]
     audited = atlas.sql(
         "SELECT actor, payload->>'view' FROM audit_events WHERE tenant_id = %s AND event_type = 'cross_tenant_view' "
-        "AND correlation_id = 'pa-view-1'", (target_me["tenant_id"],))
+        "AND correlation_id = 'pa-view-1'",
+        (target_me["tenant_id"],),
+    )
     assert audited == [(f"platform_admin:{admin_me['user_id']}", "tenant_detail")]
     missing = admin.get("/api/platform/tenants/00000000-0000-0000-0000-000000000001")
     assert missing.status_code == 404

@@ -13,8 +13,13 @@ def two_tenants(atlas):
     invitation_b = admin_b.post("/api/invitations", json={"email": "pending-b@example.sa", "role": "viewer"}).json()
     token_b = admin_b.post("/api/tokens", json={"name": "B automation", "role": "viewer", "expires_in_days": 5}).json()
     return {
-        "a_session": admin_a, "a_token": atlas.token_client(admin_a, "admin"), "a": me_a, "b": me_b,
-        "b_member_id": op_b["user_id"], "b_invitation_id": invitation_b["id"], "b_token_id": token_b["id"],
+        "a_session": admin_a,
+        "a_token": atlas.token_client(admin_a, "admin"),
+        "a": me_a,
+        "b": me_b,
+        "b_member_id": op_b["user_id"],
+        "b_invitation_id": invitation_b["id"],
+        "b_token_id": token_b["id"],
         "admin_b": admin_b,
     }
 
@@ -23,7 +28,8 @@ def snapshot(atlas, tenant_id):
     return {
         "users": atlas.sql("SELECT id, role FROM users WHERE tenant_id = %s ORDER BY id", (tenant_id,)),
         "invitations": atlas.sql(
-            "SELECT id, revoked_at FROM invitations WHERE tenant_id = %s ORDER BY id", (tenant_id,)),
+            "SELECT id, revoked_at FROM invitations WHERE tenant_id = %s ORDER BY id", (tenant_id,)
+        ),
         "tokens": atlas.sql("SELECT id, revoked_at FROM api_tokens WHERE tenant_id = %s ORDER BY id", (tenant_id,)),
         "audit": atlas.sql("SELECT count(*) FROM audit_events WHERE tenant_id = %s", (tenant_id,)),
     }
@@ -58,8 +64,9 @@ def test_reads_never_show_another_tenants_rows(atlas, two_tenants, kind):
     assert two_tenants["b_token_id"] not in {t["id"] for t in client.get("/api/tokens").json()}
     events = client.get("/api/audit-logs", params={"limit": 500}).json()["items"]
     assert all(e["correlation_id"] for e in events)
-    b_correlations = {r[0] for r in atlas.sql(
-        "SELECT correlation_id FROM audit_events WHERE tenant_id = %s", (b["tenant_id"],))}
+    b_correlations = {
+        r[0] for r in atlas.sql("SELECT correlation_id FROM audit_events WHERE tenant_id = %s", (b["tenant_id"],))
+    }
     a_correlations = {e["correlation_id"] for e in events}
     assert not (a_correlations & b_correlations)
     assert client.get("/api/auth/user").json()["tenant_id"] == two_tenants["a"]["tenant_id"]
@@ -71,8 +78,16 @@ def test_platform_views_of_a_tenant_need_the_platform_role(atlas, two_tenants):
 
 
 def test_app_role_without_a_tenant_sees_no_rows(atlas, two_tenants):
-    for table in ("tenants", "users", "invitations", "api_tokens", "web_sessions", "audit_events",
-                  "audit_chain_heads", "subscriptions"):
+    for table in (
+        "tenants",
+        "users",
+        "invitations",
+        "api_tokens",
+        "web_sessions",
+        "audit_events",
+        "audit_chain_heads",
+        "subscriptions",
+    ):
         assert atlas.as_app_role(f"SELECT count(*) FROM {table}") == [(0,)], table
         assert atlas.sql(f"SELECT count(*) FROM {table}")[0][0] > 0, table
 
@@ -85,7 +100,8 @@ def test_app_role_with_a_tenant_sees_only_that_tenant(atlas, two_tenants):
         atlas.as_app_role(
             "INSERT INTO invitations (id, tenant_id, email, role, invited_by, created_at, expires_at) "
             "VALUES (gen_random_uuid(), %s, 'x@y.sa', 'viewer', 'test', now(), now())",
-            (two_tenants["b"]["tenant_id"],), tenant_id=a,
+            (two_tenants["b"]["tenant_id"],),
+            tenant_id=a,
         )
 
 

@@ -16,8 +16,10 @@ def test_admin_invites_changes_roles_and_removes_members(atlas):
     assert viewer.get("/api/auth/user").json()["role"] == "operator"
     assert admin.delete(f"/api/members/{viewer_me['user_id']}").status_code == 204
     assert viewer.get("/api/auth/user").status_code == 401
-    events = [r[0] for r in atlas.sql(
-        "SELECT event_type FROM audit_events WHERE tenant_id = %s ORDER BY seq", (me["tenant_id"],))]
+    events = [
+        r[0]
+        for r in atlas.sql("SELECT event_type FROM audit_events WHERE tenant_id = %s ORDER BY seq", (me["tenant_id"],))
+    ]
     assert {"member_role_changed", "member_removed", "invitation_created", "invitation_accepted"} <= set(events)
 
 
@@ -79,8 +81,10 @@ def test_tokens_are_shown_once_stored_hashed_and_bound_to_their_role(atlas):
     # Tokens need no CSRF header: they are not ambient credentials.
     assert admin.delete(f"/api/tokens/{body['id']}").status_code == 204
     assert bearer.get("/api/members").status_code == 401
-    events = [r[0] for r in atlas.sql(
-        "SELECT event_type FROM audit_events WHERE tenant_id = %s ORDER BY seq", (me["tenant_id"],))]
+    events = [
+        r[0]
+        for r in atlas.sql("SELECT event_type FROM audit_events WHERE tenant_id = %s ORDER BY seq", (me["tenant_id"],))
+    ]
     assert "api_token_created" in events and "api_token_revoked" in events
     audit_text = str(atlas.sql("SELECT payload::text FROM audit_events WHERE tenant_id = %s", (me["tenant_id"],)))
     assert raw not in audit_text
@@ -114,23 +118,34 @@ def test_onboarding_records_the_choice_and_starts_the_trial(atlas):
     status = client.get("/api/onboarding/status").json()
     assert status["completed"] is False and status["subscription_status"] is None
     assert status["coming_soon"] and status["use_cases"] == ["inventory_management"]
-    refused = client.post("/api/onboarding/complete", json={
-        "company_name": "Soon Co", "org_type": "smb", "use_case": "procurement"})
+    refused = client.post(
+        "/api/onboarding/complete", json={"company_name": "Soon Co", "org_type": "smb", "use_case": "procurement"}
+    )
     assert refused.status_code == 422 and refused.json()["code"] == "errors.use_case_coming_soon"
-    assert client.post("/api/onboarding/complete", json={
-        "company_name": "Soon Co", "org_type": "giant", "use_case": "inventory_management"}).status_code == 422
-    done = client.post("/api/onboarding/complete", json={
-        "company_name": "  Al Noor Trading  ", "org_type": "enterprise", "use_case": "inventory_management"})
+    assert (
+        client.post(
+            "/api/onboarding/complete",
+            json={"company_name": "Soon Co", "org_type": "giant", "use_case": "inventory_management"},
+        ).status_code
+        == 422
+    )
+    done = client.post(
+        "/api/onboarding/complete",
+        json={"company_name": "  Al Noor Trading  ", "org_type": "enterprise", "use_case": "inventory_management"},
+    )
     assert done.status_code == 200, done.text
     body = done.json()
     assert body["completed"] and body["company_name"] == "Al Noor Trading" and body["org_type"] == "enterprise"
     assert body["subscription_status"] == "trial" and body["plan_id"] == "enterprise"
     rows = atlas.sql(
         "SELECT s.status, s.trial_ends_at - s.created_at FROM subscriptions s JOIN tenants t ON t.id = s.tenant_id "
-        "WHERE t.name = 'Al Noor Trading'")
+        "WHERE t.name = 'Al Noor Trading'"
+    )
     assert rows[0][0] == "trial" and round(rows[0][1].total_seconds() / 86400) == 7
-    again = client.post("/api/onboarding/complete", json={
-        "company_name": "Again", "org_type": "smb", "use_case": "inventory_management"})
+    again = client.post(
+        "/api/onboarding/complete",
+        json={"company_name": "Again", "org_type": "smb", "use_case": "inventory_management"},
+    )
     assert again.status_code == 409
     subscriptions = client.get("/api/subscriptions").json()
     assert [s["status"] for s in subscriptions] == ["trial"]
@@ -139,5 +154,8 @@ def test_onboarding_records_the_choice_and_starts_the_trial(atlas):
 def test_plans_are_public_and_in_halalas(atlas):
     plans = atlas.client().get("/api/subscription-plans").json()
     assert [(p["id"], p["price_halalas"]) for p in plans] == [
-        ("basic", 29900), ("professional", 79900), ("enterprise", 199900)]
+        ("basic", 29900),
+        ("professional", 79900),
+        ("enterprise", 199900),
+    ]
     assert plans[0]["features"]["max_connectors"] == 1 and plans[2]["features"]["max_records"] is None

@@ -36,8 +36,12 @@ MATRIX = [
     ("GET", "/app", None, "viewer"),
     ("GET", "/app/team", None, "viewer"),
     ("GET", "/app/audit", None, "viewer"),
-    ("POST", "/api/onboarding/complete", {"company_name": "X Co", "org_type": "smb", "use_case": "inventory_management"},
-     "admin"),
+    (
+        "POST",
+        "/api/onboarding/complete",
+        {"company_name": "X Co", "org_type": "smb", "use_case": "inventory_management"},
+        "admin",
+    ),
     ("POST", "/api/invitations", {"email": "matrix@example.sa", "role": "viewer"}, "admin"),
     ("DELETE", f"/api/invitations/{ZERO}", None, "admin"),
     ("PATCH", f"/api/members/{ZERO}", {"role": "viewer"}, "admin"),
@@ -127,7 +131,13 @@ def test_role_matrix(atlas, principals, method, path, body, least):
             # Allowed: the guard let it through (the handler may still say 404 for the zero id,
             # or 409 because onboarding is already done).
             assert response.status_code not in (401, 403) and response.status_code < 500, (
-                role, kind, method, path, response.status_code, response.text[:300])
+                role,
+                kind,
+                method,
+                path,
+                response.status_code,
+                response.text[:300],
+            )
         else:
             assert response.status_code == 403, (role, kind, method, path, response.status_code)
             assert response.headers["content-type"].startswith("application/problem+json") or path[:4] != "/api"

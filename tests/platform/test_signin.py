@@ -55,8 +55,10 @@ def test_invited_person_joins_the_inviting_tenant_with_the_invited_role(atlas):
     members = admin.get("/api/members").json()
     assert {m["email"] for m in members} == {me["email"], "new.colleague@example.sa"}
     assert admin.get("/api/invitations").json() == []
-    events = [r[0] for r in atlas.sql(
-        "SELECT event_type FROM audit_events WHERE tenant_id = %s ORDER BY seq", (me["tenant_id"],))]
+    events = [
+        r[0]
+        for r in atlas.sql("SELECT event_type FROM audit_events WHERE tenant_id = %s ORDER BY seq", (me["tenant_id"],))
+    ]
     assert "invitation_accepted" in events
 
 
@@ -89,7 +91,8 @@ def test_nonce_of_another_flow_is_refused(atlas):
 def test_provider_denial_and_missing_parameters(atlas):
     client = atlas.client()
     assert client.get("/api/auth/callback", params={"error": "access_denied"}).headers["location"] == (
-        "/signin?error=access_denied")
+        "/signin?error=access_denied"
+    )
     assert client.get("/api/auth/callback").headers["location"] == "/signin?error=bad_request"
 
 
@@ -104,10 +107,17 @@ def test_return_to_never_leaves_atlas(atlas):
 
 @pytest.fixture(scope="module")
 def strict(database_url: str) -> Iterator[tuple[FakeIdP, str]]:
-    with fake_idp() as idp, atlas_server({
-        "DATABASE_URL": database_url, "OIDC_ISSUER": idp.issuer, "TEMPORAL_ADDRESS": "127.0.0.1:1",
-        "ATLAS_LOGIN_RATE_LIMIT": 20,
-    }) as base_url:
+    with (
+        fake_idp() as idp,
+        atlas_server(
+            {
+                "DATABASE_URL": database_url,
+                "OIDC_ISSUER": idp.issuer,
+                "TEMPORAL_ADDRESS": "127.0.0.1:1",
+                "ATLAS_LOGIN_RATE_LIMIT": 20,
+            }
+        ) as base_url,
+    ):
         yield idp, base_url
 
 
@@ -132,8 +142,13 @@ def test_strict_provider_accepts_a_valid_token_and_pkce(strict):
 
 @pytest.mark.parametrize(
     ("mode", "reason"),
-    [("expired", "expired"), ("wrong_key", "bad_signature"), ("wrong_audience", "wrong_audience"),
-     ("wrong_issuer", "wrong_issuer"), ("wrong_nonce", "bad_nonce")],
+    [
+        ("expired", "expired"),
+        ("wrong_key", "bad_signature"),
+        ("wrong_audience", "wrong_audience"),
+        ("wrong_issuer", "wrong_issuer"),
+        ("wrong_nonce", "bad_nonce"),
+    ],
 )
 def test_strict_provider_bad_id_tokens_are_refused(strict, mode, reason):
     idp, base_url = strict

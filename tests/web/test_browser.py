@@ -10,8 +10,15 @@ import pytest
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +88,7 @@ def test_sign_in_onboard_and_switch_language_without_reload(atlas, browser):
 def test_admin_creates_a_token_and_sees_it_once(atlas, browser):
     admin, me = atlas.new_tenant()
     context = browser.new_context()
-    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"],
-                          "url": atlas.base_url}])
+    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url}])
     page = context.new_page()
     page.goto(f"{atlas.base_url}/app/tokens")
     page.fill("input[name=name]", "Nightly export")

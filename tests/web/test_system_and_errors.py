@@ -58,8 +58,9 @@ def test_unknown_api_path_is_a_problem_404(atlas):
 
 def test_oversized_body_is_refused_clearly(atlas):
     admin, _ = atlas.new_tenant()
-    response = admin.post("/api/invitations", content=b"{" + b" " * 2_000_000 + b"}",
-                          headers={"Content-Type": "application/json"})
+    response = admin.post(
+        "/api/invitations", content=b"{" + b" " * 2_000_000 + b"}", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.json()["type"] == "urn:atlas:problem:payload-too-large"
 
@@ -75,8 +76,13 @@ def test_logs_are_json_and_never_carry_secrets():
     configure_logging("INFO", json_output=True)
     logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
     log = structlog.get_logger("test")
-    log.info("calling", authorization="Bearer abc.def.ghi", client_secret="s3cr3t", tenant_id="t-1",
-             note="sent Bearer eyJhbGciOi.x.y and atl_abcdefghijklmnop")
+    log.info(
+        "calling",
+        authorization="Bearer abc.def.ghi",
+        client_secret="s3cr3t",
+        tenant_id="t-1",
+        note="sent Bearer eyJhbGciOi.x.y and atl_abcdefghijklmnop",
+    )
     logging.getLogger("library").warning("token=%s", "atl_zzzzzzzzzzzzzzzzzz")
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     text = stream.getvalue()

@@ -16,8 +16,9 @@ from tests.services import atlas_server
 
 
 def test_ready_when_postgres_and_temporal_answer(database_url, oidc_url, temporal_address):
-    with atlas_server({"DATABASE_URL": database_url, "OIDC_ISSUER": oidc_url,
-                       "TEMPORAL_ADDRESS": temporal_address}) as base_url:
+    with atlas_server(
+        {"DATABASE_URL": database_url, "OIDC_ISSUER": oidc_url, "TEMPORAL_ADDRESS": temporal_address}
+    ) as base_url:
         response = httpx.get(f"{base_url}/ready", timeout=30)
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "ready", "checks": {"database": "ok", "temporal": "ok"}}
@@ -26,12 +27,14 @@ def test_ready_when_postgres_and_temporal_answer(database_url, oidc_url, tempora
 def test_housekeeping_sweeps_expired_sessions_and_login_flows(atlas, temporal_address):
     client = atlas.login()
     me = client.get("/api/auth/user").json()
-    atlas.sql("UPDATE web_sessions SET expires_at = now() - interval '1 minute' WHERE user_id = %s",
-              (me["user_id"],))
+    atlas.sql("UPDATE web_sessions SET expires_at = now() - interval '1 minute' WHERE user_id = %s", (me["user_id"],))
     atlas.client().get("/api/login")  # leaves a login flow behind
     atlas.sql("UPDATE login_flows SET expires_at = now() - interval '1 minute'")
-    settings = Settings(DATABASE_URL=atlas.database_url, TEMPORAL_ADDRESS=temporal_address,
-                        TEMPORAL_TASK_QUEUE=f"test-{uuid.uuid4().hex[:6]}")
+    settings = Settings(
+        DATABASE_URL=atlas.database_url,
+        TEMPORAL_ADDRESS=temporal_address,
+        TEMPORAL_TASK_QUEUE=f"test-{uuid.uuid4().hex[:6]}",
+    )
 
     async def run() -> object:
         runtime = init_runtime(settings)
@@ -41,7 +44,8 @@ def test_housekeeping_sweeps_expired_sessions_and_login_flows(atlas, temporal_ad
         try:
             async with build_worker(temporal, settings):
                 return await temporal.execute_workflow(
-                    HousekeepingWorkflow.run, id=f"housekeeping-test-{uuid.uuid4().hex[:6]}",
+                    HousekeepingWorkflow.run,
+                    id=f"housekeeping-test-{uuid.uuid4().hex[:6]}",
                     task_queue=settings.temporal_task_queue,
                 )
         finally:
