@@ -21,7 +21,7 @@ fi
 export PYTHONDONTWRITEBYTECODE=1
 if [ "$#" = "0" ]; then
   echo "==> lint (ruff) and types (mypy --strict)"
-  "$VENV/bin/ruff" check atlas tests benchmarks
+  "$VENV/bin/ruff" check atlas tests $( [ -d benchmarks ] && echo benchmarks )
   "$VENV/bin/mypy" atlas
 fi
 set +e
