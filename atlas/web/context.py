@@ -41,7 +41,11 @@ class RequestContextMiddleware(ASGIMiddleware):
         cookies = _cookies(headers)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
-        state["lang"] = negotiate(cookies.get(LANG_COOKIE), headers.get("accept-language"))
+        # Pages are Arabic unless the person chose English (the cookie); API clients may also
+        # ask with Accept-Language.
+        path = scope.get("path", "")
+        accept_language = headers.get("accept-language") if path.startswith(("/api/", "/ready")) else None
+        state["lang"] = negotiate(cookies.get(LANG_COOKIE), accept_language)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         principal = None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from litestar import Controller, Request, get
+from litestar import Controller, MediaType, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -78,7 +78,7 @@ async def tenant_context_for(db: NamedDependency[AsyncSession]) -> dict[str, Any
 
 
 def page(request: Request[Any, Any, Any], template: str, **context: Any) -> Template:
-    return Template(template, context=base_context(request, **context))
+    return Template(template, context=base_context(request, **context), media_type=MediaType.HTML)
 
 
 class PublicPages(Controller):

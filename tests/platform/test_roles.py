@@ -130,7 +130,9 @@ def test_role_matrix(atlas, principals, method, path, body, least):
         if allowed(least, role):
             # Allowed: the guard let it through (the handler may still say 404 for the zero id,
             # or 409 because onboarding is already done).
-            assert response.status_code not in (401, 403) and response.status_code < 500, (
+            expected_unavailable = path == "/ready"  # no Temporal in this server: 503 by design
+            assert response.status_code not in (401, 403), (role, kind, method, path, response.status_code)
+            assert response.status_code < 500 or expected_unavailable, (
                 role,
                 kind,
                 method,
