@@ -180,6 +180,7 @@ class TenantPages(Controller):
             "tokens.html",
             nav="tokens",
             tokens=await services.list_tokens(db),
+            now=utcnow(),
             roles=[str(r) for r in Role],
             **ctx,
         )
