@@ -1,0 +1,29 @@
+"""The execution hard lock: Atlas reads from customer systems and never writes to them (SPEC 8.1).
+
+`ReadOnlyHttp` is the only HTTP client that can reach a customer system;
+its transport refuses every method but reads. An architecture test keeps every
+other module from importing an HTTP client library.
+"""
+
+from atlas.execution_lock.network import NetworkPolicy, NetworkRefused
+from atlas.execution_lock.transport import (
+    BlockedAttempt,
+    ExecutionBlocked,
+    GuardedTransport,
+    RawResponse,
+    ReadOnlyHttp,
+    TransportFailure,
+    safe_url,
+)
+
+__all__ = [
+    "BlockedAttempt",
+    "ExecutionBlocked",
+    "GuardedTransport",
+    "NetworkPolicy",
+    "NetworkRefused",
+    "RawResponse",
+    "ReadOnlyHttp",
+    "TransportFailure",
+    "safe_url",
+]

@@ -1,0 +1,135 @@
+"""The REST connector engine: reads any inventory API as configured, with no code per system.
+
+`ConnectorSession` puts the parts together for one connector: the read-only
+client of the execution lock, authentication, the connector's token bucket,
+retries, and the endpoint reader with its paginators.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from atlas.connectors.engine.auth import Authenticator
+from atlas.connectors.engine.config import (
+    AuthConfig,
+    AuthKind,
+    ConnectorConfig,
+    EndpointConfig,
+    PaginationConfig,
+    PaginationKind,
+    ResourceKind,
+    TimeWindowConfig,
+)
+from atlas.connectors.engine.errors import FetchError, PaginationLoop
+from atlas.connectors.engine.fetch import RequestExecutor
+from atlas.connectors.engine.ratelimit import bucket_for
+from atlas.connectors.engine.reader import EndpointReader, Page
+from atlas.execution_lock import BlockedAttempt, NetworkPolicy, NetworkRefused, ReadOnlyHttp
+from atlas.execution_lock.transport import BlockedHandler
+
+__all__ = [
+    "AuthConfig",
+    "AuthKind",
+    "BlockedAttempt",
+    "ConnectorConfig",
+    "ConnectorSession",
+    "EndpointConfig",
+    "EndpointHealth",
+    "FetchError",
+    "Page",
+    "PaginationConfig",
+    "PaginationKind",
+    "PaginationLoop",
+    "ResourceKind",
+    "TimeWindowConfig",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointHealth:
+    endpoint: str
+    ok: bool
+    latency_ms: float | None
+    sample_count: int | None
+    status: int | None = None
+    reason: str | None = None
+    detail: str | None = None
+    url: str | None = None
+
+
+class ConnectorSession:
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        *,
+        network: NetworkPolicy,
+        on_blocked: BlockedHandler | None = None,
+        allow_options: bool = False,
+    ) -> None:
+        self.config = config
+        token_urls = (
+            frozenset({config.auth.token_url})
+            if (config.auth.kind == AuthKind.OAUTH2_CLIENT_CREDENTIALS and config.auth.token_url)
+            else frozenset()
+        )
+        self.http = ReadOnlyHttp(
+            network=network,
+            token_urls=token_urls,
+            allow_options=allow_options,
+            on_blocked=on_blocked,
+            timeout=config.timeout_seconds,
+            max_connections=max(2, config.max_concurrency * 2),
+            max_body_bytes=config.max_body_bytes,
+        )
+        self.auth = Authenticator(config.auth, self.http)
+        self.executor = RequestExecutor(
+            config, self.http, self.auth, bucket_for(config.id, config.rate_limit_per_second, config.rate_limit_burst)
+        )
+        self.reader = EndpointReader(config, self.executor)
+
+    async def __aenter__(self) -> ConnectorSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+
+    async def parent_records(self, endpoint: EndpointConfig, *, now: datetime | None = None) -> list[Any] | None:
+        if not endpoint.parent:
+            return None
+        parent = self.config.endpoint(endpoint.parent)
+        records: list[Any] = []
+        async for page in self.read(parent, now=now):
+            records.extend(page.records)
+        return records
+
+    async def read(
+        self, endpoint: EndpointConfig, *, window_start: datetime | None = None, now: datetime | None = None
+    ) -> AsyncIterator[Page]:
+        """Every page of an endpoint (reading its parent endpoint first when it has one)."""
+        parents = await self.parent_records(endpoint, now=now)
+        async for page in self.reader.read(endpoint, parents=parents, window_start=window_start, now=now):
+            yield page
+
+    async def check(self, endpoint: EndpointConfig) -> EndpointHealth:
+        """Reachability, authentication, latency and a one-page sample of an endpoint."""
+        started = time.perf_counter()
+        try:
+            parents = None
+            if endpoint.parent:
+                parent = self.config.endpoint(endpoint.parent)
+                parents = (await self.reader.first_page(parent)).records
+            page = await self.reader.first_page(endpoint, parents=parents)
+        except (FetchError, NetworkRefused) as exc:
+            elapsed = (time.perf_counter() - started) * 1000
+            if isinstance(exc, FetchError):
+                return EndpointHealth(
+                    endpoint.key, False, round(elapsed, 1), None, exc.status, exc.reason, exc.detail or None, exc.url
+                )
+            return EndpointHealth(endpoint.key, False, round(elapsed, 1), None, None, exc.slug, exc.message_key)
+        return EndpointHealth(
+            endpoint.key, True, round(page.elapsed_ms, 1), len(page.records), 200, None, None, page.url
+        )

@@ -1,0 +1,194 @@
+"""One request, done right: rate limit, authentication, retries with backoff, and response checks.
+
+Retried (within the connector's budget of attempts and seconds): timeouts, connection
+errors, 408, 429, 5xx, and 200 answers that are not usable JSON (HTML error pages,
+truncated or empty bodies). 429 and 503 honour ``Retry-After`` and pause the whole
+connector; a minimum backoff applies always, so ``Retry-After: 0`` or no header
+never makes a retry storm. Other 4xx are not retried and surface with the URL
+(never its secrets), the status and the server's own error text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import msgspec
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity.wait import wait_random_exponential
+
+from atlas.connectors.engine.auth import Authenticator
+from atlas.connectors.engine.config import ConnectorConfig
+from atlas.connectors.engine.errors import FetchError
+from atlas.connectors.engine.ratelimit import TokenBucket
+from atlas.execution_lock import RawResponse, ReadOnlyHttp, TransportFailure, safe_url
+
+_decoder = msgspec.json.Decoder()
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    url: str  # the final URL, without its query string
+    full_url: str  # with the query string, to resolve relative next links; never logged
+    status: int
+    headers: dict[str, str]
+    body: Any
+    elapsed_ms: float
+    attempts: int
+
+
+def parse_retry_after(value: str | None, *, cap: float) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), cap)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return min(max(0.0, (moment - datetime.now(UTC)).total_seconds()), cap)
+
+
+def _server_message(body: bytes) -> str:
+    """A short, safe description of an error body."""
+    try:
+        parsed = _decoder.decode(body)
+    except msgspec.DecodeError:
+        text = body[:120].decode("utf-8", "replace").strip()
+        return "non-JSON body" if text.startswith("<") else text
+    if isinstance(parsed, dict):
+        for key in ("message", "error_description", "detail", "error", "title"):
+            value = parsed.get(key)
+            if isinstance(value, str):
+                return value[:200]
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                return str(value["message"])[:200]
+    return ""
+
+
+def _with_query(url: str, extra: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True) + list(extra.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class RequestExecutor:
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        http: ReadOnlyHttp,
+        auth: Authenticator,
+        bucket: TokenBucket,
+        in_flight: asyncio.Semaphore | None = None,
+    ) -> None:
+        self.config = config
+        self.http = http
+        self.auth = auth
+        self.bucket = bucket
+        self.in_flight = in_flight or asyncio.Semaphore(max(1, config.max_concurrency))
+        self.requests = 0
+        self.retries = 0
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        floor = self.config.min_backoff_seconds
+        if isinstance(error, FetchError) and error.retry_after is not None:
+            return max(floor, error.retry_after)
+        backoff = wait_random_exponential(multiplier=floor, max=30)(state)
+        return max(floor, float(backoff))
+
+    async def get_json(self, url: str, params: dict[str, str] | None = None) -> FetchedPage:
+        """GET a JSON document. ``params=None`` keeps the query already in ``url`` (next links)."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(1, self.config.retry_attempts))
+            | stop_after_delay(self.config.retry_max_seconds),
+            wait=self._wait,
+            retry=retry_if_exception(lambda e: isinstance(e, FetchError) and e.retryable),
+            reraise=True,
+        )
+        attempts = 0
+        async for attempt in retrying:
+            with attempt:
+                attempts += 1
+                if attempts > 1:
+                    self.retries += 1
+                page = await self._once(url, params, attempts)
+        return page
+
+    async def _send(self, url: str, params: dict[str, str] | None) -> RawResponse:
+        headers: dict[str, str] = {}
+        query: dict[str, str] = dict(params) if params is not None else {}
+        await self.auth.apply(headers, query)
+        if params is None and query:
+            url, query = _with_query(url, query), {}
+        await self.bucket.acquire()
+        async with self.in_flight:
+            self.requests += 1
+            try:
+                return await self.http.request("GET", url, params=query or None, headers=headers)
+            except TransportFailure as exc:
+                raise FetchError(
+                    {"timeout": "timeout", "connect": "connection_failed", "too_large": "body_too_large"}.get(
+                        exc.kind, "protocol_error"
+                    ),
+                    url=exc.url,
+                    detail=exc.detail,
+                    retryable=exc.kind in ("timeout", "connect", "protocol"),
+                ) from None
+
+    async def _once(self, url: str, params: dict[str, str] | None, attempt: int) -> FetchedPage:
+        response = await self._send(url, params)
+        if response.status == 401 and self.auth.refreshes_on_401:
+            await self.auth.invalidate()  # the token was revoked or expired early: fetch a new one, once
+            response = await self._send(url, params)
+        where = safe_url(response.url)
+        status = response.status
+        if status in (429, 503):
+            wait = parse_retry_after(response.headers.get("retry-after"), cap=self.config.retry_max_seconds)
+            self.bucket.pause(max(self.config.min_backoff_seconds, wait or 0.0))
+            raise FetchError(
+                "rate_limited" if status == 429 else "unavailable",
+                url=where,
+                status=status,
+                retryable=True,
+                retry_after=wait,
+            )
+        if status == 408 or status >= 500:
+            raise FetchError(
+                "server_error", url=where, status=status, detail=_server_message(response.body), retryable=True
+            )
+        if status >= 400:
+            reason = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(status, "client_error")
+            raise FetchError(reason, url=where, status=status, detail=_server_message(response.body))
+        if status >= 300:
+            raise FetchError("unexpected_redirect", url=where, status=status)
+        content_type = response.headers.get("content-type", "")
+        if not response.body.strip():
+            raise FetchError("empty_body", url=where, status=status, retryable=True)
+        if "html" in content_type or response.body.lstrip()[:1] == b"<":
+            raise FetchError("html_instead_of_json", url=where, status=status, retryable=True)
+        try:
+            body = _decoder.decode(response.body)
+        except msgspec.DecodeError as exc:
+            raise FetchError("invalid_json", url=where, status=status, detail=str(exc)[:120], retryable=True) from None
+        return FetchedPage(
+            url=where,
+            full_url=response.url,
+            status=status,
+            headers=response.headers,
+            body=body,
+            elapsed_ms=response.elapsed_ms,
+            attempts=attempt,
+        )
+
+
+def monotonic_ms() -> float:
+    return time.monotonic() * 1000
