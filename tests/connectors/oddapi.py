@@ -115,7 +115,7 @@ def _handler(api: OddApi) -> type[BaseHTTPRequestHandler]:
                 api.fail_counts[name] += 1
                 return api.fail_counts[name] <= times
 
-        def do_GET(self) -> None:  # noqa: C901 - one route table
+        def do_GET(self) -> None:
             path, q = self._record()
             size = int(q.get("limit") or q.get("per_page") or 50)
             if path == "/auth/header":

@@ -463,7 +463,7 @@ def test_private_addresses_are_refused_unless_allowed(api):
     config = connector(api, endpoint("/auth/bearer"))
     with pytest.raises(NetworkRefused):
         read_all(config, network=NetworkPolicy(allow_private=False))
-    for host in ("169.254.169.254", "10.0.0.5", "192.168.1.1", "[::1]", "0.0.0.0"):  # noqa: S104
+    for host in ("169.254.169.254", "10.0.0.5", "192.168.1.1", "[::1]", "0.0.0.0"):
         refused = ConnectorConfig(base_url=f"http://{host}", endpoints=(endpoint("/x"),), retry_attempts=1)
         with pytest.raises(NetworkRefused):
             read_all(refused, network=NetworkPolicy(allow_private=False))
