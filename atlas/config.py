@@ -10,10 +10,13 @@ from __future__ import annotations
 import base64
 import hashlib
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from atlas.execution_lock.network import NetworkPolicy
 
 DEV_SECRET_KEY = "atlas-development-secret-key-do-not-use-in-production"
 
@@ -52,6 +55,11 @@ class Settings(BaseSettings):
     token_rate_limit_per_minute: int = Field(default=60, validation_alias="ATLAS_TOKEN_RATE_LIMIT")
     trial_days: int = Field(default=7, validation_alias="ATLAS_TRIAL_DAYS")
     housekeeping_interval_seconds: int = Field(default=3600, validation_alias="ATLAS_HOUSEKEEPING_SECONDS")
+    # Connectors may not reach loopback, link-local or private networks unless this is on (demo, tests)
+    # or the host is listed (an on-premises ERP): SSRF protection.
+    allow_private_networks: bool = Field(default=False, validation_alias="ATLAS_ALLOW_PRIVATE_NETWORKS")
+    allowed_private_hosts: str = Field(default="", validation_alias="ATLAS_ALLOWED_PRIVATE_HOSTS")
+    connector_health_interval_seconds: int = Field(default=900, validation_alias="ATLAS_CONNECTOR_HEALTH_SECONDS")
     log_level: str = Field(default="INFO", validation_alias="ATLAS_LOG_LEVEL")
     log_json: bool = Field(default=True, validation_alias="ATLAS_LOG_JSON")
 
@@ -100,6 +108,12 @@ class Settings(BaseSettings):
     def sync_database_url(self) -> str:
         """The same database through psycopg, for Alembic and the CLI's synchronous work."""
         return "postgresql+psycopg://" + self.database_url.split("://", 1)[1]
+
+    def network_policy(self) -> NetworkPolicy:
+        from atlas.execution_lock.network import NetworkPolicy
+
+        hosts = frozenset(h.strip().lower() for h in self.allowed_private_hosts.split(",") if h.strip())
+        return NetworkPolicy(allow_private=self.allow_private_networks, allowed_hosts=hosts)
 
     def fernet_key(self) -> bytes:
         if self.encryption_key:

@@ -1,6 +1,7 @@
 """Imports every component's tables so the metadata (and Alembic) sees them all."""
 
 from atlas.billing.models import Subscription, SubscriptionPlan
+from atlas.connectors.models import Connector, ConnectorEndpoint, ConnectorHealthCheck
 from atlas.platform.models import (
     ApiToken,
     AuditChainHead,
@@ -18,6 +19,9 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "AuthIdentity",
+    "Connector",
+    "ConnectorEndpoint",
+    "ConnectorHealthCheck",
     "Invitation",
     "LoginFlow",
     "Subscription",

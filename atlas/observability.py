@@ -23,11 +23,19 @@ ATLAS_TOKEN = re.compile(r"atl_[A-Za-z0-9_-]{8,}")
 REDACTED = "[redacted]"
 
 
+NOT_SECRET_SUFFIXES = ("_id", "_ids", "_count", "_type", "_prefix", "_requests", "_kind", "_url")
+
+
+def is_secret_key(key: object) -> bool:
+    name = str(key).lower()
+    return not name.endswith(NOT_SECRET_SUFFIXES) and SECRET_KEYS.search(name) is not None
+
+
 def _redact_value(value: Any) -> Any:
     if isinstance(value, str):
         return ATLAS_TOKEN.sub("atl_" + REDACTED, BEARER.sub(r"\1" + REDACTED, value))
     if isinstance(value, dict):
-        return {k: (REDACTED if SECRET_KEYS.search(str(k)) else _redact_value(v)) for k, v in value.items()}
+        return {k: (REDACTED if is_secret_key(k) else _redact_value(v)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_redact_value(v) for v in value]
     return value
@@ -37,7 +45,7 @@ def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, A
     for key in list(event_dict):
         if key in ("event", "level", "timestamp", "logger"):
             event_dict[key] = _redact_value(event_dict[key])
-        elif SECRET_KEYS.search(key):
+        elif is_secret_key(key):
             event_dict[key] = REDACTED
         else:
             event_dict[key] = _redact_value(event_dict[key])

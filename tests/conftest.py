@@ -145,6 +145,7 @@ def atlas(database_url: str, oidc_url: str) -> Iterator[Atlas]:
         "TEMPORAL_ADDRESS": "127.0.0.1:1",  # no Temporal unless a test asks for it
         "ATLAS_LOGIN_RATE_LIMIT": 100000,  # the suite signs in hundreds of times from one address
         "ATLAS_TOKEN_RATE_LIMIT": 100000,
+        "ATLAS_ALLOW_PRIVATE_NETWORKS": True,  # the test servers live on 127.0.0.1
         "ATLAS_LOG_LEVEL": os.environ.get("ATLAS_LOG_LEVEL", "WARNING"),
     }
     with atlas_server(overrides) as base_url:

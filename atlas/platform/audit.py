@@ -50,6 +50,10 @@ class EventType(enum.StrEnum):
     API_TOKEN_REVOKED = "api_token_revoked"
     CROSS_TENANT_VIEW = "cross_tenant_view"
     PLATFORM_ROLE_GRANTED = "platform_role_granted"
+    CONNECTOR_CREATED = "connector_created"
+    CONNECTOR_UPDATED = "connector_updated"
+    CONNECTOR_DELETED = "connector_deleted"
+    CONNECTOR_TESTED = "connector_tested"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ class Permission(enum.StrEnum):
     MANAGE_TENANT = "tenant:manage"
     MANAGE_MEMBERS = "members:manage"
     MANAGE_TOKENS = "tokens:manage"
+    MANAGE_CONNECTORS = "connectors:manage"
     PLATFORM_TENANTS = "platform:tenants"
 
 
@@ -38,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MANAGE_TENANT,
             Permission.MANAGE_MEMBERS,
             Permission.MANAGE_TOKENS,
+            Permission.MANAGE_CONNECTORS,
         }
     ),
 }

@@ -20,6 +20,7 @@ from litestar.template import TemplateConfig
 from markupsafe import Markup, escape
 
 from atlas.config import Settings, get_settings
+from atlas.connectors.controllers import ConnectorController
 from atlas.db.engine import Database
 from atlas.i18n import translate
 from atlas.observability import configure_logging
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             *CONTROLLERS,
+            ConnectorController,
             *PAGE_CONTROLLERS,
             SystemController,
             MetricsController,

@@ -54,6 +54,22 @@ MATRIX = [
     ("GET", f"/api/platform/tenants/{ZERO}", None, "platform"),
     ("GET", "/platform", None, "platform"),
     ("GET", f"/platform/tenants/{ZERO}", None, "platform"),
+    ("GET", "/api/connectors", None, "viewer"),
+    ("GET", f"/api/connectors/{ZERO}", None, "viewer"),
+    ("GET", f"/api/connectors/{ZERO}/health", None, "viewer"),
+    (
+        "POST",
+        "/api/connectors",
+        {
+            "name": "m",
+            "base_url": "http://127.0.0.1:9",
+            "endpoints": [{"key": "items", "resource": "items", "path": "/items"}],
+        },
+        "admin",
+    ),
+    ("PATCH", f"/api/connectors/{ZERO}", {"name": "x"}, "admin"),
+    ("DELETE", f"/api/connectors/{ZERO}", None, "admin"),
+    ("POST", f"/api/connectors/{ZERO}/test", None, "admin"),
     ("POST", "/api/logout", None, "any"),
 ]
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
@@ -78,7 +94,7 @@ def test_every_registered_route_declares_its_access_and_is_in_the_matrix():
                 if method in ("HEAD", "OPTIONS"):
                     continue
                 path = route.path
-                for name in ("invitation_id", "member_id", "token_id", "tenant_id"):
+                for name in ("invitation_id", "member_id", "token_id", "tenant_id", "connector_id"):
                     path = path.replace("{" + name + ":uuid}", "{id}")
                 if (method, path) not in declared:
                     missing.append((method, path))
@@ -122,10 +138,12 @@ def test_role_matrix(atlas, principals, method, path, body, least):
     if path == "/api/logout":
         return  # signing out would end the shared sessions; covered in test_signin
     for (role, kind), client in principals.items():
-        if path == "/api/onboarding/complete" or (path == "/api/invitations" and method == "POST"):
+        if path in ("/api/onboarding/complete", "/api/connectors") or (path == "/api/invitations" and method == "POST"):
             body = dict(body or {})
             if "email" in body:
                 body["email"] = f"m-{uuid.uuid4().hex[:8]}@example.sa"
+            if path == "/api/connectors":
+                body["name"] = f"matrix-{uuid.uuid4().hex[:8]}"
         response = client.request(method, path, json=body)
         if allowed(least, role):
             # Allowed: the guard let it through (the handler may still say 404 for the zero id,

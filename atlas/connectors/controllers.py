@@ -1,0 +1,128 @@
+"""Connector API: admins manage connectors; operators and viewers read them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atlas.connectors import services
+from atlas.connectors.schemas import ConnectorCreate, ConnectorHealthRead, ConnectorRead, ConnectorUpdate
+from atlas.db.engine import Database
+from atlas.execution_lock.audit import blocked_auditor
+from atlas.platform.principal import Principal
+from atlas.policy.rbac import Permission
+
+
+class ConnectorController(Controller):
+    path = "/api/connectors"
+    tags = ["connectors"]
+
+    @get("/", opt={"permission": Permission.READ})
+    async def list_connectors(
+        self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]
+    ) -> list[ConnectorRead]:
+        box = request.app.state.secret_box
+        return [services.read_model(c, e, box) for c, e in await services.list_connectors(db)]
+
+    @post("/", opt={"permission": Permission.MANAGE_CONNECTORS}, status_code=201)
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        data: ConnectorCreate,
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> ConnectorRead:
+        """Create a connector: base URL, authentication, limits and one endpoint per resource."""
+        state = request.app.state
+        connector, endpoints = await services.create_connector(
+            db,
+            data,
+            actor=principal.actor,
+            correlation_id=correlation_id,
+            box=state.secret_box,
+            network=state.settings.network_policy(),
+        )
+        return services.read_model(connector, endpoints, state.secret_box)
+
+    @get("/{connector_id:uuid}", opt={"permission": Permission.READ})
+    async def read(
+        self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], connector_id: FromPath[uuid.UUID]
+    ) -> ConnectorRead:
+        connector, endpoints = await services.get_connector(db, connector_id)
+        return services.read_model(connector, endpoints, request.app.state.secret_box)
+
+    @patch("/{connector_id:uuid}", opt={"permission": Permission.MANAGE_CONNECTORS})
+    async def update(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        connector_id: FromPath[uuid.UUID],
+        data: ConnectorUpdate,
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> ConnectorRead:
+        """Change a connector. Omitted credentials keep their stored value."""
+        state = request.app.state
+        connector, endpoints = await services.update_connector(
+            db,
+            connector_id,
+            data,
+            actor=principal.actor,
+            correlation_id=correlation_id,
+            box=state.secret_box,
+            network=state.settings.network_policy(),
+        )
+        return services.read_model(connector, endpoints, state.secret_box)
+
+    @delete("/{connector_id:uuid}", opt={"permission": Permission.MANAGE_CONNECTORS}, status_code=204)
+    async def remove(
+        self,
+        db: NamedDependency[AsyncSession],
+        connector_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> None:
+        await services.delete_connector(db, connector_id, actor=principal.actor, correlation_id=correlation_id)
+
+    @post("/{connector_id:uuid}/test", opt={"permission": Permission.MANAGE_CONNECTORS}, status_code=200)
+    async def test(
+        self,
+        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
+        connector_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> ConnectorHealthRead:
+        """Check every endpoint now (reachability, authentication, latency, a one-page sample)."""
+        state = request.app.state
+        async with database.tenant_session(principal.tenant_id) as session:
+            connector, endpoints = await services.get_connector(session, connector_id)
+            config = services.connector_config(connector, endpoints, state.secret_box)
+        results = await services.check_connector(
+            config,
+            network=state.settings.network_policy(),
+            on_blocked=blocked_auditor(
+                database,
+                tenant_id=principal.tenant_id,
+                actor=principal.actor,
+                correlation_id=correlation_id,
+                source="connector_test",
+                connector_id=connector_id,
+            ),
+        )
+        async with database.tenant_session(principal.tenant_id) as session:
+            await services.record_health(
+                session, connector_id, results, trigger="manual", actor=principal.actor, correlation_id=correlation_id
+            )
+            return await services.health_of(session, connector_id)
+
+    @get("/{connector_id:uuid}/health", opt={"permission": Permission.READ})
+    async def health(self, db: NamedDependency[AsyncSession], connector_id: FromPath[uuid.UUID]) -> ConnectorHealthRead:
+        """The latest result per endpoint and a short history."""
+        return await services.health_of(db, connector_id)

@@ -1,0 +1,152 @@
+"""API shapes of connectors. A read never carries a credential: secrets come back masked."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Short = Annotated[str, msgspec.Meta(max_length=200)]
+Path = Annotated[str, msgspec.Meta(max_length=1000)]
+Secret = Annotated[str, msgspec.Meta(max_length=4000)]
+
+
+class AuthIn(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["none", "api_key", "bearer", "oauth2_client_credentials"] = "none"
+    key_name: Short | None = None
+    key_location: Literal["header", "query"] | None = None
+    api_key: Secret | None = None
+    token: Secret | None = None
+    token_url: Path | None = None
+    client_id: Short | None = None
+    client_secret: Secret | None = None
+    scopes: Short | None = None
+    audience: Short | None = None
+
+
+class PaginationIn(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["none", "cursor", "offset", "page"] = "none"
+    page_size: int = 100
+    cursor_source: Literal["body", "link_header", "next_url"] = "body"
+    cursor_path: Short | None = None
+    cursor_param: Short = "cursor"
+    offset_param: Short = "offset"
+    limit_param: Short = "limit"
+    total_path: Short | None = None
+    page_param: Short = "page"
+    size_param: Short | None = "per_page"
+    start_page: int = 1
+    total_pages_path: Short | None = None
+
+
+class TimeWindowIn(msgspec.Struct, forbid_unknown_fields=True):
+    start_param: Short = "from"
+    end_param: Short = "to"
+    window_hours: int = 24 * 30
+    lookback_days: int = 180
+    format: Literal["iso", "date", "epoch"] = "iso"
+
+
+class EndpointIn(msgspec.Struct, forbid_unknown_fields=True):
+    key: Annotated[str, msgspec.Meta(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9_-]*$")]
+    resource: Literal["items", "locations", "stock_balances", "stock_movements"]
+    path: Path
+    record_path: Short = "$"
+    params: dict[str, str] = msgspec.field(default_factory=dict)
+    pagination: PaginationIn = msgspec.field(default_factory=PaginationIn)
+    time_window: TimeWindowIn | None = None
+    parent: Annotated[str, msgspec.Meta(max_length=60)] | None = None
+
+
+class ConnectorCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    base_url: Path
+    environment: Literal["production", "sandbox"] = "sandbox"
+    auth: AuthIn = msgspec.field(default_factory=AuthIn)
+    endpoints: list[EndpointIn] = msgspec.field(default_factory=list)
+    rate_limit_per_second: float = 10.0
+    rate_limit_burst: int = 10
+    timeout_seconds: float = 30.0
+    max_concurrency: int = 4
+    retry_attempts: int = 5
+
+
+class ConnectorUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """Every field optional. Omitted secrets keep their stored value; send "" to clear one."""
+
+    name: Name | None = None
+    base_url: Path | None = None
+    environment: Literal["production", "sandbox"] | None = None
+    auth: AuthIn | None = None
+    endpoints: list[EndpointIn] | None = None
+    rate_limit_per_second: float | None = None
+    rate_limit_burst: int | None = None
+    timeout_seconds: float | None = None
+    max_concurrency: int | None = None
+    retry_attempts: int | None = None
+
+
+class AuthRead(msgspec.Struct):
+    kind: str
+    key_name: str | None
+    key_location: str | None
+    token_url: str | None
+    client_id: str | None
+    scopes: str | None
+    audience: str | None
+    api_key: str | None  # masked: "••••" when set
+    token: str | None
+    client_secret: str | None
+
+
+class EndpointRead(msgspec.Struct):
+    key: str
+    resource: str
+    path: str
+    record_path: str
+    params: dict[str, str]
+    pagination: dict[str, object]
+    time_window: dict[str, object] | None
+    parent: str | None
+
+
+class HealthRead(msgspec.Struct):
+    endpoint: str
+    checked_at: datetime
+    trigger: str
+    ok: bool
+    status_code: int | None
+    latency_ms: float | None
+    sample_count: int | None
+    reason: str | None
+    detail: str | None
+    url: str | None
+
+
+class ConnectorRead(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    base_url: str
+    environment: str
+    auth: AuthRead
+    endpoints: list[EndpointRead]
+    rate_limit_per_second: float
+    rate_limit_burst: int
+    timeout_seconds: float
+    max_concurrency: int
+    retry_attempts: int
+    health_status: str
+    last_checked_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConnectorHealthRead(msgspec.Struct):
+    connector_id: uuid.UUID
+    health_status: str
+    last_checked_at: datetime | None
+    latest: list[HealthRead]
+    history: list[HealthRead]

@@ -1,0 +1,603 @@
+"""Connector use cases: create, change, delete, read (secrets masked), test and record health.
+
+Configuration is validated here, before anything is stored, with errors that name
+the field; credentials are encrypted before they touch the session; every change is
+audited without its secrets.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atlas.connectors.engine import (
+    AuthConfig,
+    AuthKind,
+    ConnectorConfig,
+    ConnectorSession,
+    EndpointConfig,
+    EndpointHealth,
+    PaginationConfig,
+    PaginationKind,
+    ResourceKind,
+    TimeWindowConfig,
+)
+from atlas.connectors.engine.jsonpath import JsonPathError, compile_path
+from atlas.connectors.engine.reader import PLACEHOLDER
+from atlas.connectors.models import Connector, ConnectorEndpoint, ConnectorHealthCheck
+from atlas.connectors.schemas import (
+    AuthIn,
+    AuthRead,
+    ConnectorCreate,
+    ConnectorHealthRead,
+    ConnectorRead,
+    ConnectorUpdate,
+    EndpointIn,
+    EndpointRead,
+    HealthRead,
+)
+from atlas.db.base import utcnow
+from atlas.errors import ValidationFailed
+from atlas.execution_lock import NetworkPolicy
+from atlas.execution_lock.transport import BlockedHandler
+from atlas.platform.audit import Actor, EventType, record
+from atlas.platform.crypto import SecretBox, mask
+from atlas.platform.tenancy import TenantRepository
+
+SECRET_FIELDS = ("api_key", "token", "client_secret")
+PUBLIC_AUTH_FIELDS = ("key_name", "key_location", "token_url", "client_id", "scopes", "audience")
+HEALTH_HISTORY = 50
+
+
+class ConnectorRepo(TenantRepository[Connector]):
+    model = Connector
+    not_found_key = "errors.connector_not_found"
+
+
+class EndpointRepo(TenantRepository[ConnectorEndpoint]):
+    model = ConnectorEndpoint
+
+
+class HealthRepo(TenantRepository[ConnectorHealthCheck]):
+    model = ConnectorHealthCheck
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+
+def _invalid(key: str, field: str, **params: Any) -> ValidationFailed:
+    return ValidationFailed(key, field=field, extra={"field": field}, **params)
+
+
+def validate_url(value: str, field: str) -> str:
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _invalid("errors.connector_url", field)
+    if parts.username or parts.password:
+        raise _invalid("errors.connector_url_credentials", field)
+    if parts.query or parts.fragment:
+        raise _invalid("errors.connector_url_query", field)
+    return value.rstrip("/")
+
+
+def _check_range(value: float, low: float, high: float, field: str) -> None:
+    if not low <= value <= high:
+        raise _invalid("errors.out_of_range", field, low=low, high=high)
+
+
+def _check_path(expression: str | None, field: str) -> None:
+    if expression is None:
+        return
+    try:
+        compile_path(expression)
+    except JsonPathError:
+        raise _invalid("errors.jsonpath_invalid", field, expression=expression) from None
+
+
+def validate_endpoints(endpoints: list[EndpointIn]) -> None:
+    if not endpoints:
+        raise _invalid("errors.connector_needs_endpoint", "endpoints")
+    keys = [e.key for e in endpoints]
+    if len(set(keys)) != len(keys):
+        raise _invalid("errors.endpoint_key_repeated", "endpoints")
+    by_key = {e.key: e for e in endpoints}
+    for index, endpoint in enumerate(endpoints):
+        where = f"endpoints[{index}]"
+        if not endpoint.path.startswith("/") and "://" in endpoint.path:
+            raise _invalid("errors.endpoint_path_relative", f"{where}.path")
+        uses_parent = bool(PLACEHOLDER.search(endpoint.path)) or any(
+            PLACEHOLDER.search(v) for v in endpoint.params.values()
+        )
+        if endpoint.parent:
+            if endpoint.parent not in by_key or endpoint.parent == endpoint.key:
+                raise _invalid("errors.endpoint_parent_unknown", f"{where}.parent", parent=endpoint.parent)
+            if by_key[endpoint.parent].parent:
+                raise _invalid("errors.endpoint_parent_nested", f"{where}.parent")
+            if not uses_parent:
+                raise _invalid("errors.endpoint_parent_unused", f"{where}.path")
+        elif uses_parent:
+            raise _invalid("errors.endpoint_placeholder_without_parent", f"{where}.path")
+        if "{" in PLACEHOLDER.sub("", endpoint.path):
+            raise _invalid("errors.endpoint_placeholder_invalid", f"{where}.path")
+        _check_path(endpoint.record_path, f"{where}.record_path")
+        pagination = endpoint.pagination
+        _check_range(pagination.page_size, 1, 10_000, f"{where}.pagination.page_size")
+        for name in ("cursor_path", "total_path", "total_pages_path"):
+            _check_path(getattr(pagination, name), f"{where}.pagination.{name}")
+        if (
+            pagination.kind == "cursor"
+            and pagination.cursor_source in ("body", "next_url")
+            and not (pagination.cursor_path)
+        ):
+            raise _invalid("errors.cursor_path_required", f"{where}.pagination.cursor_path")
+        if endpoint.time_window is not None:
+            _check_range(endpoint.time_window.window_hours, 1, 24 * 366, f"{where}.time_window.window_hours")
+            _check_range(endpoint.time_window.lookback_days, 1, 3650, f"{where}.time_window.lookback_days")
+
+
+def validate_auth(auth: AuthIn, stored: dict[str, str]) -> None:
+    def has(name: str) -> bool:
+        value = getattr(auth, name)
+        return bool(value) or (value is None and bool(stored.get(name)))
+
+    if auth.kind == "api_key":
+        if not has("api_key"):
+            raise _invalid("errors.auth_api_key_required", "auth.api_key")
+        if auth.key_name is not None and not re.fullmatch(r"[A-Za-z0-9_.\-]{1,100}", auth.key_name):
+            raise _invalid("errors.auth_key_name_invalid", "auth.key_name")
+    elif auth.kind == "bearer":
+        if not has("token"):
+            raise _invalid("errors.auth_token_required", "auth.token")
+    elif auth.kind == "oauth2_client_credentials":
+        if not auth.token_url:
+            raise _invalid("errors.auth_token_url_required", "auth.token_url")
+        validate_url(auth.token_url, "auth.token_url")
+        if not auth.client_id:
+            raise _invalid("errors.auth_client_id_required", "auth.client_id")
+        if not has("client_secret"):
+            raise _invalid("errors.auth_client_secret_required", "auth.client_secret")
+
+
+def validate_limits(rate: float, burst: int, timeout: float, concurrency: int, retries: int) -> None:
+    _check_range(rate, 0.1, 1000, "rate_limit_per_second")
+    _check_range(burst, 1, 1000, "rate_limit_burst")
+    _check_range(timeout, 1, 300, "timeout_seconds")
+    _check_range(concurrency, 1, 32, "max_concurrency")
+    _check_range(retries, 1, 10, "retry_attempts")
+
+
+async def check_reachable_network(network: NetworkPolicy, base_url: str) -> None:
+    parts = urlsplit(base_url)
+    await network.check(parts.scheme, parts.hostname or "", parts.port)
+
+
+# --- conversion -----------------------------------------------------------------------------------
+
+
+def _secrets(box: SecretBox, connector: Connector) -> dict[str, str]:
+    if not connector.secrets_encrypted:
+        return {}
+    decoded: dict[str, str] = msgspec.json.decode(box.decrypt(connector.secrets_encrypted))
+    return decoded
+
+
+def _merge_secrets(auth: AuthIn, stored: dict[str, str]) -> dict[str, str]:
+    merged = dict(stored)
+    for name in SECRET_FIELDS:
+        value = getattr(auth, name)
+        if value is None:
+            continue
+        if value == "":
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    needed = {"api_key": ("api_key",), "bearer": ("token",), "oauth2_client_credentials": ("client_secret",)}
+    return {k: v for k, v in merged.items() if k in needed.get(auth.kind, ())}
+
+
+def _public_auth(auth: AuthIn) -> dict[str, Any]:
+    settings = {name: getattr(auth, name) for name in PUBLIC_AUTH_FIELDS if getattr(auth, name) is not None}
+    if auth.kind == "api_key":
+        settings.setdefault("key_name", "X-API-Key")
+        settings.setdefault("key_location", "header")
+    return settings
+
+
+def _endpoint_row(endpoint: EndpointIn, position: int) -> ConnectorEndpoint:
+    return ConnectorEndpoint(
+        key=endpoint.key,
+        resource=endpoint.resource,
+        path=endpoint.path,
+        record_path=endpoint.record_path,
+        params=dict(endpoint.params),
+        pagination=msgspec.to_builtins(endpoint.pagination),
+        time_window=msgspec.to_builtins(endpoint.time_window) if endpoint.time_window else None,
+        parent_key=endpoint.parent,
+        position=position,
+    )
+
+
+def endpoint_config(row: ConnectorEndpoint) -> EndpointConfig:
+    pagination = dict(row.pagination or {})
+    kind = PaginationKind(pagination.pop("kind", "none"))
+    window = TimeWindowConfig(**row.time_window) if row.time_window else None
+    return EndpointConfig(
+        key=row.key,
+        resource=ResourceKind(row.resource),
+        path=row.path,
+        params=dict(row.params or {}),
+        record_path=row.record_path,
+        pagination=PaginationConfig(kind=kind, **pagination),
+        time_window=window,
+        parent=row.parent_key,
+        id=row.id,
+    )
+
+
+def connector_config(connector: Connector, endpoints: list[ConnectorEndpoint], box: SecretBox) -> ConnectorConfig:
+    """What the engine needs, secrets decrypted. Lives only in memory, for one run."""
+    secrets = _secrets(box, connector)
+    settings = connector.auth_settings or {}
+    auth = AuthConfig(
+        kind=AuthKind(connector.auth_kind),
+        key_name=settings.get("key_name", "X-API-Key"),
+        key_location=settings.get("key_location", "header"),
+        api_key=secrets.get("api_key"),
+        token=secrets.get("token"),
+        token_url=settings.get("token_url"),
+        client_id=settings.get("client_id"),
+        client_secret=secrets.get("client_secret"),
+        scopes=settings.get("scopes"),
+        audience=settings.get("audience"),
+    )
+    return ConnectorConfig(
+        id=connector.id,
+        tenant_id=connector.tenant_id,
+        name=connector.name,
+        base_url=connector.base_url,
+        environment=connector.environment,  # type: ignore[arg-type]
+        auth=auth,
+        endpoints=tuple(endpoint_config(e) for e in endpoints),
+        rate_limit_per_second=connector.rate_limit_per_second,
+        rate_limit_burst=connector.rate_limit_burst,
+        timeout_seconds=connector.timeout_seconds,
+        max_concurrency=connector.max_concurrency,
+        retry_attempts=connector.retry_attempts,
+    )
+
+
+def read_model(connector: Connector, endpoints: list[ConnectorEndpoint], box: SecretBox) -> ConnectorRead:
+    secrets = _secrets(box, connector)
+    settings = connector.auth_settings or {}
+    return ConnectorRead(
+        id=connector.id,
+        name=connector.name,
+        base_url=connector.base_url,
+        environment=connector.environment,
+        auth=AuthRead(
+            kind=connector.auth_kind,
+            key_name=settings.get("key_name"),
+            key_location=settings.get("key_location"),
+            token_url=settings.get("token_url"),
+            client_id=settings.get("client_id"),
+            scopes=settings.get("scopes"),
+            audience=settings.get("audience"),
+            api_key=mask(secrets.get("api_key")),
+            token=mask(secrets.get("token")),
+            client_secret=mask(secrets.get("client_secret")),
+        ),
+        endpoints=[
+            EndpointRead(
+                key=e.key,
+                resource=e.resource,
+                path=e.path,
+                record_path=e.record_path,
+                params=dict(e.params or {}),
+                pagination=dict(e.pagination or {}),
+                time_window=dict(e.time_window) if e.time_window else None,
+                parent=e.parent_key,
+            )
+            for e in endpoints
+        ],
+        rate_limit_per_second=connector.rate_limit_per_second,
+        rate_limit_burst=connector.rate_limit_burst,
+        timeout_seconds=connector.timeout_seconds,
+        max_concurrency=connector.max_concurrency,
+        retry_attempts=connector.retry_attempts,
+        health_status=connector.health_status,
+        last_checked_at=connector.last_checked_at,
+        created_at=connector.created_at,
+        updated_at=connector.updated_at,
+    )
+
+
+def _audit_view(connector: Connector, endpoints: list[ConnectorEndpoint]) -> dict[str, Any]:
+    """What an audit event says about a connector: its shape, never a credential."""
+    return {
+        "connector_id": str(connector.id),
+        "name": connector.name,
+        "base_url": connector.base_url,
+        "environment": connector.environment,
+        "auth_kind": connector.auth_kind,
+        "auth_settings": dict(connector.auth_settings or {}),
+        "endpoints": [{"key": e.key, "resource": e.resource, "path": e.path} for e in endpoints],
+    }
+
+
+# --- use cases ------------------------------------------------------------------------------------
+
+
+async def endpoints_of(
+    session: AsyncSession, connector_id: uuid.UUID, tenant_id: uuid.UUID | None = None
+) -> list[ConnectorEndpoint]:
+    return await EndpointRepo(session, tenant_id=tenant_id).list(
+        ConnectorEndpoint.connector_id == connector_id, order_by=[ConnectorEndpoint.position]
+    )
+
+
+async def list_connectors(session: AsyncSession) -> list[tuple[Connector, list[ConnectorEndpoint]]]:
+    connectors = await ConnectorRepo(session).list(order_by=[Connector.created_at])
+    return [(c, await endpoints_of(session, c.id)) for c in connectors]
+
+
+async def get_connector(
+    session: AsyncSession, connector_id: uuid.UUID, tenant_id: uuid.UUID | None = None
+) -> tuple[Connector, list[ConnectorEndpoint]]:
+    connector = await ConnectorRepo(session, tenant_id=tenant_id).get(connector_id)
+    return connector, await endpoints_of(session, connector.id, tenant_id)
+
+
+async def create_connector(
+    session: AsyncSession,
+    data: ConnectorCreate,
+    *,
+    actor: Actor,
+    correlation_id: str,
+    box: SecretBox,
+    network: NetworkPolicy,
+    tenant_id: uuid.UUID | None = None,
+) -> tuple[Connector, list[ConnectorEndpoint]]:
+    base_url = validate_url(data.base_url, "base_url")
+    validate_auth(data.auth, {})
+    validate_limits(
+        data.rate_limit_per_second,
+        data.rate_limit_burst,
+        data.timeout_seconds,
+        data.max_concurrency,
+        data.retry_attempts,
+    )
+    validate_endpoints(data.endpoints)
+    await check_reachable_network(network, base_url)
+    repo = ConnectorRepo(session, tenant_id=tenant_id)
+    if await repo.count(Connector.name == data.name.strip()) > 0:
+        raise ValidationFailed("errors.connector_name_taken", field="name", extra={"field": "name"})
+    secrets = _merge_secrets(data.auth, {})
+    connector = await repo.add(
+        Connector(
+            name=data.name.strip(),
+            base_url=base_url,
+            environment=data.environment,
+            auth_kind=data.auth.kind,
+            auth_settings=_public_auth(data.auth),
+            secrets_encrypted=box.encrypt(msgspec.json.encode(secrets).decode()) if secrets else None,
+            rate_limit_per_second=data.rate_limit_per_second,
+            rate_limit_burst=data.rate_limit_burst,
+            timeout_seconds=data.timeout_seconds,
+            max_concurrency=data.max_concurrency,
+            retry_attempts=data.retry_attempts,
+            created_by=actor.ref,
+        )
+    )
+    endpoint_repo = EndpointRepo(session, tenant_id=tenant_id)
+    endpoints = []
+    for index, endpoint in enumerate(data.endpoints):
+        row = _endpoint_row(endpoint, index)
+        row.connector_id = connector.id
+        endpoints.append(await endpoint_repo.add(row))
+    await record(
+        session,
+        "connector_created",
+        actor=actor,
+        correlation_id=correlation_id,
+        payload=_audit_view(connector, endpoints),
+        tenant_id=repo.tenant_id,
+    )
+    return connector, endpoints
+
+
+async def update_connector(
+    session: AsyncSession,
+    connector_id: uuid.UUID,
+    data: ConnectorUpdate,
+    *,
+    actor: Actor,
+    correlation_id: str,
+    box: SecretBox,
+    network: NetworkPolicy,
+) -> tuple[Connector, list[ConnectorEndpoint]]:
+    repo = ConnectorRepo(session)
+    connector = await repo.get(connector_id)
+    changes: dict[str, Any] = {}
+    if data.name is not None and data.name.strip() != connector.name:
+        if await repo.count(Connector.name == data.name.strip(), Connector.id != connector.id) > 0:
+            raise ValidationFailed("errors.connector_name_taken", field="name", extra={"field": "name"})
+        changes["name"] = data.name.strip()
+    if data.base_url is not None:
+        changes["base_url"] = validate_url(data.base_url, "base_url")
+        await check_reachable_network(network, changes["base_url"])
+    if data.environment is not None:
+        changes["environment"] = data.environment
+    limits = {
+        name: getattr(data, name)
+        for name in (
+            "rate_limit_per_second",
+            "rate_limit_burst",
+            "timeout_seconds",
+            "max_concurrency",
+            "retry_attempts",
+        )
+    }
+    merged_limits = {k: v if v is not None else getattr(connector, k) for k, v in limits.items()}
+    validate_limits(*merged_limits.values())
+    changes.update({k: v for k, v in limits.items() if v is not None})
+    secrets_changed = False
+    if data.auth is not None:
+        stored = _secrets(box, connector) if data.auth.kind == connector.auth_kind else {}
+        validate_auth(data.auth, stored)
+        secrets = _merge_secrets(data.auth, stored)
+        secrets_changed = secrets != _secrets(box, connector)
+        changes["auth_kind"] = data.auth.kind
+        changes["auth_settings"] = _public_auth(data.auth)
+        changes["secrets_encrypted"] = box.encrypt(msgspec.json.encode(secrets).decode()) if secrets else None
+    endpoint_repo = EndpointRepo(session)
+    if data.endpoints is not None:
+        validate_endpoints(data.endpoints)
+        await endpoint_repo.bulk_delete(ConnectorEndpoint.connector_id == connector.id)
+        for index, endpoint in enumerate(data.endpoints):
+            row = _endpoint_row(endpoint, index)
+            row.connector_id = connector.id
+            await endpoint_repo.add(row)
+    changes["updated_at"] = utcnow()
+    changes["health_status"] = (
+        "unknown"
+        if (data.endpoints is not None or data.auth is not None or data.base_url is not None)
+        else connector.health_status
+    )
+    await repo.update_values(connector, **changes)
+    endpoints = await endpoints_of(session, connector.id)
+    payload = _audit_view(connector, endpoints)
+    payload["changed"] = sorted(k for k in changes if k not in ("updated_at", "health_status", "secrets_encrypted"))
+    payload["credentials_changed"] = secrets_changed
+    await record(session, EventType.CONNECTOR_UPDATED, actor=actor, correlation_id=correlation_id, payload=payload)
+    return connector, endpoints
+
+
+async def delete_connector(
+    session: AsyncSession, connector_id: uuid.UUID, *, actor: Actor, correlation_id: str
+) -> None:
+    repo = ConnectorRepo(session)
+    connector = await repo.get(connector_id)
+    endpoints = await endpoints_of(session, connector.id)
+    payload = _audit_view(connector, endpoints)
+    await repo.delete(connector)
+    await record(session, EventType.CONNECTOR_DELETED, actor=actor, correlation_id=correlation_id, payload=payload)
+
+
+async def check_connector(
+    config: ConnectorConfig, *, network: NetworkPolicy, on_blocked: BlockedHandler | None = None
+) -> list[EndpointHealth]:
+    """Run the health check of every endpoint. Network only: no database transaction is held."""
+    async with ConnectorSession(config, network=network, on_blocked=on_blocked) as session:
+        return [await session.check(endpoint) for endpoint in config.endpoints]
+
+
+def overall_status(results: list[EndpointHealth]) -> str:
+    if not results:
+        return "unknown"
+    healthy = sum(1 for r in results if r.ok)
+    return "healthy" if healthy == len(results) else ("failing" if healthy == 0 else "degraded")
+
+
+async def record_health(
+    session: AsyncSession,
+    connector_id: uuid.UUID,
+    results: list[EndpointHealth],
+    *,
+    trigger: str,
+    actor: Actor,
+    correlation_id: str,
+    tenant_id: uuid.UUID | None = None,
+) -> str:
+    repo = ConnectorRepo(session, tenant_id=tenant_id)
+    connector = await repo.get(connector_id)
+    now = utcnow()
+    health = HealthRepo(session, tenant_id=tenant_id)
+    for result in results:
+        await health.add(
+            ConnectorHealthCheck(
+                connector_id=connector.id,
+                endpoint_key=result.endpoint,
+                checked_at=now,
+                trigger=trigger,
+                ok=result.ok,
+                status_code=result.status,
+                latency_ms=result.latency_ms,
+                sample_count=result.sample_count,
+                reason=result.reason,
+                detail=(result.detail or "")[:500] or None,
+                url=result.url,
+            )
+        )
+    status = overall_status(results)
+    previous = connector.health_status
+    await repo.update_values(connector, health_status=status, last_checked_at=now)
+    if trigger == "manual" or status != previous:
+        await record(
+            session,
+            "connector_tested",
+            actor=actor,
+            correlation_id=correlation_id,
+            tenant_id=repo.tenant_id,
+            payload={
+                "connector_id": str(connector.id),
+                "trigger": trigger,
+                "status": status,
+                "previous_status": previous,
+                "endpoints": [{"key": r.endpoint, "ok": r.ok, "status": r.status, "reason": r.reason} for r in results],
+            },
+        )
+    return status
+
+
+def _health_read(row: ConnectorHealthCheck) -> HealthRead:
+    return HealthRead(
+        endpoint=row.endpoint_key,
+        checked_at=row.checked_at,
+        trigger=row.trigger,
+        ok=row.ok,
+        status_code=row.status_code,
+        latency_ms=row.latency_ms,
+        sample_count=row.sample_count,
+        reason=row.reason,
+        detail=row.detail,
+        url=row.url,
+    )
+
+
+async def health_of(session: AsyncSession, connector_id: uuid.UUID) -> ConnectorHealthRead:
+    connector = await ConnectorRepo(session).get(connector_id)
+    rows = await HealthRepo(session).list(
+        ConnectorHealthCheck.connector_id == connector.id,
+        order_by=[ConnectorHealthCheck.checked_at.desc()],
+        limit=HEALTH_HISTORY,
+    )
+    latest: dict[str, ConnectorHealthCheck] = {}
+    for row in rows:
+        latest.setdefault(row.endpoint_key, row)
+    return ConnectorHealthRead(
+        connector_id=connector.id,
+        health_status=connector.health_status,
+        last_checked_at=connector.last_checked_at,
+        latest=[_health_read(r) for r in latest.values()],
+        history=[_health_read(r) for r in rows],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorRef:
+    tenant_id: uuid.UUID
+    connector_id: uuid.UUID
+
+
+async def all_connectors(session: AsyncSession) -> list[ConnectorRef]:
+    """Every tenant's connectors, for the scheduled health sweep. System transaction."""
+    rows = await session.execute(select(Connector.tenant_id, Connector.id).order_by(Connector.created_at))
+    return [ConnectorRef(tenant_id=t, connector_id=c) for t, c in rows]
