@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 from atlas.config import Settings
 from atlas.db.engine import Database
+from atlas.platform.crypto import SecretBox
 
 
 @dataclass
 class WorkerRuntime:
     settings: Settings
     db: Database
+    secret_box: SecretBox
 
 
 _runtime: WorkerRuntime | None = None
@@ -19,7 +21,11 @@ _runtime: WorkerRuntime | None = None
 
 def init_runtime(settings: Settings) -> WorkerRuntime:
     global _runtime
-    _runtime = WorkerRuntime(settings=settings, db=Database(settings.database_url, app_role=settings.db_app_role))
+    _runtime = WorkerRuntime(
+        settings=settings,
+        db=Database(settings.database_url, app_role=settings.db_app_role),
+        secret_box=SecretBox(settings.fernet_key()),
+    )
     return _runtime
 
 

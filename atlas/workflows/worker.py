@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from temporalio.client import (
@@ -18,12 +20,14 @@ from temporalio.client import (
 from temporalio.worker import Worker
 
 from atlas.config import Settings
+from atlas.connectors.activities import check_connector_health, list_all_connectors
+from atlas.workflows.connector_health import ConnectorHealthSweepWorkflow
 from atlas.workflows.housekeeping import HousekeepingWorkflow, sweep_expired
 from atlas.workflows.runtime import init_runtime
 
 log = structlog.get_logger("atlas.worker")
-WORKFLOWS = [HousekeepingWorkflow]
-ACTIVITIES = [sweep_expired]
+WORKFLOWS = [HousekeepingWorkflow, ConnectorHealthSweepWorkflow]
+ACTIVITIES: list[Callable[..., Any]] = [sweep_expired, list_all_connectors, check_connector_health]
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> None:

@@ -55,3 +55,35 @@ def test_housekeeping_sweeps_expired_sessions_and_login_flows(atlas, temporal_ad
     assert result.sessions >= 1 and result.login_flows >= 1
     assert atlas.sql("SELECT count(*) FROM web_sessions WHERE user_id = %s", (me["user_id"],)) == [(0,)]
     assert client.get("/api/auth/user").status_code == 401
+
+
+def test_scheduled_health_sweep_checks_every_connector(atlas, temporal_address):
+    from atlas.workflows.connector_health import ConnectorHealthSweepWorkflow
+    from tests.connectors.oddapi import odd_api
+
+    with odd_api() as api:
+        admin, me = atlas.new_tenant()
+        body = {"name": "Swept", "base_url": api.base, "auth": {"kind": "api_key", "api_key": "k-123"},
+                "endpoints": [{"key": "items", "resource": "items", "path": "/auth/header",
+                               "record_path": "$.items"}]}
+        connector = admin.post("/api/connectors", json=body).json()
+        settings = Settings(DATABASE_URL=atlas.database_url, TEMPORAL_ADDRESS=temporal_address,
+                            TEMPORAL_TASK_QUEUE=f"test-{uuid.uuid4().hex[:6]}", ATLAS_ALLOW_PRIVATE_NETWORKS=True)
+
+        async def run() -> dict[str, int]:
+            runtime = init_runtime(settings)
+            temporal = await Client.connect(temporal_address)
+            try:
+                async with build_worker(temporal, settings):
+                    return await temporal.execute_workflow(
+                        ConnectorHealthSweepWorkflow.run, id=f"sweep-{uuid.uuid4().hex[:6]}",
+                        task_queue=settings.temporal_task_queue,
+                    )
+            finally:
+                await runtime.db.dispose()
+
+        counts = asyncio.run(run())
+    assert counts.get("healthy", 0) >= 1
+    health = admin.get(f"/api/connectors/{connector['id']}/health").json()
+    assert health["health_status"] == "healthy"
+    assert health["latest"][0]["trigger"] == "scheduled" and health["latest"][0]["sample_count"] == 3
