@@ -1,0 +1,80 @@
+"""The canonical inventory model as the mapping engine sees it: fields, types, what is required."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class FieldType(enum.StrEnum):
+    TEXT = "text"
+    DECIMAL = "decimal"
+    INTEGER = "integer"
+    DATETIME = "datetime"
+    MOVEMENT_KIND = "movement_kind"
+    LOCATION_TYPE = "location_type"
+
+
+class MovementKind(enum.StrEnum):
+    SALE = "sale"
+    ISSUE = "issue"
+    RECEIPT = "receipt"
+    TRANSFER_IN = "transfer_in"
+    TRANSFER_OUT = "transfer_out"
+    ADJUSTMENT = "adjustment"
+
+
+LOCATION_TYPES = ("warehouse", "store", "distribution_center", "supplier", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalField:
+    name: str
+    type: FieldType
+    required: bool = False
+    max_length: int = 500
+
+
+CANONICAL_FIELDS: dict[str, tuple[CanonicalField, ...]] = {
+    "items": (
+        CanonicalField("external_id", FieldType.TEXT, required=True, max_length=200),
+        CanonicalField("sku", FieldType.TEXT, required=True, max_length=200),
+        CanonicalField("name", FieldType.TEXT, required=True),
+        CanonicalField("category", FieldType.TEXT, max_length=200),
+        CanonicalField("unit_of_measure", FieldType.TEXT, max_length=50),
+        CanonicalField("unit_cost", FieldType.DECIMAL),
+        CanonicalField("lead_time_days", FieldType.INTEGER),
+    ),
+    "locations": (
+        CanonicalField("external_id", FieldType.TEXT, required=True, max_length=200),
+        CanonicalField("code", FieldType.TEXT, required=True, max_length=200),
+        CanonicalField("name", FieldType.TEXT, required=True),
+        CanonicalField("type", FieldType.LOCATION_TYPE),
+        CanonicalField("address", FieldType.TEXT, max_length=1000),
+    ),
+    "stock_balances": (
+        CanonicalField("item_ref", FieldType.TEXT, required=True, max_length=200),
+        CanonicalField("location_ref", FieldType.TEXT, required=True, max_length=200),
+        CanonicalField("quantity", FieldType.DECIMAL, required=True),
+        CanonicalField("reserved_qty", FieldType.DECIMAL),
+        CanonicalField("available_qty", FieldType.DECIMAL),
+        CanonicalField("as_of", FieldType.DATETIME),
+    ),
+    "stock_movements": (
+        CanonicalField("external_id", FieldType.TEXT, max_length=200),
+        CanonicalField("item_ref", FieldType.TEXT, required=True, max_length=200),
+        CanonicalField("location_ref", FieldType.TEXT, required=True, max_length=200),
+        CanonicalField("occurred_at", FieldType.DATETIME, required=True),
+        CanonicalField("quantity", FieldType.DECIMAL, required=True),
+        CanonicalField("kind", FieldType.MOVEMENT_KIND, required=True),
+        CanonicalField("reference", FieldType.TEXT, max_length=200),
+    ),
+}
+RESOURCES = tuple(CANONICAL_FIELDS)
+
+
+def field_of(resource: str, name: str) -> CanonicalField:
+    for field in CANONICAL_FIELDS[resource]:
+        if field.name == name:
+            return field
+    raise KeyError(f"{resource}.{name}")
