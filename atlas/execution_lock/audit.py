@@ -14,7 +14,12 @@ log = structlog.get_logger("atlas.execution_lock")
 
 
 def blocked_auditor(
-    database: Database, *, tenant_id: uuid.UUID, actor: Actor, correlation_id: str, source: str,
+    database: Database,
+    *,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    correlation_id: str,
+    source: str,
     connector_id: uuid.UUID | None = None,
 ) -> BlockedHandler:
     """A callback for the guarded transport: records the attempt in its own transaction, so it survives
@@ -24,10 +29,17 @@ def blocked_auditor(
         log.warning("action_blocked", method=attempt.method, url=attempt.url, source=source)
         async with database.tenant_session(tenant_id) as session:
             await record(
-                session, EventType.ACTION_BLOCKED, actor=actor, correlation_id=correlation_id,
-                payload={"method": attempt.method, "url": attempt.url, "source": source,
-                         "connector_id": str(connector_id) if connector_id else None,
-                         "reason": "execution_lock"},
+                session,
+                EventType.ACTION_BLOCKED,
+                actor=actor,
+                correlation_id=correlation_id,
+                payload={
+                    "method": attempt.method,
+                    "url": attempt.url,
+                    "source": source,
+                    "connector_id": str(connector_id) if connector_id else None,
+                    "reason": "execution_lock",
+                },
             )
 
     return on_blocked
