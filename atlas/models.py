@@ -2,6 +2,17 @@
 
 from atlas.billing.models import Subscription, SubscriptionPlan
 from atlas.connectors.models import Connector, ConnectorEndpoint, ConnectorHealthCheck
+from atlas.mapping.models import (
+    Item,
+    Location,
+    Mapping,
+    MappingVersion,
+    QuarantinedRecord,
+    StockBalance,
+    StockMovement,
+    SyncCheckpoint,
+    SyncRun,
+)
 from atlas.platform.models import (
     ApiToken,
     AuditChainHead,
@@ -23,9 +34,18 @@ __all__ = [
     "ConnectorEndpoint",
     "ConnectorHealthCheck",
     "Invitation",
+    "Item",
+    "Location",
     "LoginFlow",
+    "Mapping",
+    "MappingVersion",
+    "QuarantinedRecord",
+    "StockBalance",
+    "StockMovement",
     "Subscription",
     "SubscriptionPlan",
+    "SyncCheckpoint",
+    "SyncRun",
     "Tenant",
     "User",
     "WebSession",
