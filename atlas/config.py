@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     allow_private_networks: bool = Field(default=False, validation_alias="ATLAS_ALLOW_PRIVATE_NETWORKS")
     allowed_private_hosts: str = Field(default="", validation_alias="ATLAS_ALLOWED_PRIVATE_HOSTS")
     connector_health_interval_seconds: int = Field(default=900, validation_alias="ATLAS_CONNECTOR_HEALTH_SECONDS")
+    sync_heartbeat_seconds: int = Field(default=30, validation_alias="ATLAS_SYNC_HEARTBEAT_SECONDS")
     log_level: str = Field(default="INFO", validation_alias="ATLAS_LOG_LEVEL")
     log_json: bool = Field(default=True, validation_alias="ATLAS_LOG_JSON")
 

@@ -12,7 +12,15 @@ import httpx
 import psycopg
 import pytest
 
-from tests.services import atlas_server, fresh_database, oidc_provider, postgres_server, temporal_server
+from tests.services import (
+    WorkerProcess,
+    asgi_server,
+    atlas_server,
+    fresh_database,
+    oidc_provider,
+    postgres_server,
+    temporal_server,
+)
 
 os.environ.setdefault("ATLAS_LOG_LEVEL", "WARNING")
 
@@ -150,3 +158,47 @@ def atlas(database_url: str, oidc_url: str) -> Iterator[Atlas]:
     }
     with atlas_server(overrides) as base_url:
         yield Atlas(base_url, oidc_url, database_url)
+
+
+@pytest.fixture(scope="session")
+def demo_erp_url() -> Iterator[str]:
+    """The demo ERP, its data as of yesterday (so every movement lies in the past)."""
+    from datetime import UTC, datetime, timedelta
+
+    from atlas.connectors.demo_erp.app import create_app
+
+    with asgi_server(create_app(as_of=(datetime.now(UTC) - timedelta(days=1)).date())) as url:
+        yield url
+
+
+class Stack:
+    """Atlas with Temporal and a worker process behind it, for syncs and other workflows."""
+
+    def __init__(self, atlas: Atlas, worker: WorkerProcess) -> None:
+        self.atlas = atlas
+        self.worker = worker
+
+
+@pytest.fixture(scope="session")
+def stack(database_url: str, oidc_url: str, temporal_address: str) -> Iterator[Stack]:
+    queue = f"atlas-test-{uuid.uuid4().hex[:8]}"
+    settings = {
+        "DATABASE_URL": database_url,
+        "OIDC_ISSUER": oidc_url,
+        "TEMPORAL_ADDRESS": temporal_address,
+        "TEMPORAL_TASK_QUEUE": queue,
+        "ATLAS_SYNC_HEARTBEAT_SECONDS": "3",
+        "ATLAS_ALLOW_PRIVATE_NETWORKS": "true",
+        "ATLAS_LOGIN_RATE_LIMIT": "100000",
+        "ATLAS_TOKEN_RATE_LIMIT": "100000",
+        "ATLAS_HOUSEKEEPING_SECONDS": "86400",
+        "ATLAS_CONNECTOR_HEALTH_SECONDS": "86400",
+        "ATLAS_LOG_LEVEL": "WARNING",
+    }
+    worker = WorkerProcess(settings)
+    worker.start()
+    try:
+        with atlas_server(dict(settings)) as base_url:
+            yield Stack(Atlas(base_url, oidc_url, database_url), worker)
+    finally:
+        worker.stop()

@@ -185,3 +185,51 @@ def atlas_server(settings_overrides: dict[str, Any]) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def asgi_server(app: Any, *, host: str = "127.0.0.1") -> Iterator[str]:
+    """Any ASGI app (a third party's stand-in) under uvicorn on a free port, in a background thread."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, what="ASGI server")
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+class WorkerProcess:
+    """`atlas worker` as a real process, so a test can kill it mid-activity and start it again."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = {**os.environ, **env}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = Path(tempfile.mkstemp(prefix="atlas-worker-", suffix=".log")[1])
+
+    def start(self) -> None:
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-W", "ignore", "-m", "atlas.cli", "worker"],
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

@@ -54,6 +54,12 @@ class EventType(enum.StrEnum):
     CONNECTOR_UPDATED = "connector_updated"
     CONNECTOR_DELETED = "connector_deleted"
     CONNECTOR_TESTED = "connector_tested"
+    MAPPING_CREATED = "mapping_created"
+    MAPPING_VERSION_SAVED = "mapping_version_saved"
+    MAPPING_ACTIVATED = "mapping_activated"
+    SYNC_STARTED = "sync_started"
+    SYNC_FINISHED = "sync_finished"
+    QUARANTINE_REPROCESSED = "quarantine_reprocessed"
 
 
 @dataclass(frozen=True, slots=True)

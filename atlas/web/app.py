@@ -21,8 +21,10 @@ from markupsafe import Markup, escape
 
 from atlas.config import Settings, get_settings
 from atlas.connectors.controllers import ConnectorController
+from atlas.connectors.pages import ConnectorPages
 from atlas.db.engine import Database
 from atlas.i18n import translate
+from atlas.mapping.controllers import CONTROLLERS as MAPPING_CONTROLLERS
 from atlas.observability import configure_logging
 from atlas.platform.controllers import CONTROLLERS, rate_limits
 from atlas.platform.crypto import SecretBox
@@ -84,6 +86,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             *CONTROLLERS,
             ConnectorController,
+            ConnectorPages,
+            *MAPPING_CONTROLLERS,
             *PAGE_CONTROLLERS,
             SystemController,
             MetricsController,

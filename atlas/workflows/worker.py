@@ -21,13 +21,22 @@ from temporalio.worker import Worker
 
 from atlas.config import Settings
 from atlas.connectors.activities import check_connector_health, list_all_connectors
+from atlas.mapping.activities import begin_sync, finish_sync, sync_endpoint
 from atlas.workflows.connector_health import ConnectorHealthSweepWorkflow
 from atlas.workflows.housekeeping import HousekeepingWorkflow, sweep_expired
 from atlas.workflows.runtime import init_runtime
+from atlas.workflows.sync import ConnectorSyncWorkflow
 
 log = structlog.get_logger("atlas.worker")
-WORKFLOWS = [HousekeepingWorkflow, ConnectorHealthSweepWorkflow]
-ACTIVITIES: list[Callable[..., Any]] = [sweep_expired, list_all_connectors, check_connector_health]
+WORKFLOWS = [HousekeepingWorkflow, ConnectorHealthSweepWorkflow, ConnectorSyncWorkflow]
+ACTIVITIES: list[Callable[..., Any]] = [
+    sweep_expired,
+    list_all_connectors,
+    check_connector_health,
+    begin_sync,
+    sync_endpoint,
+    finish_sync,
+]
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -70,12 +71,34 @@ MATRIX = [
     ("PATCH", f"/api/connectors/{ZERO}", {"name": "x"}, "admin"),
     ("DELETE", f"/api/connectors/{ZERO}", None, "admin"),
     ("POST", f"/api/connectors/{ZERO}/test", None, "admin"),
+    ("GET", "/app/connectors", None, "viewer"),
+    ("GET", f"/app/connectors/{ZERO}", None, "viewer"),
+    ("GET", "/app/connectors/new", None, "admin"),
+    ("GET", f"/app/connectors/{ZERO}/edit", None, "admin"),
+    ("GET", "/api/mappings", None, "viewer"),
+    ("POST", "/api/mappings", {}, "admin"),
+    ("GET", f"/api/mappings/{ZERO}", None, "viewer"),
+    ("POST", f"/api/mappings/{ZERO}/versions", {"spec": {}}, "admin"),
+    ("POST", f"/api/mappings/{ZERO}/activate/1", None, "admin"),
+    ("GET", f"/api/mappings/{ZERO}/diff?left=1&right=2", None, "viewer"),
+    ("POST", "/api/mappings/preview", {}, "admin"),
+    ("POST", f"/api/connectors/{ZERO}/sync", None, "admin"),
+    ("GET", f"/api/connectors/{ZERO}/syncs", None, "viewer"),
+    ("GET", f"/api/syncs/{ZERO}", None, "viewer"),
+    ("GET", "/api/quarantine", None, "viewer"),
+    ("POST", "/api/quarantine/reprocess", {}, "admin"),
+    ("POST", f"/api/quarantine/{ZERO}/dismiss", None, "admin"),
+    ("GET", "/api/inventory/items", None, "viewer"),
+    ("GET", "/api/inventory/locations", None, "viewer"),
+    ("GET", "/api/inventory/balances", None, "viewer"),
+    ("GET", "/api/inventory/movements", None, "viewer"),
     ("POST", "/api/logout", None, "any"),
 ]
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
 
 
 def normalise(path: str) -> str:
+    path = re.sub(r"/activate/\d+$", "/activate/{version:int}", path.split("?")[0])
     return path.replace(ZERO, "{id}")
 
 
@@ -94,7 +117,16 @@ def test_every_registered_route_declares_its_access_and_is_in_the_matrix():
                 if method in ("HEAD", "OPTIONS"):
                     continue
                 path = route.path
-                for name in ("invitation_id", "member_id", "token_id", "tenant_id", "connector_id"):
+                for name in (
+                    "invitation_id",
+                    "member_id",
+                    "token_id",
+                    "tenant_id",
+                    "connector_id",
+                    "mapping_id",
+                    "run_id",
+                    "record_id",
+                ):
                     path = path.replace("{" + name + ":uuid}", "{id}")
                 if (method, path) not in declared:
                     missing.append((method, path))

@@ -63,12 +63,19 @@ def test_scheduled_health_sweep_checks_every_connector(atlas, temporal_address):
 
     with odd_api() as api:
         admin, me = atlas.new_tenant()
-        body = {"name": "Swept", "base_url": api.base, "auth": {"kind": "api_key", "api_key": "k-123"},
-                "endpoints": [{"key": "items", "resource": "items", "path": "/auth/header",
-                               "record_path": "$.items"}]}
+        body = {
+            "name": "Swept",
+            "base_url": api.base,
+            "auth": {"kind": "api_key", "api_key": "k-123"},
+            "endpoints": [{"key": "items", "resource": "items", "path": "/auth/header", "record_path": "$.items"}],
+        }
         connector = admin.post("/api/connectors", json=body).json()
-        settings = Settings(DATABASE_URL=atlas.database_url, TEMPORAL_ADDRESS=temporal_address,
-                            TEMPORAL_TASK_QUEUE=f"test-{uuid.uuid4().hex[:6]}", ATLAS_ALLOW_PRIVATE_NETWORKS=True)
+        settings = Settings(
+            DATABASE_URL=atlas.database_url,
+            TEMPORAL_ADDRESS=temporal_address,
+            TEMPORAL_TASK_QUEUE=f"test-{uuid.uuid4().hex[:6]}",
+            ATLAS_ALLOW_PRIVATE_NETWORKS=True,
+        )
 
         async def run() -> dict[str, int]:
             runtime = init_runtime(settings)
@@ -76,7 +83,8 @@ def test_scheduled_health_sweep_checks_every_connector(atlas, temporal_address):
             try:
                 async with build_worker(temporal, settings):
                     return await temporal.execute_workflow(
-                        ConnectorHealthSweepWorkflow.run, id=f"sweep-{uuid.uuid4().hex[:6]}",
+                        ConnectorHealthSweepWorkflow.run,
+                        id=f"sweep-{uuid.uuid4().hex[:6]}",
                         task_queue=settings.temporal_task_queue,
                     )
             finally:

@@ -1,0 +1,140 @@
+"""Connector pages: the list, one form for new and edit, and the detail page with its health checks.
+
+The pages read through the same services as the API and never hold a credential: the form
+learns only whether each secret is set, and every save goes through the JSON API.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atlas.connectors import services
+from atlas.connectors.schemas import ConnectorRead
+from atlas.platform.principal import Principal
+from atlas.policy.rbac import Permission
+from atlas.web.pages import page, tenant_context_for
+
+RESOURCES = ("items", "locations", "stock_balances", "stock_movements")
+AUTH_KINDS = ("none", "api_key", "bearer", "oauth2_client_credentials")
+PAGINATION_KINDS = ("none", "cursor", "offset", "page")
+# What the form starts from for a new connector: the API's own defaults.
+DEFAULT_LIMITS = {
+    "rate_limit_per_second": 10.0,
+    "rate_limit_burst": 10,
+    "timeout_seconds": 30.0,
+    "max_concurrency": 4,
+    "retry_attempts": 5,
+}
+
+
+def form_model(read: ConnectorRead | None) -> dict[str, Any]:
+    """The connector as the form edits it: secrets replaced by whether they are set, never a value."""
+    if read is None:
+        return {
+            "id": None,
+            "name": "",
+            "base_url": "",
+            "environment": "sandbox",
+            "auth": {"kind": "none", "secrets_set": {name: False for name in services.SECRET_FIELDS}},
+            "endpoints": [],
+            **DEFAULT_LIMITS,
+        }
+    data: dict[str, Any] = msgspec.to_builtins(read)
+    auth = data["auth"]
+    auth["secrets_set"] = {name: bool(auth.pop(name, None)) for name in services.SECRET_FIELDS}
+    for name in ("health_status", "last_checked_at", "created_at", "updated_at"):
+        data.pop(name, None)
+    return data
+
+
+class ConnectorPages(Controller):
+    path = "/app/connectors"
+    include_in_schema = False
+
+    @get("/", opt={"permission": Permission.READ})
+    async def connectors(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> Template:
+        ctx = await tenant_context_for(db)
+        ctx.pop("onboarded")
+        box = request.app.state.secret_box
+        connectors = [services.read_model(c, e, box) for c, e in await services.list_connectors(db)]
+        return page(
+            request,
+            "connectors/list.html",
+            nav="connectors",
+            connectors=connectors,
+            can_manage=principal.can(Permission.MANAGE_CONNECTORS),
+            **ctx,
+        )
+
+    @get("/new", opt={"permission": Permission.MANAGE_CONNECTORS})
+    async def new(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
+        ctx = await tenant_context_for(db)
+        ctx.pop("onboarded")
+        return self._form(request, None, ctx)
+
+    @get("/{connector_id:uuid}/edit", opt={"permission": Permission.MANAGE_CONNECTORS})
+    async def edit(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        connector_id: FromPath[uuid.UUID],
+    ) -> Template:
+        connector, endpoints = await services.get_connector(db, connector_id)
+        read = services.read_model(connector, endpoints, request.app.state.secret_box)
+        ctx = await tenant_context_for(db)
+        ctx.pop("onboarded")
+        return self._form(request, read, ctx)
+
+    @get("/{connector_id:uuid}", opt={"permission": Permission.READ})
+    async def detail(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        connector_id: FromPath[uuid.UUID],
+    ) -> Template:
+        connector, endpoints = await services.get_connector(db, connector_id)
+        read = services.read_model(connector, endpoints, request.app.state.secret_box)
+        health = await services.health_of(db, connector_id)
+        ctx = await tenant_context_for(db)
+        ctx.pop("onboarded")
+        return page(
+            request,
+            "connectors/detail.html",
+            nav="connectors",
+            connector=read,
+            secrets_set={name: bool(getattr(read.auth, name)) for name in services.SECRET_FIELDS},
+            health=health,
+            # the latest result of each current endpoint (an endpoint removed since keeps only its history)
+            latest=[h for h in health.latest if h.endpoint in {e.key for e in read.endpoints}],
+            can_manage=principal.can(Permission.MANAGE_CONNECTORS),
+            **ctx,
+        )
+
+    @staticmethod
+    def _form(request: Request[Any, Any, Any], read: ConnectorRead | None, ctx: dict[str, Any]) -> Template:
+        model = form_model(read)
+        return page(
+            request,
+            "connectors/form.html",
+            nav="connectors",
+            connector=read,
+            model=model,
+            resources=RESOURCES,
+            auth_kinds=AUTH_KINDS,
+            pagination_kinds=PAGINATION_KINDS,
+            **ctx,
+        )

@@ -1,0 +1,84 @@
+"""Temporal activities of syncs: thin, calling `atlas.mapping.sync`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from atlas.mapping import sync
+from atlas.mapping.sync_types import SyncPlan
+from atlas.platform.audit import Actor
+from atlas.workflows.runtime import runtime
+
+
+@dataclass
+class SyncRequest:
+    tenant_id: str
+    connector_id: str
+    run_id: str | None = None
+    trigger: str = "manual"
+    heartbeat_seconds: int = 30
+
+
+@dataclass
+class SyncStep:
+    tenant_id: str
+    connector_id: str
+    run_id: str
+    endpoint_key: str
+
+
+@dataclass
+class FinishRequest:
+    tenant_id: str
+    run_id: str
+    error: dict[str, Any] | None = None
+
+
+@activity.defn(name="sync.begin")
+async def begin_sync(request: SyncRequest) -> SyncPlan:
+    async with runtime().db.tenant_session(uuid.UUID(request.tenant_id)) as session:
+        return await sync.begin_run(
+            session,
+            uuid.UUID(request.connector_id),
+            uuid.UUID(request.run_id) if request.run_id else None,
+            trigger=request.trigger,
+            actor=Actor("system", f"{request.trigger} sync"),
+            correlation_id=activity.info().workflow_id or "sync",
+        )
+
+
+@activity.defn(name="sync.endpoint")
+async def sync_endpoint(step: SyncStep) -> dict[str, Any]:
+    rt = runtime()
+    try:
+        return await sync.sync_endpoint(
+            rt.db,
+            tenant_id=uuid.UUID(step.tenant_id),
+            connector_id=uuid.UUID(step.connector_id),
+            run_id=uuid.UUID(step.run_id),
+            endpoint_key=step.endpoint_key,
+            box=rt.secret_box,
+            network=rt.settings.network_policy(),
+            heartbeat=lambda details: activity.heartbeat(details),
+        )
+    except sync.SyncFailed as exc:
+        # The engine already spent its retry budget: the run fails with the reason, no further retries.
+        raise ApplicationError(
+            str(exc), {"endpoint": exc.endpoint, **exc.details}, type="SyncFailed", non_retryable=True
+        ) from None
+
+
+@activity.defn(name="sync.finish")
+async def finish_sync(request: FinishRequest) -> dict[str, Any]:
+    async with runtime().db.tenant_session(uuid.UUID(request.tenant_id)) as session:
+        return await sync.finish_run(
+            session,
+            uuid.UUID(request.run_id),
+            error=request.error,
+            correlation_id=activity.info().workflow_id or "sync",
+        )

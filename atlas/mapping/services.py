@@ -1,0 +1,329 @@
+"""Mapping use cases: create, version, activate (rollback), compare, and preview on a live sample."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atlas.connectors import services as connectors
+from atlas.connectors.engine import ConnectorSession, FetchError
+from atlas.db.base import utcnow
+from atlas.errors import NotFound, ValidationFailed
+from atlas.execution_lock import NetworkPolicy, NetworkRefused
+from atlas.execution_lock.transport import BlockedHandler
+from atlas.mapping.canonical import CANONICAL_FIELDS
+from atlas.mapping.engine import CompiledMapping, MappingInvalid, compile_mapping
+from atlas.mapping.models import Mapping, MappingVersion
+from atlas.mapping.schemas import FieldDiff, MappingPreviewRead, MappingRead, MappingVersionRead, PreviewRecord
+from atlas.platform.audit import Actor, EventType, record
+from atlas.platform.crypto import SecretBox
+from atlas.platform.tenancy import TenantRepository
+
+
+class MappingRepo(TenantRepository[Mapping]):
+    model = Mapping
+    not_found_key = "errors.mapping_not_found"
+
+
+class VersionRepo(TenantRepository[MappingVersion]):
+    model = MappingVersion
+    not_found_key = "errors.mapping_version_not_found"
+
+
+def validated(resource: str, spec: dict[str, Any]) -> CompiledMapping:
+    """Compile a mapping, turning a bad one into a 422 that names the place."""
+    try:
+        return compile_mapping(resource, spec)
+    except MappingInvalid as exc:
+        raise ValidationFailed(
+            f"errors.mapping_{exc.code}",
+            field=exc.field,
+            detail=exc.detail,
+            extra={"field": exc.field, "reason": exc.code},
+        ) from None
+
+
+def version_read(row: MappingVersion, active: int) -> MappingVersionRead:
+    return MappingVersionRead(
+        version=row.version,
+        spec=row.spec,
+        note=row.note,
+        author=row.author,
+        created_at=row.created_at,
+        active=row.version == active,
+    )
+
+
+def mapping_read(mapping: Mapping, versions: list[MappingVersion] | None = None) -> MappingRead:
+    return MappingRead(
+        id=mapping.id,
+        connector_id=mapping.connector_id,
+        endpoint_key=mapping.endpoint_key,
+        resource=mapping.resource,
+        active_version=mapping.active_version,
+        created_at=mapping.created_at,
+        updated_at=mapping.updated_at,
+        versions=[version_read(v, mapping.active_version) for v in versions] if versions is not None else None,
+    )
+
+
+async def versions_of(
+    session: AsyncSession, mapping_id: uuid.UUID, tenant_id: uuid.UUID | None = None
+) -> list[MappingVersion]:
+    return await VersionRepo(session, tenant_id=tenant_id).list(
+        MappingVersion.mapping_id == mapping_id, order_by=[MappingVersion.version.desc()]
+    )
+
+
+async def list_mappings(session: AsyncSession, connector_id: uuid.UUID | None = None) -> list[Mapping]:
+    where = [Mapping.connector_id == connector_id] if connector_id else []
+    return await MappingRepo(session).list(*where, order_by=[Mapping.created_at])
+
+
+async def get_mapping(session: AsyncSession, mapping_id: uuid.UUID) -> tuple[Mapping, list[MappingVersion]]:
+    mapping = await MappingRepo(session).get(mapping_id)
+    return mapping, await versions_of(session, mapping.id)
+
+
+async def create_mapping(
+    session: AsyncSession,
+    *,
+    connector_id: uuid.UUID,
+    endpoint_key: str,
+    spec: dict[str, Any],
+    note: str,
+    actor: Actor,
+    correlation_id: str,
+    tenant_id: uuid.UUID | None = None,
+) -> tuple[Mapping, list[MappingVersion]]:
+    connector, endpoints = await connectors.get_connector(session, connector_id, tenant_id)
+    endpoint = next((e for e in endpoints if e.key == endpoint_key), None)
+    if endpoint is None:
+        raise ValidationFailed(
+            "errors.endpoint_not_found", field="endpoint_key", extra={"field": "endpoint_key"}, endpoint=endpoint_key
+        )
+    repo = MappingRepo(session, tenant_id=tenant_id)
+    if await repo.count(Mapping.connector_id == connector.id, Mapping.endpoint_key == endpoint_key):
+        raise ValidationFailed("errors.mapping_exists", field="endpoint_key", extra={"field": "endpoint_key"})
+    validated(endpoint.resource, spec)
+    mapping = await repo.add(
+        Mapping(connector_id=connector.id, endpoint_key=endpoint_key, resource=endpoint.resource, active_version=1)
+    )
+    version = await VersionRepo(session, tenant_id=tenant_id).add(
+        MappingVersion(
+            mapping_id=mapping.id, version=1, spec=spec, note=note.strip(), author=actor.display or actor.ref
+        )
+    )
+    await record(
+        session,
+        EventType.MAPPING_CREATED,
+        actor=actor,
+        correlation_id=correlation_id,
+        tenant_id=repo.tenant_id,
+        payload={
+            "mapping_id": str(mapping.id),
+            "connector_id": str(connector.id),
+            "endpoint_key": endpoint_key,
+            "resource": endpoint.resource,
+            "version": 1,
+            "note": version.note,
+        },
+    )
+    return mapping, [version]
+
+
+async def add_version(
+    session: AsyncSession,
+    mapping_id: uuid.UUID,
+    *,
+    spec: dict[str, Any],
+    note: str,
+    activate: bool,
+    actor: Actor,
+    correlation_id: str,
+) -> tuple[Mapping, list[MappingVersion]]:
+    repo = MappingRepo(session)
+    mapping = (await session.execute(repo.select(Mapping.id == mapping_id).with_for_update())).scalar_one_or_none()
+    if mapping is None:
+        raise NotFound("errors.mapping_not_found")
+    validated(mapping.resource, spec)
+    versions = VersionRepo(session)
+    latest = (
+        await session.execute(
+            select(func.max(MappingVersion.version)).where(
+                MappingVersion.tenant_id == versions.tenant_id, MappingVersion.mapping_id == mapping.id
+            )
+        )
+    ).scalar_one()
+    number = int(latest or 0) + 1
+    await versions.add(
+        MappingVersion(
+            mapping_id=mapping.id, version=number, spec=spec, note=note.strip(), author=actor.display or actor.ref
+        )
+    )
+    if activate:
+        await repo.update_values(mapping, active_version=number, updated_at=utcnow())
+    await record(
+        session,
+        EventType.MAPPING_VERSION_SAVED,
+        actor=actor,
+        correlation_id=correlation_id,
+        payload={
+            "mapping_id": str(mapping.id),
+            "version": number,
+            "activated": activate,
+            "note": note.strip(),
+            "changes": [
+                d.field
+                for d in diff_specs(mapping.resource, (await _spec(session, mapping.id, number - 1)) or {}, spec)
+                if d.change != "same"
+            ],
+        },
+    )
+    return mapping, await versions_of(session, mapping.id)
+
+
+async def _spec(session: AsyncSession, mapping_id: uuid.UUID, version: int) -> dict[str, Any] | None:
+    row = await VersionRepo(session).one_or_none(
+        MappingVersion.mapping_id == mapping_id, MappingVersion.version == version
+    )
+    return row.spec if row else None
+
+
+async def activate(
+    session: AsyncSession, mapping_id: uuid.UUID, version: int, *, actor: Actor, correlation_id: str
+) -> tuple[Mapping, list[MappingVersion]]:
+    """Make an existing version the active one: how a rollback is done."""
+    repo = MappingRepo(session)
+    mapping = await repo.get(mapping_id)
+    if await _spec(session, mapping.id, version) is None:
+        raise NotFound("errors.mapping_version_not_found")
+    previous = mapping.active_version
+    await repo.update_values(mapping, active_version=version, updated_at=utcnow())
+    await record(
+        session,
+        EventType.MAPPING_ACTIVATED,
+        actor=actor,
+        correlation_id=correlation_id,
+        payload={"mapping_id": str(mapping.id), "version": version, "previous_version": previous},
+    )
+    return mapping, await versions_of(session, mapping.id)
+
+
+def diff_specs(resource: str, before: dict[str, Any], after: dict[str, Any]) -> list[FieldDiff]:
+    """Compare two versions field by field (plus the record path and time zone)."""
+    result = []
+    for key in ("record_path", "timezone"):
+        old, new = before.get(key), after.get(key)
+        result.append(FieldDiff(field=key, change="same" if old == new else "changed", before=old, after=new))
+    old_fields, new_fields = before.get("fields") or {}, after.get("fields") or {}
+    for name in [f.name for f in CANONICAL_FIELDS.get(resource, ())]:
+        old, new = old_fields.get(name), new_fields.get(name)
+        if old is None and new is None:
+            continue
+        change = "added" if old is None else "removed" if new is None else "same" if old == new else "changed"
+        result.append(FieldDiff(field=name, change=change, before=old, after=new))
+    return result
+
+
+async def compare(session: AsyncSession, mapping_id: uuid.UUID, left: int, right: int) -> list[FieldDiff]:
+    mapping = await MappingRepo(session).get(mapping_id)
+    before, after = await _spec(session, mapping.id, left), await _spec(session, mapping.id, right)
+    if before is None or after is None:
+        raise NotFound("errors.mapping_version_not_found")
+    return diff_specs(mapping.resource, before, after)
+
+
+async def active_mappings(
+    session: AsyncSession, connector_id: uuid.UUID, tenant_id: uuid.UUID | None = None
+) -> dict[str, tuple[Mapping, MappingVersion]]:
+    """The active version of every mapping of a connector, by endpoint key."""
+    result: dict[str, tuple[Mapping, MappingVersion]] = {}
+    for mapping in await MappingRepo(session, tenant_id=tenant_id).list(Mapping.connector_id == connector_id):
+        version = await VersionRepo(session, tenant_id=tenant_id).one_or_none(
+            MappingVersion.mapping_id == mapping.id, MappingVersion.version == mapping.active_version
+        )
+        if version is not None:
+            result[mapping.endpoint_key] = (mapping, version)
+    return result
+
+
+def _jsonable(value: Any) -> Any:
+    import msgspec
+
+    return msgspec.to_builtins(value, str_keys=True, builtin_types=())
+
+
+async def preview(
+    session: AsyncSession,
+    *,
+    connector_id: uuid.UUID,
+    endpoint_key: str,
+    spec: dict[str, Any],
+    limit: int,
+    box: SecretBox,
+    network: NetworkPolicy,
+    on_blocked: BlockedHandler | None = None,
+) -> MappingPreviewRead:
+    """Apply a mapping to a live sample page. Nothing is saved."""
+    connector, endpoints = await connectors.get_connector(session, connector_id)
+    row = next((e for e in endpoints if e.key == endpoint_key), None)
+    if row is None:
+        raise ValidationFailed(
+            "errors.endpoint_not_found", field="endpoint_key", extra={"field": "endpoint_key"}, endpoint=endpoint_key
+        )
+    compiled = validated(row.resource, spec)
+    config = connectors.connector_config(connector, endpoints, box)
+    endpoint = with_record_path(config.endpoint(endpoint_key), compiled)
+    try:
+        async with ConnectorSession(config, network=network, on_blocked=on_blocked) as client:
+            parents = None
+            if endpoint.parent:
+                parents = (await client.reader.first_page(config.endpoint(endpoint.parent))).records
+            page = await client.reader.first_page(endpoint, parents=parents)
+    except FetchError as exc:
+        raise ValidationFailed(
+            "errors.preview_fetch_failed",
+            reason=exc.reason,
+            url=exc.url,
+            http_status=exc.status or "",
+            extra={"fetch": exc.as_dict()},
+        ) from None
+    except NetworkRefused:
+        raise
+    records = []
+    mapped = failed = 0
+    for index, source in enumerate(page.records[:limit]):
+        result = compiled.apply(source)
+        if result.ok:
+            mapped += 1
+        else:
+            failed += 1
+        records.append(
+            PreviewRecord(
+                index=index,
+                source=source,
+                values=_jsonable(result.values) if result.values else None,
+                errors=[{"field": e.field, "code": e.code, "detail": e.detail} for e in result.errors],
+            )
+        )
+    return MappingPreviewRead(
+        resource=row.resource,
+        url=page.url,
+        record_count=len(page.records),
+        mapped=mapped,
+        failed=failed,
+        records=records,
+    )
+
+
+def with_record_path(endpoint: Any, compiled: CompiledMapping) -> Any:
+    """The endpoint as a sync reads it: the mapping's record path, when it has one, wins."""
+    import dataclasses
+
+    if compiled.record_path and compiled.record_path != "$":
+        return dataclasses.replace(endpoint, record_path=compiled.record_path)
+    return endpoint

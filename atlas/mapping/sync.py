@@ -1,0 +1,413 @@
+"""Syncs: fetch each mapped endpoint through the connector engine, map, write in batches.
+
+The Temporal workflow (`atlas.workflows.sync`) calls these through thin activities:
+`begin_run` (one run per connector at a time), `sync_endpoint` (pages → mapped
+rows → batches, each committed with its quarantined records, its progress and, for
+incremental endpoints, the checkpoint it reached), and `finish_run` (exact counts
+from the rows themselves, one ``signal_received`` event per resource).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atlas.connectors import services as connectors
+from atlas.connectors.engine import ConnectorConfig, ConnectorSession, EndpointConfig, FetchError
+from atlas.connectors.engine.reader import windows
+from atlas.connectors.models import Connector
+from atlas.db.base import utcnow
+from atlas.db.engine import Database
+from atlas.errors import Conflict, NotFound
+from atlas.execution_lock import NetworkPolicy, NetworkRefused
+from atlas.execution_lock.audit import blocked_auditor
+from atlas.mapping import services as mappings
+from atlas.mapping.engine import CompiledMapping, FieldError, content_hash
+from atlas.mapping.models import QuarantinedRecord, SyncCheckpoint, SyncRun
+from atlas.mapping.sync_types import PlannedEndpoint, SyncPlan
+from atlas.mapping.writer import Unresolved, run_counts, write_batch
+from atlas.platform.audit import Actor, EventType, record
+from atlas.platform.crypto import SecretBox
+from atlas.platform.tenancy import TenantRepository
+
+BATCH_SIZE = 5000
+WINDOW_OVERLAP = timedelta(days=1)
+RESOURCE_ORDER = {"locations": 0, "items": 1, "stock_balances": 2, "stock_movements": 3}
+ACTIVE = ("queued", "running")
+
+
+class SyncRunRepo(TenantRepository[SyncRun]):
+    model = SyncRun
+    not_found_key = "errors.sync_not_found"
+
+
+class CheckpointRepo(TenantRepository[SyncCheckpoint]):
+    model = SyncCheckpoint
+
+
+class QuarantineRepo(TenantRepository[QuarantinedRecord]):
+    model = QuarantinedRecord
+    not_found_key = "errors.quarantine_not_found"
+
+
+class SyncFailed(Exception):
+    """A fetch that cannot be completed correctly; the run fails rather than miss rows."""
+
+    def __init__(self, endpoint: str, details: dict[str, Any]) -> None:
+        super().__init__(f"{endpoint}: {details.get('reason')}")
+        self.endpoint = endpoint
+        self.details = details
+
+
+# --- starting -------------------------------------------------------------------------------------
+
+
+async def request_run(
+    session: AsyncSession, connector_id: uuid.UUID, *, trigger: str, actor: Actor, correlation_id: str
+) -> SyncRun:
+    """Create a queued run, refusing when one is already queued or running for this connector."""
+    connector = (
+        await session.execute(connectors.ConnectorRepo(session).select(Connector.id == connector_id).with_for_update())
+    ).scalar_one_or_none()
+    if connector is None:
+        raise NotFound("errors.connector_not_found")
+    runs = SyncRunRepo(session)
+    if await runs.count(SyncRun.connector_id == connector_id, SyncRun.status.in_(ACTIVE)):
+        raise Conflict("errors.sync_already_running")
+    run = await runs.add(
+        SyncRun(
+            connector_id=connector_id,
+            status="queued",
+            trigger=trigger,
+            requested_by=actor.ref,
+            workflow_id=f"sync-{connector_id}",
+        )
+    )
+    await record(
+        session,
+        EventType.SYNC_STARTED,
+        actor=actor,
+        correlation_id=correlation_id,
+        payload={"sync_run_id": str(run.id), "connector_id": str(connector_id), "trigger": trigger},
+    )
+    return run
+
+
+async def begin_run(
+    session: AsyncSession,
+    connector_id: uuid.UUID,
+    run_id: uuid.UUID | None,
+    *,
+    trigger: str,
+    actor: Actor,
+    correlation_id: str,
+) -> SyncPlan:
+    """Mark the run running (creating it for scheduled syncs) and plan the endpoints in dependency order."""
+    runs = SyncRunRepo(session)
+    if run_id is None:
+        try:
+            run = await request_run(session, connector_id, trigger=trigger, actor=actor, correlation_id=correlation_id)
+        except Conflict:
+            return SyncPlan(run_id="", endpoints=[], unmapped=[], skipped_reason="already_running")
+    else:
+        run = await runs.get(run_id)
+        if run.status not in ACTIVE:
+            return SyncPlan(run_id=str(run.id), endpoints=[], unmapped=[], skipped_reason=f"run_{run.status}")
+    connector, endpoints = await connectors.get_connector(session, connector_id)
+    active = await mappings.active_mappings(session, connector.id)
+    planned = sorted(
+        (
+            PlannedEndpoint(e.key, e.resource, str(active[e.key][0].id), active[e.key][1].version)
+            for e in endpoints
+            if e.key in active
+        ),
+        key=lambda p: (RESOURCE_ORDER[p.resource], p.key),
+    )
+    unmapped = [e.key for e in endpoints if e.key not in active]
+    progress = {p.key: {"resource": p.resource, "records": 0, "pages": 0, "state": "waiting"} for p in planned}
+    await runs.update_values(
+        run,
+        status="running",
+        started_at=utcnow(),
+        progress=progress,
+        mapping_versions={p.key: {"mapping_id": p.mapping_id, "version": p.version} for p in planned},
+    )
+    return SyncPlan(run_id=str(run.id), endpoints=planned, unmapped=unmapped)
+
+
+# --- one endpoint ---------------------------------------------------------------------------------
+
+
+@dataclass
+class EndpointProgress:
+    records: int = 0
+    pages: int = 0
+    quarantined: int = 0
+    batches: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Batch:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[Any] = field(default_factory=list)
+    rejected: list[tuple[Any, list[dict[str, str]]]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.rejected)
+
+
+def _errors(errors: list[FieldError]) -> list[dict[str, str]]:
+    return [{"field": e.field, "code": e.code, "detail": e.detail} for e in errors]
+
+
+async def _flush(
+    database: Database,
+    *,
+    tenant_id: uuid.UUID,
+    connector_id: uuid.UUID,
+    run_id: uuid.UUID,
+    endpoint_key: str,
+    resource: str,
+    version: int,
+    batch: _Batch,
+    progress: EndpointProgress,
+    checkpoint: datetime | None,
+) -> None:
+    async with database.tenant_session(tenant_id) as session:
+        unresolved: list[Unresolved] = await write_batch(
+            session, resource=resource, connector_id=connector_id, run_id=run_id, rows=batch.rows
+        )
+        rejected = list(batch.rejected)
+        for miss in unresolved:
+            rejected.append(
+                (
+                    batch.sources[miss.position],
+                    [
+                        {
+                            "field": "item_ref" if miss.reason == "unknown_item" else "location_ref",
+                            "code": miss.reason,
+                            "detail": "",
+                        }
+                    ],
+                )
+            )
+        if rejected:
+            values = [
+                {
+                    "id": uuid.uuid4(),
+                    "tenant_id": tenant_id,
+                    "connector_id": connector_id,
+                    "sync_run_id": run_id,
+                    "endpoint_key": endpoint_key,
+                    "resource": resource,
+                    "mapping_version": version,
+                    "content_hash": content_hash(source),
+                    "raw": source,
+                    "errors": errors,
+                    "status": "open",
+                    "created_at": utcnow(),
+                }
+                for source, errors in rejected
+            ]
+            await session.execute(
+                insert(QuarantinedRecord).values(values).on_conflict_do_nothing(constraint="uq_quarantine_record_run")
+            )
+        progress.records += len(batch.rows) - len(unresolved)
+        progress.quarantined += len(rejected)
+        progress.batches += 1
+        await session.execute(
+            text("UPDATE sync_runs SET progress = jsonb_set(progress, :path, CAST(:value AS jsonb)) WHERE id = :run"),
+            {
+                "path": [endpoint_key],
+                "run": run_id,
+                "value": msgspec.json.encode(
+                    {
+                        "resource": resource,
+                        "records": progress.records,
+                        "pages": progress.pages,
+                        "quarantined": progress.quarantined,
+                        "state": "running",
+                    }
+                ).decode(),
+            },
+        )
+        if checkpoint is not None:
+            checkpoints = CheckpointRepo(session)
+            existing = await checkpoints.one_or_none(
+                SyncCheckpoint.connector_id == connector_id, SyncCheckpoint.endpoint_key == endpoint_key
+            )
+            if existing is None:
+                await checkpoints.add(
+                    SyncCheckpoint(connector_id=connector_id, endpoint_key=endpoint_key, watermark=checkpoint)
+                )
+            elif existing.watermark is None or checkpoint > existing.watermark:
+                await checkpoints.update_values(existing, watermark=checkpoint, updated_at=utcnow())
+    batch.rows.clear()
+    batch.sources.clear()
+    batch.rejected.clear()
+
+
+async def sync_endpoint(
+    database: Database,
+    *,
+    tenant_id: uuid.UUID,
+    connector_id: uuid.UUID,
+    run_id: uuid.UUID,
+    endpoint_key: str,
+    box: SecretBox,
+    network: NetworkPolicy,
+    heartbeat: Callable[[dict[str, Any]], None],
+    now: datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> dict[str, Any]:
+    """Fetch, map and write one endpoint. Safe to run again after a crash: writes are idempotent and an
+    incremental endpoint resumes from the checkpoint its last committed batch reached."""
+    async with database.tenant_session(tenant_id) as session:
+        connector, endpoint_rows = await connectors.get_connector(session, connector_id)
+        config: ConnectorConfig = connectors.connector_config(connector, endpoint_rows, box)
+        mapping, version = (await mappings.active_mappings(session, connector_id))[endpoint_key]
+        checkpoint_row = await CheckpointRepo(session).one_or_none(
+            SyncCheckpoint.connector_id == connector_id, SyncCheckpoint.endpoint_key == endpoint_key
+        )
+        watermark = checkpoint_row.watermark if checkpoint_row else None
+    compiled: CompiledMapping = mappings.validated(mapping.resource, version.spec)
+    endpoint: EndpointConfig = mappings.with_record_path(config.endpoint(endpoint_key), compiled)
+    progress = EndpointProgress()
+    batch = _Batch()
+    mapper = compiled.map_record
+    actor = Actor("system", "sync")
+    on_blocked = blocked_auditor(
+        database,
+        tenant_id=tenant_id,
+        actor=actor,
+        correlation_id=f"sync-{run_id}",
+        source="sync",
+        connector_id=connector_id,
+    )
+
+    async def flush(checkpoint: datetime | None = None) -> None:
+        await _flush(
+            database,
+            tenant_id=tenant_id,
+            connector_id=connector_id,
+            run_id=run_id,
+            endpoint_key=endpoint_key,
+            resource=mapping.resource,
+            version=version.version,
+            batch=batch,
+            progress=progress,
+            checkpoint=checkpoint,
+        )
+        heartbeat({"endpoint": endpoint_key, "records": progress.records, "pages": progress.pages})
+
+    async def consume(pages: Any) -> None:
+        async for page in pages:
+            progress.pages += 1
+            for source in page.records:
+                result = mapper(source)
+                if isinstance(result, dict):
+                    batch.rows.append(result)
+                    batch.sources.append(source)
+                else:
+                    batch.rejected.append((source, _errors(result)))
+            if len(batch) >= batch_size:
+                await flush()
+            else:
+                heartbeat({"endpoint": endpoint_key, "records": progress.records, "pages": progress.pages})
+
+    moment = now or utcnow()
+    try:
+        async with ConnectorSession(config, network=network, on_blocked=on_blocked) as client:
+            parents = await client.parent_records(endpoint, now=moment)
+            if endpoint.time_window is None:
+                await consume(client.reader.read(endpoint, parents=parents, now=moment))
+                await flush()
+            else:
+                start = watermark - WINDOW_OVERLAP if watermark else None
+                for window_start, window_end in windows(endpoint.time_window, start=start, end=moment):
+                    await consume(
+                        client.reader.read(endpoint, parents=parents, window_start=window_start, now=window_end)
+                    )
+                    await flush(checkpoint=window_end)  # the window is committed: resume after it
+    except FetchError as exc:
+        raise SyncFailed(endpoint_key, exc.as_dict()) from None
+    except NetworkRefused as exc:
+        raise SyncFailed(
+            endpoint_key, {"reason": exc.slug, "url": config.base_url, "status": None, "detail": exc.message_key}
+        ) from None
+    return {
+        "endpoint": endpoint_key,
+        "records": progress.records,
+        "pages": progress.pages,
+        "quarantined": progress.quarantined,
+    }
+
+
+# --- finishing ------------------------------------------------------------------------------------
+
+
+async def finish_run(
+    session: AsyncSession, run_id: uuid.UUID, *, error: dict[str, Any] | None, correlation_id: str
+) -> dict[str, Any]:
+    """Count what the run did, from the rows themselves; record one signal per resource."""
+    runs = SyncRunRepo(session)
+    run = await runs.get(run_id)
+    counts = await run_counts(session, connector_id=run.connector_id, run_id=run.id)
+    resources = {p.get("resource") for p in (run.progress or {}).values()}
+    stats = {resource: counts[resource] for resource in counts if resource in resources}
+    status = "failed" if error else "succeeded"
+    progress = {
+        key: {
+            **value,
+            "state": "failed"
+            if error and key == error.get("endpoint")
+            else ("done" if not error else value.get("state", "waiting")),
+        }
+        for key, value in (run.progress or {}).items()
+    }
+    await runs.update_values(run, status=status, finished_at=utcnow(), stats=stats, error=error, progress=progress)
+    actor = Actor("system", "sync")
+    for resource, numbers in stats.items():
+        await record(
+            session,
+            EventType.SIGNAL_RECEIVED,
+            actor=actor,
+            correlation_id=correlation_id,
+            payload={
+                "sync_run_id": str(run.id),
+                "connector_id": str(run.connector_id),
+                "resource": resource,
+                **numbers,
+                "mapping_versions": run.mapping_versions,
+            },
+        )
+    await record(
+        session,
+        EventType.SYNC_FINISHED,
+        actor=actor,
+        correlation_id=correlation_id,
+        payload={"sync_run_id": str(run.id), "connector_id": str(run.connector_id), "status": status, "error": error},
+    )
+    return {"run_id": str(run.id), "status": status, "stats": stats}
+
+
+async def list_runs(session: AsyncSession, connector_id: uuid.UUID, limit: int = 50) -> list[SyncRun]:
+    await connectors.get_connector(session, connector_id)
+    return await SyncRunRepo(session).list(
+        SyncRun.connector_id == connector_id, order_by=[SyncRun.started_at.desc()], limit=limit
+    )
+
+
+async def mark_failed_to_start(session: AsyncSession, run_id: uuid.UUID, reason: str) -> None:
+    runs = SyncRunRepo(session)
+    run = await runs.get(run_id)
+    await runs.update_values(run, status="failed", finished_at=utcnow(), error={"reason": reason})

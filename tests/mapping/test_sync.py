@@ -1,0 +1,277 @@
+"""Syncs end to end: the demo ERP through the connector engine, mappings and Temporal into PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+import pytest
+
+from atlas.mapping.demo_setup import DEMO_MAPPINGS, demo_connector_body
+
+
+def wait_for_run(client: Any, connector_id: str, run_id: str, timeout: float = 180) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/syncs/{run_id}").json()
+        if run["status"] in ("succeeded", "failed"):
+            return run
+        time.sleep(0.3)
+    raise AssertionError(f"sync {run_id} did not finish: {client.get(f'/api/syncs/{run_id}').json()}")
+
+
+def setup_connector(admin: Any, base_url: str, mappings: dict[str, Any] | None = None, **overrides: Any) -> str:
+    body = demo_connector_body(base_url)
+    body.update(overrides)
+    connector = admin.post("/api/connectors", json=body)
+    assert connector.status_code == 201, connector.text
+    connector_id = connector.json()["id"]
+    for key, spec in (DEMO_MAPPINGS if mappings is None else mappings).items():
+        response = admin.post(
+            "/api/mappings", json={"connector_id": connector_id, "endpoint_key": key, "spec": spec, "note": "first"}
+        )
+        assert response.status_code == 201, response.text
+    return connector_id
+
+
+def sync(admin: Any, connector_id: str) -> dict[str, Any]:
+    started = admin.post(f"/api/connectors/{connector_id}/sync")
+    assert started.status_code == 202, started.text
+    return wait_for_run(admin, connector_id, started.json()["id"])
+
+
+@pytest.fixture(scope="module")
+def synced(stack, demo_erp_url):
+    admin, me = stack.atlas.new_tenant()
+    connector_id = setup_connector(admin, demo_erp_url)
+    first = sync(admin, connector_id)
+    return admin, me, connector_id, first
+
+
+def expected_dataset(as_of_offset: int = 1) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    from atlas.connectors.demo_erp.data import Catalogue, dataset
+
+    return dataset(Catalogue.DEMO, (datetime.now(UTC) - timedelta(days=as_of_offset)).date())
+
+
+def test_a_sync_lands_every_record_and_every_scenario_item(synced, stack):
+    admin, me, connector_id, run = synced
+    assert run["status"] == "succeeded", run
+    data = expected_dataset()
+    stats = run["stats"]
+    assert stats["items"]["inserted"] == len(data.items) == 100
+    assert stats["locations"]["inserted"] == len(data.locations)
+    assert stats["stock_balances"]["inserted"] == len(data.balances)
+    assert stats["stock_movements"]["inserted"] == len(data.movements)
+    assert all(s["quarantined"] == 0 for s in stats.values())
+    tenant = me["tenant_id"]
+    db = stack.atlas
+    assert db.sql("SELECT count(*) FROM stock_movements WHERE tenant_id = %s", (tenant,)) == [(len(data.movements),)]
+    skus = {r[0] for r in db.sql("SELECT sku FROM items WHERE tenant_id = %s", (tenant,))}
+    for number in [*range(1, 16), *range(61, 66)]:
+        assert f"SKU-{number:04d}" in skus
+    # Balances agree with the source, and quantities are exact decimals.
+    source = {(b.sku, b.warehouse_id): b.on_hand for b in data.balances}
+    rows = db.sql(
+        """SELECT i.sku, l.external_id, b.quantity FROM stock_balances b JOIN items i ON i.id = b.item_id
+                     JOIN locations l ON l.id = b.location_id WHERE b.tenant_id = %s""",
+        (tenant,),
+    )
+    assert {(sku, loc): int(q) for sku, loc, q in rows} == source
+    # Movement signs follow the direction.
+    sales = db.sql(
+        "SELECT count(*) FROM stock_movements WHERE tenant_id = %s AND kind = 'sale' AND quantity >= 0", (tenant,)
+    )
+    assert sales == [(0,)]
+    events = db.sql(
+        "SELECT payload FROM audit_events WHERE tenant_id = %s AND event_type = 'signal_received'", (tenant,)
+    )
+    assert sorted(e[0]["resource"] for e in events) == ["items", "locations", "stock_balances", "stock_movements"]
+    assert run["mapping_versions"]["items"]["version"] == 1
+
+
+def test_running_it_again_changes_nothing(synced, stack):
+    admin, me, connector_id, first = synced
+    before = stack.atlas.sql("SELECT count(*) FROM stock_movements WHERE tenant_id = %s", (me["tenant_id"],))
+    again = sync(admin, connector_id)
+    assert again["status"] == "succeeded"
+    for resource, numbers in again["stats"].items():
+        assert numbers["inserted"] == 0 and numbers["updated"] == 0, (resource, numbers)
+    assert again["stats"]["items"]["unchanged"] == 100
+    assert stack.atlas.sql("SELECT count(*) FROM stock_movements WHERE tenant_id = %s", (me["tenant_id"],)) == before
+
+
+def test_one_run_per_connector_at_a_time(synced, stack):
+    admin, _, connector_id, _ = synced
+    first = admin.post(f"/api/connectors/{connector_id}/sync")
+    second = admin.post(f"/api/connectors/{connector_id}/sync")
+    assert first.status_code == 202
+    assert second.status_code == 409 and second.json()["code"] == "errors.sync_already_running"
+    wait_for_run(admin, connector_id, first.json()["id"])
+    runs = admin.get(f"/api/connectors/{connector_id}/syncs").json()
+    assert runs[0]["id"] == first.json()["id"] and runs[0]["progress"]["movements"]["state"] == "done"
+
+
+def test_bad_records_are_quarantined_then_reprocessed_after_a_fix(stack, demo_erp_url):
+    admin, me = stack.atlas.new_tenant()
+    broken = copy.deepcopy(DEMO_MAPPINGS)
+    table = dict(broken["movements"]["fields"]["kind"]["transforms"][0]["table"])
+    del table["ADJUSTMENT"]
+    broken["movements"]["fields"]["kind"]["transforms"][0]["table"] = table
+    connector_id = setup_connector(admin, demo_erp_url, broken)
+    run = sync(admin, connector_id)
+    data = expected_dataset()
+    adjustments = sum(1 for m in data.movements if m.type == "ADJUSTMENT")
+    assert adjustments > 0
+    assert run["status"] == "succeeded"
+    assert run["stats"]["stock_movements"]["quarantined"] == adjustments
+    assert run["stats"]["stock_movements"]["inserted"] == len(data.movements) - adjustments
+    listed = admin.get("/api/quarantine", params={"connector_id": connector_id}).json()
+    assert listed["total"] == adjustments
+    sample = listed["items"][0]
+    assert sample["raw"]["type"] == "ADJUSTMENT" and sample["errors"][0]["code"] == "not_in_lookup"
+    mapping = next(
+        m
+        for m in admin.get("/api/mappings", params={"connector_id": connector_id}).json()
+        if m["endpoint_key"] == "movements"
+    )
+    fixed = admin.post(
+        f"/api/mappings/{mapping['id']}/versions", json={"spec": DEMO_MAPPINGS["movements"], "note": "map adjustments"}
+    )
+    assert fixed.status_code == 201 and fixed.json()["active_version"] == 2
+    result = admin.post("/api/quarantine/reprocess", json={"connector_id": connector_id}).json()
+    assert result == {"sync_run_id": result["sync_run_id"], "reprocessed": adjustments, "still_failing": 0}
+    assert stack.atlas.sql("SELECT count(*) FROM stock_movements WHERE tenant_id = %s", (me["tenant_id"],)) == [
+        (len(data.movements),)
+    ]
+    assert admin.get("/api/quarantine", params={"connector_id": connector_id}).json()["total"] == 0
+
+
+def test_versions_rollback_and_diff(stack, demo_erp_url):
+    admin, _ = stack.atlas.new_tenant()
+    connector_id = setup_connector(admin, demo_erp_url, {"items": DEMO_MAPPINGS["items"]})
+    mapping = admin.get("/api/mappings", params={"connector_id": connector_id}).json()[0]
+    changed = copy.deepcopy(DEMO_MAPPINGS["items"])
+    changed["fields"]["name"] = {"path": "$.description.ar"}
+    v2 = admin.post(f"/api/mappings/{mapping['id']}/versions", json={"spec": changed, "note": "Arabic names"})
+    assert v2.json()["active_version"] == 2
+    diff = admin.get(f"/api/mappings/{mapping['id']}/diff", params={"left": 1, "right": 2}).json()
+    assert [d["field"] for d in diff if d["change"] != "same"] == ["name"]
+    rolled = admin.post(f"/api/mappings/{mapping['id']}/activate/1")
+    assert rolled.status_code == 200 and rolled.json()["active_version"] == 1
+    versions = admin.get(f"/api/mappings/{mapping['id']}").json()["versions"]
+    assert [(v["version"], v["active"], v["note"]) for v in versions] == [
+        (2, False, "Arabic names"),
+        (1, True, "first"),
+    ]
+    assert admin.post(f"/api/mappings/{mapping['id']}/activate/9").status_code == 404
+    bad = admin.post(f"/api/mappings/{mapping['id']}/versions", json={"spec": {"fields": {"sku": {"path": "$.x"}}}})
+    assert bad.status_code == 422 and bad.json()["field"] == "fields.name"
+    # Versions are immutable in the database itself.
+    import psycopg
+
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        stack.atlas.sql("UPDATE mapping_versions SET note = 'changed'")
+
+
+def test_preview_maps_a_live_sample_without_saving(stack, demo_erp_url):
+    admin, me = stack.atlas.new_tenant()
+    connector_id = setup_connector(admin, demo_erp_url, {})
+    draft = copy.deepcopy(DEMO_MAPPINGS["items"])
+    draft["fields"]["unit_cost"] = {"path": "$.cost.currency", "transforms": [{"op": "to_number"}]}
+    preview = admin.post(
+        "/api/mappings/preview", json={"connector_id": connector_id, "endpoint_key": "items", "spec": draft, "limit": 5}
+    )
+    assert preview.status_code == 200, preview.text
+    body = preview.json()
+    assert body["record_count"] == 100 and len(body["records"]) == 5 and body["failed"] == 5
+    assert body["records"][0]["errors"] == [{"field": "unit_cost", "code": "not_a_number", "detail": "SAR"}]
+    good = admin.post(
+        "/api/mappings/preview",
+        json={"connector_id": connector_id, "endpoint_key": "items", "spec": DEMO_MAPPINGS["items"], "limit": 3},
+    ).json()
+    assert good["mapped"] == 3 and good["records"][0]["values"]["sku"] == "SKU-0001"
+    assert stack.atlas.sql("SELECT count(*) FROM items WHERE tenant_id = %s", (me["tenant_id"],)) == [(0,)]
+    assert admin.get("/api/mappings").json() == []
+
+
+def test_inventory_browser(synced):
+    admin, _, _, _ = synced
+    items = admin.get("/api/inventory/items", params={"q": "SKU-000", "limit": 5}).json()
+    assert items["total"] == 9 and len(items["items"]) == 5 and items["categories"]
+    water = admin.get("/api/inventory/items", params={"q": "water"}).json()
+    assert water["total"] >= 1
+    item_id = items["items"][0]["id"]
+    balances = admin.get("/api/inventory/balances", params={"item_id": item_id}).json()
+    assert balances["total"] >= 1 and balances["items"][0]["sku"] == "SKU-0001"
+    moves = admin.get("/api/inventory/movements", params={"item_id": item_id, "kind": "sale", "limit": 3}).json()
+    assert moves["total"] > 3 and all(m["kind"] == "sale" and float(m["quantity"]) < 0 for m in moves["items"])
+    assert admin.get("/api/inventory/locations").json()["total"] == 4
+    assert admin.get("/api/inventory/movements", params={"since": "soon"}).status_code == 422
+
+
+def test_other_tenants_and_roles_on_mapping_and_sync_routes(synced, stack):
+    admin_a, _, connector_id, run = synced
+    admin_b, _ = stack.atlas.new_tenant()
+    mapping_id = admin_a.get("/api/mappings").json()[0]["id"]
+    for method, path in [
+        ("GET", f"/api/mappings/{mapping_id}"),
+        ("POST", f"/api/mappings/{mapping_id}/activate/1"),
+        ("GET", f"/api/syncs/{run['id']}"),
+        ("GET", f"/api/connectors/{connector_id}/syncs"),
+        ("POST", f"/api/connectors/{connector_id}/sync"),
+    ]:
+        assert admin_b.request(method, path).status_code == 404, path
+    assert admin_b.get("/api/inventory/items").json()["total"] == 0
+    assert admin_b.get("/api/quarantine").json()["total"] == 0
+    viewer = stack.atlas.token_client(admin_a, "viewer")
+    assert viewer.get("/api/inventory/items").status_code == 200
+    assert viewer.post(f"/api/connectors/{connector_id}/sync").status_code == 403
+    assert viewer.post(f"/api/mappings/{mapping_id}/activate/1").status_code == 403
+
+
+def test_a_worker_killed_mid_sync_finishes_the_run_exactly_after_restart(stack, demo_erp_url):
+    """Kill the worker while movements are being written, start it again: exact counts, no duplicates."""
+    from atlas.connectors.demo_erp.app import create_app
+    from tests.services import asgi_server
+
+    inner = create_app(as_of=expected_dataset().as_of)
+
+    async def slow_movements(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].endswith("/movements"):
+            import asyncio
+
+            await asyncio.sleep(0.25)  # a slow ERP: time enough to kill the worker mid-endpoint
+        await inner(scope, receive, send)
+
+    admin, me = stack.atlas.new_tenant()
+    with asgi_server(slow_movements) as slow_url:
+        body_overrides = {"name": "Slow ERP"}
+        connector_id = setup_connector(admin, slow_url, **body_overrides)
+        started = admin.post(f"/api/connectors/{connector_id}/sync").json()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            run = admin.get(f"/api/syncs/{started['id']}").json()
+            if run["progress"].get("movements", {}).get("records", 0) > 0:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the sync never reached the movements")
+        stack.worker.kill()
+        killed_at = admin.get(f"/api/syncs/{started['id']}").json()
+        assert killed_at["status"] == "running"
+        time.sleep(1)
+        stack.worker.start()
+        run = wait_for_run(admin, connector_id, started["id"], timeout=240)
+    data = expected_dataset()
+    assert run["status"] == "succeeded", run
+    assert run["stats"]["stock_movements"]["inserted"] == len(data.movements)
+    assert run["stats"]["stock_movements"]["updated"] == 0
+    assert run["stats"]["items"]["inserted"] == 100
+    rows = stack.atlas.sql(
+        "SELECT count(*), count(DISTINCT external_id) FROM stock_movements WHERE tenant_id = %s", (me["tenant_id"],)
+    )
+    assert rows == [(len(data.movements), len(data.movements))]
