@@ -182,6 +182,19 @@ def audit_verify(tenant_id: uuid.UUID | None) -> None:
     click.echo(f"audit chain intact for {checked} tenant(s)")
 
 
+@main.command("demo-erp")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=3001, show_default=True, type=int)
+@click.option("--as-of", "as_of", default=None, help="Fix the data's date (YYYY-MM-DD); default: today.")
+def demo_erp(host: str, port: int, as_of: str | None) -> None:
+    """Run the demo ERP: a simulated inventory system with an API key, read-only."""
+    from datetime import date
+
+    from atlas.connectors.demo_erp.server import run
+
+    run(host, port, as_of=date.fromisoformat(as_of) if as_of else None)
+
+
 @main.command("demo")
 @click.option("--port", default=8000, show_default=True, type=int)
 def demo(port: int) -> None:

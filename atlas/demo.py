@@ -27,6 +27,8 @@ DEMO_TENANT = "Atlas Demo Trading"
 PLATFORM_TENANT = "Atlas Platform Operations"
 OIDC_PORT = int(os.environ.get("ATLAS_DEMO_OIDC_PORT", "9400"))
 TEMPORAL_PORT = int(os.environ.get("ATLAS_DEMO_TEMPORAL_PORT", "7233"))
+ERP_PORT = int(os.environ.get("ATLAS_DEMO_ERP_PORT", "3001"))
+DEMO_SYNC_MINUTES = 60
 DEMO_USERS = [
     {
         "sub": "admin@demo.atlas.sa",
@@ -145,6 +147,8 @@ class Demo:
             "ATLAS_BASE_URL": base_url,
             "OIDC_ISSUER": f"http://127.0.0.1:{OIDC_PORT}",
             "TEMPORAL_ADDRESS": f"127.0.0.1:{TEMPORAL_PORT}",
+            # The demo ERP runs on this machine: let connectors reach 127.0.0.1.
+            "ATLAS_ALLOW_PRIVATE_NETWORKS": "true",
         }
         os.environ.update(env)
         from atlas.config import get_settings
@@ -200,11 +204,17 @@ class Demo:
         wait_for_port(OIDC_PORT, "the identity provider", process)
 
         atlas = str(bin_dir / "atlas")
+        say(f"starting the demo ERP on http://127.0.0.1:{ERP_PORT}")
+        process = self.spawn("demo-erp", [atlas, "demo-erp", "--host", "127.0.0.1", "--port", str(ERP_PORT)], env)
+        wait_for_port(ERP_PORT, "the demo ERP", process)
         say("starting the Temporal worker")
         self.spawn("worker", [atlas, "worker"], env)
         say(f"starting the web app on {base_url}")
         process = self.spawn("web", [atlas, "serve", "--host", "127.0.0.1", "--port", str(self.port)], env)
         wait_for_port(self.port, "the web app", process)
+        say("checking the demo connector and syncing the demo ERP (the inventory fills in as it runs)")
+        summary = asyncio.run(refresh_demo_data())
+        say(summary)
         print(
             f"""
   Atlas is running:  {base_url}
@@ -281,6 +291,84 @@ async def seed_demo() -> None:
                         tenant_id=member.tenant_id,
                         payload={"email": user["email"]},
                     )
+    finally:
+        await database.dispose()
+
+
+async def refresh_demo_data(timeout: float = 180) -> str:
+    """Give the demo tenant its mapped, scheduled connector to the demo ERP, check it, and sync it now."""
+    from temporalio.client import Client
+
+    from atlas.config import get_settings
+    from atlas.connectors import services as connector_services
+    from atlas.db.engine import Database
+    from atlas.mapping import sync
+    from atlas.mapping.activities import SyncRequest
+    from atlas.mapping.demo_setup import provision_demo_connector
+    from atlas.platform import provisioning
+    from atlas.platform.audit import Actor
+    from atlas.platform.crypto import SecretBox
+    from atlas.workflows.schedules import set_sync_schedule
+
+    settings = get_settings()
+    database = Database(settings.database_url, app_role=settings.db_app_role, pool_size=2)
+    box = SecretBox(settings.fernet_key())
+    actor = Actor("system", "demo")
+    try:
+        async with database.system_session() as session:
+            tenant = await provisioning.find_tenant_by_name(session, DEMO_TENANT)
+            assert tenant is not None
+            tenant_id = tenant.id
+        async with database.tenant_session(tenant_id) as session:
+            connector = await provision_demo_connector(
+                session,
+                tenant_id=tenant_id,
+                base_url=f"http://127.0.0.1:{ERP_PORT}",
+                box=box,
+                network=settings.network_policy(),
+                actor=actor,
+                correlation_id="demo-setup",
+            )
+            connector.sync_interval_minutes = DEMO_SYNC_MINUTES
+            connector_id = connector.id
+            _, endpoints = await connector_services.get_connector(session, connector_id)
+            config = connector_services.connector_config(connector, endpoints, box)
+        results = await connector_services.check_connector(config, network=settings.network_policy())
+        async with database.tenant_session(tenant_id) as session:
+            health = await connector_services.record_health(
+                session, connector_id, results, trigger="manual", actor=actor, correlation_id="demo-setup"
+            )
+        client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+        await set_sync_schedule(
+            client, settings, tenant_id=tenant_id, connector_id=connector_id, minutes=DEMO_SYNC_MINUTES
+        )
+        async with database.tenant_session(tenant_id) as session:
+            runs = await sync.list_runs(session, connector_id, limit=1)
+            if runs and runs[0].status in sync.ACTIVE:
+                return f"demo connector {health}; a sync is already running"
+            run = await sync.request_run(
+                session, connector_id, trigger="manual", actor=actor, correlation_id="demo-setup"
+            )
+        await client.start_workflow(
+            "ConnectorSync",
+            SyncRequest(
+                tenant_id=str(tenant_id),
+                connector_id=str(connector_id),
+                run_id=str(run.id),
+                heartbeat_seconds=settings.sync_heartbeat_seconds,
+            ),
+            id=f"sync-{connector_id}",
+            task_queue=settings.temporal_task_queue,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            async with database.tenant_session(tenant_id) as session:
+                current = await sync.SyncRunRepo(session).get(run.id)
+            if current.status not in sync.ACTIVE:
+                counts = ", ".join(f"{name} {numbers.get('fetched', 0)}" for name, numbers in current.stats.items())
+                return f"demo connector {health}; sync {current.status}: {counts}"
+            await asyncio.sleep(1)
+        return f"demo connector {health}; the first sync is still running (see Connectors)"
     finally:
         await database.dispose()
 

@@ -78,3 +78,8 @@ class TooManyRequests(AtlasError):
 class Locked(AtlasError):
     status = 423
     slug = "locked"
+
+
+class Unavailable(AtlasError):
+    status = 503
+    slug = "unavailable"

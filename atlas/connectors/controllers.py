@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import structlog
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
@@ -13,9 +14,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atlas.connectors import services
 from atlas.connectors.schemas import ConnectorCreate, ConnectorHealthRead, ConnectorRead, ConnectorUpdate
 from atlas.db.engine import Database
+from atlas.errors import Unavailable
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
+from atlas.workflows.schedules import set_sync_schedule
+
+log = structlog.get_logger("atlas.connectors")
+
+
+async def apply_schedule(
+    request: Request[Any, Any, Any], tenant_id: uuid.UUID, connector_id: uuid.UUID, minutes: int | None
+) -> None:
+    """Bring the connector's Temporal schedule in line; a failure undoes the whole request."""
+    settings = request.app.state.settings
+    try:
+        client = await request.app.state.temporal.client()
+        await set_sync_schedule(client, settings, tenant_id=tenant_id, connector_id=connector_id, minutes=minutes)
+    except Exception as exc:
+        log.warning("schedule_not_updated", error=type(exc).__name__)
+        raise Unavailable("errors.scheduler_unavailable") from None
 
 
 class ConnectorController(Controller):
@@ -48,6 +66,8 @@ class ConnectorController(Controller):
             box=state.secret_box,
             network=state.settings.network_policy(),
         )
+        if connector.sync_interval_minutes:
+            await apply_schedule(request, principal.tenant_id, connector.id, connector.sync_interval_minutes)
         return services.read_model(connector, endpoints, state.secret_box)
 
     @get("/{connector_id:uuid}", opt={"permission": Permission.READ})
@@ -78,17 +98,24 @@ class ConnectorController(Controller):
             box=state.secret_box,
             network=state.settings.network_policy(),
         )
+        if data.sync_interval_minutes is not None:
+            await apply_schedule(request, principal.tenant_id, connector.id, connector.sync_interval_minutes)
         return services.read_model(connector, endpoints, state.secret_box)
 
     @delete("/{connector_id:uuid}", opt={"permission": Permission.MANAGE_CONNECTORS}, status_code=204)
     async def remove(
         self,
+        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
         connector_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         correlation_id: NamedDependency[str],
     ) -> None:
+        connector, _ = await services.get_connector(db, connector_id)
+        scheduled = connector.sync_interval_minutes
         await services.delete_connector(db, connector_id, actor=principal.actor, correlation_id=correlation_id)
+        if scheduled:
+            await apply_schedule(request, principal.tenant_id, connector_id, None)
 
     @post("/{connector_id:uuid}/test", opt={"permission": Permission.MANAGE_CONNECTORS}, status_code=200)
     async def test(

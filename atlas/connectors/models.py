@@ -47,6 +47,8 @@ class Connector(TenantOwned, Base):
     timeout_seconds: Mapped[float] = mapped_column(Float, nullable=False, default=30.0)
     max_concurrency: Mapped[int] = mapped_column(Integer, nullable=False, default=4)
     retry_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=5)
+    # Minutes between scheduled syncs; None: on demand only.
+    sync_interval_minutes: Mapped[int | None] = mapped_column(Integer)
     health_status: Mapped[str] = mapped_column(String(20), nullable=False, default="unknown")
     last_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100), nullable=False)

@@ -72,6 +72,7 @@ class ConnectorCreate(msgspec.Struct, forbid_unknown_fields=True):
     timeout_seconds: float = 30.0
     max_concurrency: int = 4
     retry_attempts: int = 5
+    sync_interval_minutes: int | None = None  # None or 0: on demand only
 
 
 class ConnectorUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -87,6 +88,7 @@ class ConnectorUpdate(msgspec.Struct, forbid_unknown_fields=True):
     timeout_seconds: float | None = None
     max_concurrency: int | None = None
     retry_attempts: int | None = None
+    sync_interval_minutes: int | None = None  # 0 turns the schedule off
 
 
 class AuthRead(msgspec.Struct):
@@ -138,6 +140,7 @@ class ConnectorRead(msgspec.Struct):
     timeout_seconds: float
     max_concurrency: int
     retry_attempts: int
+    sync_interval_minutes: int | None
     health_status: str
     last_checked_at: datetime | None
     created_at: datetime

@@ -166,6 +166,14 @@ def validate_auth(auth: AuthIn, stored: dict[str, str]) -> None:
             raise _invalid("errors.auth_client_secret_required", "auth.client_secret")
 
 
+def sync_interval(minutes: int | None) -> int | None:
+    """0 or None: on demand only; otherwise between 5 minutes and a week."""
+    if not minutes:
+        return None
+    _check_range(minutes, 5, 7 * 24 * 60, "sync_interval_minutes")
+    return minutes
+
+
 def validate_limits(rate: float, burst: int, timeout: float, concurrency: int, retries: int) -> None:
     _check_range(rate, 0.1, 1000, "rate_limit_per_second")
     _check_range(burst, 1, 1000, "rate_limit_burst")
@@ -312,6 +320,7 @@ def read_model(connector: Connector, endpoints: list[ConnectorEndpoint], box: Se
         timeout_seconds=connector.timeout_seconds,
         max_concurrency=connector.max_concurrency,
         retry_attempts=connector.retry_attempts,
+        sync_interval_minutes=connector.sync_interval_minutes,
         health_status=connector.health_status,
         last_checked_at=connector.last_checked_at,
         created_at=connector.created_at,
@@ -393,6 +402,7 @@ async def create_connector(
             timeout_seconds=data.timeout_seconds,
             max_concurrency=data.max_concurrency,
             retry_attempts=data.retry_attempts,
+            sync_interval_minutes=sync_interval(data.sync_interval_minutes),
             created_by=actor.ref,
         )
     )
@@ -448,6 +458,8 @@ async def update_connector(
     merged_limits = {k: v if v is not None else getattr(connector, k) for k, v in limits.items()}
     validate_limits(*merged_limits.values())
     changes.update({k: v for k, v in limits.items() if v is not None})
+    if data.sync_interval_minutes is not None:
+        changes["sync_interval_minutes"] = sync_interval(data.sync_interval_minutes)
     secrets_changed = False
     if data.auth is not None:
         stored = _secrets(box, connector) if data.auth.kind == connector.auth_kind else {}

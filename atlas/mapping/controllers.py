@@ -15,7 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from atlas.config import Settings
 from atlas.db.engine import Database
-from atlas.errors import AtlasError, Conflict, ValidationFailed
+from atlas.errors import Conflict, Unavailable, ValidationFailed
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.mapping import inventory, quarantine, services, sync
 from atlas.mapping.activities import SyncRequest
@@ -34,11 +34,6 @@ from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
 
 log = structlog.get_logger("atlas.sync")
-
-
-class SchedulerUnavailable(AtlasError):
-    status = 503
-    slug = "unavailable"
 
 
 class MappingController(Controller):
@@ -222,7 +217,7 @@ async def start_sync(
         log.warning("sync_not_started", error=type(exc).__name__)
         async with database.tenant_session(principal.tenant_id) as session:
             await sync.mark_failed_to_start(session, run.id, "scheduler_unavailable")
-        raise SchedulerUnavailable("errors.scheduler_unavailable") from None
+        raise Unavailable("errors.scheduler_unavailable") from None
     return run_read(run)
 
 

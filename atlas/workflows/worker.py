@@ -60,10 +60,32 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     return Worker(client, task_queue=settings.temporal_task_queue, workflows=WORKFLOWS, activities=ACTIVITIES)
 
 
+async def reconcile_sync_schedules(client: Client, settings: Settings) -> int:
+    """Every connector with a sync interval has its schedule (after a restore or a Temporal reset)."""
+    from sqlalchemy import select
+
+    from atlas.connectors.models import Connector
+    from atlas.workflows.runtime import runtime
+    from atlas.workflows.schedules import set_sync_schedule
+
+    async with runtime().db.system_session() as session:
+        rows = (
+            await session.execute(
+                select(Connector.tenant_id, Connector.id, Connector.sync_interval_minutes).where(
+                    Connector.sync_interval_minutes.is_not(None)
+                )
+            )
+        ).all()
+    for tenant_id, connector_id, minutes in rows:
+        await set_sync_schedule(client, settings, tenant_id=tenant_id, connector_id=connector_id, minutes=minutes)
+    return len(rows)
+
+
 async def run_worker(settings: Settings) -> None:
     runtime = init_runtime(settings)
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     await ensure_schedules(client, settings)
+    await reconcile_sync_schedules(client, settings)
     log.info("worker_started", task_queue=settings.temporal_task_queue)
     try:
         await build_worker(client, settings).run()

@@ -275,3 +275,44 @@ def test_a_worker_killed_mid_sync_finishes_the_run_exactly_after_restart(stack, 
         "SELECT count(*), count(DISTINCT external_id) FROM stock_movements WHERE tenant_id = %s", (me["tenant_id"],)
     )
     assert rows == [(len(data.movements), len(data.movements))]
+
+
+def test_per_connector_schedule_runs_syncs_and_can_be_turned_off(stack, demo_erp_url, temporal_address):
+    import asyncio
+
+    from temporalio.client import Client
+    from temporalio.service import RPCError
+
+    admin, _ = stack.atlas.new_tenant()
+    connector_id = setup_connector(admin, demo_erp_url)
+    assert admin.patch(f"/api/connectors/{connector_id}", json={"sync_interval_minutes": 3}).status_code == 422
+    response = admin.patch(f"/api/connectors/{connector_id}", json={"sync_interval_minutes": 60})
+    assert response.status_code == 200 and response.json()["sync_interval_minutes"] == 60
+
+    async def describe_and_trigger() -> float:
+        client = await Client.connect(temporal_address)
+        handle = client.get_schedule_handle(f"sync-schedule-{connector_id}")
+        description = await handle.describe()
+        await handle.trigger()
+        return description.schedule.spec.intervals[0].every.total_seconds()
+
+    assert asyncio.run(describe_and_trigger()) == 3600
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = admin.get(f"/api/connectors/{connector_id}/syncs").json()
+        if runs and runs[0]["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.5)
+    assert runs[0]["trigger"] == "scheduled" and runs[0]["status"] == "succeeded", runs[0]
+    assert admin.patch(f"/api/connectors/{connector_id}", json={"sync_interval_minutes": 0}).json()[
+        "sync_interval_minutes"] is None
+
+    async def gone() -> bool:
+        client = await Client.connect(temporal_address)
+        try:
+            await client.get_schedule_handle(f"sync-schedule-{connector_id}").describe()
+        except RPCError:
+            return True
+        return False
+
+    assert asyncio.run(gone())
