@@ -111,9 +111,27 @@ class ConnectorPages(Controller):
         health = await services.health_of(db, connector_id)
         ctx = await tenant_context_for(db)
         ctx.pop("onboarded")
+        from atlas.mapping import quarantine as quarantine_service
+        from atlas.mapping import services as mapping_services
+        from atlas.mapping import sync as sync_service
+        from atlas.mapping.controllers import run_read
+
+        mappings = {
+            m.endpoint_key: mapping_services.mapping_read(m)
+            for m in await mapping_services.list_mappings(db, connector_id)
+        }
+        runs = [run_read(r) for r in await sync_service.list_runs(db, connector_id, limit=10)]
+        open_quarantine = (
+            await quarantine_service.list_quarantine(
+                db, connector_id=connector_id, status="open", endpoint_key=None, limit=1, offset=0
+            )
+        )["total"]
         return page(
             request,
             "connectors/detail.html",
+            mappings_by_endpoint=mappings,
+            runs=runs,
+            quarantine_open=open_quarantine,
             nav="connectors",
             connector=read,
             secrets_set={name: bool(getattr(read.auth, name)) for name in services.SECRET_FIELDS},
