@@ -304,8 +304,12 @@ def test_per_connector_schedule_runs_syncs_and_can_be_turned_off(stack, demo_erp
             break
         time.sleep(0.5)
     assert runs[0]["trigger"] == "scheduled" and runs[0]["status"] == "succeeded", runs[0]
-    assert admin.patch(f"/api/connectors/{connector_id}", json={"sync_interval_minutes": 0}).json()[
-        "sync_interval_minutes"] is None
+    assert (
+        admin.patch(f"/api/connectors/{connector_id}", json={"sync_interval_minutes": 0}).json()[
+            "sync_interval_minutes"
+        ]
+        is None
+    )
 
     async def gone() -> bool:
         client = await Client.connect(temporal_address)

@@ -83,6 +83,7 @@ MATRIX = [
     ("GET", f"/api/mappings/{ZERO}/diff?left=1&right=2", None, "viewer"),
     ("POST", "/api/mappings/preview", {}, "admin"),
     ("POST", f"/api/connectors/{ZERO}/sync", None, "admin"),
+    ("POST", f"/api/connectors/{ZERO}/discover", None, "admin"),
     ("GET", f"/api/connectors/{ZERO}/syncs", None, "viewer"),
     ("GET", f"/api/syncs/{ZERO}", None, "viewer"),
     ("GET", "/api/quarantine", None, "viewer"),
