@@ -37,6 +37,11 @@ def _connector_fk() -> Mapped[uuid.UUID]:
     return mapped_column(UUID(as_uuid=True), ForeignKey("connectors.id", ondelete="CASCADE"), nullable=False)
 
 
+def _connector_ref() -> Mapped[uuid.UUID]:
+    """Balances and movements reach their connector through their item (see migration 0005)."""
+    return mapped_column(UUID(as_uuid=True), nullable=False)
+
+
 def _run_ref() -> Mapped[uuid.UUID | None]:
     return mapped_column(UUID(as_uuid=True))
 
@@ -47,6 +52,7 @@ class Item(TenantOwned, Base):
         UniqueConstraint("tenant_id", "connector_id", "external_id", name="uq_items_source"),
         Index("ix_items_tenant_sku", "tenant_id", "sku"),
     )
+    tenant_id_index = False
 
     id: Mapped[uuid.UUID] = uuid_pk()
     connector_id: Mapped[uuid.UUID] = _connector_fk()
@@ -67,6 +73,7 @@ class Item(TenantOwned, Base):
 class Location(TenantOwned, Base):
     __tablename__ = "locations"
     __table_args__ = (UniqueConstraint("tenant_id", "connector_id", "external_id", name="uq_locations_source"),)
+    tenant_id_index = False
 
     id: Mapped[uuid.UUID] = uuid_pk()
     connector_id: Mapped[uuid.UUID] = _connector_fk()
@@ -83,14 +90,18 @@ class Location(TenantOwned, Base):
 
 
 class StockBalance(TenantOwned, Base):
+    """Rewritten by every sync: room on each page (fillfactor) lets unchanged-key updates stay HOT."""
+
     __tablename__ = "stock_balances"
     __table_args__ = (
         UniqueConstraint("tenant_id", "connector_id", "external_id", name="uq_stock_balances_source"),
         Index("ix_stock_balances_item_location", "tenant_id", "item_id", "location_id"),
     )
+    tenant_id_index = False
+    tenant_id_foreign_key = False
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    connector_id: Mapped[uuid.UUID] = _connector_fk()
+    connector_id: Mapped[uuid.UUID] = _connector_ref()
     external_id: Mapped[str] = mapped_column(String(420), nullable=False)
     item_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("items.id", ondelete="CASCADE"), nullable=False
@@ -117,9 +128,11 @@ class StockMovement(TenantOwned, Base):
             "kind IN ('sale', 'issue', 'receipt', 'transfer_in', 'transfer_out', 'adjustment')", name="kind"
         ),
     )
+    tenant_id_index = False
+    tenant_id_foreign_key = False
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    connector_id: Mapped[uuid.UUID] = _connector_fk()
+    connector_id: Mapped[uuid.UUID] = _connector_ref()
     external_id: Mapped[str] = mapped_column(String(200), nullable=False)
     item_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("items.id", ondelete="CASCADE"), nullable=False

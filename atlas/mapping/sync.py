@@ -9,6 +9,7 @@ from the rows themselves, one ``signal_received`` event per resource).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from atlas.mapping import services as mappings
 from atlas.mapping.engine import CompiledMapping, FieldError, content_hash
 from atlas.mapping.models import QuarantinedRecord, SyncCheckpoint, SyncRun
 from atlas.mapping.sync_types import PlannedEndpoint, SyncPlan
-from atlas.mapping.writer import Unresolved, run_counts, write_batch
+from atlas.mapping.writer import References, Unresolved, run_counts, write_batch
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.crypto import SecretBox
 from atlas.platform.tenancy import TenantRepository
@@ -181,24 +182,23 @@ async def _flush(
     batch: _Batch,
     progress: EndpointProgress,
     checkpoint: datetime | None,
+    references: References | None,
 ) -> None:
+    """Commit one batch: its rows, its quarantined records, the run's progress and (optionally) a checkpoint."""
     async with database.tenant_session(tenant_id) as session:
         unresolved: list[Unresolved] = await write_batch(
-            session, resource=resource, connector_id=connector_id, run_id=run_id, rows=batch.rows
+            session,
+            resource=resource,
+            connector_id=connector_id,
+            run_id=run_id,
+            rows=batch.rows,
+            references=references,
         )
         rejected = list(batch.rejected)
         for miss in unresolved:
+            reason_field = "item_ref" if miss.reason == "unknown_item" else "location_ref"
             rejected.append(
-                (
-                    batch.sources[miss.position],
-                    [
-                        {
-                            "field": "item_ref" if miss.reason == "unknown_item" else "location_ref",
-                            "code": miss.reason,
-                            "detail": "",
-                        }
-                    ],
-                )
+                (batch.sources[miss.position], [{"field": reason_field, "code": miss.reason, "detail": ""}])
             )
         if rejected:
             values = [
@@ -251,9 +251,6 @@ async def _flush(
                 )
             elif existing.watermark is None or checkpoint > existing.watermark:
                 await checkpoints.update_values(existing, watermark=checkpoint, updated_at=utcnow())
-    batch.rows.clear()
-    batch.sources.clear()
-    batch.rejected.clear()
 
 
 async def sync_endpoint(
@@ -279,10 +276,14 @@ async def sync_endpoint(
             SyncCheckpoint.connector_id == connector_id, SyncCheckpoint.endpoint_key == endpoint_key
         )
         watermark = checkpoint_row.watermark if checkpoint_row else None
+        references = (
+            await References.load(session, connector_id)
+            if mapping.resource in ("stock_balances", "stock_movements")
+            else None
+        )
     compiled: CompiledMapping = mappings.validated(mapping.resource, version.spec)
     endpoint: EndpointConfig = mappings.with_record_path(config.endpoint(endpoint_key), compiled)
     progress = EndpointProgress()
-    batch = _Batch()
     mapper = compiled.map_record
     actor = Actor("system", "sync")
     on_blocked = blocked_auditor(
@@ -293,25 +294,38 @@ async def sync_endpoint(
         source="sync",
         connector_id=connector_id,
     )
+    # Fetching and mapping run ahead of the database by at most two batches; the writer commits them in order,
+    # so a checkpoint is written only after every batch before it.
+    queue: asyncio.Queue[tuple[_Batch, datetime | None] | None] = asyncio.Queue(maxsize=2)
+    state = {"batch": _Batch()}
 
-    async def flush(checkpoint: datetime | None = None) -> None:
-        await _flush(
-            database,
-            tenant_id=tenant_id,
-            connector_id=connector_id,
-            run_id=run_id,
-            endpoint_key=endpoint_key,
-            resource=mapping.resource,
-            version=version.version,
-            batch=batch,
-            progress=progress,
-            checkpoint=checkpoint,
-        )
-        heartbeat({"endpoint": endpoint_key, "records": progress.records, "pages": progress.pages})
+    async def writer() -> None:
+        while (item := await queue.get()) is not None:
+            pending, checkpoint = item
+            await _flush(
+                database,
+                tenant_id=tenant_id,
+                connector_id=connector_id,
+                run_id=run_id,
+                endpoint_key=endpoint_key,
+                resource=mapping.resource,
+                version=version.version,
+                batch=pending,
+                progress=progress,
+                checkpoint=checkpoint,
+                references=references,
+            )
+            heartbeat({"endpoint": endpoint_key, "records": progress.records, "pages": progress.pages})
+
+    async def hand_over(checkpoint: datetime | None = None) -> None:
+        if len(state["batch"]) or checkpoint is not None:
+            await queue.put((state["batch"], checkpoint))
+            state["batch"] = _Batch()
 
     async def consume(pages: Any) -> None:
         async for page in pages:
             progress.pages += 1
+            batch = state["batch"]
             for source in page.records:
                 result = mapper(source)
                 if isinstance(result, dict):
@@ -320,29 +334,41 @@ async def sync_endpoint(
                 else:
                     batch.rejected.append((source, _errors(result)))
             if len(batch) >= batch_size:
-                await flush()
-            else:
-                heartbeat({"endpoint": endpoint_key, "records": progress.records, "pages": progress.pages})
+                await hand_over()
+            heartbeat({"endpoint": endpoint_key, "records": progress.records, "pages": progress.pages})
 
-    moment = now or utcnow()
+    async def produce() -> None:
+        moment = now or utcnow()
+        try:
+            async with ConnectorSession(config, network=network, on_blocked=on_blocked) as client:
+                parents = await client.parent_records(endpoint, now=moment)
+                if endpoint.time_window is None:
+                    await consume(client.reader.read(endpoint, parents=parents, now=moment))
+                    await hand_over()
+                else:
+                    start = watermark - WINDOW_OVERLAP if watermark else None
+                    for window_start, window_end in windows(endpoint.time_window, start=start, end=moment):
+                        await consume(
+                            client.reader.read(endpoint, parents=parents, window_start=window_start, now=window_end)
+                        )
+                        await hand_over(checkpoint=window_end)  # the window is complete: resume after it
+        finally:
+            await queue.put(None)
+
     try:
-        async with ConnectorSession(config, network=network, on_blocked=on_blocked) as client:
-            parents = await client.parent_records(endpoint, now=moment)
-            if endpoint.time_window is None:
-                await consume(client.reader.read(endpoint, parents=parents, now=moment))
-                await flush()
-            else:
-                start = watermark - WINDOW_OVERLAP if watermark else None
-                for window_start, window_end in windows(endpoint.time_window, start=start, end=moment):
-                    await consume(
-                        client.reader.read(endpoint, parents=parents, window_start=window_start, now=window_end)
-                    )
-                    await flush(checkpoint=window_end)  # the window is committed: resume after it
-    except FetchError as exc:
-        raise SyncFailed(endpoint_key, exc.as_dict()) from None
-    except NetworkRefused as exc:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(produce())
+            group.create_task(writer())
+    except* FetchError as errors:
+        fetch_error = errors.exceptions[0]
+        assert isinstance(fetch_error, FetchError)
+        raise SyncFailed(endpoint_key, fetch_error.as_dict()) from None
+    except* NetworkRefused as errors:
+        refused = errors.exceptions[0]
+        assert isinstance(refused, NetworkRefused)
         raise SyncFailed(
-            endpoint_key, {"reason": exc.slug, "url": config.base_url, "status": None, "detail": exc.message_key}
+            endpoint_key,
+            {"reason": refused.slug, "url": config.base_url, "status": None, "detail": refused.message_key},
         ) from None
     return {
         "endpoint": endpoint_key,

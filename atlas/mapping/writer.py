@@ -99,6 +99,63 @@ def _upsert_sql(resource: str, source: str) -> str:
     """
 
 
+@dataclass
+class References:
+    """The connector's items and locations by the source's id, SKU and code, for resolving balances and movements
+    in memory (a dict lookup per row) instead of a join per batch."""
+
+    items: dict[str, uuid.UUID]
+    locations: dict[str, uuid.UUID]
+
+    @classmethod
+    async def load(cls, session: AsyncSession, connector_id: uuid.UUID) -> References:
+        tenant_id = tenant_context(session).tenant_id
+        raw = await _raw(session)
+        items: dict[str, uuid.UUID] = {}
+        for row in await raw.fetch(
+            "SELECT external_id, sku, id FROM items WHERE tenant_id = $1 AND connector_id = $2", tenant_id, connector_id
+        ):
+            items.setdefault(row["sku"], row["id"])
+        for row in await raw.fetch(
+            "SELECT external_id, id FROM items WHERE tenant_id = $1 AND connector_id = $2", tenant_id, connector_id
+        ):
+            items[row["external_id"]] = row["id"]  # the source's own id wins over a SKU
+        locations: dict[str, uuid.UUID] = {}
+        for row in await raw.fetch(
+            "SELECT external_id, code, id FROM locations WHERE tenant_id = $1 AND connector_id = $2",
+            tenant_id,
+            connector_id,
+        ):
+            locations.setdefault(row["code"], row["id"])
+        for row in await raw.fetch(
+            "SELECT external_id, id FROM locations WHERE tenant_id = $1 AND connector_id = $2", tenant_id, connector_id
+        ):
+            locations[row["external_id"]] = row["id"]
+        return cls(items, locations)
+
+
+STAGED: dict[str, list[tuple[str, str]]] = {
+    "stock_balances": [
+        ("external_id", "text"),
+        ("item_id", "uuid"),
+        ("location_id", "uuid"),
+        ("quantity", "numeric"),
+        ("reserved_qty", "numeric"),
+        ("available_qty", "numeric"),
+        ("as_of", "timestamptz"),
+    ],
+    "stock_movements": [
+        ("external_id", "text"),
+        ("item_id", "uuid"),
+        ("location_id", "uuid"),
+        ("occurred_at", "timestamptz"),
+        ("quantity", "numeric"),
+        ("kind", "text"),
+        ("reference", "text"),
+    ],
+}
+
+
 async def write_batch(
     session: AsyncSession,
     *,
@@ -106,6 +163,7 @@ async def write_batch(
     connector_id: uuid.UUID,
     run_id: uuid.UUID,
     rows: list[dict[str, Any]],
+    references: References | None = None,
 ) -> list[Unresolved]:
     """Upsert one batch of mapped rows; returns the rows whose item or location is unknown (not written)."""
     if not rows:
@@ -113,18 +171,60 @@ async def write_batch(
     tenant_id = tenant_context(session).tenant_id
     assert tenant_id is not None
     raw = await _raw(session)
-    columns = COLUMNS[resource]
+    # A batch is its own unit: if the server crashes before the commit is flushed, the batch and its
+    # checkpoint are lost together and simply fetched again.
+    await raw.execute("SET LOCAL synchronous_commit = off")
     stage = f"_stage_{resource}"
-    await raw.execute(
-        f"CREATE TEMP TABLE {stage} (ord integer, {', '.join(f'{n} {t}' for n, t in columns)}) ON COMMIT DROP"
-    )
-    names = [n for n, _ in columns]
-    await raw.copy_records_to_table(
-        stage,
-        columns=["ord", *names],
-        records=[(position, *(row.get(n) for n in names)) for position, row in enumerate(rows)],
-    )
     if resource in ("items", "locations"):
+        columns = COLUMNS[resource]
+        names = [n for n, _ in columns]
+        records = [(position, *(row.get(n) for n in names)) for position, row in enumerate(rows)]
+        unresolved: list[Unresolved] = []
+    else:
+        refs = references or await References.load(session, connector_id)
+        columns = STAGED[resource]
+        names = [n for n, _ in columns]
+        records = []
+        unresolved = []
+        items, locations = refs.items, refs.locations
+        is_balance = resource == "stock_balances"
+        for position, row in enumerate(rows):
+            item_id = items.get(row["item_ref"])
+            location_id = locations.get(row["location_ref"])
+            if item_id is None or location_id is None:
+                unresolved.append(Unresolved(position, "unknown_item" if item_id is None else "unknown_location"))
+                continue
+            if is_balance:
+                records.append(
+                    (
+                        position,
+                        row["item_ref"] + "@" + row["location_ref"],
+                        item_id,
+                        location_id,
+                        row["quantity"],
+                        row["reserved_qty"],
+                        row["available_qty"],
+                        row.get("as_of"),
+                    )
+                )
+            else:
+                records.append(
+                    (
+                        position,
+                        row["external_id"],
+                        item_id,
+                        location_id,
+                        row["occurred_at"],
+                        row["quantity"],
+                        row["kind"],
+                        row.get("reference"),
+                    )
+                )
+    if records:
+        await raw.execute(
+            f"CREATE TEMP TABLE {stage} (ord integer, {', '.join(f'{n} {t}' for n, t in columns)}) ON COMMIT DROP"
+        )
+        await raw.copy_records_to_table(stage, columns=["ord", *names], records=records)
         await raw.execute(
             _upsert_sql(resource, f"(SELECT DISTINCT ON (external_id) * FROM {stage} ORDER BY external_id, ord DESC)"),
             tenant_id,
@@ -132,44 +232,7 @@ async def write_batch(
             run_id,
         )
         await raw.execute(f"DROP TABLE {stage}")
-        return []
-    # Resolve references to items and locations of the same connector: the source's id first, then SKU or code.
-    key = "item_ref || '@' || location_ref" if resource == "stock_balances" else "external_id"
-    await raw.execute(
-        f"""
-        CREATE TEMP TABLE _resolved ON COMMIT DROP AS
-        WITH item_refs AS (
-            SELECT DISTINCT ON (ref) ref, id FROM (
-                SELECT external_id AS ref, id, 0 AS rank FROM items WHERE tenant_id = $1 AND connector_id = $2
-                UNION ALL
-                SELECT sku, id, 1 FROM items WHERE tenant_id = $1 AND connector_id = $2
-            ) r ORDER BY ref, rank
-        ), location_refs AS (
-            SELECT DISTINCT ON (ref) ref, id FROM (
-                SELECT external_id AS ref, id, 0 AS rank FROM locations WHERE tenant_id = $1 AND connector_id = $2
-                UNION ALL
-                SELECT code, id, 1 FROM locations WHERE tenant_id = $1 AND connector_id = $2
-            ) r ORDER BY ref, rank
-        )
-        SELECT s.*, {key} AS resolved_key, i.id AS item_id, l.id AS location_id
-        FROM {stage} s
-        LEFT JOIN item_refs i ON i.ref = s.item_ref
-        LEFT JOIN location_refs l ON l.ref = s.location_ref
-    """,
-        tenant_id,
-        connector_id,
-    )
-    missing = await raw.fetch(
-        "SELECT ord, item_id IS NULL AS no_item FROM _resolved WHERE item_id IS NULL OR location_id IS NULL"
-    )
-    select = ", ".join(["resolved_key AS external_id", *CONTENT[resource]])
-    source = (
-        f"(SELECT DISTINCT ON (resolved_key) {select} FROM _resolved "
-        f"WHERE item_id IS NOT NULL AND location_id IS NOT NULL ORDER BY resolved_key, ord DESC)"
-    )
-    await raw.execute(_upsert_sql(resource, source), tenant_id, connector_id, run_id)
-    await raw.execute(f"DROP TABLE _resolved; DROP TABLE {stage}")
-    return [Unresolved(int(r["ord"]), "unknown_item" if r["no_item"] else "unknown_location") for r in missing]
+    return unresolved
 
 
 TABLES = ("items", "locations", "stock_balances", "stock_movements")

@@ -25,6 +25,8 @@ from atlas.connectors.pages import ConnectorPages
 from atlas.db.engine import Database
 from atlas.i18n import translate
 from atlas.mapping.controllers import CONTROLLERS as MAPPING_CONTROLLERS
+from atlas.mapping.data_pages import DataPages
+from atlas.mapping.pages import MappingPages
 from atlas.observability import configure_logging
 from atlas.platform.controllers import CONTROLLERS, rate_limits
 from atlas.platform.crypto import SecretBox
@@ -88,6 +90,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ConnectorController,
             ConnectorPages,
             *MAPPING_CONTROLLERS,
+            DataPages,
+            MappingPages,
             *PAGE_CONTROLLERS,
             SystemController,
             MetricsController,

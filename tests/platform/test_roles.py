@@ -75,6 +75,9 @@ MATRIX = [
     ("GET", f"/app/connectors/{ZERO}", None, "viewer"),
     ("GET", "/app/connectors/new", None, "admin"),
     ("GET", f"/app/connectors/{ZERO}/edit", None, "admin"),
+    # the mapping editor (any endpoint key) and capability discovery pages
+    ("GET", f"/app/connectors/{ZERO}/mappings/items", None, "viewer"),
+    ("GET", f"/app/connectors/{ZERO}/discover", None, "admin"),
     ("GET", "/api/mappings", None, "viewer"),
     ("POST", "/api/mappings", {}, "admin"),
     ("GET", f"/api/mappings/{ZERO}", None, "viewer"),
@@ -93,6 +96,9 @@ MATRIX = [
     ("GET", "/api/inventory/locations", None, "viewer"),
     ("GET", "/api/inventory/balances", None, "viewer"),
     ("GET", "/api/inventory/movements", None, "viewer"),
+    ("GET", "/app/inventory", None, "viewer"),
+    ("GET", "/app/inventory?tab=movements", None, "viewer"),
+    ("GET", "/app/quarantine", None, "viewer"),
     ("POST", "/api/logout", None, "any"),
 ]
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
@@ -100,6 +106,7 @@ RANK = {"viewer": 0, "operator": 1, "admin": 2}
 
 def normalise(path: str) -> str:
     path = re.sub(r"/activate/\d+$", "/activate/{version:int}", path.split("?")[0])
+    path = re.sub(r"/mappings/(items|warehouses)$", "/mappings/{endpoint_key:str}", path)
     return path.replace(ZERO, "{id}")
 
 

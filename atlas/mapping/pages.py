@@ -1,0 +1,168 @@
+"""Mapping pages: the editor of one endpoint's mapping, and capability discovery of a connector.
+
+Both pages only render what the JSON API also gives; every change (save, activate,
+preview, discover) is made by the page's script through that API, so the same
+permission checks, validation and audit apply.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atlas.connectors import services as connectors
+from atlas.errors import NotFound
+from atlas.mapping import services
+from atlas.mapping.canonical import CANONICAL_FIELDS
+from atlas.mapping.engine import TRANSFORMS
+from atlas.platform.principal import Principal
+from atlas.policy.rbac import Permission
+from atlas.web.pages import page, tenant_context_for
+
+# Fields Atlas fills itself when the mapping leaves them empty (engine._finish_source), by resource.
+FILLED_BY_ATLAS: dict[tuple[str, str], str] = {
+    ("items", "external_id"): "sku",
+    ("locations", "external_id"): "code",
+    ("stock_balances", "reserved_qty"): "zero",
+    ("stock_balances", "available_qty"): "difference",
+    ("stock_movements", "external_id"): "hash",
+}
+TIMEZONES = (
+    "Asia/Riyadh",
+    "UTC",
+    "Asia/Dubai",
+    "Asia/Kuwait",
+    "Asia/Qatar",
+    "Asia/Bahrain",
+    "Africa/Cairo",
+    "Europe/London",
+)
+
+
+def canonical_fields(resource: str) -> list[dict[str, Any]]:
+    """The resource's canonical fields as the editor shows them (required: the mapping must give it)."""
+    return [
+        {
+            "name": f.name,
+            "type": str(f.type),
+            "required": f.required and (resource, f.name) not in FILLED_BY_ATLAS,
+            "filled_by_atlas": FILLED_BY_ATLAS.get((resource, f.name)),
+        }
+        for f in CANONICAL_FIELDS.get(resource, ())
+    ]
+
+
+def field_rules(spec: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Per canonical field, what the form shows first: mode, path and constant text."""
+    rules: dict[str, dict[str, Any]] = {}
+    fields = (spec or {}).get("fields")
+    for name, rule in (fields if isinstance(fields, dict) else {}).items():
+        if not isinstance(rule, dict):
+            continue
+        if "constant" in rule:
+            value = rule["constant"]
+            text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
+            rules[name] = {"mode": "constant", "path": "", "constant": text}
+        else:
+            rules[name] = {"mode": "path", "path": str(rule.get("path") or ""), "constant": ""}
+    return rules
+
+
+class MappingPages(Controller):
+    path = "/app/connectors"
+    include_in_schema = False
+
+    @get("/{connector_id:uuid}/mappings/{endpoint_key:str}", opt={"permission": Permission.READ})
+    async def editor(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        connector_id: FromPath[uuid.UUID],
+        endpoint_key: FromPath[str],
+    ) -> Template:
+        connector, endpoint_rows = await connectors.get_connector(db, connector_id)
+        read = connectors.read_model(connector, endpoint_rows, request.app.state.secret_box)
+        endpoint = next((e for e in read.endpoints if e.key == endpoint_key), None)
+        if endpoint is None:
+            raise NotFound("errors.endpoint_not_found", endpoint=endpoint_key[:60])
+        mapping = next(
+            (m for m in await services.list_mappings(db, connector_id) if m.endpoint_key == endpoint_key), None
+        )
+        mapping_read = None
+        active_spec: dict[str, Any] | None = None
+        if mapping is not None:
+            _, versions = await services.get_mapping(db, mapping.id)
+            mapping_read = services.mapping_read(mapping, versions)
+            active = next((v for v in versions if v.version == mapping.active_version), None)
+            active_spec = active.spec if active else None
+        ctx = await tenant_context_for(db)
+        ctx.pop("onboarded")
+        fields = canonical_fields(endpoint.resource)
+        can_manage = principal.can(Permission.MANAGE_CONNECTORS)
+        model = {
+            "connector_id": str(read.id),
+            "endpoint_key": endpoint.key,
+            "resource": endpoint.resource,
+            "endpoint_record_path": endpoint.record_path,
+            "fields": fields,
+            "transforms": list(TRANSFORMS),
+            "mapping": msgspec.to_builtins(mapping_read) if mapping_read else None,
+            "spec": active_spec,
+            "can_manage": can_manage,
+        }
+        spec = active_spec or {}
+        return page(
+            request,
+            "mappings/editor.html",
+            nav="connectors",
+            connector=read,
+            endpoint=endpoint,
+            mapping=mapping_read,
+            fields=fields,
+            rules=field_rules(active_spec),
+            record_path=spec.get("record_path") or endpoint.record_path or "$",
+            timezone=spec.get("timezone") or "",
+            timezones=TIMEZONES,
+            transforms=TRANSFORMS,
+            model=model,
+            can_manage=can_manage,
+            **ctx,
+        )
+
+    @get("/{connector_id:uuid}/discover", opt={"permission": Permission.MANAGE_CONNECTORS})
+    async def discover(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        connector_id: FromPath[uuid.UUID],
+    ) -> Template:
+        connector, endpoint_rows = await connectors.get_connector(db, connector_id)
+        read = connectors.read_model(connector, endpoint_rows, request.app.state.secret_box)
+        mapped = {m.endpoint_key: m.active_version for m in await services.list_mappings(db, connector_id)}
+        ctx = await tenant_context_for(db)
+        ctx.pop("onboarded")
+        model = {
+            "connector_id": str(read.id),
+            "endpoints": [{"key": e.key, "resource": e.resource, "path": e.path} for e in read.endpoints],
+            "mapped": mapped,
+        }
+        return page(
+            request,
+            "mappings/discover.html",
+            nav="connectors",
+            connector=read,
+            mapped=mapped,
+            model=model,
+            **ctx,
+        )
+
+
+PAGE_CONTROLLERS = [MappingPages]

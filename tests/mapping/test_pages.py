@@ -1,0 +1,363 @@
+"""The mapping pages: the editor, the mappings card on a connector's page and capability discovery,
+over HTTP and in Chromium."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from atlas.mapping.demo_setup import DEMO_MAPPINGS, demo_connector_body
+
+HTML = {"Accept": "text/html"}
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def create_connector(client: httpx.Client, base_url: str) -> dict[str, Any]:
+    body = demo_connector_body(base_url, name=f"Demo ERP {uuid.uuid4().hex[:6]}")
+    response = client.post("/api/connectors", json=body)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def create_mapping(client: httpx.Client, connector_id: str, key: str, note: str = "first") -> dict[str, Any]:
+    response = client.post(
+        "/api/mappings",
+        json={"connector_id": connector_id, "endpoint_key": key, "spec": DEMO_MAPPINGS[key], "note": note},
+    )
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def page(client: httpx.Client, path: str, **kwargs: Any) -> httpx.Response:
+    return client.get(path, headers=HTML, **kwargs)
+
+
+def editor_url(connector_id: str, key: str) -> str:
+    return f"/app/connectors/{connector_id}/mappings/{key}"
+
+
+# --- HTTP ------------------------------------------------------------------------------------------
+
+
+def test_the_editor_shows_an_existing_mapping_and_its_versions(atlas, demo_erp_url):
+    admin, _ = atlas.new_tenant()
+    connector = create_connector(admin, demo_erp_url)
+    mapping = create_mapping(admin, connector["id"], "movements", note="Demo movements")
+
+    response = page(admin, editor_url(connector["id"], "movements"))
+    assert response.status_code == 200, response.text[:500]
+    html = response.text
+    assert 'dir="rtl"' in html and 'lang="ar"' in html
+    for testid in ("mapping-editor", "record-path", "save-mapping", "preview-button", "add-transform", "version-row"):
+        assert f'data-testid="{testid}"' in html, testid
+    assert 'data-testid="activate-version"' not in html  # the only version is the active one
+    assert f'data-mapping-id="{mapping["id"]}"' in html
+    assert 'name="record_path" value="$.movements"' in html
+    # One row per canonical field of stock movements, the required ones marked.
+    for name in ("external_id", "item_ref", "location_ref", "occurred_at", "quantity", "kind", "reference"):
+        assert f'data-field="{name}"' in html, name
+        for suffix in ("mode", "path", "constant"):
+            assert f'name="fields.{name}.{suffix}"' in html, (name, suffix)
+    assert html.count('data-testid="field-row"') == 7
+    assert 'data-field="kind" data-type="movement_kind"\n               data-required="true"' in html
+    assert 'name="fields.item_ref.path" value="$.sku"' in html
+    # The transforms come with the model the script renders them from.
+    assert '"op": "negate_when"' in html or '"op":"negate_when"' in html
+    assert "GOODS_RECEIPT" in html
+    assert "نوع الحركة" in html and "مسار السجلات" in html  # Arabic labels
+    assert 'data-testid="mapping-status" data-active-version="1"' in html
+    assert "Demo movements" in html
+
+    # A second version: the first can be activated again and the two compared.
+    spec = json.loads(json.dumps(DEMO_MAPPINGS["movements"]))
+    spec["fields"]["reference"] = {"constant": "ERP"}
+    response = admin.post(f"/api/mappings/{mapping['id']}/versions", json={"spec": spec, "note": "constant reference"})
+    assert response.status_code == 201, response.text
+    html = page(admin, editor_url(connector["id"], "movements")).text
+    assert html.count('data-testid="version-row"') == 2
+    assert 'data-activate-version="1"' in html and 'data-activate-version="2"' not in html
+    assert 'data-testid="diff-table"' in html and 'name="diff_left"' in html
+    assert 'name="fields.reference.constant" value="ERP"' in html
+    assert '<option value="constant" data-i18n="mappings.editor.mode.constant" selected>' in html
+
+    english = page(admin, editor_url(connector["id"], "movements"), cookies={"atlas_lang": "en"}).text
+    assert 'dir="ltr"' in english and "Mapping editor" in english and "Version history" in english
+
+
+def test_the_editor_of_an_unmapped_endpoint_starts_from_the_endpoint(atlas, demo_erp_url):
+    admin, _ = atlas.new_tenant()
+    connector = create_connector(admin, demo_erp_url)
+    response = page(admin, editor_url(connector["id"], "stock"))
+    assert response.status_code == 200, response.text[:500]
+    html = response.text
+    assert 'data-mapping-id=""' in html
+    assert 'data-testid="mapping-status" data-active-version=""' in html
+    assert 'data-testid="version-row"' not in html
+    assert 'name="record_path" value="$.items"' in html  # the endpoint's record path
+    for name in ("item_ref", "location_ref", "quantity", "reserved_qty", "available_qty", "as_of"):
+        assert f'data-field="{name}"' in html, name
+    assert html.count('data-required="true"') == 3  # item_ref, location_ref, quantity
+    assert 'data-testid="save-mapping"' in html and 'data-testid="preview-button"' in html
+    assert "الكمية ناقص المحجوز" in html  # what Atlas fills in itself
+
+    assert page(admin, editor_url(connector["id"], "no-such-endpoint")).status_code == 404
+    assert page(admin, editor_url(str(uuid.uuid4()), "items")).status_code == 404
+
+
+def test_the_connector_page_lists_each_endpoints_mapping(atlas, demo_erp_url):
+    admin, _ = atlas.new_tenant()
+    connector = create_connector(admin, demo_erp_url)
+    create_mapping(admin, connector["id"], "items")
+    html = page(admin, f"/app/connectors/{connector['id']}").text
+    assert 'data-testid="mappings-section"' in html
+    assert html.count('data-testid="mapping-row"') == 4
+    assert 'data-testid="mapping-row" data-endpoint="items" data-mapped="true" data-active-version="1"' in html
+    assert 'data-testid="mapping-row" data-endpoint="stock" data-mapped="false"' in html
+    assert f'href="/app/connectors/{connector["id"]}/mappings/warehouses"' in html
+    assert f'href="/app/connectors/{connector["id"]}/discover" data-testid="discover-link"' in html
+
+    viewer, _ = atlas.member_client(admin, "viewer")
+    html = page(viewer, f"/app/connectors/{connector['id']}").text
+    assert html.count('data-testid="mapping-row"') == 4
+    assert 'data-testid="discover-link"' not in html
+
+
+def test_viewers_and_operators_see_no_editing_controls(atlas, demo_erp_url):
+    admin, _ = atlas.new_tenant()
+    connector = create_connector(admin, demo_erp_url)
+    mapping = create_mapping(admin, connector["id"], "items")
+    spec = json.loads(json.dumps(DEMO_MAPPINGS["items"]))
+    spec["fields"]["name"] = {"path": "$.description.ar"}
+    assert admin.post(f"/api/mappings/{mapping['id']}/versions", json={"spec": spec}).status_code == 201
+    for role in ("viewer", "operator"):
+        client, _ = atlas.member_client(admin, role)
+        response = page(client, editor_url(connector["id"], "items"))
+        assert response.status_code == 200, (role, response.status_code)
+        html = response.text
+        for testid in ("save-mapping", "activate-version", "preview-button"):
+            assert f'data-testid="{testid}"' not in html, (role, testid)
+        assert 'data-testid="mapping-read-only"' in html
+        assert html.count('data-testid="version-row"') == 2
+        assert '<fieldset class="mapping-fieldset" disabled>' in html
+        assert 'name="fields.name.path" value="$.description.ar"' in html
+        assert "DEMO-API-KEY-2024" not in html
+        discovery = page(client, f"/app/connectors/{connector['id']}/discover")
+        assert discovery.status_code == 403, (role, discovery.status_code)
+
+
+def test_the_discovery_page_explains_it_only_reads(atlas, demo_erp_url):
+    admin, _ = atlas.new_tenant()
+    connector = create_connector(admin, demo_erp_url)
+    response = page(admin, f"/app/connectors/{connector['id']}/discover")
+    assert response.status_code == 200, response.text[:500]
+    html = response.text
+    assert 'data-testid="discover-button"' in html
+    assert "GET" in html and "HEAD" in html and "OPTIONS" in html
+    assert "للقراءة فقط" in html
+    assert connector["base_url"] in html and "DEMO-API-KEY-2024" not in html
+    english = page(admin, f"/app/connectors/{connector['id']}/discover", cookies={"atlas_lang": "en"}).text
+    assert "Probe the system" in english and "Discovery only reads" in english
+
+
+def test_another_tenants_connector_is_not_found(atlas, demo_erp_url):
+    admin, _ = atlas.new_tenant()
+    connector = create_connector(admin, demo_erp_url)
+    create_mapping(admin, connector["id"], "items", note="secret note of tenant A")
+    other, _ = atlas.new_tenant()
+    for path in (editor_url(connector["id"], "items"), f"/app/connectors/{connector['id']}/discover"):
+        response = page(other, path)
+        assert response.status_code == 404, (path, response.status_code)
+        assert connector["name"] not in response.text and "secret note of tenant A" not in response.text
+
+
+def test_the_pages_need_a_session(atlas):
+    anonymous = atlas.client()
+    for path in (editor_url(str(uuid.uuid4()), "items"), f"/app/connectors/{uuid.uuid4()}/discover"):
+        response = anonymous.get(path, headers=HTML)
+        assert response.status_code in (302, 303, 307), path
+        assert response.headers["location"].startswith("/signin")
+
+
+# --- Chromium --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+def signed_in_page(atlas: Any, browser: Any, client: httpx.Client) -> tuple[Any, Any]:
+    context = browser.new_context(locale="ar-SA")
+    context.add_cookies([{"name": "atlas_session", "value": client.cookies["atlas_session"], "url": atlas.base_url}])
+    return context, context.new_page()
+
+
+def rows_of(tab: Any, testid: str) -> Any:
+    return tab.locator(f"[data-testid='{testid}']")
+
+
+@pytest.mark.browser
+def test_admin_maps_items_previews_saves_versions_rolls_back_and_compares(atlas, browser, demo_erp_url):
+    admin, _ = atlas.new_tenant()
+    connector = create_connector(admin, demo_erp_url)
+    context, tab = signed_in_page(atlas, browser, admin)
+    tab.on("dialog", lambda dialog: dialog.accept())  # "Activate version 1?"
+    tab.goto(f"{atlas.base_url}/app/connectors/{connector['id']}")
+    assert tab.locator("[data-testid='mapping-row'][data-endpoint='items']").get_attribute("data-mapped") == "false"
+    tab.locator("[data-testid='mapping-row'][data-endpoint='items'] [data-testid='open-mapping']").click()
+    tab.wait_for_url(f"{atlas.base_url}/app/connectors/{connector['id']}/mappings/items")
+    tab.wait_for_selector("[data-mapping-editor][data-ready]")
+    assert tab.get_attribute("html", "dir") == "rtl"
+
+    tab.get_by_test_id("record-path").fill("$.data")
+    tab.fill("[name='fields.sku.path']", "$.item_code")
+    tab.fill("[name='fields.name.path']", "$.description.en")
+    # A wrong rule first: a description is not a number; the preview shows it per record.
+    cost = tab.locator("[data-testid='field-row'][data-field='unit_cost']")
+    cost.locator("[name='fields.unit_cost.path']").fill("$.description.en")
+    cost.get_by_test_id("add-transform").click()
+    tab.select_option("[name='fields.unit_cost.transforms.0.op']", "to_number")
+    tab.get_by_test_id("preview-button").click()
+    error = tab.get_by_test_id("preview-error").first
+    error.wait_for(state="visible", timeout=60_000)
+    assert error.get_attribute("data-code") == "not_a_number"
+    assert "ليست رقماً" in error.inner_text()
+    assert tab.locator("[data-testid='preview-row'][data-ok='false']").count() > 0
+
+    # Fixed: remove the transform and the path; every record maps.
+    cost.get_by_test_id("remove-transform").click()
+    cost.locator("[name='fields.unit_cost.path']").fill("")
+    tab.get_by_test_id("preview-button").click()
+    tab.wait_for_function(
+        "document.querySelectorAll(\"[data-testid='preview-row']\").length > 0"
+        " && !document.querySelector(\"[data-testid='preview-error']\")",
+        timeout=60_000,
+    )
+    table = tab.get_by_test_id("preview-table")
+    assert "SKU-0001" in table.inner_text()
+    assert tab.locator("[data-testid='preview-row'][data-ok='true']").count() == rows_of(tab, "preview-row").count()
+    tab.locator("[data-testid='preview-row']").nth(1).click()
+    assert '"item_code": "SKU-0002"' in tab.get_by_test_id("source-json").inner_text()
+
+    # Save version 1 with a note.
+    tab.get_by_test_id("save-mapping").click()
+    tab.get_by_test_id("save-note").fill("First version: SKU and English name")
+    tab.get_by_test_id("save-confirm").click()
+    tab.wait_for_selector("[data-testid='version-row'][data-version='1'][data-active='true']")
+    assert tab.get_by_test_id("mapping-status").get_attribute("data-active-version") == "1"
+    assert "First version: SKU and English name" in rows_of(tab, "version-row").first.inner_text()
+    saved = admin.get("/api/mappings", params={"connector_id": connector["id"]}).json()
+    assert [(m["endpoint_key"], m["active_version"]) for m in saved] == [("items", 1)]
+    first = admin.get(f"/api/mappings/{saved[0]['id']}").json()["versions"][0]
+    assert first["spec"] == {
+        "record_path": "$.data",
+        "fields": {"sku": {"path": "$.item_code"}, "name": {"path": "$.description.en"}},
+    }
+
+    # Version 2: the Arabic name.
+    tab.fill("[name='fields.name.path']", "$.description.ar")
+    tab.get_by_test_id("save-mapping").click()
+    tab.get_by_test_id("save-note").fill("Arabic names")
+    tab.get_by_test_id("save-confirm").click()
+    tab.wait_for_selector("[data-testid='version-row'][data-version='2'][data-active='true']")
+    assert rows_of(tab, "version-row").count() == 2
+    assert tab.get_by_test_id("mapping-status").get_attribute("data-active-version") == "2"
+
+    # Roll back to version 1: the editor shows it again, and the API agrees.
+    tab.locator("[data-testid='version-row'][data-version='1'] [data-testid='activate-version']").click()
+    tab.wait_for_selector("[data-testid='version-row'][data-version='1'][data-active='true']")
+    assert tab.input_value("[name='fields.name.path']") == "$.description.en"
+    assert admin.get(f"/api/mappings/{saved[0]['id']}").json()["active_version"] == 1
+    assert tab.locator("[data-testid='version-row'][data-version='2'] [data-testid='activate-version']").count() == 1
+
+    # The difference between the two versions: only the name changed.
+    tab.select_option("[name='diff_left']", "1")
+    tab.select_option("[name='diff_right']", "2")
+    tab.get_by_test_id("compare-versions").click()
+    changed = tab.locator("[data-testid='diff-table'] [data-testid='diff-row'][data-change='changed']")
+    changed.first.wait_for(state="visible")
+    assert changed.count() == 1 and changed.first.get_attribute("data-field") == "name"
+    text = changed.first.inner_text()
+    assert "$.description.en" in text and "$.description.ar" in text
+    assert tab.locator("[data-testid='diff-row'][data-change='same']").first.is_hidden()
+
+    # English without a reload, including what the script wrote.
+    tab.get_by_test_id("lang-switch").click()
+    tab.wait_for_function("document.documentElement.lang === 'en'")
+    assert tab.get_by_test_id("save-mapping").inner_text().strip() == "Save version"
+    assert "Active" in tab.locator("[data-testid='version-row'][data-version='1']").inner_text()
+    assert "Changed" in changed.first.inner_text()
+    context.close()
+
+
+@pytest.mark.browser
+def test_discovery_suggestion_opens_prefilled_in_the_editor(atlas, browser, demo_erp_url):
+    admin, _ = atlas.new_tenant()
+    connector = create_connector(admin, demo_erp_url)
+    create_mapping(admin, connector["id"], "movements")
+    context, tab = signed_in_page(atlas, browser, admin)
+    tab.goto(f"{atlas.base_url}/app/connectors/{connector['id']}")
+    tab.get_by_test_id("discover-link").click()
+    tab.wait_for_url(f"{atlas.base_url}/app/connectors/{connector['id']}/discover")
+    tab.wait_for_selector("[data-discover-page][data-ready]")
+    tab.get_by_test_id("discover-button").click()
+    items = tab.locator("[data-testid='discovered-resource'][data-endpoint-key='items']")
+    items.wait_for(state="visible", timeout=60_000)
+    assert tab.locator("[data-testid='discovered-resource']").count() >= 4  # the four configured endpoints
+    text = items.inner_text()
+    assert "/api/v1/items" in text and "GET" in text and "$.item_code" in text
+    assert items.get_attribute("data-resource") == "items"
+    # An endpoint that is mapped already gets the suggestion offered, never forced.
+    movements = tab.locator("[data-testid='discovered-resource'][data-endpoint-key='movements']")
+    assert "الإصدار 1 مفعّل" in movements.inner_text()
+
+    items.get_by_test_id("use-suggestion").click()
+    tab.wait_for_url(f"{atlas.base_url}/app/connectors/{connector['id']}/mappings/items?suggestion=1")
+    tab.wait_for_selector("[data-mapping-editor][data-ready]")
+    notice = tab.get_by_test_id("suggestion-notice")
+    assert notice.is_visible() and notice.get_attribute("data-prefilled") == "true"
+    key = f"atlas.mapping.suggestion.{connector['id']}.items"
+    suggestion = json.loads(tab.evaluate(f"sessionStorage.getItem('{key}')"))
+    if suggestion.get("record_path"):
+        assert tab.get_by_test_id("record-path").input_value() == suggestion["record_path"]
+    for name, rule in suggestion["fields"].items():
+        if "path" in rule:
+            assert tab.input_value(f"[name='fields.{name}.path']") == rule["path"], name
+    assert tab.input_value("[name='fields.sku.path']")  # the suggestion maps the SKU
+    assert tab.get_by_test_id("save-mapping").is_visible() and tab.get_by_test_id("unsaved-badge").is_visible()
+
+    # For the mapped endpoint the editor keeps the active version and offers the suggestion.
+    tab.goto(f"{atlas.base_url}/app/connectors/{connector['id']}/discover")
+    tab.wait_for_selector("[data-discover-page][data-ready]")
+    tab.get_by_test_id("discover-button").click()
+    movements = tab.locator("[data-testid='discovered-resource'][data-endpoint-key='movements']")
+    movements.wait_for(state="visible", timeout=60_000)
+    movements.get_by_test_id("use-suggestion").click()
+    tab.wait_for_url(f"{atlas.base_url}/app/connectors/{connector['id']}/mappings/movements?suggestion=1")
+    tab.wait_for_selector("[data-mapping-editor][data-ready]")
+    assert tab.get_by_test_id("suggestion-notice").get_attribute("data-prefilled") is None
+    assert tab.input_value("[name='fields.item_ref.path']") == "$.sku"  # the active version
+    tab.get_by_test_id("load-suggestion").click()
+    assert tab.get_by_test_id("suggestion-notice").get_attribute("data-prefilled") == "true"
+    context.close()
