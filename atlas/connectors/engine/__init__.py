@@ -7,6 +7,7 @@ retries, and the endpoint reader with its paginators.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -115,8 +116,21 @@ class ConnectorSession:
             yield page
 
     async def check(self, endpoint: EndpointConfig) -> EndpointHealth:
-        """Reachability, authentication, latency and a one-page sample of an endpoint."""
+        """Reachability, authentication, latency and a one-page sample of an endpoint.
+
+        A check is a probe: it tries twice at most and gives up within seconds, rather than
+        spending the sync's retry budget on a system that is down."""
         started = time.perf_counter()
+        saved = self.executor.config
+        self.executor.config = dataclasses.replace(
+            saved, retry_attempts=min(2, saved.retry_attempts), retry_max_seconds=min(5.0, saved.retry_max_seconds),
+            min_backoff_seconds=min(0.5, saved.min_backoff_seconds))
+        try:
+            return await self._check(endpoint, started)
+        finally:
+            self.executor.config = saved
+
+    async def _check(self, endpoint: EndpointConfig, started: float) -> EndpointHealth:
         try:
             parents = None
             if endpoint.parent:
