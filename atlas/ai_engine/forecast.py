@@ -109,7 +109,8 @@ def weekday_profile(y: Array, start_dow: int) -> tuple[Array, Array]:
 
 def signals(y: Array, start_dow: int) -> Signals:
     def ma(n: int) -> Array:
-        return y[:, -n:].mean(axis=1)
+        result: Array = y[:, -n:].mean(axis=1)
+        return result
 
     trend7, _ = _slope(y[:, -7:])
     trend14, _ = _slope(y[:, -14:])
@@ -121,7 +122,8 @@ def signals(y: Array, start_dow: int) -> Signals:
 
 
 def _initial_level(y: Array) -> Array:
-    return y[:, : min(14, y.shape[1])].mean(axis=1)
+    result: Array = y[:, : min(14, y.shape[1])].mean(axis=1)
+    return result
 
 
 def fit_ses(y: Array) -> Array:
@@ -134,7 +136,8 @@ def fit_ses(y: Array) -> Array:
         sse += error * error
         levels += alphas * error
     best = sse.argmin(axis=0)
-    return levels[best, np.arange(y.shape[0])]
+    result: Array = levels[best, np.arange(y.shape[0])]
+    return result
 
 
 def forecast_ses(y: Array, horizon: int, start_dow: int) -> Array:
@@ -170,7 +173,8 @@ def forecast_damped(y: Array, horizon: int, start_dow: int) -> Array:
     rows = np.arange(y.shape[0])
     level, trend = level[best, rows], trend[best, rows]
     steps = np.cumsum(PHI ** np.arange(1, horizon + 1))
-    return np.maximum(level[:, None] + trend[:, None] * steps[None, :], 0.0)
+    result: Array = np.maximum(level[:, None] + trend[:, None] * steps[None, :], 0.0)
+    return result
 
 
 def forecast_tsb(y: Array, horizon: int, start_dow: int) -> Array:
