@@ -1,5 +1,6 @@
 """Imports every component's tables so the metadata (and Alembic) sees them all."""
 
+from atlas.ai_engine.models import AnalysisRun, Anomaly, Forecast, Recommendation
 from atlas.billing.models import Subscription, SubscriptionPlan
 from atlas.connectors.models import Connector, ConnectorEndpoint, ConnectorHealthCheck
 from atlas.mapping.models import (
@@ -26,6 +27,8 @@ from atlas.platform.models import (
 )
 
 __all__ = [
+    "AnalysisRun",
+    "Anomaly",
     "ApiToken",
     "AuditChainHead",
     "AuditEvent",
@@ -33,6 +36,7 @@ __all__ = [
     "Connector",
     "ConnectorEndpoint",
     "ConnectorHealthCheck",
+    "Forecast",
     "Invitation",
     "Item",
     "Location",
@@ -40,6 +44,7 @@ __all__ = [
     "Mapping",
     "MappingVersion",
     "QuarantinedRecord",
+    "Recommendation",
     "StockBalance",
     "StockMovement",
     "Subscription",

@@ -115,10 +115,19 @@ def signals(y: Array, start_dow: int) -> Signals:
     trend7, _ = _slope(y[:, -7:])
     trend14, _ = _slope(y[:, -14:])
     trend30, _ = _slope(y[:, -30:])
-    _, trend_t = _slope(y[:, -min(TREND_DAYS, y.shape[1]):])
+    _, trend_t = _slope(y[:, -min(TREND_DAYS, y.shape[1]) :])
     _, strength = weekday_profile(y, start_dow)
-    return Signals(ma7=ma(7), ma14=ma(14), ma30=ma(30), trend7=trend7, trend14=trend14, trend30=trend30,
-                   zero_share=(y == 0).mean(axis=1), weekly_strength=strength, trend_t=trend_t)
+    return Signals(
+        ma7=ma(7),
+        ma14=ma(14),
+        ma30=ma(30),
+        trend7=trend7,
+        trend14=trend14,
+        trend30=trend30,
+        zero_share=(y == 0).mean(axis=1),
+        weekly_strength=strength,
+        trend_t=trend_t,
+    )
 
 
 def _initial_level(y: Array) -> Array:
@@ -193,7 +202,7 @@ def forecast_tsb(y: Array, horizon: int, start_dow: int) -> Array:
 
 
 def forecast_window(y: Array, horizon: int, start_dow: int) -> Array:
-    return np.repeat(y[:, -min(WINDOW, y.shape[1]):].mean(axis=1)[:, None], horizon, axis=1)
+    return np.repeat(y[:, -min(WINDOW, y.shape[1]) :].mean(axis=1)[:, None], horizon, axis=1)
 
 
 FORECASTERS = (forecast_ses, forecast_ses_weekly, forecast_damped, forecast_tsb, forecast_window)
@@ -210,8 +219,9 @@ def _eligible(sig: Signals) -> NDArray[np.bool_]:
     return allowed
 
 
-def forecast_matrix(y: Array, *, horizon: int = 30, start_dow: int = 0, backtest_horizon: int = 14,
-                    origins: int = 2) -> ForecastResult:
+def forecast_matrix(
+    y: Array, *, horizon: int = 30, start_dow: int = 0, backtest_horizon: int = 14, origins: int = 2
+) -> ForecastResult:
     """Forecast every row of ``y`` (series × days, oldest first). ``start_dow`` is the weekday
     (Monday 0) of the first column."""
     y = np.asarray(y, dtype=np.float64)
@@ -226,7 +236,7 @@ def forecast_matrix(y: Array, *, horizon: int = 30, start_dow: int = 0, backtest
     usable = [o for o in range(origins, 0, -1) if days - o * backtest_horizon >= 28]
     for k in usable:
         origin = days - k * backtest_horizon
-        train, actual = y[:, :origin], y[:, origin: origin + backtest_horizon]
+        train, actual = y[:, :origin], y[:, origin : origin + backtest_horizon]
         for index, method in enumerate(FORECASTERS):
             members = allowed[:, index]  # a method is only fitted where it may be chosen
             if not members.any():
@@ -253,5 +263,14 @@ def forecast_matrix(y: Array, *, horizon: int = 30, start_dow: int = 0, backtest
     scale = np.where(naive > 0, naive, np.maximum(y.mean(axis=1), 1.0))
     lo = np.maximum(final - Z80 * sigma[:, None], 0.0)
     hi = final + Z80 * sigma[:, None]
-    return ForecastResult(method=chosen.astype(np.int64), forecast=final, lo80=lo, hi80=hi, sigma=sigma, mae=mae,
-                          mase=mae / scale, signals=sig, backtest_mae=backtest_errors)
+    return ForecastResult(
+        method=chosen.astype(np.int64),
+        forecast=final,
+        lo80=lo,
+        hi80=hi,
+        sigma=sigma,
+        mae=mae,
+        mase=mae / scale,
+        signals=sig,
+        backtest_mae=backtest_errors,
+    )

@@ -60,6 +60,8 @@ class EventType(enum.StrEnum):
     SYNC_STARTED = "sync_started"
     SYNC_FINISHED = "sync_finished"
     QUARANTINE_REPROCESSED = "quarantine_reprocessed"
+    ANALYSIS_COMPLETED = "analysis_completed"
+    RECOMMENDATION_RETIRED = "recommendation_retired"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from markupsafe import Markup, escape
 
+from atlas.ai_engine.controllers import CONTROLLERS as AI_CONTROLLERS
 from atlas.config import Settings, get_settings
 from atlas.connectors.controllers import ConnectorController
 from atlas.connectors.pages import ConnectorPages
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ConnectorController,
             ConnectorPages,
             *MAPPING_CONTROLLERS,
+            *AI_CONTROLLERS,
             DataPages,
             MappingPages,
             *PAGE_CONTROLLERS,

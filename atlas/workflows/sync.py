@@ -29,7 +29,7 @@ class PostSyncRequest:
 
 
 # Workflow names started after every successful sync, with a `PostSyncRequest`.
-POST_SYNC_WORKFLOWS: list[str] = []
+POST_SYNC_WORKFLOWS: list[str] = ["TenantAnalysis"]
 
 
 @workflow.defn(name="ConnectorSync")

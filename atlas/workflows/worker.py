@@ -19,16 +19,24 @@ from temporalio.client import (
 )
 from temporalio.worker import Worker
 
+from atlas.ai_engine.activities import analyse_tenant, tenants_with_data
 from atlas.config import Settings
 from atlas.connectors.activities import check_connector_health, list_all_connectors
 from atlas.mapping.activities import begin_sync, finish_sync, sync_endpoint
+from atlas.workflows.analysis import NightlyAnalysisWorkflow, TenantAnalysisWorkflow
 from atlas.workflows.connector_health import ConnectorHealthSweepWorkflow
 from atlas.workflows.housekeeping import HousekeepingWorkflow, sweep_expired
 from atlas.workflows.runtime import init_runtime
 from atlas.workflows.sync import ConnectorSyncWorkflow
 
 log = structlog.get_logger("atlas.worker")
-WORKFLOWS = [HousekeepingWorkflow, ConnectorHealthSweepWorkflow, ConnectorSyncWorkflow]
+WORKFLOWS = [
+    HousekeepingWorkflow,
+    ConnectorHealthSweepWorkflow,
+    ConnectorSyncWorkflow,
+    TenantAnalysisWorkflow,
+    NightlyAnalysisWorkflow,
+]
 ACTIVITIES: list[Callable[..., Any]] = [
     sweep_expired,
     list_all_connectors,
@@ -36,24 +44,33 @@ ACTIVITIES: list[Callable[..., Any]] = [
     begin_sync,
     sync_endpoint,
     finish_sync,
+    analyse_tenant,
+    tenants_with_data,
 ]
 
 
+def recurring(settings: Settings) -> list[tuple[str, Any, int]]:
+    """The platform's recurring workflows: schedule id, workflow, seconds between runs."""
+    return [
+        ("atlas-housekeeping", HousekeepingWorkflow.run, settings.housekeeping_interval_seconds),
+        ("atlas-connector-health", ConnectorHealthSweepWorkflow.run, settings.connector_health_interval_seconds),
+        ("atlas-nightly-analysis", NightlyAnalysisWorkflow.run, 24 * 3600),
+    ]
+
+
 async def ensure_schedules(client: Client, settings: Settings) -> None:
-    with contextlib.suppress(ScheduleAlreadyRunningError):
-        await client.create_schedule(
-            "atlas-housekeeping",
-            Schedule(
-                action=ScheduleActionStartWorkflow(
-                    HousekeepingWorkflow.run,
-                    id="atlas-housekeeping-run",
-                    task_queue=settings.temporal_task_queue,
+    """Create the recurring schedules once; an existing schedule is left as it is."""
+    for schedule_id, workflow_run, seconds in recurring(settings):
+        with contextlib.suppress(ScheduleAlreadyRunningError):
+            await client.create_schedule(
+                schedule_id,
+                Schedule(
+                    action=ScheduleActionStartWorkflow(
+                        workflow_run, id=f"{schedule_id}-run", task_queue=settings.temporal_task_queue
+                    ),
+                    spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=seconds))]),
                 ),
-                spec=ScheduleSpec(
-                    intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.housekeeping_interval_seconds))]
-                ),
-            ),
-        )
+            )
 
 
 def build_worker(client: Client, settings: Settings) -> Worker:

@@ -99,6 +99,11 @@ MATRIX = [
     ("GET", "/app/inventory", None, "viewer"),
     ("GET", "/app/inventory?tab=movements", None, "viewer"),
     ("GET", "/app/quarantine", None, "viewer"),
+    ("GET", "/api/recommendations", None, "viewer"),
+    ("POST", "/api/recommendations", None, "operator"),
+    ("GET", f"/api/recommendations/{ZERO}", None, "viewer"),
+    ("GET", "/api/anomalies", None, "viewer"),
+    ("GET", f"/api/forecasts?item_id={ZERO}", None, "viewer"),
     ("POST", "/api/logout", None, "any"),
 ]
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
@@ -134,6 +139,8 @@ def test_every_registered_route_declares_its_access_and_is_in_the_matrix():
                     "mapping_id",
                     "run_id",
                     "record_id",
+                    "recommendation_id",
+                    "item_id",
                 ):
                     path = path.replace("{" + name + ":uuid}", "{id}")
                 if (method, path) not in declared:

@@ -95,3 +95,20 @@ def test_scheduled_health_sweep_checks_every_connector(atlas, temporal_address):
     health = admin.get(f"/api/connectors/{connector['id']}/health").json()
     assert health["health_status"] == "healthy"
     assert health["latest"][0]["trigger"] == "scheduled" and health["latest"][0]["sample_count"] == 3
+
+
+def test_the_worker_creates_its_recurring_schedules(temporal_address):
+    from atlas.workflows.worker import ensure_schedules, recurring
+
+    settings = Settings(TEMPORAL_ADDRESS=temporal_address, TEMPORAL_TASK_QUEUE=f"test-{uuid.uuid4().hex[:6]}")
+
+    async def run() -> list[str]:
+        temporal = await Client.connect(temporal_address)
+        await ensure_schedules(temporal, settings)
+        ids = []
+        async for schedule in await temporal.list_schedules():
+            ids.append(schedule.id)
+        return ids
+
+    ids = asyncio.run(run())
+    assert {schedule_id for schedule_id, _, _ in recurring(settings)} <= set(ids)

@@ -349,7 +349,9 @@ class _ItemSimulation:
         for loc in self.locations:
             r = self.rate[loc]
             cycle = rng.uniform(30, 60) if self.slow else rng.uniform(10, 20)
-            self.reorder_point[loc] = max(2.0, r * (lead + rng.uniform(3, 6)))
+            # A well-run item: the reorder point leaves safety stock of about a lead time, so stock on hand
+            # stays above what the lead time needs even while an order is on its way.
+            self.reorder_point[loc] = max(2.0, r * (2.5 * lead + rng.uniform(7, 10)))
             self.order_up_to[loc] = self.reorder_point[loc] + max(3.0, r * cycle)
 
         self.spike_start = self.horizon - rng.randint(6, 7) if self.scenario == "demand_spike" else self.horizon

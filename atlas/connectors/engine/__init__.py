@@ -123,8 +123,11 @@ class ConnectorSession:
         started = time.perf_counter()
         saved = self.executor.config
         self.executor.config = dataclasses.replace(
-            saved, retry_attempts=min(2, saved.retry_attempts), retry_max_seconds=min(5.0, saved.retry_max_seconds),
-            min_backoff_seconds=min(0.5, saved.min_backoff_seconds))
+            saved,
+            retry_attempts=min(2, saved.retry_attempts),
+            retry_max_seconds=min(5.0, saved.retry_max_seconds),
+            min_backoff_seconds=min(0.5, saved.min_backoff_seconds),
+        )
         try:
             return await self._check(endpoint, started)
         finally:

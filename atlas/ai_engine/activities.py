@@ -1,0 +1,41 @@
+"""Temporal activities of the AI engine: thin, calling the services."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio import activity
+
+from atlas.ai_engine import services
+from atlas.platform.audit import all_tenant_ids
+from atlas.workflows.runtime import runtime
+
+
+@dataclass
+class AnalysisRequest:
+    tenant_id: str
+    trigger: str = "sync"
+    sync_run_id: str | None = None
+
+
+@activity.defn(name="ai.analyse_tenant")
+async def analyse_tenant(request: AnalysisRequest) -> dict[str, Any]:
+    async with runtime().db.tenant_session(uuid.UUID(request.tenant_id)) as session:
+        return await services.analyse_tenant(
+            session,
+            trigger=request.trigger,
+            sync_run_id=uuid.UUID(request.sync_run_id) if request.sync_run_id else None,
+        )
+
+
+@activity.defn(name="ai.tenants_with_data")
+async def tenants_with_data() -> list[str]:
+    from sqlalchemy import text
+
+    async with runtime().db.system_session() as session:
+        ids = await all_tenant_ids(session)
+        rows = await session.execute(text("SELECT DISTINCT tenant_id FROM stock_balances"))
+        with_data = {row[0] for row in rows}
+    return [str(t) for t in ids if t in with_data]

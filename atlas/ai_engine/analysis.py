@@ -1,0 +1,422 @@
+"""The whole analysis of one tenant as pure computation: forecast, stockout risk, anomalies, recommendations.
+
+Input is plain data (a demand matrix and per-series arrays, movements as arrays); output is
+plain data. No database in here, so it tests in isolation and scales by giving each worker
+its own tenants.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+from atlas.ai_engine.anomalies import Anomaly, AnomalySettings, demand_anomalies, large_transactions, severity
+from atlas.ai_engine.explain import explain
+from atlas.ai_engine.forecast import METHODS, ForecastResult, forecast_matrix
+
+Array = NDArray[np.float64]
+REVIEW_DAYS = 7
+TRANSFER_DAYS = 2
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Per-tenant settings with sensible defaults."""
+
+    service_level: float = 0.95
+    default_lead_time_days: int = 7
+    review_days: int = REVIEW_DAYS
+    dead_stock_days: int = 90
+    horizon: int = 30
+    min_stockout_probability: float = 0.3
+    anomalies: AnomalySettings = field(default_factory=AnomalySettings)
+
+
+@dataclass
+class SeriesInputs:
+    """Per series (rows of the demand matrix)."""
+
+    available: Array  # NaN where there is no balance
+    on_hand: Array
+    lead_time_days: Array  # NaN where the source has none
+    unit_cost: Array  # NaN where unknown
+    item: NDArray[np.int64]  # an item index, shared by the item's series at every location
+    location: NDArray[np.int64]
+    labels: list[tuple[str, str]]  # (SKU or name, location code) for explanations
+    last_demand_day: NDArray[np.int64]  # column of the last day with demand, -1 if none in the window
+    as_of_age_days: Array | None = None  # how old each balance is, NaN where unknown
+
+
+@dataclass
+class Movements:
+    """Individual movements, for the large-transaction test."""
+
+    series: NDArray[np.int64]
+    size: Array  # absolute quantity
+    recent: NDArray[np.bool_]
+    reference: list[str]
+    movement_id: list[int]
+    kind: list[str]
+
+
+@dataclass
+class Candidate:
+    """A recommendation the engine proposes: what, where, how much, how sure and why."""
+
+    type: str
+    priority: str
+    series: int
+    key: str  # what makes it "the same" recommendation on the next run
+    quantity: float
+    value: float | None
+    confidence: float
+    signals_used: list[str]
+    explanation_en: str
+    explanation_ar: str
+    evidence: dict[str, Any]
+    from_series: int | None = None
+    anomaly: Anomaly | None = None
+
+
+@dataclass
+class SeriesRisk:
+    daily_rate: Array
+    days_of_cover: Array
+    lead_time: Array
+    demand_over_lead: Array
+    sigma_over_lead: Array
+    reorder_point: Array
+    order_up_to: Array
+    stockout_probability: Array
+
+
+@dataclass
+class AnalysisOutput:
+    forecast: ForecastResult
+    risk: SeriesRisk
+    anomalies: list[Anomaly]
+    candidates: list[Candidate]
+    start: date
+
+
+def _sum_ahead(forecast: Array, days: Array) -> Array:
+    """Expected demand over ``days`` per series (beyond the horizon, the last day repeats)."""
+    horizon = forecast.shape[1]
+    cumulative = np.cumsum(forecast, axis=1)
+    whole = np.minimum(np.floor(days).astype(np.int64), horizon)
+    total = np.where(whole > 0, cumulative[np.arange(len(days)), np.maximum(whole - 1, 0)], 0.0)
+    extra = np.maximum(days - horizon, 0.0) * forecast[:, -1]
+    fraction = np.where(
+        days < horizon, (days - np.floor(days)) * forecast[np.arange(len(days)), np.minimum(whole, horizon - 1)], 0.0
+    )
+    result: Array = total + extra + fraction
+    return result
+
+
+def stockout_risk(result: ForecastResult, inputs: SeriesInputs, settings: AnalysisSettings) -> SeriesRisk:
+    z = float(stats.norm.ppf(settings.service_level))
+    lead = np.where(
+        np.isfinite(inputs.lead_time_days) & (inputs.lead_time_days > 0),
+        inputs.lead_time_days,
+        float(settings.default_lead_time_days),
+    )
+    rate = result.forecast[:, :7].mean(axis=1)
+    over_lead = _sum_ahead(result.forecast, lead)
+    sigma_lead = result.sigma * np.sqrt(lead)
+    over_cycle = _sum_ahead(result.forecast, lead + settings.review_days)
+    sigma_cycle = result.sigma * np.sqrt(lead + settings.review_days)
+    available = inputs.available
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover = np.where(rate > 0, available / rate, np.inf)
+        # The chance that demand before a reorder placed today arrives exceeds what is available.
+        probability = np.where(
+            sigma_lead > 0,
+            stats.norm.sf((available - over_lead) / sigma_lead),
+            (over_lead > available).astype(np.float64),
+        )
+    return SeriesRisk(
+        daily_rate=rate,
+        days_of_cover=cover,
+        lead_time=lead,
+        demand_over_lead=over_lead,
+        sigma_over_lead=sigma_lead,
+        reorder_point=over_lead + z * sigma_lead,
+        order_up_to=over_cycle + z * sigma_cycle,
+        stockout_probability=np.where(np.isfinite(available), probability, np.nan),
+    )
+
+
+def _round(value: float, digits: int = 1) -> float:
+    return float(round(value, digits))
+
+
+def _excerpt(y: Array, row: int, start: date, days: int = 30) -> list[dict[str, Any]]:
+    first = max(0, y.shape[1] - days)
+    return [
+        {"date": (start + timedelta(days=col)).isoformat(), "demand": float(y[row, col])}
+        for col in range(first, y.shape[1])
+    ]
+
+
+def _forecast_excerpt(result: ForecastResult, row: int, start: date, days: int = 14) -> list[dict[str, Any]]:
+    return [
+        {
+            "date": (start + timedelta(days=i)).isoformat(),
+            "forecast": _round(float(result.forecast[row, i]), 2),
+            "lo80": _round(float(result.lo80[row, i]), 2),
+            "hi80": _round(float(result.hi80[row, i]), 2),
+        }
+        for i in range(min(days, result.forecast.shape[1]))
+    ]
+
+
+def _trend_word(slope: float, level: float) -> str:
+    if level <= 0 or abs(slope) * 14 < 0.15 * level:
+        return "stable"
+    return "rising" if slope > 0 else "falling"
+
+
+def analyse_matrix(
+    y: Array,
+    start: date,
+    inputs: SeriesInputs,
+    movements: Movements | None = None,
+    settings: AnalysisSettings = AnalysisSettings(),
+) -> AnalysisOutput:
+    """Analyse a tenant: ``y`` is series × days of demand ending yesterday, ``start`` the date of column 0."""
+    days = y.shape[1]
+    result = forecast_matrix(y, horizon=settings.horizon, start_dow=start.weekday())
+    risk = stockout_risk(result, inputs, settings)
+    anomalies = demand_anomalies(y, settings.anomalies, window=14)
+    if movements is not None and len(movements.size):
+        for index, row, p_value, ratio, median in large_transactions(
+            movements.series, movements.size, movements.recent, settings.anomalies
+        ):
+            anomalies.append(
+                Anomaly(
+                    row,
+                    "large_transaction",
+                    days - 1,
+                    p_value,
+                    severity(p_value),
+                    float(ratio),
+                    float(movements.size[index]),
+                    median,
+                    {
+                        "movement_id": movements.movement_id[index],
+                        "reference": movements.reference[index],
+                        "kind": movements.kind[index],
+                        "ratio_to_median": _round(ratio, 1),
+                        "median_size": median,
+                    },
+                )
+            )
+    first_forecast_day = start + timedelta(days=days)
+    candidates: list[Candidate] = []
+    sig = result.signals
+    method_names = result.method_names()
+
+    def figures(row: int) -> dict[str, Any]:
+        return {
+            "available": _round(float(inputs.available[row]), 2),
+            "on_hand": _round(float(inputs.on_hand[row]), 2),
+            "daily_rate": _round(float(risk.daily_rate[row]), 2),
+            "days_of_cover": None
+            if not math.isfinite(float(risk.days_of_cover[row]))
+            else _round(float(risk.days_of_cover[row]), 1),
+            "lead_time_days": _round(float(risk.lead_time[row]), 0),
+            "demand_over_lead_time": _round(float(risk.demand_over_lead[row]), 1),
+            "reorder_point": _round(float(risk.reorder_point[row]), 1),
+            "order_up_to": _round(float(risk.order_up_to[row]), 1),
+            "stockout_probability": _round(float(np.nan_to_num(risk.stockout_probability[row])), 3),
+            "ma7": _round(float(sig.ma7[row]), 2),
+            "ma14": _round(float(sig.ma14[row]), 2),
+            "ma30": _round(float(sig.ma30[row]), 2),
+            "trend7": _round(float(sig.trend7[row]), 3),
+            "trend30": _round(float(sig.trend30[row]), 3),
+            "trend": _trend_word(float(sig.trend30[row]), float(sig.ma30[row])),
+            "method": method_names[row],
+            "mase": _round(float(result.mase[row]), 3),
+            "mae": _round(float(result.mae[row]), 3),
+            "service_level": settings.service_level,
+        }
+
+    def evidence(row: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            "figures": {**figures(row), **(extra or {})},
+            "history": _excerpt(y, row, start),
+            "forecast": _forecast_excerpt(result, row, first_forecast_day),
+        }
+
+    def signals_for(row: int, base: list[str]) -> list[str]:
+        used = list(base)
+        if method_names[row] == "ses_weekly":
+            used.append("seasonality")
+        if method_names[row] == "damped" or _trend_word(float(sig.trend30[row]), float(sig.ma30[row])) != "stable":
+            used.append("demand_trend")
+        return used
+
+    # Reorder: below the reorder point, with a real chance of running out before a new order arrives.
+    probability = np.nan_to_num(risk.stockout_probability)
+    below = (
+        np.isfinite(inputs.available)
+        & (inputs.available < risk.reorder_point)
+        & (probability >= settings.min_stockout_probability)
+        & (risk.daily_rate > 0)
+    )
+    for row in (int(r) for r in np.flatnonzero(below)):
+        quantity = math.ceil(max(0.0, float(risk.order_up_to[row] - inputs.available[row])))
+        if quantity <= 0:
+            continue
+        cost = float(inputs.unit_cost[row])
+        figs = figures(row)
+        figs["quantity"] = quantity
+        en, ar = explain("reorder", figs, inputs.labels[row])
+        candidates.append(
+            Candidate(
+                type="reorder",
+                priority="high",
+                series=int(row),
+                key=f"reorder:{row}",
+                quantity=float(quantity),
+                value=quantity * cost if math.isfinite(cost) else None,
+                confidence=_round(float(probability[row]), 3),
+                signals_used=signals_for(row, ["stock_level", "demand_forecast", "lead_time", "forecast_uncertainty"]),
+                explanation_en=en,
+                explanation_ar=ar,
+                evidence=evidence(row, {"quantity": quantity}),
+            )
+        )
+
+    # Transfer: a location of the same item with cover to spare, when the short one runs out before a
+    # reorder could arrive and a transfer would not.
+    for short in np.flatnonzero(below & (risk.days_of_cover < risk.lead_time)):
+        need = float(risk.reorder_point[short] - inputs.available[short])
+        best, spare = -1, 0.0
+        for other in np.flatnonzero(inputs.item == inputs.item[short]):
+            if other == short or not math.isfinite(float(inputs.available[other])):
+                continue
+            surplus = float(inputs.available[other] - risk.order_up_to[other])
+            if surplus > spare:
+                best, spare = int(other), surplus
+        if best < 0 or risk.days_of_cover[short] >= TRANSFER_DAYS + risk.lead_time[short] or spare < 1:
+            continue
+        quantity = math.floor(min(spare, max(need, 1.0)))
+        if quantity < 1:
+            continue
+        figs = figures(int(short))
+        figs.update(
+            {
+                "quantity": quantity,
+                "from_available": _round(float(inputs.available[best]), 1),
+                "from_days_of_cover": _round(float(min(risk.days_of_cover[best], 9999.0)), 1),
+                "transfer_days": TRANSFER_DAYS,
+            }
+        )
+        en, ar = explain("transfer", figs, inputs.labels[short], inputs.labels[best])
+        cost = float(inputs.unit_cost[short])
+        candidates.append(
+            Candidate(
+                type="transfer",
+                priority="medium",
+                series=int(short),
+                from_series=best,
+                key=f"transfer:{short}",
+                quantity=float(quantity),
+                value=quantity * cost if math.isfinite(cost) else None,
+                confidence=_round(float(probability[short]) * min(1.0, spare / max(need, 1.0)), 3),
+                signals_used=["stock_level", "demand_forecast", "lead_time", "location_surplus"],
+                explanation_en=en,
+                explanation_ar=ar,
+                evidence=evidence(int(short), {"quantity": quantity, "from_available": figs["from_available"]}),
+            )
+        )
+
+    # Write-off: stock on hand and no demand for the tenant's dead-stock period.
+    idle = days - 1 - inputs.last_demand_day
+    for row in (int(r) for r in np.flatnonzero((inputs.on_hand > 0) & (idle >= settings.dead_stock_days))):
+        earlier = y[row, : max(1, days - int(idle[row]))]
+        rate = float(earlier.mean()) if inputs.last_demand_day[row] >= 0 else 0.0
+        quiet = float(idle[row])
+        # How unlikely such a silence is for an item that sold at its earlier rate.
+        confidence = 1.0 - math.exp(-rate * quiet) if rate > 0 else quiet / (quiet + 30.0)
+        cost = float(inputs.unit_cost[row])
+        held = float(inputs.on_hand[row])
+        value = held * cost if math.isfinite(cost) else None
+        figs = figures(row)
+        figs.update(
+            {
+                "idle_days": int(quiet),
+                "quantity": held,
+                "value": None if value is None else _round(value, 2),
+                "dead_stock_days": settings.dead_stock_days,
+            }
+        )
+        en, ar = explain("write_off", figs, inputs.labels[row])
+        candidates.append(
+            Candidate(
+                type="write_off",
+                priority="low",
+                series=int(row),
+                key=f"write_off:{row}",
+                quantity=held,
+                value=value,
+                confidence=_round(min(confidence, 0.99), 3),
+                signals_used=["stock_level", "demand_history", "unit_cost"],
+                explanation_en=en,
+                explanation_ar=ar,
+                evidence=evidence(row, {"idle_days": int(quiet)}),
+            )
+        )
+
+    # Investigate: one per anomaly.
+    priority = {"critical": "high", "high": "high", "medium": "medium", "low": "low"}
+    for anomaly in anomalies:
+        row = anomaly.series
+        figs = figures(row)
+        figs.update(
+            {
+                "observed": _round(anomaly.observed, 1),
+                "expected": _round(anomaly.expected, 1),
+                "zscore": _round(anomaly.zscore, 1),
+                "p_value": anomaly.p_value,
+                "anomaly": anomaly.type,
+                "severity": anomaly.severity,
+                **{k: v for k, v in anomaly.details.items() if isinstance(v, int | float | str)},
+            }
+        )
+        en, ar = explain(f"investigate_{anomaly.type}", figs, inputs.labels[row])
+        candidates.append(
+            Candidate(
+                type="investigate",
+                priority=priority[anomaly.severity],
+                series=row,
+                key=f"investigate:{anomaly.type}:{row}",
+                quantity=anomaly.observed,
+                value=None,
+                confidence=_round(1.0 - min(max(anomaly.p_value, 0.0), 1.0), 4),
+                signals_used=["anomaly_score", "demand_history"],
+                explanation_en=en,
+                explanation_ar=ar,
+                evidence=evidence(
+                    row,
+                    {
+                        "anomaly": anomaly.type,
+                        "p_value": anomaly.p_value,
+                        "zscore": figs["zscore"],
+                        **{k: v for k, v in anomaly.details.items()},
+                    },
+                ),
+                anomaly=anomaly,
+            )
+        )
+    return AnalysisOutput(forecast=result, risk=risk, anomalies=anomalies, candidates=candidates, start=start)
+
+
+_ = METHODS

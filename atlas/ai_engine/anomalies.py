@@ -1,0 +1,226 @@
+"""Anomaly detection that respects what retail demand is: small counts with many zero days.
+
+Gaussian z-scores and median/MAD flood such series with false alarms (the MAD is zero for
+most of them), so the tests here are count-aware: negative-binomial tail probabilities
+against the series' own recent level, and a run-length test for zero runs given the
+series' usual share of zero days. The z-score is kept only as a displayed signal.
+All functions are vectorised over series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+Array = NDArray[np.float64]
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True)
+class AnomalySettings:
+    """Per-tenant thresholds."""
+
+    p_threshold: float = 1e-4  # report only what is less likely than this under the series' own level
+    baseline_days: int = 56
+    recent_days: int = 7
+    zero_run_min_days: int = 4
+    large_ratio: float = 8.0  # a movement this many times the item's median size, and outside its history
+    stale_days: int = 3
+
+
+@dataclass
+class Anomaly:
+    series: int  # row of the demand matrix (or -1 for a balance without demand history)
+    type: str
+    day: int  # column where it is seen (the last day of a run or window)
+    p_value: float
+    severity: str
+    zscore: float
+    observed: float
+    expected: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def severity(p_value: float) -> str:
+    if p_value < 1e-7:
+        return "critical"
+    if p_value < 1e-5:
+        return "high"
+    if p_value < 1e-4:
+        return "medium"
+    return "low"
+
+
+def _dispersion(window: Array) -> tuple[Array, Array]:
+    mean = window.mean(axis=1)
+    var = window.var(axis=1, ddof=1) if window.shape[1] > 1 else mean
+    return mean, np.maximum(var / np.maximum(mean, 1e-9), 1.0)
+
+
+def _nb_tail(observed: Array, mean: Array, dispersion: Array, upper: bool) -> Array:
+    """P(X >= observed) (upper) or P(X <= observed) for X with the given mean and variance = dispersion × mean:
+    negative binomial where overdispersed, Poisson otherwise."""
+    mean = np.maximum(mean, 1e-9)
+    poisson = dispersion <= 1.0 + 1e-9
+    p = np.where(poisson, 0.5, 1.0 / dispersion)
+    n = np.where(poisson, 1.0, mean * p / np.maximum(1.0 - p, 1e-12))
+    if upper:
+        nb = stats.nbinom.sf(observed - 1, n, p)
+        po = stats.poisson.sf(observed - 1, mean)
+    else:
+        nb = stats.nbinom.cdf(observed, n, p)
+        po = stats.poisson.cdf(observed, mean)
+    result: Array = np.where(poisson, po, nb).astype(np.float64)
+    return result
+
+
+def demand_anomalies(
+    y: Array,
+    settings: AnomalySettings = AnomalySettings(),
+    window: int | None = None,
+) -> list[Anomaly]:
+    """Spikes (a day, or the recent week), drops of the recent week, and improbable zero runs.
+
+    ``window``: how many recent days to examine for single-day spikes and zero runs (default: the recent week).
+    """
+    count, days = y.shape
+    recent = settings.recent_days
+    window = window or recent
+    found: list[Anomaly] = []
+    if days < recent + 14:
+        return found
+    # Baseline: the days before the examined window.
+    end = days - max(window, recent)
+    start = max(0, end - settings.baseline_days)
+    if end - start < 14:
+        return found
+    base = y[:, start:end]
+    mean, dispersion = _dispersion(base)
+
+    # The recent week as a whole: a sustained spike or a drop.
+    observed = y[:, -recent:].sum(axis=1)
+    expected = mean * recent
+    week_dispersion = dispersion  # sums of independent days keep the variance-to-mean ratio
+    up = _nb_tail(observed, expected, week_dispersion, upper=True)
+    down = _nb_tail(observed, expected, week_dispersion, upper=False)
+    sd = np.sqrt(np.maximum(expected * week_dispersion, 1e-9))
+    z = (observed - expected) / sd
+    for row in np.flatnonzero((up < settings.p_threshold) & (observed >= 2 * expected + 3)):
+        found.append(
+            Anomaly(
+                int(row),
+                "demand_spike",
+                days - 1,
+                float(up[row]),
+                severity(float(up[row])),
+                float(z[row]),
+                float(observed[row]),
+                float(expected[row]),
+                {"window_days": recent, "baseline_daily": round(float(mean[row]), 3)},
+            )
+        )
+    for row in np.flatnonzero((down < settings.p_threshold) & (expected >= 7) & (observed <= 0.5 * expected)):
+        found.append(
+            Anomaly(
+                int(row),
+                "demand_drop",
+                days - 1,
+                float(down[row]),
+                severity(float(down[row])),
+                float(z[row]),
+                float(observed[row]),
+                float(expected[row]),
+                {"window_days": recent, "baseline_daily": round(float(mean[row]), 3)},
+            )
+        )
+
+    # Single days in the examined window far above the level (those not already part of a weekly spike).
+    weekly = {a.series for a in found if a.type == "demand_spike"}
+    tail = y[:, -window:]
+    day_p = _nb_tail(tail, mean[:, None], dispersion[:, None], upper=True)
+    day_z = (tail - mean[:, None]) / np.sqrt(np.maximum(mean * dispersion, 1e-9))[:, None]
+    hits = (day_p < settings.p_threshold) & (tail >= 3 * mean[:, None] + 3)
+    for row, col in zip(*np.nonzero(hits), strict=True):
+        if int(row) in weekly:
+            continue
+        p_value = float(day_p[row, col])
+        found.append(
+            Anomaly(
+                int(row),
+                "demand_spike",
+                days - window + int(col),
+                p_value,
+                severity(p_value),
+                float(day_z[row, col]),
+                float(tail[row, col]),
+                float(mean[row]),
+                {"window_days": 1, "baseline_daily": round(float(mean[row]), 3)},
+            )
+        )
+
+    # Zero runs in the examined window that the series' usual share of zero days makes improbable
+    # (often stock that ran out without being recorded).
+    zero_share = (base == 0).mean(axis=1)
+    run = np.zeros(count)
+    longest = np.zeros(count)
+    last_end = np.full(count, -1)
+    span = y[:, -max(window, settings.zero_run_min_days) :]
+    for col in range(span.shape[1]):
+        zero = span[:, col] == 0
+        run = np.where(zero, run + 1, 0)
+        better = run > longest
+        longest = np.where(better, run, longest)
+        last_end = np.where(better, col, last_end)
+    with np.errstate(divide="ignore"):
+        p_run = np.where(zero_share < 1, zero_share**longest, 1.0)
+    for row in np.flatnonzero((longest >= settings.zero_run_min_days) & (p_run < settings.p_threshold) & (mean >= 0.5)):
+        p_value = float(p_run[row])
+        found.append(
+            Anomaly(
+                int(row),
+                "zero_run",
+                days - span.shape[1] + int(last_end[row]),
+                p_value,
+                severity(p_value),
+                float(-mean[row] / max(np.sqrt(mean[row]), 1e-9)),
+                0.0,
+                float(mean[row] * longest[row]),
+                {"run_days": int(longest[row]), "usual_zero_share": round(float(zero_share[row]), 3)},
+            )
+        )
+    return found
+
+
+def large_transactions(
+    series: NDArray[np.int64], sizes: Array, recent: NDArray[np.bool_], settings: AnomalySettings = AnomalySettings()
+) -> list[tuple[int, int, float, float, float]]:
+    """Single movements far outside their item's usual size.
+
+    ``series``: the series of each movement; ``sizes``: its absolute quantity; ``recent``: whether it falls in
+    the examined window. Returns (movement index, series, p-value, ratio to the median, median size).
+    """
+    if len(sizes) == 0:
+        return []
+    order = np.argsort(series, kind="stable")
+    result = []
+    boundaries = np.flatnonzero(np.diff(series[order])) + 1
+    for group in np.split(order, boundaries):
+        history = group[~recent[group]]
+        if len(history) < 10:
+            continue
+        usual = sizes[history]
+        median = float(np.median(usual))
+        top = float(usual.max())
+        for index in group[recent[group]]:
+            size = float(sizes[index])
+            ratio = size / median if median > 0 else np.inf
+            if ratio >= settings.large_ratio and size > 2 * top:
+                # Empirical tail: nothing in the history was this large; the chance of a first such
+                # movement among n + 1 is at most 1 / (n + 1), sharpened by how far outside it lies.
+                p_value = float(1.0 / (len(usual) + 1) * (top / size) ** 2)
+                result.append((int(index), int(series[index]), p_value, float(ratio), median))
+    return result

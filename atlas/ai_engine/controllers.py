@@ -1,0 +1,91 @@
+"""Recommendations, anomalies and forecasts over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atlas.ai_engine import services
+from atlas.policy.rbac import Permission
+
+
+class RecommendationController(Controller):
+    path = "/api/recommendations"
+    tags = ["ai"]
+
+    @get("/", opt={"permission": Permission.READ})
+    async def list_recommendations(
+        self,
+        db: NamedDependency[AsyncSession],
+        type: str | None = None,
+        status: str | None = "pending",
+        priority: str | None = None,
+        item_id: uuid.UUID | None = None,
+        location_id: uuid.UUID | None = None,
+        limit: int = Parameter(default=50, ge=1, le=500),
+        offset: int = Parameter(default=0, ge=0),
+    ) -> dict[str, Any]:
+        """Recommendations with their confidence, signals, explanation (Arabic and English) and evidence."""
+        return await services.list_recommendations(
+            db,
+            type=type,
+            status=status or None,
+            priority=priority,
+            item_id=item_id,
+            location_id=location_id,
+            limit=limit,
+            offset=offset,
+        )
+
+    @post("/", opt={"permission": Permission.DECIDE_RECOMMENDATIONS}, status_code=200)
+    async def analyse_now(self, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
+        """Run an analysis of the tenant now; returns what it produced."""
+        outcome = await services.analyse_tenant(db, trigger="manual")
+        outcome["recommendations"] = (await services.list_recommendations(db, limit=500))["items"]
+        return outcome
+
+    @get("/{recommendation_id:uuid}", opt={"permission": Permission.READ})
+    async def read(self, db: NamedDependency[AsyncSession], recommendation_id: FromPath[uuid.UUID]) -> dict[str, Any]:
+        return await services.get_recommendation(db, recommendation_id)
+
+
+class AnomalyController(Controller):
+    path = "/api"
+    tags = ["ai"]
+
+    @get("/anomalies", opt={"permission": Permission.READ})
+    async def list_anomalies(
+        self,
+        db: NamedDependency[AsyncSession],
+        type: str | None = None,
+        severity: str | None = None,
+        status: str | None = "open",
+        item_id: uuid.UUID | None = None,
+        location_id: uuid.UUID | None = None,
+        limit: int = Parameter(default=50, ge=1, le=500),
+        offset: int = Parameter(default=0, ge=0),
+    ) -> dict[str, Any]:
+        """Anomalies by type and severity, each with its item, location and the figures behind it."""
+        return await services.list_anomalies(
+            db,
+            type=type,
+            severity=severity,
+            status=status or None,
+            item_id=item_id,
+            location_id=location_id,
+            limit=limit,
+            offset=offset,
+        )
+
+    @get("/forecasts", opt={"permission": Permission.READ})
+    async def forecasts(self, db: NamedDependency[AsyncSession], item_id: uuid.UUID) -> list[dict[str, Any]]:
+        """An item's forecast at each location: method, backtest error, 30 days with the 80% interval."""
+        return await services.forecasts_of(db, item_id)
+
+
+CONTROLLERS = [RecommendationController, AnomalyController]

@@ -1,0 +1,732 @@
+"""Running the AI engine for a tenant: load the canonical data, analyse, and store what it found.
+
+A new run updates the open recommendation for the same item, location and type rather than
+piling up duplicates, retires the ones whose reason is gone, and writes ``decision_generated``
+for each new recommendation in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atlas.ai_engine.analysis import AnalysisOutput, AnalysisSettings, Movements, SeriesInputs, analyse_matrix
+from atlas.ai_engine.anomalies import Anomaly as Found
+from atlas.ai_engine.anomalies import severity
+from atlas.ai_engine.forecast import METHODS
+from atlas.ai_engine.models import AnalysisRun, Anomaly, Forecast, Recommendation
+from atlas.db.base import utcnow
+from atlas.db.engine import tenant_context
+from atlas.errors import NotFound
+from atlas.mapping.models import Item, Location, StockBalance, SyncRun
+from atlas.platform.audit import Actor, EventType, record
+from atlas.platform.tenancy import TenantRepository
+
+HISTORY_DAYS = 180
+LOCAL_ZONE = ZoneInfo("Asia/Riyadh")
+ACTOR = Actor("ai_engine", "Atlas AI engine")
+
+
+class RecommendationRepo(TenantRepository[Recommendation]):
+    model = Recommendation
+    not_found_key = "errors.recommendation_not_found"
+
+
+class AnomalyRepo(TenantRepository[Anomaly]):
+    model = Anomaly
+
+
+class ForecastRepo(TenantRepository[Forecast]):
+    model = Forecast
+
+
+class AnalysisRunRepo(TenantRepository[AnalysisRun]):
+    model = AnalysisRun
+
+
+async def _raw(session: AsyncSession) -> Any:
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+class Loaded:
+    def __init__(
+        self,
+        y: np.ndarray[Any, Any],
+        start: date,
+        inputs: SeriesInputs,
+        movements: Movements,
+        keys: list[tuple[uuid.UUID, uuid.UUID]],
+    ) -> None:
+        self.y, self.start, self.inputs, self.movements, self.keys = y, start, inputs, movements, keys
+
+
+async def load(session: AsyncSession, *, today: date | None = None, history_days: int = HISTORY_DAYS) -> Loaded | None:
+    """Daily demand per item × location (sales and issues; days without movement count as zero), the
+    balances, lead times and costs, and recent movements. None when the tenant has no data yet."""
+    tenant_id = tenant_context(session).tenant_id
+    raw = await _raw(session)
+    today = today or datetime.now(LOCAL_ZONE).date()
+    start = today - timedelta(days=history_days)
+    start_at = datetime.combine(start, datetime.min.time(), LOCAL_ZONE)
+    end_at = datetime.combine(today, datetime.min.time(), LOCAL_ZONE)
+    demand = await raw.fetch(
+        """SELECT item_id, location_id, (occurred_at AT TIME ZONE 'Asia/Riyadh')::date AS day,
+                  sum(-quantity) AS demand
+           FROM stock_movements WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+             AND kind IN ('sale', 'issue')
+           GROUP BY 1, 2, 3""",
+        tenant_id,
+        start_at,
+        end_at,
+    )
+    balances = await raw.fetch(
+        "SELECT item_id, location_id, quantity, available_qty, as_of FROM stock_balances WHERE tenant_id = $1",
+        tenant_id,
+    )
+    if not demand and not balances:
+        return None
+    series: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    for row in [*balances, *demand]:
+        series.setdefault((row["item_id"], row["location_id"]), len(series))
+    keys = list(series)
+    days = history_days
+    y = np.zeros((len(keys), days))
+    if demand:
+        frame = pl.DataFrame(
+            {
+                "row": [series[(r["item_id"], r["location_id"])] for r in demand],
+                "col": [(r["day"] - start).days for r in demand],
+                "demand": [float(r["demand"]) for r in demand],
+            }
+        ).filter((pl.col("col") >= 0) & (pl.col("col") < days))
+        y[frame["row"].to_numpy(), frame["col"].to_numpy()] = np.maximum(frame["demand"].to_numpy(), 0.0)
+    available = np.full(len(keys), np.nan)
+    on_hand = np.zeros(len(keys))
+    age = np.full(len(keys), np.nan)
+    now = datetime.now(UTC)
+    for row in balances:
+        index = series[(row["item_id"], row["location_id"])]
+        available[index] = float(row["available_qty"])
+        on_hand[index] = float(row["quantity"])
+        if row["as_of"] is not None:
+            age[index] = max(0.0, (now - row["as_of"]).total_seconds() / 86400)
+    items = {
+        r["id"]: r
+        for r in await raw.fetch(
+            "SELECT id, sku, name, unit_cost, lead_time_days FROM items WHERE tenant_id = $1", tenant_id
+        )
+    }
+    locations = {r["id"]: r for r in await raw.fetch("SELECT id, code FROM locations WHERE tenant_id = $1", tenant_id)}
+    item_index: dict[uuid.UUID, int] = {}
+    location_index: dict[uuid.UUID, int] = {}
+    lead = np.full(len(keys), np.nan)
+    cost = np.full(len(keys), np.nan)
+    labels = []
+    for index, (item_id, location_id) in enumerate(keys):
+        item = items.get(item_id)
+        if item is not None:
+            lead[index] = float(item["lead_time_days"]) if item["lead_time_days"] is not None else np.nan
+            cost[index] = float(item["unit_cost"]) if item["unit_cost"] is not None else np.nan
+        item_index.setdefault(item_id, len(item_index))
+        location_index.setdefault(location_id, len(location_index))
+        labels.append(
+            (item["sku"] if item else "?", locations[location_id]["code"] if location_id in locations else "?")
+        )
+    nonzero = y > 0
+    last_demand = np.where(nonzero.any(axis=1), days - 1 - np.argmax(nonzero[:, ::-1], axis=1), -1)
+    inputs = SeriesInputs(
+        available=available,
+        on_hand=on_hand,
+        lead_time_days=lead,
+        unit_cost=cost,
+        item=np.array([item_index[k[0]] for k in keys], dtype=np.int64),
+        location=np.array([location_index[k[1]] for k in keys], dtype=np.int64),
+        labels=labels,
+        last_demand_day=last_demand.astype(np.int64),
+        as_of_age_days=age,
+    )
+    recent_from = end_at - timedelta(days=14)
+    moves = await raw.fetch(
+        """SELECT id, item_id, location_id, abs(quantity) AS size, occurred_at, reference, kind
+           FROM stock_movements WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+             AND kind IN ('sale', 'issue', 'adjustment')""",
+        tenant_id,
+        end_at - timedelta(days=120),
+        end_at,
+    )
+    moves = [m for m in moves if (m["item_id"], m["location_id"]) in series]
+    movements = Movements(
+        series=np.array([series[(m["item_id"], m["location_id"])] for m in moves], dtype=np.int64),
+        size=np.array([float(m["size"]) for m in moves]),
+        recent=np.array([m["occurred_at"] >= recent_from for m in moves], dtype=bool),
+        reference=[m["reference"] or "" for m in moves],
+        movement_id=[int(m["id"]) for m in moves],
+        kind=[m["kind"] for m in moves],
+    )
+    return Loaded(y, start, inputs, movements, keys)
+
+
+def balance_anomalies(loaded: Loaded, stale_days: int) -> list[Found]:
+    """Negative stock, and balances not updated for longer than usual."""
+    found = []
+    days = loaded.y.shape[1]
+    for row in np.flatnonzero(loaded.inputs.on_hand < 0):
+        found.append(
+            Found(int(row), "negative_stock", days - 1, 1e-9, "high", 0.0, float(loaded.inputs.on_hand[row]), 0.0, {})
+        )
+    age = loaded.inputs.as_of_age_days
+    if age is not None:
+        for row in np.flatnonzero(np.nan_to_num(age, nan=0.0) > stale_days):
+            found.append(
+                Found(
+                    int(row),
+                    "stale_data",
+                    days - 1,
+                    1e-5,
+                    severity(1e-5),
+                    0.0,
+                    round(float(age[row]), 1),
+                    float(stale_days),
+                    {"age_days": round(float(age[row]), 1)},
+                )
+            )
+    return found
+
+
+# --- storing ----------------------------------------------------------------------------------
+
+
+def _decimal(value: float | None, digits: str = "0.0001") -> Decimal | None:
+    if value is None or not np.isfinite(value):
+        return None
+    return Decimal(str(value)).quantize(Decimal(digits))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+async def analyse_tenant(
+    session: AsyncSession,
+    *,
+    trigger: str,
+    sync_run_id: uuid.UUID | None = None,
+    settings: AnalysisSettings = AnalysisSettings(),
+    today: date | None = None,
+) -> dict[str, Any]:
+    """One analysis of the tenant of ``session`` (a tenant transaction), stored. Returns its counts."""
+    # One analysis of a tenant at a time (a sync's and a person's can meet): the second waits for the first.
+    await (await _raw(session)).execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('atlas-analysis:' || $1::text, 0))",
+        str(tenant_context(session).tenant_id))
+    runs = AnalysisRunRepo(session)
+    run = await runs.add(AnalysisRun(trigger=trigger, sync_run_id=sync_run_id, status="running"))
+    loaded = await load(session, today=today)
+    if loaded is None:
+        await runs.update_values(run, status="succeeded", finished_at=utcnow(), stats={"series": 0})
+        return {"analysis_run_id": str(run.id), "series": 0, "new": 0, "updated": 0, "retired": 0}
+    output = analyse_matrix(loaded.y, loaded.start, loaded.inputs, loaded.movements, settings)
+    output.anomalies.extend(balance_anomalies(loaded, settings.anomalies.stale_days))
+    await _store_forecasts(session, run.id, loaded, output)
+    anomaly_ids = await _store_anomalies(session, run.id, loaded, output)
+    counts = await _store_recommendations(session, run.id, loaded, output, anomaly_ids)
+    stats = {
+        "series": len(loaded.keys),
+        "anomalies": len(output.anomalies),
+        "candidates": len(output.candidates),
+        **counts,
+        "by_type": {
+            t: sum(1 for c in output.candidates if c.type == t)
+            for t in ("reorder", "transfer", "write_off", "investigate")
+        },
+        "methods": {m: int((output.forecast.method == i).sum()) for i, m in enumerate(METHODS)},
+    }
+    await runs.update_values(run, status="succeeded", finished_at=utcnow(), stats=stats)
+    await record(
+        session,
+        EventType.ANALYSIS_COMPLETED,
+        actor=ACTOR,
+        correlation_id=f"analysis-{run.id}",
+        payload={
+            "analysis_run_id": str(run.id),
+            "trigger": trigger,
+            "sync_run_id": str(sync_run_id) if sync_run_id else None,
+            **stats,
+        },
+    )
+    return {"analysis_run_id": str(run.id), **stats}
+
+
+async def _store_forecasts(session: AsyncSession, run_id: uuid.UUID, loaded: Loaded, output: AnalysisOutput) -> None:
+    repo = ForecastRepo(session)
+    await repo.bulk_delete()
+    result = output.forecast
+    start = loaded.start + timedelta(days=loaded.y.shape[1])
+    names = result.method_names()
+    risk = output.risk
+    rows = []
+    for index, (item_id, location_id) in enumerate(loaded.keys):
+        rows.append(
+            Forecast(
+                tenant_id=repo.tenant_id,
+                item_id=item_id,
+                location_id=location_id,
+                analysis_run_id=run_id,
+                start_date=start,
+                method=names[index],
+                mae=float(result.mae[index]),
+                mase=float(np.nan_to_num(result.mase[index])),
+                forecast=[round(float(v), 3) for v in result.forecast[index]],
+                lo80=[round(float(v), 3) for v in result.lo80[index]],
+                hi80=[round(float(v), 3) for v in result.hi80[index]],
+                figures=_jsonable(
+                    {
+                        "available": float(loaded.inputs.available[index]),
+                        "on_hand": float(loaded.inputs.on_hand[index]),
+                        "daily_rate": float(risk.daily_rate[index]),
+                        "days_of_cover": float(risk.days_of_cover[index]),
+                        "lead_time_days": float(risk.lead_time[index]),
+                        "reorder_point": float(risk.reorder_point[index]),
+                        "order_up_to": float(risk.order_up_to[index]),
+                        "stockout_probability": float(risk.stockout_probability[index]),
+                        "ma7": float(result.signals.ma7[index]),
+                        "ma14": float(result.signals.ma14[index]),
+                        "ma30": float(result.signals.ma30[index]),
+                        "trend7": float(result.signals.trend7[index]),
+                        "trend30": float(result.signals.trend30[index]),
+                        "method": names[index],
+                        "sigma": float(result.sigma[index]),
+                    }
+                ),
+            )
+        )
+    session.add_all(rows)
+    await session.flush()
+
+
+def _anomaly_key(loaded: Loaded, found: Found) -> str:
+    item_id, location_id = loaded.keys[found.series]
+    suffix = f":{found.details['movement_id']}" if "movement_id" in found.details else ""
+    return f"{found.type}:{item_id}:{location_id}{suffix}"
+
+
+async def _store_anomalies(
+    session: AsyncSession, run_id: uuid.UUID, loaded: Loaded, output: AnalysisOutput
+) -> dict[int, uuid.UUID]:
+    """Upsert open anomalies by key; resolve open ones not seen again. Returns ids by id(found)."""
+    repo = AnomalyRepo(session)
+    existing = {a.key: a for a in await repo.list(Anomaly.status == "open")}
+    seen: set[str] = set()
+    ids: dict[int, uuid.UUID] = {}
+    now = utcnow()
+    for found in output.anomalies:
+        key = _anomaly_key(loaded, found)
+        if key in seen:
+            continue
+        seen.add(key)
+        item_id, location_id = loaded.keys[found.series]
+        values = {
+            "severity": found.severity,
+            "p_value": float(found.p_value),
+            "zscore": float(found.zscore),
+            "observed": float(found.observed),
+            "expected": float(found.expected),
+            "details": _jsonable(found.details),
+            "analysis_run_id": run_id,
+            "updated_at": now,
+            "occurred_on": loaded.start + timedelta(days=found.day),
+        }
+        if key in existing:
+            row = existing[key]
+            await repo.update_values(row, **values)
+        else:
+            row = await repo.add(
+                Anomaly(
+                    key=key,
+                    type=found.type,
+                    status="open",
+                    item_id=item_id,
+                    location_id=location_id,
+                    detected_at=now,
+                    **values,
+                )
+            )
+        ids[id(found)] = row.id
+    for key, row in existing.items():
+        if key not in seen:
+            await repo.update_values(row, status="resolved", resolved_at=now)
+    return ids
+
+
+async def _store_recommendations(
+    session: AsyncSession, run_id: uuid.UUID, loaded: Loaded, output: AnalysisOutput, anomaly_ids: dict[int, uuid.UUID]
+) -> dict[str, int]:
+    repo = RecommendationRepo(session)
+    pending = {r.key: r for r in await repo.list(Recommendation.status == "pending")}
+    seen: set[str] = set()
+    new = updated = retired = 0
+    now = utcnow()
+    for candidate in output.candidates:
+        item_id, location_id = loaded.keys[candidate.series]
+        kind = candidate.key.split(":")[1] if candidate.type == "investigate" else ""
+        key = f"{candidate.type}:{item_id}:{location_id}" + (f":{kind}" if kind else "")
+        if key in seen:
+            continue
+        seen.add(key)
+        from_location = loaded.keys[candidate.from_series][1] if candidate.from_series is not None else None
+        values = {
+            "priority": candidate.priority,
+            "quantity": _decimal(candidate.quantity) or Decimal(0),
+            "value": _decimal(candidate.value, "0.01"),
+            "confidence_score": float(min(max(candidate.confidence, 0), 1)),
+            "signals_used": candidate.signals_used,
+            "explanation_en": candidate.explanation_en,
+            "explanation_ar": candidate.explanation_ar,
+            "evidence": _jsonable(candidate.evidence),
+            "from_location_id": from_location,
+            "analysis_run_id": run_id,
+            "updated_at": now,
+            "anomaly_id": anomaly_ids.get(id(candidate.anomaly)) if candidate.anomaly is not None else None,
+        }
+        if key in pending:
+            row = pending[key]
+            await repo.update_values(row, update_count=row.update_count + 1, **values)
+            updated += 1
+            continue
+        correlation_id = f"rec-{uuid.uuid4().hex}"
+        row = await repo.add(
+            Recommendation(
+                key=key,
+                type=candidate.type,
+                status="pending",
+                item_id=item_id,
+                location_id=location_id,
+                correlation_id=correlation_id,
+                **values,
+            )
+        )
+        await record(
+            session,
+            EventType.DECISION_GENERATED,
+            actor=ACTOR,
+            correlation_id=correlation_id,
+            payload={
+                "recommendation_id": str(row.id),
+                "type": row.type,
+                "priority": row.priority,
+                "item_id": str(item_id),
+                "location_id": str(location_id),
+                "quantity": str(row.quantity),
+                "confidence_score": row.confidence_score,
+                "signals_used": row.signals_used,
+                "explanation_en": row.explanation_en,
+                "analysis_run_id": str(run_id),
+            },
+        )
+        new += 1
+    for key, row in pending.items():
+        if key not in seen:
+            await repo.update_values(row, status="retired", retired_at=now, updated_at=now)
+            await record(
+                session,
+                EventType.RECOMMENDATION_RETIRED,
+                actor=ACTOR,
+                correlation_id=row.correlation_id,
+                payload={"recommendation_id": str(row.id), "type": row.type, "reason": "no_longer_applies"},
+            )
+            retired += 1
+    return {"new": new, "updated": updated, "retired": retired}
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _rec_dict(row: Recommendation, labels: dict[str, Any]) -> dict[str, Any]:
+    data = {c.name: getattr(row, c.name) for c in Recommendation.__table__.columns}
+    data.update(labels)
+    return data
+
+
+async def _labels(session: AsyncSession) -> tuple[dict[uuid.UUID, Item], dict[uuid.UUID, Location]]:
+    tenant_id = tenant_context(session).tenant_id
+    items = {i.id: i for i in (await session.execute(select(Item).where(Item.tenant_id == tenant_id))).scalars()}
+    locations = {
+        loc.id: loc
+        for loc in (await session.execute(select(Location).where(Location.tenant_id == tenant_id))).scalars()
+    }
+    return items, locations
+
+
+def _label_fields(
+    items: dict[uuid.UUID, Item],
+    locations: dict[uuid.UUID, Location],
+    item_id: Any,
+    location_id: Any,
+    from_location_id: Any = None,
+) -> dict[str, Any]:
+    item, location = items.get(item_id), locations.get(location_id)
+    origin = locations.get(from_location_id) if from_location_id else None
+    return {
+        "sku": item.sku if item else None,
+        "item_name": item.name if item else None,
+        "location_code": location.code if location else None,
+        "location_name": location.name if location else None,
+        "from_location_code": origin.code if origin else None,
+    }
+
+
+async def list_recommendations(
+    session: AsyncSession,
+    *,
+    type: str | None = None,
+    status: str | None = "pending",
+    priority: str | None = None,
+    item_id: uuid.UUID | None = None,
+    location_id: uuid.UUID | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    repo = RecommendationRepo(session)
+    where: list[Any] = []
+    for column, value in (
+        (Recommendation.type, type),
+        (Recommendation.status, status),
+        (Recommendation.priority, priority),
+        (Recommendation.item_id, item_id),
+        (Recommendation.location_id, location_id),
+    ):
+        if value:
+            where.append(column == value)
+    total = await repo.count(*where)
+    order = func.array_position(["high", "medium", "low"], Recommendation.priority)
+    rows = (
+        (
+            await session.execute(
+                repo.select(*where)
+                .order_by(order, Recommendation.confidence_score.desc(), Recommendation.updated_at.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    items, locations = await _labels(session)
+    return {
+        "total": total,
+        "items": [
+            _rec_dict(r, _label_fields(items, locations, r.item_id, r.location_id, r.from_location_id)) for r in rows
+        ],
+    }
+
+
+async def get_recommendation(session: AsyncSession, recommendation_id: uuid.UUID) -> dict[str, Any]:
+    row = await RecommendationRepo(session).get(recommendation_id)
+    items, locations = await _labels(session)
+    return _rec_dict(row, _label_fields(items, locations, row.item_id, row.location_id, row.from_location_id))
+
+
+async def list_anomalies(
+    session: AsyncSession,
+    *,
+    type: str | None = None,
+    severity: str | None = None,
+    status: str | None = "open",
+    item_id: uuid.UUID | None = None,
+    location_id: uuid.UUID | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    repo = AnomalyRepo(session)
+    where: list[Any] = []
+    for column, value in (
+        (Anomaly.type, type),
+        (Anomaly.severity, severity),
+        (Anomaly.status, status),
+        (Anomaly.item_id, item_id),
+        (Anomaly.location_id, location_id),
+    ):
+        if value:
+            where.append(column == value)
+    total = await repo.count(*where)
+    order = func.array_position(["critical", "high", "medium", "low"], Anomaly.severity)
+    rows = (
+        (
+            await session.execute(
+                repo.select(*where).order_by(order, Anomaly.detected_at.desc()).limit(limit).offset(offset)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    items, locations = await _labels(session)
+    result = []
+    for row in rows:
+        data = {c.name: getattr(row, c.name) for c in Anomaly.__table__.columns}
+        data.update(_label_fields(items, locations, row.item_id, row.location_id))
+        result.append(data)
+    return {"total": total, "items": result}
+
+
+async def forecasts_of(session: AsyncSession, item_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await ForecastRepo(session).list(Forecast.item_id == item_id)
+    _, locations = await _labels(session)
+    return [
+        {
+            **{c.name: getattr(r, c.name) for c in Forecast.__table__.columns},
+            "location_code": locations[r.location_id].code if r.location_id in locations else None,
+        }
+        for r in rows
+    ]
+
+
+async def item_view(session: AsyncSession, item_id: uuid.UUID) -> dict[str, Any]:
+    tenant_id = tenant_context(session).tenant_id
+    item = (
+        await session.execute(select(Item).where(Item.tenant_id == tenant_id, Item.id == item_id))
+    ).scalar_one_or_none()
+    if item is None:
+        raise NotFound("errors.not_found")
+    raw = await _raw(session)
+    today = datetime.now(LOCAL_ZONE).date()
+    start = today - timedelta(days=90)
+    history = await raw.fetch(
+        """SELECT location_id, (occurred_at AT TIME ZONE 'Asia/Riyadh')::date AS day, sum(-quantity) AS demand
+           FROM stock_movements WHERE tenant_id = $1 AND item_id = $2 AND kind IN ('sale', 'issue')
+             AND occurred_at >= $3 GROUP BY 1, 2""",
+        tenant_id,
+        item_id,
+        datetime.combine(start, datetime.min.time(), LOCAL_ZONE),
+    )
+    balances = {
+        b.location_id: b
+        for b in (
+            await session.execute(
+                select(StockBalance).where(StockBalance.tenant_id == tenant_id, StockBalance.item_id == item_id)
+            )
+        ).scalars()
+    }
+    forecasts = {f["location_id"]: f for f in await forecasts_of(session, item_id)}
+    _, locations = await _labels(session)
+    series = []
+    for location_id in sorted(
+        {*balances, *forecasts, *(h["location_id"] for h in history)},
+        key=lambda loc: locations[loc].code if loc in locations else "",
+    ):
+        by_day = {h["day"]: float(h["demand"]) for h in history if h["location_id"] == location_id}
+        balance = balances.get(location_id)
+        series.append(
+            {
+                "location_id": location_id,
+                "location_code": locations[location_id].code if location_id in locations else None,
+                "location_name": locations[location_id].name if location_id in locations else None,
+                "forecast": forecasts.get(location_id),
+                "history": [
+                    {
+                        "date": (start + timedelta(days=i)).isoformat(),
+                        "demand": by_day.get(start + timedelta(days=i), 0.0),
+                    }
+                    for i in range(90)
+                ],
+                "balance": None
+                if balance is None
+                else {"quantity": balance.quantity, "available_qty": balance.available_qty, "as_of": balance.as_of},
+            }
+        )
+    return {
+        "item": {
+            "id": item.id,
+            "sku": item.sku,
+            "name": item.name,
+            "category": item.category,
+            "unit_cost": item.unit_cost,
+            "lead_time_days": item.lead_time_days,
+            "unit_of_measure": item.unit_of_measure,
+        },
+        "series": series,
+        "recommendations": (await list_recommendations(session, item_id=item_id, limit=50))["items"],
+        "anomalies": (await list_anomalies(session, item_id=item_id, limit=50))["items"],
+    }
+
+
+async def dashboard_summary(session: AsyncSession) -> dict[str, Any]:
+    tenant_id = tenant_context(session).tenant_id
+    forecasts = await ForecastRepo(session).list()
+    at_risk = sorted(
+        (f for f in forecasts if (f.figures.get("stockout_probability") or 0) >= 0.3),
+        key=lambda f: -(f.figures.get("stockout_probability") or 0),
+    )[:10]
+    items, locations = await _labels(session)
+    pending = dict(
+        (
+            await session.execute(
+                select(Recommendation.type, func.count())
+                .where(Recommendation.tenant_id == tenant_id, Recommendation.status == "pending")
+                .group_by(Recommendation.type)
+            )
+        ).all()
+    )
+    open_anomalies = dict(
+        (
+            await session.execute(
+                select(Anomaly.severity, func.count())
+                .where(Anomaly.tenant_id == tenant_id, Anomaly.status == "open")
+                .group_by(Anomaly.severity)
+            )
+        ).all()
+    )
+    last_sync = (
+        await session.execute(
+            select(SyncRun).where(SyncRun.tenant_id == tenant_id).order_by(SyncRun.started_at.desc()).limit(1)
+        )
+    ).scalar_one_or_none()
+    last_analysis = (
+        await session.execute(
+            select(AnalysisRun)
+            .where(AnalysisRun.tenant_id == tenant_id)
+            .order_by(AnalysisRun.started_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return {
+        "items_at_risk": [
+            {
+                "item_id": f.item_id,
+                "sku": items[f.item_id].sku if f.item_id in items else None,
+                "item_name": items[f.item_id].name if f.item_id in items else None,
+                "location_code": locations[f.location_id].code if f.location_id in locations else None,
+                "days_of_cover": f.figures.get("days_of_cover"),
+                "stockout_probability": f.figures.get("stockout_probability"),
+            }
+            for f in at_risk
+        ],
+        "pending_by_type": {t: int(pending.get(t, 0)) for t in ("reorder", "transfer", "write_off", "investigate")},
+        "open_anomalies_by_severity": {s: int(open_anomalies.get(s, 0)) for s in ("critical", "high", "medium", "low")},
+        "open_anomalies": int(sum(open_anomalies.values())),
+        "last_sync": None
+        if last_sync is None
+        else {"status": last_sync.status, "finished_at": last_sync.finished_at, "started_at": last_sync.started_at},
+        "last_analysis": None
+        if last_analysis is None
+        else {"status": last_analysis.status, "finished_at": last_analysis.finished_at, "stats": last_analysis.stats},
+    }

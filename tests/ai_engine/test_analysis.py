@@ -1,0 +1,115 @@
+"""The AI engine end to end on the demo ERP's data: the SPEC 12 scenarios, deduplication, tenants and roles."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.mapping.test_sync import setup_connector, sync
+
+
+@pytest.fixture(scope="module")
+def analysed(stack, demo_erp_url):
+    admin, me = stack.atlas.new_tenant()
+    connector_id = setup_connector(admin, demo_erp_url)
+    run = sync(admin, connector_id)
+    assert run["status"] == "succeeded"
+    response = admin.post("/api/recommendations")
+    assert response.status_code == 200, response.text
+    return admin, me, response.json()
+
+
+def skus(items, type_, anomaly=None):
+    return {r["sku"] for r in items if r["type"] == type_ and (
+        anomaly is None or r["evidence"]["figures"].get("anomaly") == anomaly)}
+
+
+def numbered(values, numbers):
+    return {f"SKU-{n:04d}" for n in numbers} & values
+
+
+def test_the_demo_scenarios_are_found(analysed):
+    admin, me, outcome = analysed
+    recs = admin.get("/api/recommendations", params={"limit": 500}).json()["items"]
+    reorder = skus(recs, "reorder")
+    spikes = skus(recs, "investigate", "demand_spike")
+    large = skus(recs, "investigate", "large_transaction")
+    write_off = skus(recs, "write_off")
+    report = {"reorder": sorted(reorder), "spike": sorted(spikes), "large": sorted(large),
+              "write_off": sorted(write_off), "stats": outcome["by_type"]}
+    assert numbered(reorder, range(1, 6)) == {f"SKU-{n:04d}" for n in range(1, 6)}, report
+    assert numbered(spikes, range(6, 11)) == {f"SKU-{n:04d}" for n in range(6, 11)}, report
+    assert numbered(large, range(11, 16)) == {f"SKU-{n:04d}" for n in range(11, 16)}, report
+    assert numbered(write_off, range(61, 66)) == {f"SKU-{n:04d}" for n in range(61, 66)}, report
+    scenario = {f"SKU-{n:04d}" for n in [*range(1, 16), *range(61, 66)]}
+    normal = [r for r in recs if r["sku"] not in scenario]
+    assert len(normal) <= 0.25 * 80, report  # few recommendations on the 80 normal items
+
+
+def test_recommendations_carry_explanations_evidence_and_audit(analysed, stack):
+    admin, me, _ = analysed
+    recs = admin.get("/api/recommendations", params={"type": "reorder", "limit": 500}).json()["items"]
+    first = next(r for r in recs if r["sku"] == "SKU-0001")
+    assert 0 <= first["confidence_score"] <= 1 and first["confidence_score"] > 0.5
+    assert {"stock_level", "lead_time"} <= set(first["signals_used"])
+    assert "covers only" in first["explanation_en"] and "يغطي" in first["explanation_ar"]
+    assert len(first["evidence"]["history"]) == 30 and len(first["evidence"]["forecast"]) == 14
+    detail = admin.get(f"/api/recommendations/{first['id']}").json()
+    assert detail["id"] == first["id"] and detail["location_code"]
+    events = stack.atlas.sql("SELECT count(*) FROM audit_events WHERE tenant_id = %s AND event_type = "
+                             "'decision_generated'", (me["tenant_id"],))
+    created = stack.atlas.sql("SELECT count(*) FROM recommendations WHERE tenant_id = %s", (me["tenant_id"],))
+    assert events == created
+
+
+def test_a_second_run_updates_instead_of_duplicating(analysed, stack):
+    admin, me, first = analysed
+    pending = admin.get("/api/recommendations", params={"limit": 1}).json()["total"]
+    second = admin.post("/api/recommendations").json()
+    assert second["new"] == 0 and second["updated"] == pending and second["retired"] == 0
+    rows = stack.atlas.sql("SELECT key, count(*) FROM recommendations WHERE tenant_id = %s AND status = 'pending' "
+                           "GROUP BY key HAVING count(*) > 1", (me["tenant_id"],))
+    assert rows == []
+
+
+def test_anomalies_and_forecasts_are_listed(analysed):
+    admin, _, _ = analysed
+    anomalies = admin.get("/api/anomalies", params={"limit": 500}).json()
+    assert anomalies["total"] >= 10
+    assert {"demand_spike", "large_transaction"} <= {a["type"] for a in anomalies["items"]}
+    item_id = admin.get("/api/inventory/items", params={"q": "SKU-0001"}).json()["items"][0]["id"]
+    forecasts = admin.get("/api/forecasts", params={"item_id": item_id}).json()
+    assert forecasts and len(forecasts[0]["forecast"]) == 30
+    assert all(lo <= f <= hi for lo, f, hi in zip(forecasts[0]["lo80"], forecasts[0]["forecast"],
+                                                   forecasts[0]["hi80"], strict=True))
+
+
+def test_other_tenants_and_roles(analysed, stack):
+    admin, _, _ = analysed
+    other, _ = stack.atlas.new_tenant()
+    rec = admin.get("/api/recommendations").json()["items"][0]
+    assert other.get(f"/api/recommendations/{rec['id']}").status_code == 404
+    assert other.get("/api/recommendations").json()["total"] == 0
+    assert other.get("/api/anomalies").json()["total"] == 0
+    viewer = stack.atlas.token_client(admin, "viewer")
+    assert viewer.get("/api/recommendations").status_code == 200
+    assert viewer.post("/api/recommendations").status_code == 403
+    operator = stack.atlas.token_client(admin, "operator")
+    assert operator.post("/api/recommendations").status_code == 200
+
+
+def test_a_finished_sync_starts_the_analysis(stack, demo_erp_url):
+    import time
+
+    admin, me = stack.atlas.new_tenant()
+    connector_id = setup_connector(admin, demo_erp_url)
+    run = sync(admin, connector_id)
+    deadline = time.monotonic() + 120
+    rows: list = []
+    while time.monotonic() < deadline:
+        rows = stack.atlas.sql("SELECT status, trigger, sync_run_id::text FROM analysis_runs WHERE tenant_id = %s",
+                               (me["tenant_id"],))
+        if rows and rows[0][0] == "succeeded":
+            break
+        time.sleep(0.5)
+    assert rows == [("succeeded", "sync", run["id"])]
+    assert admin.get("/api/recommendations", params={"type": "write_off"}).json()["total"] >= 5
