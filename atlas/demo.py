@@ -357,7 +357,7 @@ async def refresh_demo_data(timeout: float = 180) -> str:
                 run_id=str(run.id),
                 heartbeat_seconds=settings.sync_heartbeat_seconds,
             ),
-            id=f"sync-{connector_id}",
+            id=f"sync-{run.id}",
             task_queue=settings.temporal_task_queue,
         )
         deadline = time.monotonic() + timeout

@@ -204,7 +204,7 @@ async def start_sync(
                 trigger=trigger,
                 heartbeat_seconds=settings.sync_heartbeat_seconds,
             ),
-            id=f"sync-{connector_id}",
+            id=f"sync-{run.id}",  # one workflow per run; the database allows one active run per connector
             task_queue=settings.temporal_task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,

@@ -89,9 +89,10 @@ async def request_run(
             status="queued",
             trigger=trigger,
             requested_by=actor.ref,
-            workflow_id=f"sync-{connector_id}",
+            workflow_id=None,
         )
     )
+    run.workflow_id = f"sync-{run.id}"
     await record(
         session,
         EventType.SYNC_STARTED,
