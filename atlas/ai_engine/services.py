@@ -238,7 +238,8 @@ async def analyse_tenant(
     # One analysis of a tenant at a time (a sync's and a person's can meet): the second waits for the first.
     await (await _raw(session)).execute(
         "SELECT pg_advisory_xact_lock(hashtextextended('atlas-analysis:' || $1::text, 0))",
-        str(tenant_context(session).tenant_id))
+        str(tenant_context(session).tenant_id),
+    )
     runs = AnalysisRunRepo(session)
     run = await runs.add(AnalysisRun(trigger=trigger, sync_run_id=sync_run_id, status="running"))
     loaded = await load(session, today=today)

@@ -20,6 +20,7 @@ from litestar.template import TemplateConfig
 from markupsafe import Markup, escape
 
 from atlas.ai_engine.controllers import CONTROLLERS as AI_CONTROLLERS
+from atlas.ai_engine.pages import AiPages
 from atlas.config import Settings, get_settings
 from atlas.connectors.controllers import ConnectorController
 from atlas.connectors.pages import ConnectorPages
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ConnectorPages,
             *MAPPING_CONTROLLERS,
             *AI_CONTROLLERS,
+            AiPages,
             DataPages,
             MappingPages,
             *PAGE_CONTROLLERS,

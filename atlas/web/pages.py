@@ -130,10 +130,13 @@ class TenantPages(Controller):
         status = await services.onboarding_status(db)
         members = await services.UserRepo(db).count()
         recent = await services.audit_page(db, limit=8)
+        from atlas.ai_engine.pages import dashboard_cards  # the AI pages import this module
+
         return page(
             request,
             "dashboard.html",
             nav="dashboard",
+            ai_summary=await dashboard_cards(db),
             status=status,
             member_count=members,
             recent_events=recent.events,

@@ -104,6 +104,11 @@ MATRIX = [
     ("GET", f"/api/recommendations/{ZERO}", None, "viewer"),
     ("GET", "/api/anomalies", None, "viewer"),
     ("GET", f"/api/forecasts?item_id={ZERO}", None, "viewer"),
+    ("GET", "/app/recommendations", None, "viewer"),
+    ("GET", f"/app/recommendations/{ZERO}", None, "viewer"),
+    ("GET", "/app/anomalies", None, "viewer"),
+    ("GET", f"/app/items/{ZERO}", None, "viewer"),
+    ("GET", "/app/ai/summary", None, "viewer"),
     ("POST", "/api/logout", None, "any"),
 ]
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
