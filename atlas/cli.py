@@ -204,5 +204,13 @@ def demo(port: int) -> None:
     run_demo(port=port)
 
 
+def _register_forecast() -> None:
+    from atlas.ai_engine.forecast_cli import forecast_command
+
+    main.add_command(forecast_command, "forecast")
+
+
+_register_forecast()
+
 if __name__ == "__main__":
     main()

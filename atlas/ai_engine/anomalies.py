@@ -25,6 +25,7 @@ class AnomalySettings:
     """Per-tenant thresholds."""
 
     p_threshold: float = 1e-4  # report only what is less likely than this under the series' own level
+    day_p_threshold: float = 1e-3  # a single day (tuned on generated data: recall vs false alarms per 1,000 days)
     baseline_days: int = 56
     recent_days: int = 7
     zero_run_min_days: int = 4
@@ -143,7 +144,7 @@ def demand_anomalies(
     tail = y[:, -window:]
     day_p = _nb_tail(tail, mean[:, None], dispersion[:, None], upper=True)
     day_z = (tail - mean[:, None]) / np.sqrt(np.maximum(mean * dispersion, 1e-9))[:, None]
-    hits = (day_p < settings.p_threshold) & (tail >= 3 * mean[:, None] + 3)
+    hits = (day_p < settings.day_p_threshold) & (tail >= 2 * mean[:, None] + 2)
     for row, col in zip(*np.nonzero(hits), strict=True):
         if int(row) in weekly:
             continue
