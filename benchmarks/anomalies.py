@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from atlas.ai_engine.anomalies import AnomalySettings, demand_anomalies  # noqa: E402
 from forecast import ANOMALY_KINDS, generate  # noqa: E402
+
+from atlas.ai_engine.anomalies import AnomalySettings, demand_anomalies  # noqa: E402
 
 
 def main() -> None:
