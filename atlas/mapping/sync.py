@@ -43,6 +43,7 @@ BATCH_SIZE = 5000
 WINDOW_OVERLAP = timedelta(days=1)
 RESOURCE_ORDER = {"locations": 0, "items": 1, "stock_balances": 2, "stock_movements": 3}
 ACTIVE = ("queued", "running")
+STALE_AFTER = timedelta(hours=7)  # longer than a sync endpoint may run (6 hours) plus margin
 
 
 class SyncRunRepo(TenantRepository[SyncRun]):
@@ -81,6 +82,19 @@ async def request_run(
     if connector is None:
         raise NotFound("errors.connector_not_found")
     runs = SyncRunRepo(session)
+    # A run still "active" long after a sync could have lasted lost its workflow (Temporal's state was reset):
+    # close it, so it does not block this connector for ever.
+    stale_before = utcnow() - STALE_AFTER
+    await runs.bulk_update(
+        SyncRun.connector_id == connector_id,
+        SyncRun.status.in_(ACTIVE),
+        SyncRun.started_at < stale_before,
+        values={
+            "status": "failed",
+            "finished_at": utcnow(),
+            "error": {"reason": "stale", "detail": "the run stopped reporting"},
+        },
+    )
     if await runs.count(SyncRun.connector_id == connector_id, SyncRun.status.in_(ACTIVE)):
         raise Conflict("errors.sync_already_running")
     run = await runs.add(
@@ -297,7 +311,10 @@ async def sync_endpoint(
     )
     # Fetching and mapping run ahead of the database by at most two batches; the writer commits them in order,
     # so a checkpoint is written only after every batch before it.
-    queue: asyncio.Queue[tuple[_Batch, datetime | None] | None] = asyncio.Queue(maxsize=2)
+    # An incremental endpoint commits in order (its checkpoint must follow every batch before it); a full
+    # snapshot has no checkpoint, so two writers on two connections keep the database busy on both cores.
+    writers = 1 if endpoint.time_window is not None else 2
+    queue: asyncio.Queue[tuple[_Batch, datetime | None] | None] = asyncio.Queue(maxsize=2 * writers)
     state = {"batch": _Batch()}
 
     async def writer() -> None:
@@ -354,12 +371,14 @@ async def sync_endpoint(
                         )
                         await hand_over(checkpoint=window_end)  # the window is complete: resume after it
         finally:
-            await queue.put(None)
+            for _ in range(writers):
+                await queue.put(None)
 
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(produce())
-            group.create_task(writer())
+            for _ in range(writers):
+                group.create_task(writer())
     except* FetchError as errors:
         fetch_error = errors.exceptions[0]
         assert isinstance(fetch_error, FetchError)

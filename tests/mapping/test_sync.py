@@ -320,3 +320,17 @@ def test_per_connector_schedule_runs_syncs_and_can_be_turned_off(stack, demo_erp
         return False
 
     assert asyncio.run(gone())
+
+
+def test_a_run_that_lost_its_workflow_does_not_block_the_connector(stack, demo_erp_url):
+    admin, me = stack.atlas.new_tenant()
+    connector_id = setup_connector(admin, demo_erp_url, {"items": DEMO_MAPPINGS["items"]})
+    stack.atlas.sql(
+        "INSERT INTO sync_runs (id, tenant_id, connector_id, status, trigger, requested_by, started_at, "
+        "mapping_versions, stats, progress) VALUES (gen_random_uuid(), %s, %s, 'running', 'manual', 'test', "
+        "now() - interval '8 hours', '{}', '{}', '{}')", (me["tenant_id"], connector_id))
+    run = sync(admin, connector_id)
+    assert run["status"] == "succeeded"
+    stale = stack.atlas.sql("SELECT status, error->>'reason' FROM sync_runs WHERE connector_id = %s AND "
+                            "requested_by = 'test'", (connector_id,))
+    assert stale == [("failed", "stale")]
