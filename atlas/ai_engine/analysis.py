@@ -156,23 +156,20 @@ def _round(value: float, digits: int = 1) -> float:
     return float(round(value, digits))
 
 
-def _excerpt(y: Array, row: int, start: date, days: int = 30) -> list[dict[str, Any]]:
-    first = max(0, y.shape[1] - days)
-    return [
-        {"date": (start + timedelta(days=col)).isoformat(), "demand": float(y[row, col])}
-        for col in range(first, y.shape[1])
-    ]
+def _excerpt(y: Array, row: int, dates: list[str]) -> list[dict[str, Any]]:
+    """The last ``len(dates)`` days of demand of one series."""
+    values = y[row, -len(dates) :].tolist()
+    return [{"date": day, "demand": value} for day, value in zip(dates, values, strict=True)]
 
 
-def _forecast_excerpt(result: ForecastResult, row: int, start: date, days: int = 14) -> list[dict[str, Any]]:
+def _forecast_excerpt(result: ForecastResult, row: int, dates: list[str]) -> list[dict[str, Any]]:
+    days = len(dates)
+    forecast = np.round(result.forecast[row, :days], 2).tolist()
+    lo = np.round(result.lo80[row, :days], 2).tolist()
+    hi = np.round(result.hi80[row, :days], 2).tolist()
     return [
-        {
-            "date": (start + timedelta(days=i)).isoformat(),
-            "forecast": _round(float(result.forecast[row, i]), 2),
-            "lo80": _round(float(result.lo80[row, i]), 2),
-            "hi80": _round(float(result.hi80[row, i]), 2),
-        }
-        for i in range(min(days, result.forecast.shape[1]))
+        {"date": day, "forecast": f, "lo80": low, "hi80": high}
+        for day, f, low, high in zip(dates, forecast, lo, hi, strict=True)
     ]
 
 
@@ -247,11 +244,16 @@ def analyse_matrix(
             "service_level": settings.service_level,
         }
 
-    def evidence(row: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    history_dates = [(start + timedelta(days=col)).isoformat() for col in range(max(0, days - 30), days)]
+    forecast_dates = [
+        (first_forecast_day + timedelta(days=i)).isoformat() for i in range(min(14, result.forecast.shape[1]))
+    ]
+
+    def evidence(row: int, extra: dict[str, Any] | None = None, known: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
-            "figures": {**figures(row), **(extra or {})},
-            "history": _excerpt(y, row, start),
-            "forecast": _forecast_excerpt(result, row, first_forecast_day),
+            "figures": {**(known if known is not None else figures(row)), **(extra or {})},
+            "history": _excerpt(y, row, history_dates),
+            "forecast": _forecast_excerpt(result, row, forecast_dates),
         }
 
     def signals_for(row: int, base: list[str]) -> list[str]:
@@ -290,7 +292,7 @@ def analyse_matrix(
                 signals_used=signals_for(row, ["stock_level", "demand_forecast", "lead_time", "forecast_uncertainty"]),
                 explanation_en=en,
                 explanation_ar=ar,
-                evidence=evidence(row, {"quantity": quantity}),
+                evidence=evidence(row, {"quantity": quantity}, known=figs),
             )
         )
 
@@ -334,7 +336,9 @@ def analyse_matrix(
                 signals_used=["stock_level", "demand_forecast", "lead_time", "location_surplus"],
                 explanation_en=en,
                 explanation_ar=ar,
-                evidence=evidence(int(short), {"quantity": quantity, "from_available": figs["from_available"]}),
+                evidence=evidence(
+                    int(short), {"quantity": quantity, "from_available": figs["from_available"]}, known=figs
+                ),
             )
         )
 
@@ -371,7 +375,7 @@ def analyse_matrix(
                 signals_used=["stock_level", "demand_history", "unit_cost"],
                 explanation_en=en,
                 explanation_ar=ar,
-                evidence=evidence(row, {"idle_days": int(quiet)}),
+                evidence=evidence(row, {"idle_days": int(quiet)}, known=figs),
             )
         )
 

@@ -190,10 +190,19 @@ def signals(y: Array, start_dow: int) -> Signals:
     trend7, _ = _slope(y[:, -7:])
     trend14, _ = _slope(y[:, -14:])
     trend30, _ = _slope(y[:, -30:])
-    _, trend_t = _slope(y[:, -min(TREND_DAYS, y.shape[1]):])
+    _, trend_t = _slope(y[:, -min(TREND_DAYS, y.shape[1]) :])
     _, strength = weekday_profile(y, start_dow)
-    return Signals(ma7=ma(7), ma14=ma(14), ma30=ma(30), trend7=trend7, trend14=trend14, trend30=trend30,
-                   zero_share=(y == 0).mean(axis=1), weekly_strength=strength, trend_t=trend_t)
+    return Signals(
+        ma7=ma(7),
+        ma14=ma(14),
+        ma30=ma(30),
+        trend7=trend7,
+        trend14=trend14,
+        trend30=trend30,
+        zero_share=(y == 0).mean(axis=1),
+        weekly_strength=strength,
+        trend_t=trend_t,
+    )
 
 
 # --------------------------------------------------------------------------- the methods
@@ -225,7 +234,7 @@ def _choose(sse: Array, state: Array) -> Array:
 def _ses(z: Array, stops: list[int], lengths: list[int], start_dow: int) -> list[Array]:
     days = z.shape[0]
     t0 = _start(z)
-    level = np.repeat(z[t0: t0 + 14].mean(axis=0)[None, :], len(ALPHAS), axis=0)
+    level = np.repeat(z[t0 : t0 + 14].mean(axis=0)[None, :], len(ALPHAS), axis=0)
     sse = np.zeros_like(level)
     error = np.empty_like(level)
     alphas = ALPHAS[:, None]
@@ -260,14 +269,14 @@ def _ses_weekly(z: Array, stops: list[int], lengths: list[int], start_dow: int) 
     days, count = z.shape
     t0 = _start(z)
     alphas = ALPHAS[:, None]
-    head = z[t0: t0 + 28]
+    head = z[t0 : t0 + 28]
     head_dow = (start_dow + t0 + np.arange(len(head))) % 7
     running = np.ones((7, count))
     for d in range(7):
         if (head_dow == d).any():
             running[d] = head[head_dow == d].mean(axis=0)
     total = running.sum(axis=0)
-    demand = np.repeat(z[t0: t0 + 14].mean(axis=0)[None, :], len(ALPHAS), axis=0)  # smoothed y
+    demand = np.repeat(z[t0 : t0 + 14].mean(axis=0)[None, :], len(ALPHAS), axis=0)  # smoothed y
     weight = np.ones_like(demand)  # smoothed running factor of the same days
     sse = np.zeros_like(demand)
     error = np.empty_like(demand)
@@ -314,9 +323,9 @@ def _damped(z: Array, stops: list[int], lengths: list[int], start_dow: int) -> l
     days = z.shape[0]
     t0 = _start(z)
     alphas = DAMPED_ALPHAS[:, None]
-    level = np.repeat(z[t0: t0 + 14].mean(axis=0)[None, :], len(alphas), axis=0)
+    level = np.repeat(z[t0 : t0 + 14].mean(axis=0)[None, :], len(alphas), axis=0)
     n0 = min(28, days - t0)
-    start_slope, _ = _slope(np.ascontiguousarray(z[t0: t0 + n0].T))
+    start_slope, _ = _slope(np.ascontiguousarray(z[t0 : t0 + n0].T))
     trend = np.repeat(start_slope[None, :], len(alphas), axis=0)
     sse = np.zeros_like(level)
     burn = _burn_in(days, t0)
@@ -345,8 +354,8 @@ def _tsb(z: Array, stops: list[int], lengths: list[int], start_dow: int) -> list
     days = z.shape[0]
     t0 = _start(z)
     occurs = z > 0
-    probability = occurs[t0: t0 + 28].mean(axis=0)
-    head = z[t0: t0 + 56]
+    probability = occurs[t0 : t0 + 28].mean(axis=0)
+    head = z[t0 : t0 + 56]
     hits = (head > 0).sum(axis=0)
     size = np.where(hits > 0, head.sum(axis=0) / np.maximum(hits, 1), 0.0)
     out: list[Array] = []
@@ -364,8 +373,10 @@ def _tsb(z: Array, stops: list[int], lengths: list[int], start_dow: int) -> list
 
 
 def _window(z: Array, stops: list[int], lengths: list[int], start_dow: int) -> list[Array]:
-    return [np.repeat(z[max(0, stop - WINDOW): stop].mean(axis=0)[:, None], length, axis=1)
-            for stop, length in zip(stops, lengths, strict=True)]
+    return [
+        np.repeat(z[max(0, stop - WINDOW) : stop].mean(axis=0)[:, None], length, axis=1)
+        for stop, length in zip(stops, lengths, strict=True)
+    ]
 
 
 RUNNERS: tuple[Method, ...] = (_ses, _ses_weekly, _damped, _tsb, _window)
@@ -492,9 +503,9 @@ def _cap_spikes(y: Array, origins: list[int]) -> Array:
     fit = y.copy()
     ends = [*origins, y.shape[1]]
     first = ends[0]
-    fit[:, :first] = np.minimum(y[:, :first], _spike_cap(y[:, max(0, first - FIT_DAYS): first])[:, None])
+    fit[:, :first] = np.minimum(y[:, :first], _spike_cap(y[:, max(0, first - FIT_DAYS) : first])[:, None])
     for start, end in pairwise(ends):
-        cap = _spike_cap(y[:, max(0, start - SPIKE_DAYS): start])
+        cap = _spike_cap(y[:, max(0, start - SPIKE_DAYS) : start])
         fit[:, start:end] = np.minimum(y[:, start:end], cap[:, None])
     return fit
 
@@ -509,12 +520,10 @@ def _criterion(absolute: Array, squared: Array, signed: Array, sig: Signals) -> 
 
 
 def _backtest_stops(days: int, backtest_horizon: int, origins: int) -> list[int]:
-    return [days - k * backtest_horizon for k in range(origins, 0, -1)
-            if days - k * backtest_horizon >= MIN_TRAIN]
+    return [days - k * backtest_horizon for k in range(origins, 0, -1) if days - k * backtest_horizon >= MIN_TRAIN]
 
 
-def _forecast_block(y: Array, horizon: int, start_dow: int, backtest_horizon: int, origins: int
-                    ) -> ForecastResult:
+def _forecast_block(y: Array, horizon: int, start_dow: int, backtest_horizon: int, origins: int) -> ForecastResult:
     count, days = y.shape
     sig = signals(y, start_dow)
     allowed = _eligible(sig, _profile_weeks(days))
@@ -533,12 +542,12 @@ def _forecast_block(y: Array, horizon: int, start_dow: int, backtest_horizon: in
         z = np.ascontiguousarray(fit[members].T)
         forecasts = run(z, stops, lengths, start_dow)
         for origin, predicted in zip(origin_days, forecasts, strict=False):
-            error = predicted - y[members, origin: origin + backtest_horizon]
+            error = predicted - y[members, origin : origin + backtest_horizon]
             absolute[members, index] += np.abs(error).mean(axis=1)
             signed[members, index] += error.mean(axis=1)
             # The spread is measured against capped demand: one extreme day should not widen
             # every later interval (anomaly detection reports such days on its own).
-            error = predicted - fit[members, origin: origin + backtest_horizon]
+            error = predicted - fit[members, origin : origin + backtest_horizon]
             squared[members, index] += (error * error).mean(axis=1)
         finals[index, members] = forecasts[-1]
     if origin_days:
@@ -561,12 +570,22 @@ def _forecast_block(y: Array, horizon: int, start_dow: int, backtest_horizon: in
     scale = np.where(naive > 0, naive, np.maximum(y.mean(axis=1), 1.0))
     counts = (y == np.floor(y)).all(axis=1)
     lo, hi = _intervals(final, sigma, counts)
-    return ForecastResult(method=chosen.astype(np.int64), forecast=final, lo80=lo, hi80=hi, sigma=sigma,
-                          mae=mae, mase=mae / scale, signals=sig, backtest_mae=absolute)
+    return ForecastResult(
+        method=chosen.astype(np.int64),
+        forecast=final,
+        lo80=lo,
+        hi80=hi,
+        sigma=sigma,
+        mae=mae,
+        mase=mae / scale,
+        signals=sig,
+        backtest_mae=absolute,
+    )
 
 
-def forecast_matrix(y: Array, *, horizon: int = 30, start_dow: int = 0, backtest_horizon: int = 14,
-                    origins: int = 4) -> ForecastResult:
+def forecast_matrix(
+    y: Array, *, horizon: int = 30, start_dow: int = 0, backtest_horizon: int = 14, origins: int = 4
+) -> ForecastResult:
     """Forecast every row of ``y`` (series × days, oldest first). ``start_dow`` is the weekday
     (Monday 0) of the first column."""
     y = np.asarray(y, dtype=np.float64)
@@ -576,15 +595,20 @@ def forecast_matrix(y: Array, *, horizon: int = 30, start_dow: int = 0, backtest
         raise ValueError("horizon and backtest_horizon must be positive and origins not negative")
     parts = []
     for first in range(0, max(y.shape[0], 1), BLOCK):
-        block = y[first: first + BLOCK]
+        block = y[first : first + BLOCK]
         block = np.where(np.isfinite(block), np.clip(block, 0.0, MAX_DEMAND), 0.0)
         parts.append(_forecast_block(block, horizon, start_dow % 7, backtest_horizon, origins))
     if len(parts) == 1:
         return parts[0]
     sig = Signals(**{f.name: np.concatenate([getattr(p.signals, f.name) for p in parts]) for f in fields(Signals)})
     return ForecastResult(
-        method=np.concatenate([p.method for p in parts]), forecast=np.concatenate([p.forecast for p in parts]),
-        lo80=np.concatenate([p.lo80 for p in parts]), hi80=np.concatenate([p.hi80 for p in parts]),
-        sigma=np.concatenate([p.sigma for p in parts]), mae=np.concatenate([p.mae for p in parts]),
-        mase=np.concatenate([p.mase for p in parts]), signals=sig,
-        backtest_mae=np.concatenate([p.backtest_mae for p in parts]))
+        method=np.concatenate([p.method for p in parts]),
+        forecast=np.concatenate([p.forecast for p in parts]),
+        lo80=np.concatenate([p.lo80 for p in parts]),
+        hi80=np.concatenate([p.hi80 for p in parts]),
+        sigma=np.concatenate([p.sigma for p in parts]),
+        mae=np.concatenate([p.mae for p in parts]),
+        mase=np.concatenate([p.mase for p in parts]),
+        signals=sig,
+        backtest_mae=np.concatenate([p.backtest_mae for p in parts]),
+    )

@@ -77,7 +77,8 @@ def _dates(frame: pl.DataFrame) -> pl.DataFrame:
     bad = frame.filter(pl.col("day").is_null())
     if len(bad):
         raise ForecastInputError(
-            f"column 'date' must hold dates as YYYY-MM-DD: {len(bad)} row(s) do not, e.g. {_examples(bad, 'date')}")
+            f"column 'date' must hold dates as YYYY-MM-DD: {len(bad)} row(s) do not, e.g. {_examples(bad, 'date')}"
+        )
     return frame
 
 
@@ -93,12 +94,13 @@ def _demand(frame: pl.DataFrame) -> pl.DataFrame:
     bad = frame.filter(pl.col("quantity").is_null() | pl.col("quantity").is_nan() | pl.col("quantity").is_infinite())
     if len(bad):
         raise ForecastInputError(
-            f"column 'demand' must be a number on every row: {len(bad)} row(s) are not, "
-            f"e.g. {_examples(bad, 'demand')}")
+            f"column 'demand' must be a number on every row: {len(bad)} row(s) are not, e.g. {_examples(bad, 'demand')}"
+        )
     negative = frame.filter(pl.col("quantity") < 0)
     if len(negative):
         raise ForecastInputError(
-            f"column 'demand' must not be negative: {len(negative)} row(s) are, e.g. {_examples(negative, 'demand')}")
+            f"column 'demand' must not be negative: {len(negative)} row(s) are, e.g. {_examples(negative, 'demand')}"
+        )
     return frame
 
 
@@ -110,7 +112,8 @@ def load_demand(path: str) -> tuple[NDArray[np.float64], pl.Series, date]:
     if missing:
         raise ForecastInputError(
             f"the input lacks column(s) {', '.join(repr(c) for c in missing)}; it needs series_id, date and "
-            f"demand (it has: {', '.join(frame.columns) or 'none'})")
+            f"demand (it has: {', '.join(frame.columns) or 'none'})"
+        )
     if not len(frame):
         raise ForecastInputError("the input has no rows")
     frame = frame.select(COLUMNS).with_row_index("row", offset=1)
@@ -119,7 +122,8 @@ def load_demand(path: str) -> tuple[NDArray[np.float64], pl.Series, date]:
     empty_id = frame.filter(pl.col("series_id").is_null() | (pl.col("series_id").cast(pl.String) == ""))
     if len(empty_id):
         raise ForecastInputError(
-            f"column 'series_id' must not be empty: {len(empty_id)} row(s) are, e.g. row {empty_id['row'][0]}")
+            f"column 'series_id' must not be empty: {len(empty_id)} row(s) are, e.g. row {empty_id['row'][0]}"
+        )
     frame = _demand(_dates(frame))
     first, last = frame["day"].min(), frame["day"].max()
     assert isinstance(first, date)
@@ -127,15 +131,16 @@ def load_demand(path: str) -> tuple[NDArray[np.float64], pl.Series, date]:
     days = (last - first).days + 1
     if days < MIN_DAYS:
         raise ForecastInputError(
-            f"forecasting needs at least {MIN_DAYS} days of history; the input spans {days} day(s) "
-            f"({first} to {last})")
+            f"forecasting needs at least {MIN_DAYS} days of history; the input spans {days} day(s) ({first} to {last})"
+        )
     daily = frame.group_by("series_id", "day").agg(pl.col("quantity").sum())
     ids = daily["series_id"].unique().sort()
     if len(ids) * days > MAX_CELLS:
         raise ForecastInputError(f"{len(ids):,} series × {days:,} days is too large for one run; split the input")
     index = pl.DataFrame({"series_id": ids, "series_index": np.arange(len(ids), dtype=np.int64)})
     daily = daily.join(index, on="series_id").with_columns(
-        ((pl.col("day") - pl.lit(first)).dt.total_days()).alias("day_index"))
+        ((pl.col("day") - pl.lit(first)).dt.total_days()).alias("day_index")
+    )
     matrix = np.zeros((len(ids), days))
     matrix[daily["series_index"].to_numpy(), daily["day_index"].to_numpy()] = daily["quantity"].to_numpy()
     return matrix, ids, first
@@ -151,14 +156,16 @@ def run_forecast(input_path: str, horizon: int, output_path: str) -> int:
     count = len(ids)
     after = start + timedelta(days=matrix.shape[1])
     dates = pl.date_range(after, after + timedelta(days=horizon - 1), interval="1d", eager=True)
-    out = pl.DataFrame({
-        "series_id": ids.gather(np.repeat(np.arange(count), horizon)),
-        "date": dates.gather(np.tile(np.arange(horizon), count)),
-        "forecast": result.forecast.ravel(),
-        "lo80": result.lo80.ravel(),
-        "hi80": result.hi80.ravel(),
-        "method": np.repeat(np.array(METHODS)[result.method], horizon),
-    }).with_columns(pl.col("forecast", "lo80", "hi80").round(4))
+    out = pl.DataFrame(
+        {
+            "series_id": ids.gather(np.repeat(np.arange(count), horizon)),
+            "date": dates.gather(np.tile(np.arange(horizon), count)),
+            "forecast": result.forecast.ravel(),
+            "lo80": result.lo80.ravel(),
+            "hi80": result.hi80.ravel(),
+            "method": np.repeat(np.array(METHODS)[result.method], horizon),
+        }
+    ).with_columns(pl.col("forecast", "lo80", "hi80").round(4))
     parent = Path(output_path).resolve().parent
     if not parent.is_dir():
         raise ForecastInputError(f"the output folder does not exist: {parent}")
@@ -173,12 +180,21 @@ def run_forecast(input_path: str, horizon: int, output_path: str) -> int:
 
 
 @click.command("forecast")
-@click.option("--input", "input_path", required=True, metavar="DEMAND",
-              help="Parquet or CSV with series_id, date (YYYY-MM-DD) and demand; missing days count as zero.")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    metavar="DEMAND",
+    help="Parquet or CSV with series_id, date (YYYY-MM-DD) and demand; missing days count as zero.",
+)
 @click.option("--horizon", default=30, show_default=True, type=int, help="Days to forecast.")
-@click.option("--output", "output_path", required=True, metavar="OUT",
-              help="Where to write series_id, date, forecast, lo80, hi80, method (Parquet if it ends in .parquet, "
-                   "else CSV).")
+@click.option(
+    "--output",
+    "output_path",
+    required=True,
+    metavar="OUT",
+    help="Where to write series_id, date, forecast, lo80, hi80, method (Parquet if it ends in .parquet, else CSV).",
+)
 def forecast_command(input_path: str, horizon: int, output_path: str) -> None:
     """Forecast daily demand per series from a file (no database needed)."""
     try:
