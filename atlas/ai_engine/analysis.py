@@ -18,7 +18,7 @@ from scipy import stats
 
 from atlas.ai_engine.anomalies import Anomaly, AnomalySettings, demand_anomalies, large_transactions, severity
 from atlas.ai_engine.explain import explain
-from atlas.ai_engine.forecast import METHODS, ForecastResult, forecast_matrix
+from atlas.ai_engine.forecast import ForecastResult, forecast_matrix
 
 Array = NDArray[np.float64]
 REVIEW_DAYS = 7
@@ -72,7 +72,6 @@ class Candidate:
     type: str
     priority: str
     series: int
-    key: str  # what makes it "the same" recommendation on the next run
     quantity: float
     value: float | None
     confidence: float
@@ -285,7 +284,6 @@ def analyse_matrix(
                 type="reorder",
                 priority="high",
                 series=int(row),
-                key=f"reorder:{row}",
                 quantity=float(quantity),
                 value=quantity * cost if math.isfinite(cost) else None,
                 confidence=_round(float(probability[row]), 3),
@@ -329,7 +327,6 @@ def analyse_matrix(
                 priority="medium",
                 series=int(short),
                 from_series=best,
-                key=f"transfer:{short}",
                 quantity=float(quantity),
                 value=quantity * cost if math.isfinite(cost) else None,
                 confidence=_round(float(probability[short]) * min(1.0, spare / max(need, 1.0)), 3),
@@ -368,7 +365,6 @@ def analyse_matrix(
                 type="write_off",
                 priority="low",
                 series=int(row),
-                key=f"write_off:{row}",
                 quantity=held,
                 value=value,
                 confidence=_round(min(confidence, 0.99), 3),
@@ -401,7 +397,6 @@ def analyse_matrix(
                 type="investigate",
                 priority=priority[anomaly.severity],
                 series=row,
-                key=f"investigate:{anomaly.type}:{row}",
                 quantity=anomaly.observed,
                 value=None,
                 confidence=_round(1.0 - min(max(anomaly.p_value, 0.0), 1.0), 4),
@@ -421,6 +416,3 @@ def analyse_matrix(
             )
         )
     return AnalysisOutput(forecast=result, risk=risk, anomalies=anomalies, candidates=candidates, start=start)
-
-
-_ = METHODS

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from litestar import Controller, MediaType, Request, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
@@ -37,7 +37,7 @@ from atlas.mapping.data_pages import (
 )
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
-from atlas.web.pages import base_context, page, tenant_context_for
+from atlas.web.pages import page, tenant_context_for
 
 PAGE_SIZE = 50
 MAX_LOCATION_OPTIONS = 500
@@ -738,15 +738,6 @@ class AiPages(Controller):
             recommendations=[recommendation_row(r) for r in view.get("recommendations") or []],
             anomalies=[anomaly_row(a) for a in view.get("anomalies") or []],
             **ctx,
-        )
-
-    @get("/app/ai/summary", opt={"permission": Permission.READ})
-    async def summary(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
-        """The dashboard's AI cards as an HTML fragment (the dashboard loads it into its placeholder)."""
-        return Template(
-            "ai/summary.html",
-            context=base_context(request, ai_summary=await dashboard_cards(db)),
-            media_type=MediaType.HTML,
         )
 
 

@@ -389,8 +389,8 @@ async def _store_recommendations(
     now = utcnow()
     for candidate in output.candidates:
         item_id, location_id = loaded.keys[candidate.series]
-        kind = candidate.key.split(":")[1] if candidate.type == "investigate" else ""
-        key = f"{candidate.type}:{item_id}:{location_id}" + (f":{kind}" if kind else "")
+        # The same item, location and type is the same recommendation (an investigation also by its anomaly).
+        key = f"{candidate.type}:{item_id}:{location_id}" + (f":{candidate.anomaly.type}" if candidate.anomaly else "")
         if key in seen:
             continue
         seen.add(key)

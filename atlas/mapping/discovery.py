@@ -21,7 +21,7 @@ import msgspec
 from atlas.connectors.engine import ConnectorConfig, ConnectorSession, EndpointConfig, FetchError
 from atlas.connectors.engine.reader import link_next
 from atlas.db.base import utcnow
-from atlas.execution_lock import NetworkPolicy, NetworkRefused, TransportFailure
+from atlas.execution_lock import NetworkPolicy, TransportFailure
 from atlas.execution_lock.transport import BlockedHandler
 from atlas.mapping.canonical import CANONICAL_FIELDS, FieldType
 from atlas.mapping.engine import MappingInvalid, compile_mapping
@@ -461,23 +461,21 @@ def _guess_resource(path: str) -> str | None:
     return None
 
 
-async def _probe_methods(session: ConnectorSession, url: str) -> tuple[list[str], int | None]:
+async def _probe_methods(session: ConnectorSession, url: str) -> list[str]:
     headers: dict[str, str] = {}
     params: dict[str, str] = {}
     await session.auth.apply(headers, params)
     methods: list[str] = []
-    head_status = None
     try:
         head = await session.http.request("HEAD", url, params=params or None, headers=headers)
-        head_status = head.status
         if head.status < 400:
             methods.append("HEAD")
         options = await session.http.request("OPTIONS", url, params=params or None, headers=headers)
         allow = options.headers.get("allow") or options.headers.get("access-control-allow-methods") or ""
         methods = sorted({m.strip().upper() for m in allow.split(",") if m.strip()} | set(methods))
     except TransportFailure:
-        pass
-    return methods, head_status
+        pass  # a server that refuses HEAD or OPTIONS still answered GET: report what was seen
+    return methods
 
 
 async def _probe_configured(
@@ -500,9 +498,7 @@ async def _probe_configured(
         slot = slots[-1]
         params = dict(slot.params)
         page_params = (
-            session.reader._numbered_params(endpoint, slot, 0)
-            if endpoint.pagination.kind in ("offset", "page")
-            else params
+            session.reader.page_params(endpoint, slot, 0) if endpoint.pagination.kind in ("offset", "page") else params
         )
         fetched = await session.executor.get_json(session.reader.url_for(slot.path), page_params)
         url = fetched.url
@@ -543,7 +539,7 @@ async def _describe(
         record_path, records = find_records(body)
     sample = [r for r in records[:SAMPLE] if isinstance(r, dict)]
     fields = flatten(sample)
-    methods, _ = await _probe_methods(session, url)
+    methods = await _probe_methods(session, url)
     suggestion, missing = suggest_mapping(resource, record_path, fields, sample) if resource and sample else (None, [])
     return {
         "reachable": True,
@@ -587,14 +583,11 @@ async def discover(
 ) -> dict[str, Any]:
     """Probe configured endpoints and common inventory paths. Reads only: GET, HEAD and OPTIONS."""
     resources: list[dict[str, Any]] = []
-    try:
-        async with ConnectorSession(config, network=network, on_blocked=on_blocked, allow_options=True) as session:
-            for endpoint in config.endpoints:
-                resources.append(await _probe_configured(session, config, endpoint))
-            configured = {e.path.rstrip("/") for e in config.endpoints}
-            candidates = [p for paths in COMMON_PATHS.values() for p in paths if p not in configured]
-            found = await asyncio.gather(*(_probe_common(session, p) for p in candidates))
-            resources.extend(r for r in found if r is not None)
-    except NetworkRefused:
-        raise
+    async with ConnectorSession(config, network=network, on_blocked=on_blocked, allow_options=True) as session:
+        for endpoint in config.endpoints:
+            resources.append(await _probe_configured(session, config, endpoint))
+        configured = {e.path.rstrip("/") for e in config.endpoints}
+        candidates = [p for paths in COMMON_PATHS.values() for p in paths if p not in configured]
+        found = await asyncio.gather(*(_probe_common(session, p) for p in candidates))
+        resources.extend(r for r in found if r is not None)
     return {"connector_id": str(config.id), "base_url": config.base_url, "probed_at": utcnow(), "resources": resources}

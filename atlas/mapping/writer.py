@@ -111,27 +111,20 @@ class References:
     async def load(cls, session: AsyncSession, connector_id: uuid.UUID) -> References:
         tenant_id = tenant_context(session).tenant_id
         raw = await _raw(session)
-        items: dict[str, uuid.UUID] = {}
-        for row in await raw.fetch(
-            "SELECT external_id, sku, id FROM items WHERE tenant_id = $1 AND connector_id = $2", tenant_id, connector_id
-        ):
-            items.setdefault(row["sku"], row["id"])
-        for row in await raw.fetch(
-            "SELECT external_id, id FROM items WHERE tenant_id = $1 AND connector_id = $2", tenant_id, connector_id
-        ):
-            items[row["external_id"]] = row["id"]  # the source's own id wins over a SKU
-        locations: dict[str, uuid.UUID] = {}
-        for row in await raw.fetch(
-            "SELECT external_id, code, id FROM locations WHERE tenant_id = $1 AND connector_id = $2",
-            tenant_id,
-            connector_id,
-        ):
-            locations.setdefault(row["code"], row["id"])
-        for row in await raw.fetch(
-            "SELECT external_id, id FROM locations WHERE tenant_id = $1 AND connector_id = $2", tenant_id, connector_id
-        ):
-            locations[row["external_id"]] = row["id"]
-        return cls(items, locations)
+        found: list[dict[str, uuid.UUID]] = []
+        for table, natural in (("items", "sku"), ("locations", "code")):
+            rows = await raw.fetch(
+                f"SELECT external_id, {natural} AS natural_key, id FROM {table} "
+                "WHERE tenant_id = $1 AND connector_id = $2",
+                tenant_id,
+                connector_id,
+            )
+            refs: dict[str, uuid.UUID] = {}
+            for row in rows:
+                refs.setdefault(row["natural_key"], row["id"])
+            refs.update({row["external_id"]: row["id"] for row in rows})  # the source's own id wins
+            found.append(refs)
+        return cls(found[0], found[1])
 
 
 STAGED: dict[str, list[tuple[str, str]]] = {

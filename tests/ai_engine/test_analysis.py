@@ -19,8 +19,11 @@ def analysed(stack, demo_erp_url):
 
 
 def skus(items, type_, anomaly=None):
-    return {r["sku"] for r in items if r["type"] == type_ and (
-        anomaly is None or r["evidence"]["figures"].get("anomaly") == anomaly)}
+    return {
+        r["sku"]
+        for r in items
+        if r["type"] == type_ and (anomaly is None or r["evidence"]["figures"].get("anomaly") == anomaly)
+    }
 
 
 def numbered(values, numbers):
@@ -34,8 +37,13 @@ def test_the_demo_scenarios_are_found(analysed):
     spikes = skus(recs, "investigate", "demand_spike")
     large = skus(recs, "investigate", "large_transaction")
     write_off = skus(recs, "write_off")
-    report = {"reorder": sorted(reorder), "spike": sorted(spikes), "large": sorted(large),
-              "write_off": sorted(write_off), "stats": outcome["by_type"]}
+    report = {
+        "reorder": sorted(reorder),
+        "spike": sorted(spikes),
+        "large": sorted(large),
+        "write_off": sorted(write_off),
+        "stats": outcome["by_type"],
+    }
     assert numbered(reorder, range(1, 6)) == {f"SKU-{n:04d}" for n in range(1, 6)}, report
     assert numbered(spikes, range(6, 11)) == {f"SKU-{n:04d}" for n in range(6, 11)}, report
     assert numbered(large, range(11, 16)) == {f"SKU-{n:04d}" for n in range(11, 16)}, report
@@ -55,8 +63,10 @@ def test_recommendations_carry_explanations_evidence_and_audit(analysed, stack):
     assert len(first["evidence"]["history"]) == 30 and len(first["evidence"]["forecast"]) == 14
     detail = admin.get(f"/api/recommendations/{first['id']}").json()
     assert detail["id"] == first["id"] and detail["location_code"]
-    events = stack.atlas.sql("SELECT count(*) FROM audit_events WHERE tenant_id = %s AND event_type = "
-                             "'decision_generated'", (me["tenant_id"],))
+    events = stack.atlas.sql(
+        "SELECT count(*) FROM audit_events WHERE tenant_id = %s AND event_type = 'decision_generated'",
+        (me["tenant_id"],),
+    )
     created = stack.atlas.sql("SELECT count(*) FROM recommendations WHERE tenant_id = %s", (me["tenant_id"],))
     assert events == created
 
@@ -66,8 +76,11 @@ def test_a_second_run_updates_instead_of_duplicating(analysed, stack):
     pending = admin.get("/api/recommendations", params={"limit": 1}).json()["total"]
     second = admin.post("/api/recommendations").json()
     assert second["new"] == 0 and second["updated"] == pending and second["retired"] == 0
-    rows = stack.atlas.sql("SELECT key, count(*) FROM recommendations WHERE tenant_id = %s AND status = 'pending' "
-                           "GROUP BY key HAVING count(*) > 1", (me["tenant_id"],))
+    rows = stack.atlas.sql(
+        "SELECT key, count(*) FROM recommendations WHERE tenant_id = %s AND status = 'pending' "
+        "GROUP BY key HAVING count(*) > 1",
+        (me["tenant_id"],),
+    )
     assert rows == []
 
 
@@ -79,8 +92,10 @@ def test_anomalies_and_forecasts_are_listed(analysed):
     item_id = admin.get("/api/inventory/items", params={"q": "SKU-0001"}).json()["items"][0]["id"]
     forecasts = admin.get("/api/forecasts", params={"item_id": item_id}).json()
     assert forecasts and len(forecasts[0]["forecast"]) == 30
-    assert all(lo <= f <= hi for lo, f, hi in zip(forecasts[0]["lo80"], forecasts[0]["forecast"],
-                                                   forecasts[0]["hi80"], strict=True))
+    assert all(
+        lo <= f <= hi
+        for lo, f, hi in zip(forecasts[0]["lo80"], forecasts[0]["forecast"], forecasts[0]["hi80"], strict=True)
+    )
 
 
 def test_other_tenants_and_roles(analysed, stack):
@@ -106,8 +121,9 @@ def test_a_finished_sync_starts_the_analysis(stack, demo_erp_url):
     deadline = time.monotonic() + 120
     rows: list = []
     while time.monotonic() < deadline:
-        rows = stack.atlas.sql("SELECT status, trigger, sync_run_id::text FROM analysis_runs WHERE tenant_id = %s",
-                               (me["tenant_id"],))
+        rows = stack.atlas.sql(
+            "SELECT status, trigger, sync_run_id::text FROM analysis_runs WHERE tenant_id = %s", (me["tenant_id"],)
+        )
         if rows and rows[0][0] == "succeeded":
             break
         time.sleep(0.5)

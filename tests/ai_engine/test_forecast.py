@@ -126,8 +126,9 @@ def test_bad_values_are_cleaned_and_short_input_refused() -> None:
 def demand_matrices(draw: st.DrawFn) -> np.ndarray:
     rows = draw(st.integers(1, 5))
     days = draw(st.integers(14, 70))
-    values = st.one_of(st.just(0.0), st.integers(0, 30).map(float), st.floats(0.0, 1e300, allow_nan=False),
-                       st.floats(0.0, 5.0))
+    values = st.one_of(
+        st.just(0.0), st.integers(0, 30).map(float), st.floats(0.0, 1e300, allow_nan=False), st.floats(0.0, 5.0)
+    )
     y = draw(hnp.arrays(np.float64, (rows, days), elements=values))
     zero_rows = draw(st.lists(st.booleans(), min_size=rows, max_size=rows))
     y[np.array(zero_rows)] = 0.0
@@ -136,8 +137,9 @@ def demand_matrices(draw: st.DrawFn) -> np.ndarray:
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(y=demand_matrices(), horizon=st.integers(1, 40), start_dow=st.integers(0, 6))
-def test_forecasts_are_finite_non_negative_and_inside_their_interval(y: np.ndarray, horizon: int,
-                                                                    start_dow: int) -> None:
+def test_forecasts_are_finite_non_negative_and_inside_their_interval(
+    y: np.ndarray, horizon: int, start_dow: int
+) -> None:
     result = forecast_matrix(y, horizon=horizon, start_dow=start_dow)
     assert result.forecast.shape == (y.shape[0], horizon)
     for values in (result.forecast, result.lo80, result.hi80, result.sigma):
@@ -194,8 +196,13 @@ def test_csv_in_csv_out(tmp_path: Path) -> None:
 def test_parquet_in_parquet_out(tmp_path: Path) -> None:
     rows = sample_rows()
     source, target = tmp_path / "demand.parquet", tmp_path / "forecast.parquet"
-    pl.DataFrame({"series_id": [r[0] for r in rows], "date": [date.fromisoformat(r[1]) for r in rows],
-                  "demand": [int(r[2]) for r in rows]}).write_parquet(source)
+    pl.DataFrame(
+        {
+            "series_id": [r[0] for r in rows],
+            "date": [date.fromisoformat(r[1]) for r in rows],
+            "demand": [int(r[2]) for r in rows],
+        }
+    ).write_parquet(source)
     assert run_forecast(str(source), 30, str(target)) == 2
     out = pl.read_parquet(target)
     assert out.schema["date"] == pl.Date
@@ -221,18 +228,27 @@ def test_missing_days_count_as_zero(tmp_path: Path) -> None:
     assert 0.5 < second.mean() < 0.9  # a third of the days had no demand
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("series_id,day,demand\nA,2026-01-01,1\n", "'date'"),
-    ("series_id,date,demand\n" + "".join(f"A,2026-01-{d:02d},{'x' if d == 3 else 1}\n" for d in range(1, 21)),
-     "'demand' must be a number"),
-    ("series_id,date,demand\n" + "".join(f"A,2026-01-{d:02d},{-2 if d == 3 else 1}\n" for d in range(1, 21)),
-     "must not be negative"),
-    ("", "empty"),
-    ("series_id,date,demand\n", "no rows"),
-    ("series_id,date,demand\n" + "".join(f"A,2026-01-{d:02d},1\n" for d in range(1, 20)) + "A,01/20/2026,1\n",
-     "YYYY-MM-DD"),
-    ("series_id,date,demand\n" + "".join(f"A,2026-01-{d:02d},1\n" for d in range(1, 8)), "at least 14 days"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("series_id,day,demand\nA,2026-01-01,1\n", "'date'"),
+        (
+            "series_id,date,demand\n" + "".join(f"A,2026-01-{d:02d},{'x' if d == 3 else 1}\n" for d in range(1, 21)),
+            "'demand' must be a number",
+        ),
+        (
+            "series_id,date,demand\n" + "".join(f"A,2026-01-{d:02d},{-2 if d == 3 else 1}\n" for d in range(1, 21)),
+            "must not be negative",
+        ),
+        ("", "empty"),
+        ("series_id,date,demand\n", "no rows"),
+        (
+            "series_id,date,demand\n" + "".join(f"A,2026-01-{d:02d},1\n" for d in range(1, 20)) + "A,01/20/2026,1\n",
+            "YYYY-MM-DD",
+        ),
+        ("series_id,date,demand\n" + "".join(f"A,2026-01-{d:02d},1\n" for d in range(1, 8)), "at least 14 days"),
+    ],
+)
 def test_bad_input_gives_a_clear_error(tmp_path: Path, content: str, message: str) -> None:
     source = tmp_path / "demand.csv"
     source.write_text(content)
@@ -245,8 +261,13 @@ def test_bad_input_gives_a_clear_error(tmp_path: Path, content: str, message: st
 
 def test_bad_parquet_types_and_paths(tmp_path: Path) -> None:
     source = tmp_path / "demand.parquet"
-    pl.DataFrame({"series_id": ["A"] * 20, "date": [date(2026, 1, 1) + timedelta(days=i) for i in range(20)],
-                  "demand": [True] * 20}).write_parquet(source)
+    pl.DataFrame(
+        {
+            "series_id": ["A"] * 20,
+            "date": [date(2026, 1, 1) + timedelta(days=i) for i in range(20)],
+            "demand": [True] * 20,
+        }
+    ).write_parquet(source)
     code, output = invoke("--input", str(source), "--output", str(tmp_path / "out.csv"))
     assert code != 0
     assert "'demand' must be numeric" in output

@@ -416,8 +416,7 @@ def test_the_dashboard_cards(seeded):
     admin, _, ids = seeded
     dashboard = page(admin, "/app").text
     assert 'data-testid="card-company"' in dashboard and 'data-testid="recent-activity"' in dashboard  # kept
-    assert 'data-ai-summary="/app/ai/summary"' in dashboard or 'data-testid="risk-table"' in dashboard
-    html = page(admin, "/app/ai/summary").text
+    html = dashboard
     assert {"risk-table", "pending-by-type", "open-anomalies", "last-sync", "last-analysis"} <= found_testids(html)
     assert 'data-testid="risk-row" data-sku="SKU-A1"' in html and "87%" in html
     assert 'href="/app/recommendations?type=reorder" data-type="reorder" data-count="1"' in html
@@ -434,7 +433,7 @@ def test_a_viewer_reads_every_page_but_cannot_run_an_analysis(atlas, seeded):
         f"/app/recommendations/{ids['reorder']}",
         "/app/anomalies",
         f"/app/items/{ids['item']}",
-        "/app/ai/summary",
+        "/app",
     ):
         response = page(viewer, path)
         assert response.status_code == 200, (path, response.status_code)
@@ -452,7 +451,7 @@ def test_another_tenant_sees_nothing(atlas, seeded):
     listing = page(stranger, "/app/recommendations", params={"status": "all"}).text
     assert 'data-testid="recommendation-row"' not in listing and 'data-testid="recommendations-empty"' in listing
     assert 'data-testid="anomaly-row"' not in page(stranger, "/app/anomalies", params={"status": "all"}).text
-    summary = page(stranger, "/app/ai/summary").text
+    summary = page(stranger, "/app").text
     assert 'data-testid="risk-empty"' in summary and "SKU-A1" not in summary
     assert atlas.client().get(f"/app/recommendations/{ids['reorder']}", headers=HTML).status_code in (302, 303, 307)
 
@@ -490,7 +489,7 @@ def test_every_page_renders_what_the_engine_stored(analysed):
     html = page(admin, "/app/anomalies").text
     assert html.count('data-testid="anomaly-row"') == min(anomalies["total"], 50)
     assert "aipage." not in re.sub(r'data-i18n(-attr)?="[^"]*"', "", html)
-    summary = page(admin, "/app/ai/summary").text
+    summary = page(admin, "/app").text
     assert 'data-testid="risk-table"' in summary and 'data-testid="risk-row" data-sku="SKU-' in summary
 
 

@@ -247,11 +247,9 @@ def test_a_blocked_write_is_audited_as_action_blocked(atlas, api):
     async def go() -> None:
         database = Database(settings.database_url, app_role=settings.db_app_role, pool_size=1)
         try:
-            import uuid as _uuid
-
             handler = blocked_auditor(
                 database,
-                tenant_id=_uuid.UUID(me["tenant_id"]),
+                tenant_id=uuid.UUID(me["tenant_id"]),
                 actor=Actor("system"),
                 correlation_id="lock-test",
                 source="test",

@@ -328,9 +328,13 @@ def test_a_run_that_lost_its_workflow_does_not_block_the_connector(stack, demo_e
     stack.atlas.sql(
         "INSERT INTO sync_runs (id, tenant_id, connector_id, status, trigger, requested_by, started_at, "
         "mapping_versions, stats, progress) VALUES (gen_random_uuid(), %s, %s, 'running', 'manual', 'test', "
-        "now() - interval '8 hours', '{}', '{}', '{}')", (me["tenant_id"], connector_id))
+        "now() - interval '8 hours', '{}', '{}', '{}')",
+        (me["tenant_id"], connector_id),
+    )
     run = sync(admin, connector_id)
     assert run["status"] == "succeeded"
-    stale = stack.atlas.sql("SELECT status, error->>'reason' FROM sync_runs WHERE connector_id = %s AND "
-                            "requested_by = 'test'", (connector_id,))
+    stale = stack.atlas.sql(
+        "SELECT status, error->>'reason' FROM sync_runs WHERE connector_id = %s AND requested_by = 'test'",
+        (connector_id,),
+    )
     assert stale == [("failed", "stale")]

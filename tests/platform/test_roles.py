@@ -108,7 +108,6 @@ MATRIX = [
     ("GET", f"/app/recommendations/{ZERO}", None, "viewer"),
     ("GET", "/app/anomalies", None, "viewer"),
     ("GET", f"/app/items/{ZERO}", None, "viewer"),
-    ("GET", "/app/ai/summary", None, "viewer"),
     ("POST", "/api/logout", None, "any"),
 ]
 RANK = {"viewer": 0, "operator": 1, "admin": 2}

@@ -274,7 +274,7 @@ class EndpointReader:
             if number + 1 >= limit:
                 raise FetchError("too_many_pages", url=fetched.url, detail=f"more than {limit} pages")
 
-    def _numbered_params(self, endpoint: EndpointConfig, slot: Slot, index: int) -> dict[str, str]:
+    def page_params(self, endpoint: EndpointConfig, slot: Slot, index: int) -> dict[str, str]:
         """Request parameters of the ``index``-th page (0-based) for offset or page-number pagination."""
         pagination = endpoint.pagination
         params = dict(slot.params)
@@ -315,7 +315,7 @@ class EndpointReader:
     async def _numbered(self, endpoint: EndpointConfig, slot: Slot, limit: int) -> AsyncIterator[Page]:
         url = self.url_for(slot.path)
         size = endpoint.pagination.page_size
-        fetched, first = await self._get(endpoint, slot, url, self._numbered_params(endpoint, slot, 0))
+        fetched, first = await self._get(endpoint, slot, url, self.page_params(endpoint, slot, 0))
         count = self._page_count(endpoint, fetched.body)
         yield first
         if count is not None:
@@ -329,7 +329,7 @@ class EndpointReader:
         if len(first.records) < size:
             return
         for index in range(1, limit):
-            fetched, page = await self._get(endpoint, slot, url, self._numbered_params(endpoint, slot, index))
+            fetched, page = await self._get(endpoint, slot, url, self.page_params(endpoint, slot, index))
             if not page.records:
                 return
             fingerprint = _fingerprint(page.records)
@@ -350,7 +350,7 @@ class EndpointReader:
         self, endpoint: EndpointConfig, slot: Slot, url: str, first_body: Any, indexes: range
     ) -> AsyncIterator[Page]:
         async def fetch(index: int) -> Page:
-            params = self._numbered_params(endpoint, slot, index)
+            params = self.page_params(endpoint, slot, index)
             expected = self._expected_size(endpoint, first_body, index)
             last = index == indexes.stop - 1
             for attempt in range(2):

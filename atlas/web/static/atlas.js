@@ -97,16 +97,18 @@
     setCookie(lang);
   }
 
-  function translatePage(lang) {
+  /** Translates the text and attributes of `scope` (the page, or a copy made from a <template>). */
+  function translateTree(scope, lang) {
+    lang = lang || currentLang();
     // element text
-    document.querySelectorAll("[data-i18n]").forEach(function (el) {
+    scope.querySelectorAll("[data-i18n]").forEach(function (el) {
       if (el.tagName === "TITLE") return;
       var params = parseJSON(el.getAttribute("data-i18n-params"), null);
       var text = lookup(el.getAttribute("data-i18n"), lang, params);
       if (text != null) el.textContent = text;
     });
     // attributes: data-i18n-attr="placeholder:key;aria-label:key2"
-    document.querySelectorAll("[data-i18n-attr]").forEach(function (el) {
+    scope.querySelectorAll("[data-i18n-attr]").forEach(function (el) {
       var params = parseJSON(el.getAttribute("data-i18n-params"), null);
       el.getAttribute("data-i18n-attr").split(";").forEach(function (pair) {
         var at = pair.indexOf(":");
@@ -116,6 +118,10 @@
         if (text != null) el.setAttribute(attr, text);
       });
     });
+  }
+
+  function translatePage(lang) {
+    translateTree(document, lang);
     // document title: "<page> · <brand>"
     var title = document.querySelector("title[data-i18n]");
     if (title) {
@@ -170,6 +176,28 @@
       event.preventDefault();
       switchLang(currentLang() === "ar" ? "en" : "ar");
     });
+  }
+
+  // ---------------------------------------------------------------- building nodes
+
+  /** An element with attributes (null or false: left out; true: present and empty) and children. */
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (attrs[name] != null && attrs[name] !== false) node.setAttribute(name, attrs[name] === true ? "" : attrs[name]);
+    });
+    (children || []).forEach(function (child) {
+      if (child == null) return;
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  /** <span data-i18n="key"> that re-translates with the page. */
+  function label(key, params) {
+    var span = el("span", { "data-i18n": key, "data-i18n-params": params ? JSON.stringify(params) : null });
+    span.textContent = msg(key, params);
+    return span;
   }
 
   // ---------------------------------------------------------------- API calls
@@ -279,6 +307,7 @@
   }
 
   function setBusy(el, busy) {
+    if (!el) return;
     el.classList.toggle("is-busy", busy);
     el.setAttribute("aria-busy", busy ? "true" : "false");
     if ("disabled" in el) el.disabled = busy;
@@ -619,6 +648,19 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 
-  // for tests and the console
-  window.Atlas = { switchLang: switchLang, loadCatalogue: loadCatalogue, t: msg };
+  // shared with the page scripts (connectors.js, mappings.js, data.js), and for tests and the console
+  window.Atlas = {
+    switchLang: switchLang,
+    loadCatalogue: loadCatalogue,
+    t: msg,
+    currentLang: currentLang,
+    parseJSON: parseJSON,
+    el: el,
+    label: label,
+    translateTree: translateTree,
+    api: api,
+    problemMessage: problemMessage,
+    signInAgain: signInAgain,
+    setBusy: setBusy,
+  };
 })();

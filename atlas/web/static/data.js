@@ -24,49 +24,23 @@
 
   // ---------------------------------------------------------------- helpers
 
-  function atlas() {
-    return window.Atlas || null;
-  }
+  // Shared with atlas.js, which the page loads first.
+  var A = window.Atlas;
+  var currentLang = A.currentLang;
+  var parseJSON = A.parseJSON;
+  var el = A.el;
+  var label = A.label;
+  var api = A.api;
+  var problemText = A.problemMessage;
+  var signInAgain = A.signInAgain;
+  var setBusy = A.setBusy;
 
   function t(key, params) {
-    var a = atlas();
-    return a ? a.t(key, params) : key;
+    return A.t(key, params);
   }
 
   function known(key) {
     return t(key) !== key;
-  }
-
-  function currentLang() {
-    return document.documentElement.getAttribute("lang") === "en" ? "en" : "ar";
-  }
-
-  function parseJSON(text, fallback) {
-    if (!text) return fallback;
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      return fallback;
-    }
-  }
-
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (attrs[name] != null) node.setAttribute(name, attrs[name]);
-    });
-    (children || []).forEach(function (child) {
-      if (child == null) return;
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-    });
-    return node;
-  }
-
-  /** <span data-i18n="key"> that re-translates with the page. */
-  function label(key, params) {
-    var span = el("span", { "data-i18n": key, "data-i18n-params": params ? JSON.stringify(params) : null });
-    span.textContent = t(key, params);
-    return span;
   }
 
   /** A translated label when the catalogue knows `prefix + value`, else the raw value. */
@@ -114,46 +88,6 @@
 
   function clear(node) {
     while (node.firstChild) node.removeChild(node.firstChild);
-  }
-
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") || "" : "";
-  }
-
-  /** Calls the API with the session's CSRF header; resolves to {ok, status, data}. */
-  function api(url, method, body) {
-    var headers = { Accept: "application/json", "Accept-Language": currentLang(), "X-CSRF-Token": csrfToken() };
-    var init = { method: method, credentials: "same-origin", headers: headers };
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(url, init).then(function (res) {
-      return res.text().then(function (text) {
-        return { ok: res.ok, status: res.status, data: parseJSON(text, null) };
-      });
-    });
-  }
-
-  function problemText(result) {
-    var data = result && result.data;
-    if (data && typeof data === "object") {
-      if (typeof data.detail === "string" && data.detail) return data.detail;
-      if (typeof data.title === "string" && data.title) return data.title;
-    }
-    return t("ui.js.error_generic");
-  }
-
-  function signInAgain() {
-    window.location.assign("/signin?next=" + encodeURIComponent(window.location.pathname + window.location.search));
-  }
-
-  function setBusy(button, busy) {
-    if (!button) return;
-    button.classList.toggle("is-busy", busy);
-    button.setAttribute("aria-busy", busy ? "true" : "false");
-    button.disabled = busy;
   }
 
   function showError(box, text) {
@@ -618,9 +552,8 @@
   // ---------------------------------------------------------------- start
 
   function start() {
-    var a = atlas();
     // The catalogue lets script-written text follow the page's language; the page works without it.
-    if (a) a.loadCatalogue().catch(function () {});
+    A.loadCatalogue().catch(function () {});
     var section = document.querySelector("[data-sync-section]");
     if (section && !section.hasAttribute("data-ready")) {
       section.setAttribute("data-ready", "true");

@@ -22,53 +22,28 @@
 
   // ---------------------------------------------------------------- helpers
 
-  function atlas() {
-    return window.Atlas || null;
-  }
+  // Shared with atlas.js, which the page loads first.
+  var A = window.Atlas;
+  var currentLang = A.currentLang;
+  var parseJSON = A.parseJSON;
+  var el = A.el;
+  var label = A.label;
+  var translateTree = A.translateTree;
+  var api = A.api;
+  var problemText = A.problemMessage;
+  var signInAgain = A.signInAgain;
+  var setBusy = A.setBusy;
 
   /** The message `key` in the page's language (atlas.js's catalogue), or the key itself. */
   function t(key, params) {
-    var a = atlas();
-    return a ? a.t(key, params) : key;
+    return A.t(key, params);
   }
 
   function known(key) {
     return t(key) !== key;
   }
 
-  function currentLang() {
-    return document.documentElement.getAttribute("lang") === "en" ? "en" : "ar";
-  }
-
   var renderedLang = currentLang();
-
-  function parseJSON(text, fallback) {
-    if (!text) return fallback;
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      return fallback;
-    }
-  }
-
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (attrs[name] != null && attrs[name] !== false) node.setAttribute(name, attrs[name] === true ? "" : attrs[name]);
-    });
-    (children || []).forEach(function (child) {
-      if (child == null) return;
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-    });
-    return node;
-  }
-
-  /** <span data-i18n="key"> that re-translates with the page. */
-  function label(key, params) {
-    var span = el("span", { "data-i18n": key, "data-i18n-params": params ? JSON.stringify(params) : null });
-    span.textContent = t(key, params);
-    return span;
-  }
 
   function code(text, cls) {
     return el("code", { class: "mono" + (cls ? " " + cls : ""), dir: "ltr" }, [String(text)]);
@@ -83,78 +58,15 @@
     return node;
   }
 
-  /** Translates a subtree (copies of <template> content carry the language the server rendered). */
-  function translateTree(root) {
-    root.querySelectorAll("[data-i18n]").forEach(function (node) {
-      var key = node.getAttribute("data-i18n");
-      var text = t(key, parseJSON(node.getAttribute("data-i18n-params"), null));
-      if (text !== key) node.textContent = text;
-    });
-    root.querySelectorAll("[data-i18n-attr]").forEach(function (node) {
-      node
-        .getAttribute("data-i18n-attr")
-        .split(";")
-        .forEach(function (pair) {
-          var at = pair.indexOf(":");
-          if (at < 1) return;
-          var key = pair.slice(at + 1).trim();
-          var text = t(key);
-          if (text !== key) node.setAttribute(pair.slice(0, at).trim(), text);
-        });
-    });
-  }
-
   /** A copy made after a language switch speaks the page's language. */
   function localise(root) {
     if (currentLang() === renderedLang) return;
-    var a = atlas();
-    if (!a) return;
-    a.loadCatalogue().then(
+    A.loadCatalogue().then(
       function () {
         translateTree(root);
       },
       function () {}
     );
-  }
-
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") || "" : "";
-  }
-
-  /** Calls the API with the session's CSRF header; resolves to {ok, status, data}. */
-  function api(url, method, body) {
-    var headers = { Accept: "application/json", "Accept-Language": currentLang(), "X-CSRF-Token": csrfToken() };
-    var init = { method: method, credentials: "same-origin", headers: headers };
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(url, init).then(function (res) {
-      return res.text().then(function (text) {
-        return { ok: res.ok, status: res.status, data: parseJSON(text, null) };
-      });
-    });
-  }
-
-  function problemText(result) {
-    var data = result && result.data;
-    if (data && typeof data === "object") {
-      if (typeof data.detail === "string" && data.detail) return data.detail;
-      if (typeof data.title === "string" && data.title) return data.title;
-    }
-    return t("ui.js.error_generic");
-  }
-
-  function signInAgain() {
-    window.location.assign("/signin?next=" + encodeURIComponent(window.location.pathname + window.location.search));
-  }
-
-  function setBusy(button, busy) {
-    if (!button) return;
-    button.classList.toggle("is-busy", busy);
-    button.setAttribute("aria-busy", busy ? "true" : "false");
-    button.disabled = busy;
   }
 
   function showBox(box, content) {
@@ -1523,8 +1435,7 @@
   // ---------------------------------------------------------------- start
 
   function start() {
-    var a = atlas();
-    var ready = a ? a.loadCatalogue().catch(function () {}) : Promise.resolve();
+    var ready = A.loadCatalogue().catch(function () {});
     // Script-written text follows the page's language once the catalogue is in; the page works without it.
     ready.then(function () {
       var editor = document.querySelector("[data-mapping-editor]");
