@@ -20,7 +20,7 @@ _SEGMENT = re.compile(r"""\.([A-Za-z_][A-Za-z0-9_\-]*)|\[(\d+)\]|\[['"]([^'"\]]+
 
 
 class JsonPathError(ValueError):
-    pass
+    """A JSONPath expression that is empty or does not parse."""
 
 
 def _simple_steps(expression: str) -> list[str | int] | None:

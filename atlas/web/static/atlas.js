@@ -194,6 +194,20 @@
   }
 
   /** <span data-i18n="key"> that re-translates with the page. */
+  /** Whether the catalogue has a message for `key`. */
+  function known(key) {
+    return msg(key) !== key;
+  }
+
+  /** A UTC timestamp as "YYYY-MM-DD HH:MM:SS" in a <time>; "—" when missing, the raw text when unreadable. */
+  function timeEl(iso) {
+    if (!iso) return el("span", { class: "muted" }, ["—"]);
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) return el("span", { dir: "ltr" }, [String(iso)]);
+    var stamp = date.toISOString().slice(0, 19);
+    return el("time", { class: "num", dir: "ltr", datetime: stamp + "Z" }, [stamp.replace("T", " ")]);
+  }
+
   function label(key, params) {
     var span = el("span", { "data-i18n": key, "data-i18n-params": params ? JSON.stringify(params) : null });
     span.textContent = msg(key, params);
@@ -653,6 +667,8 @@
     switchLang: switchLang,
     loadCatalogue: loadCatalogue,
     t: msg,
+    known: known,
+    timeEl: timeEl,
     currentLang: currentLang,
     parseJSON: parseJSON,
     el: el,

@@ -84,14 +84,9 @@
   var signInAgain = A.signInAgain;
   var setBusy = A.setBusy;
 
-  /** The message `key` in the page's language (atlas.js's catalogue), or the key itself. */
-  function t(key, params) {
-    return A.t(key, params);
-  }
-
-  function known(key) {
-    return t(key) !== key;
-  }
+  var t = A.t;
+  var known = A.known;
+  var timeEl = A.timeEl;
 
   /** Translates `root` once the catalogue is in (copies made after a language switch). */
   function translateLater(root) {
@@ -101,19 +96,6 @@
       },
       function () {}
     );
-  }
-
-  function utcText(iso) {
-    var date = new Date(iso);
-    if (isNaN(date.getTime())) return String(iso || "");
-    return date.toISOString().slice(0, 19).replace("T", " ");
-  }
-
-  function timeEl(iso) {
-    var date = new Date(iso);
-    var attrs = { class: "num", dir: "ltr" };
-    if (!isNaN(date.getTime())) attrs.datetime = date.toISOString().slice(0, 19) + "Z";
-    return el("time", attrs, [utcText(iso)]);
   }
 
   function numberEl(value, digits) {

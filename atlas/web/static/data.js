@@ -35,13 +35,9 @@
   var signInAgain = A.signInAgain;
   var setBusy = A.setBusy;
 
-  function t(key, params) {
-    return A.t(key, params);
-  }
-
-  function known(key) {
-    return t(key) !== key;
-  }
+  var t = A.t;
+  var known = A.known;
+  var timeEl = A.timeEl;
 
   /** A translated label when the catalogue knows `prefix + value`, else the raw value. */
   function labelOr(prefix, value) {
@@ -61,13 +57,6 @@
 
   function numberEl(value) {
     return el("span", { class: "num", dir: "ltr" }, [number(value)]);
-  }
-
-  function timeEl(iso) {
-    var date = new Date(iso);
-    if (!iso || isNaN(date.getTime())) return el("span", { class: "muted" }, ["—"]);
-    var text = date.toISOString().slice(0, 19).replace("T", " ");
-    return el("time", { class: "num", dir: "ltr", datetime: date.toISOString().slice(0, 19) + "Z" }, [text]);
   }
 
   function pad(n) {

@@ -34,14 +34,9 @@
   var signInAgain = A.signInAgain;
   var setBusy = A.setBusy;
 
-  /** The message `key` in the page's language (atlas.js's catalogue), or the key itself. */
-  function t(key, params) {
-    return A.t(key, params);
-  }
-
-  function known(key) {
-    return t(key) !== key;
-  }
+  var t = A.t;
+  var known = A.known;
+  var timeEl = A.timeEl;
 
   var renderedLang = currentLang();
 
@@ -80,13 +75,6 @@
     if (!box) return;
     box.hidden = true;
     clear(box);
-  }
-
-  function timeEl(iso) {
-    var date = new Date(iso);
-    if (isNaN(date.getTime())) return el("span", {}, [String(iso || "")]);
-    var text = date.toISOString().slice(0, 19).replace("T", " ");
-    return el("time", { class: "num", dir: "ltr", datetime: date.toISOString().slice(0, 19) + "Z" }, [text]);
   }
 
   function shortJSON(value, max) {
