@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -556,6 +557,67 @@ async def _fetch_page(fetch: Any, current: int) -> tuple[dict[str, Any], int]:
     return result, current
 
 
+async def _filtered_list(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    *,
+    template: str,
+    nav: str,
+    statuses: tuple[str, ...],
+    default_status: str,
+    choices: dict[str, tuple[str, ...]],
+    lister: Callable[..., Awaitable[dict[str, Any]]],
+    row: Callable[[Any], dict[str, Any]],
+    **extra: Any,
+) -> Template:
+    """A paged, filtered list (recommendations, anomalies): coded `choices`, a status whose
+    default is left out of links ("all" shows every status), a location and an item."""
+    ctx = await tenant_context_for(db)
+    ctx.pop("onboarded")
+    params = request.query_params
+    status = text_param(params, "status", 30) or default_status
+    status = status if status in (*statuses, "all") else default_status
+    chosen = {name: _choice(text_param(params, name, 40), allowed) for name, allowed in choices.items()}
+    location_id = uuid_param(text_param(params, "location_id", 40))
+    item_id = uuid_param(text_param(params, "item_id", 40))
+    item = await _item_filter(db, item_id)
+
+    async def fetch(number: int) -> dict[str, Any]:
+        return await lister(
+            db,
+            **{name: value or None for name, value in chosen.items()},
+            status=None if status == "all" else status,
+            item_id=item_id,
+            location_id=location_id,
+            limit=PAGE_SIZE,
+            offset=(number - 1) * PAGE_SIZE,
+        )
+
+    result, current = await _fetch_page(fetch, page_param(text_param(params, "page", 12)))
+    values = {
+        **chosen,
+        "status": "" if status == default_status else status,
+        "location_id": str(location_id or ""),
+        "item_id": str(item_id or ""),
+    }
+    link_params = {k: v for k, v in values.items() if v}
+    return page(
+        request,
+        template,
+        nav=nav,
+        rows=[row(r) for r in result["items"]],
+        filters={**values, "status": status},
+        active_filters=list(link_params),
+        item=item,
+        locations=await _location_options(db),
+        statuses=statuses,
+        pager=pager(result["total"], current, PAGE_SIZE),
+        link_params=link_params,
+        **extra,
+        **ctx,
+    )
+
+
 class AiPages(Controller):
     include_in_schema = False
 
@@ -566,57 +628,19 @@ class AiPages(Controller):
         db: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
     ) -> Template:
-        ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
-        params = request.query_params
-        status = text_param(params, "status", 30) or "pending"
-        status = status if status in (*REC_STATUSES, "all") else "pending"
-        filters: dict[str, Any] = {
-            "type": _choice(text_param(params, "type", 30), REC_TYPES),
-            "priority": _choice(text_param(params, "priority", 30), PRIORITIES),
-            "status": status,
-            "location_id": uuid_param(text_param(params, "location_id", 40)),
-            "item_id": uuid_param(text_param(params, "item_id", 40)),
-        }
-        item = await _item_filter(db, filters["item_id"])
-
-        async def fetch(number: int) -> dict[str, Any]:
-            return await ai.list_recommendations(
-                db,
-                type=filters["type"] or None,
-                status=None if status == "all" else status,
-                priority=filters["priority"] or None,
-                item_id=filters["item_id"],
-                location_id=filters["location_id"],
-                limit=PAGE_SIZE,
-                offset=(number - 1) * PAGE_SIZE,
-            )
-
-        result, current = await _fetch_page(fetch, page_param(text_param(params, "page", 12)))
-        values = {
-            "type": filters["type"],
-            "priority": filters["priority"],
-            "status": "" if status == "pending" else status,
-            "location_id": str(filters["location_id"] or ""),
-            "item_id": str(filters["item_id"] or ""),
-        }
-        link_params = {k: v for k, v in values.items() if v}
-        return page(
+        return await _filtered_list(
             request,
-            "ai/recommendations.html",
+            db,
+            template="ai/recommendations.html",
             nav="recommendations",
-            rows=[recommendation_row(r) for r in result["items"]],
-            filters={**values, "status": status},
-            active_filters=list(link_params),
-            item=item,
-            locations=await _location_options(db),
+            statuses=REC_STATUSES,
+            default_status="pending",
+            choices={"type": REC_TYPES, "priority": PRIORITIES},
+            lister=ai.list_recommendations,
+            row=recommendation_row,
             types=REC_TYPES,
             priorities=PRIORITIES,
-            statuses=REC_STATUSES,
-            pager=pager(result["total"], current, PAGE_SIZE),
-            link_params=link_params,
             can_analyse=principal.can(Permission.DECIDE_RECOMMENDATIONS),
-            **ctx,
         )
 
     @get("/app/recommendations/{recommendation_id:uuid}", opt={"permission": Permission.READ})
@@ -643,56 +667,18 @@ class AiPages(Controller):
 
     @get("/app/anomalies", opt={"permission": Permission.READ})
     async def anomalies(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
-        ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
-        params = request.query_params
-        status = text_param(params, "status", 30) or "open"
-        status = status if status in (*ANOMALY_STATUSES, "all") else "open"
-        filters: dict[str, Any] = {
-            "type": _choice(text_param(params, "type", 40), ANOMALY_TYPES),
-            "severity": _choice(text_param(params, "severity", 30), SEVERITIES),
-            "status": status,
-            "location_id": uuid_param(text_param(params, "location_id", 40)),
-            "item_id": uuid_param(text_param(params, "item_id", 40)),
-        }
-        item = await _item_filter(db, filters["item_id"])
-
-        async def fetch(number: int) -> dict[str, Any]:
-            return await ai.list_anomalies(
-                db,
-                type=filters["type"] or None,
-                severity=filters["severity"] or None,
-                status=None if status == "all" else status,
-                item_id=filters["item_id"],
-                location_id=filters["location_id"],
-                limit=PAGE_SIZE,
-                offset=(number - 1) * PAGE_SIZE,
-            )
-
-        result, current = await _fetch_page(fetch, page_param(text_param(params, "page", 12)))
-        values = {
-            "type": filters["type"],
-            "severity": filters["severity"],
-            "status": "" if status == "open" else status,
-            "location_id": str(filters["location_id"] or ""),
-            "item_id": str(filters["item_id"] or ""),
-        }
-        link_params = {k: v for k, v in values.items() if v}
-        return page(
+        return await _filtered_list(
             request,
-            "ai/anomalies.html",
+            db,
+            template="ai/anomalies.html",
             nav="anomalies",
-            rows=[anomaly_row(a) for a in result["items"]],
-            filters={**values, "status": status},
-            active_filters=list(link_params),
-            item=item,
-            locations=await _location_options(db),
+            statuses=ANOMALY_STATUSES,
+            default_status="open",
+            choices={"type": ANOMALY_TYPES, "severity": SEVERITIES},
+            lister=ai.list_anomalies,
+            row=anomaly_row,
             types=ANOMALY_TYPES,
             severities=SEVERITIES,
-            statuses=ANOMALY_STATUSES,
-            pager=pager(result["total"], current, PAGE_SIZE),
-            link_params=link_params,
-            **ctx,
         )
 
     @get("/app/items/{item_id:uuid}", opt={"permission": Permission.READ})
