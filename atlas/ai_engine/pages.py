@@ -573,7 +573,6 @@ async def _filtered_list(
     """A paged, filtered list (recommendations, anomalies): coded `choices`, a status whose
     default is left out of links ("all" shows every status), a location and an item."""
     ctx = await tenant_context_for(db)
-    ctx.pop("onboarded")
     params = request.query_params
     status = text_param(params, "status", 30) or default_status
     status = status if status in (*statuses, "all") else default_status
@@ -651,7 +650,6 @@ class AiPages(Controller):
         recommendation_id: FromPath[uuid.UUID],
     ) -> Template:
         ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
         rec = recommendation_row(await ai.get_recommendation(db, recommendation_id))
         evidence = rec.get("evidence") or {}
         return page(
@@ -689,7 +687,6 @@ class AiPages(Controller):
         item_id: FromPath[uuid.UUID],
     ) -> Template:
         ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
         view = await ai.item_view(db, item_id)
         series = []
         for entry in view.get("series") or []:

@@ -67,7 +67,6 @@ class ConnectorPages(Controller):
         principal: NamedDependency[Principal],
     ) -> Template:
         ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
         box = request.app.state.secret_box
         connectors = [services.read_model(c, e, box) for c, e in await services.list_connectors(db)]
         return page(
@@ -82,7 +81,6 @@ class ConnectorPages(Controller):
     @get("/new", opt={"permission": Permission.MANAGE_CONNECTORS})
     async def new(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
         ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
         return self._form(request, None, ctx)
 
     @get("/{connector_id:uuid}/edit", opt={"permission": Permission.MANAGE_CONNECTORS})
@@ -95,7 +93,6 @@ class ConnectorPages(Controller):
         connector, endpoints = await services.get_connector(db, connector_id)
         read = services.read_model(connector, endpoints, request.app.state.secret_box)
         ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
         return self._form(request, read, ctx)
 
     @get("/{connector_id:uuid}", opt={"permission": Permission.READ})
@@ -110,7 +107,6 @@ class ConnectorPages(Controller):
         read = services.read_model(connector, endpoints, request.app.state.secret_box)
         health = await services.health_of(db, connector_id)
         ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
         from atlas.mapping import quarantine as quarantine_service
         from atlas.mapping import services as mapping_services
         from atlas.mapping import sync as sync_service

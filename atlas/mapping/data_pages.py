@@ -253,7 +253,6 @@ class DataPages(Controller):
     @get("/app/inventory", opt={"permission": Permission.READ})
     async def inventory_page(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
         ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
         params = request.query_params
         tab = text_param(params, "tab", 20)
         tab = tab if tab in TABS else "items"
@@ -359,7 +358,6 @@ class DataPages(Controller):
         principal: NamedDependency[Principal],
     ) -> Template:
         ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
         params = request.query_params
         connector_id = uuid_param(text_param(params, "connector_id", 40))
         endpoint_key = text_param(params, "endpoint_key", 60)

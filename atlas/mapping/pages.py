@@ -104,7 +104,6 @@ class MappingPages(Controller):
             active = next((v for v in versions if v.version == mapping.active_version), None)
             active_spec = active.spec if active else None
         ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
         fields = canonical_fields(endpoint.resource)
         can_manage = principal.can(Permission.MANAGE_CONNECTORS)
         model = {
@@ -148,7 +147,6 @@ class MappingPages(Controller):
         read = connectors.read_model(connector, endpoint_rows, request.app.state.secret_box)
         mapped = {m.endpoint_key: m.active_version for m in await services.list_mappings(db, connector_id)}
         ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
         model = {
             "connector_id": str(read.id),
             "endpoints": [{"key": e.key, "resource": e.resource, "path": e.path} for e in read.endpoints],

@@ -65,6 +65,7 @@ def base_context(request: Request[Any, Any, Any], **extra: Any) -> dict[str, Any
 
 
 async def tenant_context_for(db: NamedDependency[AsyncSession]) -> dict[str, Any]:
+    """What the layout shows of the signed-in tenant: its name and, during a trial, the days left."""
     tenant = await services.TenantRepo(db).one_or_none()
     subscription = await billing.current_subscription(db)
     trial = None
@@ -73,7 +74,6 @@ async def tenant_context_for(db: NamedDependency[AsyncSession]) -> dict[str, Any
     return {
         "tenant_name": tenant.name if tenant else None,
         "trial": trial,
-        "onboarded": bool(tenant and tenant.onboarding_completed_at),
     }
 
 
@@ -124,10 +124,10 @@ class TenantPages(Controller):
 
     @get("/app", opt={"permission": Permission.READ})
     async def dashboard(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Any:
-        ctx = await tenant_context_for(db)
-        if not ctx.pop("onboarded"):
-            return Redirect("/onboarding")
         status = await services.onboarding_status(db)
+        if not status.completed:
+            return Redirect("/onboarding")
+        ctx = await tenant_context_for(db)
         members = await services.UserRepo(db).count()
         recent = await services.audit_page(db, limit=8)
         from atlas.ai_engine.pages import dashboard_cards  # the AI pages import this module
@@ -151,7 +151,6 @@ class TenantPages(Controller):
         principal: NamedDependency[Principal],
     ) -> Template:
         ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
         members = [
             {
                 "id": m.id,
@@ -177,7 +176,6 @@ class TenantPages(Controller):
     @get("/app/tokens", opt={"permission": Permission.MANAGE_TOKENS})
     async def tokens(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
         ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
         return page(
             request,
             "tokens.html",
@@ -191,7 +189,6 @@ class TenantPages(Controller):
     @get("/app/audit", opt={"permission": Permission.READ})
     async def audit(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
         ctx = await tenant_context_for(db)
-        ctx.pop("onboarded")
         q = request.query_params
         filters = {k: (q.get(k) or "")[:100] for k in ("event_type", "correlation_id", "since", "until")}
         result = await services.audit_page(
@@ -239,7 +236,6 @@ class PlatformPages(Controller):
             tenants = await platform_admin.list_tenants(session)
         async with database.tenant_session(principal.tenant_id) as session:
             ctx = await tenant_context_for(session)
-        ctx.pop("onboarded")
         return page(request, "platform_tenants.html", nav="platform", tenants=tenants, **ctx)
 
     @get("/platform/tenants/{tenant_id:uuid}", opt={"permission": Permission.PLATFORM_TENANTS})
@@ -264,7 +260,6 @@ class PlatformPages(Controller):
             detail = await platform_admin.tenant_detail(session, tenant_id)
         async with database.tenant_session(principal.tenant_id) as session:
             ctx = await tenant_context_for(session)
-        ctx.pop("onboarded")
         subscription = (
             {
                 "status": detail.tenant.subscription_status,
