@@ -13,6 +13,8 @@ import psycopg
 import pytest
 
 from tests.services import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     WorkerProcess,
     asgi_server,
     atlas_server,
@@ -202,3 +204,14 @@ def stack(database_url: str, oidc_url: str, temporal_address: str) -> Iterator[S
             yield Stack(Atlas(base_url, oidc_url, database_url), worker)
     finally:
         worker.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()

@@ -22,6 +22,24 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+HTML = {"Accept": "text/html"}
+
+
+def html_page(client: httpx.Client, path: str, **kwargs: Any) -> httpx.Response:
+    """GET `path` as a browser would ask for a page."""
+    return client.get(path, headers=HTML, **kwargs)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,24 +17,11 @@ import httpx
 import pytest
 
 from atlas.mapping.demo_setup import demo_connector_body
+from tests.services import HTML
+from tests.services import html_page as page
 
-HTML = {"Accept": "text/html"}
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 EXPLANATION_EN = "SKU-A1 at WH-1: current stock of 12 covers only 3 days at the current demand rate of 4 units/day."
 EXPLANATION_AR = "SKU-A1 في WH-1: المخزون الحالي (12) يغطي 3 أيام فقط بمعدل الطلب الحالي البالغ 4 وحدات يومياً."
-
-
-def page(client: httpx.Client, path: str, **kwargs: Any) -> httpx.Response:
-    return client.get(path, headers=HTML, **kwargs)
 
 
 def found_testids(html: str) -> set[str]:
@@ -494,16 +480,6 @@ def test_every_page_renders_what_the_engine_stored(analysed):
 
 
 # --- Chromium ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 @pytest.mark.browser

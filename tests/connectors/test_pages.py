@@ -12,23 +12,12 @@ import httpx
 import pytest
 
 from tests.connectors.oddapi import OddApi, odd_api
-from tests.services import free_port, wait_until
+from tests.services import HTML, free_port, wait_until
+from tests.services import html_page as page
 
 SECRET = "PAGE-SECRET-value-7731"
 CLIENT_SECRET = "oauth-CLIENT-secret-5519"
-HTML = {"Accept": "text/html"}
 DETAIL_URL = re.compile(r".*/app/connectors/[0-9a-f-]{36}$")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +52,6 @@ def create(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
-
-
-def page(client: httpx.Client, path: str, **kwargs: Any) -> httpx.Response:
-    return client.get(path, headers=HTML, **kwargs)
 
 
 # --- HTTP ------------------------------------------------------------------------------------------
@@ -196,16 +181,6 @@ def test_pages_need_a_session(atlas):
 
 
 # --- Chromium --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module")

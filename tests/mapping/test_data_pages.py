@@ -10,25 +10,14 @@ import copy
 import html
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from atlas.mapping.demo_setup import DEMO_MAPPINGS
 from tests.mapping.test_sync import setup_connector, sync
+from tests.services import HTML
 
-HTML = {"Accept": "text/html"}
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 ROW = re.compile(r'<tr data-testid="inventory-row"([^>]*)>')
 
 
@@ -246,16 +235,6 @@ def test_another_tenant_sees_nothing(synced, stack):
 
 
 # --- Chromium --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 @pytest.mark.browser

@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from atlas.mapping.demo_setup import DEMO_MAPPINGS, demo_connector_body
-
-HTML = {"Accept": "text/html"}
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from tests.services import HTML
+from tests.services import html_page as page
 
 
 def create_connector(client: httpx.Client, base_url: str) -> dict[str, Any]:
@@ -42,10 +31,6 @@ def create_mapping(client: httpx.Client, connector_id: str, key: str, note: str 
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
-
-
-def page(client: httpx.Client, path: str, **kwargs: Any) -> httpx.Response:
-    return client.get(path, headers=HTML, **kwargs)
 
 
 def editor_url(connector_id: str, key: str) -> str:
@@ -195,16 +180,6 @@ def test_the_pages_need_a_session(atlas):
 
 
 # --- Chromium --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 def signed_in_page(atlas: Any, browser: Any, client: httpx.Client) -> tuple[Any, Any]:
