@@ -359,20 +359,39 @@ def full_analysis(series: int, days: int, seed: int) -> None:
     on_hand = np.round(rate * rng.uniform(0.0, 40.0, series))
     has_demand = y > 0
     last = np.where(has_demand.any(axis=1), days - 1 - np.argmax(has_demand[:, ::-1], axis=1), -1)
+    # The movements the service loads for the large-transaction test: its last 120 days of sales and issues
+    # (here one sale per day with demand, the fewest a real ledger would hold), the last 14 days recent.
+    window = min(days, 120)
+    recent_y = y[:, -window:]
+    moved, column = np.nonzero(recent_y > 0)
     try:
+        movements = analysis.Movements(
+            series=moved.astype(np.int64), size=recent_y[moved, column], recent=column >= window - 14,
+            reference=[f"SO-{i}" for i in range(len(moved))], movement_id=list(range(1, len(moved) + 1)),
+            kind=["sale"] * len(moved))
         inputs = analysis.SeriesInputs(
             available=on_hand.copy(), on_hand=on_hand, lead_time_days=np.full(series, np.nan),
             unit_cost=rng.uniform(1.0, 50.0, series), item=np.arange(series, dtype=np.int64) // 2,
             location=np.arange(series, dtype=np.int64) % 2, labels=[(f"SKU-{i}", f"L{i % 2}") for i in range(series)],
             last_demand_day=last.astype(np.int64))
+        gc.collect()
         started = time.perf_counter()
-        output = analyse(y, start, inputs)
+        output = analyse(y, start, inputs, movements)
         elapsed = time.perf_counter() - started
+        del output
+        gc.collect()
+        tracemalloc.start()
+        output = analyse(y, start, inputs, movements)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     except Exception as error:  # the hook must not break the benchmark while the analysis is being built
         print(f"\nfull analysis: analyse_matrix failed ({type(error).__name__}: {error})")
         return
-    print(f"\nfull analysis (analyse_matrix): {series:,} series × {days} days in {elapsed:.2f} s, "
-          f"{series / elapsed:,.0f} series/s; {len(output.candidates):,} candidates, "
+    kinds = {kind: sum(c.type == kind for c in output.candidates)
+             for kind in ("reorder", "transfer", "write_off", "investigate")}
+    print(f"\nfull analysis (analyse_matrix): {series:,} series × {days} days, {len(moved):,} movements, in "
+          f"{elapsed:.2f} s, {series / elapsed:,.0f} series/s; peak traced memory {peak / 2**20:,.0f} MiB (a second "
+          f"run; input {y.nbytes / 2**20:,.0f} MiB); {len(output.candidates):,} candidates {kinds}, "
           f"{len(output.anomalies):,} anomalies")
 
 

@@ -206,22 +206,46 @@ def large_transactions(
     """
     if len(sizes) == 0:
         return []
-    order = np.argsort(series, kind="stable")
+    # Vectorised over all series at once (a loop per series cost about 20 µs each). A recent movement must
+    # exceed twice the largest of its history, which needs only a maximum per series; the few that do are
+    # then checked against the median of their history (taken as np.median takes it, from the sorted sizes).
+    series = np.asarray(series, dtype=np.int64)
+    sizes = np.asarray(sizes, dtype=np.float64)
+    past = ~np.asarray(recent, dtype=bool)
+    count = np.bincount(series[past], minlength=int(series.max()) + 1)
+    top_of = np.full(len(count), -np.inf)
+    np.maximum.at(top_of, series[past], sizes[past])
+    examined = np.flatnonzero(~past)
+    owner = series[examined]
+    outside = (count[owner] >= 10) & (sizes[examined] > 2 * top_of[owner])
+    examined, owner = examined[outside], owner[outside]
+    if not len(examined):
+        return []
+    n = count[owner]
+    top = top_of[owner]
+    size = sizes[examined]
+    among = past & np.isin(series, owner)
+    by_series = np.lexsort((sizes[among], series[among]))
+    history = sizes[among][by_series]
+    kept = np.bincount(series[among], minlength=len(count))
+    first = np.cumsum(kept) - kept
+    median = (history[first[owner] + (n - 1) // 2] + history[first[owner] + n // 2]) / 2
+    with np.errstate(divide="ignore"):
+        ratio = np.where(median > 0, size / np.where(median > 0, median, 1.0), np.inf)
+    hits = np.flatnonzero(ratio >= settings.large_ratio)
+    hits = hits[np.lexsort((examined[hits], owner[hits]))]  # by series, then in the movements' order
     result = []
-    boundaries = np.flatnonzero(np.diff(series[order])) + 1
-    for group in np.split(order, boundaries):
-        history = group[~recent[group]]
-        if len(history) < 10:
-            continue
-        usual = sizes[history]
-        median = float(np.median(usual))
-        top = float(usual.max())
-        for index in group[recent[group]]:
-            size = float(sizes[index])
-            ratio = size / median if median > 0 else np.inf
-            if ratio >= settings.large_ratio and size > 2 * top:
-                # Empirical tail: nothing in the history was this large; the chance of a first such
-                # movement among n + 1 is at most 1 / (n + 1), sharpened by how far outside it lies.
-                p_value = float(1.0 / (len(usual) + 1) * (top / size) ** 2)
-                result.append((int(index), int(series[index]), p_value, float(ratio), median))
+    for hit in hits.tolist():
+        index, row, usual, largest, moved = (
+            int(examined[hit]),
+            int(owner[hit]),
+            int(n[hit]),
+            float(top[hit]),
+            float(size[hit]),
+        )
+        middle = float(median[hit])
+        # Empirical tail: nothing in the history was this large; the chance of a first such movement among
+        # n + 1 is at most 1 / (n + 1), sharpened by how far outside it lies.
+        p_value = float(1.0 / (usual + 1) * (largest / moved) ** 2)
+        result.append((index, row, p_value, float(moved / middle if middle > 0 else np.inf), middle))
     return result
