@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
+import threading
 import time
 import tracemalloc
 from dataclasses import dataclass
@@ -339,6 +341,32 @@ def speed(series: int, days: int, seed: int, horizon: int) -> None:
           f"(input {y.nbytes / 2**20:,.0f} MiB) |")
 
 
+def _rss() -> int:
+    """This process's resident memory in bytes (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class _RssPeak:
+    """The highest resident memory seen while the block runs, sampled every 5 ms by a thread."""
+
+    def __enter__(self) -> _RssPeak:
+        self.peak = _rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, _rss())
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
+
+
 def full_analysis(series: int, days: int, seed: int) -> None:
     """Hook for the whole analysis (forecast, stockout risk, anomalies, recommendations)."""
     try:
@@ -375,9 +403,11 @@ def full_analysis(series: int, days: int, seed: int) -> None:
             location=np.arange(series, dtype=np.int64) % 2, labels=[(f"SKU-{i}", f"L{i % 2}") for i in range(series)],
             last_demand_day=last.astype(np.int64))
         gc.collect()
-        started = time.perf_counter()
-        output = analyse(y, start, inputs, movements)
-        elapsed = time.perf_counter() - started
+        before = _rss()
+        with _RssPeak() as rss:
+            started = time.perf_counter()
+            output = analyse(y, start, inputs, movements)
+            elapsed = time.perf_counter() - started
         del output
         gc.collect()
         tracemalloc.start()
@@ -390,9 +420,10 @@ def full_analysis(series: int, days: int, seed: int) -> None:
     kinds = {kind: sum(c.type == kind for c in output.candidates)
              for kind in ("reorder", "transfer", "write_off", "investigate")}
     print(f"\nfull analysis (analyse_matrix): {series:,} series × {days} days, {len(moved):,} movements, in "
-          f"{elapsed:.2f} s, {series / elapsed:,.0f} series/s; peak traced memory {peak / 2**20:,.0f} MiB (a second "
-          f"run; input {y.nbytes / 2**20:,.0f} MiB); {len(output.candidates):,} candidates {kinds}, "
-          f"{len(output.anomalies):,} anomalies")
+          f"{elapsed:.2f} s, {series / elapsed:,.0f} series/s; process memory (RSS) {before / 2**30:.2f} GiB before "
+          f"the call (the generated inputs), at most {rss.peak / 2**30:.2f} GiB during it; peak traced memory "
+          f"{peak / 2**20:,.0f} MiB (tracemalloc, a second run; input matrix {y.nbytes / 2**20:,.0f} MiB); "
+          f"{len(output.candidates):,} candidates {kinds}, {len(output.anomalies):,} anomalies")
 
 
 def main() -> None:

@@ -106,8 +106,14 @@ def demand_anomalies(
     observed = y[:, -recent:].sum(axis=1)
     expected = mean * recent
     week_dispersion = dispersion  # sums of independent days keep the variance-to-mean ratio
-    up = _nb_tail(observed, expected, week_dispersion, upper=True)
-    down = _nb_tail(observed, expected, week_dispersion, upper=False)
+    # Tail probabilities only where the effect is large enough to report at all (the floors below): the
+    # negative-binomial tail is the costly part, and most series are nowhere near either floor.
+    up = np.ones(count)
+    spiking = np.flatnonzero(observed >= 2 * expected + 3)
+    up[spiking] = _nb_tail(observed[spiking], expected[spiking], week_dispersion[spiking], upper=True)
+    down = np.ones(count)
+    dropping = np.flatnonzero((expected >= 7) & (observed <= 0.5 * expected))
+    down[dropping] = _nb_tail(observed[dropping], expected[dropping], week_dispersion[dropping], upper=False)
     sd = np.sqrt(np.maximum(expected * week_dispersion, 1e-9))
     z = (observed - expected) / sd
     for row in np.flatnonzero((up < settings.p_threshold) & (observed >= 2 * expected + 3)):
@@ -142,9 +148,12 @@ def demand_anomalies(
     # Single days in the examined window far above the level (those not already part of a weekly spike).
     weekly = {a.series for a in found if a.type == "demand_spike"}
     tail = y[:, -window:]
-    day_p = _nb_tail(tail, mean[:, None], dispersion[:, None], upper=True)
+    floor = tail >= 2 * mean[:, None] + 2
+    rows, cols = np.nonzero(floor)
+    day_p = np.ones_like(tail)
+    day_p[rows, cols] = _nb_tail(tail[rows, cols], mean[rows], dispersion[rows], upper=True)
     day_z = (tail - mean[:, None]) / np.sqrt(np.maximum(mean * dispersion, 1e-9))[:, None]
-    hits = (day_p < settings.day_p_threshold) & (tail >= 2 * mean[:, None] + 2)
+    hits = (day_p < settings.day_p_threshold) & floor
     for row, col in zip(*np.nonzero(hits), strict=True):
         if int(row) in weekly:
             continue
