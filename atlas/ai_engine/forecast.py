@@ -591,9 +591,11 @@ def _forecast_block(y: Array, horizon: int, start_dow: int, backtest_horizon: in
     signed = np.zeros((count, len(METHODS)))
     finals = np.zeros((len(METHODS), count, horizon))
     for index, run in enumerate(RUNNERS):
-        members = allowed[:, index]  # a method only runs where it may be chosen
-        if not members.any():
+        eligible = allowed[:, index]  # a method only runs where it may be chosen
+        if not eligible.any():
             continue
+        # Every series (the usual case for most methods): a slice, so that no row selection copies the data.
+        members: slice | Mask = slice(None) if eligible.all() else eligible
         z = np.ascontiguousarray(fit[members].T)
         forecasts = run(z, stops, lengths, start_dow)
         for origin, predicted in zip(origin_days, forecasts, strict=False):
