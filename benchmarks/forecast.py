@@ -388,8 +388,7 @@ def full_analysis(series: int, days: int, seed: int) -> None:
     has_demand = y > 0
     last = np.where(has_demand.any(axis=1), days - 1 - np.argmax(has_demand[:, ::-1], axis=1), -1)
     # The movements the service loads for the large-transaction test: its last 120 days of sales, issues and
-    # adjustments
-    # (here one sale per day with demand, the fewest a real ledger would hold), the last 14 days recent.
+    # adjustments (here one sale per day with demand, the fewest a real ledger would hold), the last 14 days recent.
     window = min(days, 120)
     recent_y = y[:, -window:]
     moved, column = np.nonzero(recent_y > 0)
