@@ -11,6 +11,8 @@ import msgspec
 
 from atlas.db.engine import Database
 
+# Exponent notation, the smallest step of the column's scale, and all 18 digits of numeric(18, 4), whose last
+# ones a float would lose.
 DECIMALS = [
     Decimal("1E+3"),
     Decimal("0.0001"),
@@ -18,7 +20,7 @@ DECIMALS = [
     Decimal(0),
     Decimal("12345678901234.5678"),
     Decimal(7),
-]  # the 18 digits of the column: a float would lose the last ones
+]
 
 
 async def _setup(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
