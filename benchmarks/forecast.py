@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
+import threading
 import time
 import tracemalloc
 from dataclasses import dataclass
@@ -339,6 +341,32 @@ def speed(series: int, days: int, seed: int, horizon: int) -> None:
           f"(input {y.nbytes / 2**20:,.0f} MiB) |")
 
 
+def _rss() -> int:
+    """This process's resident memory in bytes (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class _RssPeak:
+    """The highest resident memory seen while the block runs, sampled every 5 ms by a thread."""
+
+    def __enter__(self) -> _RssPeak:
+        self.peak = _rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, _rss())
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
+
+
 def full_analysis(series: int, days: int, seed: int) -> None:
     """Hook for the whole analysis (forecast, stockout risk, anomalies, recommendations)."""
     try:
@@ -359,21 +387,44 @@ def full_analysis(series: int, days: int, seed: int) -> None:
     on_hand = np.round(rate * rng.uniform(0.0, 40.0, series))
     has_demand = y > 0
     last = np.where(has_demand.any(axis=1), days - 1 - np.argmax(has_demand[:, ::-1], axis=1), -1)
+    # The movements the service loads for the large-transaction test: its last 120 days of sales, issues and
+    # adjustments (here one sale per day with demand, the fewest a real ledger would hold), the last 14 days recent.
+    window = min(days, 120)
+    recent_y = y[:, -window:]
+    moved, column = np.nonzero(recent_y > 0)
     try:
+        movements = analysis.Movements(
+            series=moved.astype(np.int64), size=recent_y[moved, column], recent=column >= window - 14,
+            reference=[f"SO-{i}" for i in range(len(moved))], movement_id=list(range(1, len(moved) + 1)),
+            kind=["sale"] * len(moved))
         inputs = analysis.SeriesInputs(
             available=on_hand.copy(), on_hand=on_hand, lead_time_days=np.full(series, np.nan),
             unit_cost=rng.uniform(1.0, 50.0, series), item=np.arange(series, dtype=np.int64) // 2,
             location=np.arange(series, dtype=np.int64) % 2, labels=[(f"SKU-{i}", f"L{i % 2}") for i in range(series)],
             last_demand_day=last.astype(np.int64))
-        started = time.perf_counter()
-        output = analyse(y, start, inputs)
-        elapsed = time.perf_counter() - started
+        gc.collect()
+        before = _rss()
+        with _RssPeak() as rss:
+            started, cpu = time.perf_counter(), time.process_time()
+            output = analyse(y, start, inputs, movements)
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        del output
+        gc.collect()
+        tracemalloc.start()
+        output = analyse(y, start, inputs, movements)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     except Exception as error:  # the hook must not break the benchmark while the analysis is being built
         print(f"\nfull analysis: analyse_matrix failed ({type(error).__name__}: {error})")
         return
-    print(f"\nfull analysis (analyse_matrix): {series:,} series × {days} days in {elapsed:.2f} s, "
-          f"{series / elapsed:,.0f} series/s; {len(output.candidates):,} candidates, "
-          f"{len(output.anomalies):,} anomalies")
+    kinds = {kind: sum(c.type == kind for c in output.candidates)
+             for kind in ("reorder", "transfer", "write_off", "investigate")}
+    print(f"\nfull analysis (analyse_matrix): {series:,} series × {days} days, {len(moved):,} movements, in "
+          f"{elapsed:.2f} s, {series / elapsed:,.0f} series/s (CPU {cpu:.2f} s: {series / cpu:,.0f} series per CPU "
+          f"second, steadier on a busy machine); process memory (RSS) {before / 2**30:.2f} GiB before "
+          f"the call (the generated inputs), at most {rss.peak / 2**30:.2f} GiB during it; peak traced memory "
+          f"{peak / 2**20:,.0f} MiB (tracemalloc, a second run; input matrix {y.nbytes / 2**20:,.0f} MiB); "
+          f"{len(output.candidates):,} candidates {kinds}, {len(output.anomalies):,} anomalies")
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -44,7 +45,7 @@ def records(total: int) -> list[dict[str, Any]]:
             for i in range(ITEMS * locations)]
 
 
-def make_app(total: int) -> Any:
+def make_app(total: int, page_size: int) -> Any:
     from functools import lru_cache
     from urllib.parse import parse_qs
 
@@ -53,6 +54,11 @@ def make_app(total: int) -> Any:
     @lru_cache(maxsize=4096)
     def page(offset: int, limit: int) -> bytes:
         return json.dumps({"results": rows[offset: offset + limit], "total": len(rows)}).encode()
+
+    # A fast server: every page is encoded before the server listens (as in connector_throughput.py), so that
+    # the first sync does not share the two cores with the test server's own JSON encoding.
+    for offset in range(0, len(rows), page_size):
+        page(offset, page_size)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -66,10 +72,10 @@ def make_app(total: int) -> Any:
     return app
 
 
-def serve(port: int, total: int) -> None:
+def serve(port: int, total: int, page_size: int) -> None:
     import uvicorn
 
-    uvicorn.run(make_app(total), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(make_app(total, page_size), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 BALANCE_MAPPING = {"record_path": "$.results", "fields": {
@@ -114,7 +120,27 @@ async def prepare(database: Any, base_url: str, total: int, page_size: int) -> t
     return tenant.id, connector.id
 
 
-async def full_sync(database: Any, tenant_id: uuid.UUID, connector_id: uuid.UUID) -> tuple[int, float]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux), 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _backends(database: Any) -> list[int]:
+    """The PostgreSQL backends serving this benchmark's database (the server runs on this machine)."""
+    from sqlalchemy import text
+
+    async with database.system_session() as session:
+        rows = await session.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))
+        return [int(pid) for (pid,) in rows]
+
+
+async def full_sync(database: Any, tenant_id: uuid.UUID, connector_id: uuid.UUID) -> tuple[int, float, float, float]:
+    """Records, seconds, and the CPU seconds this process and its PostgreSQL backends spent on the sync."""
     from atlas.config import Settings
     from atlas.execution_lock import NetworkPolicy
     from atlas.mapping import sync
@@ -125,11 +151,15 @@ async def full_sync(database: Any, tenant_id: uuid.UUID, connector_id: uuid.UUID
     async with database.tenant_session(tenant_id) as session:
         run = await sync.SyncRunRepo(session).add(SyncRun(connector_id=connector_id, status="running",
                                                            requested_by="benchmark"))
+    before = {pid: _cpu_seconds(pid) for pid in await _backends(database)}
+    cpu = time.process_time()
     started = time.perf_counter()
     result = await sync.sync_endpoint(database, tenant_id=tenant_id, connector_id=connector_id, run_id=run.id,
                                       endpoint_key="stock", box=SecretBox(settings.fernet_key()),
                                       network=NetworkPolicy(allow_private=True), heartbeat=lambda _details: None)
-    return int(result["records"]), time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    backends = sum(_cpu_seconds(pid) - before.get(pid, 0.0) for pid in await _backends(database))
+    return int(result["records"]), elapsed, cpu, backends
 
 
 def mapping_rate(total: int) -> tuple[int, float]:
@@ -170,12 +200,13 @@ def main() -> None:
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.records)
+        serve(args.serve, args.records, args.page_size)
         return
     from tests.services import fresh_database, postgres_server
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--records", str(args.records)])
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--records", str(args.records),
+                               "--page-size", str(args.page_size)])
     try:
         for _ in range(200):
             try:
@@ -184,8 +215,6 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         with postgres_server() as pg, fresh_database(pg) as url:
-            import os
-
             os.environ["DATABASE_URL"] = url
             from atlas.db.engine import Database
 
@@ -194,8 +223,8 @@ def main() -> None:
                 try:
                     tenant_id, connector_id = await prepare(database, f"http://127.0.0.1:{port}", args.records,
                                                             args.page_size)
-                    first, first_seconds = await full_sync(database, tenant_id, connector_id)
-                    second, second_seconds = await full_sync(database, tenant_id, connector_id)
+                    first, first_seconds, first_cpu, first_db_cpu = await full_sync(database, tenant_id, connector_id)
+                    second, second_seconds, _, _ = await full_sync(database, tenant_id, connector_id)
                     written, write_seconds = await write_rate(database, tenant_id, connector_id, args.records)
                 finally:
                     await database.dispose()
@@ -203,6 +232,10 @@ def main() -> None:
                 return {
                     "full_sync_first_records_per_second": round(first / first_seconds),
                     "full_sync_first_seconds": round(first_seconds, 2),
+                    # CPU seconds of the first sync, steadier than the wall clock on a busy machine: this process
+                    # (fetch, mapping, writer) and the PostgreSQL backends serving the benchmark's database.
+                    "full_sync_first_cpu_python": round(first_cpu, 2),
+                    "full_sync_first_cpu_postgres": round(first_db_cpu, 2),
                     "full_sync_unchanged_records_per_second": round(second / second_seconds),
                     "full_sync_unchanged_seconds": round(second_seconds, 2),
                     "records": first,

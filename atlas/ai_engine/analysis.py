@@ -7,7 +7,10 @@ its own tenants.
 
 from __future__ import annotations
 
+import gc
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -155,17 +158,14 @@ def _round(value: float, digits: int = 1) -> float:
     return float(round(value, digits))
 
 
-def _excerpt(y: Array, row: int, dates: list[str]) -> list[dict[str, Any]]:
-    """The last ``len(dates)`` days of demand of one series."""
-    values = y[row, -len(dates) :].tolist()
+def _excerpt(values: list[float], dates: list[str]) -> list[dict[str, Any]]:
+    """Days of demand of one series, dated."""
     return [{"date": day, "demand": value} for day, value in zip(dates, values, strict=True)]
 
 
-def _forecast_excerpt(result: ForecastResult, row: int, dates: list[str]) -> list[dict[str, Any]]:
-    days = len(dates)
-    forecast = np.round(result.forecast[row, :days], 2).tolist()
-    lo = np.round(result.lo80[row, :days], 2).tolist()
-    hi = np.round(result.hi80[row, :days], 2).tolist()
+def _forecast_excerpt(
+    forecast: list[float], lo: list[float], hi: list[float], dates: list[str]
+) -> list[dict[str, Any]]:
     return [
         {"date": day, "forecast": f, "lo80": low, "hi80": high}
         for day, f, low, high in zip(dates, forecast, lo, hi, strict=True)
@@ -178,6 +178,24 @@ def _trend_word(slope: float, level: float) -> str:
     return "rising" if slope > 0 else "falling"
 
 
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the analysis builds its records.
+
+    A large tenant's analysis creates millions of small dicts and lists (figures, evidence excerpts),
+    none of them in a reference cycle; each batch of new objects made the collector walk every object
+    still alive, about a quarter of the whole analysis at 100,000 series. Reference counting still
+    frees everything as usual; the collector resumes (if it was on) when the analysis returns.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def analyse_matrix(
     y: Array,
     start: date,
@@ -186,6 +204,13 @@ def analyse_matrix(
     settings: AnalysisSettings = AnalysisSettings(),
 ) -> AnalysisOutput:
     """Analyse a tenant: ``y`` is series × days of demand ending yesterday, ``start`` the date of column 0."""
+    with _cycle_collection_paused():
+        return _analyse(y, start, inputs, movements, settings)
+
+
+def _analyse(
+    y: Array, start: date, inputs: SeriesInputs, movements: Movements | None, settings: AnalysisSettings
+) -> AnalysisOutput:
     days = y.shape[1]
     result = forecast_matrix(y, horizon=settings.horizon, start_dow=start.weekday())
     risk = stockout_risk(result, inputs, settings)
@@ -218,29 +243,45 @@ def analyse_matrix(
     sig = result.signals
     method_names = result.method_names()
 
+    # Every figure an explanation may cite, as Python floats once for all series: converting and checking
+    # them one value at a time cost more than the rest of the analysis (Python's round() is kept, so that
+    # each figure is exactly what it was).
+    available = inputs.available.tolist()
+    on_hand = inputs.on_hand.tolist()
+    daily_rate = risk.daily_rate.tolist()
+    days_of_cover = risk.days_of_cover.tolist()
+    lead_time = risk.lead_time.tolist()
+    demand_over_lead = risk.demand_over_lead.tolist()
+    reorder_point = risk.reorder_point.tolist()
+    order_up_to = risk.order_up_to.tolist()
+    stockout = np.nan_to_num(risk.stockout_probability).tolist()
+    ma7, ma14, ma30 = sig.ma7.tolist(), sig.ma14.tolist(), sig.ma30.tolist()
+    trend7, trend30 = sig.trend7.tolist(), sig.trend30.tolist()
+    mase, mae = result.mase.tolist(), result.mae.tolist()
+    service_level = settings.service_level
+
     def figures(row: int) -> dict[str, Any]:
+        cover = days_of_cover[row]
         return {
-            "available": _round(float(inputs.available[row]), 2),
-            "on_hand": _round(float(inputs.on_hand[row]), 2),
-            "daily_rate": _round(float(risk.daily_rate[row]), 2),
-            "days_of_cover": None
-            if not math.isfinite(float(risk.days_of_cover[row]))
-            else _round(float(risk.days_of_cover[row]), 1),
-            "lead_time_days": _round(float(risk.lead_time[row]), 0),
-            "demand_over_lead_time": _round(float(risk.demand_over_lead[row]), 1),
-            "reorder_point": _round(float(risk.reorder_point[row]), 1),
-            "order_up_to": _round(float(risk.order_up_to[row]), 1),
-            "stockout_probability": _round(float(np.nan_to_num(risk.stockout_probability[row])), 3),
-            "ma7": _round(float(sig.ma7[row]), 2),
-            "ma14": _round(float(sig.ma14[row]), 2),
-            "ma30": _round(float(sig.ma30[row]), 2),
-            "trend7": _round(float(sig.trend7[row]), 3),
-            "trend30": _round(float(sig.trend30[row]), 3),
-            "trend": _trend_word(float(sig.trend30[row]), float(sig.ma30[row])),
+            "available": round(available[row], 2),
+            "on_hand": round(on_hand[row], 2),
+            "daily_rate": round(daily_rate[row], 2),
+            "days_of_cover": None if not math.isfinite(cover) else round(cover, 1),
+            "lead_time_days": round(lead_time[row], 0),
+            "demand_over_lead_time": round(demand_over_lead[row], 1),
+            "reorder_point": round(reorder_point[row], 1),
+            "order_up_to": round(order_up_to[row], 1),
+            "stockout_probability": round(stockout[row], 3),
+            "ma7": round(ma7[row], 2),
+            "ma14": round(ma14[row], 2),
+            "ma30": round(ma30[row], 2),
+            "trend7": round(trend7[row], 3),
+            "trend30": round(trend30[row], 3),
+            "trend": _trend_word(trend30[row], ma30[row]),
             "method": method_names[row],
-            "mase": _round(float(result.mase[row]), 3),
-            "mae": _round(float(result.mae[row]), 3),
-            "service_level": settings.service_level,
+            "mase": round(mase[row], 3),
+            "mae": round(mae[row], 3),
+            "service_level": service_level,
         }
 
     history_dates = [(start + timedelta(days=col)).isoformat() for col in range(max(0, days - 30), days)]
@@ -248,11 +289,20 @@ def analyse_matrix(
         (first_forecast_day + timedelta(days=i)).isoformat() for i in range(min(14, result.forecast.shape[1]))
     ]
 
+    history = y[:, -len(history_dates) :]
+    # np.round over all series at once rounds each value exactly as it did one series at a time.
+    ahead = len(forecast_dates)
+    forecast_rounded = np.round(result.forecast[:, :ahead], 2)
+    lo_rounded = np.round(result.lo80[:, :ahead], 2)
+    hi_rounded = np.round(result.hi80[:, :ahead], 2)
+
     def evidence(row: int, extra: dict[str, Any] | None = None, known: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
             "figures": {**(known if known is not None else figures(row)), **(extra or {})},
-            "history": _excerpt(y, row, history_dates),
-            "forecast": _forecast_excerpt(result, row, forecast_dates),
+            "history": _excerpt(history[row].tolist(), history_dates),
+            "forecast": _forecast_excerpt(
+                forecast_rounded[row].tolist(), lo_rounded[row].tolist(), hi_rounded[row].tolist(), forecast_dates
+            ),
         }
 
     def signals_for(row: int, base: list[str]) -> list[str]:
@@ -296,10 +346,18 @@ def analyse_matrix(
 
     # Transfer: a location of the same item with cover to spare, when the short one runs out before a
     # reorder could arrive and a transfer would not.
+    # The series of each item, found once (ascending, as a scan of every series for each short one found them).
+    by_item = np.argsort(inputs.item, kind="stable")
+    item_sorted = inputs.item[by_item]
     for short in np.flatnonzero(below & (risk.days_of_cover < risk.lead_time)):
         need = float(risk.reorder_point[short] - inputs.available[short])
         best, spare = -1, 0.0
-        for other in np.flatnonzero(inputs.item == inputs.item[short]):
+        same = by_item[
+            np.searchsorted(item_sorted, inputs.item[short]) : np.searchsorted(
+                item_sorted, inputs.item[short], side="right"
+            )
+        ]
+        for other in same:
             if other == short or not math.isfinite(float(inputs.available[other])):
                 continue
             surplus = float(inputs.available[other] - risk.order_up_to[other])

@@ -87,6 +87,36 @@ def test_a_single_spike_barely_moves_the_forecast(position: int) -> None:
     assert hi.max() < 25  # the spike does not blow up the interval either
 
 
+def test_a_past_stockout_is_censored_not_learnt_as_zero_demand() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.poisson(10.0, 120).astype(np.float64)
+    base = one(y)[1].mean()
+    y[95:110] = 0.0  # fifteen days without a sale, then demand as before: the shelf was empty
+    assert abs(one(y)[1].mean() - base) < 0.05 * base
+    fitted = forecast_module._censor_stockouts(y[None, :], y[None, :], [120])[0]
+    assert (fitted[95:110] > 5).all()
+    assert (fitted[:95] == y[:95]).all()
+    assert (fitted[110:] == y[110:]).all()
+
+
+def test_an_ongoing_zero_run_and_intermittent_gaps_are_left_as_they_are() -> None:
+    rng = np.random.default_rng(3)
+    smooth = rng.poisson(10.0, 120).astype(np.float64)
+    smooth[110:] = 0.0  # still out (or no longer sold): not censored
+    intermittent = np.zeros(120)
+    intermittent[::9] = 3.0
+    intermittent[40:80] = 0.0  # a long gap is what intermittent demand does
+    y = np.stack([smooth, intermittent])
+    assert (forecast_module._censor_stockouts(y, y, [120]) == y).all()
+    # A run cut by a backtest origin is censored only if it was already improbable there: the
+    # backtest must not learn from a later day that those zeros were a stockout.
+    crossing = rng.poisson(10.0, 120).astype(np.float64)[None, :]
+    crossing[0, 60:75] = 0.0
+    assert (forecast_module._censor_stockouts(crossing, crossing, [62, 120]) == crossing).all()
+    assert (forecast_module._censor_stockouts(crossing, crossing, [70, 120])[0, 60:75] > 5).all()
+    assert (forecast_module._censor_stockouts(crossing, crossing, [80, 120])[0, 60:75] > 5).all()
+
+
 def test_intervals_cover_about_eighty_percent_on_poisson_demand() -> None:
     rng = np.random.default_rng(1)
     means = rng.uniform(0.2, 20.0, 400)
