@@ -63,6 +63,19 @@ class Settings(BaseSettings):
     sync_heartbeat_seconds: int = Field(default=30, validation_alias="ATLAS_SYNC_HEARTBEAT_SECONDS")
     log_level: str = Field(default="INFO", validation_alias="ATLAS_LOG_LEVEL")
     log_json: bool = Field(default=True, validation_alias="ATLAS_LOG_JSON")
+    # --- billing (issue 7) ---------------------------------------------------------------------------
+    # The seller on every invoice (ZATCA QR tags 1 and 2).
+    seller_name: str = Field(default="Atlas Enterprise AI Layer", validation_alias="ATLAS_SELLER_NAME")
+    seller_vat_number: str = Field(default="300000000000003", validation_alias="ATLAS_SELLER_VAT_NUMBER")
+    vat_rate_bp: int = Field(default=1500, validation_alias="ATLAS_VAT_RATE_BP")  # basis points: 1500 = 15%
+    # A billing period is one calendar month; tests set a number of seconds instead.
+    billing_period_seconds: int | None = Field(default=None, validation_alias="ATLAS_BILLING_PERIOD_SECONDS")
+    # Renewal retries after a failed charge, in "days" after the first failure; a day is 86400 s unless shortened.
+    dunning_schedule_days: str = Field(default="1,3,5,7", validation_alias="ATLAS_DUNNING_SCHEDULE_DAYS")
+    billing_day_seconds: int = Field(default=86400, validation_alias="ATLAS_BILLING_DAY_SECONDS")
+    trial_sweep_interval_seconds: int = Field(default=3600, validation_alias="ATLAS_TRIAL_SWEEP_SECONDS")
+    # A second "Subscribe" for the same plan within this window reuses the payment already started.
+    payment_reuse_seconds: int = Field(default=900, validation_alias="ATLAS_PAYMENT_REUSE_SECONDS")
 
     @field_validator("database_url")
     @classmethod
@@ -100,6 +113,28 @@ class Settings(BaseSettings):
         if problems:
             raise SettingsError("Atlas refuses to start in production: " + "; ".join(problems))
         return self
+
+    @field_validator("seller_vat_number")
+    @classmethod
+    def _seller_vat(cls, value: str) -> str:
+        if not (len(value) == 15 and value.isdigit() and value[0] == "3" and value[-1] == "3"):
+            raise ValueError("ATLAS_SELLER_VAT_NUMBER must be 15 digits starting and ending with 3")
+        return value
+
+    @field_validator("dunning_schedule_days")
+    @classmethod
+    def _dunning(cls, value: str) -> str:
+        try:
+            days = [int(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError("ATLAS_DUNNING_SCHEDULE_DAYS must be comma-separated whole days, e.g. 1,3,5,7") from None
+        if not days or days != sorted(days) or days[0] < 0:
+            raise ValueError("ATLAS_DUNNING_SCHEDULE_DAYS must be increasing, non-negative days, e.g. 1,3,5,7")
+        return value
+
+    @property
+    def dunning_days(self) -> list[int]:
+        return [int(part) for part in self.dunning_schedule_days.split(",") if part.strip()]
 
     @property
     def secure_cookies(self) -> bool:

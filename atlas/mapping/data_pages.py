@@ -47,6 +47,7 @@ REASON_CODES = (
     "not_a_datetime",
     "not_in_lookup",
     "unknown_item",
+    "plan_limit_records",
     "unknown_location",
     "too_long",
     "not_text",

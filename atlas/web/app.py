@@ -21,6 +21,9 @@ from markupsafe import Markup, escape
 
 from atlas.ai_engine.controllers import CONTROLLERS as AI_CONTROLLERS
 from atlas.ai_engine.pages import AiPages
+from atlas.billing.access import subscription_guard
+from atlas.billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
+from atlas.billing.pages import PAGES as BILLING_PAGES
 from atlas.config import Settings, get_settings
 from atlas.connectors.controllers import ConnectorController
 from atlas.connectors.pages import ConnectorPages
@@ -89,6 +92,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             *CONTROLLERS,
+            *BILLING_CONTROLLERS,
+            *BILLING_PAGES,
             ConnectorController,
             ConnectorPages,
             *MAPPING_CONTROLLERS,
@@ -102,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], opt={"public": True}),
         ],
         dependencies=DEPENDENCIES,
-        guards=[authorize],
+        guards=[authorize, subscription_guard],
         middleware=[prometheus.middleware, RequestContextMiddleware(), *rate_limits(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],

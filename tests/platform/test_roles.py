@@ -108,6 +108,23 @@ MATRIX = [
     ("GET", f"/app/recommendations/{ZERO}", None, "viewer"),
     ("GET", "/app/anomalies", None, "viewer"),
     ("GET", f"/app/items/{ZERO}", None, "viewer"),
+    # billing (issue 7)
+    ("POST", "/api/subscriptions/cancel", None, "admin"),
+    ("POST", "/api/subscriptions/resume", None, "admin"),
+    ("POST", "/api/subscriptions/change-plan", {"plan": "professional"}, "admin"),
+    ("GET", "/api/billing/profile", None, "viewer"),
+    ("PUT", "/api/billing/profile", {"legal_name": "Matrix Trading Co"}, "admin"),
+    ("GET", "/api/meeting-requests", None, "viewer"),
+    (
+        "POST",
+        "/api/meeting-requests",
+        {"contact_name": "Matrix", "email": "m@example.sa", "phone": "+966500000000", "preferred_times": "Sun 10am"},
+        "admin",
+    ),
+    ("GET", "/api/invoices", None, "viewer"),
+    ("GET", f"/api/invoices/{ZERO}", None, "viewer"),
+    ("GET", "/app/subscription", None, "viewer"),
+    ("GET", f"/app/invoices/{ZERO}", None, "viewer"),
     ("POST", "/api/logout", None, "any"),
 ]
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
@@ -145,6 +162,7 @@ def test_every_registered_route_declares_its_access_and_is_in_the_matrix():
                     "record_id",
                     "recommendation_id",
                     "item_id",
+                    "invoice_id",
                 ):
                     path = path.replace("{" + name + ":uuid}", "{id}")
                 if (method, path) not in declared:
