@@ -90,7 +90,9 @@ async def _over_item_limit(
 ) -> set[int]:
     """Positions of new items beyond the tenant's limit. Existing items always keep updating. An advisory
     lock per tenant serialises the check with the insert, so concurrent writers cannot overshoot."""
-    await raw.execute("SELECT pg_advisory_xact_lock(hashtextextended('atlas-items-limit:' || $1::text, 0))", tenant_id)
+    await raw.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('atlas-items-limit:' || $1::text, 0))", str(tenant_id)
+    )
     ids = list({str(row.get("external_id")) for row in rows})
     known = {
         r["external_id"]
