@@ -11,10 +11,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.billing import invoices, services, views
+from atlas.billing import admin, invoices, services, views
 from atlas.billing.schemas import (
+    BillingOverviewRead,
     BillingProfileIn,
     BillingProfileRead,
+    ContractActivation,
     InvoiceRead,
     MeetingRequestIn,
     MeetingRequestRead,
@@ -22,10 +24,13 @@ from atlas.billing.schemas import (
     PlanChangeResult,
     PlanRead,
     SubscriptionRead,
+    TenantBillingRead,
+    TrialExtension,
 )
 from atlas.config import Settings
 from atlas.db.engine import Database
 from atlas.errors import NotFound
+from atlas.platform import platform_admin
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
 
@@ -195,3 +200,93 @@ CONTROLLERS = [
     MeetingRequestController,
     InvoiceController,
 ]
+
+
+def overview_read(data: admin.BillingOverview) -> BillingOverviewRead:
+    def tenant(t: admin.TenantBilling) -> TenantBillingRead:
+        return TenantBillingRead(**t.__dict__)
+
+    return BillingOverviewRead(
+        by_state=data.by_state,
+        mrr_halalas=data.mrr_halalas,
+        trials_ending_this_week=[tenant(t) for t in data.trials_ending_this_week],
+        past_due=[tenant(t) for t in data.past_due],
+        subscriptions=[tenant(t) for t in data.subscriptions],
+        meeting_requests=[MeetingRequestRead(**m) for m in data.meeting_requests],
+    )
+
+
+class PlatformBillingController(Controller):
+    """Platform admins only. Reads are platform-read transactions, audited; each action is a system transaction
+    audited in the target tenant's trail."""
+
+    path = "/api/platform"
+    tags = ["platform"]
+
+    @get("/billing", opt={"permission": Permission.PLATFORM_TENANTS})
+    async def billing_overview(
+        self,
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> BillingOverviewRead:
+        """Subscriptions by state, trials ending this week, past-due tenants, MRR, meeting requests."""
+        async with database.system_session() as session:
+            await platform_admin.record_view(
+                session,
+                actor=principal.actor,
+                correlation_id=correlation_id,
+                viewed_tenant_id=None,
+                own_tenant_id=principal.tenant_id,
+                what="billing_overview",
+            )
+        async with database.platform_read_session() as session:
+            return overview_read(await admin.overview(session))
+
+    @post("/tenants/{tenant_id:uuid}/extend-trial", opt={"permission": Permission.PLATFORM_TENANTS}, status_code=200)
+    async def extend_trial(
+        self,
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+        tenant_id: FromPath[uuid.UUID],
+        data: TrialExtension,
+    ) -> dict[str, object]:
+        """Give a tenant more days of trial (from now, if it has ended)."""
+        async with database.system_session() as session:
+            subscription = await admin.extend_trial(
+                session, tenant_id, days=data.days, actor=principal.actor, correlation_id=correlation_id
+            )
+            return {"status": subscription.status, "trial_ends_at": subscription.trial_ends_at}
+
+    @post(
+        "/tenants/{tenant_id:uuid}/activate-contract", opt={"permission": Permission.PLATFORM_TENANTS}, status_code=200
+    )
+    async def activate_contract(
+        self,
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+        tenant_id: FromPath[uuid.UUID],
+        data: ContractActivation,
+    ) -> dict[str, object]:
+        """Set an enterprise tenant active by contract (invoiced outside Moyasar) for a number of months."""
+        async with database.system_session() as session:
+            subscription = await admin.activate_by_contract(
+                session,
+                tenant_id,
+                plan_id=data.plan,
+                months=data.months,
+                reference=data.reference,
+                actor=principal.actor,
+                correlation_id=correlation_id,
+            )
+            return {
+                "status": subscription.status,
+                "plan_id": subscription.plan_id,
+                "billing_mode": subscription.billing_mode,
+                "current_period_end": subscription.current_period_end,
+            }
+
+
+CONTROLLERS.append(PlatformBillingController)

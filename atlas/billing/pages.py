@@ -12,10 +12,12 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.billing import invoices, services, views, zatca
+from atlas.billing import admin, invoices, services, views, zatca
 from atlas.billing.states import Status
 from atlas.config import Settings
+from atlas.db.engine import Database
 from atlas.i18n import translate
+from atlas.platform import platform_admin
 from atlas.platform import services as platform
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
@@ -88,10 +90,39 @@ class BillingPages(Controller):
         )
 
 
+class PlatformBillingPages(Controller):
+    include_in_schema = False
+
+    @get("/platform/billing", opt={"permission": Permission.PLATFORM_TENANTS})
+    async def overview(
+        self,
+        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> Template:
+        """Across tenants: subscriptions by state, trials ending, past due, MRR, meeting requests; with actions."""
+        async with database.system_session() as session:
+            await platform_admin.record_view(
+                session,
+                actor=principal.actor,
+                correlation_id=correlation_id,
+                viewed_tenant_id=None,
+                own_tenant_id=principal.tenant_id,
+                what="billing_overview",
+            )
+        async with database.platform_read_session() as session:
+            data = await admin.overview(session)
+            plans = await services.list_plans(session)
+        async with database.tenant_session(principal.tenant_id) as session:
+            ctx = await tenant_context_for(session)
+        return page(request, "billing/platform.html", nav="platform", overview=data, plans=plans, **ctx)
+
+
 def payment_form_settings(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
     """What the browser needs to send a card straight to Moyasar (publishable key and URL), if configured."""
     provider = getattr(request.app.state, "moyasar_browser", None)
     return provider if isinstance(provider, dict) else None
 
 
-PAGES = [BillingPages]
+PAGES = [BillingPages, PlatformBillingPages]

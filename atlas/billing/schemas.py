@@ -126,3 +126,35 @@ class PaymentStarted(msgspec.Struct):
     currency: str
     redirect_url: str | None
     message: str | None = None
+
+
+class TrialExtension(msgspec.Struct, forbid_unknown_fields=True):
+    days: Annotated[int, msgspec.Meta(ge=1, le=90)]
+
+
+class ContractActivation(msgspec.Struct, forbid_unknown_fields=True):
+    plan: PlanId
+    months: Annotated[int, msgspec.Meta(ge=1, le=60)]
+    reference: Annotated[str, msgspec.Meta(max_length=400)]
+
+
+class TenantBillingRead(msgspec.Struct):
+    tenant_id: uuid.UUID
+    tenant_name: str
+    org_type: str | None
+    status: str
+    plan_id: str
+    billing_mode: str
+    trial_ends_at: datetime | None
+    current_period_end: datetime | None
+    past_due_since: datetime | None
+    cancel_at_period_end: bool
+
+
+class BillingOverviewRead(msgspec.Struct):
+    by_state: dict[str, int]
+    mrr_halalas: int
+    trials_ending_this_week: list[TenantBillingRead]
+    past_due: list[TenantBillingRead]
+    subscriptions: list[TenantBillingRead]
+    meeting_requests: list[MeetingRequestRead]

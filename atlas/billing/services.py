@@ -96,15 +96,19 @@ async def plan_lifting(session: AsyncSession, feature: str, needed: int) -> Subs
 # --- periods ------------------------------------------------------------------------------------
 
 
-def add_period(start: datetime, settings: Settings) -> datetime:
-    """One billing period after ``start``: a calendar month (the 31st becomes the month's last day), or the
-    test setting's number of seconds."""
-    if settings.billing_period_seconds:
-        return start + timedelta(seconds=settings.billing_period_seconds)
+def add_calendar_month(start: datetime) -> datetime:
+    """The same day next month; the 31st becomes the month's last day."""
     month = start.month % 12 + 1
     year = start.year + (1 if start.month == 12 else 0)
     day = min(start.day, calendar.monthrange(year, month)[1])
     return start.replace(year=year, month=month, day=day)
+
+
+def add_period(start: datetime, settings: Settings) -> datetime:
+    """One billing period after ``start``: a calendar month, or the test setting's number of seconds."""
+    if settings.billing_period_seconds:
+        return start + timedelta(seconds=settings.billing_period_seconds)
+    return add_calendar_month(start)
 
 
 # --- the subscription and its state -------------------------------------------------------------

@@ -36,8 +36,20 @@ def handlers_by_route() -> dict[tuple[str, str], object]:
         for handler in getattr(route, "route_handlers", []):
             for method in handler.http_methods:
                 path = route.path
-                for name in ("id", "tenant_id", "connector_id", "mapping_id", "run_id", "record_id",
-                             "recommendation_id", "item_id", "invoice_id", "invitation_id", "member_id", "token_id"):
+                for name in (
+                    "id",
+                    "tenant_id",
+                    "connector_id",
+                    "mapping_id",
+                    "run_id",
+                    "record_id",
+                    "recommendation_id",
+                    "item_id",
+                    "invoice_id",
+                    "invitation_id",
+                    "member_id",
+                    "token_id",
+                ):
                     path = path.replace("{" + name + ":uuid}", "{id}")
                 found[(method, path)] = handler
     return found
@@ -134,10 +146,12 @@ def test_the_refusal_is_in_the_requests_language(atlas, tenant):
     admin, me = tenant
     set_state(atlas, me["tenant_id"], "cancelled")
     try:
-        english = admin.post("/api/invitations", json={"email": "x@example.sa", "role": "viewer"},
-                             headers={"Accept-Language": "en"})
-        arabic = admin.post("/api/invitations", json={"email": "x@example.sa", "role": "viewer"},
-                            headers={"Accept-Language": "ar"})
+        english = admin.post(
+            "/api/invitations", json={"email": "x@example.sa", "role": "viewer"}, headers={"Accept-Language": "en"}
+        )
+        arabic = admin.post(
+            "/api/invitations", json={"email": "x@example.sa", "role": "viewer"}, headers={"Accept-Language": "ar"}
+        )
         assert english.status_code == arabic.status_code == 402
         assert "read-only" in english.json()["detail"]
         assert "للقراءة فقط" in arabic.json()["detail"]

@@ -71,7 +71,9 @@ def test_records_limit_quarantines_new_items_and_an_upgrade_brings_them_in(stack
         assert error["code"] == "plan_limit_records"
         assert error["params"] == {"limit": 40, "plan": "basic", "upgrade_plan": "professional"}
         page = html_page(
-            admin, "/app/quarantine", params={"connector_id": connector_id, "endpoint_key": "items"},
+            admin,
+            "/app/quarantine",
+            params={"connector_id": connector_id, "endpoint_key": "items"},
             cookies={"atlas_lang": "en"},
         )
         assert "records limit (40 on the basic plan); upgrade to professional" in page.text

@@ -125,6 +125,15 @@ MATRIX = [
     ("GET", f"/api/invoices/{ZERO}", None, "viewer"),
     ("GET", "/app/subscription", None, "viewer"),
     ("GET", f"/app/invoices/{ZERO}", None, "viewer"),
+    ("GET", "/api/platform/billing", None, "platform"),
+    ("POST", f"/api/platform/tenants/{ZERO}/extend-trial", {"days": 3}, "platform"),
+    (
+        "POST",
+        f"/api/platform/tenants/{ZERO}/activate-contract",
+        {"plan": "enterprise", "months": 12, "reference": "C-1"},
+        "platform",
+    ),
+    ("GET", "/platform/billing", None, "platform"),
     ("POST", "/api/logout", None, "any"),
 ]
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
