@@ -63,7 +63,8 @@ def test_enterprise_trial_end_invites_a_meeting_and_stores_the_request(atlas):
     assert 'data-testid="meeting-received"' in html_page(admin, "/app/subscription").text
     assert admin.get("/api/audit-logs").status_code == 402  # expired: billing only
     audit = atlas.sql(
-        "SELECT count(*) FROM audit_events WHERE tenant_id = %s AND event_type = 'meeting_requested'", (me["tenant_id"],)
+        "SELECT count(*) FROM audit_events WHERE tenant_id = %s AND event_type = 'meeting_requested'",
+        (me["tenant_id"],),
     )
     assert audit == [(1,)]
 
