@@ -113,7 +113,10 @@ def test_cors_lets_a_local_atlas_page_call_the_publishable_key_endpoints(moyasar
     assert "authorization" in answer.headers["access-control-allow-headers"].lower()
     # The actual request and its errors carry the header too, so the page can read Moyasar's message.
     refused = httpx.post(
-        f"{moyasar.api}/tokens", json={}, auth=(moyasar.publishable_key, ""), headers={"Origin": "http://localhost:8200"}
+        f"{moyasar.api}/tokens",
+        json={},
+        auth=(moyasar.publishable_key, ""),
+        headers={"Origin": "http://localhost:8200"},
     )
     assert refused.status_code == 400
     assert refused.headers["access-control-allow-origin"] == "http://localhost:8200"
@@ -218,7 +221,9 @@ def test_payment_validation_collects_every_field_error(moyasar, hooks):
         assert set(answer.json()["errors"]) == {"amount", "currency", "given_id", "source", "callback_url"}
         small = http.post("/payments", json={"amount": 99, "callback_url": callback(hooks), "source": {"type": "x"}})
         assert set(small.json()["errors"]) == {"amount", "source.type"}
-        text = http.post("/payments", json={"amount": "343.85", "callback_url": "ftp://x", "source": {"type": "stcpay"}})
+        text = http.post(
+            "/payments", json={"amount": "343.85", "callback_url": "ftp://x", "source": {"type": "stcpay"}}
+        )
         assert set(text.json()["errors"]) == {"amount", "callback_url", "source.type"}
         assert "not available in the local stand-in" in text.json()["errors"]["source.type"][0]
         metadata = {f"k{i}": "v" for i in range(31)}
@@ -434,8 +439,9 @@ def test_refund_capture_and_void_follow_the_state_machine(moyasar, hooks):
 def test_fetch_update_and_list_with_pages_and_filters(moyasar, hooks):
     start = datetime.now(UTC) - timedelta(seconds=1)
     ids = [
-        card_payment(moyasar, hooks, APPROVED_VISA, amount=100 + i, metadata={"n": str(i)}, source={"3ds": False})
-        .json()["id"]
+        card_payment(
+            moyasar, hooks, APPROVED_VISA, amount=100 + i, metadata={"n": str(i)}, source={"3ds": False}
+        ).json()["id"]
         for i in range(43)
     ]
     failed = card_payment(moyasar, hooks, "4201320000013020", source={"3ds": False}).json()
@@ -513,7 +519,9 @@ def test_an_event_is_dropped_after_the_last_retry(moyasar, hooks):
 
 
 def test_webhook_faults_duplicates_wrong_secret_live_flag_old_spelling_and_redelivery(moyasar, hooks):
-    moyasar.switch(webhook_duplicates=2, webhook_wrong_secret=True, webhook_live=True, failed_event_name="payment_faild")
+    moyasar.switch(
+        webhook_duplicates=2, webhook_wrong_secret=True, webhook_live=True, failed_event_name="payment_faild"
+    )
     card_payment(moyasar, hooks, "4201321234411220", source={"3ds": False})
     first, second = hooks.wait_for(2)
     assert first["id"] == second["id"] and first["type"] == "payment_faild"

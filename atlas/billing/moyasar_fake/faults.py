@@ -158,8 +158,8 @@ class FaultMiddleware:
         elif rule.kind == "html":
             await _send_body(send, rule.status or 403, CLOUDFLARE_HTML.encode(), "text/html; charset=UTF-8", [])
         elif rule.kind == "respond":
-            body = rule.body if isinstance(rule.body, str) else json.dumps(rule.body)
-            await _send_body(send, rule.status or 400, body.encode(), rule.content_type, [])
+            text = rule.body if isinstance(rule.body, str) else json.dumps(rule.body)
+            await _send_body(send, rule.status or 400, text.encode(), rule.content_type, [])
         elif rule.kind == "drop_before_commit":
             await self._drop(send, [])
         else:
@@ -168,11 +168,11 @@ class FaultMiddleware:
             if rule.kind == "drop_after_commit":
                 await self._drop(send, start.get("headers", []))
             elif rule.kind == "bad_json":
-                body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+                full = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
                 headers = [
                     (k, v) for k, v in start.get("headers", []) if k.lower() not in (b"content-length", b"content-type")
                 ]
-                await _send_body(send, start["status"], body[: max(1, len(body) // 2)], "application/json", headers)
+                await _send_body(send, start["status"], full[: max(1, len(full) // 2)], "application/json", headers)
             else:  # slow
                 await asyncio.sleep(rule.seconds)
                 for message in messages:

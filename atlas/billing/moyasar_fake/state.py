@@ -21,7 +21,9 @@ _TOKEN_ALPHABET: Final = string.ascii_letters + string.digits
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The current time at Moyasar's precision (milliseconds), so a timestamp read back compares equal."""
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def iso(moment: datetime | None) -> str | None:
