@@ -612,5 +612,7 @@ def create_app(options: FakeOptions | None = None) -> StandInApp:
         exception_handlers={Exception: _error},
         lifespan=[lifespan],
         openapi_config=None,
+        # Keep the process's logging (atlas.observability's redacting JSON logs) instead of Litestar's own.
+        logging_config=None,
     )
     return StandInApp(app, fake)
