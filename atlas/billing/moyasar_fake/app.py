@@ -187,7 +187,7 @@ async def create_token(request: Request[Any, Any, Any]) -> dict[str, Any]:
     fake = _fake(request)
     try:
         _authenticate(request, publishable_ok=True)
-        token = fake.moyasar.create_token(await _body(request), base_url=_base_url(request))
+        token = fake.moyasar.create_token(await _body(request))
     except FakeApiError as error:
         if fake.switches.bare_token_errors and error.status == 400:
             raise _Bare(error) from None
@@ -225,7 +225,7 @@ async def create_payment(request: Request[Any, Any, Any]) -> Response[dict[str, 
     _authenticate(request, publishable_ok=True)
     fake = _fake(request)
     client = request.client.host if request.client else None
-    payment, _created = fake.moyasar.create_payment(await _body(request), base_url=_base_url(request), ip=client)
+    payment, _created = fake.moyasar.create_payment(await _body(request), ip=client)
     return Response(fake.moyasar.payment_json(payment, base_url=_base_url(request)), status_code=201)
 
 

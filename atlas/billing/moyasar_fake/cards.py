@@ -138,11 +138,6 @@ def outcome_of(number: str, *, unknown_card_outcome: Literal["failed", "paid"] =
     return SandboxCard(number, APPROVED if unknown_card_outcome == "paid" else UNSPECIFIED)
 
 
-def masked(number: str) -> str:
-    """Moyasar's masked form: `XXXX-XXXX-XXXX-1111`."""
-    return "XXXX-XXXX-XXXX-" + number[-4:]
-
-
 def expired(month: int, year: int, *, now: datetime | None = None) -> bool:
     """A card is valid through the last day of its expiry month."""
     today = now or datetime.now(UTC)

@@ -40,7 +40,6 @@ log = structlog.get_logger("atlas.moyasar_fake")
 PAGE_SIZE: Final = 40
 MIN_AMOUNT: Final = 100
 VERIFICATION_AMOUNT: Final = 100
-PAYMENT_STATUSES: Final = ("initiated", "paid", "failed", "authorized", "captured", "refunded", "voided", "verified")
 EVENT_FOR_STATUS: Final = {
     "paid": "payment_paid",
     "failed": "payment_failed",
@@ -212,7 +211,7 @@ class Moyasar:
             funding="debit" if brand == "mada" else "credit",
         )
 
-    def create_token(self, body: dict[str, Any], *, base_url: str) -> Token:
+    def create_token(self, body: dict[str, Any]) -> Token:
         """`POST /v1/tokens`: a token `initiated`; without `save_only` it carries a `verification_url`."""
         errors = _Errors()
         save_only = _flag(body.get("save_only"), False)
@@ -287,7 +286,7 @@ class Moyasar:
 
     # --- payments -----------------------------------------------------------------------------------------
 
-    def create_payment(self, body: dict[str, Any], *, base_url: str, ip: str | None) -> tuple[Payment, bool]:
+    def create_payment(self, body: dict[str, Any], *, ip: str | None) -> tuple[Payment, bool]:
         """`POST /v1/payments`; returns the payment and whether it is new (False: a replayed given_id)."""
         errors = _Errors()
         amount = _integer(body.get("amount"))
@@ -364,14 +363,6 @@ class Moyasar:
             elif not three_ds and self.faults.take("POST", "/v1/payments", frozenset({"challenge"})):
                 three_ds = True  # the issuer asks for a challenge anyway
         assert card is not None
-        decline = self.faults.take("POST", "/v1/payments", frozenset({"decline"}))
-        if decline is not None:
-            card = msgspec.structs.replace(
-                card,
-                outcome_status="failed",
-                outcome_message=decline.message or "DECLINED",
-                outcome_code=decline.code or "05",
-            )
         if source_type == "creditcard" and _flag(source.get("save_card"), False):
             issued = Token(
                 id=new_token_id(),
@@ -383,6 +374,15 @@ class Moyasar:
             )
             self.store.save(issued)
             issued_token_id = issued.id
+        # A `decline` fault changes this payment's outcome only, not the card a saved token keeps.
+        decline = self.faults.take("POST", "/v1/payments", frozenset({"decline"}))
+        if decline is not None:
+            card = msgspec.structs.replace(
+                card,
+                outcome_status="failed",
+                outcome_message=decline.message or "DECLINED",
+                outcome_code=decline.code or "05",
+            )
 
         moment = now()
         payment = Payment(

@@ -49,7 +49,6 @@ FaultKind = Literal[
     "challenge",
     "respond",
 ]
-PAYMENT_KINDS: Final = frozenset({"decline", "challenge"})
 CLOUDFLARE_HTML: Final = (
     "<!DOCTYPE html><html><head><title>Access denied | api.moyasar.com used Cloudflare to restrict access</title>"
     "</head><body><h1>Error 1010</h1><p>The owner of this website has banned your access based on your browser's "
