@@ -5,13 +5,21 @@ subscription's state, so a tenant can always see where it stands and pay."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
+from urllib.parse import urlencode
 
-from litestar import Controller, get, post, put
+import structlog
+from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, Parameter
+from litestar.response import Redirect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.billing import admin, invoices, services, views
+from atlas.billing import admin, invoices, payments, plan_changes, services, views
+from atlas.billing.models import MoyasarEvent
+from atlas.billing.moyasar import MoyasarClient, MoyasarError, key_mode, parse_webhook_event
+from atlas.billing.scheduling import ensure_renewal
 from atlas.billing.schemas import (
     BillingOverviewRead,
     BillingProfileIn,
@@ -20,6 +28,8 @@ from atlas.billing.schemas import (
     InvoiceRead,
     MeetingRequestIn,
     MeetingRequestRead,
+    PaymentStart,
+    PaymentStarted,
     PlanChange,
     PlanChangeResult,
     PlanRead,
@@ -28,13 +38,25 @@ from atlas.billing.schemas import (
     TrialExtension,
 )
 from atlas.config import Settings
+from atlas.db.base import utcnow
 from atlas.db.engine import Database
-from atlas.errors import NotFound
+from atlas.errors import BadRequest, NotFound, Unauthenticated, Unavailable
 from atlas.platform import platform_admin
+from atlas.platform.audit import Actor
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
 
+log = structlog.get_logger("atlas.billing")
 READ = {"permission": Permission.READ, "billing": True}
+
+
+def moyasar_client(request: Request[Any, Any, Any]) -> MoyasarClient:
+    client = getattr(request.app.state, "moyasar", None)
+    if client is None:
+        raise Unavailable("errors.payments_not_configured")
+    return client  # type: ignore[no-any-return]
+
+
 MANAGE = {"permission": Permission.MANAGE_TENANT, "billing": True}
 
 
@@ -96,16 +118,50 @@ class SubscriptionController(Controller):
     @post("/change-plan", opt=MANAGE, status_code=200)
     async def change_plan(
         self,
-        db: NamedDependency[AsyncSession],
+        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
         data: PlanChange,
         principal: NamedDependency[Principal],
         correlation_id: NamedDependency[str],
         settings: NamedDependency[Settings],
     ) -> PlanChangeResult:
         """Upgrade now (a prorated charge on the saved card) or downgrade from the next period."""
-        from atlas.billing.plan_changes import change_plan
-
-        return await change_plan(db, data.plan, settings=settings, actor=principal.actor, correlation_id=correlation_id)
+        async with database.tenant_session(principal.tenant_id) as session:
+            result = await plan_changes.change_plan(
+                session, data.plan, settings=settings, actor=principal.actor, correlation_id=correlation_id
+            )
+        if isinstance(result, PlanChangeResult):
+            return result
+        charged: int | None = None
+        invoice_id = None
+        if result.attempt_id is not None:
+            started = await payments.charge_attempt_with_saved_card(
+                database,
+                moyasar_client(request),
+                settings=settings,
+                box=request.app.state.secret_box,
+                tenant_id=principal.tenant_id,
+                attempt_id=result.attempt_id,
+                actor=principal.actor,
+                correlation_id=correlation_id,
+            )
+            if started.status == "initiated" and started.redirect_url:
+                async with database.tenant_session(principal.tenant_id) as session:
+                    subscription = await services.locked_subscription(session)
+                    read = await views.subscription_read(session, subscription)
+                return PlanChangeResult(
+                    "redirect", read, charged_halalas=started.amount, redirect_url=started.redirect_url
+                )
+            if started.status != "paid":
+                raise payments.PaymentFailed("errors.upgrade_declined", message=started.message or started.status)
+            charged = started.amount
+        async with database.tenant_session(principal.tenant_id) as session:
+            subscription = await services.locked_subscription(session)
+            read = await views.subscription_read(session, subscription)
+            if result.attempt_id is not None:
+                invoice = await invoices.invoice_for_attempt(session, result.attempt_id)
+                invoice_id = invoice.id if invoice else None
+        return PlanChangeResult("upgraded", read, charged_halalas=charged, invoice_id=invoice_id)
 
 
 class BillingProfileController(Controller):
@@ -290,3 +346,169 @@ class PlatformBillingController(Controller):
 
 
 CONTROLLERS.append(PlatformBillingController)
+
+
+class PaymentController(Controller):
+    """SPEC 6: start a payment with a Moyasar token, the 3-D Secure return, and Moyasar's webhook."""
+
+    path = "/api"
+    tags = ["billing"]
+
+    @post("/payments", opt=MANAGE, status_code=201)
+    async def start(
+        self,
+        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
+        data: PaymentStart,
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+        settings: NamedDependency[Settings],
+    ) -> PaymentStarted:
+        """Pay for a plan with the token Moyasar gave the browser. The amount comes from the plan (with VAT);
+        the answer says where to send the browser for 3-D Secure, or the outcome."""
+        started = await payments.start_subscription_payment(
+            database,
+            moyasar_client(request),
+            settings=settings,
+            box=request.app.state.secret_box,
+            tenant_id=principal.tenant_id,
+            plan_id=data.plan,
+            token=data.token,
+            actor=principal.actor,
+            correlation_id=correlation_id,
+        )
+        if started.status == "paid":
+            await after_payment(request, database, principal.tenant_id)
+        return PaymentStarted(
+            payment_id=started.attempt_id,
+            status=started.status,
+            amount_halalas=started.amount,
+            currency=started.currency,
+            redirect_url=started.redirect_url,
+            message=started.message,
+        )
+
+    @get("/payments/callback", opt=READ)
+    async def callback(
+        self,
+        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+        settings: NamedDependency[Settings],
+        payment_id: str | None = Parameter(query="id", default=None, max_length=200),
+    ) -> Redirect:
+        """Moyasar sends the browser back here after 3-D Secure. Nothing is taken from the query string but the
+        payment's id: the payment is fetched from Moyasar and checked against the attempt before anything
+        changes."""
+        attempt_id = payments.parse_attempt_id(payment_id)
+        if attempt_id is None:
+            return outcome_redirect("mismatch")
+        async with database.tenant_session(principal.tenant_id) as session:
+            mine = await payments.PaymentAttemptRepo(session).get_or_none(attempt_id)
+        if mine is None:  # not a payment of this tenant: change nothing
+            return outcome_redirect("mismatch")
+        try:
+            outcome = await payments.settle(
+                database,
+                moyasar_client(request),
+                settings=settings,
+                tenant_id=principal.tenant_id,
+                attempt_id=attempt_id,
+                actor=principal.actor,
+                correlation_id=correlation_id,
+            )
+        except MoyasarError as exc:
+            log.warning("callback_not_settled", code=exc.code)
+            return outcome_redirect("pending")  # the webhook (or the next visit) settles it
+        if outcome.result == "paid":
+            await after_payment(request, database, principal.tenant_id)
+        return outcome_redirect(outcome.result, outcome.message)
+
+    @post("/webhooks/moyasar", opt={"public": True}, status_code=200)
+    async def webhook(
+        self,
+        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        correlation_id: NamedDependency[str],
+    ) -> dict[str, str]:
+        """Moyasar's notifications. The shared secret is compared in constant time; each event is recorded
+        once by its id; the payment is fetched again from Moyasar and applied idempotently."""
+        if settings.moyasar_webhook_secret is None or settings.moyasar_secret_key is None:
+            raise Unavailable("errors.payments_not_configured")
+        try:
+            event = parse_webhook_event(await request.body(), secret=settings.moyasar_webhook_secret)
+        except MoyasarError as exc:
+            if exc.code == "forged_event":
+                log.warning("webhook_forged")
+                raise Unauthenticated("errors.webhook_forged") from None
+            raise BadRequest("errors.webhook_malformed") from None
+        if event.live != (key_mode(settings.moyasar_secret_key) == "live"):
+            raise BadRequest("errors.webhook_wrong_mode")
+        async with database.system_session() as session:
+            inserted = await session.scalar(
+                pg_insert(MoyasarEvent)
+                .values(
+                    id=event.id[:100],
+                    type=event.type[:50],
+                    payment_id=event.payment.id[:100] if event.payment else None,
+                )
+                .on_conflict_do_nothing(index_elements=["id"])
+                .returning(MoyasarEvent.id)
+            )
+            if inserted is None:
+                stored = await session.get(MoyasarEvent, event.id[:100])
+                if stored is not None and stored.processed_at is not None:
+                    return {"status": "duplicate"}
+        outcome = "ignored"
+        attempt_id = payments.parse_attempt_id(event.payment.id if event.payment else None)
+        tenant_id = await payments.attempt_tenant(database, attempt_id) if attempt_id else None
+        if attempt_id is not None and tenant_id is not None:
+            try:
+                settled = await payments.settle(
+                    database,
+                    moyasar_client(request),
+                    settings=settings,
+                    tenant_id=tenant_id,
+                    attempt_id=attempt_id,
+                    actor=Actor("system", "moyasar webhook"),
+                    correlation_id=correlation_id,
+                )
+            except MoyasarError as exc:
+                log.warning("webhook_not_settled", code=exc.code)
+                raise Unavailable("errors.moyasar_unavailable") from None  # Moyasar retries the event
+            outcome = settled.result
+            if outcome == "paid":
+                await after_payment(request, database, tenant_id)
+        elif attempt_id is None or tenant_id is None:
+            outcome = "unknown_payment"
+        async with database.system_session() as session:
+            stored = await session.get(MoyasarEvent, event.id[:100])
+            if stored is not None:
+                stored.processed_at = utcnow()
+                stored.outcome = outcome
+        return {"status": "processed", "outcome": outcome}
+
+
+def outcome_redirect(result: str, message: str | None = None) -> Redirect:
+    query = {"payment": result}
+    if message and result == "failed":
+        query["message"] = message[:200]
+    return Redirect("/app/subscription?" + urlencode(query))
+
+
+async def after_payment(request: Request[Any, Any, Any], database: Database, tenant_id: uuid.UUID) -> None:
+    """A paid payment: make sure the subscription's renewal workflow runs (never fails the request)."""
+    async with database.tenant_session(tenant_id) as session:
+        subscription = await services.current_subscription(session)
+    if subscription is not None and subscription.billing_mode == "moyasar":
+        await ensure_renewal(
+            request.app.state.temporal,
+            request.app.state.settings,
+            tenant_id=tenant_id,
+            subscription_id=subscription.id,
+        )
+
+
+CONTROLLERS.append(PaymentController)

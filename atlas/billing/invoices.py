@@ -114,3 +114,7 @@ async def list_invoices(session: AsyncSession) -> list[Invoice]:
 
 async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
     return await InvoiceRepo(session).get(invoice_id)
+
+
+async def invoice_for_attempt(session: AsyncSession, attempt_id: uuid.UUID) -> Invoice | None:
+    return await InvoiceRepo(session).one_or_none(Invoice.payment_attempt_id == attempt_id)

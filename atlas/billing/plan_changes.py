@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.billing import services as billing
 from atlas.billing import views
+from atlas.billing.payments import UpgradeCharge, prepare_upgrade
 from atlas.billing.schemas import PlanChangeResult
 from atlas.billing.states import Status
 from atlas.config import Settings
@@ -17,7 +18,9 @@ from atlas.platform.audit import Actor, EventType, record
 
 async def change_plan(
     session: AsyncSession, plan_id: str, *, settings: Settings, actor: Actor, correlation_id: str
-) -> PlanChangeResult:
+) -> PlanChangeResult | UpgradeCharge:
+    """Change the plan, or (an upgrade of a paid subscription) record the prorated charge to make; the caller
+    charges it after this transaction commits (`atlas.billing.payments.charge_attempt_with_saved_card`)."""
     subscription = await billing.locked_subscription(session)
     plan = await billing.get_plan(session, plan_id)
     status = billing.effective(subscription)
@@ -53,5 +56,6 @@ async def change_plan(
     if billing.plan_rank(plan.id) < billing.plan_rank(subscription.plan_id):
         await billing.schedule_downgrade(session, subscription, plan, actor=actor, correlation_id=correlation_id)
         return PlanChangeResult("downgrade_scheduled", await views.subscription_read(session, subscription))
-    # Upgrades charge the saved card (Moyasar); wired in with the payments step.
-    raise Conflict("errors.plan_change_needs_payment", state=status.value)
+    return await prepare_upgrade(
+        session, subscription, plan, settings=settings, actor=actor, correlation_id=correlation_id
+    )
