@@ -3,7 +3,6 @@ tenant's payment, double submission, and the webhook (valid, forged, replayed, o
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
