@@ -27,6 +27,7 @@ from atlas.web.dependencies import request_lang
 DEMO_ACCOUNTS = [
     {"email": "admin@demo.atlas.sa", "role": "admin"},
     {"email": "operator@demo.atlas.sa", "role": "operator"},
+    {"email": "owner@smb.demo.atlas.sa", "role": "admin"},
     {"email": "platform@atlas.sa", "role": "platform_admin"},
 ]
 
