@@ -173,6 +173,32 @@
     });
   }
 
+  /** Upgrade (charged now on the saved card) or downgrade (next period); a card that needs 3-D Secure
+   *  sends the browser to the issuer's page, which returns through the payment callback. */
+  function changePlan(button) {
+    var question = A.t("billing.plans.change_confirm");
+    if (question === "billing.plans.change_confirm") question = button.getAttribute("data-confirm-text");
+    if (!window.confirm(question)) return;
+    var scope = button.closest("[data-api-scope]");
+    var box = scope && scope.querySelector("[data-form-error]");
+    if (box) box.hidden = true;
+    A.setBusy(button, true);
+    A.api("/api/subscriptions/change-plan", "POST", { plan: button.getAttribute("data-change-plan") })
+      .then(function (result) {
+        if (result.status === 401) return A.signInAgain();
+        if (!result.ok) throw new Error(A.problemMessage(result));
+        if (result.data && result.data.redirect_url) window.location.assign(result.data.redirect_url);
+        else window.location.reload();
+      })
+      .catch(function (err) {
+        A.setBusy(button, false);
+        if (box) {
+          box.textContent = (err && err.message) || A.t("ui.js.error_generic");
+          box.hidden = false;
+        }
+      });
+  }
+
   function start() {
     document.addEventListener("click", function (event) {
       var chooser = event.target.closest("[data-subscribe-plan]");
@@ -188,6 +214,11 @@
         if (first) first.focus({ preventScroll: true });
       }
       if (event.target.closest("[data-print]")) window.print();
+      var change = event.target.closest("[data-change-plan]");
+      if (change) {
+        event.preventDefault();
+        changePlan(change);
+      }
     });
     document.querySelectorAll('[data-testid="payment-form"]').forEach(initPaymentForm);
   }
