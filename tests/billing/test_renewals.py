@@ -193,3 +193,42 @@ def test_upgrade_now_with_a_prorated_charge_and_downgrade_next_period(renewing, 
     assert subscription(atlas, tenant)["plan_id"] == "professional"
     wait_until(lambda: subscription(atlas, tenant)["plan_id"] == "basic", timeout=TIMEOUT, what="the downgrade")
     assert attempts(atlas, tenant)[0][3] == 34_385  # the next period is charged at the smaller plan
+
+
+def test_the_billing_sweep_records_ended_trials_and_restarts_a_lost_renewal_workflow(renewing, moyasar):
+    """A trial past its end is recorded as expired (audited); a card-paid subscription whose workflow was lost
+    (terminated here, as after a Temporal reset) gets it back and still renews."""
+    import asyncio
+    import uuid
+
+    from temporalio.client import Client
+
+    atlas = renewing.atlas
+    _, trial_me = atlas.new_tenant()
+    TENANTS.append(trial_me["tenant_id"])
+    set_state(atlas, trial_me["tenant_id"], "trial_ended")
+    _, me = subscribed(renewing, moyasar)
+    subscription_id = atlas.sql("SELECT id FROM subscriptions WHERE tenant_id = %s", (me["tenant_id"],))[0][0]
+    env = renewing.worker.env
+
+    async def sweep() -> dict:
+        client = await Client.connect(env["TEMPORAL_ADDRESS"])
+        await client.get_workflow_handle(f"subscription-{subscription_id}").terminate("lost, for the test")
+        return await client.execute_workflow(
+            "BillingSweep", id=f"sweep-{uuid.uuid4().hex[:8]}", task_queue=env["TEMPORAL_TASK_QUEUE"]
+        )
+
+    result = asyncio.run(sweep())
+    assert result["started"] >= 1
+    assert subscription(atlas, trial_me["tenant_id"])["status"] == "expired"
+    recorded = atlas.sql(
+        "SELECT payload->>'event' FROM audit_events WHERE tenant_id = %s "
+        "AND event_type = 'subscription_status_changed'",
+        (trial_me["tenant_id"],),
+    )
+    assert recorded == [("trial_ended",)]
+    wait_until(
+        lambda: any(r[1] == "paid" for r in attempts(atlas, me["tenant_id"])),
+        timeout=TIMEOUT,
+        what="the renewal after the sweep",
+    )
