@@ -11,7 +11,7 @@ from temporalio import activity
 
 from atlas.billing import payments, renewals
 from atlas.billing import services as billing
-from atlas.billing.models import PaymentAttempt, Subscription
+from atlas.billing.models import Subscription
 from atlas.billing.moyasar import client_from_settings
 from atlas.workflows.runtime import runtime
 
@@ -109,4 +109,4 @@ async def billing_sweep() -> list[RenewalRequest]:
     return [RenewalRequest(str(t), str(s)) for t, s in rows]
 
 
-__all__ = ["PaymentAttempt", "RenewalRequest", "RenewalStep", "billing_sweep", "charge_renewal", "renewal_next_step"]
+__all__ = ["RenewalRequest", "RenewalStep", "billing_sweep", "charge_renewal", "renewal_next_step"]

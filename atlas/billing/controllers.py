@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.billing import admin, invoices, payments, plan_changes, services, views
-from atlas.billing.models import MoyasarEvent
+from atlas.billing.models import MeetingRequest, MoyasarEvent
 from atlas.billing.moyasar import MoyasarClient, MoyasarError, key_mode, parse_webhook_event
 from atlas.billing.scheduling import ensure_renewal
 from atlas.billing.schemas import (
@@ -60,15 +60,15 @@ def moyasar_client(request: Request[Any, Any, Any]) -> MoyasarClient:
 MANAGE = {"permission": Permission.MANAGE_TENANT, "billing": True}
 
 
-def meeting_read(row: object) -> MeetingRequestRead:
+def meeting_read(row: MeetingRequest) -> MeetingRequestRead:
     return MeetingRequestRead(
-        id=row.id,  # type: ignore[attr-defined]
-        contact_name=row.contact_name,  # type: ignore[attr-defined]
-        email=row.email,  # type: ignore[attr-defined]
-        phone=row.phone,  # type: ignore[attr-defined]
-        preferred_times=row.preferred_times,  # type: ignore[attr-defined]
-        notes=row.notes,  # type: ignore[attr-defined]
-        created_at=row.created_at,  # type: ignore[attr-defined]
+        id=row.id,
+        contact_name=row.contact_name,
+        email=row.email,
+        phone=row.phone,
+        preferred_times=row.preferred_times,
+        notes=row.notes,
+        created_at=row.created_at,
     )
 
 

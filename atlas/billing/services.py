@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -288,7 +289,9 @@ async def limit_problem(session: AsyncSession, limit: PlanLimit, needed: int, ke
     )
 
 
-async def check_connector_limit(session: AsyncSession, count: Any, tenant_id: uuid.UUID | None = None) -> None:
+async def check_connector_limit(
+    session: AsyncSession, count: Callable[[], Awaitable[int]], tenant_id: uuid.UUID | None = None
+) -> None:
     """Refuse a new connector beyond the plan's ``max_connectors``, naming the plan that lifts the limit.
 
     The subscription row is locked first, so two creations at once cannot both take the last place.
