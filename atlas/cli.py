@@ -195,6 +195,82 @@ def demo_erp(host: str, port: int, as_of: str | None) -> None:
     run(host, port, as_of=date.fromisoformat(as_of) if as_of else None)
 
 
+@main.command("moyasar-fake")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=3002, show_default=True, type=int)
+@click.option("--secret-key", default=None, help="The test secret key it accepts (default: the demo's sk_test_ key).")
+@click.option("--publishable-key", default=None, help="The test publishable key it accepts (default: the demo's).")
+@click.option("--webhook-url", default=None, help="Send payment events here (Atlas's /api/webhooks/moyasar).")
+@click.option("--webhook-secret", default=None, help="The webhook's shared secret, sent as each event's secret_token.")
+@click.option(
+    "--webhook-retry-seconds",
+    default="0,60,600,1800,3600,7200",
+    show_default=True,
+    help="Waits before each delivery attempt, then the event is dropped.",
+)
+@click.option("--state-file", type=click.Path(dir_okay=False), default=None, help="SQLite file to keep state in.")
+@click.option("--public-url", default=None, help="The URL browsers reach it at (default: the URL of each request).")
+@click.option("--allowed-origin", "allowed_origins", multiple=True, help="CORS origin (default: any local one).")
+@click.option("--failed-event-name", type=click.Choice(["payment_failed", "payment_faild"]), default="payment_failed")
+@click.option("--given-id-replay", is_flag=True, help="A used given_id returns the payment instead of a 400.")
+@click.option("--save-only-single-use", is_flag=True, help="A save_only token is not reusable after its payment.")
+def moyasar_fake(
+    host: str,
+    port: int,
+    secret_key: str | None,
+    publishable_key: str | None,
+    webhook_url: str | None,
+    webhook_secret: str | None,
+    webhook_retry_seconds: str,
+    state_file: str | None,
+    public_url: str | None,
+    allowed_origins: tuple[str, ...],
+    failed_event_name: str,
+    given_id_replay: bool,
+    save_only_single_use: bool,
+) -> None:
+    """Run the local Moyasar: a test stand-in for Moyasar's API (tokens, payments, 3-D Secure, webhooks)."""
+    from pathlib import Path
+
+    import msgspec
+
+    from atlas.billing.moyasar_fake.options import (
+        DEMO_PUBLISHABLE_KEY,
+        DEMO_SECRET_KEY,
+        FakeOptions,
+        Switches,
+        parse_retry_seconds,
+    )
+    from atlas.billing.moyasar_fake.server import run
+    from atlas.observability import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json_output=settings.log_json)
+    try:
+        switches = msgspec.convert(
+            {
+                "webhook_retry_seconds": parse_retry_seconds(webhook_retry_seconds),
+                "failed_event_name": failed_event_name,
+                "given_id_replay": given_id_replay,
+                "save_only_reusable": not save_only_single_use,
+            },
+            Switches,
+        )
+        options = FakeOptions(
+            secret_key=secret_key or DEMO_SECRET_KEY,
+            publishable_key=publishable_key or DEMO_PUBLISHABLE_KEY,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            state_file=Path(state_file) if state_file else None,
+            public_url=public_url,
+            allowed_origins=allowed_origins,
+            switches=switches,
+        )
+    except (ValueError, msgspec.ValidationError) as exc:
+        raise click.BadParameter(str(exc)) from None
+    run(options, host=host, port=port)
+
+
 @main.command("demo")
 @click.option("--port", default=8000, show_default=True, type=int)
 def demo(port: int) -> None:

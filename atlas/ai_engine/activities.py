@@ -9,6 +9,7 @@ from typing import Any
 from temporalio import activity
 
 from atlas.ai_engine import services
+from atlas.billing.services import background_work_refused
 from atlas.platform.audit import all_tenant_ids
 from atlas.workflows.runtime import runtime
 
@@ -23,6 +24,10 @@ class AnalysisRequest:
 @activity.defn(name="ai.analyse_tenant")
 async def analyse_tenant(request: AnalysisRequest) -> dict[str, Any]:
     async with runtime().db.tenant_session(uuid.UUID(request.tenant_id)) as session:
+        refused = await background_work_refused(session)
+        if refused is not None:
+            # No analyses for a tenant whose subscription gives no access now; the reason is the result.
+            return {"skipped": refused}
         return await services.analyse_tenant(
             session,
             trigger=request.trigger,
@@ -38,4 +43,8 @@ async def tenants_with_data() -> list[str]:
         ids = await all_tenant_ids(session)
         rows = await session.execute(text("SELECT DISTINCT tenant_id FROM stock_balances"))
         with_data = {row[0] for row in rows}
+        # Only tenants whose subscription gives full access now (trial or active).
+        for tenant_id in list(with_data):
+            if await background_work_refused(session, tenant_id) is not None:
+                with_data.discard(tenant_id)
     return [str(t) for t in ids if t in with_data]

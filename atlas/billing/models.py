@@ -1,4 +1,4 @@
-"""Plans and subscriptions (SPEC 5). Money is integer halalas."""
+"""Plans, subscriptions, payments, invoices and the rest of billing (SPEC 5 and 6). Money is integer halalas."""
 
 from __future__ import annotations
 
@@ -6,8 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from atlas.db.base import Base, TenantOwned, created_at_column, utcnow, uuid_pk
@@ -31,10 +41,13 @@ class SubscriptionPlan(Base):
 
 
 class Subscription(TenantOwned, Base):
+    """The tenant's one subscription and where it stands (`atlas.billing.states` owns the transitions)."""
+
     __tablename__ = "subscriptions"
     __table_args__ = (
         UniqueConstraint("tenant_id", name="uq_subscriptions_tenant"),
         CheckConstraint("status IN ('trial', 'active', 'past_due', 'cancelled', 'expired')", name="status"),
+        CheckConstraint("billing_mode IN ('moyasar', 'contract')", name="billing_mode"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -45,3 +58,166 @@ class Subscription(TenantOwned, Base):
     current_period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # 'moyasar': charged by Atlas; 'contract': an enterprise customer invoiced outside Moyasar.
+    billing_mode: Mapped[str] = mapped_column(String(20), nullable=False, default="moyasar")
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A downgrade waits for the next period.
+    pending_plan_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("subscription_plans.id"))
+    past_due_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Failed renewal charges of the current period (dunning).
+    failed_renewals: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    payment_method_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("payment_methods.id", ondelete="SET NULL")
+    )
+    contract_reference: Mapped[str | None] = mapped_column(String(200))
+
+
+class PaymentMethod(TenantOwned, Base):
+    """A saved card: Moyasar's token (encrypted at rest) and what may be shown of it. Never the card itself."""
+
+    __tablename__ = "payment_methods"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    token_encrypted: Mapped[str] = mapped_column(Text, nullable=False)
+    brand: Mapped[str | None] = mapped_column(String(20))
+    last_four: Mapped[str | None] = mapped_column(String(4))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class PaymentAttempt(TenantOwned, Base):
+    """One charge Atlas asked Moyasar for, recorded before the HTTP call. Its id is the payment's given_id."""
+
+    __tablename__ = "payment_attempts"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('subscribe', 'upgrade', 'renewal')", name="purpose"),
+        CheckConstraint("status IN ('created', 'initiated', 'paid', 'failed', 'abandoned', 'error')", name="status"),
+        CheckConstraint("amount_total = amount_net + vat", name="total"),
+        UniqueConstraint("subscription_id", "purpose", "plan_id", "period_start", "attempt_no", name="key"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    subscription_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False
+    )
+    purpose: Mapped[str] = mapped_column(String(20), nullable=False)
+    plan_id: Mapped[str] = mapped_column(String(40), ForeignKey("subscription_plans.id"), nullable=False)
+    period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    period_end: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    attempt_no: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    amount_net: Mapped[int] = mapped_column(Integer, nullable=False)
+    vat: Mapped[int] = mapped_column(Integer, nullable=False)
+    amount_total: Mapped[int] = mapped_column(Integer, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="SAR")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="created")
+    payment_method_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("payment_methods.id", ondelete="SET NULL")
+    )
+    transaction_url: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Invoice(TenantOwned, Base):
+    """A tax invoice for one successful charge: a gapless platform-wide number, fixed once issued."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint("total = net + vat", name="total"),
+        UniqueConstraint("number", name="uq_invoices_number"),
+        UniqueConstraint("payment_attempt_id", name="uq_invoices_payment_attempt"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    number: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    payment_attempt_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("payment_attempts.id", ondelete="RESTRICT")
+    )
+    purpose: Mapped[str] = mapped_column(String(20), nullable=False)
+    plan_id: Mapped[str] = mapped_column(String(40), nullable=False)
+    plan_name_ar: Mapped[str] = mapped_column(String(100), nullable=False)
+    plan_name_en: Mapped[str] = mapped_column(String(100), nullable=False)
+    period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    period_end: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    net: Mapped[int] = mapped_column(Integer, nullable=False)
+    vat: Mapped[int] = mapped_column(Integer, nullable=False)
+    total: Mapped[int] = mapped_column(Integer, nullable=False)
+    vat_rate_bp: Mapped[int] = mapped_column(Integer, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    seller_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    seller_vat_number: Mapped[str] = mapped_column(String(15), nullable=False)
+    buyer_legal_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    buyer_vat_number: Mapped[str | None] = mapped_column(String(15))
+    card_brand: Mapped[str | None] = mapped_column(String(20))
+    card_last_four: Mapped[str | None] = mapped_column(String(4))
+    qr_tlv_base64: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class InvoiceCounter(Base):
+    """The platform-wide invoice sequence. Global; its row is locked by the transaction that issues an invoice,
+    so a rolled-back issue gives its number back and the sequence has no gaps."""
+
+    __tablename__ = "invoice_counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_number: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class BillingProfile(TenantOwned, Base):
+    """Who the invoices are made out to: the tenant's legal name and optional VAT number."""
+
+    __tablename__ = "billing_profiles"
+    __table_args__ = (UniqueConstraint("tenant_id", name="uq_billing_profiles_tenant"),)
+    tenant_id_index = False
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    legal_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    vat_number: Mapped[str | None] = mapped_column(String(15))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class MeetingRequest(TenantOwned, Base):
+    """An enterprise prospect asking to meet the sales team (SPEC 3)."""
+
+    __tablename__ = "meeting_requests"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    contact_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    phone: Mapped[str] = mapped_column(String(40), nullable=False)
+    preferred_times: Mapped[str] = mapped_column(Text, nullable=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class BillingNotice(TenantOwned, Base):
+    """An in-app notice to the tenant's admins (a failed renewal, a payment that needs the customer)."""
+
+    __tablename__ = "billing_notices"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    action_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MoyasarEvent(Base):
+    """Each webhook event once, keyed by Moyasar's event id. Global: the tenant is known only after the
+    payment has been fetched and matched to one of our payment attempts."""
+
+    __tablename__ = "moyasar_events"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    type: Mapped[str] = mapped_column(String(50), nullable=False)
+    payment_id: Mapped[str | None] = mapped_column(String(100))
+    received_at: Mapped[datetime] = created_at_column()
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(60))

@@ -1,21 +1,67 @@
-"""Plans and the trial. Payments, renewals and plan gating build on this."""
+"""Subscriptions: the trial, the effective state, plan limits, plan changes, cancellation, the billing
+profile, meeting requests and in-app notices. Payments and invoices build on these
+(`atlas.billing.payments`, `atlas.billing.invoices`).
+
+Every change goes through `atlas.billing.states` (so only the table's transitions happen) and writes
+its audit event in the caller's transaction.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import calendar
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.billing.models import Subscription, SubscriptionPlan
+from atlas.billing.models import BillingNotice, BillingProfile, MeetingRequest, Subscription, SubscriptionPlan
+from atlas.billing.states import Event, Status, SubscriptionView, effective_status, has_full_access, next_status
+from atlas.config import Settings
 from atlas.db.base import utcnow
-from atlas.errors import ValidationFailed
+from atlas.errors import AtlasError, Conflict, NotFound, ValidationFailed
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.tenancy import TenantRepository
+
+VAT_NUMBER_RE = re.compile(r"^3\d{13}3$")
+PLAN_ORDER = ("basic", "professional", "enterprise")
 
 
 class SubscriptionRepository(TenantRepository[Subscription]):
     model = Subscription
+    not_found_key = "errors.subscription_not_found"
+
+
+class BillingProfileRepo(TenantRepository[BillingProfile]):
+    model = BillingProfile
+
+
+class MeetingRequestRepo(TenantRepository[MeetingRequest]):
+    model = MeetingRequest
+
+
+class NoticeRepo(TenantRepository[BillingNotice]):
+    model = BillingNotice
+
+
+class SubscriptionRequired(AtlasError):
+    """The tenant's subscription does not allow this request (HTTP 402 with the state and what to do)."""
+
+    status = 402
+    slug = "subscription-required"
+    html_redirect = "/app/subscription"
+
+
+class PlanLimitReached(AtlasError):
+    status = 402
+    slug = "plan-limit-reached"
+
+
+# --- plans --------------------------------------------------------------------------------------
 
 
 async def list_plans(session: AsyncSession) -> list[SubscriptionPlan]:
@@ -23,8 +69,63 @@ async def list_plans(session: AsyncSession) -> list[SubscriptionPlan]:
     return list(result.scalars())
 
 
+async def get_plan(session: AsyncSession, plan_id: str) -> SubscriptionPlan:
+    plan = await session.get(SubscriptionPlan, plan_id)
+    if plan is None:
+        raise ValidationFailed("errors.unknown_plan", plan=plan_id, extra={"field": "plan"})
+    return plan
+
+
 def default_plan_for(org_type: str) -> str:
     return "enterprise" if org_type == "enterprise" else "professional"
+
+
+def limit_of(plan: SubscriptionPlan, feature: str) -> int | None:
+    value = (plan.features or {}).get(feature)
+    return int(value) if value is not None else None
+
+
+async def plan_lifting(session: AsyncSession, feature: str, needed: int) -> SubscriptionPlan | None:
+    """The cheapest plan whose ``feature`` limit allows ``needed``."""
+    for plan in await list_plans(session):
+        limit = limit_of(plan, feature)
+        if limit is None or limit >= needed:
+            return plan
+    return None
+
+
+# --- periods ------------------------------------------------------------------------------------
+
+
+def add_calendar_month(start: datetime) -> datetime:
+    """The same day next month; the 31st becomes the month's last day."""
+    month = start.month % 12 + 1
+    year = start.year + (1 if start.month == 12 else 0)
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day)
+
+
+def add_period(start: datetime, settings: Settings) -> datetime:
+    """One billing period after ``start``: a calendar month, or the test setting's number of seconds."""
+    if settings.billing_period_seconds:
+        return start + timedelta(seconds=settings.billing_period_seconds)
+    return add_calendar_month(start)
+
+
+# --- the subscription and its state -------------------------------------------------------------
+
+
+def view_of(subscription: Subscription) -> SubscriptionView:
+    return SubscriptionView(
+        status=subscription.status,
+        trial_ends_at=subscription.trial_ends_at,
+        current_period_end=subscription.current_period_end,
+        cancel_at_period_end=subscription.cancel_at_period_end,
+    )
+
+
+def effective(subscription: Subscription, now: datetime | None = None) -> Status:
+    return effective_status(view_of(subscription), now or utcnow())
 
 
 async def start_trial(
@@ -61,3 +162,367 @@ async def start_trial(
 
 async def current_subscription(session: AsyncSession, tenant_id: object | None = None) -> Subscription | None:
     return await SubscriptionRepository(session, tenant_id=tenant_id).one_or_none()  # type: ignore[arg-type]
+
+
+async def access_status(session: AsyncSession, tenant_id: uuid.UUID | None = None) -> Status | None:
+    """The tenant's effective state now (None before onboarding has started a trial)."""
+    subscription = await current_subscription(session, tenant_id)
+    return None if subscription is None else effective(subscription)
+
+
+async def background_work_refused(session: AsyncSession, tenant_id: uuid.UUID | None = None) -> str | None:
+    """Why scheduled syncs and analyses must not run for this tenant now, or None when they may."""
+    status = await access_status(session, tenant_id)
+    if status is None or has_full_access(status):
+        return None
+    return f"subscription_{status.value}"
+
+
+async def locked_subscription(session: AsyncSession, tenant_id: uuid.UUID | None = None) -> Subscription:
+    """The tenant's subscription, row-locked for the rest of the transaction (serialises billing changes)."""
+    repo = SubscriptionRepository(session, tenant_id=tenant_id)
+    found: Subscription | None = (await session.execute(repo.select().with_for_update())).scalar_one_or_none()
+    if found is None:
+        raise NotFound("errors.subscription_not_found")
+    return found
+
+
+async def transition(
+    session: AsyncSession,
+    subscription: Subscription,
+    event: Event,
+    *,
+    actor: Actor,
+    correlation_id: str,
+    reason: str,
+    **changes: Any,
+) -> Subscription:
+    """Move the subscription along the state machine, set ``changes``, and audit it."""
+    before = subscription.status
+    # A stored 'trial' whose end has passed is expired in effect; treat the move from there.
+    if before == Status.TRIAL and event is not Event.TRIAL_ENDED and effective(subscription) is Status.EXPIRED:
+        before_effective = Status.EXPIRED
+    else:
+        before_effective = Status(before)
+    after = next_status(before_effective, event)
+    subscription.status = after.value
+    for key, value in changes.items():
+        setattr(subscription, key, value)
+    subscription.updated_at = utcnow()
+    await session.flush()
+    await record(
+        session,
+        EventType.SUBSCRIPTION_STATUS_CHANGED,
+        actor=actor,
+        correlation_id=correlation_id,
+        tenant_id=subscription.tenant_id,
+        payload={
+            "subscription_id": str(subscription.id),
+            "from": before,
+            "to": after.value,
+            "event": event.value,
+            "reason": reason,
+            "plan": subscription.plan_id,
+            "current_period_end": subscription.current_period_end,
+        },
+    )
+    return subscription
+
+
+async def expire_ended_trials(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """The trial sweep (system transaction): persist ``expired`` for every trial past its end."""
+    moment = now or utcnow()
+    rows = list(
+        (
+            await session.execute(
+                select(Subscription)
+                .where(Subscription.status == "trial", Subscription.trial_ends_at <= moment)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars()
+    )
+    for subscription in rows:
+        await transition(
+            session,
+            subscription,
+            Event.TRIAL_ENDED,
+            actor=Actor("system", "trial sweep"),
+            correlation_id="trial-sweep",
+            reason="trial_ended",
+            expired_at=moment,
+        )
+    return len(rows)
+
+
+# --- plan limits ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLimit:
+    feature: str
+    limit: int | None
+    plan_id: str
+
+
+async def limit_for(session: AsyncSession, feature: str, tenant_id: uuid.UUID | None = None) -> PlanLimit | None:
+    """The tenant's limit for ``feature`` from its plan (the trial's plan during the trial)."""
+    subscription = await current_subscription(session, tenant_id)
+    if subscription is None:
+        return None
+    plan = await get_plan(session, subscription.plan_id)
+    return PlanLimit(feature, limit_of(plan, feature), plan.id)
+
+
+async def limit_problem(session: AsyncSession, limit: PlanLimit, needed: int, key: str) -> PlanLimitReached:
+    lifting = await plan_lifting(session, limit.feature, needed)
+    return PlanLimitReached(
+        key,
+        limit=limit.limit,
+        plan=limit.plan_id,
+        upgrade_plan=lifting.id if lifting else "enterprise",
+        extra={
+            "limit": limit.feature,
+            "max": limit.limit,
+            "plan": limit.plan_id,
+            "upgrade_to": lifting.id if lifting else None,
+        },
+    )
+
+
+async def check_connector_limit(
+    session: AsyncSession, count: Callable[[], Awaitable[int]], tenant_id: uuid.UUID | None = None
+) -> None:
+    """Refuse a new connector beyond the plan's ``max_connectors``, naming the plan that lifts the limit.
+
+    The subscription row is locked first, so two creations at once cannot both take the last place.
+    ``count`` is an async callable returning the tenant's connectors now."""
+    repo = SubscriptionRepository(session, tenant_id=tenant_id)
+    subscription = (await session.execute(repo.select().with_for_update())).scalar_one_or_none()
+    if subscription is None:
+        return
+    plan = await get_plan(session, subscription.plan_id)
+    limit = PlanLimit("max_connectors", limit_of(plan, "max_connectors"), plan.id)
+    if limit.limit is None:
+        return
+    existing = int(await count())
+    if existing < limit.limit:
+        return
+    raise await limit_problem(session, limit, existing + 1, "errors.plan_limit_connectors")
+
+
+async def item_limit(session: AsyncSession, tenant_id: uuid.UUID | None = None) -> PlanLimit | None:
+    """The records (canonical items) limit for syncs, or None when unlimited."""
+    limit = await limit_for(session, "max_records", tenant_id)
+    return limit if limit is not None and limit.limit is not None else None
+
+
+async def usage(session: AsyncSession) -> dict[str, int]:
+    from atlas.connectors.models import Connector
+    from atlas.mapping.models import Item
+
+    tenant_id = SubscriptionRepository(session).tenant_id
+    connectors = await session.scalar(
+        select(func.count()).select_from(Connector).where(Connector.tenant_id == tenant_id)
+    )
+    items = await session.scalar(select(func.count()).select_from(Item).where(Item.tenant_id == tenant_id))
+    return {"connectors": int(connectors or 0), "records": int(items or 0)}
+
+
+# --- cancellation and plan changes --------------------------------------------------------------
+
+
+async def schedule_cancellation(session: AsyncSession, *, actor: Actor, correlation_id: str) -> Subscription:
+    """Cancel at the period's end: access stays until then, then the subscription is ``cancelled``."""
+    subscription = await locked_subscription(session)
+    status = effective(subscription)
+    if status is not Status.ACTIVE or subscription.billing_mode != "moyasar":
+        raise Conflict("errors.cancel_not_active", state=status.value)
+    if not subscription.cancel_at_period_end:
+        subscription.cancel_at_period_end = True
+        subscription.cancelled_at = utcnow()
+        await record(
+            session,
+            EventType.SUBSCRIPTION_CANCEL_SCHEDULED,
+            actor=actor,
+            correlation_id=correlation_id,
+            payload={"subscription_id": str(subscription.id), "access_until": subscription.current_period_end},
+        )
+    return subscription
+
+
+async def resume(session: AsyncSession, *, actor: Actor, correlation_id: str) -> Subscription:
+    """Undo a scheduled cancellation before the period ends."""
+    subscription = await locked_subscription(session)
+    if effective(subscription) is not Status.ACTIVE or not subscription.cancel_at_period_end:
+        raise Conflict("errors.resume_not_scheduled")
+    subscription.cancel_at_period_end = False
+    subscription.cancelled_at = None
+    await record(
+        session,
+        EventType.SUBSCRIPTION_RESUMED,
+        actor=actor,
+        correlation_id=correlation_id,
+        payload={"subscription_id": str(subscription.id)},
+    )
+    return subscription
+
+
+def plan_rank(plan_id: str) -> int:
+    return PLAN_ORDER.index(plan_id) if plan_id in PLAN_ORDER else len(PLAN_ORDER)
+
+
+async def check_fits(session: AsyncSession, plan: SubscriptionPlan) -> None:
+    """Refuse a smaller plan that today's usage would not fit, saying which limit and by how much."""
+    used = await usage(session)
+    for feature, used_key, key in (
+        ("max_connectors", "connectors", "errors.downgrade_connectors"),
+        ("max_records", "records", "errors.downgrade_records"),
+    ):
+        limit = limit_of(plan, feature)
+        if limit is not None and used[used_key] > limit:
+            raise Conflict(key, plan=plan.id, limit=limit, used=used[used_key], extra={"limit": feature, "max": limit})
+
+
+async def schedule_downgrade(
+    session: AsyncSession, subscription: Subscription, plan: SubscriptionPlan, *, actor: Actor, correlation_id: str
+) -> Subscription:
+    """A cheaper plan from the next period, refused when today's usage would not fit it."""
+    await check_fits(session, plan)
+    subscription.pending_plan_id = plan.id
+    await record(
+        session,
+        EventType.SUBSCRIPTION_PLAN_CHANGED,
+        actor=actor,
+        correlation_id=correlation_id,
+        payload={
+            "subscription_id": str(subscription.id),
+            "from": subscription.plan_id,
+            "to": plan.id,
+            "effective": "next_period",
+            "from_date": subscription.current_period_end,
+        },
+    )
+    return subscription
+
+
+# --- the billing profile ------------------------------------------------------------------------
+
+
+def validate_vat_number(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    digits = value.strip().replace(" ", "")
+    if not VAT_NUMBER_RE.match(digits):
+        raise ValidationFailed("errors.vat_number_invalid", extra={"field": "vat_number"})
+    return digits
+
+
+async def billing_profile(session: AsyncSession, tenant_id: uuid.UUID | None = None) -> BillingProfile | None:
+    return await BillingProfileRepo(session, tenant_id=tenant_id).one_or_none()
+
+
+async def update_billing_profile(
+    session: AsyncSession, *, legal_name: str, vat_number: str | None, actor: Actor, correlation_id: str
+) -> BillingProfile:
+    name = " ".join(legal_name.split())
+    if not 2 <= len(name) <= 200:
+        raise ValidationFailed("errors.legal_name_length", extra={"field": "legal_name"})
+    vat = validate_vat_number(vat_number)
+    repo = BillingProfileRepo(session)
+    profile = await repo.one_or_none()
+    if profile is None:
+        profile = await repo.add(BillingProfile(legal_name=name, vat_number=vat))
+    else:
+        await repo.update_values(profile, legal_name=name, vat_number=vat, updated_at=utcnow())
+    await record(
+        session,
+        EventType.BILLING_PROFILE_UPDATED,
+        actor=actor,
+        correlation_id=correlation_id,
+        payload={"legal_name": name, "vat_number": vat},
+    )
+    return profile
+
+
+# --- meeting requests ---------------------------------------------------------------------------
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]{6,30}$")
+
+
+async def request_meeting(
+    session: AsyncSession,
+    *,
+    contact_name: str,
+    email: str,
+    phone: str,
+    preferred_times: str,
+    notes: str | None,
+    actor: Actor,
+    correlation_id: str,
+) -> MeetingRequest:
+    """Store an enterprise prospect's request to meet the sales team (listed for platform admins)."""
+    from atlas.platform.services import normalise_email
+
+    name = " ".join(contact_name.split())
+    if not 2 <= len(name) <= 200:
+        raise ValidationFailed("errors.meeting_contact_name", extra={"field": "contact_name"})
+    address = normalise_email(email)
+    phone_value = phone.strip()
+    if not PHONE_RE.match(phone_value):
+        raise ValidationFailed("errors.meeting_phone", extra={"field": "phone"})
+    times = preferred_times.strip()
+    if not 2 <= len(times) <= 1000:
+        raise ValidationFailed("errors.meeting_preferred_times", extra={"field": "preferred_times"})
+    note = (notes or "").strip() or None
+    if note is not None and len(note) > 4000:
+        raise ValidationFailed("errors.meeting_notes_length", extra={"field": "notes"})
+    meeting = await MeetingRequestRepo(session).add(
+        MeetingRequest(
+            contact_name=name,
+            email=address,
+            phone=phone_value,
+            preferred_times=times,
+            notes=note,
+            created_by=actor.ref,
+        )
+    )
+    await record(
+        session,
+        EventType.MEETING_REQUESTED,
+        actor=actor,
+        correlation_id=correlation_id,
+        payload={"meeting_request_id": str(meeting.id), "contact_name": name, "email": address},
+    )
+    return meeting
+
+
+async def meeting_requests(session: AsyncSession) -> list[MeetingRequest]:
+    return await MeetingRequestRepo(session).list(order_by=[MeetingRequest.created_at.desc()])
+
+
+# --- notices ------------------------------------------------------------------------------------
+
+
+async def add_notice(
+    session: AsyncSession,
+    kind: str,
+    *,
+    params: dict[str, Any],
+    action_url: str | None = None,
+    tenant_id: uuid.UUID | None = None,
+) -> BillingNotice:
+    return await NoticeRepo(session, tenant_id=tenant_id).add(
+        BillingNotice(kind=kind, params=params, action_url=action_url)
+    )
+
+
+async def resolve_notices(session: AsyncSession, tenant_id: uuid.UUID | None = None) -> None:
+    await NoticeRepo(session, tenant_id=tenant_id).bulk_update(
+        BillingNotice.resolved_at.is_(None), values={"resolved_at": utcnow()}
+    )
+
+
+async def open_notices(session: AsyncSession) -> list[BillingNotice]:
+    return await NoticeRepo(session).list(
+        BillingNotice.resolved_at.is_(None), order_by=[BillingNotice.created_at.desc()], limit=5
+    )

@@ -17,6 +17,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.billing.services import check_connector_limit
 from atlas.connectors.engine import (
     AuthConfig,
     AuthKind,
@@ -388,6 +389,8 @@ async def create_connector(
     repo = ConnectorRepo(session, tenant_id=tenant_id)
     if await repo.count(Connector.name == data.name.strip()) > 0:
         raise ValidationFailed("errors.connector_name_taken", field="name", extra={"field": "name"})
+    # The plan's connector limit (billing locks the subscription so concurrent creations cannot overshoot).
+    await check_connector_limit(session, repo.count, tenant_id=repo.tenant_id)
     secrets = _merge_secrets(data.auth, {})
     connector = await repo.add(
         Connector(

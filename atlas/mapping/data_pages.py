@@ -47,6 +47,7 @@ REASON_CODES = (
     "not_a_datetime",
     "not_in_lookup",
     "unknown_item",
+    "plan_limit_records",
     "unknown_location",
     "too_long",
     "not_text",
@@ -236,6 +237,7 @@ def _quarantine_row(record: Any, connector_names: dict[uuid.UUID, str]) -> dict[
                 "field": str(error.get("field") or ""),
                 "code": str(error.get("code") or ""),
                 "detail": str(error.get("detail") or ""),
+                "params": error.get("params") if isinstance(error.get("params"), dict) else {},
             }
             for error in (record.errors or [])
             if isinstance(error, dict)

@@ -13,8 +13,8 @@ from atlas.errors import Conflict
 from atlas.mapping import services as mappings
 from atlas.mapping.models import QuarantinedRecord, SyncRun
 from atlas.mapping.schemas import QuarantineRead
-from atlas.mapping.sync import QuarantineRepo, SyncRunRepo
-from atlas.mapping.writer import run_counts, write_batch
+from atlas.mapping.sync import QuarantineRepo, SyncRunRepo, records_limit
+from atlas.mapping.writer import run_counts, unresolved_errors, write_batch
 from atlas.platform.audit import Actor, EventType, record
 
 
@@ -103,27 +103,21 @@ async def reprocess(
                     errors=[{"field": e.field, "code": e.code, "detail": e.detail} for e in result],
                     mapping_version=version.version,
                 )
+        item_limit = await records_limit(session) if mapping.resource == "items" else None
         unresolved = await write_batch(
             session,
             resource=mapping.resource,
             connector_id=connector_id,
             run_id=run.id,
             rows=[values for _, values in good],
+            item_limit=item_limit.limit if item_limit else None,
         )
-        missing = {u.position: u.reason for u in unresolved}
+        missing = {u.position: u for u in unresolved}
         for position, (row, _values) in enumerate(good):
             if position in missing:
                 still_failing += 1
                 await repo.update_values(
-                    row,
-                    errors=[
-                        {
-                            "field": "item_ref" if missing[position] == "unknown_item" else "location_ref",
-                            "code": missing[position],
-                            "detail": "",
-                        }
-                    ],
-                    mapping_version=version.version,
+                    row, errors=unresolved_errors(missing[position], item_limit), mapping_version=version.version
                 )
             else:
                 fixed += 1

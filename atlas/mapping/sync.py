@@ -17,10 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
+import structlog
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.billing import services as billing
 from atlas.connectors import services as connectors
 from atlas.connectors.engine import ConnectorConfig, ConnectorSession, EndpointConfig, FetchError
 from atlas.connectors.engine.reader import windows
@@ -34,11 +36,12 @@ from atlas.mapping import services as mappings
 from atlas.mapping.engine import CompiledMapping, FieldError, content_hash
 from atlas.mapping.models import QuarantinedRecord, SyncCheckpoint, SyncRun
 from atlas.mapping.sync_types import PlannedEndpoint, SyncPlan
-from atlas.mapping.writer import References, Unresolved, run_counts, write_batch
+from atlas.mapping.writer import ItemLimit, References, Unresolved, run_counts, unresolved_errors, write_batch
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.crypto import SecretBox
 from atlas.platform.tenancy import TenantRepository
 
+log = structlog.get_logger("atlas.sync")
 BATCH_SIZE = 5000
 WINDOW_OVERLAP = timedelta(days=1)
 RESOURCE_ORDER = {"locations": 0, "items": 1, "stock_balances": 2, "stock_movements": 3}
@@ -67,6 +70,15 @@ class SyncFailed(Exception):
         super().__init__(f"{endpoint}: {details.get('reason')}")
         self.endpoint = endpoint
         self.details = details
+
+
+async def records_limit(session: AsyncSession) -> ItemLimit | None:
+    """The plan's limit on canonical items for this tenant, or None when its plan has none."""
+    limit = await billing.item_limit(session)
+    if limit is None or limit.limit is None:
+        return None
+    lifting = await billing.plan_lifting(session, "max_records", limit.limit + 1)
+    return ItemLimit(limit.limit, limit.plan_id, lifting.id if lifting else "enterprise")
 
 
 # --- starting -------------------------------------------------------------------------------------
@@ -128,6 +140,15 @@ async def begin_run(
 ) -> SyncPlan:
     """Mark the run running (creating it for scheduled syncs) and plan the endpoints in dependency order."""
     runs = SyncRunRepo(session)
+    refused = await billing.background_work_refused(session)
+    if refused is not None:
+        # The subscription gives no syncs now (past due, cancelled or expired): skip, saying why.
+        log.info("sync_skipped", reason=refused, connector_id=str(connector_id), trigger=trigger)
+        if run_id is not None:
+            run = await runs.get(run_id)
+            if run.status in ACTIVE:
+                await runs.update_values(run, status="failed", finished_at=utcnow(), error={"reason": refused})
+        return SyncPlan(run_id=str(run_id or ""), endpoints=[], unmapped=[], skipped_reason=refused)
     if run_id is None:
         try:
             run = await request_run(session, connector_id, trigger=trigger, actor=actor, correlation_id=correlation_id)
@@ -198,6 +219,7 @@ async def _flush(
     progress: EndpointProgress,
     checkpoint: datetime | None,
     references: References | None,
+    item_limit: ItemLimit | None = None,
 ) -> None:
     """Commit one batch: its rows, its quarantined records, the run's progress and (optionally) a checkpoint."""
     async with database.tenant_session(tenant_id) as session:
@@ -208,13 +230,11 @@ async def _flush(
             run_id=run_id,
             rows=batch.rows,
             references=references,
+            item_limit=item_limit.limit if item_limit else None,
         )
         rejected = list(batch.rejected)
         for miss in unresolved:
-            reason_field = "item_ref" if miss.reason == "unknown_item" else "location_ref"
-            rejected.append(
-                (batch.sources[miss.position], [{"field": reason_field, "code": miss.reason, "detail": ""}])
-            )
+            rejected.append((batch.sources[miss.position], unresolved_errors(miss, item_limit)))
         if rejected:
             values = [
                 {
@@ -296,6 +316,7 @@ async def sync_endpoint(
             if mapping.resource in ("stock_balances", "stock_movements")
             else None
         )
+        item_limit = await records_limit(session) if mapping.resource == "items" else None
     compiled: CompiledMapping = mappings.validated(mapping.resource, version.spec)
     endpoint: EndpointConfig = mappings.with_record_path(config.endpoint(endpoint_key), compiled)
     progress = EndpointProgress()
@@ -332,6 +353,7 @@ async def sync_endpoint(
                 progress=progress,
                 checkpoint=checkpoint,
                 references=references,
+                item_limit=item_limit,
             )
             heartbeat({"endpoint": endpoint_key, "records": progress.records, "pages": progress.pages})
 

@@ -60,7 +60,66 @@ CONTENT = {
 @dataclass(frozen=True, slots=True)
 class Unresolved:
     position: int  # index of the row in the batch
-    reason: str  # unknown_item or unknown_location
+    reason: str  # unknown_item, unknown_location, or plan_limit (a new item over the plan's records limit)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemLimit:
+    """The plan's records limit for a sync: at most ``limit`` items per tenant; ``plan`` names the current
+    plan and ``upgrade_plan`` the one that lifts it (for the quarantine reason)."""
+
+    limit: int
+    plan: str
+    upgrade_plan: str
+
+
+def unresolved_errors(miss: Unresolved, item_limit: ItemLimit | None = None) -> list[dict[str, Any]]:
+    """The quarantine reason for a row the writer did not write."""
+    if miss.reason == "plan_limit" and item_limit is not None:
+        return [
+            {
+                "field": "sku",
+                "code": "plan_limit_records",
+                "detail": "",
+                "params": {"limit": item_limit.limit, "plan": item_limit.plan, "upgrade_plan": item_limit.upgrade_plan},
+            }
+        ]
+    field = "item_ref" if miss.reason == "unknown_item" else "location_ref"
+    return [{"field": field, "code": miss.reason, "detail": ""}]
+
+
+async def _over_item_limit(
+    raw: Any, tenant_id: uuid.UUID, connector_id: uuid.UUID, rows: list[dict[str, Any]], limit: int
+) -> set[int]:
+    """Positions of new items beyond the tenant's limit. Existing items always keep updating. An advisory
+    lock per tenant serialises the check with the insert, so concurrent writers cannot overshoot."""
+    await raw.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('atlas-items-limit:' || $1::text, 0))", str(tenant_id)
+    )
+    ids = list({str(row.get("external_id")) for row in rows})
+    known = {
+        r["external_id"]
+        for r in await raw.fetch(
+            "SELECT external_id FROM items "
+            "WHERE tenant_id = $1 AND connector_id = $2 AND external_id = ANY($3::text[])",
+            tenant_id,
+            connector_id,
+            ids,
+        )
+    }
+    room = max(0, limit - int(await raw.fetchval("SELECT count(*) FROM items WHERE tenant_id = $1", tenant_id)))
+    admitted: set[str] = set()
+    over: set[int] = set()
+    for position, row in enumerate(rows):
+        external_id = str(row.get("external_id"))
+        if external_id in known or external_id in admitted:
+            continue
+        if room > 0:
+            admitted.add(external_id)
+            room -= 1
+        else:
+            over.add(position)
+    return over
 
 
 async def _raw(session: AsyncSession) -> Any:
@@ -190,8 +249,10 @@ async def write_batch(
     run_id: uuid.UUID,
     rows: list[dict[str, Any]],
     references: References | None = None,
+    item_limit: int | None = None,
 ) -> list[Unresolved]:
-    """Upsert one batch of mapped rows; returns the rows whose item or location is unknown (not written)."""
+    """Upsert one batch of mapped rows; returns the rows whose item or location is unknown, or new items over
+    the plan's ``item_limit`` (not written)."""
     if not rows:
         return []
     tenant_id = tenant_context(session).tenant_id
@@ -208,10 +269,17 @@ async def write_batch(
     if resource in ("items", "locations"):
         columns = COLUMNS[resource]
         names = [n for n, _ in columns]
+        over = (
+            await _over_item_limit(raw, tenant_id, connector_id, rows, item_limit)
+            if resource == "items" and item_limit is not None
+            else set()
+        )
         records = [
             (position, ids[position], *(_wire_decimal(row.get(n)) if n in NUMERIC else row.get(n) for n in names))
             for position, row in enumerate(rows)
+            if position not in over
         ]
+        unresolved = [Unresolved(position, "plan_limit") for position in sorted(over)]
     else:
         refs = references or await References.load(session, connector_id)
         columns = STAGED[resource]

@@ -62,6 +62,20 @@ class EventType(enum.StrEnum):
     QUARANTINE_REPROCESSED = "quarantine_reprocessed"
     ANALYSIS_COMPLETED = "analysis_completed"
     RECOMMENDATION_RETIRED = "recommendation_retired"
+    # Billing (issue 7)
+    SUBSCRIPTION_STATUS_CHANGED = "subscription_status_changed"
+    SUBSCRIPTION_PLAN_CHANGED = "subscription_plan_changed"
+    SUBSCRIPTION_CANCEL_SCHEDULED = "subscription_cancel_scheduled"
+    SUBSCRIPTION_RESUMED = "subscription_resumed"
+    PAYMENT_STARTED = "payment_started"
+    PAYMENT_SUCCEEDED = "payment_succeeded"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_REJECTED = "payment_rejected"
+    INVOICE_ISSUED = "invoice_issued"
+    MEETING_REQUESTED = "meeting_requested"
+    BILLING_PROFILE_UPDATED = "billing_profile_updated"
+    TRIAL_EXTENDED = "trial_extended"
+    CONTRACT_ACTIVATED = "contract_activated"
 
 
 @dataclass(frozen=True, slots=True)

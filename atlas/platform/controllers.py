@@ -15,7 +15,6 @@ from litestar.params import FromPath, Parameter
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.billing import services as billing
 from atlas.config import Settings
 from atlas.db.engine import Database
 from atlas.errors import ValidationFailed
@@ -444,44 +443,6 @@ class PlatformController(Controller):
             return await platform_admin.tenant_detail(session, tenant_id)
 
 
-class BillingController(Controller):
-    path = "/api"
-    tags = ["billing"]
-
-    @get("/subscription-plans", opt={"public": True})
-    async def plans(self, database: NamedDependency[Database]) -> list[dict[str, Any]]:
-        async with database.anonymous_session() as session:
-            plans = await billing.list_plans(session)
-        return [
-            {
-                "id": p.id,
-                "name": p.name,
-                "display_name_ar": p.display_name_ar,
-                "display_name_en": p.display_name_en,
-                "price_halalas": p.price_halalas,
-                "currency": p.currency,
-                "features": p.features,
-            }
-            for p in plans
-        ]
-
-    @get("/subscriptions", opt={"permission": Permission.READ})
-    async def subscriptions(self, db: NamedDependency[AsyncSession]) -> list[dict[str, Any]]:
-        subscription = await billing.current_subscription(db)
-        if subscription is None:
-            return []
-        return [
-            {
-                "id": str(subscription.id),
-                "plan_id": subscription.plan_id,
-                "status": subscription.status,
-                "trial_ends_at": subscription.trial_ends_at,
-                "current_period_start": subscription.current_period_start,
-                "current_period_end": subscription.current_period_end,
-            }
-        ]
-
-
 CONTROLLERS = [
     AuthController,
     OnboardingController,
@@ -490,5 +451,4 @@ CONTROLLERS = [
     TokensController,
     AuditController,
     PlatformController,
-    BillingController,
 ]

@@ -21,6 +21,10 @@ from markupsafe import Markup, escape
 
 from atlas.ai_engine.controllers import CONTROLLERS as AI_CONTROLLERS
 from atlas.ai_engine.pages import AiPages
+from atlas.billing.access import subscription_guard
+from atlas.billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
+from atlas.billing.moyasar import client_from_settings
+from atlas.billing.pages import PAGES as BILLING_PAGES
 from atlas.config import Settings, get_settings
 from atlas.connectors.controllers import ConnectorController
 from atlas.connectors.pages import ConnectorPages
@@ -80,15 +84,30 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.db = Database(settings.database_url, app_role=settings.db_app_role, pool_size=settings.db_pool_size)
+        # Billing: the Moyasar client (secret key, server only) and what the payment form needs in the browser.
+        app.state.moyasar = client_from_settings(settings) if settings.moyasar_configured else None
+        app.state.moyasar_browser = (
+            {
+                "base_url": settings.moyasar_base_url,
+                "publishable_key": settings.moyasar_publishable_key,
+                "callback_url": settings.base_url.rstrip("/") + "/api/payments/callback",
+            }
+            if settings.moyasar_configured
+            else None
+        )
         try:
             yield
         finally:
+            if app.state.moyasar is not None:
+                await app.state.moyasar.aclose()
             await app.state.db.dispose()
 
     prometheus = PrometheusConfig(app_name="atlas", prefix="atlas", group_path=True, exclude=["/metrics", "/static"])
     return Litestar(
         route_handlers=[
             *CONTROLLERS,
+            *BILLING_CONTROLLERS,
+            *BILLING_PAGES,
             ConnectorController,
             ConnectorPages,
             *MAPPING_CONTROLLERS,
@@ -102,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], opt={"public": True}),
         ],
         dependencies=DEPENDENCIES,
-        guards=[authorize],
+        guards=[authorize, subscription_guard],
         middleware=[prometheus.middleware, RequestContextMiddleware(), *rate_limits(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],

@@ -27,6 +27,7 @@ from atlas.web.dependencies import request_lang
 DEMO_ACCOUNTS = [
     {"email": "admin@demo.atlas.sa", "role": "admin"},
     {"email": "operator@demo.atlas.sa", "role": "operator"},
+    {"email": "owner@smb.demo.atlas.sa", "role": "admin"},
     {"email": "platform@atlas.sa", "role": "platform_admin"},
 ]
 
@@ -69,11 +70,17 @@ async def tenant_context_for(db: NamedDependency[AsyncSession]) -> dict[str, Any
     tenant = await services.TenantRepo(db).one_or_none()
     subscription = await billing.current_subscription(db)
     trial = None
-    if subscription is not None and subscription.status == "trial":
-        trial = TrialInfo(subscription.status, days_left(subscription.trial_ends_at), subscription.plan_id)
+    state = billing.effective(subscription).value if subscription is not None else None
+    if subscription is not None and state == "trial":
+        trial = TrialInfo(state, days_left(subscription.trial_ends_at), subscription.plan_id)
     return {
         "tenant_name": tenant.name if tenant else None,
         "trial": trial,
+        # The subscription's effective state, for the layout's billing notice (past due, cancelling).
+        "billing_state": state,
+        "billing_cancel_at": subscription.current_period_end
+        if subscription is not None and subscription.cancel_at_period_end
+        else None,
     }
 
 

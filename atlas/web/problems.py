@@ -114,6 +114,10 @@ def problem_response(
 
 
 def handle_atlas_error(request: Request[Any, Any, Any], exc: AtlasError) -> Response[Any]:
+    # Some refusals send a page to where the person can act (the subscription's trial-ended screen).
+    html_redirect = getattr(exc, "html_redirect", None)
+    if html_redirect and wants_html(request):
+        return Redirect(html_redirect)
     return problem_response(
         request,
         status=exc.status,

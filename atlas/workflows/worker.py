@@ -20,10 +20,12 @@ from temporalio.client import (
 from temporalio.worker import Worker
 
 from atlas.ai_engine.activities import analyse_tenant, tenants_with_data
+from atlas.billing.activities import billing_sweep, charge_renewal, renewal_next_step
 from atlas.config import Settings
 from atlas.connectors.activities import check_connector_health, list_all_connectors
 from atlas.mapping.activities import begin_sync, finish_sync, sync_endpoint
 from atlas.workflows.analysis import NightlyAnalysisWorkflow, TenantAnalysisWorkflow
+from atlas.workflows.billing import BillingSweepWorkflow, SubscriptionRenewalWorkflow
 from atlas.workflows.connector_health import ConnectorHealthSweepWorkflow
 from atlas.workflows.housekeeping import HousekeepingWorkflow, sweep_expired
 from atlas.workflows.runtime import init_runtime
@@ -36,6 +38,8 @@ WORKFLOWS = [
     ConnectorSyncWorkflow,
     TenantAnalysisWorkflow,
     NightlyAnalysisWorkflow,
+    SubscriptionRenewalWorkflow,  # billing (issue 7)
+    BillingSweepWorkflow,
 ]
 ACTIVITIES: list[Callable[..., Any]] = [
     sweep_expired,
@@ -46,6 +50,9 @@ ACTIVITIES: list[Callable[..., Any]] = [
     finish_sync,
     analyse_tenant,
     tenants_with_data,
+    renewal_next_step,  # billing (issue 7)
+    charge_renewal,
+    billing_sweep,
 ]
 
 
@@ -55,6 +62,7 @@ def recurring(settings: Settings) -> list[tuple[str, Any, int]]:
         ("atlas-housekeeping", HousekeepingWorkflow.run, settings.housekeeping_interval_seconds),
         ("atlas-connector-health", ConnectorHealthSweepWorkflow.run, settings.connector_health_interval_seconds),
         ("atlas-nightly-analysis", NightlyAnalysisWorkflow.run, 24 * 3600),
+        ("atlas-billing-sweep", BillingSweepWorkflow.run, settings.trial_sweep_interval_seconds),
     ]
 
 

@@ -108,6 +108,35 @@ MATRIX = [
     ("GET", f"/app/recommendations/{ZERO}", None, "viewer"),
     ("GET", "/app/anomalies", None, "viewer"),
     ("GET", f"/app/items/{ZERO}", None, "viewer"),
+    # billing (issue 7)
+    ("POST", "/api/subscriptions/cancel", None, "admin"),
+    ("POST", "/api/subscriptions/resume", None, "admin"),
+    ("POST", "/api/subscriptions/change-plan", {"plan": "professional"}, "admin"),
+    ("GET", "/api/billing/profile", None, "viewer"),
+    ("PUT", "/api/billing/profile", {"legal_name": "Matrix Trading Co"}, "admin"),
+    ("GET", "/api/meeting-requests", None, "viewer"),
+    (
+        "POST",
+        "/api/meeting-requests",
+        {"contact_name": "Matrix", "email": "m@example.sa", "phone": "+966500000000", "preferred_times": "Sun 10am"},
+        "admin",
+    ),
+    ("GET", "/api/invoices", None, "viewer"),
+    ("GET", f"/api/invoices/{ZERO}", None, "viewer"),
+    ("GET", "/app/subscription", None, "viewer"),
+    ("GET", f"/app/invoices/{ZERO}", None, "viewer"),
+    ("GET", "/api/platform/billing", None, "platform"),
+    ("POST", f"/api/platform/tenants/{ZERO}/extend-trial", {"days": 3}, "platform"),
+    (
+        "POST",
+        f"/api/platform/tenants/{ZERO}/activate-contract",
+        {"plan": "enterprise", "months": 12, "reference": "C-1"},
+        "platform",
+    ),
+    ("GET", "/platform/billing", None, "platform"),
+    ("POST", "/api/payments", {"plan": "basic", "token": "token_matrix"}, "admin"),
+    ("GET", f"/api/payments/callback?id={ZERO}", None, "viewer"),
+    ("POST", "/api/webhooks/moyasar", {"id": "x"}, "public"),
     ("POST", "/api/logout", None, "any"),
 ]
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
@@ -145,6 +174,7 @@ def test_every_registered_route_declares_its_access_and_is_in_the_matrix():
                     "record_id",
                     "recommendation_id",
                     "item_id",
+                    "invoice_id",
                 ):
                     path = path.replace("{" + name + ":uuid}", "{id}")
                 if (method, path) not in declared:
@@ -199,7 +229,8 @@ def test_role_matrix(atlas, principals, method, path, body, least):
         if allowed(least, role):
             # Allowed: the guard let it through (the handler may still say 404 for the zero id,
             # or 409 because onboarding is already done).
-            expected_unavailable = path == "/ready"  # no Temporal in this server: 503 by design
+            # no Temporal (and no Moyasar) in this server: 503 by design
+            expected_unavailable = path in ("/ready", "/api/payments", "/api/webhooks/moyasar")
             assert response.status_code not in (401, 403), (role, kind, method, path, response.status_code)
             assert response.status_code < 500 or expected_unavailable, (
                 role,

@@ -1,0 +1,128 @@
+"""Billing pages: the subscription page (plans, payment form, trial-ended screens, invoices, billing profile)
+and the printable invoice. Billing routes: open in every subscription state."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atlas.billing import admin, invoices, services, views, zatca
+from atlas.billing.states import Status
+from atlas.config import Settings
+from atlas.db.engine import Database
+from atlas.i18n import translate
+from atlas.platform import platform_admin
+from atlas.platform import services as platform
+from atlas.platform.principal import Principal
+from atlas.policy.rbac import Permission
+from atlas.web.pages import page, tenant_context_for
+
+READ = {"permission": Permission.READ, "billing": True}
+PAYMENT_OUTCOMES = ("paid", "failed", "mismatch", "pending")
+
+
+class BillingPages(Controller):
+    include_in_schema = False
+
+    @get("/app/subscription", opt=READ)
+    async def subscription(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        settings: NamedDependency[Settings],
+    ) -> Any:
+        status = await platform.onboarding_status(db)
+        if not status.completed:
+            return Redirect("/onboarding")
+        subscription = await services.current_subscription(db)
+        if subscription is None:
+            return Redirect("/onboarding")
+        ctx = await tenant_context_for(db)
+        state = services.effective(subscription)
+        profile = await services.billing_profile(db)
+        outcome = request.query_params.get("payment")
+        return page(
+            request,
+            "billing/subscription.html",
+            nav="subscription",
+            subscription=await views.subscription_read(db, subscription),
+            state=state.value,
+            trial_ended=state is Status.EXPIRED and subscription.current_period_start is None,
+            org_type=status.org_type,
+            plans=[views.plan_read(p, settings.vat_rate_bp) for p in await services.list_plans(db)],
+            can_manage=principal.can(Permission.MANAGE_TENANT),
+            profile={
+                "legal_name": profile.legal_name if profile else status.company_name,
+                "vat_number": profile.vat_number if profile else None,
+            },
+            invoices=[views.invoice_read(i) for i in await invoices.list_invoices(db)],
+            notices=await services.open_notices(db),
+            meetings=await services.meeting_requests(db),
+            payment_outcome=outcome if outcome in PAYMENT_OUTCOMES else None,
+            payment_message=(request.query_params.get("message") or "")[:200] or None,
+            moyasar=payment_form_settings(request),
+            principal_email=principal.email,
+            **ctx,
+        )
+
+    @get("/app/invoices/{invoice_id:uuid}", opt=READ)
+    async def invoice(
+        self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], invoice_id: FromPath[uuid.UUID]
+    ) -> Template:
+        """The printable, bilingual tax invoice with its ZATCA QR code."""
+        invoice = await invoices.get_invoice(db, invoice_id)
+        ctx = await tenant_context_for(db)
+        return page(
+            request,
+            "billing/invoice.html",
+            nav="subscription",
+            invoice=views.invoice_read(invoice),
+            qr_svg=zatca.qr_svg(invoice.qr_tlv_base64),
+            bi=lambda key: (translate(key, "ar"), translate(key, "en")),
+            **ctx,
+        )
+
+
+class PlatformBillingPages(Controller):
+    include_in_schema = False
+
+    @get("/platform/billing", opt={"permission": Permission.PLATFORM_TENANTS})
+    async def overview(
+        self,
+        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+    ) -> Template:
+        """Across tenants: subscriptions by state, trials ending, past due, MRR, meeting requests; with actions."""
+        async with database.system_session() as session:
+            await platform_admin.record_view(
+                session,
+                actor=principal.actor,
+                correlation_id=correlation_id,
+                viewed_tenant_id=None,
+                own_tenant_id=principal.tenant_id,
+                what="billing_overview",
+            )
+        async with database.platform_read_session() as session:
+            data = await admin.overview(session)
+            plans = await services.list_plans(session)
+        async with database.tenant_session(principal.tenant_id) as session:
+            ctx = await tenant_context_for(session)
+        return page(request, "billing/platform.html", nav="platform", overview=data, plans=plans, **ctx)
+
+
+def payment_form_settings(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
+    """What the browser needs to send a card straight to Moyasar (publishable key and URL), if configured."""
+    provider = getattr(request.app.state, "moyasar_browser", None)
+    return provider if isinstance(provider, dict) else None
+
+
+PAGES = [BillingPages, PlatformBillingPages]

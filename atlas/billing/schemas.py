@@ -1,0 +1,160 @@
+"""API shapes of billing. No card data and no token ever appears here: a saved card is its brand and
+last four digits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+PlanId = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+
+class PlanRead(msgspec.Struct):
+    id: str
+    name: str
+    display_name_ar: str
+    display_name_en: str
+    price_halalas: int
+    vat_halalas: int
+    total_halalas: int
+    currency: str
+    features: dict[str, Any]
+
+
+class CardRead(msgspec.Struct):
+    brand: str | None
+    last_four: str | None
+
+
+class SubscriptionRead(msgspec.Struct):
+    id: uuid.UUID
+    plan_id: str
+    status: str  # the effective state now
+    stored_status: str
+    billing_mode: str
+    trial_ends_at: datetime | None
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    pending_plan_id: str | None
+    past_due_since: datetime | None
+    failed_renewals: int
+    card: CardRead | None
+    usage: dict[str, int]
+    limits: dict[str, int | None]
+
+
+class PlanChange(msgspec.Struct, forbid_unknown_fields=True):
+    plan: PlanId
+
+
+class PlanChangeResult(msgspec.Struct):
+    outcome: str  # upgraded | downgrade_scheduled | payment_required | redirect
+    subscription: SubscriptionRead
+    charged_halalas: int | None = None
+    redirect_url: str | None = None
+    invoice_id: uuid.UUID | None = None
+
+
+class BillingProfileIn(msgspec.Struct, forbid_unknown_fields=True):
+    legal_name: Annotated[str, msgspec.Meta(max_length=400)]
+    vat_number: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+
+
+class BillingProfileRead(msgspec.Struct):
+    legal_name: str
+    vat_number: str | None
+    updated_at: datetime | None
+
+
+class MeetingRequestIn(msgspec.Struct, forbid_unknown_fields=True):
+    contact_name: Annotated[str, msgspec.Meta(max_length=400)]
+    email: Annotated[str, msgspec.Meta(max_length=320)]
+    phone: Annotated[str, msgspec.Meta(max_length=60)]
+    preferred_times: Annotated[str, msgspec.Meta(max_length=2000)]
+    notes: Annotated[str, msgspec.Meta(max_length=8000)] | None = None
+
+
+class MeetingRequestRead(msgspec.Struct):
+    id: uuid.UUID
+    contact_name: str
+    email: str
+    phone: str
+    preferred_times: str
+    notes: str | None
+    created_at: datetime
+    tenant_id: uuid.UUID | None = None
+    tenant_name: str | None = None
+
+
+class InvoiceRead(msgspec.Struct):
+    id: uuid.UUID
+    number: str
+    issued_at: datetime
+    purpose: str
+    plan_id: str
+    plan_name_ar: str
+    plan_name_en: str
+    period_start: datetime
+    period_end: datetime
+    net_halalas: int
+    vat_halalas: int
+    total_halalas: int
+    vat_rate_percent: str
+    currency: str
+    seller_name: str
+    seller_vat_number: str
+    buyer_legal_name: str
+    buyer_vat_number: str | None
+    card: CardRead | None
+    qr_tlv_base64: str
+    url: str
+
+
+class PaymentStart(msgspec.Struct, forbid_unknown_fields=True):
+    plan: PlanId
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class PaymentStarted(msgspec.Struct):
+    payment_id: uuid.UUID
+    status: str  # initiated (go to redirect_url for 3-D Secure) | paid | failed
+    amount_halalas: int
+    currency: str
+    redirect_url: str | None
+    message: str | None = None
+
+
+class TrialExtension(msgspec.Struct, forbid_unknown_fields=True):
+    days: Annotated[int, msgspec.Meta(ge=1, le=90)]
+
+
+class ContractActivation(msgspec.Struct, forbid_unknown_fields=True):
+    plan: PlanId
+    months: Annotated[int, msgspec.Meta(ge=1, le=60)]
+    reference: Annotated[str, msgspec.Meta(max_length=400)]
+
+
+class TenantBillingRead(msgspec.Struct):
+    tenant_id: uuid.UUID
+    tenant_name: str
+    org_type: str | None
+    status: str
+    plan_id: str
+    billing_mode: str
+    trial_ends_at: datetime | None
+    current_period_end: datetime | None
+    past_due_since: datetime | None
+    cancel_at_period_end: bool
+
+
+class BillingOverviewRead(msgspec.Struct):
+    by_state: dict[str, int]
+    mrr_halalas: int
+    trials_ending_this_week: list[TenantBillingRead]
+    past_due: list[TenantBillingRead]
+    subscriptions: list[TenantBillingRead]
+    meeting_requests: list[MeetingRequestRead]

@@ -1,0 +1,87 @@
+"""Turning billing rows into API shapes (shared by the API and the pages)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atlas.billing import services as billing
+from atlas.billing.invoices import display_number
+from atlas.billing.models import Invoice, PaymentMethod, Subscription, SubscriptionPlan
+from atlas.billing.money import charge_for
+from atlas.billing.schemas import CardRead, InvoiceRead, PlanRead, SubscriptionRead
+from atlas.platform.tenancy import TenantRepository
+
+
+class PaymentMethodRepo(TenantRepository[PaymentMethod]):
+    model = PaymentMethod
+
+
+def plan_read(plan: SubscriptionPlan, vat_rate_bp: int) -> PlanRead:
+    charge = charge_for(plan.price_halalas, vat_rate_bp)
+    return PlanRead(
+        id=plan.id,
+        name=plan.name,
+        display_name_ar=plan.display_name_ar,
+        display_name_en=plan.display_name_en,
+        price_halalas=plan.price_halalas,
+        vat_halalas=charge.vat,
+        total_halalas=charge.total,
+        currency=plan.currency,
+        features=dict(plan.features or {}),
+    )
+
+
+async def card_of(session: AsyncSession, subscription: Subscription) -> CardRead | None:
+    if subscription.payment_method_id is None:
+        return None
+    method = await PaymentMethodRepo(session).get_or_none(subscription.payment_method_id)
+    return CardRead(brand=method.brand, last_four=method.last_four) if method else None
+
+
+async def subscription_read(session: AsyncSession, subscription: Subscription) -> SubscriptionRead:
+    plan = await billing.get_plan(session, subscription.plan_id)
+    features = plan.features or {}
+    return SubscriptionRead(
+        id=subscription.id,
+        plan_id=subscription.plan_id,
+        status=billing.effective(subscription).value,
+        stored_status=subscription.status,
+        billing_mode=subscription.billing_mode,
+        trial_ends_at=subscription.trial_ends_at,
+        current_period_start=subscription.current_period_start,
+        current_period_end=subscription.current_period_end,
+        cancel_at_period_end=subscription.cancel_at_period_end,
+        pending_plan_id=subscription.pending_plan_id,
+        past_due_since=subscription.past_due_since,
+        failed_renewals=subscription.failed_renewals,
+        card=await card_of(session, subscription),
+        usage=await billing.usage(session),
+        limits={"connectors": features.get("max_connectors"), "records": features.get("max_records")},
+    )
+
+
+def invoice_read(invoice: Invoice) -> InvoiceRead:
+    whole, part = divmod(invoice.vat_rate_bp, 100)
+    return InvoiceRead(
+        id=invoice.id,
+        number=display_number(invoice.number),
+        issued_at=invoice.issued_at,
+        purpose=invoice.purpose,
+        plan_id=invoice.plan_id,
+        plan_name_ar=invoice.plan_name_ar,
+        plan_name_en=invoice.plan_name_en,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
+        net_halalas=invoice.net,
+        vat_halalas=invoice.vat,
+        total_halalas=invoice.total,
+        vat_rate_percent=f"{whole}" if not part else f"{whole}.{part:02d}",
+        currency=invoice.currency,
+        seller_name=invoice.seller_name,
+        seller_vat_number=invoice.seller_vat_number,
+        buyer_legal_name=invoice.buyer_legal_name,
+        buyer_vat_number=invoice.buyer_vat_number,
+        card=CardRead(brand=invoice.card_brand, last_four=invoice.card_last_four) if invoice.card_last_four else None,
+        qr_tlv_base64=invoice.qr_tlv_base64,
+        url=f"/app/invoices/{invoice.id}",
+    )

@@ -1,0 +1,91 @@
+"""Billing workflows: one renewal workflow per subscription (`subscription-<id>`), and the trial sweep.
+
+Deterministic (ARCHITECTURE rule 7): the workflow asks an activity what to do next and sleeps for as long
+as the activity says (period end, dunning retry), waking early when signalled (a payment, a cancellation,
+a plan change). Every decision and every clock reading happens in the activities.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from atlas.billing.activities import (
+        RenewalRequest,
+        RenewalStep,
+        billing_sweep,
+        charge_renewal,
+        renewal_next_step,
+    )
+
+STEPS_BEFORE_CONTINUE_AS_NEW = 200
+
+
+def workflow_id(subscription_id: str) -> str:
+    return f"subscription-{subscription_id}"
+
+
+@workflow.defn(name="SubscriptionRenewal")
+class SubscriptionRenewalWorkflow:
+    def __init__(self) -> None:
+        self.nudged = False
+
+    @workflow.signal
+    def changed(self) -> None:
+        """Something changed (a payment, a cancellation, a plan change): decide again now."""
+        self.nudged = True
+
+    @workflow.run
+    async def run(self, request: RenewalRequest) -> str:
+        for _ in range(STEPS_BEFORE_CONTINUE_AS_NEW):
+            step: RenewalStep = await workflow.execute_activity(
+                renewal_next_step,
+                request,
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
+            )
+            if step.kind == "done":
+                return step.reason
+            if step.kind == "wait":
+                self.nudged = False
+                with contextlib.suppress(TimeoutError):  # the time to act has come
+                    await workflow.wait_condition(
+                        lambda: self.nudged, timeout=timedelta(seconds=max(step.seconds, 0.1))
+                    )
+                continue
+            await workflow.execute_activity(
+                charge_renewal,
+                request,
+                start_to_close_timeout=timedelta(minutes=3),
+                retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=10)),
+            )
+        workflow.continue_as_new(request)
+
+
+@workflow.defn(name="BillingSweep")
+class BillingSweepWorkflow:
+    """Scheduled: persist ended trials and make sure every card-paid subscription has its renewal workflow."""
+
+    @workflow.run
+    async def run(self) -> dict[str, int]:
+        requests: list[RenewalRequest] = await workflow.execute_activity(
+            billing_sweep, start_to_close_timeout=timedelta(minutes=2)
+        )
+        started = 0
+        for request in requests:
+            try:
+                await workflow.start_child_workflow(
+                    SubscriptionRenewalWorkflow.run,
+                    request,
+                    id=workflow_id(request.subscription_id),
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                )
+                started += 1
+            except WorkflowAlreadyStartedError:
+                pass
+        return {"subscriptions": len(requests), "started": started}
