@@ -26,6 +26,7 @@ class Permission(enum.StrEnum):
     MANAGE_MEMBERS = "members:manage"
     MANAGE_TOKENS = "tokens:manage"
     MANAGE_CONNECTORS = "connectors:manage"
+    MANAGE_POLICIES = "policies:manage"
     PLATFORM_TENANTS = "platform:tenants"
 
 
@@ -40,6 +41,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MANAGE_MEMBERS,
             Permission.MANAGE_TOKENS,
             Permission.MANAGE_CONNECTORS,
+            Permission.MANAGE_POLICIES,
         }
     ),
 }

@@ -2,7 +2,7 @@
 billing profiles, meeting requests, in-app billing notices, and Moyasar's webhook events.
 
 Revision ID: 0008
-Revises: 0006 (the lead re-points it to 0007 when issue-6 is merged)
+Revises: 0006
 Create Date: 2026-12-02
 """
 

@@ -1,0 +1,21 @@
+"""Policies (versioned), execution drafts and connector action templates (issue 6, owned by the policy-and-lock work).
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-03
+"""
+
+from __future__ import annotations
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
