@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     trial_sweep_interval_seconds: int = Field(default=3600, validation_alias="ATLAS_TRIAL_SWEEP_SECONDS")
     # A second "Subscribe" for the same plan within this window reuses the payment already started.
     payment_reuse_seconds: int = Field(default=900, validation_alias="ATLAS_PAYMENT_REUSE_SECONDS")
+    # The billing sweep asks Moyasar about payments still open after this long (no browser return, no webhook);
+    # one Moyasar has never heard of is marked abandoned after the second figure.
+    payment_reconcile_after_seconds: int = Field(default=900, ge=0, validation_alias="ATLAS_PAYMENT_RECONCILE_SECONDS")
+    payment_abandon_after_seconds: int = Field(default=86400, ge=0, validation_alias="ATLAS_PAYMENT_ABANDON_SECONDS")
 
     @field_validator("database_url")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 
@@ -109,4 +110,24 @@ async def billing_sweep() -> list[RenewalRequest]:
     return [RenewalRequest(str(t), str(s)) for t, s in rows]
 
 
-__all__ = ["RenewalRequest", "RenewalStep", "billing_sweep", "charge_renewal", "renewal_next_step"]
+@activity.defn(name="billing.reconcile_payments")
+async def reconcile_payments() -> dict[str, int]:
+    """Settle payments left open (no browser return, no webhook) by asking Moyasar; skipped when not configured."""
+    rt = runtime()
+    if not rt.settings.moyasar_configured:
+        return {"checked": 0}
+    async with client_from_settings(rt.settings) as client:
+        done = await payments.reconcile_open_payments(rt.db, client, settings=rt.settings)
+    if done.checked:
+        log.info("payments_reconciled", **dataclasses.asdict(done))
+    return dataclasses.asdict(done)
+
+
+__all__ = [
+    "RenewalRequest",
+    "RenewalStep",
+    "billing_sweep",
+    "charge_renewal",
+    "reconcile_payments",
+    "renewal_next_step",
+]

@@ -602,3 +602,95 @@ async def charge_attempt_with_saved_card(
         actor=actor,
         correlation_id=correlation_id,
     )
+
+
+# --- reconciliation: payments whose browser never came back and whose webhook never arrived ----------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    checked: int = 0
+    paid: int = 0
+    failed: int = 0
+    pending: int = 0
+    abandoned: int = 0
+    errors: int = 0
+
+
+RECONCILE_BATCH = 200
+RECONCILE_ACTOR = Actor("system", "payment reconciliation")
+
+
+async def open_attempts(
+    database: Database, *, older_than: datetime, newer_than: datetime
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(tenant, attempt) of payments still open that Moyasar should have settled by now, oldest first."""
+    async with database.system_session() as session:
+        rows = (
+            await session.execute(
+                select(PaymentAttempt.tenant_id, PaymentAttempt.id)
+                .where(
+                    PaymentAttempt.status.in_(OPEN),
+                    PaymentAttempt.created_at < older_than,
+                    PaymentAttempt.created_at >= newer_than,
+                )
+                .order_by(PaymentAttempt.created_at)
+                .limit(RECONCILE_BATCH)
+            )
+        ).all()
+    return [(tenant_id, attempt_id) for tenant_id, attempt_id in rows]
+
+
+async def reconcile_open_payments(
+    database: Database, client: MoyasarClient, *, settings: Settings, now: datetime | None = None
+) -> Reconciled:
+    """Ask Moyasar about every payment left open for longer than ``payment_reconcile_after_seconds`` and apply
+    what it says, exactly as the callback and the webhook would (the same verification, idempotent). A
+    checkout payment Moyasar has never heard of after ``payment_abandon_after_seconds`` was never paid (the
+    person left before the card step) and is marked abandoned; renewal attempts stay with their workflow."""
+    now = now or utcnow()
+    found = await open_attempts(
+        database,
+        older_than=now - timedelta(seconds=settings.payment_reconcile_after_seconds),
+        newer_than=now - timedelta(days=30),
+    )
+    counts = {"checked": 0, "paid": 0, "failed": 0, "pending": 0, "abandoned": 0, "errors": 0}
+    for tenant_id, attempt_id in found:
+        counts["checked"] += 1
+        try:
+            payment = await client.fetch_payment(str(attempt_id))
+        except MoyasarError as exc:
+            counts["errors"] += 1
+            log.warning("reconcile_not_settled", attempt_id=str(attempt_id), code=exc.code)
+            continue
+        correlation_id = f"reconcile-{attempt_id}"
+        async with database.tenant_session(tenant_id) as session:
+            if payment is None:
+                attempt = await PaymentAttemptRepo(session).get(attempt_id)
+                stale = attempt.created_at < now - timedelta(seconds=settings.payment_abandon_after_seconds)
+                if attempt.purpose != "renewal" and attempt.status in OPEN and stale:
+                    attempt.status = "abandoned"
+                    attempt.message = "no payment was made at Moyasar"
+                    await record(
+                        session,
+                        EventType.PAYMENT_FAILED,
+                        actor=RECONCILE_ACTOR,
+                        correlation_id=correlation_id,
+                        payload={
+                            "payment_attempt_id": str(attempt.id),
+                            "purpose": attempt.purpose,
+                            "message": "abandoned",
+                        },
+                    )
+                    counts["abandoned"] += 1
+                else:
+                    counts["pending"] += 1
+                continue
+            outcome = await apply_payment(
+                session, attempt_id, payment, settings=settings, actor=RECONCILE_ACTOR, correlation_id=correlation_id
+            )
+        key = {"paid": "paid", "failed": "failed", "pending": "pending"}.get(outcome.result, "errors")
+        counts[key] += 1
+        if outcome.result == "paid":
+            log.info("payment_reconciled", attempt_id=str(attempt_id))
+    return Reconciled(**counts)

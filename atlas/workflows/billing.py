@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         RenewalStep,
         billing_sweep,
         charge_renewal,
+        reconcile_payments,
         renewal_next_step,
     )
 
@@ -73,6 +74,10 @@ class BillingSweepWorkflow:
 
     @workflow.run
     async def run(self) -> dict[str, int]:
+        # First settle payments Moyasar took but nobody told Atlas about (they may activate a subscription).
+        reconciled: dict[str, int] = await workflow.execute_activity(
+            reconcile_payments, start_to_close_timeout=timedelta(minutes=5)
+        )
         requests: list[RenewalRequest] = await workflow.execute_activity(
             billing_sweep, start_to_close_timeout=timedelta(minutes=2)
         )
@@ -88,4 +93,4 @@ class BillingSweepWorkflow:
                 started += 1
             except WorkflowAlreadyStartedError:
                 pass
-        return {"subscriptions": len(requests), "started": started}
+        return {"subscriptions": len(requests), "started": started, "payments_checked": reconciled.get("checked", 0)}

@@ -20,7 +20,7 @@ from temporalio.client import (
 from temporalio.worker import Worker
 
 from atlas.ai_engine.activities import analyse_tenant, tenants_with_data
-from atlas.billing.activities import billing_sweep, charge_renewal, renewal_next_step
+from atlas.billing.activities import billing_sweep, charge_renewal, reconcile_payments, renewal_next_step
 from atlas.config import Settings
 from atlas.connectors.activities import check_connector_health, list_all_connectors
 from atlas.mapping.activities import begin_sync, finish_sync, sync_endpoint
@@ -53,6 +53,7 @@ ACTIVITIES: list[Callable[..., Any]] = [
     renewal_next_step,  # billing (issue 7)
     charge_renewal,
     billing_sweep,
+    reconcile_payments,
 ]
 
 

@@ -285,3 +285,81 @@ def test_webhook_forged_replayed_out_of_order_and_wrong_mode(paying, moyasar):
     assert stored == [(1,)]
     moyasar.switch(webhook_hold=False)
     moyasar.admin("POST", "webhooks/release")
+
+
+def reconcile(paying, **overrides):
+    """The billing sweep's reconciliation, run as the worker runs it, against the local Moyasar."""
+    import asyncio
+
+    from atlas.billing.moyasar import client_from_settings
+    from atlas.billing.payments import reconcile_open_payments
+    from atlas.config import Settings
+    from atlas.db.engine import Database
+
+    settings = Settings(
+        DATABASE_URL=paying.atlas.database_url,
+        MOYASAR_BASE_URL=paying.moyasar.api,
+        MOYASAR_SECRET_KEY=paying.moyasar.secret_key,
+        MOYASAR_PUBLISHABLE_KEY=paying.moyasar.publishable_key,
+        **overrides,
+    )
+
+    async def run():
+        database = Database(settings.database_url, app_role=settings.db_app_role, pool_size=2)
+        try:
+            async with client_from_settings(settings) as client:
+                return await reconcile_open_payments(database, client, settings=settings)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def test_a_payment_with_no_browser_return_and_no_webhook_is_settled_by_reconciliation(paying, moyasar):
+    moyasar.switch(webhook_hold=True)  # Moyasar's webhooks never arrive
+    admin, me = expired_tenant(paying)
+    tenant = me["tenant_id"]
+    started = start(admin, moyasar, APPROVED_MADA, plan="basic")
+    complete_3ds(started["redirect_url"], "approve")  # paid at Moyasar; the browser never comes back
+    assert subscription(paying.atlas, tenant)["status"] == "trial"
+
+    # too young to reconcile: left alone (the browser may still come back)
+    assert reconcile(paying, ATLAS_PAYMENT_RECONCILE_SECONDS="3600").checked == 0
+    done = reconcile(paying, ATLAS_PAYMENT_RECONCILE_SECONDS="0")
+    assert done.paid >= 1
+    row = subscription(paying.atlas, tenant)
+    assert row["status"] == "active" and row["plan_id"] == "basic"
+    assert invoices_of(paying, tenant)[0][1:] == (29_900, 4_485, 34_385)
+    # again: idempotent, nothing left open, no second invoice
+    reconcile(paying, ATLAS_PAYMENT_RECONCILE_SECONDS="0")
+    assert len(invoices_of(paying, tenant)) == 1
+    status = paying.atlas.sql("SELECT status FROM payment_attempts WHERE tenant_id = %s", (tenant,))
+    assert status == [("paid",)]
+    moyasar.switch(webhook_hold=False)
+    moyasar.admin("POST", "webhooks/release")
+
+
+def test_reconciliation_marks_a_checkout_never_paid_abandoned_and_keeps_a_declined_one_failed(paying, moyasar):
+    moyasar.switch(webhook_hold=True)
+    admin, me = expired_tenant(paying)
+    tenant = me["tenant_id"]
+    started = start(admin, moyasar, DECLINED_MADA, plan="basic")
+    # a checkout that never reached Moyasar (the browser closed before the card step): no payment there
+    ghost = uuid.uuid4()
+    paying.atlas.sql(
+        "INSERT INTO payment_attempts (id, tenant_id, subscription_id, purpose, plan_id, period_start, period_end, "
+        "attempt_no, amount_net, vat, amount_total, currency, status, created_by, created_at, updated_at) "
+        "SELECT %s, tenant_id, subscription_id, purpose, plan_id, period_start + interval '1 second', period_end, "
+        "attempt_no, amount_net, vat, amount_total, currency, 'created', created_by, now() - interval '2 days', now() "
+        "FROM payment_attempts WHERE id = %s",
+        (ghost, started["payment_id"]),
+    )
+    done = reconcile(paying, ATLAS_PAYMENT_RECONCILE_SECONDS="0", ATLAS_PAYMENT_ABANDON_SECONDS="3600")
+    assert done.abandoned >= 1
+    rows = dict(paying.atlas.sql("SELECT id::text, status FROM payment_attempts WHERE tenant_id = %s", (tenant,)))
+    assert rows[str(ghost)] == "abandoned"
+    assert rows[started["payment_id"]] in ("failed", "initiated")  # declined at Moyasar, or still at 3-D Secure
+    assert subscription(paying.atlas, tenant)["status"] == "trial"
+    assert invoices_of(paying, tenant) == []
+    moyasar.switch(webhook_hold=False)
+    moyasar.admin("POST", "webhooks/release")
