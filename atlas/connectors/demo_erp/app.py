@@ -353,4 +353,5 @@ def create_app(as_of: date | None = None) -> Litestar:
         before_send=[_no_body_for_head],
         on_startup=[warm_up],
         openapi_config=None,
+        logging_config=None,  # keep the host process's logging (the demo runs it inside Atlas's own process)
     )
