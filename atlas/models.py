@@ -14,6 +14,7 @@ from atlas.billing.models import (
     SubscriptionPlan,
 )
 from atlas.connectors.models import Connector, ConnectorEndpoint, ConnectorHealthCheck
+from atlas.execution_lock.models import ExecutionDraft
 from atlas.mapping.models import (
     Item,
     Location,
@@ -36,6 +37,7 @@ from atlas.platform.models import (
     User,
     WebSession,
 )
+from atlas.policy.models import Policy
 
 __all__ = [
     "AnalysisRun",
@@ -49,6 +51,7 @@ __all__ = [
     "Connector",
     "ConnectorEndpoint",
     "ConnectorHealthCheck",
+    "ExecutionDraft",
     "Forecast",
     "Invitation",
     "Invoice",
@@ -62,6 +65,7 @@ __all__ = [
     "MoyasarEvent",
     "PaymentAttempt",
     "PaymentMethod",
+    "Policy",
     "QuarantinedRecord",
     "Recommendation",
     "StockBalance",

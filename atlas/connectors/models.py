@@ -49,6 +49,9 @@ class Connector(TenantOwned, Base):
     retry_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=5)
     # Minutes between scheduled syncs; None: on demand only.
     sync_interval_minutes: Mapped[int | None] = mapped_column(Integer)
+    # How an action of each type *would* be sent to this system (action type -> {method, path, body}).
+    # Only ever rendered into execution drafts; nothing sends it (the execution lock).
+    action_templates: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     health_status: Mapped[str] = mapped_column(String(20), nullable=False, default="unknown")
     last_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100), nullable=False)

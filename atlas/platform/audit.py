@@ -76,6 +76,9 @@ class EventType(enum.StrEnum):
     BILLING_PROFILE_UPDATED = "billing_profile_updated"
     TRIAL_EXTENDED = "trial_extended"
     CONTRACT_ACTIVATED = "contract_activated"
+    # Policies and the execution lock's drafts (issue 6)
+    POLICY_CHANGED = "policy_changed"
+    DRY_RUN_COMPLETED = "dry_run_completed"
 
 
 @dataclass(frozen=True, slots=True)
