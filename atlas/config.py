@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     # one Moyasar has never heard of is marked abandoned after the second figure.
     payment_reconcile_after_seconds: int = Field(default=900, ge=0, validation_alias="ATLAS_PAYMENT_RECONCILE_SECONDS")
     payment_abandon_after_seconds: int = Field(default=86400, ge=0, validation_alias="ATLAS_PAYMENT_ABANDON_SECONDS")
+    # --- approvals (issue 6) ----------------------------------------------------------------------------
+    # Policy durations (expiry, reminder) are in hours; an hour is 3600 s unless shortened (tests use seconds).
+    approval_hour_seconds: float = Field(default=3600, gt=0, validation_alias="ATLAS_APPROVAL_HOUR_SECONDS")
+    # How often pending recommendations whose approval workflow never started get one (and stuck ones resume).
+    approval_reconcile_seconds: int = Field(default=300, ge=10, validation_alias="ATLAS_APPROVAL_RECONCILE_SECONDS")
 
     @field_validator("database_url")
     @classmethod

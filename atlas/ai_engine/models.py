@@ -94,6 +94,11 @@ class Recommendation(TenantOwned, Base):
         CheckConstraint("confidence_score >= 0 AND confidence_score <= 1", name="confidence"),
         Index("ix_recommendations_status", "tenant_id", "status", "priority"),
         Index("uq_recommendations_pending_key", "tenant_id", "key", unique=True, postgresql_where="status = 'pending'"),
+        Index(
+            "ix_recommendations_workflow_missing",
+            "created_at",
+            postgresql_where="status = 'pending' AND workflow_started_at IS NULL",
+        ),
     )
     tenant_id_index = False
 
@@ -121,3 +126,14 @@ class Recommendation(TenantOwned, Base):
     created_by: Mapped[str] = mapped_column(String(200), nullable=False, default="ai_engine")
     last_changed_by: Mapped[str] = mapped_column(String(200), nullable=False, default="ai_engine")
     update_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # The approval workflow's read model (issue 6, migration 0010; written by atlas.approvals).
+    policy_version: Mapped[int | None] = mapped_column(Integer)
+    policy_revision: Mapped[int | None] = mapped_column(Integer)  # the update_count the policy was evaluated on
+    policy_decision: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    required_approvals: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolution_reason: Mapped[str | None] = mapped_column(Text)
+    workflow_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
