@@ -1,6 +1,7 @@
 """Imports every component's tables so the metadata (and Alembic) sees them all."""
 
 from atlas.ai_engine.models import AnalysisRun, Anomaly, Forecast, Recommendation
+from atlas.approvals.models import ApprovalDecision
 from atlas.billing.models import (
     BillingNotice,
     BillingProfile,
@@ -42,6 +43,7 @@ from atlas.policy.models import Policy
 __all__ = [
     "AnalysisRun",
     "Anomaly",
+    "ApprovalDecision",
     "ApiToken",
     "AuditChainHead",
     "AuditEvent",

@@ -79,6 +79,9 @@ class EventType(enum.StrEnum):
     # Policies and the execution lock's drafts (issue 6)
     POLICY_CHANGED = "policy_changed"
     DRY_RUN_COMPLETED = "dry_run_completed"
+    # The approval workflow (issue 6)
+    APPROVAL_REMINDER = "approval_reminder"
+    RECOMMENDATION_CHANGED = "recommendation_changed"
 
 
 @dataclass(frozen=True, slots=True)
