@@ -43,8 +43,8 @@ from atlas.policy.models import Policy
 __all__ = [
     "AnalysisRun",
     "Anomaly",
-    "ApprovalDecision",
     "ApiToken",
+    "ApprovalDecision",
     "AuditChainHead",
     "AuditEvent",
     "AuthIdentity",
