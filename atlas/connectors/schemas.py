@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -73,6 +73,8 @@ class ConnectorCreate(msgspec.Struct, forbid_unknown_fields=True):
     max_concurrency: int = 4
     retry_attempts: int = 5
     sync_interval_minutes: int | None = None  # None or 0: on demand only
+    # How each action type *would* be sent (never sent: the execution lock); see atlas.execution_lock.templates.
+    action_templates: dict[str, Any] | None = None
 
 
 class ConnectorUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -89,6 +91,7 @@ class ConnectorUpdate(msgspec.Struct, forbid_unknown_fields=True):
     max_concurrency: int | None = None
     retry_attempts: int | None = None
     sync_interval_minutes: int | None = None  # 0 turns the schedule off
+    action_templates: dict[str, Any] | None = None  # replaces all templates; {} removes them
 
 
 class AuthRead(msgspec.Struct):
@@ -145,6 +148,7 @@ class ConnectorRead(msgspec.Struct):
     last_checked_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    action_templates: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class ConnectorHealthRead(msgspec.Struct):

@@ -47,6 +47,7 @@ from atlas.connectors.schemas import (
 from atlas.db.base import utcnow
 from atlas.errors import ValidationFailed
 from atlas.execution_lock import NetworkPolicy
+from atlas.execution_lock.templates import validate_action_templates
 from atlas.execution_lock.transport import BlockedHandler
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.crypto import SecretBox, mask
@@ -326,6 +327,7 @@ def read_model(connector: Connector, endpoints: list[ConnectorEndpoint], box: Se
         last_checked_at=connector.last_checked_at,
         created_at=connector.created_at,
         updated_at=connector.updated_at,
+        action_templates=dict(connector.action_templates or {}),
     )
 
 
@@ -339,6 +341,7 @@ def _audit_view(connector: Connector, endpoints: list[ConnectorEndpoint]) -> dic
         "auth_kind": connector.auth_kind,
         "auth_settings": dict(connector.auth_settings or {}),
         "endpoints": [{"key": e.key, "resource": e.resource, "path": e.path} for e in endpoints],
+        "action_templates": dict(connector.action_templates or {}),
     }
 
 
@@ -385,6 +388,7 @@ async def create_connector(
         data.retry_attempts,
     )
     validate_endpoints(data.endpoints)
+    action_templates = validate_action_templates(data.action_templates)
     await check_reachable_network(network, base_url)
     repo = ConnectorRepo(session, tenant_id=tenant_id)
     if await repo.count(Connector.name == data.name.strip()) > 0:
@@ -406,6 +410,7 @@ async def create_connector(
             max_concurrency=data.max_concurrency,
             retry_attempts=data.retry_attempts,
             sync_interval_minutes=sync_interval(data.sync_interval_minutes),
+            action_templates=action_templates,
             created_by=actor.ref,
         )
     )
@@ -463,6 +468,8 @@ async def update_connector(
     changes.update({k: v for k, v in limits.items() if v is not None})
     if data.sync_interval_minutes is not None:
         changes["sync_interval_minutes"] = sync_interval(data.sync_interval_minutes)
+    if data.action_templates is not None:
+        changes["action_templates"] = validate_action_templates(data.action_templates)
     secrets_changed = False
     if data.auth is not None:
         stored = _secrets(box, connector) if data.auth.kind == connector.auth_kind else {}

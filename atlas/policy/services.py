@@ -40,6 +40,20 @@ async def active_policy(session: AsyncSession) -> tuple[int, PolicyRules]:
     return row.version, PolicyRules.from_json(row.rules)
 
 
+def merge_rules(active: PolicyRules, changes: dict[str, Any]) -> dict[str, Any]:
+    """The active rules with ``changes`` over them (approvals cell by cell), for `PolicyRules.from_json`."""
+    merged = active.to_json()
+    for key, value in changes.items():
+        if key == "approvals" and isinstance(value, dict):
+            table = {env: dict(cells) for env, cells in merged["approvals"].items()}
+            for env, cells in value.items():
+                table[env] = {**table.get(env, {}), **cells} if isinstance(cells, dict) else cells
+            merged["approvals"] = table
+        else:
+            merged[key] = value
+    return merged
+
+
 async def save_policy(session: AsyncSession, *, actor: Actor, rules: PolicyRules, note: str) -> int:
     """Store ``rules`` as the tenant's next version (immutable) and audit `policy_changed`; returns the version."""
     repo = PolicyRepo(session)

@@ -29,6 +29,8 @@ from atlas.config import Settings, get_settings
 from atlas.connectors.controllers import ConnectorController
 from atlas.connectors.pages import ConnectorPages
 from atlas.db.engine import Database
+from atlas.execution_lock.controllers import CONTROLLERS as LOCK_CONTROLLERS
+from atlas.execution_lock.pages import DraftPages
 from atlas.i18n import translate
 from atlas.mapping.controllers import CONTROLLERS as MAPPING_CONTROLLERS
 from atlas.mapping.data_pages import DataPages
@@ -37,6 +39,8 @@ from atlas.observability import configure_logging
 from atlas.platform.controllers import CONTROLLERS, rate_limits
 from atlas.platform.crypto import SecretBox
 from atlas.platform.oidc import OIDCClient
+from atlas.policy.controllers import CONTROLLERS as POLICY_CONTROLLERS
+from atlas.policy.pages import PolicyPages
 from atlas.web.context import RequestContextMiddleware
 from atlas.web.dependencies import DEPENDENCIES
 from atlas.web.guards import authorize
@@ -113,6 +117,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *MAPPING_CONTROLLERS,
             *AI_CONTROLLERS,
             AiPages,
+            *POLICY_CONTROLLERS,
+            PolicyPages,
+            *LOCK_CONTROLLERS,
+            DraftPages,
             DataPages,
             MappingPages,
             *PAGE_CONTROLLERS,

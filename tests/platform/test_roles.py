@@ -108,6 +108,23 @@ MATRIX = [
     ("GET", f"/app/recommendations/{ZERO}", None, "viewer"),
     ("GET", "/app/anomalies", None, "viewer"),
     ("GET", f"/app/items/{ZERO}", None, "viewer"),
+    # policies, execution drafts and the execution lock (issue 6)
+    ("GET", "/api/policies", None, "viewer"),
+    ("POST", "/api/policies", {"rules": {}, "note": "matrix"}, "admin"),
+    ("GET", "/api/policies/versions/1", None, "viewer"),
+    ("GET", "/app/policies", None, "viewer"),
+    ("GET", "/api/drafts", None, "viewer"),
+    ("GET", f"/api/drafts/{ZERO}", None, "viewer"),
+    ("GET", "/api/drafts/export.csv", None, "viewer"),
+    ("GET", "/api/drafts/export.json", None, "viewer"),
+    ("GET", "/app/drafts", None, "viewer"),
+    # every method of execute answers 423 Locked to anyone signed in (tests/execution_lock/test_execute.py)
+    ("GET", f"/api/recommendations/{ZERO}/execute", None, "any"),
+    ("POST", f"/api/recommendations/{ZERO}/execute", {"force": True}, "any"),
+    ("PUT", f"/api/recommendations/{ZERO}/execute", None, "any"),
+    ("PATCH", f"/api/recommendations/{ZERO}/execute", None, "any"),
+    ("DELETE", f"/api/recommendations/{ZERO}/execute", None, "any"),
+    ("TRACE", f"/api/recommendations/{ZERO}/execute", None, "any"),
     # billing (issue 7)
     ("POST", "/api/subscriptions/cancel", None, "admin"),
     ("POST", "/api/subscriptions/resume", None, "admin"),
@@ -144,6 +161,7 @@ RANK = {"viewer": 0, "operator": 1, "admin": 2}
 
 def normalise(path: str) -> str:
     path = re.sub(r"/activate/\d+$", "/activate/{version:int}", path.split("?")[0])
+    path = re.sub(r"/policies/versions/\d+$", "/policies/versions/{version:int}", path)
     path = re.sub(r"/mappings/(items|warehouses)$", "/mappings/{endpoint_key:str}", path)
     return path.replace(ZERO, "{id}")
 
@@ -175,6 +193,7 @@ def test_every_registered_route_declares_its_access_and_is_in_the_matrix():
                     "recommendation_id",
                     "item_id",
                     "invoice_id",
+                    "draft_id",
                 ):
                     path = path.replace("{" + name + ":uuid}", "{id}")
                 if (method, path) not in declared:

@@ -1,0 +1,60 @@
+"""The execution drafts page: what the lock stopped (and what dry runs showed), with filters and export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atlas.execution_lock import services
+from atlas.mapping.data_pages import page_param, pager, pretty_json
+from atlas.policy.rbac import Permission
+from atlas.web.pages import page, tenant_context_for
+
+PAGE_SIZE = 50
+
+
+class DraftPages(Controller):
+    include_in_schema = False
+
+    @get("/app/drafts", opt={"permission": Permission.READ})
+    async def drafts(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
+        ctx = await tenant_context_for(db)
+        q = request.query_params
+        # Read leniently: an unknown filter value is ignored, never a 400 (people edit these links).
+        kind = q.get("kind") if q.get("kind") in services.KINDS else None
+        action_type = q.get("type") if q.get("type") in services.TYPES else None
+        current = page_param(q.get("page") or "1")
+        result = await services.list_drafts(
+            db, kind=kind, action_type=action_type, limit=PAGE_SIZE, offset=(current - 1) * PAGE_SIZE
+        )
+        filters = {"kind": kind or "", "type": action_type or ""}
+        link_params = {k: v for k, v in filters.items() if v}
+        export_query = "&".join(f"{k}={v}" for k, v in {"kind": kind or "all", "type": action_type or ""}.items() if v)
+        rows = [
+            dict(
+                d,
+                created_at=datetime.fromisoformat(d["created_at"]),
+                action_json=pretty_json(d["action"]),
+                request_json=pretty_json(d["request"]),
+                impact_json=pretty_json(d["impact"]),
+            )
+            for d in result["items"]
+        ]
+        return page(
+            request,
+            "drafts/drafts.html",
+            nav="drafts",
+            rows=rows,
+            pager=pager(result["total"], current, PAGE_SIZE),
+            filters=filters,
+            link_params=link_params,
+            export_query=export_query,
+            kinds=services.KINDS,
+            types=services.TYPES,
+            **ctx,
+        )

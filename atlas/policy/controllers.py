@@ -1,0 +1,62 @@
+"""Policies over HTTP: everyone in the tenant reads them; admins save new versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atlas.errors import ValidationFailed
+from atlas.platform.principal import Principal
+from atlas.policy import services
+from atlas.policy.rbac import Permission
+from atlas.policy.rules import PolicyRules
+
+
+class PolicyController(Controller):
+    path = "/api/policies"
+    tags = ["policies"]
+
+    @get("/", opt={"permission": Permission.READ})
+    async def read_active(self, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
+        """The active policy (version 0 is the defaults of a tenant that never saved one) and its history."""
+        version, rules = await services.active_policy(db)
+        return {
+            "version": version,
+            "rules": rules.to_json(),
+            "defaults": PolicyRules().to_json(),
+            "history": await services.policy_history(db),
+        }
+
+    @post("/", opt={"permission": Permission.MANAGE_POLICIES}, status_code=201)
+    async def save(
+        self,
+        db: NamedDependency[AsyncSession],
+        data: dict[str, Any],
+        principal: NamedDependency[Principal],
+    ) -> dict[str, Any]:
+        """Save a new version: ``{"rules": {...}, "note": "..."}``. Fields left out keep the active
+        version's values; every field is checked (422 names the field)."""
+        unknown = set(data) - {"rules", "note"}
+        if unknown or not isinstance(data.get("rules"), dict):
+            raise ValidationFailed("errors.policy_body", extra={"field": sorted(unknown)[0] if unknown else "rules"})
+        note = data.get("note") or ""
+        if not isinstance(note, str) or len(note) > services.NOTE_MAX:
+            raise ValidationFailed(
+                "policy.invalid.note", field="note", limit=services.NOTE_MAX, extra={"field": "note"}
+            )
+        _, active = await services.active_policy(db)
+        rules = PolicyRules.from_json(services.merge_rules(active, data["rules"]))
+        version = await services.save_policy(db, actor=principal.actor, rules=rules, note=note)
+        return {"version": version, "rules": rules.to_json()}
+
+    @get("/versions/{version:int}", opt={"permission": Permission.READ})
+    async def read_version(self, db: NamedDependency[AsyncSession], version: FromPath[int]) -> dict[str, Any]:
+        """One saved version with its rules, author and note."""
+        return await services.policy_version(db, version)
+
+
+CONTROLLERS = [PolicyController]

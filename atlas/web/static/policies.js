@@ -1,0 +1,74 @@
+/* Atlas — the policies page: sends the whole form as one new policy version.
+ * The server checks every field and answers problem details naming the field, in the page's language. */
+(function () {
+  "use strict";
+
+  function numberOrNull(value) {
+    value = (value || "").trim();
+    return value === "" ? null : value;
+  }
+
+  function intOf(value) {
+    value = (value || "").trim();
+    return /^-?\d+$/.test(value) ? parseInt(value, 10) : value;
+  }
+
+  function collect(form) {
+    var rules = {
+      max_items_per_action: intOf(form.elements.max_items_per_action.value),
+      max_value_sar_per_action: numberOrNull(form.elements.max_value_sar_per_action.value),
+      dry_run_required_over_value_sar: numberOrNull(form.elements.dry_run_required_over_value_sar.value),
+      expiry_hours: intOf(form.elements.expiry_hours.value),
+      reminder_before_hours: intOf(form.elements.reminder_before_hours.value),
+      approvals: {},
+    };
+    form.querySelectorAll("[data-list]").forEach(function (group) {
+      var values = [];
+      group.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+        if (box.checked) values.push(box.value);
+      });
+      rules[group.getAttribute("data-list")] = values;
+    });
+    form.querySelectorAll("select[data-approvals-env]").forEach(function (select) {
+      var env = select.getAttribute("data-approvals-env");
+      rules.approvals[env] = rules.approvals[env] || {};
+      rules.approvals[env][select.getAttribute("data-approvals-priority")] = parseInt(select.value, 10);
+    });
+    var note = form.elements.note ? form.elements.note.value.trim() : "";
+    return { rules: rules, note: note };
+  }
+
+  function start() {
+    var form = document.querySelector("[data-policy-form]");
+    if (!form || !window.Atlas) return;
+    var box = form.querySelector("[data-form-error]");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = form.querySelector('[type="submit"]');
+      box.hidden = true;
+      window.Atlas.setBusy(button, true);
+      window.Atlas.api("/api/policies", "POST", collect(form))
+        .then(function (result) {
+          if (result.ok) {
+            window.location.reload();
+            return;
+          }
+          window.Atlas.setBusy(button, false);
+          if (result.status === 401) {
+            window.Atlas.signInAgain();
+            return;
+          }
+          box.textContent = window.Atlas.problemMessage(result);
+          box.hidden = false;
+        })
+        .catch(function () {
+          window.Atlas.setBusy(button, false);
+          box.textContent = window.Atlas.t("ui.js.error_network");
+          box.hidden = false;
+        });
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
