@@ -9,6 +9,8 @@ from typing import Any
 from temporalio import activity
 
 from atlas.ai_engine import services
+from atlas.approvals import hooks as approval_hooks
+from atlas.approvals.dispatch import notify
 from atlas.billing.services import background_work_refused
 from atlas.platform.audit import all_tenant_ids
 from atlas.workflows.runtime import runtime
@@ -23,16 +25,21 @@ class AnalysisRequest:
 
 @activity.defn(name="ai.analyse_tenant")
 async def analyse_tenant(request: AnalysisRequest) -> dict[str, Any]:
-    async with runtime().db.tenant_session(uuid.UUID(request.tenant_id)) as session:
+    tenant_id = uuid.UUID(request.tenant_id)
+    async with runtime().db.tenant_session(tenant_id) as session:
         refused = await background_work_refused(session)
         if refused is not None:
             # No analyses for a tenant whose subscription gives no access now; the reason is the result.
             return {"skipped": refused}
-        return await services.analyse_tenant(
+        outcome = await services.analyse_tenant(
             session,
             trigger=request.trigger,
             sync_run_id=uuid.UUID(request.sync_run_id) if request.sync_run_id else None,
         )
+        changes = approval_hooks.take(session)
+    # Committed: start the new recommendations' approval workflows, tell revised and retired ones.
+    await notify(activity.client(), runtime().settings, tenant_id, changes)
+    return outcome
 
 
 @activity.defn(name="ai.tenants_with_data")

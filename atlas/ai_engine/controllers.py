@@ -5,12 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.ai_engine import services
+from atlas.approvals import hooks as approval_hooks
+from atlas.approvals.controllers import change_recommendation
+from atlas.approvals.dispatch import notify_safely
+from atlas.approvals.schemas import ChangeIn
+from atlas.db.engine import Database
+from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
 
 
@@ -43,15 +49,37 @@ class RecommendationController(Controller):
         )
 
     @post("/", opt={"permission": Permission.DECIDE_RECOMMENDATIONS}, status_code=200)
-    async def analyse_now(self, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
+    async def analyse_now(
+        self,
+        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+    ) -> dict[str, Any]:
         """Run an analysis of the tenant now; returns what it produced."""
-        outcome = await services.analyse_tenant(db, trigger="manual")
-        outcome["recommendations"] = (await services.list_recommendations(db, limit=500))["items"]
+        async with database.tenant_session(principal.tenant_id) as session:
+            outcome = await services.analyse_tenant(session, trigger="manual")
+            outcome["recommendations"] = (await services.list_recommendations(session, limit=500))["items"]
+            changes = approval_hooks.take(session)
+        # Committed: the new recommendations' approval workflows start, revised and retired ones are told.
+        await notify_safely(request.app.state.temporal, request.app.state.settings, principal.tenant_id, changes)
         return outcome
 
     @get("/{recommendation_id:uuid}", opt={"permission": Permission.READ})
     async def read(self, db: NamedDependency[AsyncSession], recommendation_id: FromPath[uuid.UUID]) -> dict[str, Any]:
         return await services.get_recommendation(db, recommendation_id)
+
+    @patch("/{recommendation_id:uuid}", opt={"permission": Permission.DECIDE_RECOMMENDATIONS}, status_code=200)
+    async def change(
+        self,
+        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        recommendation_id: FromPath[uuid.UUID],
+        data: ChangeIn,
+    ) -> dict[str, Any]:
+        """Change the quantity of a pending recommendation, with a reason: a new revision for the approval
+        workflow (earlier approvals no longer count; whoever changed it cannot approve it)."""
+        return await change_recommendation(request, database, principal, recommendation_id, data)
 
 
 class AnomalyController(Controller):

@@ -23,6 +23,7 @@ from atlas.ai_engine.anomalies import Anomaly as Found
 from atlas.ai_engine.anomalies import severity
 from atlas.ai_engine.forecast import METHODS
 from atlas.ai_engine.models import AnalysisRun, Anomaly, Forecast, Recommendation
+from atlas.approvals import hooks as approval_hooks
 from atlas.db.base import utcnow
 from atlas.db.engine import tenant_context
 from atlas.errors import NotFound
@@ -412,6 +413,7 @@ async def _store_recommendations(
         if key in pending:
             row = pending[key]
             await repo.update_values(row, update_count=row.update_count + 1, **values)
+            approval_hooks.note(session, "revised", row.id)  # a new revision: its approval starts over
             updated += 1
             continue
         correlation_id = f"rec-{uuid.uuid4().hex}"
@@ -444,10 +446,12 @@ async def _store_recommendations(
                 "analysis_run_id": str(run_id),
             },
         )
+        approval_hooks.note(session, "created", row.id)  # its approval workflow starts once this commits
         new += 1
     for key, row in pending.items():
         if key not in seen:
             await repo.update_values(row, status="retired", retired_at=now, updated_at=now)
+            approval_hooks.note(session, "retired", row.id)
             await record(
                 session,
                 EventType.RECOMMENDATION_RETIRED,

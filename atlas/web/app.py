@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 
 from atlas.ai_engine.controllers import CONTROLLERS as AI_CONTROLLERS
 from atlas.ai_engine.pages import AiPages
+from atlas.approvals.controllers import CONTROLLERS as APPROVAL_CONTROLLERS
 from atlas.billing.access import subscription_guard
 from atlas.billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
 from atlas.billing.moyasar import client_from_settings
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *MAPPING_CONTROLLERS,
             *AI_CONTROLLERS,
             AiPages,
+            *APPROVAL_CONTROLLERS,
             *POLICY_CONTROLLERS,
             PolicyPages,
             *LOCK_CONTROLLERS,

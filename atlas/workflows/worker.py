@@ -20,11 +20,13 @@ from temporalio.client import (
 from temporalio.worker import Worker
 
 from atlas.ai_engine.activities import analyse_tenant, tenants_with_data
+from atlas.approvals.activities import ACTIVITIES as APPROVAL_ACTIVITIES
 from atlas.billing.activities import billing_sweep, charge_renewal, reconcile_payments, renewal_next_step
 from atlas.config import Settings
 from atlas.connectors.activities import check_connector_health, list_all_connectors
 from atlas.mapping.activities import begin_sync, finish_sync, sync_endpoint
 from atlas.workflows.analysis import NightlyAnalysisWorkflow, TenantAnalysisWorkflow
+from atlas.workflows.approval import ApprovalReconcileWorkflow, RecommendationApprovalWorkflow
 from atlas.workflows.billing import BillingSweepWorkflow, SubscriptionRenewalWorkflow
 from atlas.workflows.connector_health import ConnectorHealthSweepWorkflow
 from atlas.workflows.housekeeping import HousekeepingWorkflow, sweep_expired
@@ -40,6 +42,8 @@ WORKFLOWS = [
     NightlyAnalysisWorkflow,
     SubscriptionRenewalWorkflow,  # billing (issue 7)
     BillingSweepWorkflow,
+    RecommendationApprovalWorkflow,  # approvals (issue 6)
+    ApprovalReconcileWorkflow,
 ]
 ACTIVITIES: list[Callable[..., Any]] = [
     sweep_expired,
@@ -54,6 +58,7 @@ ACTIVITIES: list[Callable[..., Any]] = [
     charge_renewal,
     billing_sweep,
     reconcile_payments,
+    *APPROVAL_ACTIVITIES,  # approvals (issue 6)
 ]
 
 
@@ -64,6 +69,7 @@ def recurring(settings: Settings) -> list[tuple[str, Any, int]]:
         ("atlas-connector-health", ConnectorHealthSweepWorkflow.run, settings.connector_health_interval_seconds),
         ("atlas-nightly-analysis", NightlyAnalysisWorkflow.run, 24 * 3600),
         ("atlas-billing-sweep", BillingSweepWorkflow.run, settings.trial_sweep_interval_seconds),
+        ("atlas-approval-reconcile", ApprovalReconcileWorkflow.run, settings.approval_reconcile_seconds),
     ]
 
 

@@ -1,0 +1,113 @@
+"""Temporal activities of the approval workflow: thin, each one transaction through `atlas.approvals.services`.
+
+Each commits before it returns, and each is idempotent (see the services), so a retry after a worker died
+mid-step finds the row already moved and changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from temporalio import activity
+
+from atlas.approvals import services
+from atlas.approvals.services import Evaluation, StepOutcome, Vote, VoteOutcome
+from atlas.workflows.runtime import runtime
+
+log = structlog.get_logger("atlas.approvals")
+
+
+@dataclass
+class ApprovalRequest:
+    tenant_id: str
+    recommendation_id: str
+
+
+@dataclass
+class VoteRequest:
+    tenant_id: str
+    recommendation_id: str
+    vote: Vote
+
+
+def _ids(request: ApprovalRequest | VoteRequest) -> tuple[uuid.UUID, uuid.UUID]:
+    return uuid.UUID(request.tenant_id), uuid.UUID(request.recommendation_id)
+
+
+@activity.defn(name="approvals.evaluate")
+async def evaluate_policy(request: ApprovalRequest) -> Evaluation:
+    tenant_id, recommendation_id = _ids(request)
+    state = runtime()
+    async with state.db.tenant_session(tenant_id) as session:
+        return await services.evaluate(session, recommendation_id, hour_seconds=state.settings.approval_hour_seconds)
+
+
+@activity.defn(name="approvals.record_vote")
+async def record_vote(request: VoteRequest) -> VoteOutcome:
+    tenant_id, recommendation_id = _ids(request)
+    async with runtime().db.tenant_session(tenant_id) as session:
+        return await services.record_vote(session, recommendation_id, request.vote)
+
+
+@activity.defn(name="approvals.mark_ready")
+async def mark_ready(request: ApprovalRequest) -> StepOutcome:
+    tenant_id, recommendation_id = _ids(request)
+    async with runtime().db.tenant_session(tenant_id) as session:
+        return await services.mark_ready(session, recommendation_id)
+
+
+@activity.defn(name="approvals.meet_the_lock")
+async def meet_the_lock(request: ApprovalRequest) -> StepOutcome:
+    tenant_id, recommendation_id = _ids(request)
+    async with runtime().db.tenant_session(tenant_id) as session:
+        return await services.meet_the_lock(session, recommendation_id)
+
+
+@activity.defn(name="approvals.remind")
+async def remind(request: ApprovalRequest) -> StepOutcome:
+    tenant_id, recommendation_id = _ids(request)
+    async with runtime().db.tenant_session(tenant_id) as session:
+        return await services.remind(session, recommendation_id)
+
+
+@activity.defn(name="approvals.expire")
+async def expire(request: ApprovalRequest) -> StepOutcome:
+    tenant_id, recommendation_id = _ids(request)
+    async with runtime().db.tenant_session(tenant_id) as session:
+        return await services.expire(session, recommendation_id)
+
+
+@activity.defn(name="approvals.reconcile")
+async def reconcile(grace_seconds: float = 30.0) -> int:
+    """Start the workflow of every pending recommendation whose workflow never ran (a start that failed), and
+    resume approved ones stuck before the lock. Returns how many workflows it asked for."""
+    from atlas.approvals.dispatch import start_workflows
+
+    state = runtime()
+    async with state.db.system_session() as session:
+        pairs = await services.needing_workflows(session, older_than=timedelta(seconds=grace_seconds))
+    by_tenant: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for tenant_id, recommendation_id in pairs:
+        by_tenant.setdefault(tenant_id, []).append(recommendation_id)
+    started = 0
+    for tenant_id, ids in by_tenant.items():
+        started += await start_workflows(activity.client(), state.settings, tenant_id, ids)
+    if pairs:
+        log.info("approval_workflows_reconciled", found=len(pairs), started=started)
+    return started
+
+
+ACTIVITIES: list[Callable[..., Any]] = [
+    evaluate_policy,
+    record_vote,
+    mark_ready,
+    meet_the_lock,
+    remind,
+    expire,
+    reconcile,
+]
