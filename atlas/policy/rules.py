@@ -65,11 +65,13 @@ class PolicyRules:
     def to_json(self) -> dict[str, Any]:
         return {
             "max_items_per_action": self.max_items_per_action,
-            "max_value_sar_per_action": str(self.max_value_sar_per_action),
+            "max_value_sar_per_action": _amount_text(self.max_value_sar_per_action),
             "dry_run_required_types": sorted(self.dry_run_required_types, key=TYPES.index),
             "dry_run_required_priorities": sorted(self.dry_run_required_priorities, key=PRIORITIES.index),
             "dry_run_required_over_value_sar": (
-                None if self.dry_run_required_over_value_sar is None else str(self.dry_run_required_over_value_sar)
+                None
+                if self.dry_run_required_over_value_sar is None
+                else _amount_text(self.dry_run_required_over_value_sar)
             ),
             "dry_run_required_environments": sorted(self.dry_run_required_environments, key=ENVIRONMENTS.index),
             "approvals": {env: {p: self.approvals[env][p] for p in PRIORITIES} for env in ENVIRONMENTS},
@@ -119,6 +121,11 @@ class PolicyRules:
             expiry_hours=expiry,
             reminder_before_hours=reminder,
         )
+
+
+def _amount_text(amount: Decimal) -> str:
+    """An amount as stored: always two decimals, so equal amounts always compare equal as text."""
+    return str(amount.quantize(Decimal("0.01")))
 
 
 def _int(data: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
