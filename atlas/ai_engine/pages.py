@@ -647,11 +647,15 @@ class AiPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
         recommendation_id: FromPath[uuid.UUID],
     ) -> Template:
+        from atlas.approvals.pages import approval_context  # the approval pages import this module
+
         ctx = await tenant_context_for(db)
         rec = recommendation_row(await ai.get_recommendation(db, recommendation_id))
         evidence = rec.get("evidence") or {}
+        row = await ai.RecommendationRepo(db).get(recommendation_id)
         return page(
             request,
             "ai/recommendation.html",
@@ -660,6 +664,7 @@ class AiPages(Controller):
             signals=signal_entries(rec.get("signals_used")),
             figures=figure_entries(evidence.get("figures") or {}),
             chart=demand_chart(evidence.get("history"), evidence.get("forecast")),
+            **await approval_context(db, row, principal),
             **ctx,
         )
 
@@ -726,7 +731,10 @@ class AiPages(Controller):
 
 async def dashboard_cards(db: AsyncSession) -> dict[str, Any]:
     """`services.dashboard_summary` with its numbers formatted for the dashboard's cards."""
+    from atlas.approvals.pages import reminder_notices
+
     summary = dict(await ai.dashboard_summary(db))
+    summary["approval_reminders"] = await reminder_notices(db)  # approvals about to expire (issue 6)
     summary["items_at_risk"] = [
         {
             **row,

@@ -49,7 +49,7 @@ def _not_pending(status: str, lang: str) -> Conflict:
         "errors.approval_not_pending",
         slug="not-pending",
         status_name=_status_label(status, lang),
-        extra={"status": status},
+        extra={"recommendation_status": status},
     )
 
 
@@ -70,7 +70,7 @@ def outcome_body(recommendation_id: uuid.UUID, outcome: VoteOutcome, lang: str) 
 def outcome_error(outcome: VoteOutcome, lang: str) -> AtlasError:
     """Why a vote did not count, as problem details."""
     figures = {
-        "status": outcome.status,
+        "recommendation_status": outcome.status,
         "revision": outcome.revision,
         "approvals": outcome.approvals,
         "required": outcome.required,

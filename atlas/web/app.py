@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 from atlas.ai_engine.controllers import CONTROLLERS as AI_CONTROLLERS
 from atlas.ai_engine.pages import AiPages
 from atlas.approvals.controllers import CONTROLLERS as APPROVAL_CONTROLLERS
+from atlas.approvals.pages import PAGES as APPROVAL_PAGES
 from atlas.billing.access import subscription_guard
 from atlas.billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
 from atlas.billing.moyasar import client_from_settings
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *AI_CONTROLLERS,
             AiPages,
             *APPROVAL_CONTROLLERS,
+            *APPROVAL_PAGES,
             *POLICY_CONTROLLERS,
             PolicyPages,
             *LOCK_CONTROLLERS,
