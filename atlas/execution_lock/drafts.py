@@ -19,6 +19,8 @@ from atlas.execution_lock.templates import render_request
 from atlas.i18n import translate
 
 DEFAULT_LEAD_TIME_DAYS = 7  # as the AI engine assumes when the source has none
+# Figures, codes and dates read left to right inside Arabic text (Unicode isolates keep 2026-12-08 whole).
+LTR_PARAMS = frozenset({"quantity", "value", "needed_by", "sku", "location_code", "from_location_code"})
 NOT_SENDABLE_NOTE = (
     "Atlas never executes actions on your systems (execution lock). Apply this draft in your own system."
 )
@@ -100,6 +102,10 @@ def _text(value: Decimal | None) -> str:
     if value == value.to_integral_value():
         return f"{int(value):,}"
     return f"{value.normalize():,f}"
+
+
+def _ltr(value: Any) -> str:
+    return f"\u2066{value}\u2069"
 
 
 def _money(value: Decimal | None) -> str:
@@ -224,7 +230,7 @@ def build_draft(
         request=request,
         impact=impact,
         summary_en=translate(key, "en", **params),
-        summary_ar=translate(key, "ar", **params),
+        summary_ar=translate(key, "ar", **{k: _ltr(v) if k in LTR_PARAMS else v for k, v in params.items()}),
     )
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -53,7 +54,9 @@ def run(database_url: str, work: Callable[[Database], Awaitable[T]]) -> T:
         finally:
             await database.dispose()
 
-    return asyncio.run(go())
+    # In a thread of its own: a browser test's Playwright already runs an event loop in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 @dataclass
