@@ -250,7 +250,7 @@ class ApprovalController(Controller):
         request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        scope: str = "mine",
+        scope_name: str = Parameter(query="scope", default="mine"),
         rec_type: str | None = Parameter(query="type", default=None),
         priority: str | None = None,
         location_id: uuid.UUID | None = None,
@@ -264,7 +264,7 @@ class ApprovalController(Controller):
         settings: Settings = request.app.state.settings
         return await services.queue(
             db,
-            scope=scope,
+            scope=scope_name,
             subject=principal.actor.ref,
             role=principal.role,
             kind=rec_type or None,

@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -68,6 +68,19 @@ class ApprovalStack(Stack):
             await client.get_workflow_handle(f"approval-{recommendation_id}").signal(name)
 
         self.temporal(work)
+
+    def run_reconcile(self) -> int:
+        """The scheduled reconcile, run now (as its schedule would) on this stack's worker."""
+
+        async def work(client: Any) -> int:
+            return int(
+                await client.execute_workflow(
+                    "ApprovalReconcile", id=f"reconcile-{uuid.uuid4().hex[:8]}", task_queue=self.queue
+                )
+            )
+
+        result: int = self.temporal(work)
+        return result
 
     def workflow_result(self, recommendation_id: str, timeout: float = 30) -> str:
         async def work(client: Any) -> str:
@@ -132,6 +145,15 @@ class ApprovalStack(Stack):
     def event_types(self, recommendation_id: str) -> list[str]:
         return [t for t, _, _ in self.events(recommendation_id)]
 
+    def count(self, recommendation_id: str, event_type: str) -> int:
+        return self.event_types(recommendation_id).count(event_type)
+
+    def drafts(self, recommendation_id: str, kind: str = "blocked") -> list[tuple[Any, ...]]:
+        return self.atlas.sql(
+            "SELECT id, revision FROM execution_drafts WHERE recommendation_id = %s AND kind = %s",
+            (recommendation_id, kind),
+        )
+
 
 class Tenant:
     """One tenant with a connector (its environment decides the approvals policy asks for)."""
@@ -166,12 +188,13 @@ class Tenant:
     def recommendation(
         self,
         *,
-        type: str = "reorder",
+        kind: str = "reorder",
         priority: str = "medium",
         quantity: str = "40",
         unit_cost: str = "12.50",
         value: str | None = None,
         start: bool = True,
+        age_seconds: float = 0,
     ) -> str:
         """A pending recommendation as the AI engine stores it (with its item), its workflow started."""
         db = self.stack.atlas
@@ -184,7 +207,7 @@ class Tenant:
             (item_id, self.id, self.connector_id, sku, sku, unit_cost),
         )
         location_id = self.location()
-        now = datetime.now(UTC)
+        now = datetime.now(UTC) - timedelta(seconds=age_seconds)
         db.sql(
             """INSERT INTO recommendations (id, tenant_id, key, type, priority, status, item_id, location_id,
                    quantity, value, confidence_score, signals_used, explanation_en, explanation_ar, evidence,
@@ -194,8 +217,8 @@ class Tenant:
             (
                 rec_id,
                 self.id,
-                f"{type}:{item_id}:{location_id}",
-                type,
+                f"{kind}:{item_id}:{location_id}",
+                kind,
                 priority,
                 item_id,
                 location_id,
