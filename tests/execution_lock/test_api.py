@@ -147,6 +147,8 @@ def test_connector_action_templates_through_the_connector_api(atlas):
     assert connector["action_templates"]["transfer"]["method"] == "PUT"
     assert connector["action_templates"]["reorder"]["body"]["source"] == {"value": "atlas"}
     url = f"/api/connectors/{connector['id']}"
+    page = html_page(admin, f"/app/connectors/{connector['id']}").text
+    assert 'data-testid="action-templates"' in page and "PUT /api/v1/items/{item_external_id}/transfers" in page
     bad = admin.patch(
         url,
         json={"action_templates": {"reorder": {"method": "DELETE", "path": "/x"}}},
