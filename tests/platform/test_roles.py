@@ -125,6 +125,16 @@ MATRIX = [
     ("PATCH", f"/api/recommendations/{ZERO}/execute", None, "any"),
     ("DELETE", f"/api/recommendations/{ZERO}/execute", None, "any"),
     ("TRACE", f"/api/recommendations/{ZERO}/execute", None, "any"),
+    # the approval workflow (issue 6)
+    ("POST", f"/api/recommendations/{ZERO}/approve", None, "operator"),
+    ("POST", f"/api/recommendations/{ZERO}/reject", {"reason": "matrix"}, "operator"),
+    ("POST", f"/api/recommendations/{ZERO}/dry-run", None, "operator"),
+    ("PATCH", f"/api/recommendations/{ZERO}", {"quantity": 5, "reason": "matrix"}, "operator"),
+    ("GET", f"/api/recommendations/{ZERO}/timeline", None, "viewer"),
+    ("GET", f"/api/recommendations/{ZERO}/approval", None, "viewer"),
+    ("GET", "/api/approvals", None, "viewer"),
+    ("POST", "/api/approvals/bulk", {"ids": [ZERO], "verdict": "approve"}, "operator"),
+    ("GET", "/app/approvals", None, "viewer"),
     # billing (issue 7)
     ("POST", "/api/subscriptions/cancel", None, "admin"),
     ("POST", "/api/subscriptions/resume", None, "admin"),
