@@ -267,6 +267,8 @@ class Demo:
         say("checking the demo connector and syncing the demo ERP (the inventory fills in as it runs)")
         summary = asyncio.run(refresh_demo_data())
         say(summary)
+        say("taking one demo reorder through approval to the execution lock (once)")
+        say(asyncio.run(demo_approval_path()))
         print(
             f"""
   Atlas is running:  {base_url}
@@ -352,8 +354,23 @@ async def seed_demo() -> None:
                         payload={"email": user["email"]},
                     )
             await seed_demo_billing(session, tenants)
+        await seed_demo_policy(database, tenants[DEMO_TENANT])
     finally:
         await database.dispose()
+
+
+async def seed_demo_policy(database: Any, tenant_id: Any) -> None:
+    """The demo tenant's policy: the defaults of a new tenant, saved once as version 1 (author "demo")."""
+    from atlas.platform.audit import Actor
+    from atlas.policy.rules import PolicyRules
+    from atlas.policy.services import active_policy, save_policy
+
+    async with database.tenant_session(tenant_id) as session:
+        version, _ = await active_policy(session)
+        if version == 0:
+            await save_policy(
+                session, actor=Actor("demo", "demo"), rules=PolicyRules(), note="The default policy of a new tenant"
+            )
 
 
 async def seed_demo_billing(session: Any, tenants: dict[str, Any]) -> None:
@@ -464,6 +481,110 @@ async def refresh_demo_data(timeout: float = 180) -> str:
                 return f"demo connector {health}; sync {current.status}: {counts}"
             await asyncio.sleep(1)
         return f"demo connector {health}; the first sync is still running (see Connectors)"
+    finally:
+        await database.dispose()
+
+
+async def demo_approval_path(timeout: float = 180) -> str:
+    """On the first start: once the analysis has produced the demo's pending approvals, take one reorder through
+    the whole path as the demo's people would (dry run when policy asks, approvals by the demo operator, and the
+    admin when two are needed) to `blocked_by_lock` and its draft, so its timeline can be seen at once."""
+    import uuid
+
+    from sqlalchemy import select
+    from temporalio.client import Client
+
+    from atlas.ai_engine.models import Recommendation
+    from atlas.approvals import dispatch
+    from atlas.approvals.services import Vote, locked
+    from atlas.config import get_settings
+    from atlas.db.engine import Database
+    from atlas.execution_lock.lock import dry_run
+    from atlas.platform import provisioning
+    from atlas.platform.audit import Actor
+    from atlas.platform.models import User
+
+    settings = get_settings()
+    database = Database(settings.database_url, app_role=settings.db_app_role, pool_size=2)
+    try:
+        async with database.system_session() as session:
+            tenant = await provisioning.find_tenant_by_name(session, DEMO_TENANT)
+            assert tenant is not None
+            tenant_id = tenant.id
+        people = []
+        async with database.tenant_session(tenant_id) as session:
+            done = (
+                await session.execute(
+                    select(Recommendation.id).where(
+                        Recommendation.tenant_id == tenant_id, Recommendation.status == "blocked_by_lock"
+                    )
+                )
+            ).first()
+            if done is not None:
+                return "the demo already has a reorder blocked by the execution lock (see Approvals and Drafts)"
+            for email in ("operator@demo.atlas.sa", "admin@demo.atlas.sa"):
+                user = (
+                    await session.execute(select(User).where(User.tenant_id == tenant_id, User.email == email))
+                ).scalar_one()
+                people.append((f"user:{user.id}", user.role, email))
+        deadline = time.monotonic() + timeout
+        chosen = None
+        while chosen is None and time.monotonic() < deadline:
+            async with database.tenant_session(tenant_id) as session:
+                rows = (
+                    await session.execute(
+                        select(Recommendation)
+                        .where(
+                            Recommendation.tenant_id == tenant_id,
+                            Recommendation.status == "pending",
+                            Recommendation.type == "reorder",
+                            Recommendation.policy_revision == Recommendation.update_count,
+                        )
+                        .order_by(Recommendation.confidence_score.desc())
+                    )
+                ).scalars()
+                evaluated = [r for r in rows if r.policy_decision and r.policy_decision.get("allowed")]
+            # Prefer one without a dry run, so the timeline reads as the plain path; else do the dry run.
+            evaluated.sort(key=lambda r: bool(r.policy_decision["requirements"]["dry_run_required"]))
+            chosen = evaluated[0] if evaluated else None
+            if chosen is None:
+                await asyncio.sleep(1)
+        if chosen is None:
+            return "no pending demo reorder yet (the analysis is still running); approve one in Approvals"
+        operator_subject, _, operator_email = people[0]
+        if chosen.policy_decision and chosen.policy_decision["requirements"]["dry_run_required"]:
+            async with database.tenant_session(tenant_id) as session:
+                rec = await locked(session, chosen.id)
+                assert rec is not None
+                await dry_run(
+                    session, rec, actor=Actor(operator_subject, operator_email), correlation_id=rec.correlation_id
+                )
+        client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+        status = "pending"
+        for subject, role, email in people:
+            if status != "pending":
+                break
+            outcome = await dispatch.decide(
+                client,
+                settings,
+                tenant_id,
+                chosen.id,
+                Vote(
+                    subject,
+                    role,
+                    "approve",
+                    "Demo: stock runs out before the next delivery",
+                    email,
+                    None,
+                    str(uuid.uuid4()),
+                ),
+            )
+            status = outcome.status
+        while status != "blocked_by_lock" and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            async with database.tenant_session(tenant_id) as session:
+                status = (await session.get(Recommendation, chosen.id)).status
+        return f"demo reorder {chosen.id} approved by the demo people; it is now {status} (see its page and Drafts)"
     finally:
         await database.dispose()
 

@@ -56,9 +56,13 @@ def timeline_entries(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for event in events:
         payload = event.get("payload") or {}
         key = f"audit.event.{event['event_type']}"
-        details = [
-            {"name": name, "value": payload[name]} for name in TIMELINE_FIELDS if payload.get(name) not in (None, "")
-        ]
+        details = []
+        for name in TIMELINE_FIELDS:
+            value = payload.get(name)
+            if value in (None, ""):
+                continue
+            word = f"approvals.timeline.value.{value}" if isinstance(value, str) else None
+            details.append({"name": name, "value": value, "word": word if word in names else None})
         entries.append(
             {
                 **event,

@@ -7,7 +7,12 @@
     var bar = document.querySelector("[data-bulk-bar]");
     if (!bar || !window.Atlas) return;
     var A = window.Atlas;
-    A.loadCatalogue().catch(function () {}); // the messages below switch language with the page
+    // The messages below come from the catalogue (they switch language with the page).
+    A.loadCatalogue()
+      .then(function () {
+        refresh();
+      })
+      .catch(function () {});
     var boxes = function () {
       return Array.prototype.slice.call(document.querySelectorAll("input[data-bulk-id]"));
     };
@@ -31,7 +36,8 @@
     function refresh() {
       var n = selected().length;
       count.setAttribute("data-i18n-params", JSON.stringify({ count: n }));
-      count.textContent = A.t("approvals.bulk.selected", { count: n });
+      var text = A.t("approvals.bulk.selected", { count: n });
+      if (text !== "approvals.bulk.selected") count.textContent = text; // before the catalogue: the page's own
       buttons.forEach(function (b) {
         b.disabled = n === 0;
       });
