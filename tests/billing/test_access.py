@@ -49,6 +49,7 @@ def handlers_by_route() -> dict[tuple[str, str], object]:
                     "invitation_id",
                     "member_id",
                     "token_id",
+                    "draft_id",
                 ):
                     path = path.replace("{" + name + ":uuid}", "{id}")
                 found[(method, path)] = handler
