@@ -174,8 +174,8 @@ def build_draft(
         stock.append(_stock_change(location, rec.quantity))
         params["needed_by"] = needed_by.isoformat()
     elif rec.type == "transfer":
-        if from_location is None:
-            raise ValueError("a transfer needs its source location")
+        if from_location is None:  # a source that is gone: the draft says so rather than failing the lock
+            from_location = LocationFacts(uuid.UUID(int=0), "?", "?", "", None)
         action.update(_location_fields("from_location_", from_location))
         action.update(_location_fields("to_location_", location))
         action.update(unit_cost=number(item.unit_cost), value=number(value))

@@ -233,3 +233,10 @@ def test_csv_has_a_bom_a_header_and_quotes_formulas():
     assert row["quantity"] == "-3"  # a number stays a number
     assert row["summary_ar"] == "أمر شراء"
     assert json.loads(row["request_body"]) == {"a": 1}
+
+
+def test_a_draft_is_still_made_when_facts_are_missing():
+    """The lock must always end in a draft: a transfer whose source location is gone says "?"."""
+    draft = build_draft(rec("transfer", "2"), item=ITEM, location=STORE, from_location=None, today=TODAY)
+    assert draft.action["from_location_code"] == "?" and draft.action["to_location_code"] == "ST-1"
+    assert draft.impact["stock"][0]["available_before"] is None
