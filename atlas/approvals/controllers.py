@@ -18,7 +18,6 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
 
 from atlas.ai_engine.services import get_recommendation
 from atlas.approvals import dispatch, services
@@ -127,7 +126,7 @@ async def submit_vote(
         )
     except WorkflowUpdateFailedError:
         raise ValidationFailed("errors.approval_vote_invalid") from None
-    except (RPCError, TimeoutError, OSError) as exc:
+    except Exception as exc:
         # The workflow closed meanwhile (expired, retired), or Temporal is unreachable: the row says which.
         async with database.tenant_session(principal.tenant_id) as session:
             status = (await services.status_of(session, recommendation_id)).status

@@ -218,3 +218,24 @@ def test_every_route_checks_roles_and_tenants(approvals, team):
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
     votes = approvals.atlas.sql("SELECT subject, role FROM approval_decisions WHERE recommendation_id = %s", (rec,))
     assert votes[0][0].startswith("token:") and votes[0][1] == "operator"
+
+
+def test_without_temporal_a_vote_answers_503_and_nothing_is_lost(atlas):
+    """The `atlas` fixture runs without Temporal: a vote cannot reach its workflow, so it is refused as
+    unavailable (the row is unchanged); a change of quantity is still saved (the workflow catches up later)."""
+    from atlas.mapping.demo_setup import demo_connector_body
+    from tests.approvals.conftest import ApprovalStack, Tenant
+
+    admin, me = atlas.new_tenant()
+    connector = admin.post("/api/connectors", json=demo_connector_body("http://127.0.0.1:9", name="No Temporal ERP"))
+    assert connector.status_code == 201, connector.text
+    tenant = Tenant(ApprovalStack(atlas, None, "", ""), admin, me, connector.json()["id"])  # type: ignore[arg-type]
+    rec = tenant.recommendation(start=False)
+    response = admin.post(f"/api/recommendations/{rec}/approve", headers=EN)
+    assert response.status_code == 503, response.text
+    assert response.json()["type"] == "urn:atlas:problem:unavailable" and response.json()["detail"]
+    changed = admin.patch(f"/api/recommendations/{rec}", json={"quantity": 7, "reason": "Fewer"})
+    assert changed.status_code == 200 and changed.json()["update_count"] == 1
+    rows = atlas.sql("SELECT status, update_count FROM recommendations WHERE id = %s", (rec,))
+    assert rows == [("pending", 1)]
+    assert atlas.sql("SELECT count(*) FROM approval_decisions WHERE recommendation_id = %s", (rec,)) == [(0,)]
