@@ -111,6 +111,14 @@ async def decide(
 ) -> VoteOutcome:
     """Send one vote to the recommendation's workflow (starting it if it is not running) and wait for the
     workflow's answer: counted (with the new state), or why not."""
+    running = client.get_workflow_handle(workflow_id(recommendation_id))
+    try:
+        found: VoteOutcome = await running.execute_update("decide", vote, id=vote.vote_id, result_type=VoteOutcome)
+        return found
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+    # No workflow running (its start failed, or it ended): start one, then vote.
     handle = await start_workflow(client, settings, tenant_id, recommendation_id)
     outcome: VoteOutcome = await handle.execute_update("decide", vote, id=vote.vote_id, result_type=VoteOutcome)
     return outcome

@@ -13,6 +13,11 @@ Deterministic (ARCHITECTURE rule 7): no clock but `workflow.now()`, no I/O; each
 moves the database row in one transaction and is idempotent, so the row (the read model) and the
 workflow never disagree, and a worker killed anywhere resumes where it stopped. No sleeps or polling:
 the workflow wakes on an update, a signal or a timer.
+
+The steps are short database transactions, so they run as local activities: in the worker that runs the
+workflow task, without a round trip through the Temporal server for each (a vote is answered, and an
+approval reaches the lock, in one or two workflow tasks). A local activity whose worker dies is run again
+when the workflow task is retried on another worker; being idempotent, a second run changes nothing.
 """
 
 from __future__ import annotations
@@ -154,7 +159,7 @@ class RecommendationApprovalWorkflow:
             self.status = (await self._step(expire)).status
 
     async def _evaluate(self) -> None:
-        found: Evaluation = await workflow.execute_activity(
+        found: Evaluation = await workflow.execute_local_activity(
             evaluate_policy, self.request, start_to_close_timeout=STEP_TIMEOUT, retry_policy=RETRY
         )
         now = workflow.now()
@@ -163,7 +168,7 @@ class RecommendationApprovalWorkflow:
         self.remind_at = None if found.remind_in is None else now + timedelta(seconds=found.remind_in)
 
     async def _vote(self, vote: Vote) -> VoteOutcome:
-        outcome: VoteOutcome = await workflow.execute_activity(
+        outcome: VoteOutcome = await workflow.execute_local_activity(
             record_vote,
             VoteRequest(self.request.tenant_id, self.request.recommendation_id, vote),
             start_to_close_timeout=VOTE_TIMEOUT,
@@ -172,7 +177,7 @@ class RecommendationApprovalWorkflow:
         return outcome
 
     async def _step(self, step: Callable[[ApprovalRequest], Awaitable[StepOutcome]]) -> StepOutcome:
-        outcome: StepOutcome = await workflow.execute_activity(
+        outcome: StepOutcome = await workflow.execute_local_activity(
             step,
             self.request,
             start_to_close_timeout=STEP_TIMEOUT,
