@@ -24,6 +24,7 @@ from atlas.approvals.models import ApprovalDecision
 from atlas.db.base import utcnow
 from atlas.errors import Conflict, NotFound, ValidationFailed
 from atlas.execution_lock.lock import attempt, dry_run, latest_blocked, latest_dry_run
+from atlas.execution_lock.models import ExecutionDraft
 from atlas.i18n import translate
 from atlas.mapping.models import Item, Location
 from atlas.platform.audit import Actor, EventType, record
@@ -642,6 +643,16 @@ async def queue(
         for d in await DecisionRepo(session).list(ApprovalDecision.recommendation_id.in_(ids)):
             votes[d.recommendation_id].append(d)
     tenant_id = repo.tenant_id
+    dry_runs: set[tuple[uuid.UUID, int]] = set()
+    if ids:
+        found = await session.execute(
+            select(ExecutionDraft.recommendation_id, ExecutionDraft.revision).where(
+                ExecutionDraft.tenant_id == tenant_id,
+                ExecutionDraft.recommendation_id.in_(ids),
+                ExecutionDraft.kind == "dry_run",
+            )
+        )
+        dry_runs = {(r, v) for r, v in found.all()}
     items = {
         i.id: i
         for i in (
@@ -691,6 +702,7 @@ async def queue(
                 "voters": [d.subject for d in current],
                 "evaluated": evaluated,
                 "dry_run_required": bool(requirements.get("dry_run_required")),
+                "dry_run_done": (rec.id, rec.update_count) in dry_runs,
                 "can_decide": evaluated
                 and can_decide(
                     rec,

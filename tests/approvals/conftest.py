@@ -10,6 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -47,7 +48,9 @@ class ApprovalStack(Stack):
             client = await Client.connect(self.temporal_address)
             return await work(client)
 
-        return asyncio.run(run())
+        # A thread of its own: a test with Playwright's sync API already has an event loop running in this one.
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, run()).result()
 
     def start(self, tenant_id: str, recommendation_id: str) -> None:
         """Start the recommendation's workflow as the AI engine does once its transaction commits."""

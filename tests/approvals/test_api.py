@@ -57,7 +57,8 @@ def test_mine_and_team(approvals, team):
     assert {high, low, medium} <= set(mine) and changed not in mine  # four-eyes: I changed it
     entry = next(e for e in operator.get("/api/approvals").json()["items"] if e["id"] == high)
     assert entry["can_decide"] and entry["required"] == 2 and entry["approvals"] == 0 and entry["sku"]
-    assert next(e for e in operator.get("/api/approvals").json()["items"] if e["id"] == low)["dry_run_required"]
+    low_entry = next(e for e in operator.get("/api/approvals").json()["items"] if e["id"] == low)
+    assert low_entry["dry_run_required"] and not low_entry["dry_run_done"]
 
     assert operator.post(f"/api/recommendations/{high}/approve").json()["approvals"] == 1
     assert high not in ids_of(operator.get("/api/approvals", params={"limit": 500}))  # I voted on it

@@ -235,6 +235,8 @@ def test_a_dry_run_comes_first_when_policy_asks_for_it(approvals, team):
     assert dry.status_code == 200, dry.text
     assert dry.json()["draft"]["kind"] == "dry_run" and dry.json()["impact"]["items"] == 1
     assert "dry_run_completed" in approvals.event_types(rec)
+    queue = operator.get("/api/approvals", params={"scope": "team", "type": "write_off", "limit": 500}).json()
+    assert next(e for e in queue["items"] if e["id"] == rec)["dry_run_done"] is True
     assert approve(operator, rec).json()["status"] == "approved"
     approvals.wait_status(rec, "blocked_by_lock")
 
