@@ -197,9 +197,10 @@ async def evaluate(session: AsyncSession, recommendation_id: uuid.UUID, *, hour_
     now = utcnow()
     if rec.workflow_started_at is None:
         rec.workflow_started_at = now
-    version, rules = await active_policy(session)
-    remind_before = scaled(timedelta(hours=rules.reminder_before_hours), hour_seconds)
     if rec.status != OPEN or (rec.policy_revision == rec.update_count and rec.policy_decision is not None):
+        # Already judged (a step run again): the reminder the evaluation asked for, not today's policy's.
+        requirements = (rec.policy_decision or {}).get("requirements") or {}
+        remind_before = scaled(timedelta(seconds=requirements.get("remind_before_seconds") or 0), hour_seconds)
         expires_in, remind_in = _deadlines(rec, now, remind_before) if rec.status == OPEN else (None, None)
         await session.flush()
         return Evaluation(
@@ -211,6 +212,7 @@ async def evaluate(session: AsyncSession, recommendation_id: uuid.UUID, *, hour_
             remind_in=remind_in,
             reminded=rec.reminded_at is not None,
         )
+    version, rules = await active_policy(session)
     proposal = await proposal_of(session, rec)
     decision = evaluate_proposal(rules, proposal)
     await audit_evaluation(
