@@ -89,7 +89,48 @@ def demo_connector_body(base_url: str, *, name: str = "Demo ERP", api_key: str =
                 },
             },
         ],
+        # How the demo ERP would take each action, so that a blocked draft shows the exact request a
+        # person would make there. Declaring these never makes anything sendable (the execution lock).
+        "action_templates": DEMO_ACTION_TEMPLATES,
     }
+
+
+DEMO_ACTION_TEMPLATES: dict[str, dict[str, Any]] = {
+    "reorder": {
+        "method": "POST",
+        "path": "/api/v1/purchase-orders",
+        "body": {
+            "reference": "reference",
+            "warehouse_id": "location_external_id",
+            "needed_by": "needed_by",
+            "line.item_code": "item_sku",
+            "line.quantity": "quantity",
+            "line.uom": "unit_of_measure",
+            "line.unit_cost": "unit_cost",
+        },
+    },
+    "transfer": {
+        "method": "POST",
+        "path": "/api/v1/transfers",
+        "body": {
+            "reference": "reference",
+            "item_code": "item_sku",
+            "from_warehouse_id": "from_location_external_id",
+            "to_warehouse_id": "to_location_external_id",
+            "quantity": "quantity",
+        },
+    },
+    "write_off": {
+        "method": "POST",
+        "path": "/api/v1/warehouses/{location_external_id}/adjustments",
+        "body": {
+            "reference": "reference",
+            "item_code": "item_sku",
+            "quantity": "quantity",
+            "reason": {"value": "WRITE_OFF"},
+        },
+    },
+}
 
 
 MOVEMENT_KINDS = {

@@ -122,6 +122,11 @@ def test_an_operator_approves_a_demo_reorder_in_chromium(approvals, demo, browse
     assert draft.is_visible()
     assert sku in page.get_by_test_id("blocked-draft-summary").inner_text()
     assert "ATLAS-" in page.get_by_test_id("blocked-draft-action").inner_text()
+    # The demo connector declares how its ERP takes a purchase order: the draft shows that exact request,
+    # which nothing sends.
+    request = page.get_by_test_id("blocked-draft-request").inner_text()
+    assert "/api/v1/purchase-orders" in request and f'"item_code": "{sku}"' in request
+    assert '"sendable": false' in request and "DEMO-API-KEY" not in request
     events = [e.get_attribute("data-event") for e in page.get_by_test_id("timeline-event").all()]
     assert events[-3:] == ["policy_evaluated", "approval_resolved", "action_blocked"]
     assert events[0] == "decision_generated" and "approval_requested" in events
