@@ -246,7 +246,7 @@ async def analyse_tenant(
     loaded = await load(session, today=today)
     if loaded is None:
         await runs.update_values(run, status="succeeded", finished_at=utcnow(), stats={"series": 0})
-        return {"analysis_run_id": str(run.id), "series": 0, "new": 0, "updated": 0, "retired": 0}
+        return {"analysis_run_id": str(run.id), "series": 0, "new": 0, "updated": 0, "refreshed": 0, "retired": 0}
     output = analyse_matrix(loaded.y, loaded.start, loaded.inputs, loaded.movements, settings)
     output.anomalies.extend(balance_anomalies(loaded, settings.anomalies.stale_days))
     await _store_forecasts(session, run.id, loaded, output)
@@ -386,7 +386,7 @@ async def _store_recommendations(
     repo = RecommendationRepo(session)
     pending = {r.key: r for r in await repo.list(Recommendation.status == "pending")}
     seen: set[str] = set()
-    new = updated = retired = 0
+    new = updated = refreshed = retired = 0
     now = utcnow()
     for candidate in output.candidates:
         item_id, location_id = loaded.keys[candidate.series]
@@ -412,6 +412,12 @@ async def _store_recommendations(
         }
         if key in pending:
             row = pending[key]
+            if _same_action(row, values):
+                # What people approve is unchanged: refresh the figures and reasons in place. No new revision,
+                # so votes already given still count and policy need not look again.
+                await repo.update_values(row, **values)
+                refreshed += 1
+                continue
             await repo.update_values(row, update_count=row.update_count + 1, **values)
             approval_hooks.note(session, "revised", row.id)  # a new revision: its approval starts over
             updated += 1
@@ -460,7 +466,16 @@ async def _store_recommendations(
                 payload={"recommendation_id": str(row.id), "type": row.type, "reason": "no_longer_applies"},
             )
             retired += 1
-    return {"new": new, "updated": updated, "retired": retired}
+    return {"new": new, "updated": updated, "refreshed": refreshed, "retired": retired}
+
+
+# What an approval is given for: the action (its quantity, value and locations), its priority and, for an
+# investigation, its anomaly. A change to any of these is a new revision; figures and wording alone are not.
+_ACTION_FIELDS = ("priority", "quantity", "value", "from_location_id", "anomaly_id")
+
+
+def _same_action(row: Recommendation, values: dict[str, Any]) -> bool:
+    return all(getattr(row, name) == values[name] for name in _ACTION_FIELDS)
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -73,15 +73,35 @@ def test_recommendations_carry_explanations_evidence_and_audit(analysed, stack):
 
 def test_a_second_run_updates_instead_of_duplicating(analysed, stack):
     admin, me, first = analysed
+    db = stack.atlas
     pending = admin.get("/api/recommendations", params={"limit": 1}).json()["total"]
+    # The same data again: every recommendation is refreshed in place, none is a new revision (votes keep counting).
     second = admin.post("/api/recommendations").json()
-    assert second["new"] == 0 and second["updated"] == pending and second["retired"] == 0
-    rows = stack.atlas.sql(
+    assert (second["new"], second["updated"], second["refreshed"], second["retired"]) == (0, 0, pending, 0)
+    rows = db.sql(
         "SELECT key, count(*) FROM recommendations WHERE tenant_id = %s AND status = 'pending' "
         "GROUP BY key HAVING count(*) > 1",
         (me["tenant_id"],),
     )
     assert rows == []
+    assert db.sql(
+        "SELECT count(*) FROM recommendations WHERE tenant_id = %s AND update_count > 0", (me["tenant_id"],)
+    ) == [(0,)]
+
+    # New stock figures change what one reorder asks for: that one, and only what changed, is a new revision.
+    ((rec_id, item_id, location_id, quantity),) = db.sql(
+        """SELECT id, item_id, location_id, quantity FROM recommendations
+            WHERE tenant_id = %s AND status = 'pending' AND type = 'reorder' ORDER BY quantity DESC LIMIT 1""",
+        (me["tenant_id"],),
+    )
+    db.sql(
+        "UPDATE stock_balances SET available_qty = available_qty - 5 WHERE item_id = %s AND location_id = %s",
+        (item_id, location_id),
+    )
+    third = admin.post("/api/recommendations").json()
+    assert third["updated"] >= 1 and third["refreshed"] >= pending - 5, third
+    ((count, after),) = db.sql("SELECT update_count, quantity FROM recommendations WHERE id = %s", (rec_id,))
+    assert count == 1 and after > quantity
 
 
 def test_anomalies_and_forecasts_are_listed(analysed):

@@ -62,7 +62,12 @@ def test_every_new_recommendation_gets_its_workflow_and_a_revision_is_evaluated_
     )[0][0]
     assert approvals.event_types(str(rec))[:3] == ["decision_generated", "policy_evaluated", "approval_requested"]
 
-    # The next analysis revises every pending recommendation: the workflows hear of it and evaluate again.
+    # The next analysis, on new stock figures for its item, revises it: the workflow hears of it and evaluates again.
+    approvals.atlas.sql(
+        """UPDATE stock_balances SET available_qty = available_qty - 5
+            WHERE (item_id, location_id) = (SELECT item_id, location_id FROM recommendations WHERE id = %s)""",
+        (rec,),
+    )
     second = demo["admin"].post("/api/recommendations")
     assert second.status_code == 200 and second.json()["updated"] >= 1, second.text
     wait_all_evaluated(approvals, tenant_id)
