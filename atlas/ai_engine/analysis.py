@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from atlas.ai_engine.anomalies import Anomaly, AnomalySettings, demand_anomalies, large_transactions, severity
-from atlas.ai_engine.explain import explain
+from atlas.ai_engine.explain import explain_many
 from atlas.ai_engine.forecast import ForecastResult, forecast_matrix
 
 Array = NDArray[np.float64]
@@ -158,24 +158,41 @@ def _round(value: float, digits: int = 1) -> float:
     return float(round(value, digits))
 
 
-def _excerpt(values: list[float], dates: list[str]) -> list[dict[str, Any]]:
-    """Days of demand of one series, dated."""
-    return [{"date": day, "demand": value} for day, value in zip(dates, values, strict=True)]
+def _rounded(values: Array, digits: int) -> list[float]:
+    """``[round(v, digits) for v in values.tolist()]``, computed for the whole array at once.
 
-
-def _forecast_excerpt(
-    forecast: list[float], lo: list[float], hi: list[float], dates: list[str]
-) -> list[dict[str, Any]]:
-    return [
-        {"date": day, "forecast": f, "lo80": low, "hi80": high}
-        for day, f, low, high in zip(dates, forecast, lo, hi, strict=True)
-    ]
+    Python's round() rounds the exact binary value to the nearest multiple of 10**-digits (half to even) and
+    returns the float nearest to it; numpy's rint(v * 10**digits) / 10**digits gives the same float whenever
+    the product is rounded far from a half (its rounding error is below 2**-53 of it, and the division of an
+    exact integer is correctly rounded). Values near a half, and the non-finite or huge, take round() itself.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    scale = 10.0**digits
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = values * scale
+        result: list[float] = (np.rint(scaled) / scale).tolist()
+        size = np.abs(scaled)
+        from_half = np.abs(scaled - np.floor(scaled) - 0.5)
+        plain = (size < 2.0**50) & (from_half > 1e-9 * np.maximum(size, 1.0))
+    doubtful = np.flatnonzero(~plain)
+    if len(doubtful):
+        exact = values[doubtful].tolist()
+        for index, value in zip(doubtful.tolist(), exact, strict=True):
+            result[index] = round(value, digits)
+    return result
 
 
 def _trend_word(slope: float, level: float) -> str:
     if level <= 0 or abs(slope) * 14 < 0.15 * level:
         return "stable"
     return "rising" if slope > 0 else "falling"
+
+
+def _trend_words(slope: Array, level: Array) -> list[str]:
+    """``_trend_word`` for every series (the same comparisons, elementwise)."""
+    stable = (level <= 0) | (np.abs(slope) * 14 < 0.15 * level)
+    words: list[str] = np.where(stable, "stable", np.where(slope > 0, "rising", "falling")).tolist()
+    return words
 
 
 @contextmanager
@@ -239,48 +256,52 @@ def _analyse(
                 )
             )
     first_forecast_day = start + timedelta(days=days)
-    candidates: list[Candidate] = []
     sig = result.signals
     method_names = result.method_names()
-
-    # Every figure an explanation may cite, as Python floats once for all series: converting and checking
-    # them one value at a time cost more than the rest of the analysis (Python's round() is kept, so that
-    # each figure is exactly what it was).
-    available = inputs.available.tolist()
-    on_hand = inputs.on_hand.tolist()
-    daily_rate = risk.daily_rate.tolist()
-    days_of_cover = risk.days_of_cover.tolist()
-    lead_time = risk.lead_time.tolist()
-    demand_over_lead = risk.demand_over_lead.tolist()
-    reorder_point = risk.reorder_point.tolist()
-    order_up_to = risk.order_up_to.tolist()
-    stockout = np.nan_to_num(risk.stockout_probability).tolist()
-    ma7, ma14, ma30 = sig.ma7.tolist(), sig.ma14.tolist(), sig.ma30.tolist()
-    trend7, trend30 = sig.trend7.tolist(), sig.trend30.tolist()
-    mase, mae = result.mase.tolist(), result.mae.tolist()
     service_level = settings.service_level
 
+    # Every figure an explanation may cite, rounded once for all series (exactly as Python's round() rounds
+    # each value) and converted to Python objects once: one value at a time, this cost more than the rest of
+    # the analysis.
+    available_r = _rounded(inputs.available, 2)
+    on_hand_r = _rounded(inputs.on_hand, 2)
+    daily_rate_r = _rounded(risk.daily_rate, 2)
+    finite_cover = np.isfinite(risk.days_of_cover)
+    days_of_cover_r: list[float | None] = [
+        value if finite else None
+        for value, finite in zip(_rounded(risk.days_of_cover, 1), finite_cover.tolist(), strict=True)
+    ]
+    lead_time_r = _rounded(risk.lead_time, 0)
+    demand_over_lead_r = _rounded(risk.demand_over_lead, 1)
+    reorder_point_r = _rounded(risk.reorder_point, 1)
+    order_up_to_r = _rounded(risk.order_up_to, 1)
+    probability = np.nan_to_num(risk.stockout_probability)
+    stockout_r = _rounded(probability, 3)
+    ma7_r, ma14_r, ma30_r = _rounded(sig.ma7, 2), _rounded(sig.ma14, 2), _rounded(sig.ma30, 2)
+    trend7_r, trend30_r = _rounded(sig.trend7, 3), _rounded(sig.trend30, 3)
+    mase_r, mae_r = _rounded(result.mase, 3), _rounded(result.mae, 3)
+    trend_words = _trend_words(sig.trend30, sig.ma30)
+
     def figures(row: int) -> dict[str, Any]:
-        cover = days_of_cover[row]
         return {
-            "available": round(available[row], 2),
-            "on_hand": round(on_hand[row], 2),
-            "daily_rate": round(daily_rate[row], 2),
-            "days_of_cover": None if not math.isfinite(cover) else round(cover, 1),
-            "lead_time_days": round(lead_time[row], 0),
-            "demand_over_lead_time": round(demand_over_lead[row], 1),
-            "reorder_point": round(reorder_point[row], 1),
-            "order_up_to": round(order_up_to[row], 1),
-            "stockout_probability": round(stockout[row], 3),
-            "ma7": round(ma7[row], 2),
-            "ma14": round(ma14[row], 2),
-            "ma30": round(ma30[row], 2),
-            "trend7": round(trend7[row], 3),
-            "trend30": round(trend30[row], 3),
-            "trend": _trend_word(trend30[row], ma30[row]),
+            "available": available_r[row],
+            "on_hand": on_hand_r[row],
+            "daily_rate": daily_rate_r[row],
+            "days_of_cover": days_of_cover_r[row],
+            "lead_time_days": lead_time_r[row],
+            "demand_over_lead_time": demand_over_lead_r[row],
+            "reorder_point": reorder_point_r[row],
+            "order_up_to": order_up_to_r[row],
+            "stockout_probability": stockout_r[row],
+            "ma7": ma7_r[row],
+            "ma14": ma14_r[row],
+            "ma30": ma30_r[row],
+            "trend7": trend7_r[row],
+            "trend30": trend30_r[row],
+            "trend": trend_words[row],
             "method": method_names[row],
-            "mase": round(mase[row], 3),
-            "mae": round(mae[row], 3),
+            "mase": mase_r[row],
+            "mae": mae_r[row],
             "service_level": service_level,
         }
 
@@ -288,7 +309,6 @@ def _analyse(
     forecast_dates = [
         (first_forecast_day + timedelta(days=i)).isoformat() for i in range(min(14, result.forecast.shape[1]))
     ]
-
     history = y[:, -len(history_dates) :]
     # np.round over all series at once rounds each value exactly as it did one series at a time.
     ahead = len(forecast_dates)
@@ -296,51 +316,85 @@ def _analyse(
     lo_rounded = np.round(result.lo80[:, :ahead], 2)
     hi_rounded = np.round(result.hi80[:, :ahead], 2)
 
-    def evidence(row: int, extra: dict[str, Any] | None = None, known: dict[str, Any] | None = None) -> dict[str, Any]:
-        return {
-            "figures": {**(known if known is not None else figures(row)), **(extra or {})},
-            "history": _excerpt(history[row].tolist(), history_dates),
-            "forecast": _forecast_excerpt(
-                forecast_rounded[row].tolist(), lo_rounded[row].tolist(), hi_rounded[row].tolist(), forecast_dates
-            ),
-        }
+    def excerpts(rows: list[int]) -> tuple[list[list[dict[str, Any]]], list[list[dict[str, Any]]]]:
+        """The dated history and forecast excerpts of each of ``rows`` (one pair per row, repeats included),
+        from one conversion of the rows' values to Python floats."""
+        index = np.asarray(rows, dtype=np.int64)
+        histories = [
+            [{"date": day, "demand": value} for day, value in zip(history_dates, values, strict=True)]
+            for values in history[index].tolist()
+        ]
+        forecasts = [
+            [
+                {"date": day, "forecast": f, "lo80": low, "hi80": high}
+                for day, f, low, high in zip(forecast_dates, f_row, lo_row, hi_row, strict=True)
+            ]
+            for f_row, lo_row, hi_row in zip(
+                forecast_rounded[index].tolist(),
+                lo_rounded[index].tolist(),
+                hi_rounded[index].tolist(),
+                strict=True,
+            )
+        ]
+        return histories, forecasts
 
-    def signals_for(row: int, base: list[str]) -> list[str]:
-        used = list(base)
-        if method_names[row] == "ses_weekly":
-            used.append("seasonality")
-        if method_names[row] == "damped" or _trend_word(float(sig.trend30[row]), float(sig.ma30[row])) != "stable":
-            used.append("demand_trend")
-        return used
+    def evidence(figs: dict[str, Any], history_excerpt: Any, forecast_excerpt: Any) -> dict[str, Any]:
+        return {"figures": figs, "history": history_excerpt, "forecast": forecast_excerpt}
+
+    available = inputs.available.tolist()
+    order_up_to = risk.order_up_to.tolist()
+    reorder_point = risk.reorder_point.tolist()
+    days_of_cover = risk.days_of_cover.tolist()
+    lead_time = risk.lead_time.tolist()
+    unit_cost = inputs.unit_cost.tolist()
+    stockout = probability.tolist()
+    candidates: list[Candidate] = []
 
     # Reorder: below the reorder point, with a real chance of running out before a new order arrives.
-    probability = np.nan_to_num(risk.stockout_probability)
+    # (Each record's explanation is written below for all records of the kind at once; the figures cited in
+    # it are those of the evidence, so the evidence's figures are the very dict the explanation was made from.)
     below = (
         np.isfinite(inputs.available)
         & (inputs.available < risk.reorder_point)
         & (probability >= settings.min_stockout_probability)
         & (risk.daily_rate > 0)
     )
-    for row in (int(r) for r in np.flatnonzero(below)):
-        quantity = math.ceil(max(0.0, float(risk.order_up_to[row] - inputs.available[row])))
-        if quantity <= 0:
-            continue
-        cost = float(inputs.unit_cost[row])
+    rows: list[int] = []
+    quantities: list[int] = []
+    for row in np.flatnonzero(below).tolist():
+        quantity = math.ceil(max(0.0, order_up_to[row] - available[row]))
+        if quantity > 0:
+            rows.append(row)
+            quantities.append(quantity)
+    all_figures: list[dict[str, Any]] = []
+    for row, quantity in zip(rows, quantities, strict=True):
         figs = figures(row)
         figs["quantity"] = quantity
-        en, ar = explain("reorder", figs, inputs.labels[row])
+        all_figures.append(figs)
+    english, arabic = explain_many("reorder", all_figures, [inputs.labels[row] for row in rows])
+    histories, forecasts = excerpts(rows)
+    base_signals = ["stock_level", "demand_forecast", "lead_time", "forecast_uncertainty"]
+    for row, quantity, figs, en, ar, history_excerpt, forecast_excerpt in zip(
+        rows, quantities, all_figures, english, arabic, histories, forecasts, strict=True
+    ):
+        cost = unit_cost[row]
+        used = list(base_signals)
+        if method_names[row] == "ses_weekly":
+            used.append("seasonality")
+        if method_names[row] == "damped" or trend_words[row] != "stable":
+            used.append("demand_trend")
         candidates.append(
             Candidate(
                 type="reorder",
                 priority="high",
-                series=int(row),
+                series=row,
                 quantity=float(quantity),
                 value=quantity * cost if math.isfinite(cost) else None,
-                confidence=_round(float(probability[row]), 3),
-                signals_used=signals_for(row, ["stock_level", "demand_forecast", "lead_time", "forecast_uncertainty"]),
+                confidence=stockout_r[row],  # round(probability, 3), as the figure
+                signals_used=used,
                 explanation_en=en,
                 explanation_ar=ar,
-                evidence=evidence(row, {"quantity": quantity}, known=figs),
+                evidence=evidence(figs, history_excerpt, forecast_excerpt),
             )
         )
 
@@ -349,63 +403,76 @@ def _analyse(
     # The series of each item, found once (ascending, as a scan of every series for each short one found them).
     by_item = np.argsort(inputs.item, kind="stable")
     item_sorted = inputs.item[by_item]
-    for short in np.flatnonzero(below & (risk.days_of_cover < risk.lead_time)):
-        need = float(risk.reorder_point[short] - inputs.available[short])
+    shorts = np.flatnonzero(below & (risk.days_of_cover < risk.lead_time))
+    firsts = np.searchsorted(item_sorted, inputs.item[shorts]).tolist()
+    lasts = np.searchsorted(item_sorted, inputs.item[shorts], side="right").tolist()
+    by_item_list = by_item.tolist()
+    transfers: list[tuple[int, int, int, float]] = []  # short, best, quantity, confidence
+    all_figures = []
+    for short, first, last in zip(shorts.tolist(), firsts, lasts, strict=True):
+        need = reorder_point[short] - available[short]
         best, spare = -1, 0.0
-        same = by_item[
-            np.searchsorted(item_sorted, inputs.item[short]) : np.searchsorted(
-                item_sorted, inputs.item[short], side="right"
-            )
-        ]
-        for other in same:
-            if other == short or not math.isfinite(float(inputs.available[other])):
+        for other in by_item_list[first:last]:
+            if other == short or not math.isfinite(available[other]):
                 continue
-            surplus = float(inputs.available[other] - risk.order_up_to[other])
+            surplus = available[other] - order_up_to[other]
             if surplus > spare:
-                best, spare = int(other), surplus
-        if best < 0 or risk.days_of_cover[short] >= TRANSFER_DAYS + risk.lead_time[short] or spare < 1:
+                best, spare = other, surplus
+        if best < 0 or days_of_cover[short] >= TRANSFER_DAYS + lead_time[short] or spare < 1:
             continue
         quantity = math.floor(min(spare, max(need, 1.0)))
         if quantity < 1:
             continue
-        figs = figures(int(short))
+        figs = figures(short)
         figs.update(
             {
                 "quantity": quantity,
-                "from_available": _round(float(inputs.available[best]), 1),
-                "from_days_of_cover": _round(float(min(risk.days_of_cover[best], 9999.0)), 1),
+                "from_available": _round(available[best], 1),
+                "from_days_of_cover": _round(min(days_of_cover[best], 9999.0), 1),
                 "transfer_days": TRANSFER_DAYS,
             }
         )
-        en, ar = explain("transfer", figs, inputs.labels[short], inputs.labels[best])
-        cost = float(inputs.unit_cost[short])
+        all_figures.append(figs)
+        transfers.append((short, best, quantity, _round(stockout[short] * min(1.0, spare / max(need, 1.0)), 3)))
+    english, arabic = explain_many(
+        "transfer",
+        all_figures,
+        [inputs.labels[short] for short, _, _, _ in transfers],
+        [inputs.labels[best] for _, best, _, _ in transfers],
+    )
+    histories, forecasts = excerpts([short for short, _, _, _ in transfers])
+    for (short, best, quantity, confidence), figs, en, ar, history_excerpt, forecast_excerpt in zip(
+        transfers, all_figures, english, arabic, histories, forecasts, strict=True
+    ):
+        cost = unit_cost[short]
         candidates.append(
             Candidate(
                 type="transfer",
                 priority="medium",
-                series=int(short),
+                series=short,
                 from_series=best,
                 quantity=float(quantity),
                 value=quantity * cost if math.isfinite(cost) else None,
-                confidence=_round(float(probability[short]) * min(1.0, spare / max(need, 1.0)), 3),
+                confidence=confidence,
                 signals_used=["stock_level", "demand_forecast", "lead_time", "location_surplus"],
                 explanation_en=en,
                 explanation_ar=ar,
-                evidence=evidence(
-                    int(short), {"quantity": quantity, "from_available": figs["from_available"]}, known=figs
-                ),
+                evidence=evidence(figs, history_excerpt, forecast_excerpt),
             )
         )
 
     # Write-off: stock on hand and no demand for the tenant's dead-stock period.
     idle = days - 1 - inputs.last_demand_day
-    for row in (int(r) for r in np.flatnonzero((inputs.on_hand > 0) & (idle >= settings.dead_stock_days))):
+    rows = np.flatnonzero((inputs.on_hand > 0) & (idle >= settings.dead_stock_days)).tolist()
+    write_offs: list[tuple[float, float | None, float]] = []  # quantity, value, confidence
+    all_figures = []
+    for row in rows:
         earlier = y[row, : max(1, days - int(idle[row]))]
         rate = float(earlier.mean()) if inputs.last_demand_day[row] >= 0 else 0.0
         quiet = float(idle[row])
         # How unlikely such a silence is for an item that sold at its earlier rate.
         confidence = 1.0 - math.exp(-rate * quiet) if rate > 0 else quiet / (quiet + 30.0)
-        cost = float(inputs.unit_cost[row])
+        cost = unit_cost[row]
         held = float(inputs.on_hand[row])
         value = held * cost if math.isfinite(cost) else None
         figs = figures(row)
@@ -417,27 +484,36 @@ def _analyse(
                 "dead_stock_days": settings.dead_stock_days,
             }
         )
-        en, ar = explain("write_off", figs, inputs.labels[row])
+        all_figures.append(figs)
+        write_offs.append((held, value, _round(min(confidence, 0.99), 3)))
+    english, arabic = explain_many("write_off", all_figures, [inputs.labels[row] for row in rows])
+    histories, forecasts = excerpts(rows)
+    for row, (held, value, confidence), figs, en, ar, history_excerpt, forecast_excerpt in zip(
+        rows, write_offs, all_figures, english, arabic, histories, forecasts, strict=True
+    ):
         candidates.append(
             Candidate(
                 type="write_off",
                 priority="low",
-                series=int(row),
+                series=row,
                 quantity=held,
                 value=value,
-                confidence=_round(min(confidence, 0.99), 3),
+                confidence=confidence,
                 signals_used=["stock_level", "demand_history", "unit_cost"],
                 explanation_en=en,
                 explanation_ar=ar,
-                evidence=evidence(row, {"idle_days": int(quiet)}, known=figs),
+                evidence=evidence(figs, history_excerpt, forecast_excerpt),
             )
         )
 
-    # Investigate: one per anomaly.
+    # Investigate: one per anomaly. The explanation cites the anomaly's figures; the evidence holds the
+    # series' figures with the anomaly's own.
     priority = {"critical": "high", "high": "high", "medium": "medium", "low": "low"}
-    for anomaly in anomalies:
-        row = anomaly.series
-        figs = figures(row)
+    rows = [anomaly.series for anomaly in anomalies]
+    all_figures = []
+    by_kind: dict[str, list[int]] = {}
+    for index, anomaly in enumerate(anomalies):
+        figs = figures(anomaly.series)
         figs.update(
             {
                 "observed": _round(anomaly.observed, 1),
@@ -449,7 +525,19 @@ def _analyse(
                 **{k: v for k, v in anomaly.details.items() if isinstance(v, int | float | str)},
             }
         )
-        en, ar = explain(f"investigate_{anomaly.type}", figs, inputs.labels[row])
+        all_figures.append(figs)
+        by_kind.setdefault(f"investigate_{anomaly.type}", []).append(index)
+    english = [""] * len(anomalies)
+    arabic = [""] * len(anomalies)
+    for kind, members in by_kind.items():
+        texts = explain_many(kind, [all_figures[i] for i in members], [inputs.labels[rows[i]] for i in members])
+        for index, en, ar in zip(members, *texts, strict=True):
+            english[index], arabic[index] = en, ar
+    histories, forecasts = excerpts(rows)
+    for anomaly, figs, en, ar, history_excerpt, forecast_excerpt in zip(
+        anomalies, all_figures, english, arabic, histories, forecasts, strict=True
+    ):
+        row = anomaly.series
         candidates.append(
             Candidate(
                 type="investigate",
@@ -462,13 +550,15 @@ def _analyse(
                 explanation_en=en,
                 explanation_ar=ar,
                 evidence=evidence(
-                    row,
                     {
+                        **figures(row),
                         "anomaly": anomaly.type,
                         "p_value": anomaly.p_value,
                         "zscore": figs["zscore"],
                         **{k: v for k, v in anomaly.details.items()},
                     },
+                    history_excerpt,
+                    forecast_excerpt,
                 ),
                 anomaly=anomaly,
             )

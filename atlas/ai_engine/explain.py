@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 import string
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from atlas.i18n import catalogue, translate
+from atlas.i18n import DEFAULT_LANG, catalogue, translate
+
+Label = tuple[str, str]
 
 
 def _fmt(value: Any) -> Any:
@@ -28,32 +31,29 @@ def _fields(key: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def _params(
-    key: str, figures: dict[str, Any], label: tuple[str, str], from_label: tuple[str, str] | None
-) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for name in _fields(key):
-        if name == "item":
-            params[name] = label[0]
-        elif name == "location":
-            params[name] = label[1]
-        elif name == "from_location":
-            params[name] = from_label[1] if from_label else ""
-        elif name == "usual_demand_share":
-            share = figures.get("usual_zero_share")
-            params[name] = f"{(1 - share) * 100:.0f}%" if isinstance(share, int | float) else "?"
-        elif name == "p_value" and isinstance(figures.get("p_value"), int | float):
-            params[name] = f"{figures['p_value']:.1e}"
-        elif name.endswith("probability") and isinstance(figures.get(name), int | float):
-            params[name] = f"{figures[name] * 100:.0f}%"
-        else:
-            params[name] = _fmt(figures.get(name, "?"))
-    return params
+def _param(name: str, figures: dict[str, Any], label: Label, from_label: Label | None) -> Any:
+    """The value of one placeholder."""
+    if name == "item":
+        return label[0]
+    if name == "location":
+        return label[1]
+    if name == "from_location":
+        return from_label[1] if from_label else ""
+    if name == "usual_demand_share":
+        share = figures.get("usual_zero_share")
+        return f"{(1 - share) * 100:.0f}%" if isinstance(share, int | float) else "?"
+    if name == "p_value" and isinstance(figures.get("p_value"), int | float):
+        return f"{figures['p_value']:.1e}"
+    if name.endswith("probability") and isinstance(figures.get(name), int | float):
+        return f"{figures[name] * 100:.0f}%"
+    return _fmt(figures.get(name, "?"))
 
 
-def explain(
-    kind: str, figures: dict[str, Any], label: tuple[str, str], from_label: tuple[str, str] | None = None
-) -> tuple[str, str]:
+def _params(key: str, figures: dict[str, Any], label: Label, from_label: Label | None) -> dict[str, Any]:
+    return {name: _param(name, figures, label, from_label) for name in _fields(key)}
+
+
+def explain(kind: str, figures: dict[str, Any], label: Label, from_label: Label | None = None) -> tuple[str, str]:
     """(English, Arabic) for a recommendation of ``kind`` (``reorder``, ``investigate_demand_spike``, …)."""
     key = f"ai.explain.{kind}"
     params = _params(key, figures, label, from_label)
@@ -66,3 +66,108 @@ def explain(
         parts_en.append(translate(trend_key, "en", **trend_params))
         parts_ar.append(translate(trend_key, "ar", **trend_params))
     return " ".join(parts_en), " ".join(parts_ar)
+
+
+# Many explanations at once (an analysis writes tens of thousands): each placeholder's values are computed
+# for all records in one pass, and each message is filled by %-formatting a pattern made once from the
+# catalogue's text, instead of parsing the text with str.format for every record. The result is exactly
+# what ``explain`` gives for each record; messages this cannot reproduce exactly (format specifications,
+# conversions, positional or dotted fields, a missing key) and values of other types than those whose
+# format(value, "") is str(value) take ``explain``'s own path.
+
+_PLAIN_TYPES: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+
+
+@lru_cache(maxsize=256)
+def _pattern(key: str, lang: str) -> tuple[str, tuple[str, ...]] | None:
+    """``key``'s text in ``lang`` as a %-pattern and the placeholders in the order it takes them."""
+    entry = catalogue().get(key)
+    if entry is None or not _fields(key):
+        return None
+    text = entry.get(lang) or entry[DEFAULT_LANG]
+    pattern: list[str] = []
+    names: list[str] = []
+    for literal, name, spec, conversion in string.Formatter().parse(text):
+        pattern.append(literal.replace("%", "%%"))
+        if name is None:
+            continue
+        if spec or conversion or not name.isidentifier():
+            return None
+        pattern.append("%s")
+        names.append(name)
+    return "".join(pattern), tuple(names)
+
+
+def _column(
+    name: str, figures: Sequence[dict[str, Any]], labels: Sequence[Label], from_labels: Sequence[Label | None]
+) -> list[Any]:
+    """``_param(name, …)`` for every record."""
+    if name == "item":
+        return [label[0] for label in labels]
+    if name == "location":
+        return [label[1] for label in labels]
+    if name in ("from_location", "usual_demand_share", "p_value") or name.endswith("probability"):
+        return [_param(name, f, label, fl) for f, label, fl in zip(figures, labels, from_labels, strict=True)]
+    return [_fmt(f.get(name, "?")) for f in figures]
+
+
+def _fill(key: str, lang: str, columns: dict[str, list[Any]], count: int) -> list[str] | None:
+    compiled = _pattern(key, lang)
+    if compiled is None:
+        return None
+    pattern, names = compiled
+    if not names:
+        return [pattern % ()] * count
+    return [pattern % values for values in zip(*(columns[name] for name in names), strict=True)]
+
+
+def _explain_group(
+    key: str, figures: Sequence[dict[str, Any]], labels: Sequence[Label], from_labels: Sequence[Label | None]
+) -> tuple[list[str], list[str]] | None:
+    """(English, Arabic) of ``key`` for every record, or None where only ``translate`` gives the exact text."""
+    columns = {name: _column(name, figures, labels, from_labels) for name in _fields(key)}
+    if any(not set(map(type, column)) <= _PLAIN_TYPES for column in columns.values()):
+        return None
+    english = _fill(key, "en", columns, len(figures))
+    arabic = _fill(key, "ar", columns, len(figures))
+    if english is None or arabic is None:
+        return None
+    return english, arabic
+
+
+def explain_many(
+    kind: str,
+    figures: Sequence[dict[str, Any]],
+    labels: Sequence[Label],
+    from_labels: Sequence[Label | None] | None = None,
+) -> tuple[list[str], list[str]]:
+    """``explain`` for many records of one ``kind``: (English texts, Arabic texts), in the records' order."""
+    count = len(figures)
+    from_list: Sequence[Label | None] = from_labels if from_labels is not None else [None] * count
+    key = f"ai.explain.{kind}"
+    done = _explain_group(key, figures, labels, from_list)
+    if done is None:
+        pairs = [explain(kind, f, label, fl) for f, label, fl in zip(figures, labels, from_list, strict=True)]
+        return [en for en, _ in pairs], [ar for _, ar in pairs]
+    english, arabic = done
+    if kind not in ("reorder", "transfer"):
+        return english, arabic
+    # The trend's sentence, where the trend is not stable.
+    trends: dict[str, list[int]] = {}
+    for index, f in enumerate(figures):
+        trend = f.get("trend", "stable")
+        if trend != "stable":
+            trends.setdefault(trend, []).append(index)
+    for trend, members in trends.items():
+        trend_key = f"ai.explain.trend_{trend}"
+        group = _explain_group(
+            trend_key, [figures[i] for i in members], [labels[i] for i in members], [from_list[i] for i in members]
+        )
+        if group is None:
+            for index in members:
+                english[index], arabic[index] = explain(kind, figures[index], labels[index], from_list[index])
+            continue
+        for index, en, ar in zip(members, group[0], group[1], strict=True):
+            english[index] = f"{english[index]} {en}"
+            arabic[index] = f"{arabic[index]} {ar}"
+    return english, arabic
