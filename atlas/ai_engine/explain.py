@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
+
+import numpy as np
 
 from atlas.i18n import DEFAULT_LANG, catalogue, translate
 
@@ -98,6 +101,27 @@ def _pattern(key: str, lang: str) -> tuple[str, tuple[str, ...]] | None:
     return "".join(pattern), tuple(names)
 
 
+def _percent(value: Any) -> Any:
+    return f"{value * 100:.0f}%" if isinstance(value, int | float) else _fmt(value)
+
+
+def _scientific(value: Any) -> Any:
+    return f"{value:.1e}" if isinstance(value, int | float) else _fmt(value)
+
+
+def _rendered(values: list[Any], render: Callable[[Any], Any]) -> list[Any]:
+    """``render`` of every value. A figure takes few distinct values across records (stock levels, lead times,
+    rounded rates), so where all are floats each distinct one (by its bits: ±0.0 are written apart) is
+    rendered once and the texts are spread back by numpy."""
+    if values and set(map(type, values)) == {float}:
+        bits = np.array(values, dtype=np.float64).view(np.int64)
+        distinct, where = np.unique(bits, return_inverse=True)
+        texts = np.array([render(value) for value in distinct.view(np.float64).tolist()], dtype=object)  # str
+        spread: list[Any] = texts[where].tolist()
+        return spread
+    return [render(value) for value in values]
+
+
 def _column(
     name: str, figures: Sequence[dict[str, Any]], labels: Sequence[Label], from_labels: Sequence[Label | None]
 ) -> list[Any]:
@@ -106,9 +130,17 @@ def _column(
         return [label[0] for label in labels]
     if name == "location":
         return [label[1] for label in labels]
-    if name in ("from_location", "usual_demand_share", "p_value") or name.endswith("probability"):
+    if name in ("from_location", "usual_demand_share"):
         return [_param(name, f, label, fl) for f, label, fl in zip(figures, labels, from_labels, strict=True)]
-    return [_fmt(f.get(name, "?")) for f in figures]
+    try:
+        values = list(map(itemgetter(name), figures))
+    except KeyError:
+        values = [f.get(name, "?") for f in figures]
+    if name == "p_value":
+        return _rendered(values, _scientific)
+    if name.endswith("probability"):
+        return _rendered(values, _percent)
+    return _rendered(values, _fmt)
 
 
 def _fill(key: str, lang: str, columns: dict[str, list[Any]], count: int) -> list[str] | None:
