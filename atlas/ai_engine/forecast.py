@@ -590,13 +590,14 @@ def _forecast_block(y: Array, horizon: int, start_dow: int, backtest_horizon: in
     squared = np.zeros((count, len(METHODS)))
     signed = np.zeros((count, len(METHODS)))
     finals = np.zeros((len(METHODS), count, horizon))
+    fit_by_day = np.ascontiguousarray(fit.T)  # day-major, as the methods read it: transposed once for all of them
     for index, run in enumerate(RUNNERS):
         eligible = allowed[:, index]  # a method only runs where it may be chosen
         if not eligible.any():
             continue
         # Every series (the usual case for most methods): a slice, so that no row selection copies the data.
         members: slice | Mask = slice(None) if eligible.all() else eligible
-        z = np.ascontiguousarray(fit[members].T)
+        z = fit_by_day if isinstance(members, slice) else fit_by_day.compress(eligible, axis=1)
         forecasts = run(z, stops, lengths, start_dow)
         for origin, predicted in zip(origin_days, forecasts, strict=False):
             error = predicted - y[members, origin : origin + backtest_horizon]
