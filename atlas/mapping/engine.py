@@ -1,10 +1,12 @@
 """The mapping engine: someone else's JSON records in, canonical rows (or per-record errors) out.
 
 A mapping is plain data: per canonical field, a JSONPath, a constant, or a
-short chain of named transforms. `compile_mapping` turns one version into a
-Python function once; simple paths become direct dict/list lookups in generated
-code, other paths use jsonpath-ng parsed once. Mapping a record never raises:
-every problem becomes a `FieldError` on that record.
+short chain of named transforms. `compile_mapping` turns one version into
+Python functions once; simple paths become direct dict/list lookups in generated
+code, other paths use jsonpath-ng parsed once. A record is mapped on a fast path
+and, when anything about it is unusual, again field by field on the exact path,
+which alone builds errors. Mapping a record never raises: every problem becomes
+a `FieldError` on that record.
 """
 
 from __future__ import annotations
@@ -360,20 +362,42 @@ def _coerce(canonical: CanonicalField, default_zone: tzinfo) -> Callable[[Any], 
 
 
 # --- compilation ----------------------------------------------------------------------------------
+#
+# A mapping version compiles into three generated functions over the same vetted templates:
+#
+#   * ``exact``: field by field, each in its own ``try``, collecting every field's error. It defines
+#     what a record maps to, and is the only path that ever builds errors.
+#   * ``map_record`` and ``map_many`` (the fast path): the same per-field code in one ``try`` for the
+#     whole record, values kept in locals and returned as one dict. Any exception (a bad value, a
+#     required field missing) sends that record through ``exact``, so a bad record gets exactly the
+#     errors ``exact`` gives it. Coercions of text and integer values that repeat (quantities,
+#     timestamps, kinds) are memoised per field: they are pure and their results immutable.
+#
+# Nothing from a mapping is spliced into source: keys, indexes, constants, compiled paths and
+# transforms are bound in the namespace under generated names (S0_1, V2, P3, T1_0, ...); the only
+# text in the source besides the templates is canonical field names (Atlas's own identifiers) and
+# canonical length limits.
+
+MEMO_LIMIT = 4096  # entries per memoised field; the memo starts again when full
+MEMO_TEXT_LIMIT = 64  # longer texts are coerced each time, not remembered
+_MEMOISED = frozenset({FieldType.DECIMAL, FieldType.DATETIME, FieldType.MOVEMENT_KIND, FieldType.LOCATION_TYPE})
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
 class CompiledMapping:
-    """``map_record`` returns the canonical values (a dict) or the record's errors (a list)."""
+    """``map_record`` returns the canonical values (a dict) or the record's errors (a list).
+
+    ``map_many`` maps a list of records the same way, faster; ``map_exact`` is the field-by-field
+    reference path that both fall back to for any record they cannot map on their fast path.
+    """
 
     resource: str
     record_path: str
     fields: tuple[str, ...]
     map_record: Callable[[Any], dict[str, Any] | list[FieldError]]
-
-    def map_many(self, records: list[Any]) -> list[dict[str, Any] | list[FieldError]]:
-        mapper = self.map_record
-        return [mapper(record) for record in records]
+    map_many: Callable[[list[Any]], list[dict[str, Any] | list[FieldError]]]
+    map_exact: Callable[[Any], dict[str, Any] | list[FieldError]]
 
     def apply(self, record: Any) -> MappedRecord:
         result = self.map_record(record)
@@ -382,19 +406,196 @@ class CompiledMapping:
         return MappedRecord(None, list(result))
 
 
-def _getter_source(steps: list[str | int], name: str) -> list[str]:
-    """Generated lines that walk ``steps`` from ``record`` into ``name`` (MISSING when absent)."""
-    lines = [f"{name} = record"]
-    for step in steps:
+@dataclass(frozen=True, slots=True)
+class _FieldPlan:
+    index: int
+    canonical: CanonicalField
+    required: bool  # required and not filled by Atlas when missing
+    source: str  # "constant", "simple" or "path"
+    steps: tuple[str | int, ...]
+    transforms: tuple[bool, ...]  # per transform: does it take the whole record too
+
+    @property
+    def name(self) -> str:
+        return self.canonical.name
+
+
+def _getter_source(plan: _FieldPlan, *, record_is_dict: bool) -> list[str]:
+    """Lines that put the field's source value in ``v`` (MISSING when absent)."""
+    i = plan.index
+    if plan.source == "constant":
+        return [f"v = V{i}"]
+    if plan.source == "path":
+        return [f"found = P{i}.find(record)", "v = found[0] if found else MISSING"]
+    lines = ["v = record"]
+    if record_is_dict and plan.steps and isinstance(plan.steps[0], str):
+        lines = []  # the first step below reads ``record`` itself
+    for j, step in enumerate(plan.steps):
         if isinstance(step, int):
-            lines.append(f"{name} = {name}[{step}] if type({name}) is list and len({name}) > {step} else MISSING")
+            lines.append(f"v = v[S{i}_{j}] if type(v) is list and len(v) > S{i}_{j} else MISSING")
+        elif j == 0 and record_is_dict:
+            lines.append(f"v = record.get(S{i}_{j}, MISSING)")
         else:
-            lines.append(f"{name} = {name}.get({step!r}, MISSING) if type({name}) is dict else MISSING")
+            lines.append(f"v = v.get(S{i}_{j}, MISSING) if type(v) is dict else MISSING")
     return lines
 
 
+def _transform_source(plan: _FieldPlan) -> list[str]:
+    i = plan.index
+    return [
+        f"v = T{i}_{j}(v, record)" if needs_record else f"v = T{i}_{j}(v)"
+        for j, needs_record in enumerate(plan.transforms)
+    ]
+
+
+def _coercion_source(plan: _FieldPlan, *, fast_first: bool) -> list[str]:
+    """Lines that turn ``v`` into the canonical value in ``v`` or raise ``_RecordProblem``.
+
+    The common cases are generated inline, so most values never pay for a function call; each
+    such case implies a value that is present, so testing it first (``fast_first``) changes nothing.
+    """
+    i = plan.index
+    missing = [
+        "if v is MISSING or v is None or v == '':",
+        f"    raise _RecordProblem('required', F{i})" if plan.required else "    v = None",
+    ]
+    fast = _fast_coercion(plan.canonical, i)
+    if fast and fast_first:
+        lines = ["if" + fast[0][len("elif") :], *fast[1:], "el" + missing[0], missing[1]]
+    else:
+        lines = [*missing, *fast]
+    lines += ["else:", f"    v = K{i}(v)"]
+    if plan.required:
+        lines += ["if v is None:", f"    raise _RecordProblem('required', F{i})"]
+    return lines
+
+
+def _fast_field_source(plan: _FieldPlan) -> list[str]:
+    """One field on the fast path: its value ends in the local ``f<index>``; any problem raises."""
+    i = plan.index
+    lines = _getter_source(plan, record_is_dict=True) + _transform_source(plan)
+    coercion = _coercion_source(plan, fast_first=True)
+    if plan.canonical.type in _MEMOISED:
+        lines += [
+            f"if (type(v) is str and len(v) <= {MEMO_TEXT_LIMIT}) or type(v) is int:",
+            f"    c = M{i}.get(v)",
+            "    if c is None:",
+            f"        c = Q{i}(v)",
+            "        if c is not None:",
+            f"            if len(M{i}) >= {MEMO_LIMIT}:",
+            f"                M{i}.clear()",
+            f"            M{i}[v] = c",
+            "    v = c",
+            "else:",
+            *("    " + line for line in coercion),
+        ]
+    else:
+        lines += coercion
+    lines.append(f"f{i} = v")
+    return lines
+
+
+def _exact_source(plans: list[_FieldPlan], resource: str) -> list[str]:
+    body = ["def exact(record):", "    out = {}", "    errors = None"]
+    for plan in plans:
+        i = plan.index
+        lines = _getter_source(plan, record_is_dict=False) + _transform_source(plan)
+        lines += _coercion_source(plan, fast_first=False)
+        lines.append(f"out[F{i}] = v")
+        body.append("    try:")
+        body.extend("        " + line for line in lines)
+        body.append("    except _RecordProblem as problem:")
+        body.append("        errors = errors or []")
+        body.append(f"        errors.append(FieldError(F{i}, problem.code, problem.detail))")
+        body.append("    except Exception as problem:")
+        body.append("        errors = errors or []")
+        body.append(f"        errors.append(FieldError(F{i}, 'unmappable', type(problem).__name__))")
+    body.append("    if errors:")
+    body.append("        return errors")
+    body.extend("    " + line for line in _finish_source(resource))
+    return body
+
+
+def _memo_functions_source(plans: list[_FieldPlan]) -> list[str]:
+    """``Q<index>``: a memoised field's whole coercion as a function (the same lines as ``exact``)."""
+    body: list[str] = []
+    for plan in plans:
+        if plan.canonical.type in _MEMOISED:
+            body.append(f"def Q{plan.index}(v):")
+            body.extend("    " + line for line in _coercion_source(plan, fast_first=False))
+            body.append("    return v")
+    return body
+
+
+def _fast_finish_source(plans: list[_FieldPlan], resource: str) -> tuple[list[str], str]:
+    """Atlas's own fields on the fast path (as `_finish_source` does), and the result's dict display.
+
+    The keys come in the order ``exact`` inserts them: mapped fields in canonical order, then the
+    fields Atlas adds.
+    """
+    local = {plan.name: f"f{plan.index}" for plan in plans}
+    keys = [plan.name for plan in plans]
+    lines: list[str] = []
+
+    def fill(name: str, value: str) -> None:
+        if name in local:
+            lines.extend([f"if {local[name]} is None:", f"    {local[name]} = {value}"])
+        else:
+            local[name] = f"g_{name}"
+            keys.append(name)
+            lines.append(f"g_{name} = {value}")
+
+    if resource == "items":
+        fill("external_id", local["sku"])
+    elif resource == "locations":
+        fill("external_id", local["code"])
+    elif resource == "stock_balances":
+        fill("reserved_qty", "ZERO")
+        fill("available_qty", f"{local['quantity']} - {local['reserved_qty']}")
+    else:
+        fill("external_id", "'sha:' + content_hash(record)")
+    for key in keys:
+        if not key.isidentifier():  # canonical names are Atlas's own identifiers; never anything else
+            raise MappingInvalid("bad_mapping", key)
+    return lines, "{" + ", ".join(f"{key!r}: {local[key]}" for key in keys) + "}"
+
+
+def _fast_source(plans: list[_FieldPlan], resource: str) -> list[str]:
+    fields = [line for plan in plans for line in _fast_field_source(plan)]
+    finish, result = _fast_finish_source(plans, resource)
+    single = [
+        "def map_record(record):",
+        "    if type(record) is not dict:",
+        "        return exact(record)",
+        "    try:",
+        *("        " + line for line in fields),
+        "    except Exception:",
+        "        return exact(record)",
+        *("    " + line for line in finish),
+        f"    return {result}",
+    ]
+    many = [
+        "def map_many(records):",
+        "    results = []",
+        "    append = results.append",
+        "    for record in records:",
+        "        if type(record) is not dict:",
+        "            append(exact(record))",
+        "            continue",
+        "        try:",
+        *("            " + line for line in fields),
+        "        except Exception:",
+        "            append(exact(record))",
+        "            continue",
+        *("        " + line for line in finish),
+        f"        append({result})",
+        "    return results",
+    ]
+    return single + many
+
+
 def compile_mapping(resource: str, spec: dict[str, Any], *, timezone: str | None = None) -> CompiledMapping:
-    """Validate a mapping version and build its record function. Raises `MappingInvalid` on a bad mapping."""
+    """Validate a mapping version and build its record functions. Raises `MappingInvalid` on a bad mapping."""
     if resource not in CANONICAL_FIELDS:
         raise MappingInvalid("unknown_resource", "resource", resource)
     if not isinstance(spec, dict):
@@ -416,9 +617,12 @@ def compile_mapping(resource: str, spec: dict[str, Any], *, timezone: str | None
         "MISSING": MISSING,
         "_RecordProblem": _RecordProblem,
         "FieldError": FieldError,
-        "MappedRecord": MappedRecord,
+        "Decimal": Decimal,
+        "ZERO": _ZERO,
+        "fromisoformat": datetime.fromisoformat,
+        "content_hash": content_hash,
     }
-    body: list[str] = ["def map_record(record):", "    out = {}", "    errors = None"]
+    plans: list[_FieldPlan] = []
     order = [f.name for f in CANONICAL_FIELDS[resource] if f.name in rules]
     for index, name in enumerate(order):
         rule = rules[name]
@@ -429,67 +633,61 @@ def compile_mapping(resource: str, spec: dict[str, Any], *, timezone: str | None
         transforms = rule.get("transforms") or []
         if not isinstance(transforms, list) or len(transforms) > MAX_TRANSFORMS:
             raise MappingInvalid("bad_transform", where, f"at most {MAX_TRANSFORMS} transforms")
-        lines: list[str] = []
+        steps: list[str | int] = []
         if "constant" in rule:
-            namespace[f"C{index}"] = rule["constant"]
-            lines.append(f"v = C{index}")
+            namespace[f"V{index}"] = rule["constant"]
+            source = "constant"
         elif "path" in rule:
             path = _compile(rule["path"], f"{where}.path")
-            steps = _simple_steps(path.expression)
-            if steps is not None:
-                lines.extend(_getter_source(steps, "v"))
+            simple = _simple_steps(path.expression)
+            if simple is not None:
+                steps, source = simple, "simple"
+                for position, step in enumerate(steps):
+                    namespace[f"S{index}_{position}"] = step
             else:
                 namespace[f"P{index}"] = path
-                lines.append(f"found = P{index}.find(record)")
-                lines.append("v = found[0] if found else MISSING")
+                source = "path"
         else:
             raise MappingInvalid("bad_rule", where, "a rule needs a path or a constant")
+        needs: list[bool] = []
         for position, transform in enumerate(transforms):
             function, needs_record = _transform(transform, f"{where}.transforms[{position}]")
             namespace[f"T{index}_{position}"] = function
-            lines.append(f"v = T{index}_{position}(v, record)" if needs_record else f"v = T{index}_{position}(v)")
+            needs.append(needs_record)
+        namespace[f"F{index}"] = name
         namespace[f"K{index}"] = _coerce(canonical, zone)
-        lines.append("if v is MISSING or v is None or v == '':")
-        lines.append(
-            "    v = None"
-            if not canonical.required or _derivable(resource, name, rules)
-            else f"    raise _RecordProblem('required', {name!r})"
+        if canonical.type in _MEMOISED:
+            namespace[f"M{index}"] = {}
+        plans.append(
+            _FieldPlan(
+                index=index,
+                canonical=canonical,
+                required=canonical.required and not _derivable(resource, name, rules),
+                source=source,
+                steps=tuple(steps),
+                transforms=tuple(needs),
+            )
         )
-        lines.extend(_fast_coercion(canonical, index))
-        lines.append("else:")
-        lines.append(f"    v = K{index}(v)")
-        if canonical.required and not _derivable(resource, name, rules):
-            lines.append("if v is None:")
-            lines.append(f"    raise _RecordProblem('required', {name!r})")
-        lines.append(f"out[{name!r}] = v")
-        body.append("    try:")
-        body.extend("        " + line for line in lines)
-        body.append("    except _RecordProblem as problem:")
-        body.append("        errors = errors or []")
-        body.append(f"        errors.append(FieldError({name!r}, problem.code, problem.detail))")
-        body.append("    except Exception as problem:")
-        body.append("        errors = errors or []")
-        body.append(f"        errors.append(FieldError({name!r}, 'unmappable', type(problem).__name__))")
-    body.append("    if errors:")
-    body.append("        return errors")
-    body.extend("    " + line for line in _finish_source(resource))
-    namespace["Decimal"] = Decimal
-    namespace["fromisoformat"] = datetime.fromisoformat
-    namespace["content_hash"] = content_hash
-    exec(compile("\n".join(body), f"<mapping {resource}>", "exec"), namespace)  # noqa: S102 - generated from validated data
+    source_text = "\n".join(
+        [*_exact_source(plans, resource), *_memo_functions_source(plans), *_fast_source(plans, resource)]
+    )
+    exec(compile(source_text, f"<mapping {resource}>", "exec"), namespace)  # noqa: S102 - vetted templates, data bound by name
     return CompiledMapping(
-        resource=resource, record_path=record_path, fields=tuple(order), map_record=namespace["map_record"]
+        resource=resource,
+        record_path=record_path,
+        fields=tuple(order),
+        map_record=namespace["map_record"],
+        map_many=namespace["map_many"],
+        map_exact=namespace["exact"],
     )
 
 
 def _fast_coercion(canonical: CanonicalField, index: int) -> list[str]:
-    """Generated branches for the common cases, so most values never pay for a function call."""
+    """Generated ``elif`` branches for the common cases (each implies a present value)."""
     if canonical.type == FieldType.TEXT:
-        return [
-            f"elif type(v) is str and 0 < len(v) <= {canonical.max_length} and not v[0].isspace() "
-            "and not v[-1].isspace():",
-            "    pass",
-        ]
+        # ``strip`` returns the very string when there is nothing to strip; when it does not, the
+        # value only takes the slower branch, which gives the same result.
+        return [f"elif type(v) is str and 0 < len(v) <= {canonical.max_length} and v.strip() is v:", "    pass"]
     if canonical.type == FieldType.DECIMAL:
         return ["elif type(v) is int and -1000000000000000 < v < 1000000000000000:", "    v = Decimal(v)"]
     if canonical.type == FieldType.INTEGER:

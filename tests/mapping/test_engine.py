@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from jsonpath_ng.ext.parser import parse as jsonpath_parse
 
 from atlas.connectors.engine.jsonpath import CompiledPath
+from atlas.mapping.canonical import FieldType
 from atlas.mapping.engine import FieldError, MappingInvalid, compile_mapping
 
 ITEM = {
@@ -287,3 +288,197 @@ def test_complex_paths_use_jsonpath_ng():
     compiled = CompiledPath("$.items[*].sku")
     assert not compiled.is_simple
     assert compiled.find({"items": [{"sku": 1}, {"sku": 2}, {}]}) == [1, 2]
+
+
+# --- the fast path against the exact (field-by-field) path -----------------------------------------
+
+
+def _strict(value):
+    """A value with its types spelled out: Decimal('1') is not 1, and a datetime keeps its zone."""
+    if isinstance(value, dict):
+        return ("dict", [(key, _strict(item)) for key, item in value.items()])
+    if isinstance(value, list):
+        return ("list", [_strict(item) for item in value])
+    return (type(value).__name__, repr(value))
+
+
+KEYS = ["a", "b", "qty"]
+awkward_values = st.one_of(
+    st.sampled_from(
+        [
+            None,
+            True,
+            False,
+            0,
+            1,
+            -3,
+            2**31 - 1,
+            2**31,
+            -(2**31),
+            10**15 - 1,
+            10**15,
+            -(10**15) + 1,
+            10**20,
+            0.0,
+            1.0,
+            2.5,
+            -0.5,
+            float("nan"),
+            float("inf"),
+            1e300,
+            "",
+            " ",
+            "\u00a0",
+            "x",
+            " x",
+            "x ",
+            "\tSKU-1",
+            "SKU-0001",
+            "x" * 50,
+            "x" * 51,
+            "x" * 200,
+            "x" * 201,
+            "x" * 501,
+            "1",
+            "12.50",
+            " 7 ",
+            "1,200.5",
+            "١٬٢٠٠",
+            "1e400",
+            "1e15",
+            "NaN",
+            "-0",
+            "0.000",
+            "2026-11-22T09:00:00+03:00",
+            "2026-11-22T09:00:00.123456+03:00",
+            "2026-11-22T09:00:00",
+            "2026-11-22",
+            "2026-11-22T09:00:00Z",
+            "1969-12-31T23:59:59+00:00",
+            "2201-01-01T00:00:00+00:00",
+            "  20261122T09:00:00+03:00",
+            "2026-11-22T09:00:00+03:0x",
+            "20/11/2026 10:15",
+            "sale",
+            "SALE",
+            " Receipt ",
+            "teleport",
+            "warehouse",
+            "Store ",
+            "a",
+            "b",
+            "out",
+            1700000000,
+            1700000000000,
+            [],
+            {},
+            ["x"],
+            {"a": 1},
+            {"b": "sale"},
+        ]
+    ),
+    st.integers(-(10**16), 10**16),
+    st.text(max_size=8),
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+)
+# Values that are equal in Python but not the same value (1, 1.0 and True), or that several field types accept.
+twins = st.sampled_from(
+    [[1, 1.0, True, "1"], [0, 0.0, -0.0, False, "0"], [1700000000, 1700000000.0, "1700000000", "sale", "SALE"]]
+).flatmap(st.permutations)
+field_paths = st.one_of(
+    st.sampled_from([f"$.{key}" for key in KEYS]),
+    st.sampled_from(["$.a.b", "$.a[0]", "$.b[1].a", "$['x y']", "$", "$[0]", "$..qty", "$.a[*]", "$[*].b"]),
+)
+fast_rules = st.one_of(
+    st.builds(lambda p: {"path": p}, field_paths),
+    st.builds(lambda p, t: {"path": p, "transforms": t}, field_paths, st.lists(transform_specs, max_size=2)),
+    st.builds(lambda c: {"constant": c}, awkward_values),
+)
+
+
+# Values that each canonical type accepts, so that most records map and reach every field's fast path;
+# some are accepted by several types, with different results (1700000000 is a number and a moment).
+GOOD = {
+    FieldType.TEXT: ["SKU-1", "x", "1", "sale"],
+    FieldType.DECIMAL: [5, "12.50", 1, "1", 1700000000],
+    FieldType.INTEGER: [3, "4", 1],
+    FieldType.DATETIME: ["2026-11-22T09:00:00+03:00", "2026-11-22T09:00:00", 1700000000],
+    FieldType.MOVEMENT_KIND: ["sale", "RECEIPT"],
+    FieldType.LOCATION_TYPE: ["store", "depot", "sale"],
+}
+
+
+@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.sampled_from(["items", "locations", "stock_balances", "stock_movements"]), st.data())
+def test_the_fast_path_agrees_with_the_exact_path(resource, data):
+    from atlas.mapping.canonical import CANONICAL_FIELDS
+
+    mapped = [f for f in CANONICAL_FIELDS[resource] if f.required or data.draw(st.booleans())]
+    # Most fields read their own key; the others any rule (a shared key, a nested or complex path, a constant).
+    fields = {
+        f.name: {"path": f"$.{f.name}"} if data.draw(st.integers(0, 3)) else data.draw(fast_rules) for f in mapped
+    }
+    zone = data.draw(st.sampled_from([None, "Asia/Riyadh"]))
+    mapping = compile_mapping(resource, {"fields": fields, "timezone": zone})
+    # Records whose values come from a small pool for some fields (so that fields share values and values
+    # repeat) and are good values for the others (so that most records reach every field's fast path).
+    pool = data.draw(twins | st.lists(awkward_values, min_size=1, max_size=4))
+    noisy = data.draw(st.sets(st.sampled_from([f.name for f in mapped]), max_size=3))
+    shared = (
+        st.sampled_from(pool)
+        | st.sampled_from(pool).map(lambda v: {"b": v})
+        | st.sampled_from(pool).map(lambda v: [v, {"a": v}])
+    )
+    records = st.fixed_dictionaries(
+        {f.name: st.sampled_from(pool if f.name in noisy else GOOD[f.type]) for f in mapped},
+        optional={key: shared for key in [*KEYS, "x y"]},
+    )
+    batch = data.draw(st.lists(st.one_of(records, records, records, json_values), min_size=1, max_size=8))
+    expected = [_strict(mapping.map_exact(document)) for document in batch]
+    # Twice over, so that the second round reads what the first one memoised.
+    for _ in range(2):
+        assert [_strict(mapping.map_record(document)) for document in batch] == expected
+        assert [_strict(result) for result in mapping.map_many(batch)] == expected
+
+
+def test_the_fast_path_maps_good_records_itself_and_hands_bad_ones_to_the_exact_path():
+    mapping = compile_mapping(
+        "stock_balances",
+        {
+            "fields": {
+                "item_ref": {"path": "$.sku"},
+                "location_ref": {"path": "$.loc"},
+                "quantity": {"path": "$.qty"},
+                "as_of": {"path": "$.at"},
+            }
+        },
+    )
+    good = {"sku": "S", "loc": "L", "qty": 5, "at": "2026-11-22T09:00:00+03:00"}
+    bad = {"sku": " ", "loc": "L", "qty": "five", "at": "2026-11-22T09:00:00+03:00"}
+    calls = []
+    exact = mapping.map_record.__globals__["exact"]
+    mapping.map_record.__globals__["exact"] = lambda record: calls.append(record) or exact(record)
+    try:
+        assert mapping.map_many([good, bad, good]) == [
+            {
+                "item_ref": "S",
+                "location_ref": "L",
+                "quantity": Decimal(5),
+                "as_of": datetime(2026, 11, 22, 6, tzinfo=UTC),
+                "reserved_qty": Decimal(0),
+                "available_qty": Decimal(5),
+            },
+            [FieldError("item_ref", "required", "item_ref"), FieldError("quantity", "not_a_number", "five")],
+            mapping.map_record(good),
+        ]
+    finally:
+        mapping.map_record.__globals__["exact"] = exact
+    assert calls == [bad]
+    assert list(mapping.map_record(good)) == [
+        "item_ref",
+        "location_ref",
+        "quantity",
+        "as_of",
+        "reserved_qty",
+        "available_qty",
+    ]
