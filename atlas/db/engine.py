@@ -9,7 +9,7 @@ Services never commit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,6 +18,8 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 Scope = Literal["tenant", "system", "platform_read", "anonymous"]
+BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
+_BEFORE_COMMIT = "atlas.before_commit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,9 @@ class Database:
             )
             session.info["tenant_context"] = context
             yield session
+            # The block ended without an exception: the last writes (the audit chain's), then COMMIT.
+            for hook in session.info.pop(_BEFORE_COMMIT, ()):
+                await hook(session)
 
     def tenant_session(self, tenant_id: uuid.UUID) -> Any:
         """A transaction that sees and writes only ``tenant_id``'s rows."""
@@ -84,6 +89,14 @@ class Database:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         return True
+
+
+def before_commit(session: AsyncSession, hook: BeforeCommit) -> None:
+    """Run ``hook`` once at the end of this transaction, after the block's work and just before COMMIT (not
+    when the block raised: the transaction is rolled back then)."""
+    hooks: list[BeforeCommit] = session.info.setdefault(_BEFORE_COMMIT, [])
+    if hook not in hooks:
+        hooks.append(hook)
 
 
 def tenant_context(session: AsyncSession) -> TenantContext:

@@ -3,7 +3,9 @@
 `record` appends an event in the caller's transaction, so an event exists if and
 only if the change it records was committed. Each tenant's events carry a
 gapless sequence number and a SHA-256 hash chained to the previous event; the
-chain head's row lock serialises concurrent writers of one tenant.
+chain head's row lock serialises concurrent writers of one tenant. The events of
+a transaction are written together just before it commits, so that lock is held
+for one statement and the commit, not for the whole transaction.
 `verify_chain` recomputes every hash and names the first broken event.
 """
 
@@ -17,14 +19,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.db.base import utcnow
-from atlas.db.engine import tenant_context
+from atlas.db.engine import before_commit, tenant_context
 from atlas.platform.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
+_PENDING = "atlas.audit.pending"
+_HEADS: Table = AuditChainHead.__table__  # type: ignore[assignment]
 
 
 class EventType(enum.StrEnum):
@@ -152,48 +156,94 @@ async def record(
     correlation_id: str,
     payload: dict[str, Any] | None = None,
     tenant_id: uuid.UUID | None = None,
-) -> AuditEvent:
-    """Append one event to the tenant's chain, in the caller's transaction."""
+) -> None:
+    """Append one event to the tenant's chain, in the caller's transaction.
+
+    The event is appended when the transaction commits (`append_pending`, just before COMMIT), with the
+    transaction's other events: the chain head stays locked only for that append and the commit, not for the
+    rest of the transaction, so one tenant's writers queue for milliseconds rather than for whole transactions.
+    An event therefore exists if and only if the transaction commits; it is not readable before then."""
     context = tenant_context(session)
     target = tenant_id or context.tenant_id
     if target is None:
         raise ValueError("an audit event needs a tenant")
     if context.scope == "tenant" and target != context.tenant_id:
         raise PermissionError("a tenant transaction may only write its own tenant's audit events")
-    head = (
-        await session.execute(select(AuditChainHead).where(AuditChainHead.tenant_id == target).with_for_update())
-    ).scalar_one()
     body = _normalise(payload or {})
     if actor.display:
         body.setdefault("actor_display", actor.display)
-    occurred_at = _utc(utcnow())
-    seq = head.last_seq + 1
-    digest = event_hash(
-        tenant_id=target,
-        seq=seq,
-        occurred_at=occurred_at,
-        event_type=str(event_type),
-        actor=actor.ref,
-        correlation_id=correlation_id,
-        payload=body,
-        prev_hash=head.last_hash,
-    )
-    event = AuditEvent(
-        tenant_id=target,
-        seq=seq,
-        occurred_at=occurred_at,
-        event_type=str(event_type),
-        actor=actor.ref,
-        correlation_id=correlation_id,
-        payload=body,
-        prev_hash=head.last_hash,
-        hash=digest,
-    )
-    session.add(event)
-    head.last_seq = seq
-    head.last_hash = digest
-    await session.flush()
-    return event
+    pending: list[_Pending] = session.info.setdefault(_PENDING, [])
+    pending.append(_Pending(target, str(event_type), actor.ref, correlation_id, body))
+    before_commit(session, append_pending)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    tenant_id: uuid.UUID
+    event_type: str
+    actor: str
+    correlation_id: str
+    payload: dict[str, Any]
+
+
+async def append_pending(session: AsyncSession) -> None:
+    """Write the transaction's recorded events, in the order they were recorded: per tenant, lock the chain
+    head, number and hash the events, insert them and move the head in one statement. Runs just before COMMIT."""
+    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    by_tenant: dict[uuid.UUID, list[_Pending]] = {}
+    for item in pending:
+        by_tenant.setdefault(item.tenant_id, []).append(item)
+    # Heads are always locked in the same order, so two transactions writing to two tenants cannot deadlock.
+    for target in sorted(by_tenant, key=str):
+        head_id, seq, prev_hash = (
+            await session.execute(
+                select(_HEADS.c.id, _HEADS.c.last_seq, _HEADS.c.last_hash)
+                .where(_HEADS.c.tenant_id == target)
+                .with_for_update()
+            )
+        ).one()
+        params: dict[str, Any] = {"tenant_id": target, "head_id": head_id}
+        values: list[str] = []
+        for n, item in enumerate(by_tenant[target]):
+            seq += 1
+            occurred_at = _utc(utcnow())
+            digest = event_hash(
+                tenant_id=target,
+                seq=seq,
+                occurred_at=occurred_at,
+                event_type=item.event_type,
+                actor=item.actor,
+                correlation_id=item.correlation_id,
+                payload=item.payload,
+                prev_hash=prev_hash,
+            )
+            values.append(
+                f"(:tenant_id, :seq{n}, :at{n}, :type{n}, :actor{n}, :cid{n}, CAST(:payload{n} AS jsonb), "
+                f":prev{n}, :hash{n})"
+            )
+            params.update(
+                {
+                    f"seq{n}": seq,
+                    f"at{n}": occurred_at,
+                    f"type{n}": item.event_type,
+                    f"actor{n}": item.actor,
+                    f"cid{n}": item.correlation_id,
+                    f"payload{n}": canonical_json(item.payload),
+                    f"prev{n}": prev_hash,
+                    f"hash{n}": digest,
+                }
+            )
+            prev_hash = digest
+        params.update({"last_seq": seq, "last_hash": prev_hash})
+        # One statement (a plain text one: SQLAlchemy would compile a multi-row insert afresh every time).
+        await session.execute(
+            text(
+                "WITH appended AS (INSERT INTO audit_events (tenant_id, seq, occurred_at, event_type, actor, "
+                f"correlation_id, payload, prev_hash, hash) VALUES {', '.join(values)}) "
+                "UPDATE audit_chain_heads SET last_seq = :last_seq, last_hash = :last_hash WHERE id = :head_id"
+            ),
+            params,
+        )
 
 
 @dataclass(frozen=True, slots=True)
