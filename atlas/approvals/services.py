@@ -283,10 +283,21 @@ async def record_vote(session: AsyncSession, recommendation_id: uuid.UUID, vote:
     if rec is None:
         return VoteOutcome(result="missing", status="missing")
     required = rec.required_approvals or 0
-    if vote.vote_id:
-        done = await DecisionRepo(session).get_or_none(uuid.UUID(vote.vote_id))
+    vote_id = uuid.UUID(vote.vote_id) if vote.vote_id else None
+    # This revision's decisions and, in the same query, this very vote if it was counted before (any revision).
+    current = ApprovalDecision.revision == rec.update_count
+    found = await DecisionRepo(session).list(
+        ApprovalDecision.recommendation_id == rec.id,
+        or_(current, ApprovalDecision.id == vote_id) if vote_id else current,
+        order_by=[ApprovalDecision.created_at],
+    )
+    decisions = [d for d in found if d.revision == rec.update_count]
+    if vote_id:
+        done = next((d for d in found if d.id == vote_id), None)
         if done is not None:  # this very vote was counted before a crash: report it, count nothing again
-            same_revision = await _decisions(session, rec, done.revision)
+            same_revision = (
+                decisions if done.revision == rec.update_count else await _decisions(session, rec, done.revision)
+            )
             return VoteOutcome(
                 result="counted",
                 status=rec.status,
@@ -303,7 +314,6 @@ async def record_vote(session: AsyncSession, recommendation_id: uuid.UUID, vote:
         return VoteOutcome(result="needs_evaluation", status=rec.status, revision=rec.update_count)
     version, rules = await active_policy(session)
     proposal = await proposal_of(session, rec)
-    decisions = await _decisions(session, rec)
     approvers = frozenset(d.subject for d in decisions if d.verdict == "approve")
     verdict: Literal["approve", "reject"] = "approve" if vote.verdict == "approve" else "reject"
     decision = evaluate_vote(rules, proposal, Voter(vote.subject, vote.role), verdict, approvers)
@@ -333,7 +343,7 @@ async def record_vote(session: AsyncSession, recommendation_id: uuid.UUID, vote:
     reason = (vote.reason or "").strip()[:REASON_MAX] or None
     await DecisionRepo(session).add(
         ApprovalDecision(
-            id=uuid.UUID(vote.vote_id) if vote.vote_id else uuid.uuid4(),
+            id=vote_id or uuid.uuid4(),
             recommendation_id=rec.id,
             revision=rec.update_count,
             subject=vote.subject,

@@ -52,43 +52,49 @@ class _AnomalyRepo(TenantRepository[Anomaly]):
     model = Anomaly
 
 
-class _ConnectorRepo(TenantRepository[Connector]):
-    model = Connector
-
-
-class _BalanceRepo(TenantRepository[StockBalance]):
-    model = StockBalance
-
-
-async def _available(session: AsyncSession, item_id: uuid.UUID, location_id: uuid.UUID) -> Any:
-    repo = _BalanceRepo(session)
-    statement = select(func.sum(StockBalance.available_qty)).where(
-        StockBalance.tenant_id == repo.tenant_id,
-        StockBalance.item_id == item_id,
-        StockBalance.location_id == location_id,
+def _available(tenant_id: uuid.UUID | None, item_id: uuid.UUID, location_id: uuid.UUID) -> Any:
+    return (
+        select(func.sum(StockBalance.available_qty))
+        .where(
+            StockBalance.tenant_id == tenant_id,
+            StockBalance.item_id == item_id,
+            StockBalance.location_id == location_id,
+        )
+        .scalar_subquery()
     )
-    return (await session.execute(statement)).scalar_one()
 
 
 async def _location_facts(session: AsyncSession, location_id: uuid.UUID, item_id: uuid.UUID) -> LocationFacts:
-    location = await _LocationRepo(session).get_or_none(location_id)
-    available = await _available(session, item_id, location_id)
-    if location is None:
-        return LocationFacts(location_id, "?", "?", "", available)
-    return LocationFacts(location.id, location.code, location.name, location.external_id, available)
+    tenant_id = _LocationRepo(session).tenant_id
+    available = _available(tenant_id, item_id, location_id)
+    row = (
+        await session.execute(
+            select(Location, available).where(Location.tenant_id == tenant_id, Location.id == location_id)
+        )
+    ).first()
+    if row is None:
+        return LocationFacts(location_id, "?", "?", "", (await session.execute(select(available))).scalar_one())
+    location, quantity = row
+    return LocationFacts(location.id, location.code, location.name, location.external_id, quantity)
 
 
 async def draft_content(session: AsyncSession, recommendation: Recommendation) -> DraftContent:
     """Build the draft of a recommendation's action from the tenant's own data (no network)."""
-    item = await _ItemRepo(session).get_or_none(recommendation.item_id)
+    tenant_id = _ItemRepo(session).tenant_id
+    found = (
+        await session.execute(
+            select(Item, Connector)
+            .outerjoin(Connector, (Connector.tenant_id == Item.tenant_id) & (Connector.id == Item.connector_id))
+            .where(Item.tenant_id == tenant_id, Item.id == recommendation.item_id)
+        )
+    ).first()
+    item, connector = (found[0], found[1]) if found is not None else (None, None)
     if item is None:
         item_facts = ItemFacts(recommendation.item_id, "?", "?", "", None, None, None)
-        connector = None
     else:
         item_facts = ItemFacts(
             item.id, item.sku, item.name, item.external_id, item.unit_of_measure, item.unit_cost, item.lead_time_days
         )
-        connector = await _ConnectorRepo(session).get_or_none(item.connector_id)
     location = await _location_facts(session, recommendation.location_id, recommendation.item_id)
     from_location = (
         await _location_facts(session, recommendation.from_location_id, recommendation.item_id)

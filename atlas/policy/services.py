@@ -120,19 +120,10 @@ def _version_dict(row: Policy) -> dict[str, Any]:
 
 
 async def proposal_of(session: AsyncSession, recommendation: Recommendation) -> Proposal:
-    """The facts policy judges a recommendation on, read in the caller's (tenant) transaction."""
-    item = await _ItemRepo(session).get_or_none(recommendation.item_id)
-    environment = "production"  # unknown: the safe side
-    unit_cost: Decimal | None = None
-    if item is not None:
-        unit_cost = item.unit_cost
-        connector = await _ConnectorRepo(session).get_or_none(item.connector_id)
-        if connector is not None:
-            environment = connector.environment
-    value = recommendation.value
-    if value is None and unit_cost is not None:
-        value = (recommendation.quantity * unit_cost).quantize(Decimal("0.01"))
-    dry_runs = await session.execute(
+    """The facts policy judges a recommendation on, read in the caller's (tenant) transaction: the item's cost,
+    its connector's environment and whether this revision had its dry run, in one query."""
+    tenant_id = _ItemRepo(session).tenant_id
+    dry_runs = (
         select(func.count())
         .select_from(ExecutionDraft)
         .where(
@@ -141,7 +132,25 @@ async def proposal_of(session: AsyncSession, recommendation: Recommendation) -> 
             ExecutionDraft.revision == recommendation.update_count,
             ExecutionDraft.kind == "dry_run",
         )
+        .scalar_subquery()
     )
+    facts = (
+        select(Item.unit_cost, Connector.environment, dry_runs)
+        .select_from(Item)
+        .outerjoin(Connector, (Connector.tenant_id == Item.tenant_id) & (Connector.id == Item.connector_id))
+        .where(Item.tenant_id == tenant_id, Item.id == recommendation.item_id)
+    )
+    row = (await session.execute(facts)).first()
+    unit_cost: Decimal | None = None
+    environment = "production"  # unknown (no item or no connector): the safe side
+    if row is None:
+        dry_run_count = (await session.execute(select(dry_runs))).scalar_one()
+    else:
+        unit_cost, connector_environment, dry_run_count = row
+        environment = connector_environment or environment
+    value = recommendation.value
+    if value is None and unit_cost is not None:
+        value = (recommendation.quantity * unit_cost).quantize(Decimal("0.01"))
     return Proposal(
         recommendation_id=recommendation.id,
         type=recommendation.type,
@@ -152,16 +161,12 @@ async def proposal_of(session: AsyncSession, recommendation: Recommendation) -> 
         value_sar=value,
         created_by=recommendation.created_by,
         last_changed_by=recommendation.last_changed_by,
-        dry_run_done=int(dry_runs.scalar_one()) > 0,
+        dry_run_done=int(dry_run_count) > 0,
     )
 
 
 class _ItemRepo(TenantRepository[Item]):
     model = Item
-
-
-class _ConnectorRepo(TenantRepository[Connector]):
-    model = Connector
 
 
 async def audit_evaluation(
