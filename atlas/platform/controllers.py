@@ -53,10 +53,12 @@ SIGN_IN_PATHS = frozenset({"/api/login", "/api/auth/callback"})
 def rate_limits(settings: Settings) -> list[Any]:
     """Per-client rate limits on sign-in and on creating API tokens (429 as problem details)."""
 
-    def is_sign_in(request: Request[Any, Any, Any]) -> bool:
+    # Asynchronous on purpose: Litestar runs a synchronous predicate in its thread pool, two hand-offs to
+    # another thread on every request for what is a string comparison.
+    async def is_sign_in(request: Request[Any, Any, Any]) -> bool:
         return request.url.path in SIGN_IN_PATHS
 
-    def is_token_creation(request: Request[Any, Any, Any]) -> bool:
+    async def is_token_creation(request: Request[Any, Any, Any]) -> bool:
         return request.method == "POST" and request.url.path.rstrip("/") == "/api/tokens"
 
     return [
