@@ -4,29 +4,152 @@
         .venv/bin/python benchmarks/approvals.py --recommendations 600 --rate 20 --concurrency 32
 
 Starts what the tests start (a fresh migrated database on DATABASE_URL's server, else the embedded
-PostgreSQL; the fake OIDC provider; the Temporal dev server; Atlas's web server and one worker process),
+PostgreSQL; the fake OIDC provider; the Temporal dev server; one worker process) and Atlas's web server as
+production runs it, `atlas serve` in a process of its own (`--web-in-process`: in a thread of this process,
+as the tests do, where it shares the interpreter with the client threads),
 creates one tenant with a sandbox connector and a policy of one approver without dry run, writes N pending
 recommendations as the AI engine stores them and starts their workflows, waits until policy has evaluated
 each, then approves them through the API at a fixed rate with concurrent clients (an operator, so four-eyes
 holds). For each, the latency is the time from sending the approve call (client clock) to the commit of its
 blocked draft (`execution_drafts.created_at`, the server's clock on the same machine). Prints p50, p95 and
-p99, the approve call's own latency, and the approvals per second actually sustained.
+p99, the approve call's own latency, the approvals per second actually sustained, and the CPU seconds per
+approval of each part (web, worker, Temporal dev server, PostgreSQL backends, and this process's client
+threads), read from /proc, with the transactions per approval from PostgreSQL's statistics.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """User + system CPU seconds of a process (or one of its threads) from /proc; 0 when it is gone."""
+    path = f"/proc/{pid}/task/{tid}/stat" if tid else f"/proc/{pid}/stat"
+    try:
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (the web server's worker processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+class CpuMeter:
+    """CPU seconds spent by each part of the stack between `start` and `stop` (Linux /proc).
+
+    `parts` maps a name to a process (and its descendants); the web server in this process (``web`` None) is
+    what this process spent minus the client threads and the main thread."""
+
+    def __init__(self, stack: Any, parts: dict[str, int | None]) -> None:
+        self.stack, self.parts = stack, parts
+        self.client_cpu: dict[int, float] = {}  # client thread -> its CPU seconds after its latest call
+        self.main_thread = threading.main_thread().native_id or 0
+        self.begin_main = 0.0
+        self.begin: dict[int, float] = {}
+        self.begin_backends: dict[int, float] = {}
+        self.begin_xacts = 0
+
+    def _database(self) -> str:
+        return str(self.stack.atlas.database_url.rsplit("/", 1)[1].split("?")[0])
+
+    def _backends(self) -> dict[int, float]:
+        pids = self.stack.atlas.sql("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self._database(),))
+        return {pid: cpu_seconds(pid) for (pid,) in pids}
+
+    def _xacts(self) -> int:
+        rows = self.stack.atlas.sql(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", (self._database(),)
+        )
+        return int(rows[0][0])
+
+    def _pids(self) -> dict[int, float]:
+        roots = [os.getpid(), *(pid for pid in self.parts.values() if pid)]
+        return {
+            pid: cpu_seconds(pid) for root in roots for pid in (process_tree(root) if root != os.getpid() else [root])
+        }
+
+    def start(self) -> None:
+        self.begin, self.begin_backends, self.begin_xacts = self._pids(), self._backends(), self._xacts()
+        self.begin_main = cpu_seconds(os.getpid(), self.main_thread)
+
+    def client_done(self) -> None:
+        """Called by a client thread after each call (the pool's threads start after `start`)."""
+        tid = threading.get_native_id()
+        self.client_cpu[tid] = cpu_seconds(os.getpid(), tid)
+
+    def stop(self, approvals: int) -> dict[str, float]:
+        end, backends, xacts = self._pids(), self._backends(), self._xacts()
+
+        def spent(root: int) -> float:
+            tree = process_tree(root) if root != os.getpid() else [root]
+            return sum(end.get(pid, cpu_seconds(pid)) - self.begin.get(pid, 0.0) for pid in tree)
+
+        clients = sum(self.client_cpu.values()) + cpu_seconds(os.getpid(), self.main_thread) - self.begin_main
+        used = {name: spent(pid) for name, pid in self.parts.items() if pid}
+        if not self.parts.get("web"):
+            used["web"] = spent(os.getpid()) - clients
+        used["clients"] = clients
+        used["postgres"] = sum(cpu - self.begin_backends.get(pid, 0.0) for pid, cpu in backends.items())
+        per = {f"cpu_ms_per_approval_{key}": round(value / approvals * 1000, 2) for key, value in used.items()}
+        per["cpu_ms_per_approval_total"] = round(sum(used.values()) / approvals * 1000, 2)
+        per["transactions_per_approval"] = round((xacts - self.begin_xacts) / approvals, 2)
+        return per
+
+
+@contextmanager
+def web_process(settings: dict[str, str], free_port: Any, wait_until: Any, httpx: Any) -> Iterator[tuple[str, int]]:
+    """`atlas serve` as production runs it, in its own process; yields its URL and pid."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, **settings, "ATLAS_ENV": "test", "ATLAS_BASE_URL": base_url}
+    process = subprocess.Popen(
+        [sys.executable, "-W", "ignore", "-m", "atlas.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: httpx.get(f"{base_url}/health").status_code == 200, timeout=60, what="atlas serve")
+        yield base_url, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -39,6 +162,9 @@ def main() -> None:
     parser.add_argument("--recommendations", type=int, default=600)
     parser.add_argument("--rate", type=float, default=20.0, help="approve calls per second")
     parser.add_argument("--concurrency", type=int, default=32, help="client threads")
+    parser.add_argument(
+        "--web-in-process", action="store_true", help="serve Atlas from a thread of this process, as the tests do"
+    )
     args = parser.parse_args()
 
     import httpx
@@ -48,10 +174,12 @@ def main() -> None:
     from tests.services import (
         WorkerProcess,
         atlas_server,
+        free_port,
         fresh_database,
         oidc_provider,
         postgres_server,
         temporal_server,
+        wait_until,
     )
 
     queue = "atlas-approvals-bench"
@@ -77,14 +205,38 @@ def main() -> None:
         worker = WorkerProcess(settings)
         worker.start()
         try:
-            with atlas_server(dict(settings)) as base_url:
+            with ExitStack() as running:
+                if args.web_in_process:
+                    base_url, web_pid = running.enter_context(atlas_server(dict(settings))), None
+                else:
+                    base_url, web_pid = running.enter_context(web_process(settings, free_port, wait_until, httpx))
                 stack = ApprovalStack(Atlas(base_url, oidc_url, database_url), worker, temporal_address, queue)
-                run(stack, args, httpx)
+                parts = {
+                    "web": web_pid,
+                    "worker": worker.process.pid if worker.process else None,
+                    "temporal": child_pid("temporal"),
+                }
+                run(stack, args, httpx, parts)
         finally:
             worker.stop()
 
 
-def run(stack: Any, args: argparse.Namespace, httpx: Any) -> None:
+def child_pid(word: str) -> int | None:
+    """The pid of this process's child whose command line mentions `word` (the Temporal dev server)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+        if parent == os.getpid() and word in command:
+            return int(entry.name)
+    return None
+
+
+def run(stack: Any, args: argparse.Namespace, httpx: Any, parts: dict[str, int | None]) -> None:
     tenant = stack.tenant(environment="sandbox")
     tenant.policy(
         approvals={"sandbox": {"low": 1, "medium": 1, "high": 1}, "production": {"low": 1, "medium": 1, "high": 1}},
@@ -113,6 +265,8 @@ def run(stack: Any, args: argparse.Namespace, httpx: Any) -> None:
     call_seconds: list[float] = []
     failures: list[str] = []
 
+    meter = CpuMeter(stack, parts)
+
     def approve(rec_id: str, due: float) -> None:
         delay = due - time.perf_counter()
         if delay > 0:
@@ -121,15 +275,18 @@ def run(stack: Any, args: argparse.Namespace, httpx: Any) -> None:
         began = time.perf_counter()
         response = client().post(f"/api/recommendations/{rec_id}/approve", json={})
         call_seconds.append(time.perf_counter() - began)
+        meter.client_done()
         if response.status_code != 200:
             failures.append(f"{response.status_code} {response.text[:200]}")
 
+    meter.start()
     began = time.perf_counter() + 0.5
     with ThreadPoolExecutor(args.concurrency) as pool:
         for index, rec_id in enumerate(ids):
             pool.submit(approve, rec_id, began + index / args.rate)
     for rec_id in ids:
         stack.wait_status(rec_id, "blocked_by_lock", timeout=120)
+    cpu = meter.stop(len(ids))
     rows = stack.atlas.sql(
         "SELECT recommendation_id::text, created_at FROM execution_drafts WHERE kind = 'blocked' AND tenant_id = %s",
         (tenant.id,),
@@ -141,6 +298,7 @@ def run(stack: Any, args: argparse.Namespace, httpx: Any) -> None:
         "recommendations": len(ids),
         "offered_rate_per_second": args.rate,
         "concurrency": args.concurrency,
+        "web": "in process" if args.web_in_process else "atlas serve",
         "failures": len(failures),
         "approve_to_blocked_p50_ms": round(statistics.median(latencies) * 1000, 1),
         "approve_to_blocked_p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
@@ -149,6 +307,8 @@ def run(stack: Any, args: argparse.Namespace, httpx: Any) -> None:
         "approve_call_p50_ms": round(statistics.median(call_seconds) * 1000, 1),
         "approve_call_p95_ms": round(percentile(call_seconds, 0.95) * 1000, 1),
         "sustained_approvals_per_second": round(len(ids) / (last - first).total_seconds(), 1),
+        **cpu,
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
     for key, value in result.items():
         print(f"{key:40} {value}")

@@ -202,7 +202,7 @@ class Tenant:
         """A pending recommendation as the AI engine stores it (with its item), its workflow started."""
         db = self.stack.atlas
         item_id, rec_id = str(uuid.uuid4()), str(uuid.uuid4())
-        sku = f"SKU-T{uuid.uuid4().hex[:6].upper()}"
+        sku = f"SKU-T{uuid.uuid4().hex[:10].upper()}"
         db.sql(
             """INSERT INTO items (id, tenant_id, connector_id, external_id, sku, name, category, unit_cost,
                                   lead_time_days, created_at, updated_at)
