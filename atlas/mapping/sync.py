@@ -320,7 +320,7 @@ async def sync_endpoint(
     compiled: CompiledMapping = mappings.validated(mapping.resource, version.spec)
     endpoint: EndpointConfig = mappings.with_record_path(config.endpoint(endpoint_key), compiled)
     progress = EndpointProgress()
-    mapper = compiled.map_record
+    map_many = compiled.map_many
     actor = Actor("system", "sync")
     on_blocked = blocked_auditor(
         database,
@@ -366,11 +366,11 @@ async def sync_endpoint(
         async for page in pages:
             progress.pages += 1
             batch = state["batch"]
-            for source in page.records:
-                result = mapper(source)
+            rows, sources = batch.rows, batch.sources
+            for source, result in zip(page.records, map_many(page.records), strict=True):
                 if isinstance(result, dict):
-                    batch.rows.append(result)
-                    batch.sources.append(source)
+                    rows.append(result)
+                    sources.append(source)
                 else:
                     batch.rejected.append((source, _errors(result)))
             if len(batch) >= batch_size:

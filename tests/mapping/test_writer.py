@@ -117,3 +117,32 @@ def test_decimals_stay_exact_ids_are_new_and_a_repeat_changes_nothing(database_u
     for resource in ("items", "locations", "stock_balances"):
         assert second[resource]["inserted"] == 0 and second[resource]["updated"] == 0
         assert second[resource]["unchanged"] == second[resource]["fetched"] > 0
+
+
+async def _repeats(url: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
+    from atlas.mapping.writer import run_counts, write_batch
+
+    database = Database(url.replace("postgresql://", "postgresql+asyncpg://", 1), app_role="atlas_app")
+    try:
+        tenant_id, connector_id = await _setup(database)
+        run = uuid.uuid4()
+        items = [
+            {"external_id": "I-1", "sku": "I-1", "name": "first"},
+            {"external_id": "I-2", "sku": "I-2", "name": "only"},
+            {"external_id": "I-1", "sku": "I-1", "name": "last"},
+        ]
+        async with database.tenant_session(tenant_id) as session:
+            await write_batch(session, resource="items", connector_id=connector_id, run_id=run, rows=items)
+        async with database.tenant_session(tenant_id) as session:
+            counts = await run_counts(session, connector_id=connector_id, run_id=run)
+            raw = await (await session.connection()).get_raw_connection()
+            stored = await raw.driver_connection.fetch("SELECT external_id, name FROM items ORDER BY external_id")
+        return [dict(r) for r in stored], counts
+    finally:
+        await database.dispose()
+
+
+def test_an_id_repeated_within_a_batch_is_written_once_and_the_last_one_wins(database_url: str) -> None:
+    rows, counts = asyncio.run(_repeats(database_url))
+    assert rows == [{"external_id": "I-1", "name": "last"}, {"external_id": "I-2", "name": "only"}]
+    assert counts["items"]["inserted"] == 2 and counts["items"]["fetched"] == 2
