@@ -378,7 +378,7 @@ def _coerce(canonical: CanonicalField, default_zone: tzinfo) -> Callable[[Any], 
 # text in the source besides the templates is canonical field names (Atlas's own identifiers) and
 # canonical length limits.
 
-MEMO_LIMIT = 4096  # entries per memoised field; the memo starts again when full
+MEMO_LIMIT = 4096  # entries per memoised field; a field with more different values stops memoising
 MEMO_TEXT_LIMIT = 64  # longer texts are coerced each time, not remembered
 _MEMOISED = frozenset({FieldType.DECIMAL, FieldType.DATETIME, FieldType.MOVEMENT_KIND, FieldType.LOCATION_TYPE})
 _ZERO = Decimal(0)
@@ -476,15 +476,18 @@ def _fast_field_source(plan: _FieldPlan) -> list[str]:
     lines = _getter_source(plan, record_is_dict=True) + _transform_source(plan)
     coercion = _coercion_source(plan, fast_first=True)
     if plan.canonical.type in _MEMOISED:
+        # A field whose values hardly repeat fills its memo; it then stops remembering (the memo is dropped):
+        # looking up and storing every value would cost more than it saves.
         lines += [
-            f"if (type(v) is str and len(v) <= {MEMO_TEXT_LIMIT}) or type(v) is int:",
+            f"if M{i} is not None and ((type(v) is str and len(v) <= {MEMO_TEXT_LIMIT}) or type(v) is int):",
             f"    c = M{i}.get(v)",
             "    if c is None:",
             f"        c = Q{i}(v)",
             "        if c is not None:",
-            f"            if len(M{i}) >= {MEMO_LIMIT}:",
-            f"                M{i}.clear()",
-            f"            M{i}[v] = c",
+            f"            if len(M{i}) < {MEMO_LIMIT}:",
+            f"                M{i}[v] = c",
+            "            else:",
+            f"                M{i} = None",
             "    v = c",
             "else:",
             *("    " + line for line in coercion),
@@ -561,10 +564,13 @@ def _fast_finish_source(plans: list[_FieldPlan], resource: str) -> tuple[list[st
 
 
 def _fast_source(plans: list[_FieldPlan], resource: str) -> list[str]:
+    memos = [f"M{plan.index}" for plan in plans if plan.canonical.type in _MEMOISED]
+    declare = [f"    global {', '.join(memos)}"] if memos else []
     fields = [line for plan in plans for line in _fast_field_source(plan)]
     finish, result = _fast_finish_source(plans, resource)
     single = [
         "def map_record(record):",
+        *declare,
         "    if type(record) is not dict:",
         "        return exact(record)",
         "    try:",
@@ -576,6 +582,7 @@ def _fast_source(plans: list[_FieldPlan], resource: str) -> list[str]:
     ]
     many = [
         "def map_many(records):",
+        *declare,
         "    results = []",
         "    append = results.append",
         "    for record in records:",

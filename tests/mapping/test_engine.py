@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from jsonpath_ng.ext.parser import parse as jsonpath_parse
 
 from atlas.connectors.engine.jsonpath import CompiledPath
+from atlas.mapping import engine
 from atlas.mapping.canonical import FieldType
 from atlas.mapping.engine import FieldError, MappingInvalid, compile_mapping
 
@@ -419,7 +420,13 @@ def test_the_fast_path_agrees_with_the_exact_path(resource, data):
         f.name: {"path": f"$.{f.name}"} if data.draw(st.integers(0, 3)) else data.draw(fast_rules) for f in mapped
     }
     zone = data.draw(st.sampled_from([None, "Asia/Riyadh"]))
-    mapping = compile_mapping(resource, {"fields": fields, "timezone": zone})
+    # A memo of one or two values also exercises fields that stop memoising once their memo is full.
+    memo_limit = data.draw(st.sampled_from([1, 2, engine.MEMO_LIMIT]))
+    default_limit, engine.MEMO_LIMIT = engine.MEMO_LIMIT, memo_limit
+    try:
+        mapping = compile_mapping(resource, {"fields": fields, "timezone": zone})
+    finally:
+        engine.MEMO_LIMIT = default_limit
     # Records whose values come from a small pool for some fields (so that fields share values and values
     # repeat) and are good values for the others (so that most records reach every field's fast path).
     pool = data.draw(twins | st.lists(awkward_values, min_size=1, max_size=4))
