@@ -111,3 +111,29 @@ def test_the_analysis_produces_exactly_the_stored_content() -> None:
     for index, (new, old) in enumerate(zip(produced["candidates"], stored["candidates"], strict=True)):
         assert new == old, f"candidate {index} ({old['type']}, series {old['series']}) changed"
     assert produced == stored
+
+
+def test_the_analysis_leaves_the_cyclic_collector_as_it_found_it() -> None:
+    import gc
+
+    y, start, inputs, movements = fixture()
+    enabled = gc.isenabled()
+    try:
+        gc.enable()
+        analyse_matrix(y, start, inputs, movements)
+        assert gc.isenabled()
+        assert gc.get_freeze_count() == 0
+        gc.disable()
+        analyse_matrix(y, start, inputs, movements)
+        assert not gc.isenabled()
+        # Objects someone else froze (as before a fork) stay frozen.
+        gc.enable()
+        gc.freeze()
+        analyse_matrix(y, start, inputs, movements)
+        assert gc.get_freeze_count() > 0 and gc.isenabled()  # (freed frozen objects leave the count)
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
+        else:
+            gc.disable()
