@@ -9,11 +9,13 @@ and routes of the execution lock (``execution_lock: True``, which always answer 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.billing.models import Subscription
 from atlas.billing.services import SubscriptionRequired
@@ -24,6 +26,7 @@ from atlas.policy.rbac import Permission
 from atlas.web.guards import SAFE_METHODS
 
 EXEMPT = None
+_CACHED = "subscription_status"
 
 MESSAGES = {
     Status.PAST_DUE: "errors.subscription_past_due",
@@ -51,26 +54,36 @@ def access_kind(handler: BaseRouteHandler, method: str) -> Access | None:
     return Access.WRITE
 
 
+async def read_status(session: AsyncSession, tenant_id: uuid.UUID) -> Status | None:
+    """The tenant's effective state, read in any transaction that may see the tenant's subscription."""
+    row = (
+        await session.execute(
+            select(
+                Subscription.status,
+                Subscription.trial_ends_at,
+                Subscription.current_period_end,
+                Subscription.cancel_at_period_end,
+            ).where(Subscription.tenant_id == tenant_id)
+        )
+    ).first()
+    return None if row is None else effective_status(SubscriptionView(*row), utcnow())
+
+
+def remember_status(connection_scope: Any, status: Status | None) -> None:
+    """Cache the state on the request (the request context reads it with the session, in one transaction)."""
+    connection_scope.setdefault("state", {})[_CACHED] = status
+
+
 async def tenant_status(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> Status | None:
     """The tenant's effective state (None before onboarding has started a trial); cached on the request."""
     state = connection.scope.setdefault("state", {})
-    if "subscription_status" in state:
-        cached: Status | None = state["subscription_status"]
+    if _CACHED in state:
+        cached: Status | None = state[_CACHED]
         return cached
     database = connection.scope["litestar_app"].state.db
     async with database.tenant_session(principal.tenant_id) as session:
-        row = (
-            await session.execute(
-                select(
-                    Subscription.status,
-                    Subscription.trial_ends_at,
-                    Subscription.current_period_end,
-                    Subscription.cancel_at_period_end,
-                )
-            )
-        ).first()
-    status = None if row is None else effective_status(SubscriptionView(*row), utcnow())
-    state["subscription_status"] = status
+        status = await read_status(session, principal.tenant_id)
+    state[_CACHED] = status
     return status
 
 

@@ -13,6 +13,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from atlas.billing.access import read_status, remember_status
 from atlas.i18n import LANG_COOKIE, negotiate
 from atlas.platform.auth import principal_for_api_token, principal_for_session
 
@@ -56,11 +57,16 @@ class RequestContextMiddleware(ASGIMiddleware):
             if scheme.lower() == "bearer" and credential.strip():
                 async with db.system_session() as session:
                     principal = await principal_for_api_token(session, credential.strip())
+                    if principal is not None:
+                        remember_status(scope, await read_status(session, principal.tenant_id))
             if principal is None:
                 state["auth_error"] = "errors.invalid_token"
         elif cookies.get(SESSION_COOKIE):
             async with db.system_session() as session:
                 principal = await principal_for_session(session, cookies[SESSION_COOKIE])
+                if principal is not None:
+                    # What the subscription guard will ask, read now in this transaction rather than its own.
+                    remember_status(scope, await read_status(session, principal.tenant_id))
         scope["user"] = principal
         scope["auth"] = principal.kind if principal else None
         if principal is not None:
