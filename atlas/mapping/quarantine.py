@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.connectors import services as connectors
@@ -85,6 +86,11 @@ async def reprocess(
     by_endpoint: dict[str, list[QuarantinedRecord]] = {}
     for row in rows:
         by_endpoint.setdefault(row.endpoint_key, []).append(row)
+    # What becomes of each row is collected and written in two statements at the end: a connector can have
+    # thousands of quarantined records (movements of items a plan limit kept out), and one UPDATE per row
+    # made a re-process take longer than a person would wait.
+    closed: list[uuid.UUID] = []
+    failing: list[dict[str, Any]] = []
     for key, group in by_endpoint.items():
         if key not in active:
             still_failing += len(group)
@@ -98,10 +104,12 @@ async def reprocess(
                 good.append((row, result))
             else:
                 still_failing += 1
-                await repo.update_values(
-                    row,
-                    errors=[{"field": e.field, "code": e.code, "detail": e.detail} for e in result],
-                    mapping_version=version.version,
+                failing.append(
+                    {
+                        "id": row.id,
+                        "errors": [{"field": e.field, "code": e.code, "detail": e.detail} for e in result],
+                        "mapping_version": version.version,
+                    }
                 )
         item_limit = await records_limit(session) if mapping.resource == "items" else None
         unresolved = await write_batch(
@@ -116,12 +124,26 @@ async def reprocess(
         for position, (row, _values) in enumerate(good):
             if position in missing:
                 still_failing += 1
-                await repo.update_values(
-                    row, errors=unresolved_errors(missing[position], item_limit), mapping_version=version.version
+                failing.append(
+                    {
+                        "id": row.id,
+                        "errors": unresolved_errors(missing[position], item_limit),
+                        "mapping_version": version.version,
+                    }
                 )
             else:
                 fixed += 1
-                await repo.update_values(row, status="reprocessed", resolved_at=utcnow(), resolved_run_id=run.id)
+                closed.append(row.id)
+    if failing:  # new reasons, one executemany (by primary key; row-level security keeps it to this tenant)
+        await session.execute(update(QuarantinedRecord), failing)
+    resolved_at = utcnow()
+    for first in range(0, len(closed), 5000):  # bounded statements: a driver takes at most 32,767 parameters
+        await session.execute(
+            update(QuarantinedRecord)
+            .where(QuarantinedRecord.id.in_(closed[first : first + 5000]), QuarantinedRecord.status == "open")
+            .values(status="reprocessed", resolved_at=resolved_at, resolved_run_id=run.id)
+            .execution_options(synchronize_session=False)
+        )
     counts = await run_counts(session, connector_id=connector_id, run_id=run.id)
     await runs.update_values(
         run, status="succeeded", finished_at=utcnow(), stats={k: v for k, v in counts.items() if v["fetched"]}

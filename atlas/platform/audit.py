@@ -27,6 +27,7 @@ from atlas.db.engine import before_commit, tenant_context
 from atlas.platform.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
+APPEND_CHUNK = 1000  # audit rows per INSERT when a transaction's events are appended
 _PENDING = "atlas.audit.pending"
 _HEADS: Table = AuditChainHead.__table__  # type: ignore[assignment]
 
@@ -202,48 +203,60 @@ async def append_pending(session: AsyncSession) -> None:
                 .with_for_update()
             )
         ).one()
-        params: dict[str, Any] = {"tenant_id": target, "head_id": head_id}
-        values: list[str] = []
-        for n, item in enumerate(by_tenant[target]):
-            seq += 1
-            occurred_at = _utc(utcnow())
-            digest = event_hash(
-                tenant_id=target,
-                seq=seq,
-                occurred_at=occurred_at,
-                event_type=item.event_type,
-                actor=item.actor,
-                correlation_id=item.correlation_id,
-                payload=item.payload,
-                prev_hash=prev_hash,
+        items = by_tenant[target]
+        # At most APPEND_CHUNK rows per statement (a driver takes at most 32,767 parameters, and an analysis
+        # can record tens of thousands of events); the last statement also moves the head.
+        for first in range(0, len(items), APPEND_CHUNK):
+            chunk = items[first : first + APPEND_CHUNK]
+            last = first + APPEND_CHUNK >= len(items)
+            params: dict[str, Any] = {"tenant_id": target}
+            values: list[str] = []
+            for n, item in enumerate(chunk):
+                seq += 1
+                occurred_at = _utc(utcnow())
+                digest = event_hash(
+                    tenant_id=target,
+                    seq=seq,
+                    occurred_at=occurred_at,
+                    event_type=item.event_type,
+                    actor=item.actor,
+                    correlation_id=item.correlation_id,
+                    payload=item.payload,
+                    prev_hash=prev_hash,
+                )
+                values.append(
+                    f"(:tenant_id, :seq{n}, :at{n}, :type{n}, :actor{n}, :cid{n}, CAST(:payload{n} AS jsonb), "
+                    f":prev{n}, :hash{n})"
+                )
+                params.update(
+                    {
+                        f"seq{n}": seq,
+                        f"at{n}": occurred_at,
+                        f"type{n}": item.event_type,
+                        f"actor{n}": item.actor,
+                        f"cid{n}": item.correlation_id,
+                        f"payload{n}": canonical_json(item.payload),
+                        f"prev{n}": prev_hash,
+                        f"hash{n}": digest,
+                    }
+                )
+                prev_hash = digest
+            # Plain text statements: SQLAlchemy would compile a multi-row insert afresh every time.
+            insert_rows = (
+                "INSERT INTO audit_events (tenant_id, seq, occurred_at, event_type, actor, correlation_id, payload, "
+                f"prev_hash, hash) VALUES {', '.join(values)}"
             )
-            values.append(
-                f"(:tenant_id, :seq{n}, :at{n}, :type{n}, :actor{n}, :cid{n}, CAST(:payload{n} AS jsonb), "
-                f":prev{n}, :hash{n})"
+            if not last:
+                await session.execute(text(insert_rows), params)
+                continue
+            params.update({"head_id": head_id, "last_seq": seq, "last_hash": prev_hash})
+            await session.execute(
+                text(
+                    f"WITH appended AS ({insert_rows}) "
+                    "UPDATE audit_chain_heads SET last_seq = :last_seq, last_hash = :last_hash WHERE id = :head_id"
+                ),
+                params,
             )
-            params.update(
-                {
-                    f"seq{n}": seq,
-                    f"at{n}": occurred_at,
-                    f"type{n}": item.event_type,
-                    f"actor{n}": item.actor,
-                    f"cid{n}": item.correlation_id,
-                    f"payload{n}": canonical_json(item.payload),
-                    f"prev{n}": prev_hash,
-                    f"hash{n}": digest,
-                }
-            )
-            prev_hash = digest
-        params.update({"last_seq": seq, "last_hash": prev_hash})
-        # One statement (a plain text one: SQLAlchemy would compile a multi-row insert afresh every time).
-        await session.execute(
-            text(
-                "WITH appended AS (INSERT INTO audit_events (tenant_id, seq, occurred_at, event_type, actor, "
-                f"correlation_id, payload, prev_hash, hash) VALUES {', '.join(values)}) "
-                "UPDATE audit_chain_heads SET last_seq = :last_seq, last_hash = :last_hash WHERE id = :head_id"
-            ),
-            params,
-        )
 
 
 @dataclass(frozen=True, slots=True)
