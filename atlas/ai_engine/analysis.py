@@ -190,7 +190,8 @@ def _trend_word(slope: float, level: float) -> str:
 
 def _trend_words(slope: Array, level: Array) -> list[str]:
     """``_trend_word`` for every series (the same comparisons, elementwise)."""
-    stable = (level <= 0) | (np.abs(slope) * 14 < 0.15 * level)
+    with np.errstate(over="ignore"):  # a huge slope overflows to inf, as Python's float does: "rising"/"falling"
+        stable = (level <= 0) | (np.abs(slope) * 14 < 0.15 * level)
     words: list[str] = np.where(stable, "stable", np.where(slope > 0, "rising", "falling")).tolist()
     return words
 
