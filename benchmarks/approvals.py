@@ -23,13 +23,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,28 +128,6 @@ class CpuMeter:
         return per
 
 
-@contextmanager
-def web_process(settings: dict[str, str], free_port: Any, wait_until: Any, httpx: Any) -> Iterator[tuple[str, int]]:
-    """`atlas serve` as production runs it, in its own process; yields its URL and pid."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, **settings, "ATLAS_ENV": "test", "ATLAS_BASE_URL": base_url}
-    process = subprocess.Popen(
-        [sys.executable, "-W", "ignore", "-m", "atlas.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(lambda: httpx.get(f"{base_url}/health").status_code == 200, timeout=60, what="atlas serve")
-        yield base_url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -173,13 +149,12 @@ def main() -> None:
     from tests.conftest import Atlas
     from tests.services import (
         WorkerProcess,
+        atlas_serve_process,
         atlas_server,
-        free_port,
         fresh_database,
         oidc_provider,
         postgres_server,
         temporal_server,
-        wait_until,
     )
 
     queue = "atlas-approvals-bench"
@@ -209,7 +184,7 @@ def main() -> None:
                 if args.web_in_process:
                     base_url, web_pid = running.enter_context(atlas_server(dict(settings))), None
                 else:
-                    base_url, web_pid = running.enter_context(web_process(settings, free_port, wait_until, httpx))
+                    base_url, web_pid = running.enter_context(atlas_serve_process(settings))
                 stack = ApprovalStack(Atlas(base_url, oidc_url, database_url), worker, temporal_address, queue)
                 parts = {
                     "web": web_pid,

@@ -138,6 +138,18 @@ def temporal_binary() -> str:
     return found
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Ask a child process to stop; kill it when it has not within 15 s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 @contextmanager
 def temporal_server() -> Iterator[str]:
     port = free_port()
@@ -173,11 +185,7 @@ def temporal_server() -> Iterator[str]:
         wait_until(accepting, timeout=60, what="Temporal dev server")
         yield address
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -203,6 +211,24 @@ def atlas_server(settings_overrides: dict[str, Any]) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def atlas_serve_process(settings: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """`atlas serve` as production runs it, in a process of its own; yields its URL and pid."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, **settings, "ATLAS_ENV": "test", "ATLAS_BASE_URL": base_url}
+    process = subprocess.Popen(
+        [sys.executable, "-W", "ignore", "-m", "atlas.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: httpx.get(f"{base_url}/health").status_code == 200, timeout=60, what="atlas serve")
+        yield base_url, process.pid
+    finally:
+        stop_process(process)
 
 
 @contextmanager
@@ -245,9 +271,5 @@ class WorkerProcess:
             self.process.wait(10)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.process:
+            stop_process(self.process)

@@ -14,6 +14,7 @@ import numpy as np
 from atlas.i18n import DEFAULT_LANG, catalogue, translate
 
 Label = tuple[str, str]
+TREND_KINDS = frozenset({"reorder", "transfer"})  # the kinds whose explanation adds the trend's sentence
 
 
 def _fmt(value: Any) -> Any:
@@ -63,7 +64,7 @@ def explain(kind: str, figures: dict[str, Any], label: Label, from_label: Label 
     parts_en = [translate(key, "en", **params)]
     parts_ar = [translate(key, "ar", **params)]
     trend = figures.get("trend", "stable")
-    if kind in ("reorder", "transfer") and trend != "stable":
+    if kind in TREND_KINDS and trend != "stable":
         trend_key = f"ai.explain.trend_{trend}"
         trend_params = _params(trend_key, figures, label, from_label)
         parts_en.append(translate(trend_key, "en", **trend_params))
@@ -182,7 +183,7 @@ def explain_many(
         pairs = [explain(kind, f, label, fl) for f, label, fl in zip(figures, labels, from_list, strict=True)]
         return [en for en, _ in pairs], [ar for _, ar in pairs]
     english, arabic = done
-    if kind not in ("reorder", "transfer"):
+    if kind not in TREND_KINDS:
         return english, arabic
     # The trend's sentence, where the trend is not stable.
     trends: dict[str, list[int]] = {}

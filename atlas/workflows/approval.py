@@ -57,11 +57,11 @@ OPEN = "pending"
 
 
 # Not sandboxed: every approval costs several activations, and the sandbox re-enters its import-restricted
-# interpreter state for each one and for every payload (compiling the code it runs each time): about a
-# third of the worker's Python time per approval, measured (benchmarks/README.md, Approvals). The
-# sandbox only guards against accidental I/O, clocks and randomness; this class does none of those (it
-# reads `workflow.now()`, and every step is a local activity), and replay still checks that the commands
-# match the history, sandbox or not.
+# interpreter state for each one and for every payload (compiling the code it runs each time): about 14%
+# of the worker's CPU samples per approval, measured (benchmarks/README.md, Approvals). The sandbox only
+# guards against accidental I/O, clocks and randomness; this class does none of those (it reads
+# `workflow.now()`, and every step is a local activity; tests/workflows/test_determinism.py reads every
+# workflow class for them), and replay still checks that the commands match the history, sandbox or not.
 @workflow.defn(name="RecommendationApproval", sandboxed=False)
 class RecommendationApprovalWorkflow:
     @workflow.init

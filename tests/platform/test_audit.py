@@ -166,7 +166,7 @@ def test_verify_detects_a_deleted_event(pg_server):
         assert "seq 2" in broken.stderr and "missing" in broken.stderr
 
 
-async def _many_events(url: str) -> tuple[str, int, object, int]:
+async def _many_events(url: str) -> tuple[str, int, object]:
     import uuid
 
     from atlas.db.engine import Database
@@ -190,7 +190,7 @@ async def _many_events(url: str) -> tuple[str, int, object, int]:
                 raise RuntimeError("rolled back")
         async with database.system_session() as session:
             broken = await verify_chain(session, tenant.id)
-        return str(tenant.id), many, broken, APPEND_CHUNK
+        return str(tenant.id), many, broken
     finally:
         await database.dispose()
 
@@ -198,7 +198,7 @@ async def _many_events(url: str) -> tuple[str, int, object, int]:
 def test_a_transaction_with_thousands_of_events_appends_them_all_in_order(database_url):
     import asyncio
 
-    tenant_id, many, broken, _chunk = asyncio.run(_many_events(database_url))
+    tenant_id, many, broken = asyncio.run(_many_events(database_url))
     assert broken is None
     rows = psycopg.connect(database_url, autocommit=True).execute(
         "SELECT seq, payload->>'n', correlation_id FROM audit_events WHERE tenant_id = %s AND correlation_id <> 't' "
