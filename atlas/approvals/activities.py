@@ -95,22 +95,34 @@ async def expire(request: ApprovalRequest) -> StepOutcome:
 
 @activity.defn(name="approvals.reconcile")
 async def reconcile(grace_seconds: float = 30.0) -> int:
-    """Start the workflow of every pending recommendation whose workflow never ran (a start that failed), and
-    resume approved ones stuck before the lock. Returns how many workflows it asked for."""
-    from atlas.approvals.dispatch import start_workflows
+    """Start the workflow of every pending recommendation whose workflow never ran (a start that failed), resume
+    approved ones stuck before the lock, and tell pending ones judged under an older policy that a new one was
+    saved (a signal that was lost). Returns how many workflows it started or told."""
+    from atlas.approvals.dispatch import policy_changed, start_workflows
 
     state = runtime()
     async with state.db.system_session() as session:
-        pairs = await services.needing_workflows(session, older_than=timedelta(seconds=grace_seconds))
+        sweep = await services.needing_workflows(session, older_than=timedelta(seconds=grace_seconds))
+    client = activity.client()
+    missed = set(await policy_changed(client, [r for _, r in sweep.policy_changed]))
+    told = len(sweep.policy_changed) - len(missed)
+    # A pending recommendation without a running workflow is started: its workflow judges it under today's policy.
+    to_start = sweep.start + [(t, r) for t, r in sweep.policy_changed if r in missed]
     by_tenant: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for tenant_id, recommendation_id in pairs:
+    for tenant_id, recommendation_id in to_start:
         by_tenant.setdefault(tenant_id, []).append(recommendation_id)
     started = 0
     for tenant_id, ids in by_tenant.items():
-        started += await start_workflows(activity.client(), state.settings, tenant_id, ids)
-    if pairs:
-        log.info("approval_workflows_reconciled", found=len(pairs), started=started)
-    return started
+        started += await start_workflows(client, state.settings, tenant_id, ids)
+    if sweep.start or sweep.policy_changed:
+        log.info(
+            "approval_workflows_reconciled",
+            found=len(sweep.start),
+            started=started,
+            behind_policy=len(sweep.policy_changed),
+            told=told,
+        )
+    return started + told
 
 
 ACTIVITIES: list[Callable[..., Any]] = [

@@ -82,6 +82,32 @@ async def signal(client: Client, recommendation_id: uuid.UUID, name: str) -> boo
         return False
 
 
+async def policy_changed(client: Client, recommendation_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Tell the workflows of these pending recommendations that the tenant saved a new policy (a few at a time);
+    returns those that did not hear it (no workflow running, or Temporal unreachable). They are judged again by
+    the reconcile sweep, and any vote is judged under the new policy in any case (the vote step has the
+    workflow evaluate first)."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(recommendation_id: uuid.UUID) -> bool:
+        async with gate:
+            return await signal(client, recommendation_id, "policy_changed")
+
+    heard = await asyncio.gather(*(one(r) for r in recommendation_ids))
+    return [r for r, ok in zip(recommendation_ids, heard, strict=True) if not ok]
+
+
+async def policy_changed_safely(temporal: Any, recommendation_ids: list[uuid.UUID]) -> None:
+    """`policy_changed` from the web app, after the response (never fails anything)."""
+    if not recommendation_ids:
+        return
+    try:
+        missed = await policy_changed(await temporal.client(), recommendation_ids)
+        log.info("approval_policy_change_told", pending=len(recommendation_ids), missed=len(missed))
+    except Exception as exc:  # the reconcile sweep tells them
+        log.warning("approval_policy_change_not_told", error=type(exc).__name__)
+
+
 async def notify(client: Client, settings: Settings, tenant_id: uuid.UUID, changes: Changes) -> None:
     """After the analysis committed: start workflows of new recommendations, tell the running ones that their
     recommendation was revised (re-evaluate policy; earlier approvals no longer count) or retired (end)."""

@@ -31,7 +31,8 @@ from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.models import AuditEvent
 from atlas.platform.services import AuditRepo
 from atlas.platform.tenancy import TenantRepository
-from atlas.policy.rules import Reason, VoteDecision, Voter, evaluate_proposal, evaluate_vote
+from atlas.policy.models import Policy
+from atlas.policy.rules import Reason, VoteDecision, Voter, dry_run_reasons, evaluate_proposal, evaluate_vote
 from atlas.policy.services import active_policy, audit_evaluation, proposal_of
 
 WORKFLOW_ACTOR = Actor("approval_workflow", "Atlas approval workflow")
@@ -187,17 +188,23 @@ async def _resolve(
 
 
 async def evaluate(session: AsyncSession, recommendation_id: uuid.UUID, *, hour_seconds: float) -> Evaluation:
-    """Judge the current revision against the tenant's policy (once per revision) and store the result.
+    """Judge the current revision against the tenant's active policy (once per revision and policy version)
+    and store the result.
 
     Refused (blast radius): ``rejected`` with the policy's reasons and `approval_resolved`. Allowed:
-    `approval_requested` (again after a revision: earlier approvals no longer count)."""
+    `approval_requested` (again after a revision: earlier approvals no longer count). Judged again because
+    an admin saved a new policy (same revision): the approvals already given still count if the new policy
+    would count them (role, four-eyes, the dry run), and when they are now enough the recommendation is
+    ``approved``; otherwise `approval_requested` again with the new requirements. The expiry stays."""
     rec = await locked(session, recommendation_id)
     if rec is None:
         return Evaluation(status="missing")
     now = utcnow()
     if rec.workflow_started_at is None:
         rec.workflow_started_at = now
-    if rec.status != OPEN or (rec.policy_revision == rec.update_count and rec.policy_decision is not None):
+    version, rules = await active_policy(session)
+    judged_revision = rec.policy_revision == rec.update_count and rec.policy_decision is not None
+    if rec.status != OPEN or (judged_revision and rec.policy_version == version):
         # Already judged (a step run again): the reminder the evaluation asked for, not today's policy's.
         requirements = (rec.policy_decision or {}).get("requirements") or {}
         remind_before = scaled(timedelta(seconds=requirements.get("remind_before_seconds") or 0), hour_seconds)
@@ -212,7 +219,6 @@ async def evaluate(session: AsyncSession, recommendation_id: uuid.UUID, *, hour_
             remind_in=remind_in,
             reminded=rec.reminded_at is not None,
         )
-    version, rules = await active_policy(session)
     proposal = await proposal_of(session, rec)
     decision = evaluate_proposal(rules, proposal)
     await audit_evaluation(
@@ -225,6 +231,9 @@ async def evaluate(session: AsyncSession, recommendation_id: uuid.UUID, *, hour_
         decision=decision,
     )
     first = rec.policy_decision is None
+    # The same revision judged again: the policy changed, not the recommendation.
+    cause = "policy_changed" if judged_revision else (None if first else "revised")
+    previous_version = rec.policy_version
     rec.policy_version = version
     rec.policy_revision = rec.update_count
     rec.policy_decision = {**decision.to_json(), "revision": rec.update_count}
@@ -241,9 +250,37 @@ async def evaluate(session: AsyncSession, recommendation_id: uuid.UUID, *, hour_
             outcome="rejected_by_policy",
             actor=WORKFLOW_ACTOR,
             reason=reasons_text(reasons),
-            extra={"reasons": reasons, "policy_version": version},
+            extra={"reasons": reasons, "policy_version": version, "cause": cause},
         )
         return Evaluation(status=rec.status, revision=rec.update_count, required=rec.required_approvals)
+    if cause == "policy_changed":
+        still_counted = sorted(
+            {
+                d.subject
+                for d in await _decisions(session, rec)
+                if d.verdict == "approve"
+                and d.role in rules.approver_roles
+                and d.subject not in (proposal.created_by, proposal.last_changed_by)
+            }
+        )
+        dry_run_done = proposal.dry_run_done or not dry_run_reasons(rules, proposal)
+        if still_counted and dry_run_done and len(still_counted) >= max(rec.required_approvals, 1):
+            # People already gave what the new policy asks for: approved now, in the policy change's name.
+            await _resolve(
+                session,
+                rec,
+                status="approved",
+                outcome="approved",
+                actor=WORKFLOW_ACTOR,
+                reason=None,
+                extra={
+                    "approvals": still_counted,
+                    "required": rec.required_approvals,
+                    "policy_version": version,
+                    "cause": cause,
+                },
+            )
+            return Evaluation(status=rec.status, revision=rec.update_count, required=rec.required_approvals)
     await record(
         session,
         EventType.APPROVAL_REQUESTED,
@@ -258,6 +295,8 @@ async def evaluate(session: AsyncSession, recommendation_id: uuid.UUID, *, hour_
             "dry_run_required": decision.requirements.dry_run_required,
             "expires_at": rec.expires_at.isoformat(),
             "again": not first,
+            "cause": cause,
+            **({"previous_policy_version": previous_version} if cause == "policy_changed" else {}),
         },
     )
     expires_in, remind_in = _deadlines(rec, now, remind_before)
@@ -310,9 +349,10 @@ async def record_vote(session: AsyncSession, recommendation_id: uuid.UUID, vote:
         return VoteOutcome(result="not_pending", status=rec.status, revision=rec.update_count, required=required)
     if vote.revision is not None and vote.revision != rec.update_count:
         return VoteOutcome(result="revision_changed", status=rec.status, revision=rec.update_count, required=required)
-    if rec.policy_revision != rec.update_count or rec.policy_decision is None:
-        return VoteOutcome(result="needs_evaluation", status=rec.status, revision=rec.update_count)
     version, rules = await active_policy(session)
+    if rec.policy_revision != rec.update_count or rec.policy_decision is None or rec.policy_version != version:
+        # A new revision, or a new policy, that the workflow has not judged yet: it judges, then asks again.
+        return VoteOutcome(result="needs_evaluation", status=rec.status, revision=rec.update_count)
     proposal = await proposal_of(session, rec)
     approvers = frozenset(d.subject for d in decisions if d.verdict == "approve")
     verdict: Literal["approve", "reject"] = "approve" if vote.verdict == "approve" else "reject"
@@ -759,9 +799,18 @@ async def reminders(session: AsyncSession, *, limit: int = 20) -> list[dict[str,
     ]
 
 
-async def needing_workflows(session: AsyncSession, *, older_than: timedelta) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """(tenant, recommendation) pairs whose workflow must be (re)started, across tenants (a system transaction):
-    pending ones whose workflow never ran, and approved ones stuck before the lock."""
+@dataclass
+class Sweep:
+    """What the reconcile sweep found, across tenants: (tenant, recommendation) pairs."""
+
+    start: list[tuple[uuid.UUID, uuid.UUID]]  # workflows to (re)start
+    policy_changed: list[tuple[uuid.UUID, uuid.UUID]]  # pending, judged under an older policy than the active one
+
+
+async def needing_workflows(session: AsyncSession, *, older_than: timedelta) -> Sweep:
+    """Across tenants (a system transaction): pending recommendations whose workflow never ran and approved ones
+    stuck before the lock (to start), and pending ones still judged under an older policy version than the
+    tenant's newest, saved longer ago than ``older_than`` (their workflow missed the ``policy_changed`` signal)."""
     cutoff = utcnow() - older_than
     rows = await session.execute(
         select(Recommendation.tenant_id, Recommendation.id).where(
@@ -778,4 +827,20 @@ async def needing_workflows(session: AsyncSession, *, older_than: timedelta) -> 
             )
         )
     )
-    return [(t, r) for t, r in rows.all()]
+    newest = (
+        select(Policy.tenant_id, func.max(Policy.version).label("version"))
+        .where(Policy.created_at < cutoff)
+        .group_by(Policy.tenant_id)
+        .subquery()
+    )
+    behind = await session.execute(
+        select(Recommendation.tenant_id, Recommendation.id)
+        .join(newest, newest.c.tenant_id == Recommendation.tenant_id)
+        .where(
+            Recommendation.status == OPEN,
+            Recommendation.workflow_started_at.is_not(None),
+            Recommendation.policy_decision.is_not(None),
+            func.coalesce(Recommendation.policy_version, 0) < newest.c.version,
+        )
+    )
+    return Sweep(start=[(t, r) for t, r in rows.all()], policy_changed=[(t, r) for t, r in behind.all()])

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.approvals.dispatch import policy_changed_safely
+from atlas.db.engine import Database
 from atlas.errors import ValidationFailed
 from atlas.platform.principal import Principal
 from atlas.policy import services
@@ -34,12 +37,15 @@ class PolicyController(Controller):
     @post("/", opt={"permission": Permission.MANAGE_POLICIES}, status_code=201)
     async def save(
         self,
-        db: NamedDependency[AsyncSession],
+        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
         data: dict[str, Any],
         principal: NamedDependency[Principal],
-    ) -> dict[str, Any]:
+    ) -> Response[dict[str, Any]]:
         """Save a new version: ``{"rules": {...}, "note": "..."}``. Fields left out keep the active
-        version's values; every field is checked (422 names the field)."""
+        version's values; every field is checked (422 names the field). Once it is committed, every pending
+        recommendation's approval workflow is told to judge it again under the new version (``pending``:
+        how many)."""
         unknown = set(data) - {"rules", "note"}
         if unknown or not isinstance(data.get("rules"), dict):
             raise ValidationFailed("errors.policy_body", extra={"field": sorted(unknown)[0] if unknown else "rules"})
@@ -48,10 +54,17 @@ class PolicyController(Controller):
             raise ValidationFailed(
                 "policy.invalid.note", field="note", limit=services.NOTE_MAX, extra={"field": "note"}
             )
-        _, active = await services.active_policy(db)
-        rules = PolicyRules.from_json(services.merge_rules(active, data["rules"]))
-        version = await services.save_policy(db, actor=principal.actor, rules=rules, note=note)
-        return {"version": version, "rules": rules.to_json()}
+        async with database.tenant_session(principal.tenant_id) as session:
+            _, active = await services.active_policy(session)
+            rules = PolicyRules.from_json(services.merge_rules(active, data["rules"]))
+            version = await services.save_policy(session, actor=principal.actor, rules=rules, note=note)
+            pending = await services.pending_recommendations(session)
+        # Committed: the pending recommendations' workflows hear of it after the answer is sent.
+        return Response(
+            {"version": version, "rules": rules.to_json(), "pending": len(pending)},
+            status_code=201,
+            background=BackgroundTask(policy_changed_safely, request.app.state.temporal, pending),
+        )
 
     @get("/versions/{version:int}", opt={"permission": Permission.READ})
     async def read_version(self, db: NamedDependency[AsyncSession], version: FromPath[int]) -> dict[str, Any]:

@@ -40,6 +40,15 @@ async def active_policy(session: AsyncSession) -> tuple[int, PolicyRules]:
     return row.version, PolicyRules.from_json(row.rules)
 
 
+async def pending_recommendations(session: AsyncSession) -> list[uuid.UUID]:
+    """The tenant's recommendations waiting for a decision (their workflows judge them again on a new policy)."""
+    tenant_id = _ItemRepo(session).tenant_id
+    rows = await session.execute(
+        select(Recommendation.id).where(Recommendation.tenant_id == tenant_id, Recommendation.status == "pending")
+    )
+    return list(rows.scalars())
+
+
 def merge_rules(active: PolicyRules, changes: dict[str, Any]) -> dict[str, Any]:
     """The active rules with ``changes`` over them (approvals cell by cell), for `PolicyRules.from_json`."""
     merged = active.to_json()

@@ -1,10 +1,11 @@
 """One approval workflow per recommendation (`approval-<recommendation id>`): policy, people, the lock.
 
     evaluate policy ─ refused ─> rejected (approval_resolved: rejected_by_policy)
-          │ allowed: approval_requested
+          │ allowed: approval_requested (a new policy may count the approvals given: approved)
           ▼
-    wait for decisions (update `decide`, one at a time), a revision (signal `revised`: evaluate again),
-    retirement (signal `retired`: end), the reminder and the expiry (durable timers)
+    wait for decisions (update `decide`, one at a time), a revision (signal `revised`) or a new policy
+    (signal `policy_changed`): evaluate again; retirement (signal `retired`: end); the reminder and the
+    expiry (durable timers)
           │ reject ─> rejected          │ expiry ─> expired
           ▼ required distinct approvals
     approved ─> ready_for_execution ─> the execution lock ─> blocked_by_lock (+ draft, action_blocked)
@@ -86,6 +87,11 @@ class RecommendationApprovalWorkflow:
         """The recommendation changed (a new revision): evaluate policy again; earlier approvals no longer count."""
         self.revised = True
 
+    @workflow.signal(name="policy_changed")
+    def on_policy_changed(self) -> None:
+        """An admin saved a new policy: evaluate again; approvals already given count if the new policy counts them."""
+        self.revised = True
+
     @workflow.signal(name="retired")
     def on_retired(self) -> None:
         """The AI engine retired the recommendation: end without further transitions."""
@@ -100,7 +106,7 @@ class RecommendationApprovalWorkflow:
         """Count one person's approve or reject (policy decides whether it counts); returns the new state."""
         async with self.lock:
             outcome = await self._vote(vote)
-            if outcome.result == "needs_evaluation":  # revised, and the signal has not arrived yet
+            if outcome.result == "needs_evaluation":  # revised or a new policy, and the signal has not arrived yet
                 await self._evaluate()
                 outcome = await self._vote(vote)
             if outcome.status not in ("missing",):
