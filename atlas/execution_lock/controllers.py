@@ -26,6 +26,7 @@ from atlas.platform.audit import EventType, record
 from atlas.platform.principal import Principal
 from atlas.platform.tenancy import TenantRepository
 from atlas.policy.rbac import Permission
+from atlas.web.guards import CSRF_UNVERIFIED, SAFE_METHODS
 
 # Every method HTTP has, so no verb reaches anything but the lock (Litestar adds no OPTIONS handler of its own).
 EXECUTE_METHODS = [
@@ -165,6 +166,10 @@ class ExecuteController(Controller):
                     "request_id": correlation_id,
                     "role": principal.role,
                     "platform_admin": principal.is_platform_admin,
+                    # A browser session's write without its CSRF token may have been sent by another site.
+                    "csrf_verified": None
+                    if principal.kind != "session" or request.method in SAFE_METHODS
+                    else not (request.scope.get("state") or {}).get(CSRF_UNVERIFIED, False),
                 },
             )
         raise Locked(

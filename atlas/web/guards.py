@@ -13,6 +13,7 @@ from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_UNVERIFIED = "atlas.csrf_unverified"  # scope state: a cookie session's write without its CSRF token
 
 
 def route_access(handler: BaseRouteHandler) -> str | Permission | None:
@@ -36,8 +37,13 @@ def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRoute
         raise Unauthenticated(state.get("auth_error") or "errors.sign_in_required")
     if principal.kind == "session" and connection.scope.get("method", "GET") not in SAFE_METHODS:
         sent = connection.headers.get("x-csrf-token") or ""
-        if not principal.csrf_token or not hmac.compare_digest(sent, principal.csrf_token):
-            raise Forbidden("errors.csrf_failed", slug="csrf-failed")
+        verified = bool(principal.csrf_token) and hmac.compare_digest(sent, principal.csrf_token or "")
+        if not verified:
+            if not handler.opt.get("execution_lock"):
+                raise Forbidden("errors.csrf_failed", slug="csrf-failed")
+            # The execute route changes nothing but the audit trail, and must meet every attempt with the lock
+            # (423): it answers, recording that the request may not have come from this person's own page.
+            connection.scope.setdefault("state", {})[CSRF_UNVERIFIED] = True
     if access == "authenticated":
         return
     if access is None:

@@ -148,3 +148,30 @@ def test_every_route_that_could_execute_is_marked_and_takes_every_method():
             assert handler.opt.get("execution_lock") is True, route.path
             assert set(METHODS) <= set(handler.http_methods), (route.path, handler.http_methods)
     assert found == ["/api/recommendations/{recommendation_id:uuid}/execute"]
+
+
+def test_a_browser_session_without_its_csrf_token_meets_the_lock_and_is_marked_unverified(atlas, tenant):
+    """Even a write with no CSRF token (a form another site posted) gets the lock's 423, not a 403: the attempt
+    is recorded, marked as possibly not the person's own, and nothing else changes."""
+    seeded: Seeded = tenant["seeded"]
+    rec_id = seeded.recs["write_off"]
+    session = tenant["clients"]["operator session"]
+    before = snapshot(atlas, rec_id)
+    token = session.headers.pop("X-CSRF-Token")
+    try:
+        unverified = session.post(f"/api/recommendations/{rec_id}/execute", json={"force": True})
+        # The CSRF check still holds everywhere else.
+        elsewhere = session.post(f"/api/recommendations/{rec_id}/dry-run")
+    finally:
+        session.headers["X-CSRF-Token"] = token
+    assert unverified.status_code == 423, unverified.text
+    assert unverified.json()["type"] == "urn:atlas:problem:locked"
+    assert elsewhere.status_code == 403 and elsewhere.json()["type"] == "urn:atlas:problem:csrf-failed"
+    verified = session.post(f"/api/recommendations/{rec_id}/execute", json={})
+    assert verified.status_code == 423
+    assert session.get(f"/api/recommendations/{rec_id}/execute").status_code == 423
+    token_client = tenant["clients"]["operator token"]
+    assert token_client.post(f"/api/recommendations/{rec_id}/execute").status_code == 423
+    flags = [p["csrf_verified"] for _, p, _ in blocked_events(atlas, seeded.tenant_id, rec_id)][-4:]
+    assert flags == [False, True, None, None]  # no token; with it; a read; a bearer token (no CSRF for those)
+    assert snapshot(atlas, rec_id) == before
