@@ -396,6 +396,7 @@ async def _store_recommendations(
             continue
         seen.add(key)
         from_location = loaded.keys[candidate.from_series][1] if candidate.from_series is not None else None
+        unit_value = _unit_value(candidate.value, candidate.quantity)
         values = {
             "priority": candidate.priority,
             "quantity": _decimal(candidate.quantity) or Decimal(0),
@@ -404,7 +405,7 @@ async def _store_recommendations(
             "signals_used": candidate.signals_used,
             "explanation_en": candidate.explanation_en,
             "explanation_ar": candidate.explanation_ar,
-            "evidence": _jsonable(candidate.evidence),
+            "evidence": {**_jsonable(candidate.evidence), "unit_value": _text(unit_value)},
             "from_location_id": from_location,
             "analysis_run_id": run_id,
             "updated_at": now,
@@ -412,7 +413,9 @@ async def _store_recommendations(
         }
         if key in pending:
             row = pending[key]
-            if _same_action(row, values):
+            # A quantity a person set stays theirs; otherwise the engine's figures are the proposal.
+            by_person = row.last_changed_by != ACTOR.ref
+            if _keep_persons_quantity(row, values) if by_person else _same_action(row, values):
                 # What people approve is unchanged: refresh the figures and reasons in place. No new revision,
                 # so votes already given still count and policy need not look again.
                 await repo.update_values(row, **values)
@@ -471,11 +474,53 @@ async def _store_recommendations(
 
 # What an approval is given for: the action (its quantity, value and locations), its priority and, for an
 # investigation, its anomaly. A change to any of these is a new revision; figures and wording alone are not.
+# A quantity a person set stays theirs (`_keep_persons_quantity`): the engine's own figure goes to the evidence.
 _ACTION_FIELDS = ("priority", "quantity", "value", "from_location_id", "anomaly_id")
 
 
 def _same_action(row: Recommendation, values: dict[str, Any]) -> bool:
     return all(getattr(row, name) == values[name] for name in _ACTION_FIELDS)
+
+
+def _unit_value(value: float | None, quantity: float) -> Decimal | None:
+    """What the engine priced one unit at (the item's unit cost, 4 decimals); None without a value or quantity."""
+    if value is None or not np.isfinite(value) or not np.isfinite(quantity) or quantity <= 0:
+        return None
+    return (Decimal(str(value)) / Decimal(str(quantity))).quantize(Decimal("0.0001"))
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _keep_persons_quantity(row: Recommendation, values: dict[str, Any]) -> bool:
+    """A person set the quantity of ``row`` (``PATCH /api/recommendations/{id}``): the analysis keeps it.
+
+    Rewrites ``values`` to the person's quantity, valued at the newly computed unit value, and adds the
+    engine's own figures to the evidence (``computed_quantity``, ``computed_value``, ``quantity_set_by``).
+    Returns whether what people approve is unchanged: True unless the priority, the source location, the
+    anomaly or the unit value changed (a new price changes the value policy judged; rounding does not).
+    ``last_changed_by`` is not in ``values``, so it stays the person's (four-eyes)."""
+    evidence = values["evidence"]
+    computed_quantity, computed_value = values["quantity"], values["value"]
+    stored = row.evidence or {}
+    before = stored.get("unit_value")
+    if computed_value is None:
+        value = None
+    elif evidence["unit_value"] is None:  # no quantity to price a unit by: the row's value stands
+        value, evidence["unit_value"] = row.value, before
+    else:
+        value = (Decimal(evidence["unit_value"]) * row.quantity).quantize(Decimal("0.01"))
+    # A new price is a new revision (policy judged the value); a row stored before unit values were kept in
+    # its evidence can only tell by a different value.
+    repriced = before != evidence["unit_value"] if "unit_value" in stored else value != row.value
+    evidence["computed_quantity"] = _text(computed_quantity)
+    evidence["computed_value"] = _text(computed_value)
+    evidence["quantity_set_by"] = row.last_changed_by
+    values["quantity"], values["value"] = row.quantity, value
+    return not repriced and all(
+        getattr(row, name) == values[name] for name in _ACTION_FIELDS if name not in ("quantity", "value")
+    )
 
 
 # --- reading ----------------------------------------------------------------------------------
