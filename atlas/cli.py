@@ -40,8 +40,10 @@ def serve(host: str, port: int) -> None:
     """Run the web app (API + pages; OpenAPI at /schema)."""
     import uvicorn
 
+    from atlas import collector
     from atlas.web.app import create_app
 
+    collector.tune()
     uvicorn.run(
         create_app(get_settings()),
         host=host,
@@ -55,11 +57,13 @@ def serve(host: str, port: int) -> None:
 @main.command()
 def worker() -> None:
     """Run the Temporal worker."""
+    from atlas import collector
     from atlas.observability import configure_logging
     from atlas.workflows.worker import main as run
 
     settings = get_settings()
     configure_logging(settings.log_level, json_output=settings.log_json)
+    collector.tune()
     run(settings)
 
 

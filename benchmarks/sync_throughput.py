@@ -2,7 +2,8 @@
 
 Runs the real path of a sync (`atlas.mapping.sync.sync_endpoint`: connector engine →
 mapping → COPY + upsert batches → run counts), without Temporal's fixed per-endpoint
-cost, against a fresh database (DATABASE_URL's server, or an embedded PostgreSQL).
+cost, against a fresh database (DATABASE_URL's server, or an embedded PostgreSQL), in a
+process whose garbage collector is tuned as the worker's is (`atlas.collector`).
 Reports, in the same run:
   * full sync:        records per second, fetch to committed rows;
   * mapping engine:   records mapped per second (no I/O), for the 6-field balance mapping (also over records
@@ -210,8 +211,10 @@ def main() -> None:
     if args.serve:
         serve(args.serve, args.records, args.page_size)
         return
+    from atlas import collector
     from tests.services import fresh_database, postgres_server
 
+    collector.tune()  # as `atlas worker` does at its start: the sync runs here as it would in the worker
     port = free_port()
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--records", str(args.records),
                                "--page-size", str(args.page_size)])

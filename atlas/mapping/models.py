@@ -90,13 +90,12 @@ class Location(TenantOwned, Base):
 
 
 class StockBalance(TenantOwned, Base):
-    """Rewritten by every sync: room on each page (fillfactor) lets unchanged-key updates stay HOT."""
+    """Rewritten by every sync: room on each page (fillfactor) lets unchanged-key updates stay HOT. One item at
+    one location (an item belongs to one connector): that is its key (migration 0011); ``external_id`` keeps the
+    references the source used (``item_ref@location_ref``)."""
 
     __tablename__ = "stock_balances"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "connector_id", "external_id", name="uq_stock_balances_source"),
-        Index("ix_stock_balances_item_location", "tenant_id", "item_id", "location_id"),
-    )
+    __table_args__ = (UniqueConstraint("tenant_id", "item_id", "location_id", name="uq_stock_balances_item_location"),)
     tenant_id_index = False
     tenant_id_foreign_key = False
 

@@ -157,10 +157,31 @@ def _staged(columns: list[tuple[str, str]]) -> str:
     return ", ".join(f"{name} {'text' if kind == 'numeric' else kind}" for name, kind in columns)
 
 
+# What identifies a row (its unique key, the upsert's conflict target). A balance is one item at one location
+# (an item belongs to one connector; migration 0011); everything else is the source's own record.
+KEY: dict[str, tuple[str, ...]] = {
+    "items": ("tenant_id", "connector_id", "external_id"),
+    "locations": ("tenant_id", "connector_id", "external_id"),
+    "stock_balances": ("tenant_id", "item_id", "location_id"),
+    "stock_movements": ("tenant_id", "connector_id", "external_id"),
+}
+
+
+def _changed(resource: str) -> list[str]:
+    """The columns an upsert overwrites, and compares to tell an update from an unchanged row."""
+    return ["external_id", *CONTENT[resource]] if resource == "stock_balances" else CONTENT[resource]
+
+
+def _latest(resource: str, stage: str) -> str:
+    """The batch's rows, one per key: the last one the source sent wins."""
+    key = ", ".join(c for c in KEY[resource] if c not in ("tenant_id", "connector_id"))
+    return f"(SELECT DISTINCT ON ({key}) * FROM {stage} ORDER BY {key}, ord DESC)"
+
+
 def _upsert_sql(resource: str, source: str) -> str:
     table = resource
-    content = CONTENT[resource]
-    columns = ["external_id", *content]
+    content = [c for c in _changed(resource) if c not in KEY[resource]]
+    columns = ["external_id", *CONTENT[resource]]
     distinct = " OR ".join(f"{table}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in content)
     assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in content)
     updated_at = (
@@ -184,7 +205,7 @@ def _upsert_sql(resource: str, source: str) -> str:
                              created_run_id, updated_run_id, seen_run_id{timestamps})
         SELECT {id_value}$1, $2, {values}, $3, $3, $3{timestamp_values}
         FROM {source} s
-        ON CONFLICT (tenant_id, connector_id, external_id) DO UPDATE SET
+        ON CONFLICT ({", ".join(KEY[resource])}) DO UPDATE SET
             {assignments},
             updated_run_id = CASE WHEN {distinct} THEN EXCLUDED.updated_run_id ELSE {table}.updated_run_id END,
             seen_run_id = EXCLUDED.seen_run_id{updated_at}
@@ -326,7 +347,7 @@ async def write_batch(
         )
         await raw.copy_records_to_table(stage, columns=staged, records=records)
         await raw.execute(
-            _upsert_sql(resource, f"(SELECT DISTINCT ON (external_id) * FROM {stage} ORDER BY external_id, ord DESC)"),
+            _upsert_sql(resource, _latest(resource, stage)),
             tenant_id,
             connector_id,
             run_id,

@@ -146,3 +146,126 @@ def test_an_id_repeated_within_a_batch_is_written_once_and_the_last_one_wins(dat
     rows, counts = asyncio.run(_repeats(database_url))
     assert rows == [{"external_id": "I-1", "name": "last"}, {"external_id": "I-2", "name": "only"}]
     assert counts["items"]["inserted"] == 2 and counts["items"]["fetched"] == 2
+
+
+async def _one_balance_per_item_and_location(url: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    from atlas.mapping.writer import run_counts, write_batch
+
+    database = Database(url.replace("postgresql://", "postgresql+asyncpg://", 1), app_role="atlas_app")
+    try:
+        tenant_id, connector_id = await _setup(database)
+        first, second = uuid.uuid4(), uuid.uuid4()
+
+        def balance(item_ref: str, quantity: int) -> dict[str, Any]:
+            return {
+                "item_ref": item_ref,
+                "location_ref": "W-1",
+                "quantity": Decimal(quantity),
+                "reserved_qty": Decimal(0),
+                "available_qty": Decimal(quantity),
+                "as_of": None,
+            }
+
+        async with database.tenant_session(tenant_id) as session:
+            await write_batch(
+                session,
+                resource="items",
+                connector_id=connector_id,
+                run_id=first,
+                rows=[{"external_id": "X-1", "sku": "MILK-1", "name": "Milk"}],
+            )
+            await write_batch(
+                session,
+                resource="locations",
+                connector_id=connector_id,
+                run_id=first,
+                rows=[{"external_id": "W-1", "code": "W-1", "name": "Main"}],
+            )
+            # The same item by its SKU and by the source's id, in one batch: one balance, the last one wins.
+            await write_batch(
+                session,
+                resource="stock_balances",
+                connector_id=connector_id,
+                run_id=first,
+                rows=[balance("MILK-1", 5), balance("X-1", 7)],
+            )
+        async with database.tenant_session(tenant_id) as session:
+            # A later run that names it by its SKU again updates that balance, not a second one.
+            await write_batch(
+                session,
+                resource="stock_balances",
+                connector_id=connector_id,
+                run_id=second,
+                rows=[balance("MILK-1", 9)],
+            )
+        async with database.tenant_session(tenant_id) as session:
+            counts = (await run_counts(session, connector_id=connector_id, run_id=second))["stock_balances"]
+            raw = await (await session.connection()).get_raw_connection()
+            stored = await raw.driver_connection.fetch("SELECT external_id, quantity FROM stock_balances")
+        return [dict(r) for r in stored], counts
+    finally:
+        await database.dispose()
+
+
+def test_one_balance_per_item_and_location_whichever_reference_the_source_uses(database_url: str) -> None:
+    rows, counts = asyncio.run(_one_balance_per_item_and_location(database_url))
+    assert rows == [{"external_id": "MILK-1@W-1", "quantity": Decimal(9)}]
+    assert (counts["inserted"], counts["updated"], counts["fetched"]) == (0, 1, 1)
+
+
+def test_the_migration_to_one_balance_per_item_and_location_keeps_the_latest(pg_server: str) -> None:
+    """Migration 0011 on a database with two balances of one item at one location (two references to it)."""
+    import psycopg
+
+    from atlas.db.migrate import upgrade
+    from tests.services import with_database
+
+    name = f"atlas_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(with_database(pg_server, "postgres"), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = with_database(pg_server, name)
+    try:
+        upgrade(url.replace("postgresql://", "postgresql+psycopg://", 1), "0010")
+        tenant_id, connector_id = asyncio.run(_setup_at(url))
+        item, location, older, newer = (uuid.uuid4() for _ in range(4))
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO items (id, tenant_id, connector_id, external_id, sku, name, created_at, updated_at) "
+                "VALUES (%s, %s, %s, 'X-1', 'MILK-1', 'Milk', now(), now())",
+                (item, tenant_id, connector_id),
+            )
+            conn.execute(
+                "INSERT INTO locations (id, tenant_id, connector_id, external_id, code, name, created_at, updated_at) "
+                "VALUES (%s, %s, %s, 'W-1', 'W-1', 'Main', now(), now())",
+                (location, tenant_id, connector_id),
+            )
+            for row_id, ref, quantity, age in (
+                (older, "MILK-1@W-1", 5, "2 hours"),
+                (newer, "X-1@W-1", 7, "1 hour"),
+            ):
+                conn.execute(
+                    "INSERT INTO stock_balances (id, tenant_id, connector_id, external_id, item_id, location_id, "
+                    "quantity, reserved_qty, available_qty, updated_at) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, 0, %s, now() - %s::interval)",
+                    (row_id, tenant_id, connector_id, ref, item, location, quantity, quantity, age),
+                )
+        upgrade(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with psycopg.connect(url, autocommit=True) as conn:
+            rows = conn.execute("SELECT id, external_id, quantity FROM stock_balances").fetchall()
+            assert rows == [(newer, "X-1@W-1", Decimal(7))]
+            unique = conn.execute(
+                "SELECT count(*) FROM pg_indexes WHERE tablename = 'stock_balances' "
+                "AND indexdef LIKE '%UNIQUE%(tenant_id, item_id, location_id)%'"
+            ).fetchone()
+            assert unique == (1,)
+    finally:
+        with psycopg.connect(with_database(pg_server, "postgres"), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _setup_at(url: str) -> tuple[uuid.UUID, uuid.UUID]:
+    database = Database(url.replace("postgresql://", "postgresql+asyncpg://", 1), app_role="atlas_app")
+    try:
+        return await _setup(database)
+    finally:
+        await database.dispose()
