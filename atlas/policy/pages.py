@@ -74,6 +74,7 @@ class PolicyPages(Controller):
             rules=rules.to_json(),
             history=history,
             can_edit=principal.can(Permission.MANAGE_POLICIES),
+            pending=await services.pending_count(db),
             types=TYPES,
             priorities=PRIORITIES,
             environments=ENVIRONMENTS,

@@ -49,6 +49,17 @@ async def pending_recommendations(session: AsyncSession) -> list[uuid.UUID]:
     return list(rows.scalars())
 
 
+async def pending_count(session: AsyncSession) -> int:
+    """How many of the tenant's recommendations wait for a decision."""
+    tenant_id = _ItemRepo(session).tenant_id
+    found = await session.execute(
+        select(func.count())
+        .select_from(Recommendation)
+        .where(Recommendation.tenant_id == tenant_id, Recommendation.status == "pending")
+    )
+    return int(found.scalar_one())
+
+
 def merge_rules(active: PolicyRules, changes: dict[str, Any]) -> dict[str, Any]:
     """The active rules with ``changes`` over them (approvals cell by cell), for `PolicyRules.from_json`."""
     merged = active.to_json()

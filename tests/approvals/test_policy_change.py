@@ -30,6 +30,17 @@ def test_a_tighter_blast_radius_refuses_a_waiting_recommendation(approvals):
     rec = tenant.recommendation(quantity="100", unit_cost="50")  # 5,000 SAR
     first = approvals.wait_evaluated(rec)
     assert first["status"] == "pending"
+    # The policies page tells the admin, in both languages, that a new version reaches it.
+    pages = {}
+    try:
+        for lang in ("en", "ar"):
+            tenant.admin.cookies.set("atlas_lang", lang)
+            pages[lang] = tenant.admin.get("/app/policies", headers={"Accept": "text/html"}).text
+    finally:
+        tenant.admin.cookies.delete("atlas_lang")
+    assert 'data-testid="policy-pending-reach" data-count="1"' in pages["en"]
+    assert "also applies to the 1 recommendation(s) waiting" in pages["en"]
+    assert "تنطبق النسخة الجديدة أيضاً على 1 توصية" in pages["ar"]
 
     response = tenant.admin.post(
         "/api/policies", json={"rules": {"max_value_sar_per_action": "1000"}, "note": "tighter"}
