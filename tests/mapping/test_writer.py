@@ -166,38 +166,16 @@ async def _one_balance_per_item_and_location(url: str) -> tuple[list[dict[str, A
                 "as_of": None,
             }
 
-        async with database.tenant_session(tenant_id) as session:
-            await write_batch(
-                session,
-                resource="items",
-                connector_id=connector_id,
-                run_id=first,
-                rows=[{"external_id": "X-1", "sku": "MILK-1", "name": "Milk"}],
-            )
-            await write_batch(
-                session,
-                resource="locations",
-                connector_id=connector_id,
-                run_id=first,
-                rows=[{"external_id": "W-1", "code": "W-1", "name": "Main"}],
-            )
-            # The same item by its SKU and by the source's id, in one batch: one balance, the last one wins.
-            await write_batch(
-                session,
-                resource="stock_balances",
-                connector_id=connector_id,
-                run_id=first,
-                rows=[balance("MILK-1", 5), balance("X-1", 7)],
-            )
-        async with database.tenant_session(tenant_id) as session:
-            # A later run that names it by its SKU again updates that balance, not a second one.
-            await write_batch(
-                session,
-                resource="stock_balances",
-                connector_id=connector_id,
-                run_id=second,
-                rows=[balance("MILK-1", 9)],
-            )
+        async def write(resource: str, run: uuid.UUID, rows: list[dict[str, Any]]) -> None:
+            async with database.tenant_session(tenant_id) as session:
+                await write_batch(session, resource=resource, connector_id=connector_id, run_id=run, rows=rows)
+
+        await write("items", first, [{"external_id": "X-1", "sku": "MILK-1", "name": "Milk"}])
+        await write("locations", first, [{"external_id": "W-1", "code": "W-1", "name": "Main"}])
+        # The same item by its SKU and by the source's id, in one batch: one balance, the last one wins.
+        await write("stock_balances", first, [balance("MILK-1", 5), balance("X-1", 7)])
+        # A later run that names it by its SKU again updates that balance, not a second one.
+        await write("stock_balances", second, [balance("MILK-1", 9)])
         async with database.tenant_session(tenant_id) as session:
             counts = (await run_counts(session, connector_id=connector_id, run_id=second))["stock_balances"]
             raw = await (await session.connection()).get_raw_connection()
