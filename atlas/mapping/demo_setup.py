@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.connectors import services as connectors
 from atlas.connectors.models import Connector
-from atlas.connectors.schemas import ConnectorCreate
+from atlas.connectors.schemas import ConnectorCreate, ConnectorUpdate
 from atlas.execution_lock import NetworkPolicy
 from atlas.mapping import services as mappings
 from atlas.platform.audit import Actor
@@ -207,12 +207,24 @@ async def provision_demo_connector(
     correlation_id: str,
     name: str = "Demo ERP",
 ) -> Connector:
-    """Create the demo connector and its four mappings in a tenant (idempotent by name)."""
+    """Create the demo connector and its four mappings in a tenant (idempotent by name). A demo connector made
+    before the demo declared its action templates gets them (an audited connector update), so its drafts show
+    the request that would have been sent."""
     import msgspec
 
     repo = connectors.ConnectorRepo(session, tenant_id=tenant_id)
     existing = await repo.one_or_none(Connector.name == name)
     if existing is not None:
+        if not existing.action_templates:
+            existing, _ = await connectors.update_connector(
+                session,
+                existing.id,
+                ConnectorUpdate(action_templates=DEMO_ACTION_TEMPLATES),
+                actor=actor,
+                correlation_id=correlation_id,
+                box=box,
+                network=network,
+            )
         return existing
     body = msgspec.convert(demo_connector_body(base_url, name=name), ConnectorCreate)
     connector, _ = await connectors.create_connector(
