@@ -104,6 +104,21 @@ def test_a_quantity_a_person_set_survives_a_new_analysis(tenant):
     assert Decimal(evidence["unit_value"]) == unit_cost
     assert Decimal(evidence["computed_value"]) == (unit_cost * now_computed).quantize(Decimal("0.01"))
 
+    # The page shows the person's quantity with the engine's own latest figure beside it, in both languages.
+    from atlas.ai_engine.pages import format_quantity
+
+    pages = {}
+    try:
+        for lang in ("en", "ar"):
+            admin.cookies.set("atlas_lang", lang)
+            pages[lang] = admin.get(f"/app/recommendations/{rec}", headers={"Accept": "text/html"}).text
+    finally:
+        admin.cookies.delete("atlas_lang")
+    shown = format_quantity(now_computed)
+    assert f'data-testid="quantity-set-by-person" data-computed="{shown}"' in pages["en"]
+    assert "Set by a person, and kept; Atlas&#39;s latest analysis computes" in pages["en"]
+    assert "حدّد شخصٌ هذه الكمية" in pages["ar"]
+
     # The same data again: still the person's quantity, still revision 1.
     analyse(admin, db, me["tenant_id"])
     again = row(db, rec)
@@ -160,3 +175,5 @@ def test_a_recommendation_nobody_changed_follows_the_engine(tenant):
     assert after["quantity"] > computed and after["quantity"] == Decimal(str(after["evidence"]["figures"]["quantity"]))
     assert after["last_changed_by"] == "ai_engine"
     assert "computed_quantity" not in after["evidence"] and "quantity_set_by" not in after["evidence"]
+    page = admin.get(f"/app/recommendations/{rec}", headers={"Accept": "text/html"}).text
+    assert 'data-testid="quantity-set-by-person"' not in page
