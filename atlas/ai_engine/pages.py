@@ -509,7 +509,8 @@ def recommendation_row(rec: dict[str, Any]) -> dict[str, Any]:
     row["confidence_text"] = format_percent(rec.get("confidence_score"))
     row["confidence_pct"] = max(0, min(100, round((_float(rec.get("confidence_score")) or 0) * 100)))
     # A quantity a person set stays theirs; the engine's own latest figure is kept beside it in the evidence.
-    evidence = rec.get("evidence") if isinstance(rec.get("evidence"), dict) else {}
+    found = rec.get("evidence")
+    evidence: dict[str, Any] = found if isinstance(found, dict) else {}
     computed = _decimal(evidence.get("computed_quantity")) if evidence.get("quantity_set_by") else None
     row["computed_quantity_text"] = None if computed is None else format_quantity(computed)
     return row
