@@ -414,8 +414,11 @@ async def _store_recommendations(
         if key in pending:
             row = pending[key]
             # A quantity a person set stays theirs; otherwise the engine's figures are the proposal.
-            by_person = row.last_changed_by != ACTOR.ref
-            if _keep_persons_quantity(row, values) if by_person else _same_action(row, values):
+            if row.last_changed_by != ACTOR.ref:
+                unchanged = _keep_persons_quantity(row, values)  # rewrites values to the person's quantity
+            else:
+                unchanged = _same_action(row, values)
+            if unchanged:
                 # What people approve is unchanged: refresh the figures and reasons in place. No new revision,
                 # so votes already given still count and policy need not look again.
                 await repo.update_values(row, **values)

@@ -167,11 +167,6 @@ KEY: dict[str, tuple[str, ...]] = {
 }
 
 
-def _changed(resource: str) -> list[str]:
-    """The columns an upsert overwrites, and compares to tell an update from an unchanged row."""
-    return ["external_id", *CONTENT[resource]] if resource == "stock_balances" else CONTENT[resource]
-
-
 def _latest(resource: str, stage: str) -> str:
     """The batch's rows, one per key: the last one the source sent wins."""
     key = ", ".join(c for c in KEY[resource] if c not in ("tenant_id", "connector_id"))
@@ -180,8 +175,8 @@ def _latest(resource: str, stage: str) -> str:
 
 def _upsert_sql(resource: str, source: str) -> str:
     table = resource
-    content = [c for c in _changed(resource) if c not in KEY[resource]]
     columns = ["external_id", *CONTENT[resource]]
+    content = [c for c in columns if c not in KEY[resource]]  # overwritten, and compared to tell an update
     distinct = " OR ".join(f"{table}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in content)
     assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in content)
     updated_at = (

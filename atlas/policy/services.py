@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.ai_engine.models import Recommendation
 from atlas.connectors.models import Connector
+from atlas.db.engine import tenant_context
 from atlas.errors import NotFound
 from atlas.execution_lock.models import ExecutionDraft
 from atlas.mapping.models import Item
@@ -42,7 +43,7 @@ async def active_policy(session: AsyncSession) -> tuple[int, PolicyRules]:
 
 async def pending_recommendations(session: AsyncSession) -> list[uuid.UUID]:
     """The tenant's recommendations waiting for a decision (their workflows judge them again on a new policy)."""
-    tenant_id = _ItemRepo(session).tenant_id
+    tenant_id = tenant_context(session).tenant_id
     rows = await session.execute(
         select(Recommendation.id).where(Recommendation.tenant_id == tenant_id, Recommendation.status == "pending")
     )
@@ -51,7 +52,7 @@ async def pending_recommendations(session: AsyncSession) -> list[uuid.UUID]:
 
 async def pending_count(session: AsyncSession) -> int:
     """How many of the tenant's recommendations wait for a decision."""
-    tenant_id = _ItemRepo(session).tenant_id
+    tenant_id = tenant_context(session).tenant_id
     found = await session.execute(
         select(func.count())
         .select_from(Recommendation)
