@@ -29,7 +29,11 @@ class Connector(TenantOwned, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "name", name="uq_connectors_tenant_name"),
         CheckConstraint("environment IN ('production', 'sandbox')", name="environment"),
-        CheckConstraint("auth_kind IN ('none', 'api_key', 'bearer', 'oauth2_client_credentials')", name="auth_kind"),
+        CheckConstraint(
+            "auth_kind IN ('none', 'api_key', 'bearer', 'oauth2_client_credentials', 'basic', 'header', "
+            "'session_login')",
+            name="auth_kind",
+        ),
         CheckConstraint("health_status IN ('unknown', 'healthy', 'degraded', 'failing')", name="health_status"),
     )
 
@@ -47,6 +51,13 @@ class Connector(TenantOwned, Base):
     timeout_seconds: Mapped[float] = mapped_column(Float, nullable=False, default=30.0)
     max_concurrency: Mapped[int] = mapped_column(Integer, nullable=False, default=4)
     retry_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=5)
+    # Static, non-secret headers sent with every request (X-Odoo-Database, an API version).
+    headers: Mapped[dict[str, str]] = mapped_column(JSONB, nullable=False, default=dict)
+    # A run that sets aside more than this share of the records it read ends ``needs_attention``.
+    max_set_aside_share: Mapped[float] = mapped_column(Float, nullable=False, default=0.05)
+    # A full read that would zero more than this share of the connector's balances zeroes none and ends
+    # ``needs_attention``: a source that suddenly answers with far fewer records is more likely broken than empty.
+    max_vanished_share: Mapped[float] = mapped_column(Float, nullable=False, default=0.2)
     # Minutes between scheduled syncs; None: on demand only.
     sync_interval_minutes: Mapped[int | None] = mapped_column(Integer)
     # How an action of each type *would* be sent to this system (action type -> {method, path, body}).
@@ -79,6 +90,8 @@ class ConnectorEndpoint(TenantOwned, Base):
     time_window: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     parent_key: Mapped[str | None] = mapped_column(String(60))
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # A read-RPC endpoint: {"protocol": "odoo_json2" | "graphql" | "sql", "body": {...}}; None for GET endpoints.
+    rpc: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
 
 
 class ConnectorHealthCheck(TenantOwned, Base):

@@ -14,8 +14,11 @@ Path = Annotated[str, msgspec.Meta(max_length=1000)]
 Secret = Annotated[str, msgspec.Meta(max_length=4000)]
 
 
+AuthKindName = Literal["none", "api_key", "bearer", "oauth2_client_credentials", "basic", "header", "session_login"]
+
+
 class AuthIn(msgspec.Struct, forbid_unknown_fields=True):
-    kind: Literal["none", "api_key", "bearer", "oauth2_client_credentials"] = "none"
+    kind: AuthKindName = "none"
     key_name: Short | None = None
     key_location: Literal["header", "query"] | None = None
     api_key: Secret | None = None
@@ -25,6 +28,17 @@ class AuthIn(msgspec.Struct, forbid_unknown_fields=True):
     client_secret: Secret | None = None
     scopes: Short | None = None
     audience: Short | None = None
+    client_auth: Literal["body", "basic"] | None = None  # OAuth2: client_secret_post (body) or client_secret_basic
+    issuer: Path | None = None  # OAuth2: read token_url and client_auth from the issuer's published metadata
+    username: Short | None = None  # basic, session_login
+    password: Secret | None = None  # basic, session_login
+    scheme: Short | None = None  # header: Authorization: <scheme> <credential>
+    credential: Secret | None = None  # header
+    login_url: Path | None = None  # session_login
+    login_fields: dict[str, str] | None = None  # session_login: non-secret fields of the login body (CompanyDB)
+    username_field: Short | None = None  # session_login, default UserName
+    password_field: Short | None = None  # session_login, default Password
+    session_idle_minutes: int | None = None  # session_login: log in again after this long without a request
 
 
 class PaginationIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -40,14 +54,24 @@ class PaginationIn(msgspec.Struct, forbid_unknown_fields=True):
     size_param: Short | None = "per_page"
     start_page: int = 1
     total_pages_path: Short | None = None
+    has_more_path: Short | None = None
+    next_path: Short | None = None
+    params_in: Literal["query", "body"] = "query"
 
 
 class TimeWindowIn(msgspec.Struct, forbid_unknown_fields=True):
     start_param: Short = "from"
-    end_param: Short = "to"
+    end_param: Short | None = "to"  # null: the API takes only a start (updated_after)
     window_hours: int = 24 * 30
     lookback_days: int = 180
     format: Literal["iso", "date", "epoch"] = "iso"
+
+
+class RpcIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A read-RPC endpoint: the request body, which the execution lock proves a read before every call."""
+
+    protocol: Literal["odoo_json2", "graphql", "sql"]
+    body: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class EndpointIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -59,6 +83,7 @@ class EndpointIn(msgspec.Struct, forbid_unknown_fields=True):
     pagination: PaginationIn = msgspec.field(default_factory=PaginationIn)
     time_window: TimeWindowIn | None = None
     parent: Annotated[str, msgspec.Meta(max_length=60)] | None = None
+    rpc: RpcIn | None = None
 
 
 class ConnectorCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -73,6 +98,9 @@ class ConnectorCreate(msgspec.Struct, forbid_unknown_fields=True):
     max_concurrency: int = 4
     retry_attempts: int = 5
     sync_interval_minutes: int | None = None  # None or 0: on demand only
+    headers: dict[str, str] = msgspec.field(default_factory=dict)  # static, non-secret request headers
+    max_set_aside_share: float = 0.05  # a run setting aside more than this share of its records needs attention
+    max_vanished_share: float = 0.2  # a full read may zero at most this share of the balances
     # How each action type *would* be sent (never sent: the execution lock); see atlas.execution_lock.templates.
     action_templates: dict[str, Any] | None = None
 
@@ -91,6 +119,9 @@ class ConnectorUpdate(msgspec.Struct, forbid_unknown_fields=True):
     max_concurrency: int | None = None
     retry_attempts: int | None = None
     sync_interval_minutes: int | None = None  # 0 turns the schedule off
+    headers: dict[str, str] | None = None  # replaces all static headers; {} removes them
+    max_set_aside_share: float | None = None
+    max_vanished_share: float | None = None
     action_templates: dict[str, Any] | None = None  # replaces all templates; {} removes them
 
 
@@ -105,6 +136,17 @@ class AuthRead(msgspec.Struct):
     api_key: str | None  # masked: "••••" when set
     token: str | None
     client_secret: str | None
+    client_auth: str | None = None
+    issuer: str | None = None
+    username: str | None = None
+    password: str | None = None  # masked
+    scheme: str | None = None
+    credential: str | None = None  # masked
+    login_url: str | None = None
+    login_fields: dict[str, str] | None = None
+    username_field: str | None = None
+    password_field: str | None = None
+    session_idle_minutes: int | None = None
 
 
 class EndpointRead(msgspec.Struct):
@@ -116,6 +158,7 @@ class EndpointRead(msgspec.Struct):
     pagination: dict[str, object]
     time_window: dict[str, object] | None
     parent: str | None
+    rpc: dict[str, object] | None = None
 
 
 class HealthRead(msgspec.Struct):
@@ -149,6 +192,9 @@ class ConnectorRead(msgspec.Struct):
     created_at: datetime
     updated_at: datetime
     action_templates: dict[str, Any] = msgspec.field(default_factory=dict)
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+    max_set_aside_share: float = 0.05
+    max_vanished_share: float = 0.2
 
 
 class ConnectorHealthRead(msgspec.Struct):

@@ -30,6 +30,7 @@ from atlas.connectors.engine import (
     ResourceKind,
     TimeWindowConfig,
 )
+from atlas.connectors.engine.config import RpcConfig, RpcProtocol
 from atlas.connectors.engine.jsonpath import JsonPathError, compile_path
 from atlas.connectors.engine.reader import PLACEHOLDER
 from atlas.connectors.models import Connector, ConnectorEndpoint, ConnectorHealthCheck
@@ -53,8 +54,37 @@ from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.crypto import SecretBox, mask
 from atlas.platform.tenancy import TenantRepository
 
-SECRET_FIELDS = ("api_key", "token", "client_secret")
-PUBLIC_AUTH_FIELDS = ("key_name", "key_location", "token_url", "client_id", "scopes", "audience")
+SECRET_FIELDS = ("api_key", "token", "client_secret", "password", "credential")
+PUBLIC_AUTH_FIELDS = (
+    "key_name",
+    "key_location",
+    "token_url",
+    "client_id",
+    "scopes",
+    "audience",
+    "client_auth",
+    "issuer",
+    "username",
+    "scheme",
+    "login_url",
+    "login_fields",
+    "username_field",
+    "password_field",
+    "session_idle_minutes",
+)
+# The secrets each kind keeps; a change of kind drops the others.
+KIND_SECRETS = {
+    "api_key": ("api_key",),
+    "bearer": ("token",),
+    "oauth2_client_credentials": ("client_secret",),
+    "basic": ("password",),
+    "header": ("credential",),
+    "session_login": ("password",),
+}
+# Headers a connector may not set statically: authentication and the transport's own.
+RESERVED_HEADERS = frozenset(
+    {"authorization", "cookie", "host", "content-length", "content-type", "transfer-encoding", "connection"}
+)
 HEALTH_HISTORY = 50
 
 
@@ -168,6 +198,25 @@ def validate_auth(auth: AuthIn, stored: dict[str, str]) -> None:
             raise _invalid("errors.auth_client_secret_required", "auth.client_secret")
 
 
+def validate_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Static headers: at most 20, token-like names, no line breaks, none of the reserved ones."""
+    if len(headers) > 20:
+        raise _invalid("errors.connector_headers_too_many", "headers")
+    for name, value in headers.items():
+        if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}", name):
+            raise _invalid("errors.connector_header_name_invalid", f"headers.{name}", name=name)
+        if name.lower() in RESERVED_HEADERS:
+            raise _invalid("errors.connector_header_reserved", f"headers.{name}", name=name)
+        if len(value) > 1000 or any(c in value for c in "\r\n\0"):
+            raise _invalid("errors.connector_header_value_invalid", f"headers.{name}", name=name)
+    return dict(headers)
+
+
+def validate_shares(set_aside: float, vanished: float) -> None:
+    _check_range(set_aside, 0, 1, "max_set_aside_share")
+    _check_range(vanished, 0, 1, "max_vanished_share")
+
+
 def sync_interval(minutes: int | None) -> int | None:
     """0 or None: on demand only; otherwise between 5 minutes and a week."""
     if not minutes:
@@ -209,8 +258,7 @@ def _merge_secrets(auth: AuthIn, stored: dict[str, str]) -> dict[str, str]:
             merged.pop(name, None)
         else:
             merged[name] = value
-    needed = {"api_key": ("api_key",), "bearer": ("token",), "oauth2_client_credentials": ("client_secret",)}
-    return {k: v for k, v in merged.items() if k in needed.get(auth.kind, ())}
+    return {k: v for k, v in merged.items() if k in KIND_SECRETS.get(auth.kind, ())}
 
 
 def _public_auth(auth: AuthIn) -> dict[str, Any]:
@@ -232,6 +280,7 @@ def _endpoint_row(endpoint: EndpointIn, position: int) -> ConnectorEndpoint:
         time_window=msgspec.to_builtins(endpoint.time_window) if endpoint.time_window else None,
         parent_key=endpoint.parent,
         position=position,
+        rpc=msgspec.to_builtins(endpoint.rpc) if endpoint.rpc else None,
     )
 
 
@@ -239,6 +288,11 @@ def endpoint_config(row: ConnectorEndpoint) -> EndpointConfig:
     pagination = dict(row.pagination or {})
     kind = PaginationKind(pagination.pop("kind", "none"))
     window = TimeWindowConfig(**row.time_window) if row.time_window else None
+    rpc = (
+        RpcConfig(protocol=RpcProtocol(row.rpc["protocol"]), body=dict(row.rpc.get("body") or {}))
+        if row.rpc
+        else None
+    )
     return EndpointConfig(
         key=row.key,
         resource=ResourceKind(row.resource),
@@ -249,6 +303,7 @@ def endpoint_config(row: ConnectorEndpoint) -> EndpointConfig:
         time_window=window,
         parent=row.parent_key,
         id=row.id,
+        rpc=rpc,
     )
 
 
@@ -267,6 +322,17 @@ def connector_config(connector: Connector, endpoints: list[ConnectorEndpoint], b
         client_secret=secrets.get("client_secret"),
         scopes=settings.get("scopes"),
         audience=settings.get("audience"),
+        client_auth=settings.get("client_auth") or "body",
+        issuer=settings.get("issuer"),
+        username=settings.get("username"),
+        password=secrets.get("password"),
+        scheme=settings.get("scheme"),
+        credential=secrets.get("credential"),
+        login_url=settings.get("login_url"),
+        login_fields=tuple(sorted((settings.get("login_fields") or {}).items())),
+        username_field=settings.get("username_field") or "UserName",
+        password_field=settings.get("password_field") or "Password",
+        session_idle_minutes=int(settings.get("session_idle_minutes") or 25),
     )
     return ConnectorConfig(
         id=connector.id,
@@ -281,6 +347,7 @@ def connector_config(connector: Connector, endpoints: list[ConnectorEndpoint], b
         timeout_seconds=connector.timeout_seconds,
         max_concurrency=connector.max_concurrency,
         retry_attempts=connector.retry_attempts,
+        headers=tuple(sorted((connector.headers or {}).items())),
     )
 
 
@@ -303,6 +370,17 @@ def read_model(connector: Connector, endpoints: list[ConnectorEndpoint], box: Se
             api_key=mask(secrets.get("api_key")),
             token=mask(secrets.get("token")),
             client_secret=mask(secrets.get("client_secret")),
+            client_auth=settings.get("client_auth"),
+            issuer=settings.get("issuer"),
+            username=settings.get("username"),
+            password=mask(secrets.get("password")),
+            scheme=settings.get("scheme"),
+            credential=mask(secrets.get("credential")),
+            login_url=settings.get("login_url"),
+            login_fields=settings.get("login_fields"),
+            username_field=settings.get("username_field"),
+            password_field=settings.get("password_field"),
+            session_idle_minutes=settings.get("session_idle_minutes"),
         ),
         endpoints=[
             EndpointRead(
@@ -314,6 +392,7 @@ def read_model(connector: Connector, endpoints: list[ConnectorEndpoint], box: Se
                 pagination=dict(e.pagination or {}),
                 time_window=dict(e.time_window) if e.time_window else None,
                 parent=e.parent_key,
+                rpc=dict(e.rpc) if e.rpc else None,
             )
             for e in endpoints
         ],
@@ -328,6 +407,9 @@ def read_model(connector: Connector, endpoints: list[ConnectorEndpoint], box: Se
         created_at=connector.created_at,
         updated_at=connector.updated_at,
         action_templates=dict(connector.action_templates or {}),
+        headers=dict(connector.headers or {}),
+        max_set_aside_share=connector.max_set_aside_share,
+        max_vanished_share=connector.max_vanished_share,
     )
 
 
@@ -342,6 +424,9 @@ def _audit_view(connector: Connector, endpoints: list[ConnectorEndpoint]) -> dic
         "auth_settings": dict(connector.auth_settings or {}),
         "endpoints": [{"key": e.key, "resource": e.resource, "path": e.path} for e in endpoints],
         "action_templates": dict(connector.action_templates or {}),
+        "headers": sorted((connector.headers or {}).keys()),
+        "max_set_aside_share": connector.max_set_aside_share,
+        "max_vanished_share": connector.max_vanished_share,
     }
 
 
@@ -389,6 +474,8 @@ async def create_connector(
     )
     validate_endpoints(data.endpoints)
     action_templates = validate_action_templates(data.action_templates)
+    headers = validate_headers(data.headers)
+    validate_shares(data.max_set_aside_share, data.max_vanished_share)
     await check_reachable_network(network, base_url)
     repo = ConnectorRepo(session, tenant_id=tenant_id)
     if await repo.count(Connector.name == data.name.strip()) > 0:
@@ -411,6 +498,9 @@ async def create_connector(
             retry_attempts=data.retry_attempts,
             sync_interval_minutes=sync_interval(data.sync_interval_minutes),
             action_templates=action_templates,
+            headers=headers,
+            max_set_aside_share=data.max_set_aside_share,
+            max_vanished_share=data.max_vanished_share,
             created_by=actor.ref,
         )
     )
@@ -470,6 +560,19 @@ async def update_connector(
         changes["sync_interval_minutes"] = sync_interval(data.sync_interval_minutes)
     if data.action_templates is not None:
         changes["action_templates"] = validate_action_templates(data.action_templates)
+    if data.headers is not None:
+        changes["headers"] = validate_headers(data.headers)
+    if data.max_set_aside_share is not None or data.max_vanished_share is not None:
+        set_aside = data.max_set_aside_share
+        vanished = data.max_vanished_share
+        validate_shares(
+            connector.max_set_aside_share if set_aside is None else set_aside,
+            connector.max_vanished_share if vanished is None else vanished,
+        )
+        if set_aside is not None:
+            changes["max_set_aside_share"] = set_aside
+        if vanished is not None:
+            changes["max_vanished_share"] = vanished
     secrets_changed = False
     if data.auth is not None:
         stored = _secrets(box, connector) if data.auth.kind == connector.auth_kind else {}

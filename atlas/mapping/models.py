@@ -118,11 +118,51 @@ class StockBalance(TenantOwned, Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
 
+class StockBalancePart(TenantOwned, Base):
+    """One source record of a stock balance: a lot, a serial, a bin, one of several stock rows of an item at a
+    location. A balance is the sum of the parts Atlas holds for its item and location (migration 0012). Keyed by
+    the endpoint and the record's own id, so a record read twice counts once and a record that moves to another
+    location leaves the first. ``prev_*`` hold what the row held before its last update: the writer moves the
+    balances by exactly the difference, in the same statement."""
+
+    __tablename__ = "stock_balance_parts"
+    tenant_id_index = False
+    tenant_id_foreign_key = False
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    connector_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("connectors.id", ondelete="CASCADE"), primary_key=True
+    )
+    endpoint_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(420), primary_key=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    location_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    quantity: Mapped[Decimal] = mapped_column(QTY, nullable=False)
+    reserved_qty: Mapped[Decimal] = mapped_column(QTY, nullable=False)
+    available_qty: Mapped[Decimal] = mapped_column(QTY, nullable=False)
+    as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    prev_item_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    prev_location_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    prev_quantity: Mapped[Decimal | None] = mapped_column(QTY)
+    prev_reserved_qty: Mapped[Decimal | None] = mapped_column(QTY)
+    prev_available_qty: Mapped[Decimal | None] = mapped_column(QTY)
+    created_run_id: Mapped[uuid.UUID | None] = _run_ref()
+    seen_run_id: Mapped[uuid.UUID | None] = _run_ref()
+
+
 class StockMovement(TenantOwned, Base):
     __tablename__ = "stock_movements"
     __table_args__ = (
         UniqueConstraint("tenant_id", "connector_id", "external_id", name="uq_stock_movements_source"),
         Index("ix_stock_movements_item_time", "tenant_id", "item_id", "location_id", "occurred_at"),
+        Index(
+            "ix_stock_movements_level",
+            "tenant_id",
+            "connector_id",
+            "level_key",
+            "occurred_at",
+            postgresql_where="level_key IS NOT NULL",
+        ),
         CheckConstraint(
             "kind IN ('sale', 'issue', 'receipt', 'transfer_in', 'transfer_out', 'adjustment')", name="kind"
         ),
@@ -143,6 +183,11 @@ class StockMovement(TenantOwned, Base):
     quantity: Mapped[Decimal] = mapped_column(QTY, nullable=False)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     reference: Mapped[str | None] = mapped_column(String(200))
+    # The quantity after the movement, when the source says it; whose level it is (a pair, or the source's own
+    # stock row); and whether the record was a stock count, whose change is the counted level minus the level before.
+    level: Mapped[Decimal | None] = mapped_column(QTY)
+    level_key: Mapped[str | None] = mapped_column(String(420))
+    is_count: Mapped[bool] = mapped_column(default=False, server_default="false", nullable=False)
     created_run_id: Mapped[uuid.UUID | None] = _run_ref()
     updated_run_id: Mapped[uuid.UUID | None] = _run_ref()
     seen_run_id: Mapped[uuid.UUID | None] = _run_ref()
@@ -186,7 +231,7 @@ class MappingVersion(TenantOwned, Base):
 class SyncRun(TenantOwned, Base):
     __tablename__ = "sync_runs"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
+        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'needs_attention', 'failed')", name="status"),
         Index("ix_sync_runs_connector_started", "tenant_id", "connector_id", "started_at"),
     )
 

@@ -65,6 +65,11 @@ class EventType(enum.StrEnum):
     SYNC_STARTED = "sync_started"
     SYNC_FINISHED = "sync_finished"
     QUARANTINE_REPROCESSED = "quarantine_reprocessed"
+    BALANCE_VANISHED = "balance_vanished"  # a full read no longer has the balance: set to zero, kept
+    # A request other than GET/HEAD that left Atlas for a customer system: one of the lock's declared read kinds
+    # (an OAuth2 token request, a session login, a read-RPC call). Never anything else: that is action_blocked.
+    DECLARED_REQUEST_SENT = "declared_request_sent"
+    DECLARED_REQUEST_FAILED = "declared_request_failed"  # a token or login answer that was not a token or session
     ANALYSIS_COMPLETED = "analysis_completed"
     RECOMMENDATION_RETIRED = "recommendation_retired"
     # Billing (issue 7)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 class ResourceKind(enum.StrEnum):
@@ -20,6 +20,17 @@ class AuthKind(enum.StrEnum):
     API_KEY = "api_key"
     BEARER = "bearer"
     OAUTH2_CLIENT_CREDENTIALS = "oauth2_client_credentials"
+    BASIC = "basic"  # HTTP Basic: username and password
+    HEADER = "header"  # ``Authorization: <scheme> <credential>``: ``Token <key>`` (InvenTree), ``token k:s`` (Frappe)
+    SESSION_LOGIN = "session_login"  # POST credentials to a declared login URL, keep the cookies (SAP B1)
+
+
+class RpcProtocol(enum.StrEnum):
+    """Read-only RPC protocols a data endpoint may be read with (a POST whose body the lock proves a read)."""
+
+    ODOO_JSON2 = "odoo_json2"  # POST /json/2/<model>/<method>, the method allow-listed (search_read, read, ...)
+    GRAPHQL = "graphql"  # a GraphQL document with queries only
+    SQL = "sql"  # one SELECT statement (NetSuite SuiteQL ``{"q": "SELECT ..."}``)
 
 
 class PaginationKind(enum.StrEnum):
@@ -44,6 +55,21 @@ class AuthConfig:
     client_secret: str | None = field(default=None, repr=False)
     scopes: str | None = None
     audience: str | None = None
+    client_auth: Literal["body", "basic"] = "body"  # client_secret_post or client_secret_basic (RFC 6749 2.3.1)
+    issuer: str | None = None  # when set, token_url (and client_auth) come from the issuer's published metadata
+    # basic, and the user of a session login
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    # header: Authorization: <scheme> <credential>
+    scheme: str | None = None
+    credential: str | None = field(default=None, repr=False)
+    # session login: POST {**login_fields, username_field: username, password_field: password} as JSON to
+    # login_url; keep the cookies it sets; log in again on a 401 or after session_idle_minutes without a request.
+    login_url: str | None = None
+    login_fields: tuple[tuple[str, str], ...] = ()  # non-secret fields of the login body, e.g. CompanyDB
+    username_field: str = "UserName"
+    password_field: str = "Password"
+    session_idle_minutes: int = 25
 
 
 @dataclass(frozen=True)
@@ -64,6 +90,14 @@ class PaginationConfig:
     start_page: int = 1
     total_pages_path: str | None = None
     max_pages: int = 100_000
+    # The API's own end signal (any kind): a JSONPath to a boolean that is false on the last page
+    # (``$.page_context.has_more_page``, ``$.hasMore``), or to a next link / cursor that is empty on the last page.
+    # Without a total or an end signal a read goes on until an empty page: a short page never ends it.
+    has_more_path: str | None = None
+    next_path: str | None = None
+    # Where the paging values go: the query string, or (read-RPC endpoints) the JSON body, where each *_param is
+    # a dotted path (``offset``, ``variables.after``).
+    params_in: Literal["query", "body"] = "query"
 
 
 @dataclass(frozen=True)
@@ -71,10 +105,19 @@ class TimeWindowConfig:
     """Walk [start, end) in windows of ``window_hours``, from ``lookback_days`` ago (or a checkpoint) to now."""
 
     start_param: str = "from"
-    end_param: str = "to"
+    end_param: str | None = "to"  # None: the API takes only a start (``updated_after``); one window up to now
     window_hours: int = 24 * 30
     lookback_days: int = 180
     format: Literal["iso", "date", "epoch"] = "iso"
+
+
+@dataclass(frozen=True)
+class RpcConfig:
+    """A data endpoint read by POST: ``body`` is the JSON request body (the reader adds paging values to it when
+    ``PaginationConfig.params_in`` is ``body``); the execution lock validates it as a read before it is sent."""
+
+    protocol: RpcProtocol
+    body: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,6 +131,7 @@ class EndpointConfig:
     time_window: TimeWindowConfig | None = None
     parent: str | None = None  # the key of the endpoint whose records fill the placeholders
     id: uuid.UUID | None = None
+    rpc: RpcConfig | None = None  # set: read by POST as a declared read-RPC call (Odoo JSON-2, GraphQL, SQL)
 
 
 @dataclass(frozen=True)
@@ -107,6 +151,7 @@ class ConnectorConfig:
     retry_max_seconds: float = 60.0  # and the most time all retries of one request may take
     min_backoff_seconds: float = 0.5
     max_body_bytes: int = 50 * 1024 * 1024
+    headers: tuple[tuple[str, str], ...] = ()  # static, non-secret headers on every request (X-Odoo-Database)
 
     def endpoint(self, key: str) -> EndpointConfig:
         for endpoint in self.endpoints:

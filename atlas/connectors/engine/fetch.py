@@ -123,6 +123,13 @@ class RequestExecutor:
                 page = await self._once(url, params, attempts)
         return page
 
+    async def rpc_json(
+        self, url: str, body: dict[str, Any], *, protocol: str, params: dict[str, str] | None = None
+    ) -> FetchedPage:
+        """POST a declared read-RPC call (Odoo JSON-2, GraphQL, SQL) through the lock, which proves ``body`` a read
+        before anything is sent; the answer is checked and retried as `get_json` does."""
+        raise NotImplementedError("read-RPC endpoints arrive with the execution lock's declared read kinds")
+
     async def _send(self, url: str, params: dict[str, str] | None) -> RawResponse:
         headers: dict[str, str] = {}
         query: dict[str, str] = dict(params) if params is not None else {}

@@ -110,7 +110,10 @@ class EndpointReader:
                 slot_params = dict(params)
                 if span is not None and endpoint.time_window is not None:
                     slot_params[endpoint.time_window.start_param] = format_time(span[0], endpoint.time_window.format)
-                    slot_params[endpoint.time_window.end_param] = format_time(span[1], endpoint.time_window.format)
+                    if endpoint.time_window.end_param:
+                        slot_params[endpoint.time_window.end_param] = format_time(
+                            span[1], endpoint.time_window.format
+                        )
                 result.append(Slot(path=path, params=slot_params, window=span, parent=parent))
         return result
 

@@ -1,0 +1,126 @@
+"""Loading exactly what real systems hold: balance parts, stock counts, read kinds, honest run outcomes.
+
+* ``stock_balance_parts``: every source record of a stock balance (a lot, a serial, a bin, one of several
+  stock rows of an item at a location), keyed by the connector's endpoint and the record's own id. A balance is
+  the sum of the parts Atlas currently holds for its item and location. The ``prev_*`` columns keep what the row
+  held before its last update, so one statement can move a balance by exactly what changed (a part that moved
+  from one location to another leaves the first and reaches the second). Existing balances become one part
+  each, keyed by their ``external_id`` (``item_ref@location_ref``), which is the key a ``last`` mapping uses.
+* ``stock_movements`` gains ``level`` (the quantity after the movement, when the source says it),
+  ``level_key`` (whose level it is) and ``is_count`` (a stock count: the change is computed as counted minus the
+  level before it).
+* ``sync_runs.status`` may be ``needs_attention``: a run that wrote what it could but set aside too much, or
+  refused to zero balances a broken source seemed to have lost.
+* Connectors: three more authentication kinds (HTTP Basic, an Authorization header with any scheme, a session
+  login), static request headers, and the two thresholds a run is judged by; endpoints may be read-RPC calls.
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from atlas.db.rls import app_role_name, enable_tenant_rls, grant_tables
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+QTY = sa.Numeric(18, 4)
+OLD_AUTH_KINDS = "('none', 'api_key', 'bearer', 'oauth2_client_credentials')"
+AUTH_KINDS = "('none', 'api_key', 'bearer', 'oauth2_client_credentials', 'basic', 'header', 'session_login')"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "stock_balance_parts",
+        sa.Column("tenant_id", UUID(as_uuid=True), nullable=False),
+        sa.Column(
+            "connector_id", UUID(as_uuid=True), sa.ForeignKey("connectors.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("endpoint_key", sa.String(60), nullable=False),
+        sa.Column("source_id", sa.String(420), nullable=False),
+        sa.Column("item_id", UUID(as_uuid=True), nullable=False),
+        sa.Column("location_id", UUID(as_uuid=True), nullable=False),
+        sa.Column("quantity", QTY, nullable=False),
+        sa.Column("reserved_qty", QTY, nullable=False),
+        sa.Column("available_qty", QTY, nullable=False),
+        sa.Column("as_of", sa.DateTime(timezone=True)),
+        sa.Column("prev_item_id", UUID(as_uuid=True)),
+        sa.Column("prev_location_id", UUID(as_uuid=True)),
+        sa.Column("prev_quantity", QTY),
+        sa.Column("prev_reserved_qty", QTY),
+        sa.Column("prev_available_qty", QTY),
+        sa.Column("created_run_id", UUID(as_uuid=True)),
+        sa.Column("seen_run_id", UUID(as_uuid=True)),
+        sa.PrimaryKeyConstraint(
+            "tenant_id", "connector_id", "endpoint_key", "source_id", name="pk_stock_balance_parts"
+        ),
+    )
+    op.execute("ALTER TABLE stock_balance_parts SET (fillfactor = 70)")
+    enable_tenant_rls("stock_balance_parts")
+    grant_tables(app_role_name(), "stock_balance_parts")
+    # Every existing balance becomes its own part, under the connector's first balance endpoint.
+    op.execute("SELECT set_config('app.scope', 'system', true)")
+    op.execute(
+        """
+        INSERT INTO stock_balance_parts (tenant_id, connector_id, endpoint_key, source_id, item_id, location_id,
+                                         quantity, reserved_qty, available_qty, as_of, created_run_id, seen_run_id)
+        SELECT b.tenant_id, b.connector_id,
+               coalesce((SELECT e.key FROM connector_endpoints e
+                         WHERE e.connector_id = b.connector_id AND e.resource = 'stock_balances'
+                         ORDER BY e.position LIMIT 1), 'stock'),
+               b.external_id, b.item_id, b.location_id, b.quantity, b.reserved_qty, b.available_qty, b.as_of,
+               b.created_run_id, b.seen_run_id
+        FROM stock_balances b
+        ON CONFLICT DO NOTHING
+        """
+    )
+
+    op.add_column("stock_movements", sa.Column("level", QTY))
+    op.add_column("stock_movements", sa.Column("level_key", sa.String(420)))
+    op.add_column("stock_movements", sa.Column("is_count", sa.Boolean(), nullable=False, server_default="false"))
+    op.create_index(
+        "ix_stock_movements_level",
+        "stock_movements",
+        ["tenant_id", "connector_id", "level_key", "occurred_at"],
+        postgresql_where=sa.text("level_key IS NOT NULL"),
+    )
+
+    op.drop_constraint(op.f("ck_sync_runs_status"), "sync_runs", type_="check")
+    op.create_check_constraint(
+        op.f("ck_sync_runs_status"), "sync_runs", "status IN ('queued', 'running', 'succeeded', 'needs_attention', 'failed')"
+    )
+
+    op.drop_constraint(op.f("ck_connectors_auth_kind"), "connectors", type_="check")
+    op.create_check_constraint(op.f("ck_connectors_auth_kind"), "connectors", f"auth_kind IN {AUTH_KINDS}")
+    op.add_column("connectors", sa.Column("headers", JSONB, nullable=False, server_default="{}"))
+    op.add_column(
+        "connectors", sa.Column("max_set_aside_share", sa.Float(), nullable=False, server_default="0.05")
+    )
+    op.add_column("connectors", sa.Column("max_vanished_share", sa.Float(), nullable=False, server_default="0.2"))
+    op.add_column("connector_endpoints", sa.Column("rpc", JSONB))
+
+
+def downgrade() -> None:
+    op.drop_column("connector_endpoints", "rpc")
+    op.drop_column("connectors", "max_vanished_share")
+    op.drop_column("connectors", "max_set_aside_share")
+    op.drop_column("connectors", "headers")
+    op.drop_constraint(op.f("ck_connectors_auth_kind"), "connectors", type_="check")
+    op.create_check_constraint(op.f("ck_connectors_auth_kind"), "connectors", f"auth_kind IN {OLD_AUTH_KINDS}")
+    op.drop_constraint(op.f("ck_sync_runs_status"), "sync_runs", type_="check")
+    op.create_check_constraint(
+        op.f("ck_sync_runs_status"), "sync_runs", "status IN ('queued', 'running', 'succeeded', 'failed')"
+    )
+    op.drop_index("ix_stock_movements_level", table_name="stock_movements")
+    op.drop_column("stock_movements", "is_count")
+    op.drop_column("stock_movements", "level_key")
+    op.drop_column("stock_movements", "level")
+    op.drop_table("stock_balance_parts")
