@@ -215,3 +215,12 @@ def browser() -> Iterator[Any]:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield instance
         instance.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def canary_sees_no_writes() -> Iterator[None]:
+    """At the end of the suite, no simulated customer system has received a single request that is not a read."""
+    from tests.sims.canary import CANARY
+
+    yield
+    assert CANARY.writes() == [], CANARY.writes()[:20]
