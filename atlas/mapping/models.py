@@ -247,6 +247,8 @@ class SyncRun(TenantOwned, Base):
     stats: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     progress: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    # Why a run that finished needs attention: [{"reason": "set_aside_share" | "vanish_refused", ...}, ...]
+    attention: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB(none_as_null=True))
 
 
 class SyncCheckpoint(TenantOwned, Base):

@@ -10,7 +10,7 @@
   ``level_key`` (whose level it is) and ``is_count`` (a stock count: the change is computed as counted minus the
   level before it).
 * ``sync_runs.status`` may be ``needs_attention``: a run that wrote what it could but set aside too much, or
-  refused to zero balances a broken source seemed to have lost.
+  refused to zero balances a broken source seemed to have lost; ``sync_runs.attention`` says why.
 * Connectors: three more authentication kinds (HTTP Basic, an Authorization header with any scheme, a session
   login), static request headers, and the two thresholds a run is judged by; endpoints may be read-RPC calls.
 
@@ -97,6 +97,7 @@ def upgrade() -> None:
     op.create_check_constraint(
         op.f("ck_sync_runs_status"), "sync_runs", "status IN ('queued', 'running', 'succeeded', 'needs_attention', 'failed')"
     )
+    op.add_column("sync_runs", sa.Column("attention", JSONB))
 
     op.drop_constraint(op.f("ck_connectors_auth_kind"), "connectors", type_="check")
     op.create_check_constraint(op.f("ck_connectors_auth_kind"), "connectors", f"auth_kind IN {AUTH_KINDS}")
@@ -115,6 +116,7 @@ def downgrade() -> None:
     op.drop_column("connectors", "headers")
     op.drop_constraint(op.f("ck_connectors_auth_kind"), "connectors", type_="check")
     op.create_check_constraint(op.f("ck_connectors_auth_kind"), "connectors", f"auth_kind IN {OLD_AUTH_KINDS}")
+    op.drop_column("sync_runs", "attention")
     op.drop_constraint(op.f("ck_sync_runs_status"), "sync_runs", type_="check")
     op.create_check_constraint(
         op.f("ck_sync_runs_status"), "sync_runs", "status IN ('queued', 'running', 'succeeded', 'failed')"
