@@ -15,6 +15,7 @@ class FetchError(Exception):
         detail: str = "",
         retryable: bool = False,
         retry_after: float | None = None,
+        hint: str | None = None,
     ) -> None:
         self.reason = reason
         self.url = url
@@ -22,11 +23,18 @@ class FetchError(Exception):
         self.detail = detail
         self.retryable = retryable
         self.retry_after = retry_after
+        # What the server said it expects (a 401's ``WWW-Authenticate`` scheme and realm), shown to the person
+        # setting up the connector; never more than about 100 characters, never a credential.
+        self.hint = hint
         where = f"{url} (HTTP {status})" if status is not None else url
         super().__init__(f"{reason} at {where}" + (f": {detail}" if detail else ""))
 
     def as_dict(self) -> dict[str, object]:
-        return {"reason": self.reason, "url": self.url, "status": self.status, "detail": self.detail}
+        found: dict[str, object] = {"reason": self.reason, "url": self.url, "status": self.status}
+        found["detail"] = self.detail
+        if self.hint:
+            found["hint"] = self.hint
+        return found
 
 
 class PaginationLoop(FetchError):
