@@ -1,10 +1,21 @@
 """Writing canonical rows in batches: COPY into a staging table, then one INSERT … ON CONFLICT.
 
 Rows are deduplicated within a batch (the last one wins), references from
-balances and movements to items and locations are resolved in SQL (by the
-source's external id, else by SKU or location code), and each row records the
-sync run that created it, last changed it, and last saw it, so a run's counts
-come from the database and stay exact when a batch is written twice after a crash.
+balances and movements to items and locations are resolved in memory (by the
+source's external id, else by SKU or location code; a record with no location
+goes to the connector's "no location" bucket), and each row records the sync run
+that created it, last changed it, and last saw it, so a run's counts come from the
+database and stay exact when a batch is written twice after a crash.
+
+A stock balance is the sum of its parts: every source record of it (a lot, a serial,
+a bin, one of several stock rows of an item at a location) is kept in
+``stock_balance_parts`` under its own id, and one statement per batch upserts the
+parts and moves each balance by exactly what its parts changed (a part read twice
+counts once; a part that moved to another location leaves the first). A full read
+then reconciles: parts the source no longer has leave, and balances left without
+parts go to zero, kept and audited (`reconcile_balances`). Stock counts become
+adjustments of (counted − the level before) once an endpoint is written
+(`resolve_counts`).
 """
 
 from __future__ import annotations
@@ -47,14 +58,33 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("quantity", "numeric"),
         ("kind", "text"),
         ("reference", "text"),
+        ("level", "numeric"),
+        ("level_key", "text"),
+        ("is_count", "boolean"),
     ],
 }
 CONTENT = {
     "items": ["sku", "name", "category", "unit_of_measure", "unit_cost", "lead_time_days"],
     "locations": ["code", "name", "type", "address"],
     "stock_balances": ["item_id", "location_id", "quantity", "reserved_qty", "available_qty", "as_of"],
-    "stock_movements": ["item_id", "location_id", "occurred_at", "quantity", "kind", "reference"],
+    "stock_movements": [
+        "item_id",
+        "location_id",
+        "occurred_at",
+        "quantity",
+        "kind",
+        "reference",
+        "level",
+        "level_key",
+        "is_count",
+    ],
 }
+# The location a record without one belongs to (stock in transit, not yet put away): one per connector, made when
+# first needed, so such records are kept instead of quarantined on every run.
+UNASSIGNED_EXTERNAL_ID = "atlas:unassigned"
+UNASSIGNED_CODE = "UNASSIGNED"
+UNASSIGNED_NAME = "No location"
+UNASSIGNED_TYPE = "unassigned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +179,7 @@ def _wire_decimal(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-NUMERIC = {"unit_cost", "quantity", "reserved_qty", "available_qty"}
+NUMERIC = {"unit_cost", "quantity", "reserved_qty", "available_qty", "level"}
 
 
 def _staged(columns: list[tuple[str, str]]) -> str:
@@ -214,6 +244,13 @@ class References:
 
     items: dict[str, uuid.UUID]
     locations: dict[str, uuid.UUID]
+    unassigned: uuid.UUID | None = None
+
+    async def unassigned_location(self, session: AsyncSession, connector_id: uuid.UUID) -> uuid.UUID:
+        """The connector's "no location" bucket, made when a record without a location first needs it."""
+        if self.unassigned is None:
+            self.unassigned = await unassigned_location(session, connector_id)
+        return self.unassigned
 
     @classmethod
     async def load(cls, session: AsyncSession, connector_id: uuid.UUID) -> References:
@@ -232,11 +269,35 @@ class References:
                 refs.setdefault(row["natural_key"], row["id"])
             refs.update({row["external_id"]: row["id"] for row in rows})  # the source's own id wins
             found.append(refs)
-        return cls(found[0], found[1])
+        return cls(found[0], found[1], found[1].get(UNASSIGNED_EXTERNAL_ID))
+
+
+async def unassigned_location(session: AsyncSession, connector_id: uuid.UUID) -> uuid.UUID:
+    """The id of the connector's "no location" bucket, inserted if it is not there yet."""
+    tenant_id = tenant_context(session).tenant_id
+    raw = await _raw(session)
+    found = await raw.fetchval(
+        """
+        INSERT INTO locations (id, tenant_id, connector_id, external_id, code, name, type, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now())
+        ON CONFLICT (tenant_id, connector_id, external_id) DO UPDATE SET type = EXCLUDED.type
+        RETURNING id
+        """,
+        new_ids(1)[0],
+        tenant_id,
+        connector_id,
+        UNASSIGNED_EXTERNAL_ID,
+        UNASSIGNED_CODE,
+        UNASSIGNED_NAME,
+        UNASSIGNED_TYPE,
+    )
+    assert isinstance(found, uuid.UUID)
+    return found
 
 
 STAGED: dict[str, list[tuple[str, str]]] = {
     "stock_balances": [
+        ("source_id", "text"),
         ("external_id", "text"),
         ("item_id", "uuid"),
         ("location_id", "uuid"),
@@ -253,8 +314,67 @@ STAGED: dict[str, list[tuple[str, str]]] = {
         ("quantity", "numeric"),
         ("kind", "text"),
         ("reference", "text"),
+        ("level", "numeric"),
+        ("level_key", "text"),
+        ("is_count", "boolean"),
     ],
 }
+
+# One statement per batch of balances. ``up`` upserts the parts; on an update each part keeps what it held before
+# (``prev_*``), read under the row lock the update takes, so two writers touching one part cannot both count it.
+# Each balance then moves by the sum of its parts' differences: + what every part now holds, - what every updated
+# part held before (at its previous item and location). New balances take ids from $5; a balance only a moving
+# part left is never new (its part made it), so the fallback never runs for an insert that matters.
+BALANCE_PARTS_SQL = """
+WITH staged AS (
+    SELECT DISTINCT ON (source_id) * FROM _stage_stock_balances ORDER BY source_id, ord DESC
+),
+up AS (
+    INSERT INTO stock_balance_parts AS p (tenant_id, connector_id, endpoint_key, source_id, item_id, location_id,
+                                          quantity, reserved_qty, available_qty, as_of, created_run_id, seen_run_id)
+    SELECT $1, $2, $4, s.source_id, s.item_id, s.location_id, s.quantity::numeric, s.reserved_qty::numeric,
+           s.available_qty::numeric, s.as_of, $3, $3
+    FROM staged s
+    ON CONFLICT (tenant_id, connector_id, endpoint_key, source_id) DO UPDATE SET
+        prev_item_id = p.item_id, prev_location_id = p.location_id, prev_quantity = p.quantity,
+        prev_reserved_qty = p.reserved_qty, prev_available_qty = p.available_qty,
+        item_id = EXCLUDED.item_id, location_id = EXCLUDED.location_id, quantity = EXCLUDED.quantity,
+        reserved_qty = EXCLUDED.reserved_qty, available_qty = EXCLUDED.available_qty, as_of = EXCLUDED.as_of,
+        seen_run_id = EXCLUDED.seen_run_id
+    RETURNING p.source_id, p.item_id, p.location_id, p.quantity, p.reserved_qty, p.available_qty, p.as_of,
+              p.prev_item_id, p.prev_location_id, p.prev_quantity, p.prev_reserved_qty, p.prev_available_qty
+),
+changes AS (
+    SELECT u.item_id, u.location_id, u.quantity, u.reserved_qty, u.available_qty, u.as_of, s.external_id
+    FROM up u JOIN staged s ON s.source_id = u.source_id
+    UNION ALL
+    SELECT prev_item_id, prev_location_id, -prev_quantity, -prev_reserved_qty, -prev_available_qty, NULL, NULL
+    FROM up WHERE prev_item_id IS NOT NULL
+),
+moved AS (
+    SELECT item_id, location_id, sum(quantity) AS quantity, sum(reserved_qty) AS reserved_qty,
+           sum(available_qty) AS available_qty, max(as_of) AS as_of, min(external_id) AS external_id,
+           row_number() OVER (ORDER BY item_id, location_id) AS n
+    FROM changes GROUP BY item_id, location_id
+)
+INSERT INTO stock_balances AS b (id, tenant_id, connector_id, external_id, item_id, location_id, quantity,
+                                 reserved_qty, available_qty, as_of, created_run_id, updated_run_id, seen_run_id,
+                                 updated_at)
+SELECT coalesce(($5::uuid[])[m.n], gen_random_uuid()), $1, $2, coalesce(m.external_id, ''), m.item_id,
+       m.location_id, m.quantity, m.reserved_qty, m.available_qty, m.as_of, $3, $3, $3, now()
+FROM moved m ORDER BY m.item_id, m.location_id
+ON CONFLICT (tenant_id, item_id, location_id) DO UPDATE SET
+    quantity = b.quantity + EXCLUDED.quantity,
+    reserved_qty = b.reserved_qty + EXCLUDED.reserved_qty,
+    available_qty = b.available_qty + EXCLUDED.available_qty,
+    as_of = greatest(b.as_of, EXCLUDED.as_of),
+    external_id = coalesce(nullif(EXCLUDED.external_id, ''), b.external_id),
+    updated_run_id = CASE WHEN EXCLUDED.quantity <> 0 OR EXCLUDED.reserved_qty <> 0 OR EXCLUDED.available_qty <> 0
+                          THEN EXCLUDED.updated_run_id ELSE b.updated_run_id END,
+    updated_at = CASE WHEN EXCLUDED.quantity <> 0 OR EXCLUDED.reserved_qty <> 0 OR EXCLUDED.available_qty <> 0
+                      THEN now() ELSE b.updated_at END,
+    seen_run_id = EXCLUDED.seen_run_id
+"""
 
 
 async def write_batch(
@@ -266,9 +386,15 @@ async def write_batch(
     rows: list[dict[str, Any]],
     references: References | None = None,
     item_limit: int | None = None,
+    endpoint_key: str = "",
+    combine: str = "last",
 ) -> list[Unresolved]:
     """Upsert one batch of mapped rows; returns the rows whose item or location is unknown, or new items over
-    the plan's ``item_limit`` (not written)."""
+    the plan's ``item_limit`` (not written).
+
+    Balances are written as parts of ``endpoint_key``: with ``combine="sum"`` each row is a part under its
+    ``source_id`` and a balance is the sum of its parts; with ``combine="last"`` (a source with one row per item
+    and location) a row's part is its item and location, so the last row read for a pair wins."""
     if not rows:
         return []
     tenant_id = tenant_context(session).tenant_id
@@ -278,11 +404,11 @@ async def write_batch(
     # checkpoint are lost together and simply fetched again.
     await raw.execute("SET LOCAL synchronous_commit = off")
     stage = f"_stage_{resource}"
-    keyed = resource != "stock_movements"  # movements number their rows with an identity column
-    ids = new_ids(len(rows)) if keyed else []
     unresolved: list[Unresolved] = []
     records: list[tuple[Any, ...]] = []
+    extra: list[Any] = []
     if resource in ("items", "locations"):
+        ids = new_ids(len(rows))
         columns = COLUMNS[resource]
         names = [n for n, _ in columns]
         over = (
@@ -296,24 +422,34 @@ async def write_batch(
             if position not in over
         ]
         unresolved = [Unresolved(position, "plan_limit") for position in sorted(over)]
+        staged = ["ord", "id", *names]
+        sql = _upsert_sql(resource, _latest(resource, stage))
     else:
         refs = references or await References.load(session, connector_id)
         columns = STAGED[resource]
         names = [n for n, _ in columns]
         items, locations = refs.items, refs.locations
         is_balance = resource == "stock_balances"
+        by_pair = combine != "sum"
+        pairs: set[tuple[uuid.UUID, uuid.UUID]] = set()
         for position, row in enumerate(rows):
             item_id = items.get(row["item_ref"])
-            location_id = locations.get(row["location_ref"])
+            location_ref = row.get("location_ref")
+            location_id = (
+                locations.get(location_ref)
+                if location_ref is not None
+                else await refs.unassigned_location(session, connector_id)
+            )
             if item_id is None or location_id is None:
                 unresolved.append(Unresolved(position, "unknown_item" if item_id is None else "unknown_location"))
                 continue
             if is_balance:
+                pairs.add((item_id, location_id))
                 records.append(
                     (
                         position,
-                        ids[position],
-                        row["item_ref"] + "@" + row["location_ref"],
+                        f"{item_id}@{location_id}" if by_pair else row["source_id"],
+                        f"{row['item_ref']}@{location_ref if location_ref is not None else ''}",
                         item_id,
                         location_id,
                         str(row["quantity"]),
@@ -323,6 +459,7 @@ async def write_batch(
                     )
                 )
             else:
+                level = row.get("level")
                 records.append(
                     (
                         position,
@@ -333,32 +470,45 @@ async def write_batch(
                         str(row["quantity"]),
                         row["kind"],
                         row.get("reference"),
+                        None if level is None else str(level),
+                        row.get("level_key"),
+                        bool(row.get("is_count", False)),
                     )
                 )
+        staged = ["ord", *names]
+        if is_balance:
+            sql = BALANCE_PARTS_SQL
+            extra = [endpoint_key, new_ids(len(pairs))]
+        else:
+            sql = _upsert_sql(resource, _latest(resource, stage))
     if records:
-        staged = ["ord", "id", *names] if keyed else ["ord", *names]
         await raw.execute(
-            f"CREATE TEMP TABLE {stage} (ord integer, {'id uuid, ' if keyed else ''}{_staged(columns)}) ON COMMIT DROP"
+            f"CREATE TEMP TABLE {stage} (ord integer, {_staged_columns(resource, columns)}) ON COMMIT DROP"
         )
         await raw.copy_records_to_table(stage, columns=staged, records=records)
-        await raw.execute(
-            _upsert_sql(resource, _latest(resource, stage)),
-            tenant_id,
-            connector_id,
-            run_id,
-        )
+        await raw.execute(sql, tenant_id, connector_id, run_id, *extra)
         await raw.execute(f"DROP TABLE {stage}")
     return unresolved
+
+
+def _staged_columns(resource: str, columns: list[tuple[str, str]]) -> str:
+    """Items and locations are staged with the ids new rows will take; balances and movements without."""
+    keyed = resource in ("items", "locations")
+    return ("id uuid, " if keyed else "") + _staged(columns)
 
 
 TABLES = ("items", "locations", "stock_balances", "stock_movements")
 
 
-async def run_counts(session: AsyncSession, *, connector_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, dict[str, int]]:
-    """Inserted, updated, unchanged and quarantined per resource for a run, from the rows themselves."""
+async def run_counts(session: AsyncSession, *, connector_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, dict[str, Any]]:
+    """What a run wrote per resource, from the rows themselves: ``written`` (distinct source records stored:
+    a balance's parts, every other resource's rows), ``inserted``/``updated``/``unchanged`` (balances: per item
+    and location), ``quarantined`` with its ``reasons``, and for balances ``balances`` and ``combined`` (records
+    added into a balance together with others). ``fetched`` is written + quarantined here; a sync that counted
+    what it read replaces it (``atlas.mapping.sync.finish_run``)."""
     tenant_id = tenant_context(session).tenant_id
     raw = await _raw(session)
-    counts: dict[str, dict[str, int]] = {}
+    counts: dict[str, dict[str, Any]] = {}
     for table in TABLES:
         row = await raw.fetchrow(
             f"""
@@ -371,6 +521,19 @@ async def run_counts(session: AsyncSession, *, connector_id: uuid.UUID, run_id: 
             connector_id,
             run_id,
         )
+        reasons = {
+            r["code"]: int(r["n"])
+            for r in await raw.fetch(
+                "SELECT coalesce(e->>'code', 'unknown') AS code, count(*) AS n "
+                "FROM quarantined_records q, jsonb_array_elements(q.errors) e "
+                "WHERE q.tenant_id = $1 AND q.connector_id = $2 AND q.sync_run_id = $3 AND q.resource = $4 "
+                "GROUP BY 1 ORDER BY 2 DESC",
+                tenant_id,
+                connector_id,
+                run_id,
+                table,
+            )
+        }
         quarantined = await raw.fetchval(
             "SELECT count(*) FROM quarantined_records WHERE tenant_id = $1 AND connector_id = $2 "
             "AND sync_run_id = $3 AND resource = $4",
@@ -380,11 +543,193 @@ async def run_counts(session: AsyncSession, *, connector_id: uuid.UUID, run_id: 
             table,
         )
         seen = int(row["seen"])
-        counts[table] = {
-            "fetched": seen + int(quarantined),
+        numbers: dict[str, Any] = {
+            "written": seen,
             "inserted": int(row["inserted"]),
             "updated": int(row["updated"]),
             "unchanged": seen - int(row["inserted"]) - int(row["updated"]),
             "quarantined": int(quarantined),
+            "reasons": reasons,
         }
+        if table == "stock_balances":
+            parts = await raw.fetchrow(
+                "SELECT count(*) AS parts, count(DISTINCT (item_id, location_id)) AS pairs FROM stock_balance_parts "
+                "WHERE tenant_id = $1 AND connector_id = $2 AND seen_run_id = $3",
+                tenant_id,
+                connector_id,
+                run_id,
+            )
+            numbers["written"] = int(parts["parts"])
+            numbers["balances"] = seen
+            numbers["combined"] = int(parts["parts"]) - int(parts["pairs"])
+        numbers["fetched"] = numbers["written"] + int(quarantined)
+        counts[table] = numbers
     return counts
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """What a complete full read of a balance endpoint did to the balances the source no longer has.
+
+    ``vanished_parts`` source records left; ``zeroed`` balances went to zero (no part left), ``reduced`` kept
+    other parts. When zeroing would pass ``limit`` (a share of the connector's non-zero balances), nothing was
+    changed: ``refused`` is true and ``would_zero`` / ``balances`` say how many of how many."""
+
+    vanished_parts: int
+    zeroed: list[dict[str, Any]]
+    reduced: int
+    refused: bool
+    would_zero: int
+    balances: int
+    limit: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "vanished_parts": self.vanished_parts,
+            "zeroed": len(self.zeroed),
+            "reduced": self.reduced,
+            "refused": self.refused,
+            "would_zero": self.would_zero,
+            "balances": self.balances,
+            "limit": self.limit,
+        }
+
+
+# The parts of one balance endpoint a run did not see, and the balances they belong to: ``zero`` when no other
+# part (of any endpoint, or seen by this run) is left for the balance.
+_VANISHING = """
+WITH gone AS (
+    SELECT item_id, location_id FROM stock_balance_parts
+    WHERE tenant_id = $1 AND connector_id = $2 AND endpoint_key = $3 AND seen_run_id IS DISTINCT FROM $4
+),
+pairs AS (SELECT DISTINCT item_id, location_id FROM gone),
+kept AS (
+    SELECT DISTINCT p.item_id, p.location_id FROM stock_balance_parts p JOIN pairs USING (item_id, location_id)
+    WHERE p.tenant_id = $1 AND p.connector_id = $2
+      AND NOT (p.endpoint_key = $3 AND p.seen_run_id IS DISTINCT FROM $4)
+)
+SELECT (SELECT count(*) FROM gone) AS parts,
+       count(*) FILTER (WHERE k.item_id IS NULL AND (b.quantity <> 0 OR b.reserved_qty <> 0)) AS zero,
+       count(*) FILTER (WHERE k.item_id IS NOT NULL) AS reduced,
+       (SELECT count(*) FROM stock_balances
+        WHERE tenant_id = $1 AND connector_id = $2 AND (quantity <> 0 OR reserved_qty <> 0)) AS nonzero
+FROM pairs pr
+LEFT JOIN kept k USING (item_id, location_id)
+LEFT JOIN stock_balances b ON b.tenant_id = $1 AND b.item_id = pr.item_id AND b.location_id = pr.location_id
+"""
+
+# Remove the parts a complete read did not see, move their balances by what they held, and set a balance left
+# without parts to exactly zero (healing any drift); returns the balances zeroed, with what they held before.
+_VANISH = """
+WITH gone AS (
+    DELETE FROM stock_balance_parts
+    WHERE tenant_id = $1 AND connector_id = $2 AND endpoint_key = $3 AND seen_run_id IS DISTINCT FROM $4
+    RETURNING item_id, location_id, quantity, reserved_qty, available_qty
+),
+moved AS (
+    SELECT item_id, location_id, sum(quantity) AS quantity, sum(reserved_qty) AS reserved_qty,
+           sum(available_qty) AS available_qty
+    FROM gone GROUP BY item_id, location_id
+),
+empty AS (
+    SELECT m.item_id, m.location_id FROM moved m
+    WHERE NOT EXISTS (
+        SELECT 1 FROM stock_balance_parts p
+        WHERE p.tenant_id = $1 AND p.connector_id = $2 AND p.item_id = m.item_id AND p.location_id = m.location_id
+          AND NOT (p.endpoint_key = $3 AND p.seen_run_id IS DISTINCT FROM $4)
+    )
+),
+before AS (
+    SELECT b.item_id, b.location_id, b.quantity, b.reserved_qty
+    FROM stock_balances b JOIN moved m USING (item_id, location_id)
+    WHERE b.tenant_id = $1
+)
+UPDATE stock_balances b SET
+    quantity = CASE WHEN e.item_id IS NULL THEN b.quantity - m.quantity ELSE 0 END,
+    reserved_qty = CASE WHEN e.item_id IS NULL THEN b.reserved_qty - m.reserved_qty ELSE 0 END,
+    available_qty = CASE WHEN e.item_id IS NULL THEN b.available_qty - m.available_qty ELSE 0 END,
+    updated_run_id = $4, seen_run_id = $4, updated_at = now()
+FROM moved m
+JOIN before bf USING (item_id, location_id)
+LEFT JOIN empty e USING (item_id, location_id)
+WHERE b.tenant_id = $1 AND b.item_id = m.item_id AND b.location_id = m.location_id
+RETURNING b.item_id, b.location_id, e.item_id IS NOT NULL AS zeroed, bf.quantity AS previous_quantity,
+          bf.reserved_qty AS previous_reserved
+"""
+
+
+async def reconcile_balances(
+    session: AsyncSession, *, connector_id: uuid.UUID, endpoint_key: str, run_id: uuid.UUID, limit: float
+) -> Reconciliation:
+    """After a complete, error-free full read of a balance endpoint: the source records it did not return are
+    gone at the source (consumed, deleted), so they leave, and a balance left without any is set to zero — kept,
+    with its history. Unless that would zero more than ``limit`` of the connector's non-zero balances: a source
+    that suddenly answers with far fewer records is more likely broken than empty, so nothing changes and the
+    caller says so. Never call it after an incremental (time-window) read: such a read sees only what changed."""
+    tenant_id = tenant_context(session).tenant_id
+    raw = await _raw(session)
+    found = await raw.fetchrow(_VANISHING, tenant_id, connector_id, endpoint_key, run_id)
+    parts, would_zero, reduced, nonzero = (int(found[k]) for k in ("parts", "zero", "reduced", "nonzero"))
+    if parts == 0:
+        return Reconciliation(0, [], 0, False, 0, nonzero, limit)
+    if nonzero and would_zero / nonzero > limit:
+        return Reconciliation(parts, [], reduced, True, would_zero, nonzero, limit)
+    rows = await raw.fetch(_VANISH, tenant_id, connector_id, endpoint_key, run_id)
+    zeroed = [
+        {
+            "item_id": str(r["item_id"]),
+            "location_id": str(r["location_id"]),
+            "previous_quantity": str(r["previous_quantity"]),
+            "previous_reserved": str(r["previous_reserved"]),
+        }
+        for r in rows
+        if r["zeroed"] and (r["previous_quantity"] != 0 or r["previous_reserved"] != 0)
+    ]
+    return Reconciliation(parts, zeroed, sum(1 for r in rows if not r["zeroed"]), False, would_zero, nonzero, limit)
+
+
+# Stock counts of the level keys a run touched: a count's change is the counted level minus the level before it,
+# which is the level of the last earlier movement that knows its level (an anchor: a count, or a movement whose
+# source said the quantity after it) plus the changes of the movements since that anchor. Movements are ordered
+# by time, then by their source id (numeric ids in number order), then by arrival. A count with no anchor before
+# it cannot be known: it keeps a change of zero and is counted as unresolved.
+_COUNTS = """
+WITH keys AS (
+    SELECT DISTINCT level_key FROM stock_movements
+    WHERE tenant_id = $1 AND connector_id = $2 AND seen_run_id = $3 AND level_key IS NOT NULL
+),
+ordered AS (
+    SELECT m.id, m.level_key, m.level, m.quantity, m.is_count,
+           count(m.level) OVER (PARTITION BY m.level_key
+                                ORDER BY m.occurred_at, length(m.external_id), m.external_id, m.id) AS grp
+    FROM stock_movements m JOIN keys k ON k.level_key = m.level_key
+    WHERE m.tenant_id = $1 AND m.connector_id = $2
+),
+anchors AS (
+    SELECT level_key, grp, max(level) AS base, coalesce(sum(quantity) FILTER (WHERE level IS NULL), 0) AS drift
+    FROM ordered GROUP BY level_key, grp
+),
+computed AS (
+    SELECT o.id, a.base IS NOT NULL AS resolved,
+           CASE WHEN a.base IS NULL THEN 0 ELSE o.level - (a.base + a.drift) END AS change
+    FROM ordered o LEFT JOIN anchors a ON a.level_key = o.level_key AND a.grp = o.grp - 1 AND a.grp > 0
+    WHERE o.is_count
+),
+changed AS (
+    UPDATE stock_movements m SET quantity = c.change, updated_run_id = $3
+    FROM computed c WHERE m.id = c.id AND m.quantity IS DISTINCT FROM c.change
+    RETURNING m.id
+)
+SELECT (SELECT count(*) FROM computed) AS counts,
+       (SELECT count(*) FROM computed WHERE NOT resolved) AS unresolved,
+       (SELECT count(*) FROM changed) AS changed
+"""
+
+
+async def resolve_counts(session: AsyncSession, *, connector_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, int]:
+    """Set every stock count of the level keys this run touched to (counted − the level before it). Idempotent;
+    run after an endpoint is written completely (a later page may hold an earlier movement)."""
+    tenant_id = tenant_context(session).tenant_id
+    raw = await _raw(session)
+    row = await raw.fetchrow(_COUNTS, tenant_id, connector_id, run_id)
+    return {"counts": int(row["counts"]), "unresolved": int(row["unresolved"]), "changed": int(row["changed"])}

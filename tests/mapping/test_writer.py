@@ -236,14 +236,36 @@ def test_the_migration_to_one_balance_per_item_and_location_keeps_the_latest(pg_
                 "AND indexdef LIKE '%UNIQUE%(tenant_id, item_id, location_id)%'"
             ).fetchone()
             assert unique == (1,)
+            # Migration 0012: the balance became its one part, keyed as a one-row-per-pair mapping keys it.
+            parts = conn.execute("SELECT endpoint_key, source_id, quantity FROM stock_balance_parts").fetchall()
+            assert parts == [("stock", f"{item}@{location}", Decimal(7))]
     finally:
         with psycopg.connect(with_database(pg_server, "postgres"), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _setup_at(url: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """A tenant (through the service, whose tables 0010 already has) and a connector written in 0010's own shape:
+    today's model has columns a database at 0010 does not."""
+    import psycopg
+
+    from atlas.platform.audit import Actor
+    from atlas.platform.services import provision_tenant
+
     database = Database(url.replace("postgresql://", "postgresql+asyncpg://", 1), app_role="atlas_app")
     try:
-        return await _setup(database)
+        async with database.system_session() as session:
+            tenant = await provision_tenant(session, name="At 0010", actor=Actor("system", "test"), correlation_id="t")
     finally:
         await database.dispose()
+    connector_id = uuid.uuid4()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO connectors (id, tenant_id, name, base_url, environment, auth_kind, auth_settings, "
+            "rate_limit_per_second, rate_limit_burst, timeout_seconds, max_concurrency, retry_attempts, "
+            "health_status, action_templates, created_by, created_at, updated_at) "
+            "VALUES (%s, %s, 'Old ERP', 'http://127.0.0.1:9', 'sandbox', 'none', '{}', 10, 10, 30, 4, 5, "
+            "'unknown', '{}', 'test', now(), now())",
+            (connector_id, tenant.id),
+        )
+    return tenant.id, connector_id

@@ -5,7 +5,7 @@
   the sum of the parts Atlas currently holds for its item and location. The ``prev_*`` columns keep what the row
   held before its last update, so one statement can move a balance by exactly what changed (a part that moved
   from one location to another leaves the first and reaches the second). Existing balances become one part
-  each, keyed by their ``external_id`` (``item_ref@location_ref``), which is the key a ``last`` mapping uses.
+  each, keyed by their item and location ids (``<item_id>@<location_id>``), the key a ``last`` mapping uses.
 * ``stock_movements`` gains ``level`` (the quantity after the movement, when the source says it),
   ``level_key`` (whose level it is) and ``is_count`` (a stock count: the change is computed as counted minus the
   level before it).
@@ -76,7 +76,7 @@ def upgrade() -> None:
                coalesce((SELECT e.key FROM connector_endpoints e
                          WHERE e.connector_id = b.connector_id AND e.resource = 'stock_balances'
                          ORDER BY e.position LIMIT 1), 'stock'),
-               b.external_id, b.item_id, b.location_id, b.quantity, b.reserved_qty, b.available_qty, b.as_of,
+               b.item_id::text || '@' || b.location_id::text, b.item_id, b.location_id, b.quantity, b.reserved_qty, b.available_qty, b.as_of,
                b.created_run_id, b.seen_run_id
         FROM stock_balances b
         ON CONFLICT DO NOTHING
