@@ -110,13 +110,13 @@ class ConnectorPages(Controller):
         from atlas.mapping import quarantine as quarantine_service
         from atlas.mapping import services as mapping_services
         from atlas.mapping import sync as sync_service
-        from atlas.mapping.controllers import run_read
+        from atlas.mapping.controllers import request_lang, run_read
 
         mappings = {
             m.endpoint_key: mapping_services.mapping_read(m)
             for m in await mapping_services.list_mappings(db, connector_id)
         }
-        runs = [run_read(r) for r in await sync_service.list_runs(db, connector_id, limit=10)]
+        runs = [run_read(r, request_lang(request)) for r in await sync_service.list_runs(db, connector_id, limit=10)]
         open_quarantine = (
             await quarantine_service.list_quarantine(
                 db, connector_id=connector_id, status="open", endpoint_key=None, limit=1, offset=0

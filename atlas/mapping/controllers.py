@@ -19,6 +19,7 @@ from atlas.errors import Conflict, Unavailable, ValidationFailed
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.mapping import inventory, quarantine, services, sync
 from atlas.mapping.activities import SyncRequest
+from atlas.mapping.run_summary import run_summary
 from atlas.mapping.schemas import (
     FieldDiff,
     MappingCreate,
@@ -162,7 +163,14 @@ class MappingController(Controller):
         )
 
 
-def run_read(run: Any) -> SyncRunRead:
+def request_lang(request: Request[Any, Any, Any]) -> str:
+    """The language the request negotiated (set by the web app's middleware), Arabic by default."""
+    return str(request.scope.get("state", {}).get("lang") or "ar")
+
+
+def run_read(run: Any, lang: str = "ar") -> SyncRunRead:
+    """A run for the API and the pages; a finished run carries its one-line summary in ``lang``."""
+    finished = run.status in ("succeeded", "needs_attention", "failed")
     return SyncRunRead(
         id=run.id,
         connector_id=run.connector_id,
@@ -175,6 +183,8 @@ def run_read(run: Any) -> SyncRunRead:
         stats=run.stats,
         progress=run.progress,
         error=run.error,
+        attention=run.attention,
+        summary=run_summary(run.stats or {}, run.attention, lang) if finished and run.stats else None,
     )
 
 
@@ -218,7 +228,7 @@ async def start_sync(
         async with database.tenant_session(principal.tenant_id) as session:
             await sync.mark_failed_to_start(session, run.id, "scheduler_unavailable")
         raise Unavailable("errors.scheduler_unavailable") from None
-    return run_read(run)
+    return run_read(run, request_lang(request))
 
 
 class SyncController(Controller):
@@ -242,16 +252,21 @@ class SyncController(Controller):
     @get("/connectors/{connector_id:uuid}/syncs", opt={"permission": Permission.READ})
     async def runs(
         self,
+        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
         connector_id: FromPath[uuid.UUID],
         limit: int = Parameter(default=20, ge=1, le=100),
     ) -> list[SyncRunRead]:
-        """Recent runs, newest first, with progress (records so far per endpoint) and counts."""
-        return [run_read(r) for r in await sync.list_runs(db, connector_id, limit)]
+        """Recent runs, newest first, with progress (records so far per endpoint), counts and, once finished,
+        a summary ("N written, M set aside (reasons)") and why a run needs attention."""
+        lang = request_lang(request)
+        return [run_read(r, lang) for r in await sync.list_runs(db, connector_id, limit)]
 
     @get("/syncs/{run_id:uuid}", opt={"permission": Permission.READ})
-    async def run(self, db: NamedDependency[AsyncSession], run_id: FromPath[uuid.UUID]) -> SyncRunRead:
-        return run_read(await sync.SyncRunRepo(db).get(run_id))
+    async def run(
+        self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], run_id: FromPath[uuid.UUID]
+    ) -> SyncRunRead:
+        return run_read(await sync.SyncRunRepo(db).get(run_id), request_lang(request))
 
 
 class DiscoveryController(Controller):

@@ -82,7 +82,7 @@ async def reprocess(
     if endpoint_key:
         where.append(QuarantinedRecord.endpoint_key == endpoint_key)
     rows = await repo.list(*where, order_by=[QuarantinedRecord.created_at])
-    fixed = still_failing = 0
+    fixed = still_failing = skipped = 0
     by_endpoint: dict[str, list[QuarantinedRecord]] = {}
     for row in rows:
         by_endpoint.setdefault(row.endpoint_key, []).append(row)
@@ -102,6 +102,9 @@ async def reprocess(
             result = compiled.map_record(row.raw)
             if isinstance(result, dict):
                 good.append((row, result))
+            elif not isinstance(result, list):  # a skip rule now matches it: not a record of this resource
+                skipped += 1
+                closed.append(row.id)
             else:
                 still_failing += 1
                 failing.append(
@@ -119,6 +122,8 @@ async def reprocess(
             run_id=run.id,
             rows=[values for _, values in good],
             item_limit=item_limit.limit if item_limit else None,
+            endpoint_key=key,
+            combine=compiled.combine,
         )
         missing = {u.position: u for u in unresolved}
         for position, (row, _values) in enumerate(good):
@@ -159,9 +164,10 @@ async def reprocess(
             "sync_run_id": str(run.id),
             "reprocessed": fixed,
             "still_failing": still_failing,
+            "skipped": skipped,
         },
     )
-    return {"sync_run_id": str(run.id), "reprocessed": fixed, "still_failing": still_failing}
+    return {"sync_run_id": str(run.id), "reprocessed": fixed, "still_failing": still_failing, "skipped": skipped}
 
 
 async def dismiss(session: AsyncSession, record_id: uuid.UUID, *, actor: Actor, correlation_id: str) -> QuarantineRead:

@@ -90,6 +90,11 @@ class SyncRunRead(msgspec.Struct):
     stats: dict[str, Any]
     progress: dict[str, Any]
     error: dict[str, Any] | None
+    # Why a finished run needs attention (status needs_attention): too much set aside, a refused reconciliation.
+    attention: list[dict[str, Any]] | None = None
+    # The run in one line: records written, set aside (with reasons), skipped; and its sentence in the request's
+    # language ("1,204 written, 3 set aside (unknown_item: 3)").
+    summary: dict[str, Any] | None = None
 
 
 class QuarantineRead(msgspec.Struct):

@@ -3,8 +3,12 @@
 The Temporal workflow (`atlas.workflows.sync`) calls these through thin activities:
 `begin_run` (one run per connector at a time), `sync_endpoint` (pages → mapped
 rows → batches, each committed with its quarantined records, its progress and, for
-incremental endpoints, the checkpoint it reached), and `finish_run` (exact counts
-from the rows themselves, one ``signal_received`` event per resource).
+incremental endpoints, the checkpoint it reached; then, for a complete full read of
+balances, the reconciliation that zeroes what the source no longer has, and for
+movements the changes of stock counts), and `finish_run` (exact counts from the rows
+themselves and what was read, one ``signal_received`` event per resource, and the
+outcome: ``succeeded``, ``needs_attention`` when too much was set aside or a
+reconciliation was refused, or ``failed``).
 """
 
 from __future__ import annotations
@@ -36,7 +40,17 @@ from atlas.mapping import services as mappings
 from atlas.mapping.engine import CompiledMapping, FieldError, content_hash
 from atlas.mapping.models import QuarantinedRecord, SyncCheckpoint, SyncRun
 from atlas.mapping.sync_types import PlannedEndpoint, SyncPlan
-from atlas.mapping.writer import ItemLimit, References, Unresolved, run_counts, unresolved_errors, write_batch
+from atlas.mapping.writer import (
+    ItemLimit,
+    Reconciliation,
+    References,
+    Unresolved,
+    reconcile_balances,
+    resolve_counts,
+    run_counts,
+    unresolved_errors,
+    write_batch,
+)
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.crypto import SecretBox
 from atlas.platform.tenancy import TenantRepository
@@ -185,11 +199,29 @@ async def begin_run(
 
 @dataclass
 class EndpointProgress:
+    """What one endpoint's read has done so far. ``read`` counts every record the source sent (a record read
+    twice counts twice), ``skipped`` those a skip rule matched, ``records`` the rows handed to the writer and
+    written, ``quarantined`` those set aside. Committed with every batch, so a resumed read goes on counting."""
+
     records: int = 0
     pages: int = 0
     quarantined: int = 0
     batches: int = 0
+    read: int = 0
+    skipped: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self, resource: str, state: str) -> dict[str, Any]:
+        return {
+            "resource": resource,
+            "records": self.records,
+            "pages": self.pages,
+            "quarantined": self.quarantined,
+            "read": self.read,
+            "skipped": self.skipped,
+            "state": state,
+            **self.extra,
+        }
 
 
 @dataclass
@@ -197,6 +229,8 @@ class _Batch:
     rows: list[dict[str, Any]] = field(default_factory=list)
     sources: list[Any] = field(default_factory=list)
     rejected: list[tuple[Any, list[dict[str, str]]]] = field(default_factory=list)
+    read: int = 0
+    skipped: int = 0
 
     def __len__(self) -> int:
         return len(self.rows) + len(self.rejected)
@@ -220,6 +254,7 @@ async def _flush(
     checkpoint: datetime | None,
     references: References | None,
     item_limit: ItemLimit | None = None,
+    combine: str = "last",
 ) -> None:
     """Commit one batch: its rows, its quarantined records, the run's progress and (optionally) a checkpoint."""
     async with database.tenant_session(tenant_id) as session:
@@ -231,6 +266,8 @@ async def _flush(
             rows=batch.rows,
             references=references,
             item_limit=item_limit.limit if item_limit else None,
+            endpoint_key=endpoint_key,
+            combine=combine,
         )
         rejected = list(batch.rejected)
         for miss in unresolved:
@@ -258,23 +295,10 @@ async def _flush(
             )
         progress.records += len(batch.rows) - len(unresolved)
         progress.quarantined += len(rejected)
+        progress.read += batch.read
+        progress.skipped += batch.skipped
         progress.batches += 1
-        await session.execute(
-            text("UPDATE sync_runs SET progress = jsonb_set(progress, :path, CAST(:value AS jsonb)) WHERE id = :run"),
-            {
-                "path": [endpoint_key],
-                "run": run_id,
-                "value": msgspec.json.encode(
-                    {
-                        "resource": resource,
-                        "records": progress.records,
-                        "pages": progress.pages,
-                        "quarantined": progress.quarantined,
-                        "state": "running",
-                    }
-                ).decode(),
-            },
-        )
+        await _save_progress(session, run_id, endpoint_key, progress.as_json(resource, "running"))
         if checkpoint is not None:
             checkpoints = CheckpointRepo(session)
             existing = await checkpoints.one_or_none(
@@ -286,6 +310,13 @@ async def _flush(
                 )
             elif existing.watermark is None or checkpoint > existing.watermark:
                 await checkpoints.update_values(existing, watermark=checkpoint, updated_at=utcnow())
+
+
+async def _save_progress(session: AsyncSession, run_id: uuid.UUID, endpoint_key: str, value: dict[str, Any]) -> None:
+    await session.execute(
+        text("UPDATE sync_runs SET progress = jsonb_set(progress, :path, CAST(:value AS jsonb)) WHERE id = :run"),
+        {"path": [endpoint_key], "run": run_id, "value": msgspec.json.encode(value).decode()},
+    )
 
 
 async def sync_endpoint(
@@ -302,7 +333,8 @@ async def sync_endpoint(
     batch_size: int = BATCH_SIZE,
 ) -> dict[str, Any]:
     """Fetch, map and write one endpoint. Safe to run again after a crash: writes are idempotent and an
-    incremental endpoint resumes from the checkpoint its last committed batch reached."""
+    incremental endpoint resumes from the checkpoint its last committed batch reached (counting on from what
+    its committed batches had counted); a full read starts again and counts again from zero."""
     async with database.tenant_session(tenant_id) as session:
         connector, endpoint_rows = await connectors.get_connector(session, connector_id)
         config: ConnectorConfig = connectors.connector_config(connector, endpoint_rows, box)
@@ -311,6 +343,9 @@ async def sync_endpoint(
             SyncCheckpoint.connector_id == connector_id, SyncCheckpoint.endpoint_key == endpoint_key
         )
         watermark = checkpoint_row.watermark if checkpoint_row else None
+        run = await SyncRunRepo(session).get(run_id)
+        saved = (run.progress or {}).get(endpoint_key) or {}
+        vanish_limit = connector.max_vanished_share
         references = (
             await References.load(session, connector_id)
             if mapping.resource in ("stock_balances", "stock_movements")
@@ -320,7 +355,13 @@ async def sync_endpoint(
     compiled: CompiledMapping = mappings.validated(mapping.resource, version.spec)
     endpoint: EndpointConfig = mappings.with_record_path(config.endpoint(endpoint_key), compiled)
     progress = EndpointProgress()
+    if endpoint.time_window is not None and saved.get("state") == "running":
+        # A retried attempt of an incremental read resumes after the checkpoint its last batch committed, with the
+        # counts committed alongside it.
+        for name in ("records", "pages", "quarantined", "read", "skipped"):
+            setattr(progress, name, int(saved.get(name) or 0))
     map_many = compiled.map_many
+    combine = compiled.combine
     actor = Actor("system", "sync")
     on_blocked = blocked_auditor(
         database,
@@ -354,11 +395,12 @@ async def sync_endpoint(
                 checkpoint=checkpoint,
                 references=references,
                 item_limit=item_limit,
+                combine=combine,
             )
             heartbeat({"endpoint": endpoint_key, "records": progress.records, "pages": progress.pages})
 
     async def hand_over(checkpoint: datetime | None = None) -> None:
-        if len(state["batch"]) or checkpoint is not None:
+        if len(state["batch"]) or state["batch"].read or checkpoint is not None:
             await queue.put((state["batch"], checkpoint))
             state["batch"] = _Batch()
 
@@ -367,12 +409,15 @@ async def sync_endpoint(
             progress.pages += 1
             batch = state["batch"]
             rows, sources = batch.rows, batch.sources
+            batch.read += len(page.records)
             for source, result in zip(page.records, map_many(page.records), strict=True):
                 if isinstance(result, dict):
                     rows.append(result)
                     sources.append(source)
-                else:
+                elif isinstance(result, list):
                     batch.rejected.append((source, _errors(result)))
+                else:  # a skip rule matched: not a record of this resource (counted, never quarantined)
+                    batch.skipped += 1
             if len(batch) >= batch_size:
                 await hand_over()
             heartbeat({"endpoint": endpoint_key, "records": progress.records, "pages": progress.pages})
@@ -412,27 +457,147 @@ async def sync_endpoint(
             endpoint_key,
             {"reason": refused.slug, "url": config.base_url, "status": None, "detail": refused.message_key},
         ) from None
+    # The read is complete and every batch is committed: what only a whole endpoint can tell.
+    async with database.tenant_session(tenant_id) as session:
+        if mapping.resource == "stock_balances" and endpoint.time_window is None:
+            reconciliation = await reconcile_balances(
+                session, connector_id=connector_id, endpoint_key=endpoint_key, run_id=run_id, limit=vanish_limit
+            )
+            await _record_vanished(session, reconciliation, run_id=run_id, connector_id=connector_id)
+            progress.extra["reconciliation"] = reconciliation.as_dict()
+        if mapping.resource == "stock_movements" and compiled.counts:
+            progress.extra["counts"] = await resolve_counts(session, connector_id=connector_id, run_id=run_id)
+        await _save_progress(session, run_id, endpoint_key, progress.as_json(mapping.resource, "done"))
     return {
         "endpoint": endpoint_key,
         "records": progress.records,
         "pages": progress.pages,
         "quarantined": progress.quarantined,
+        "read": progress.read,
+        "skipped": progress.skipped,
+        **progress.extra,
     }
+
+
+async def _record_vanished(
+    session: AsyncSession, reconciliation: Reconciliation, *, run_id: uuid.UUID, connector_id: uuid.UUID
+) -> None:
+    """One ``balance_vanished`` event per balance a full read zeroed, naming the item, the location and what the
+    balance held before."""
+    if not reconciliation.zeroed:
+        return
+    ids = [uuid.UUID(z["item_id"]) for z in reconciliation.zeroed]
+    places = [uuid.UUID(z["location_id"]) for z in reconciliation.zeroed]
+    found = await session.execute(text("SELECT id, sku FROM items WHERE id = ANY(:ids)"), {"ids": ids})
+    skus: dict[uuid.UUID, str] = {row[0]: row[1] for row in found}
+    found = await session.execute(text("SELECT id, code FROM locations WHERE id = ANY(:ids)"), {"ids": places})
+    codes: dict[uuid.UUID, str] = {row[0]: row[1] for row in found}
+    actor = Actor("system", "sync")
+    for zeroed in reconciliation.zeroed:
+        await record(
+            session,
+            EventType.BALANCE_VANISHED,
+            actor=actor,
+            correlation_id=f"sync-{run_id}",
+            payload={
+                "sync_run_id": str(run_id),
+                "connector_id": str(connector_id),
+                **zeroed,
+                "sku": skus.get(uuid.UUID(zeroed["item_id"])),
+                "location_code": codes.get(uuid.UUID(zeroed["location_id"])),
+            },
+        )
 
 
 # --- finishing ------------------------------------------------------------------------------------
 
 
+STAT_FROM_PROGRESS = ("read", "skipped")
+
+
+def _merge_progress(stats: dict[str, dict[str, Any]], progress: dict[str, Any]) -> None:
+    """What only the read knows, per resource: records read (``fetched``, duplicates included), skipped by a skip
+    rule, read twice and so counted once (``duplicates``), and the reconciliations and stock counts of endpoints."""
+    for value in progress.values():
+        resource = value.get("resource")
+        if resource not in stats or "read" not in value:
+            continue
+        numbers = stats[resource]
+        for name in STAT_FROM_PROGRESS:
+            numbers[name] = numbers.get(name, 0) + int(value.get(name) or 0)
+        if "reconciliation" in value:
+            found = value["reconciliation"]
+            numbers["vanished"] = numbers.get("vanished", 0) + int(found.get("zeroed") or 0)
+            numbers["reduced"] = numbers.get("reduced", 0) + int(found.get("reduced") or 0)
+        if "counts" in value:
+            numbers["counts"] = numbers.get("counts", 0) + int(value["counts"].get("counts") or 0)
+            numbers["counts_unresolved"] = numbers.get("counts_unresolved", 0) + int(
+                value["counts"].get("unresolved") or 0
+            )
+    for numbers in stats.values():
+        if "read" in numbers:
+            numbers["fetched"] = numbers["read"]
+            numbers["duplicates"] = max(
+                0, numbers["read"] - numbers["skipped"] - numbers["quarantined"] - numbers["written"]
+            )
+
+
+def attention_of(
+    stats: dict[str, dict[str, Any]], progress: dict[str, Any], *, max_set_aside_share: float
+) -> list[dict[str, Any]]:
+    """Why a run that finished needs a person: it set aside more than its share of what it read, or a full read
+    would have zeroed more balances than allowed (so it zeroed none)."""
+    causes: list[dict[str, Any]] = []
+    read = sum(int(n.get("read", n.get("fetched", 0))) for n in stats.values())
+    set_aside = sum(int(n.get("quarantined", 0)) for n in stats.values())
+    if read and set_aside / read > max_set_aside_share:
+        reasons: dict[str, int] = {}
+        for numbers in stats.values():
+            for code, count in (numbers.get("reasons") or {}).items():
+                reasons[code] = reasons.get(code, 0) + int(count)
+        causes.append(
+            {
+                "reason": "set_aside_share",
+                "set_aside": set_aside,
+                "read": read,
+                "share": round(set_aside / read, 4),
+                "limit": max_set_aside_share,
+                "reasons": reasons,
+            }
+        )
+    for key, value in progress.items():
+        found = value.get("reconciliation") or {}
+        if found.get("refused"):
+            causes.append(
+                {
+                    "reason": "vanish_refused",
+                    "endpoint": key,
+                    "would_zero": found.get("would_zero"),
+                    "balances": found.get("balances"),
+                    "share": round(found["would_zero"] / found["balances"], 4) if found.get("balances") else None,
+                    "limit": found.get("limit"),
+                }
+            )
+    return causes
+
+
 async def finish_run(
     session: AsyncSession, run_id: uuid.UUID, *, error: dict[str, Any] | None, correlation_id: str
 ) -> dict[str, Any]:
-    """Count what the run did, from the rows themselves; record one signal per resource."""
+    """Count what the run did, from the rows themselves and what it read; record one signal per resource; judge
+    it: ``failed`` (an endpoint could not be read completely), ``needs_attention`` (see `attention_of`), or
+    ``succeeded``."""
     runs = SyncRunRepo(session)
     run = await runs.get(run_id)
+    connector = await connectors.ConnectorRepo(session).get(run.connector_id)
     counts = await run_counts(session, connector_id=run.connector_id, run_id=run.id)
     resources = {p.get("resource") for p in (run.progress or {}).values()}
     stats = {resource: counts[resource] for resource in counts if resource in resources}
-    status = "failed" if error else "succeeded"
+    _merge_progress(stats, run.progress or {})
+    attention = (
+        [] if error else attention_of(stats, run.progress or {}, max_set_aside_share=connector.max_set_aside_share)
+    )
+    status = "failed" if error else ("needs_attention" if attention else "succeeded")
     progress = {
         key: {
             **value,
@@ -442,7 +607,15 @@ async def finish_run(
         }
         for key, value in (run.progress or {}).items()
     }
-    await runs.update_values(run, status=status, finished_at=utcnow(), stats=stats, error=error, progress=progress)
+    await runs.update_values(
+        run,
+        status=status,
+        finished_at=utcnow(),
+        stats=stats,
+        error=error,
+        progress=progress,
+        attention=attention or None,
+    )
     actor = Actor("system", "sync")
     for resource, numbers in stats.items():
         await record(
@@ -463,9 +636,15 @@ async def finish_run(
         EventType.SYNC_FINISHED,
         actor=actor,
         correlation_id=correlation_id,
-        payload={"sync_run_id": str(run.id), "connector_id": str(run.connector_id), "status": status, "error": error},
+        payload={
+            "sync_run_id": str(run.id),
+            "connector_id": str(run.connector_id),
+            "status": status,
+            "error": error,
+            "attention": attention or None,
+        },
     )
-    return {"run_id": str(run.id), "status": status, "stats": stats}
+    return {"run_id": str(run.id), "status": status, "stats": stats, "attention": attention}
 
 
 async def list_runs(session: AsyncSession, connector_id: uuid.UUID, limit: int = 50) -> list[SyncRun]:

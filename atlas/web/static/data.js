@@ -16,8 +16,9 @@
   var POLL_MS = 1000;
   // The order a sync reads the resources in (balances and movements refer to locations and items).
   var RESOURCE_ORDER = ["locations", "items", "stock_balances", "stock_movements"];
-  var COUNT_NAMES = ["fetched", "inserted", "updated", "unchanged", "quarantined"];
-  var RUN_TONES = { queued: "neutral", running: "info", succeeded: "success", failed: "danger" };
+  var COUNT_NAMES = ["fetched", "inserted", "updated", "unchanged", "skipped", "quarantined"];
+  var RUN_TONES = { queued: "neutral", running: "info", succeeded: "success", needs_attention: "warning", failed: "danger" };
+  var SUMMARY_EXTRAS = ["skipped", "duplicates", "vanished"];
   var STATE_TONES = { waiting: "neutral", running: "info", done: "success", failed: "danger" };
   var SCHEDULE_PRESETS = [15, 30, 60, 360, 720, 1440, 10080];
   var OWN_REASONS = ["already_running", "scheduler_unavailable", "activity_failed"];
@@ -162,11 +163,55 @@
     );
   }
 
-  /** Mapping versions, then the error when the run failed. */
+  function grouped(n) {
+    return (n || 0).toLocaleString("en-US");
+  }
+
+  /** "N written, M set aside (reasons), K skipped" and, for a run that needs attention, why and what to do:
+   * the same as _sync_section.html's run_summary macro. */
+  function summaryBlock(summary) {
+    var sep = function () { return label("syncs.summary.separator"); };
+    var line = el("p", { class: "run-summary", "data-run-summary": "" }, [
+      label("syncs.summary.written", { n: grouped(summary.written) }),
+      sep(),
+      label("syncs.summary.set_aside", { n: grouped(summary.set_aside) }),
+    ]);
+    var codes = Object.keys(summary.reasons || {});
+    if (summary.set_aside && codes.length) {
+      line.appendChild(document.createTextNode(" ("));
+      codes.forEach(function (code, index) {
+        if (index) line.appendChild(sep());
+        var name = code === "plan_limit_records" ? label("syncs.summary.plan_limit")
+          : known("quarantine.reason." + code) ? label("quarantine.reason." + code)
+          : el("code", { class: "mono", dir: "ltr" }, [code]);
+        line.appendChild(name);
+        line.appendChild(document.createTextNode(": "));
+        line.appendChild(el("span", { class: "num", dir: "ltr" }, [grouped(summary.reasons[code])]));
+      });
+      line.appendChild(document.createTextNode(")"));
+    }
+    SUMMARY_EXTRAS.forEach(function (name) {
+      if (summary[name]) {
+        line.appendChild(sep());
+        line.appendChild(label("syncs.summary." + name, { n: grouped(summary[name]) }));
+      }
+    });
+    var parts = [line];
+    (summary.causes || []).forEach(function (cause) {
+      parts.push(el("div", { class: "run-attention", role: "note", "data-run-attention": "", "data-reason": cause.key.split(".").pop() }, [
+        el("strong", {}, [label("syncs.attention.title")]),
+        el("p", {}, [label(cause.key, cause.params)]),
+      ]));
+    });
+    return parts;
+  }
+
+  /** Mapping versions, the summary of a finished run, then the error when the run failed. */
   function detailsCell(run) {
     var parts = [];
     var hasVersions = Object.keys(run.mapping_versions || {}).length > 0;
     if (hasVersions) parts.push(versionsList(run.mapping_versions));
+    if (run.summary) parts = parts.concat(summaryBlock(run.summary));
     if (run.error) parts.push(errorBlock(run.error));
     if (!parts.length) parts.push(el("span", { class: "muted" }, ["—"]));
     return parts;
