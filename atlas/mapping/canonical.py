@@ -52,22 +52,30 @@ CANONICAL_FIELDS: dict[str, tuple[CanonicalField, ...]] = {
         CanonicalField("type", FieldType.LOCATION_TYPE),
         CanonicalField("address", FieldType.TEXT, max_length=1000),
     ),
+    # A record with no location (stock in transit, unassigned) is not an error: the sync puts it in the
+    # connector's "no location" bucket, or a rule's default names a location.
     "stock_balances": (
         CanonicalField("item_ref", FieldType.TEXT, required=True, max_length=200),
-        CanonicalField("location_ref", FieldType.TEXT, required=True, max_length=200),
+        CanonicalField("location_ref", FieldType.TEXT, max_length=200),
         CanonicalField("quantity", FieldType.DECIMAL, required=True),
         CanonicalField("reserved_qty", FieldType.DECIMAL),
         CanonicalField("available_qty", FieldType.DECIMAL),
         CanonicalField("as_of", FieldType.DATETIME),
+        # The source's own id of the stock row (a lot, a serial, a bin): rows of one item and location add up.
+        CanonicalField("source_id", FieldType.TEXT, max_length=420),
     ),
     "stock_movements": (
         CanonicalField("external_id", FieldType.TEXT, max_length=200),
         CanonicalField("item_ref", FieldType.TEXT, required=True, max_length=200),
-        CanonicalField("location_ref", FieldType.TEXT, required=True, max_length=200),
+        CanonicalField("location_ref", FieldType.TEXT, max_length=200),
         CanonicalField("occurred_at", FieldType.DATETIME, required=True),
         CanonicalField("quantity", FieldType.DECIMAL, required=True),
         CanonicalField("kind", FieldType.MOVEMENT_KIND, required=True),
         CanonicalField("reference", FieldType.TEXT, max_length=200),
+        # The quantity after the movement, when the source says it, and whose quantity that is (a pair, or the
+        # source's own stock row).
+        CanonicalField("level", FieldType.DECIMAL),
+        CanonicalField("level_key", FieldType.TEXT, max_length=420),
     ),
 }
 RESOURCES = tuple(CANONICAL_FIELDS)

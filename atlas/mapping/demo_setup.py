@@ -169,6 +169,8 @@ DEMO_MAPPINGS: dict[str, dict[str, Any]] = {
     },
     "stock": {
         "record_path": "$.items",
+        # The demo ERP's stock endpoint has exactly one row per item and warehouse, and no row id of its own.
+        "combine": "last",
         "fields": {
             "item_ref": {"path": "$.sku"},
             "location_ref": {"path": "$.warehouse_id"},

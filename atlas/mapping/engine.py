@@ -1,12 +1,21 @@
-"""The mapping engine: someone else's JSON records in, canonical rows (or per-record errors) out.
+"""The mapping engine: someone else's JSON records in, canonical rows (or per-record errors, or "skipped") out.
 
-A mapping is plain data: per canonical field, a JSONPath, a constant, or a
-short chain of named transforms. `compile_mapping` turns one version into
-Python functions once; simple paths become direct dict/list lookups in generated
-code, other paths use jsonpath-ng parsed once. A record is mapped on a fast path
-and, when anything about it is unusual, again field by field on the exact path,
-which alone builds errors. Mapping a record never raises: every problem becomes
-a `FieldError` on that record.
+A mapping is plain data: per canonical field, a JSONPath, the first non-empty of
+several paths, or a constant, then a short chain of named transforms and a default;
+beside the fields, skip rules, a stock-count rule (movements) and how balance rows
+combine (`docs/mappings.md` is the reference). `compile_mapping` turns one version
+into Python functions once; simple paths become direct dict/list lookups in
+generated code, other paths use jsonpath-ng parsed once. A record is mapped on a
+fast path and, when anything about it is unusual, again field by field on the exact
+path, which alone builds errors. Mapping a record never raises: every problem
+becomes a `FieldError` on that record.
+
+What a record becomes (the contract the sync writer builds on): a ``dict`` (the
+canonical row), a ``list[FieldError]`` (set aside with these errors) or a
+`Skipped` (a skip rule matched: counted as skipped, not quarantined). Every
+balance row has ``source_id`` and ``location_ref`` (None when the record has no
+location); every movement row has ``location_ref``, ``level``, ``level_key`` and
+``is_count``.
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from atlas.connectors.engine.jsonpath import CompiledPath, JsonPathError, _simple_steps, compile_path
 from atlas.mapping.canonical import CANONICAL_FIELDS, LOCATION_TYPES, CanonicalField, FieldType, MovementKind
+from atlas.mapping.conditions import compile_conditions, first_match, is_empty
+from atlas.mapping.invalid import MappingInvalid
 
 MISSING: Any = object()
 TRANSFORMS = (
@@ -42,14 +53,20 @@ MOVEMENT_KINDS = frozenset(k.value for k in MovementKind)
 DECIMAL_LIMIT = Decimal("1e15")
 
 
-class MappingInvalid(ValueError):
-    """The mapping itself is wrong (not a record): ``field`` names where, ``code`` says what."""
-
-    def __init__(self, code: str, field: str, detail: str = "") -> None:
-        super().__init__(f"{code} at {field}: {detail}" if detail else f"{code} at {field}")
-        self.code = code
-        self.field = field
-        self.detail = detail
+__all__ = [
+    "CompiledMapping",
+    "FieldError",
+    "MappedRecord",
+    "MappingInvalid",
+    "Skipped",
+    "compile_mapping",
+    "content_hash",
+]
+COMBINES = ("sum", "last")
+SPEC_KEYS = frozenset({"record_path", "timezone", "fields", "skip", "combine", "count"})
+RULE_KEYS = frozenset({"path", "paths", "constant", "transforms", "default"})
+COUNT_KEYS = frozenset({"when", "counted", "level_key"})
+MAX_PATHS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +76,24 @@ class FieldError:
     detail: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A record a skip rule matched: counted as skipped, neither written nor set aside. ``rule`` is the index of
+    the first rule of the mapping's ``skip`` list that matched it."""
+
+    rule: int
+
+
 @dataclass(slots=True)
 class MappedRecord:
     values: dict[str, Any] | None
     errors: list[FieldError] = field(default_factory=list)
+    skipped: int | None = None  # the skip rule that matched, for a skipped record
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        """Mapped into a row (neither set aside nor skipped)."""
+        return self.values is not None
 
 
 class _RecordProblem(Exception):
@@ -363,7 +390,7 @@ def _coerce(canonical: CanonicalField, default_zone: tzinfo) -> Callable[[Any], 
 
 # --- compilation ----------------------------------------------------------------------------------
 #
-# A mapping version compiles into three generated functions over the same vetted templates:
+# A mapping version compiles into generated functions over the same vetted templates:
 #
 #   * ``exact``: field by field, each in its own ``try``, collecting every field's error. It defines
 #     what a record maps to, and is the only path that ever builds errors.
@@ -373,36 +400,51 @@ def _coerce(canonical: CanonicalField, default_zone: tzinfo) -> Callable[[Any], 
 #     errors ``exact`` gives it. Coercions of text and integer values that repeat (quantities,
 #     timestamps, kinds) are memoised per field: they are pure and their results immutable.
 #
+# A mapping with skip rules or a count rule adds no per-field code: both paths first ask the same
+# compiled closures (``SKIP``, ``COUNT``, from `atlas.mapping.conditions`) what the record is. A skipped
+# record is a `Skipped`; a stock count is mapped by a second variant of the same functions
+# (``exact_count``, ``map_count``) whose plans leave out ``kind``, ``quantity`` and ``level`` and read the
+# counted level instead. The fields Atlas fills itself (external ids, available quantity, a balance's
+# source id, a movement's level key) are one list of ``_Fill`` that both paths are generated from.
+#
 # Nothing from a mapping is spliced into source: keys, indexes, constants, compiled paths and
-# transforms are bound in the namespace under generated names (S0_1, V2, P3, T1_0, ...); the only
-# text in the source besides the templates is canonical field names (Atlas's own identifiers) and
+# transforms are bound in the namespace under generated names (S0_1, V2, P3, T1_0, G4, D5, ...); the
+# only text in the source besides the templates is canonical field names (Atlas's own identifiers) and
 # canonical length limits.
 
 MEMO_LIMIT = 4096  # entries per memoised field; a field with more different values stops memoising
 MEMO_TEXT_LIMIT = 64  # longer texts are coerced each time, not remembered
 _MEMOISED = frozenset({FieldType.DECIMAL, FieldType.DATETIME, FieldType.MOVEMENT_KIND, FieldType.LOCATION_TYPE})
 _ZERO = Decimal(0)
+_PAIR = "{item_ref} + '@' + ({location_ref} or '')"  # a balance's or a level's key when the source gives none
 
 
 @dataclass(frozen=True)
 class CompiledMapping:
-    """``map_record`` returns the canonical values (a dict) or the record's errors (a list).
+    """``map_record`` returns the canonical values (a dict), the record's errors (a list) or `Skipped`.
 
     ``map_many`` maps a list of records the same way, faster; ``map_exact`` is the field-by-field
     reference path that both fall back to for any record they cannot map on their fast path.
+    ``combine`` says how a sync combines balance rows of one item and location: ``"sum"`` (parts of a
+    whole, each identified by its ``source_id``) or ``"last"`` (one row per pair: the last one read wins);
+    always ``"last"`` for other resources. ``counts``: a movement mapping with a stock-count rule.
     """
 
     resource: str
     record_path: str
     fields: tuple[str, ...]
-    map_record: Callable[[Any], dict[str, Any] | list[FieldError]]
-    map_many: Callable[[list[Any]], list[dict[str, Any] | list[FieldError]]]
-    map_exact: Callable[[Any], dict[str, Any] | list[FieldError]]
+    map_record: Callable[[Any], dict[str, Any] | list[FieldError] | Skipped]
+    map_many: Callable[[list[Any]], list[dict[str, Any] | list[FieldError] | Skipped]]
+    map_exact: Callable[[Any], dict[str, Any] | list[FieldError] | Skipped]
+    combine: str = "last"
+    counts: bool = False
 
     def apply(self, record: Any) -> MappedRecord:
         result = self.map_record(record)
         if isinstance(result, dict):
             return MappedRecord(result, [])
+        if isinstance(result, Skipped):
+            return MappedRecord(None, [], result.rule)
         return MappedRecord(None, list(result))
 
 
@@ -411,13 +453,23 @@ class _FieldPlan:
     index: int
     canonical: CanonicalField
     required: bool  # required and not filled by Atlas when missing
-    source: str  # "constant", "simple" or "path"
+    source: str  # "constant", "simple", "path" or "first" (the first non-empty of several paths)
     steps: tuple[str | int, ...]
     transforms: tuple[bool, ...]  # per transform: does it take the whole record too
+    has_default: bool = False
 
     @property
     def name(self) -> str:
         return self.canonical.name
+
+
+@dataclass(frozen=True, slots=True)
+class _Fill:
+    """A field Atlas fills when the mapping leaves it empty: ``expression`` is Python over ``{field}``
+    placeholders (the row's other values), ``record`` and the namespace's names. A fixed template."""
+
+    name: str
+    expression: str
 
 
 def _getter_source(plan: _FieldPlan, *, record_is_dict: bool) -> list[str]:
@@ -427,6 +479,8 @@ def _getter_source(plan: _FieldPlan, *, record_is_dict: bool) -> list[str]:
         return [f"v = V{i}"]
     if plan.source == "path":
         return [f"found = P{i}.find(record)", "v = found[0] if found else MISSING"]
+    if plan.source == "first":
+        return [f"v = G{i}(record)"]
     lines = ["v = record"]
     if record_is_dict and plan.steps and isinstance(plan.steps[0], str):
         lines = []  # the first step below reads ``record`` itself
@@ -441,11 +495,15 @@ def _getter_source(plan: _FieldPlan, *, record_is_dict: bool) -> list[str]:
 
 
 def _transform_source(plan: _FieldPlan) -> list[str]:
+    """The transforms, then the rule's default when they leave nothing (a default is a canonical value)."""
     i = plan.index
-    return [
+    lines = [
         f"v = T{i}_{j}(v, record)" if needs_record else f"v = T{i}_{j}(v)"
         for j, needs_record in enumerate(plan.transforms)
     ]
+    if plan.has_default:
+        lines += ["if v is MISSING or EMPTY(v):", f"    v = D{i}"]
+    return lines
 
 
 def _coercion_source(plan: _FieldPlan, *, fast_first: bool) -> list[str]:
@@ -498,8 +556,15 @@ def _fast_field_source(plan: _FieldPlan) -> list[str]:
     return lines
 
 
-def _exact_source(plans: list[_FieldPlan], resource: str) -> list[str]:
-    body = ["def exact(record):", "    out = {}", "    errors = None"]
+class _OutValue(dict[str, str]):
+    """``{name}`` in a fill's expression, on the exact path: the row's value so far."""
+
+    def __missing__(self, key: str) -> str:
+        return f"out.get({key!r})"
+
+
+def _exact_source(name: str, plans: list[_FieldPlan], fills: list[_Fill]) -> list[str]:
+    body = [f"def {name}(record):", "    out = {}", "    errors = None"]
     for plan in plans:
         i = plan.index
         lines = _getter_source(plan, record_is_dict=False) + _transform_source(plan)
@@ -515,7 +580,11 @@ def _exact_source(plans: list[_FieldPlan], resource: str) -> list[str]:
         body.append(f"        errors.append(FieldError(F{i}, 'unmappable', type(problem).__name__))")
     body.append("    if errors:")
     body.append("        return errors")
-    body.extend("    " + line for line in _finish_source(resource))
+    for fill in fills:
+        _identifier(fill.name)
+        body.append(f"    if out.get({fill.name!r}) is None:")
+        body.append(f"        out[{fill.name!r}] = {fill.expression.format_map(_OutValue())}")
+    body.append("    return out")
     return body
 
 
@@ -530,49 +599,66 @@ def _memo_functions_source(plans: list[_FieldPlan]) -> list[str]:
     return body
 
 
-def _fast_finish_source(plans: list[_FieldPlan], resource: str) -> tuple[list[str], str]:
-    """Atlas's own fields on the fast path (as `_finish_source` does), and the result's dict display.
+def _fast_finish_source(plans: list[_FieldPlan], fills: list[_Fill]) -> tuple[list[str], str]:
+    """Atlas's own fields on the fast path (the same ``_Fill`` list as ``exact``), and the result's dict display.
 
-    The keys come in the order ``exact`` inserts them: mapped fields in canonical order, then the
-    fields Atlas adds.
+    The keys come in the order ``exact`` inserts them: mapped fields in plan order, then the fields Atlas adds.
     """
     local = {plan.name: f"f{plan.index}" for plan in plans}
     keys = [plan.name for plan in plans]
     lines: list[str] = []
-
-    def fill(name: str, value: str) -> None:
-        if name in local:
-            lines.extend([f"if {local[name]} is None:", f"    {local[name]} = {value}"])
+    for fill in fills:
+        value = fill.expression.format_map(local)
+        if fill.name in local:
+            lines.extend([f"if {local[fill.name]} is None:", f"    {local[fill.name]} = {value}"])
         else:
-            local[name] = f"g_{name}"
-            keys.append(name)
-            lines.append(f"g_{name} = {value}")
-
-    if resource == "items":
-        fill("external_id", local["sku"])
-    elif resource == "locations":
-        fill("external_id", local["code"])
-    elif resource == "stock_balances":
-        fill("reserved_qty", "ZERO")
-        fill("available_qty", f"{local['quantity']} - {local['reserved_qty']}")
-    else:
-        fill("external_id", "'sha:' + content_hash(record)")
+            local[fill.name] = f"g_{_identifier(fill.name)}"
+            keys.append(fill.name)
+            lines.append(f"{local[fill.name]} = {value}")
     for key in keys:
-        if not key.isidentifier():  # canonical names are Atlas's own identifiers; never anything else
-            raise MappingInvalid("bad_mapping", key)
+        _identifier(key)
     return lines, "{" + ", ".join(f"{key!r}: {local[key]}" for key in keys) + "}"
 
 
-def _fast_source(plans: list[_FieldPlan], resource: str) -> list[str]:
+def _identifier(name: str) -> str:
+    if not name.isidentifier():  # canonical names are Atlas's own identifiers; never anything else
+        raise MappingInvalid("bad_mapping", name)
+    return name
+
+
+def _memo_globals(plans: list[_FieldPlan]) -> list[str]:
     memos = [f"M{plan.index}" for plan in plans if plan.canonical.type in _MEMOISED]
-    declare = [f"    global {', '.join(memos)}"] if memos else []
-    fields = [line for plan in plans for line in _fast_field_source(plan)]
-    finish, result = _fast_finish_source(plans, resource)
+    return [f"    global {', '.join(memos)}"] if memos else []
+
+
+@dataclass(frozen=True, slots=True)
+class _Variant:
+    """One way of mapping a record: its field plans and the fields Atlas fills after them."""
+
+    plans: list[_FieldPlan]
+    fills: list[_Fill]
+
+
+def _dispatch_source(*, skip: bool, count: bool, indent: str, then: str) -> list[str]:
+    """What a record is before it is mapped: skipped (``then`` hands the result on) or a stock count."""
+    lines: list[str] = []
+    if skip:
+        lines += [f"{indent}s = SKIP(record)", f"{indent}if s is not None:", f"{indent}    {then.format('SKIPS[s]')}"]
+    if count:
+        lines += [f"{indent}if COUNT(record) is not None:", f"{indent}    {then.format('map_count(record)')}"]
+    return lines
+
+
+def _fast_source(plain: _Variant, counted: _Variant | None, *, skip: bool) -> list[str]:
+    fields = [line for plan in plain.plans for line in _fast_field_source(plan)]
+    finish, result = _fast_finish_source(plain.plans, plain.fills)
+    declare = _memo_globals(plain.plans)
     single = [
         "def map_record(record):",
         *declare,
         "    if type(record) is not dict:",
         "        return exact(record)",
+        *_dispatch_source(skip=skip, count=counted is not None, indent="    ", then="return {}"),
         "    try:",
         *("        " + line for line in fields),
         "    except Exception:",
@@ -589,6 +675,7 @@ def _fast_source(plans: list[_FieldPlan], resource: str) -> list[str]:
         "        if type(record) is not dict:",
         "            append(exact(record))",
         "            continue",
+        *_dispatch_source(skip=skip, count=counted is not None, indent="        ", then="append({}); continue"),
         "        try:",
         *("            " + line for line in fields),
         "        except Exception:",
@@ -598,15 +685,194 @@ def _fast_source(plans: list[_FieldPlan], resource: str) -> list[str]:
         f"        append({result})",
         "    return results",
     ]
-    return single + many
+    if counted is None:
+        return single + many
+    count_fields = [line for plan in counted.plans for line in _fast_field_source(plan)]
+    count_finish, count_result = _fast_finish_source(counted.plans, counted.fills)
+    count = [
+        "def map_count(record):",
+        *_memo_globals(counted.plans),
+        "    try:",
+        *("        " + line for line in count_fields),
+        "    except Exception:",
+        "        return exact(record)",
+        *("    " + line for line in count_finish),
+        f"    return {count_result}",
+    ]
+    return single + many + count
 
 
-def compile_mapping(resource: str, spec: dict[str, Any], *, timezone: str | None = None) -> CompiledMapping:
-    """Validate a mapping version and build its record functions. Raises `MappingInvalid` on a bad mapping."""
+def _exact_dispatch_source(*, skip: bool, count: bool) -> list[str]:
+    lines = ["def exact(record):"]
+    if skip:
+        lines += ["    s = SKIP(record)", "    if s is not None:", "        return SKIPS[s]"]
+    if count:
+        lines += ["    if COUNT(record) is not None:", "        return exact_count(record)"]
+    return [*lines, "    return exact_plain(record)"]
+
+
+def _fills(resource: str, mapped: set[str], *, count: bool = False, levels: bool = False) -> list[_Fill]:
+    """Fields Atlas fills itself: external ids from the natural key, available = quantity - reserved, a balance's
+    source id and a level's key from the item and location, and what a stock count is (``count``). ``levels``:
+    the movements carry levels (a count rule, or a mapped ``level``), so each needs the key of its level."""
+    if resource == "items":
+        return [_Fill("external_id", "{sku}")]
+    if resource == "locations":
+        return [_Fill("external_id", "{code}")]
+    fills = [_Fill("location_ref", "None")] if "location_ref" not in mapped else []
+    if resource == "stock_balances":
+        fills += [_Fill("reserved_qty", "ZERO"), _Fill("available_qty", "{quantity} - {reserved_qty}")]
+        if "source_id" not in mapped:
+            fills.append(_Fill("source_id", _PAIR))
+        return fills
+    # No id from the source: the content identifies the movement, so a re-sync finds it again.
+    fills.append(_Fill("external_id", "'sha:' + content_hash(record)"))
+    if count:
+        fills += [_Fill("kind", "'adjustment'"), _Fill("quantity", "ZERO")]
+    elif "level" not in mapped:
+        fills.append(_Fill("level", "None"))
+    if "level_key" not in mapped:
+        fills.append(_Fill("level_key", _PAIR if levels else "None"))
+    fills.append(_Fill("is_count", "True" if count else "False"))
+    return fills
+
+
+def _rule_plan(
+    index: int,
+    canonical: CanonicalField,
+    rule: Any,
+    where: str,
+    namespace: dict[str, Any],
+    zone: tzinfo,
+    *,
+    required: bool,
+    strict: bool,
+) -> _FieldPlan:
+    """Compile one field rule (a path, the first non-empty of ``paths``, or a constant; transforms; a default)
+    and bind what its generated lines use in ``namespace`` under names made from ``index``."""
+    if not isinstance(rule, dict):
+        raise MappingInvalid("bad_rule", where)
+    sources = [key for key in ("constant", "path", "paths") if key in rule]
+    if not sources:
+        raise MappingInvalid("bad_rule", where, "a rule needs a path or a constant")
+    if strict:
+        unknown = sorted(set(rule) - RULE_KEYS)
+        if unknown:
+            raise MappingInvalid("unknown_key", f"{where}.{unknown[0]}", unknown[0])
+        if len(sources) > 1:
+            raise MappingInvalid("several_sources", where, ", ".join(sources))
+    transforms = rule.get("transforms") or []
+    if not isinstance(transforms, list) or len(transforms) > MAX_TRANSFORMS:
+        raise MappingInvalid("bad_transform", where, f"at most {MAX_TRANSFORMS} transforms")
+    steps: list[str | int] = []
+    source = sources[0]  # stored versions from before ``paths`` keep their meaning: a constant wins, then a path
+    if source == "constant":
+        namespace[f"V{index}"] = rule["constant"]
+    elif source == "path":
+        path = _compile(rule["path"], f"{where}.path")
+        simple = _simple_steps(path.expression)
+        if simple is not None:
+            steps, source = simple, "simple"
+            for position, step in enumerate(steps):
+                namespace[f"S{index}_{position}"] = step
+        else:
+            namespace[f"P{index}"] = path
+    else:
+        paths = rule["paths"]
+        if not isinstance(paths, list) or not paths or len(paths) > MAX_PATHS:
+            raise MappingInvalid("bad_paths", f"{where}.paths", str(MAX_PATHS))
+        namespace[f"G{index}"] = _first_present(
+            [_compile(p, f"{where}.paths[{position}]") for position, p in enumerate(paths)]
+        )
+        source = "first"
+    needs: list[bool] = []
+    for position, transform in enumerate(transforms):
+        function, needs_record = _transform(transform, f"{where}.transforms[{position}]")
+        namespace[f"T{index}_{position}"] = function
+        needs.append(needs_record)
+    coerce = _coerce(canonical, zone)
+    if "default" in rule:
+        namespace[f"D{index}"] = _checked_default(rule["default"], coerce, f"{where}.default")
+    namespace[f"F{index}"] = canonical.name
+    namespace[f"K{index}"] = coerce
+    if canonical.type in _MEMOISED:
+        namespace[f"M{index}"] = {}
+    return _FieldPlan(
+        index=index,
+        canonical=canonical,
+        required=required,
+        source=source,
+        steps=tuple(steps),
+        transforms=tuple(needs),
+        has_default="default" in rule,
+    )
+
+
+def _first_present(paths: list[CompiledPath]) -> Callable[[Any], Any]:
+    """The value of the first path that finds one that is not empty (null, blank, [] or {}), else MISSING."""
+    finds = [path.find for path in paths]
+
+    def first(record: Any) -> Any:
+        for find in finds:
+            found = find(record)
+            if found and not is_empty(found[0]):
+                return found[0]
+        return MISSING
+
+    return first
+
+
+def _checked_default(value: Any, coerce: Callable[[Any], Any], where: str) -> Any:
+    """A rule's default is a value of the canonical field, checked now: a bad one is the mapping's error, not
+    every record's."""
+    if is_empty(value):
+        raise MappingInvalid("bad_default", where, "give the value itself")
+    try:
+        coerce(value)
+    except _RecordProblem as problem:
+        raise MappingInvalid("bad_default", where, f"{problem.code}: {problem.detail}") from None
+    except Exception as problem:  # any failure of a default is the mapping's fault
+        raise MappingInvalid("bad_default", where, type(problem).__name__) from None
+    return value
+
+
+def _combine(resource: str, spec: dict[str, Any], rules: dict[str, Any], *, strict: bool) -> str:
+    """How balance rows combine. ``sum`` needs each row's own id; a stored version from before that has none
+    behaves as ``last`` (what Atlas did then), and saving such a version is refused."""
+    chosen = spec.get("combine")
+    if resource != "stock_balances":
+        if chosen is not None:
+            raise MappingInvalid("balances_only", "combine", str(chosen)[:40])
+        return "last"
+    if chosen is None:
+        chosen = "sum"
+    if chosen not in COMBINES:
+        raise MappingInvalid("bad_combine", "combine", str(chosen)[:40])
+    if chosen == "sum" and "source_id" not in rules:
+        if strict:
+            raise MappingInvalid("source_id_required", "fields.source_id", "source_id")
+        return "last"
+    return str(chosen)
+
+
+def compile_mapping(
+    resource: str, spec: dict[str, Any], *, timezone: str | None = None, strict: bool = False
+) -> CompiledMapping:
+    """Validate a mapping version and build its record functions. Raises `MappingInvalid` on a bad mapping.
+
+    ``strict`` (saving a version, previews) also refuses what a stored version may still hold: keys the
+    engine does not know (a misspelt ``skip`` would otherwise do nothing), a rule with several sources, and
+    balances that would add up rows without knowing which rows they are (``combine: "sum"`` with no
+    ``source_id``). Syncs compile stored versions leniently, so they keep meaning what they meant.
+    """
     if resource not in CANONICAL_FIELDS:
         raise MappingInvalid("unknown_resource", "resource", resource)
     if not isinstance(spec, dict):
         raise MappingInvalid("bad_mapping", "mapping")
+    if strict:
+        unknown = sorted(set(spec) - SPEC_KEYS)
+        if unknown:
+            raise MappingInvalid("unknown_key", unknown[0], unknown[0])
     record_path = spec.get("record_path") or "$"
     _compile(record_path, "record_path")
     rules = spec.get("fields")
@@ -620,72 +886,95 @@ def compile_mapping(resource: str, spec: dict[str, Any], *, timezone: str | None
         if canonical.required and canonical.name not in rules and not _derivable(resource, canonical.name, rules):
             raise MappingInvalid("required_field_unmapped", f"fields.{canonical.name}", canonical.name)
     zone = _timezone(timezone or spec.get("timezone"), "timezone")
+    combine = _combine(resource, spec, rules, strict=strict)
     namespace: dict[str, Any] = {
         "MISSING": MISSING,
         "_RecordProblem": _RecordProblem,
         "FieldError": FieldError,
         "Decimal": Decimal,
         "ZERO": _ZERO,
+        "EMPTY": is_empty,
         "fromisoformat": datetime.fromisoformat,
         "content_hash": content_hash,
     }
+    skip_spec = spec.get("skip")
+    skip = skip_spec is not None and skip_spec != []
+    if skip:
+        skips = compile_conditions(skip_spec, "skip")
+        namespace["SKIP"] = first_match(skips)
+        namespace["SKIPS"] = [Skipped(rule) for rule in range(len(skips))]
+    count_spec = spec.get("count")
+    rules = dict(rules)
+    wheres = {name: f"fields.{name}" for name in rules}
+    if count_spec is not None:
+        if resource != "stock_movements":
+            raise MappingInvalid("movements_only", "count")
+        if not isinstance(count_spec, dict) or "when" not in count_spec or "counted" not in count_spec:
+            raise MappingInvalid("bad_count", "count")
+        if strict:
+            unknown = sorted(set(count_spec) - COUNT_KEYS)
+            if unknown:
+                raise MappingInvalid("unknown_key", f"count.{unknown[0]}", unknown[0])
+        namespace["COUNT"] = first_match(compile_conditions(count_spec["when"], "count.when"))
+        if "level_key" in count_spec:
+            if "level_key" in rules:
+                raise MappingInvalid("level_key_twice", "count.level_key")
+            rules["level_key"] = count_spec["level_key"]  # every movement's level key, counts or not
+            wheres["level_key"] = "count.level_key"
     plans: list[_FieldPlan] = []
     order = [f.name for f in CANONICAL_FIELDS[resource] if f.name in rules]
     for index, name in enumerate(order):
-        rule = rules[name]
-        where = f"fields.{name}"
-        if not isinstance(rule, dict):
-            raise MappingInvalid("bad_rule", where)
         canonical = known[name]
-        transforms = rule.get("transforms") or []
-        if not isinstance(transforms, list) or len(transforms) > MAX_TRANSFORMS:
-            raise MappingInvalid("bad_transform", where, f"at most {MAX_TRANSFORMS} transforms")
-        steps: list[str | int] = []
-        if "constant" in rule:
-            namespace[f"V{index}"] = rule["constant"]
-            source = "constant"
-        elif "path" in rule:
-            path = _compile(rule["path"], f"{where}.path")
-            simple = _simple_steps(path.expression)
-            if simple is not None:
-                steps, source = simple, "simple"
-                for position, step in enumerate(steps):
-                    namespace[f"S{index}_{position}"] = step
-            else:
-                namespace[f"P{index}"] = path
-                source = "path"
-        else:
-            raise MappingInvalid("bad_rule", where, "a rule needs a path or a constant")
-        needs: list[bool] = []
-        for position, transform in enumerate(transforms):
-            function, needs_record = _transform(transform, f"{where}.transforms[{position}]")
-            namespace[f"T{index}_{position}"] = function
-            needs.append(needs_record)
-        namespace[f"F{index}"] = name
-        namespace[f"K{index}"] = _coerce(canonical, zone)
-        if canonical.type in _MEMOISED:
-            namespace[f"M{index}"] = {}
+        # A source id or a level key that a mapping names must be there: without it the row cannot say which
+        # source row it is, or whose level it moves.
+        required = (canonical.required and not _derivable(resource, name, rules)) or name in ("source_id", "level_key")
         plans.append(
-            _FieldPlan(
-                index=index,
-                canonical=canonical,
-                required=canonical.required and not _derivable(resource, name, rules),
-                source=source,
-                steps=tuple(steps),
-                transforms=tuple(needs),
-            )
+            _rule_plan(index, canonical, rules[name], wheres[name], namespace, zone, required=required, strict=strict)
         )
+    plain = _Variant(plans, _fills(resource, set(order), levels=count_spec is not None or "level" in rules))
+    counted: _Variant | None = None
+    if count_spec is not None:
+        counted_plan = _rule_plan(
+            len(plans),
+            known["level"],
+            count_spec["counted"],
+            "count.counted",
+            namespace,
+            zone,
+            required=True,
+            strict=strict,
+        )
+        # A count's plans: the mapping's, without the change it does not have (kind, quantity) and with the
+        # counted quantity as its level, in canonical order.
+        mapped = {plan.name: plan for plan in plans} | {"level": counted_plan}
+        count_plans = [
+            mapped[f.name]
+            for f in CANONICAL_FIELDS[resource]
+            if f.name in mapped and f.name not in ("kind", "quantity")
+        ]
+        counted = _Variant(count_plans, _fills(resource, {p.name for p in count_plans}, count=True, levels=True))
+    every_plan = {plan.index: plan for plan in plans + (counted.plans if counted else [])}
+    if skip or counted is not None:
+        exact = [
+            *_exact_source("exact_plain", plain.plans, plain.fills),
+            *(_exact_source("exact_count", counted.plans, counted.fills) if counted else []),
+            *_exact_dispatch_source(skip=skip, count=counted is not None),
+        ]
+    else:
+        exact = _exact_source("exact", plain.plans, plain.fills)
     source_text = "\n".join(
-        [*_exact_source(plans, resource), *_memo_functions_source(plans), *_fast_source(plans, resource)]
+        [*exact, *_memo_functions_source(list(every_plan.values())), *_fast_source(plain, counted, skip=skip)]
     )
     exec(compile(source_text, f"<mapping {resource}>", "exec"), namespace)  # noqa: S102 - vetted templates, data bound by name
     return CompiledMapping(
         resource=resource,
         record_path=record_path,
-        fields=tuple(order),
+        fields=tuple(name for name in order if name in spec["fields"]),
         map_record=namespace["map_record"],
         map_many=namespace["map_many"],
         map_exact=namespace["exact"],
+        combine=combine,
+        counts=counted is not None,
     )
 
 
@@ -710,29 +999,6 @@ def _fast_coercion(canonical: CanonicalField, index: int) -> list[str]:
             "        raise _RecordProblem('out_of_range', v.isoformat())",
         ]
     return []
-
-
-def _finish_source(resource: str) -> list[str]:
-    """Fields Atlas fills itself: external ids from the natural key, available = quantity - reserved."""
-    if resource == "items":
-        return ["if out.get('external_id') is None:", "    out['external_id'] = out['sku']", "return out"]
-    if resource == "locations":
-        return ["if out.get('external_id') is None:", "    out['external_id'] = out['code']", "return out"]
-    if resource == "stock_balances":
-        return [
-            "reserved = out.get('reserved_qty')",
-            "if reserved is None:",
-            "    reserved = out['reserved_qty'] = Decimal(0)",
-            "if out.get('available_qty') is None:",
-            "    out['available_qty'] = out['quantity'] - reserved",
-            "return out",
-        ]
-    # No id from the source: the content identifies the movement, so a re-sync finds it again.
-    return [
-        "if out.get('external_id') is None:",
-        "    out['external_id'] = 'sha:' + content_hash(record)",
-        "return out",
-    ]
 
 
 def _derivable(resource: str, name: str, rules: dict[str, Any]) -> bool:

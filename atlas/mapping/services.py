@@ -33,10 +33,14 @@ class VersionRepo(TenantRepository[MappingVersion]):
     not_found_key = "errors.mapping_version_not_found"
 
 
-def validated(resource: str, spec: dict[str, Any]) -> CompiledMapping:
-    """Compile a mapping, turning a bad one into a 422 that names the place."""
+def validated(resource: str, spec: dict[str, Any], *, strict: bool = False) -> CompiledMapping:
+    """Compile a mapping, turning a bad one into a 422 that names the place.
+
+    ``strict`` when a person saves or previews a version: what only stored versions may still hold (a
+    balance that adds up rows without their source ids, unknown keys) is refused there. Syncs compile
+    stored versions leniently, so an old version keeps meaning what it meant."""
     try:
-        return compile_mapping(resource, spec)
+        return compile_mapping(resource, spec, strict=strict)
     except MappingInvalid as exc:
         raise ValidationFailed(
             f"errors.mapping_{exc.code}",
@@ -108,7 +112,7 @@ async def create_mapping(
     repo = MappingRepo(session, tenant_id=tenant_id)
     if await repo.count(Mapping.connector_id == connector.id, Mapping.endpoint_key == endpoint_key):
         raise ValidationFailed("errors.mapping_exists", field="endpoint_key", extra={"field": "endpoint_key"})
-    validated(endpoint.resource, spec)
+    validated(endpoint.resource, spec, strict=True)
     mapping = await repo.add(
         Mapping(connector_id=connector.id, endpoint_key=endpoint_key, resource=endpoint.resource, active_version=1)
     )
@@ -149,7 +153,7 @@ async def add_version(
     mapping = (await session.execute(repo.select(Mapping.id == mapping_id).with_for_update())).scalar_one_or_none()
     if mapping is None:
         raise NotFound("errors.mapping_not_found")
-    validated(mapping.resource, spec)
+    validated(mapping.resource, spec, strict=True)
     versions = VersionRepo(session)
     latest = (
         await session.execute(
@@ -275,7 +279,7 @@ async def preview(
         raise ValidationFailed(
             "errors.endpoint_not_found", field="endpoint_key", extra={"field": "endpoint_key"}, endpoint=endpoint_key
         )
-    compiled = validated(row.resource, spec)
+    compiled = validated(row.resource, spec, strict=True)
     config = connectors.connector_config(connector, endpoints, box)
     endpoint = with_record_path(config.endpoint(endpoint_key), compiled)
     try:

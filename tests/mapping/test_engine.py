@@ -474,6 +474,7 @@ def test_the_fast_path_maps_good_records_itself_and_hands_bad_ones_to_the_exact_
                 "as_of": datetime(2026, 11, 22, 6, tzinfo=UTC),
                 "reserved_qty": Decimal(0),
                 "available_qty": Decimal(5),
+                "source_id": "S@L",  # no source id mapped (a version from before them): one row per pair
             },
             [FieldError("item_ref", "required", "item_ref"), FieldError("quantity", "not_a_number", "five")],
             mapping.map_record(good),
@@ -488,4 +489,5 @@ def test_the_fast_path_maps_good_records_itself_and_hands_bad_ones_to_the_exact_
         "as_of",
         "reserved_qty",
         "available_qty",
+        "source_id",
     ]
