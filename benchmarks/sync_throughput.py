@@ -1,7 +1,8 @@
 """Sync throughput: a full sync of stock balances from a local fast server into PostgreSQL.
 
 Runs the real path of a sync (`atlas.mapping.sync.sync_endpoint`: connector engine →
-mapping → COPY + upsert batches → run counts), without Temporal's fixed per-endpoint
+mapping → COPY + upsert batches of balance parts, each balance the sum of its parts → the
+reconciliation of a complete full read → run counts), without Temporal's fixed per-endpoint
 cost, against a fresh database (DATABASE_URL's server, or an embedded PostgreSQL), in a
 process whose garbage collector is tuned as the worker's is (`atlas.collector`).
 Reports, in the same run:
@@ -42,7 +43,7 @@ def free_port() -> int:
 
 def records(total: int) -> list[dict[str, Any]]:
     locations = max(1, total // ITEMS)
-    return [{"sku": f"SKU-{i % ITEMS:06d}", "warehouse_id": f"WH-{i // ITEMS:03d}", "on_hand": i % 97,
+    return [{"id": i, "sku": f"SKU-{i % ITEMS:06d}", "warehouse_id": f"WH-{i // ITEMS:03d}", "on_hand": i % 97,
              "reserved": i % 5, "available": i % 97 - i % 5, "as_of": "2026-11-22T09:00:00+03:00"}
             for i in range(ITEMS * locations)]
 
@@ -80,8 +81,9 @@ def serve(port: int, total: int, page_size: int) -> None:
     uvicorn.run(make_app(total, page_size), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-BALANCE_MAPPING = {"record_path": "$.results", "fields": {
-    "item_ref": {"path": "$.sku"}, "location_ref": {"path": "$.warehouse_id"}, "quantity": {"path": "$.on_hand"},
+# Balances are summed over their source records (each under its own id), as issue 14 has every balance mapping do.
+BALANCE_MAPPING = {"record_path": "$.results", "combine": "sum", "fields": {
+    "source_id": {"path": "$.id"}, "item_ref": {"path": "$.sku"}, "location_ref": {"path": "$.warehouse_id"}, "quantity": {"path": "$.on_hand"},
     "reserved_qty": {"path": "$.reserved"}, "available_qty": {"path": "$.available"}, "as_of": {"path": "$.as_of"}}}
 
 
@@ -198,7 +200,7 @@ async def write_rate(database: Any, tenant_id: uuid.UUID, connector_id: uuid.UUI
     for start in range(0, len(rows), 5000):
         async with database.tenant_session(tenant_id) as session:
             await write_batch(session, resource="stock_balances", connector_id=connector_id, run_id=run,
-                              rows=rows[start: start + 5000])
+                              rows=rows[start: start + 5000], endpoint_key="stock", combine="sum")
     return len(rows), time.perf_counter() - started
 
 
