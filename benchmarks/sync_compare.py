@@ -27,13 +27,13 @@ MEASURES = ("full_sync_first_records_per_second", "full_sync_first_cpu_python", 
 def run(root: Path, records: int, page_size: int) -> dict[str, Any]:
     """One benchmark run of the checkout at ``root``, importing that checkout's ``atlas`` (checked)."""
     env = {**os.environ, "PYTHONPATH": str(root)}
-    where = subprocess.run(  # noqa: S603 - our own interpreter and script
+    where = subprocess.run(
         [sys.executable, "-c", "import atlas, sys; sys.stdout.write(atlas.__file__)"],
         cwd=root, env=env, capture_output=True, text=True, check=True,
     ).stdout
     if not Path(where).resolve().is_relative_to(root.resolve()):
         raise SystemExit(f"{root} imports atlas from {where}: the comparison would measure the wrong code")
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [sys.executable, str(root / "benchmarks" / "sync_throughput.py"), "--records", str(records),
          "--page-size", str(page_size)],
         cwd=root, env=env, capture_output=True, text=True, check=True,
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=1000)
     args = parser.parse_args()
     worktree = Path(tempfile.mkdtemp(prefix="atlas-baseline-"))
-    subprocess.run(["git", "worktree", "add", "--detach", str(worktree), args.baseline],  # noqa: S603, S607
+    subprocess.run(["git", "worktree", "add", "--detach", str(worktree), args.baseline],
                    cwd=ROOT, check=True, capture_output=True)
     results: dict[str, list[dict[str, Any]]] = {"baseline": [], "current": []}
     try:
@@ -59,7 +59,7 @@ def main() -> None:
                 results[name].append(found)
                 print(f"round {number} {name:<8} " + "  ".join(f"{m} {found[m]}" for m in MEASURES), flush=True)
     finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(worktree)],  # noqa: S603, S607
+        subprocess.run(["git", "worktree", "remove", "--force", str(worktree)],
                        cwd=ROOT, check=False, capture_output=True)
     summary = {}
     for measure in MEASURES:

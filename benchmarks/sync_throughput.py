@@ -83,7 +83,8 @@ def serve(port: int, total: int, page_size: int) -> None:
 
 # Balances are summed over their source records (each under its own id), as issue 14 has every balance mapping do.
 BALANCE_MAPPING = {"record_path": "$.results", "combine": "sum", "fields": {
-    "source_id": {"path": "$.id"}, "item_ref": {"path": "$.sku"}, "location_ref": {"path": "$.warehouse_id"}, "quantity": {"path": "$.on_hand"},
+    "source_id": {"path": "$.id"},
+    "item_ref": {"path": "$.sku"}, "location_ref": {"path": "$.warehouse_id"}, "quantity": {"path": "$.on_hand"},
     "reserved_qty": {"path": "$.reserved"}, "available_qty": {"path": "$.available"}, "as_of": {"path": "$.as_of"}}}
 
 
