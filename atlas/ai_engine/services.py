@@ -73,6 +73,9 @@ class Loaded:
         self.y, self.start, self.inputs, self.movements, self.keys = y, start, inputs, movements, keys
 
 
+_PLACED = "location_id NOT IN (SELECT id FROM locations WHERE tenant_id = $1 AND type = 'unassigned')"
+
+
 async def load(session: AsyncSession, *, today: date | None = None, history_days: int = HISTORY_DAYS) -> Loaded | None:
     """Daily demand per item × location (sales and issues; days without movement count as zero), the
     balances, lead times and costs, and recent movements. None when the tenant has no data yet."""
@@ -82,18 +85,21 @@ async def load(session: AsyncSession, *, today: date | None = None, history_days
     start = today - timedelta(days=history_days)
     start_at = datetime.combine(start, datetime.min.time(), LOCAL_ZONE)
     end_at = datetime.combine(today, datetime.min.time(), LOCAL_ZONE)
+    # Stock with no location (in transit, not yet put away: a connector's "no location" bucket) is not a place to
+    # forecast, reorder for, transfer from or write off: it stays out of the analysis.
     demand = await raw.fetch(
-        """SELECT item_id, location_id, (occurred_at AT TIME ZONE 'Asia/Riyadh')::date AS day,
+        f"""SELECT item_id, location_id, (occurred_at AT TIME ZONE 'Asia/Riyadh')::date AS day,
                   sum(-quantity) AS demand
            FROM stock_movements WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $3
-             AND kind IN ('sale', 'issue')
+             AND kind IN ('sale', 'issue') AND {_PLACED}
            GROUP BY 1, 2, 3""",
         tenant_id,
         start_at,
         end_at,
     )
     balances = await raw.fetch(
-        "SELECT item_id, location_id, quantity, available_qty, as_of FROM stock_balances WHERE tenant_id = $1",
+        "SELECT item_id, location_id, quantity, available_qty, as_of FROM stock_balances "
+        f"WHERE tenant_id = $1 AND {_PLACED}",
         tenant_id,
     )
     if not demand and not balances:
