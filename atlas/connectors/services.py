@@ -7,11 +7,12 @@ audited without its secrets.
 
 from __future__ import annotations
 
+import copy
 import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 from sqlalchemy import select
@@ -48,6 +49,7 @@ from atlas.connectors.schemas import (
 from atlas.db.base import utcnow
 from atlas.errors import ValidationFailed
 from atlas.execution_lock import NetworkPolicy
+from atlas.execution_lock.read_proofs import NotARead, prove
 from atlas.execution_lock.templates import validate_action_templates
 from atlas.execution_lock.transport import BlockedHandler
 from atlas.platform.audit import Actor, EventType, record
@@ -173,6 +175,55 @@ def validate_endpoints(endpoints: list[EndpointIn]) -> None:
         if endpoint.time_window is not None:
             _check_range(endpoint.time_window.window_hours, 1, 24 * 366, f"{where}.time_window.window_hours")
             _check_range(endpoint.time_window.lookback_days, 1, 3650, f"{where}.time_window.lookback_days")
+    validate_rpc_endpoints(endpoints)
+
+
+def validate_rpc_endpoints(endpoints: list[EndpointIn]) -> None:
+    """Each read-RPC endpoint's request is proved a read when the connector is saved, by the execution lock's own
+    proof, with the paging and window values the reader will place in its body: a person learns at once that a
+    method is not a read (422 naming the endpoint and the reason), not at the first sync. The lock proves every
+    request again before it is sent."""
+    for index, endpoint in enumerate(endpoints):
+        if endpoint.rpc is None:
+            continue
+        body = copy.deepcopy(endpoint.rpc.body)
+        pagination = endpoint.pagination
+        if pagination.params_in == "body":
+            by_kind: dict[str, list[str | None]] = {
+                "offset": [pagination.offset_param, pagination.limit_param],
+                "page": [pagination.page_param, pagination.size_param],
+                "cursor": [pagination.cursor_param, pagination.size_param],
+            }
+            names = list(by_kind.get(pagination.kind, []))
+            if endpoint.time_window is not None:
+                names += [endpoint.time_window.start_param, endpoint.time_window.end_param]
+            for name in names:
+                _place_sample(body, name)
+        try:
+            prove(endpoint.rpc.protocol, unquote(urlsplit(endpoint.path).path), body)
+        except NotARead as refusal:
+            field_name = f"endpoints[{index}].rpc"
+            raise ValidationFailed(
+                f"read_kinds.invalid.{refusal.reason}",
+                field=field_name,
+                extra={"field": field_name, "endpoint": endpoint.key, "reason": refusal.reason},
+                endpoint=endpoint.key,
+                detail=refusal.detail,
+            ) from None
+
+
+def _place_sample(body: dict[str, Any], dotted: str | None) -> None:
+    """Put a sample value where the reader will put a paging or window value (a dotted path of the body)."""
+    parts = (dotted or "").split(".")
+    if not all(part.strip() for part in parts):
+        return  # an empty or malformed name is refused by validate_endpoints with its own message
+    target = body
+    for part in parts[:-1]:
+        following = target.setdefault(part, {})
+        if not isinstance(following, dict):
+            return
+        target = following
+    target[parts[-1]] = 1
 
 
 def validate_auth(auth: AuthIn, stored: dict[str, str]) -> None:

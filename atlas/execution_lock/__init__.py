@@ -1,13 +1,17 @@
 """The execution hard lock: Atlas reads from customer systems and never writes to them (SPEC 8.1).
 
 `ReadOnlyHttp` is the only HTTP client that can reach a customer system;
-its transport refuses every method but reads. An architecture test keeps every
-other module from importing an HTTP client library.
+its transport refuses every method but reads and the declared read kinds
+(token request, session login, read-RPC proved by `read_proofs`), each audited.
+An architecture test keeps every other module from importing an HTTP client library.
 """
 
 from atlas.execution_lock.network import NetworkPolicy, NetworkRefused
 from atlas.execution_lock.transport import (
     BlockedAttempt,
+    DeclaredFailure,
+    DeclaredKind,
+    DeclaredRequest,
     ExecutionBlocked,
     GuardedTransport,
     RawResponse,
@@ -18,6 +22,9 @@ from atlas.execution_lock.transport import (
 
 __all__ = [
     "BlockedAttempt",
+    "DeclaredFailure",
+    "DeclaredKind",
+    "DeclaredRequest",
     "ExecutionBlocked",
     "GuardedTransport",
     "NetworkPolicy",

@@ -1,4 +1,4 @@
-"""Capability discovery: probe a system's endpoints (GET, HEAD and OPTIONS only) and suggest mappings.
+"""Capability discovery: probe a system's endpoints (GET and HEAD only) and suggest mappings.
 
 For each configured endpoint, and for common inventory paths under the base URL,
 report whether it answers, the methods it advertises, the pagination style its
@@ -462,20 +462,22 @@ def _guess_resource(path: str) -> str | None:
 
 
 async def _probe_methods(session: ConnectorSession, url: str) -> list[str]:
-    headers: dict[str, str] = {}
+    """What the endpoint accepts, from reads only: GET answered (the caller has its page), HEAD is tried, and an
+    ``Allow`` header on the HEAD answer adds what the server says. OPTIONS is not sent: it is not one of the
+    execution lock's declared kinds."""
+    headers: dict[str, str] = dict(session.config.headers)
     params: dict[str, str] = {}
     await session.auth.apply(headers, params)
-    methods: list[str] = []
+    methods = {"GET"}
     try:
-        head = await session.http.request("HEAD", url, params=params or None, headers=headers)
+        head = await session.http.head(url, params=params or None, headers=headers)
         if head.status < 400:
-            methods.append("HEAD")
-        options = await session.http.request("OPTIONS", url, params=params or None, headers=headers)
-        allow = options.headers.get("allow") or options.headers.get("access-control-allow-methods") or ""
-        methods = sorted({m.strip().upper() for m in allow.split(",") if m.strip()} | set(methods))
+            methods.add("HEAD")
+        allow = head.headers.get("allow") or ""
+        methods |= {m.strip().upper() for m in allow.split(",") if m.strip()}
     except TransportFailure:
-        pass  # a server that refuses HEAD or OPTIONS still answered GET: report what was seen
-    return methods
+        pass  # a server that refuses HEAD still answered GET: report what was seen
+    return sorted(methods)
 
 
 async def _probe_configured(
@@ -557,12 +559,12 @@ async def _describe(
 
 async def _probe_common(session: ConnectorSession, path: str) -> dict[str, Any] | None:
     url = urljoin(session.config.base_url.rstrip("/") + "/", path.lstrip("/"))
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = dict(session.config.headers)
     params: dict[str, str] = {}
     await session.auth.apply(headers, params)
     await session.executor.bucket.acquire()
     try:
-        response = await session.http.request("GET", url, params=params or None, headers=headers)
+        response = await session.http.get(url, params=params or None, headers=headers)
     except TransportFailure:
         return None
     if response.status >= 400:
@@ -581,9 +583,9 @@ async def _probe_common(session: ConnectorSession, path: str) -> dict[str, Any] 
 async def discover(
     config: ConnectorConfig, *, network: NetworkPolicy, on_blocked: BlockedHandler | None = None
 ) -> dict[str, Any]:
-    """Probe configured endpoints and common inventory paths. Reads only: GET, HEAD and OPTIONS."""
+    """Probe configured endpoints and common inventory paths. Reads only: GET and HEAD."""
     resources: list[dict[str, Any]] = []
-    async with ConnectorSession(config, network=network, on_blocked=on_blocked, allow_options=True) as session:
+    async with ConnectorSession(config, network=network, on_blocked=on_blocked) as session:
         for endpoint in config.endpoints:
             resources.append(await _probe_configured(session, config, endpoint))
         configured = {e.path.rstrip("/") for e in config.endpoints}

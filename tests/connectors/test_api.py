@@ -9,11 +9,12 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from atlas.config import Settings
 from atlas.db.engine import Database
-from atlas.execution_lock import ExecutionBlocked, NetworkPolicy, ReadOnlyHttp
+from atlas.execution_lock import ExecutionBlocked, GuardedTransport, NetworkPolicy
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.platform.audit import Actor
 from tests.connectors.oddapi import OddApi, odd_api
@@ -254,9 +255,11 @@ def test_a_blocked_write_is_audited_as_action_blocked(atlas, api):
                 correlation_id="lock-test",
                 source="test",
             )
-            async with ReadOnlyHttp(network=NetworkPolicy(allow_private=True), on_blocked=handler) as http:
+            # No method of ReadOnlyHttp sends a DELETE: its guarded transport is driven directly.
+            transport = GuardedTransport(network=NetworkPolicy(allow_private=True), on_blocked=handler)
+            async with httpx.AsyncClient(transport=transport) as client:
                 with pytest.raises(ExecutionBlocked):
-                    await http.request("DELETE", f"{api.base}/auth/header?api_key=abc")
+                    await client.delete(f"{api.base}/auth/header?api_key=abc")
         finally:
             await database.dispose()
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from atlas.connectors.engine import (
@@ -26,6 +27,7 @@ from atlas.connectors.engine import (
 from atlas.connectors.engine.fetch import parse_retry_after
 from atlas.connectors.engine.ratelimit import TokenBucket
 from atlas.execution_lock import BlockedAttempt, ExecutionBlocked, NetworkPolicy, NetworkRefused, ReadOnlyHttp
+from atlas.execution_lock.transport import Declarations, GuardedTransport
 from tests.connectors.oddapi import RECORDS, OddApi, odd_api
 
 OPEN = NetworkPolicy(allow_private=True)
@@ -431,28 +433,32 @@ def test_token_bucket_shares_the_rate_across_concurrent_fetches():
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 def test_the_lock_refuses_writes_with_nothing_on_the_wire(api, method):
+    # ReadOnlyHttp has no method that sends a write; the guarded transport underneath is driven directly, as code
+    # that built its own request would.
     blocked: list[BlockedAttempt] = []
 
     async def record(attempt: BlockedAttempt) -> None:
         blocked.append(attempt)
 
     async def go() -> None:
-        async with ReadOnlyHttp(
-            network=OPEN, on_blocked=record, token_urls=frozenset({f"{api.base}/oauth/token"})
-        ) as http:
-            await http.request(method, f"{api.base}/auth/header?api_key=secret")
+        transport = GuardedTransport(
+            network=OPEN, on_blocked=record, declarations=Declarations(token_urls={f"{api.base}/oauth/token"})
+        )
+        async with httpx.AsyncClient(transport=transport) as client:
+            await client.request(method, f"{api.base}/auth/header?api_key=secret", data={"grant_type": "x"})
 
     before = api.total(method)
     with pytest.raises(ExecutionBlocked):
         asyncio.run(go())
     assert api.total(method) == before
-    assert blocked == [BlockedAttempt(method=method, url=f"{api.base}/auth/header")]
+    reason = "undeclared_post_url" if method == "POST" else "method_not_allowed"
+    assert blocked == [BlockedAttempt(method=method, url=f"{api.base}/auth/header", reason=reason)]
 
 
 def test_post_is_allowed_only_to_the_declared_token_url(api):
     async def go(url: str) -> int:
-        async with ReadOnlyHttp(network=OPEN, token_urls=frozenset({f"{api.base}/oauth/token"})) as http:
-            return (await http.request("POST", url, form={"grant_type": "client_credentials"})).status
+        async with ReadOnlyHttp(network=OPEN, token_urls=[f"{api.base}/oauth/token"]) as http:
+            return (await http.token_request(url, {"grant_type": "client_credentials"})).status
 
     assert asyncio.run(go(f"{api.base}/oauth/token")) == 401  # reached the server, which refused the client
     with pytest.raises(ExecutionBlocked):

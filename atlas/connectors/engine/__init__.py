@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urljoin
 
 from atlas.connectors.engine.auth import Authenticator
 from atlas.connectors.engine.config import (
@@ -30,6 +31,7 @@ from atlas.connectors.engine.fetch import RequestExecutor
 from atlas.connectors.engine.ratelimit import bucket_for
 from atlas.connectors.engine.reader import EndpointReader, Page
 from atlas.execution_lock import BlockedAttempt, NetworkPolicy, NetworkRefused, ReadOnlyHttp
+from atlas.execution_lock.audit import handlers as lock_handlers
 from atlas.execution_lock.transport import BlockedHandler
 
 __all__ = [
@@ -69,19 +71,24 @@ class ConnectorSession:
         *,
         network: NetworkPolicy,
         on_blocked: BlockedHandler | None = None,
-        allow_options: bool = False,
     ) -> None:
         self.config = config
-        token_urls = (
-            frozenset({config.auth.token_url})
-            if (config.auth.kind == AuthKind.OAUTH2_CLIENT_CREDENTIALS and config.auth.token_url)
-            else frozenset()
-        )
+        # What this connector declares to the execution lock: its token or login URL (refused, blocked and audited
+        # if it shares a path with a data endpoint), the read-RPC protocols of its endpoints, and its data paths.
+        # The lock's auditor, when the caller gave one, also records every declared request that leaves.
+        auth = config.auth
+        token_urls = [auth.token_url] if auth.kind == AuthKind.OAUTH2_CLIENT_CREDENTIALS and auth.token_url else []
+        login_urls = [auth.login_url] if auth.kind == AuthKind.SESSION_LOGIN and auth.login_url else []
+        on_sent, on_failed = lock_handlers(on_blocked)
         self.http = ReadOnlyHttp(
             network=network,
             token_urls=token_urls,
-            allow_options=allow_options,
+            login_urls=login_urls,
+            rpc_protocols={str(e.rpc.protocol) for e in config.endpoints if e.rpc is not None},
+            data_paths=[urljoin(config.base_url.rstrip("/") + "/", e.path.lstrip("/")) for e in config.endpoints],
             on_blocked=on_blocked,
+            on_sent=on_sent,
+            on_failed=on_failed,
             timeout=config.timeout_seconds,
             max_connections=max(2, config.max_concurrency * 2),
             max_body_bytes=config.max_body_bytes,

@@ -69,7 +69,7 @@ class Authenticator:
             form["audience"] = config.audience
         self.token_requests += 1
         try:
-            response = await self._http.request("POST", config.token_url, form=form)
+            response = await self._http.token_request(config.token_url, form)
         except TransportFailure as exc:
             raise FetchError("oauth2_token_unreachable", url=exc.url, detail=exc.kind, retryable=True) from None
         url = safe_url(config.token_url)

@@ -26,7 +26,7 @@ from atlas.connectors.engine.auth import Authenticator
 from atlas.connectors.engine.config import ConnectorConfig
 from atlas.connectors.engine.errors import FetchError
 from atlas.connectors.engine.ratelimit import TokenBucket
-from atlas.execution_lock import RawResponse, ReadOnlyHttp, TransportFailure, safe_url
+from atlas.execution_lock import ExecutionBlocked, RawResponse, ReadOnlyHttp, TransportFailure, safe_url
 
 _decoder = msgspec.json.Decoder()
 
@@ -74,6 +74,39 @@ def _server_message(body: bytes) -> str:
     return ""
 
 
+@dataclass(frozen=True, slots=True)
+class RpcCall:
+    """A read-RPC request: its protocol and JSON body (which the execution lock proves a read before sending)."""
+
+    protocol: str
+    body: dict[str, Any]
+
+
+def rpc_error_message(body: Any) -> str | None:
+    """The server's message when a read-RPC answer reports an error in its body, else None: JSON-RPC's
+    ``{"error": {"message", "data": {"message"}}}`` (Odoo's JSON-RPC answers errors with 200), a bare
+    ``{"error": "..."}``, or GraphQL's ``{"errors": [{"message"}]}``."""
+    if not isinstance(body, dict):
+        return None
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors:
+        first = errors[0]
+        message = first.get("message") if isinstance(first, dict) else first
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return f"{str(message)[:200]}{more}" if message else f"{len(errors)} errors"
+    error = body.get("error")
+    if error in (None, False, "", {}):
+        return None
+    if isinstance(error, dict):
+        data = error.get("data")
+        if isinstance(data, dict) and isinstance(data.get("message"), str):
+            return str(data["message"])[:200]
+        if isinstance(error.get("message"), str):
+            return str(error["message"])[:200]
+        return "error"
+    return str(error)[:200]
+
+
 def _with_query(url: str, extra: dict[str, str]) -> str:
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True) + list(extra.items())
@@ -107,6 +140,10 @@ class RequestExecutor:
 
     async def get_json(self, url: str, params: dict[str, str] | None = None) -> FetchedPage:
         """GET a JSON document. ``params=None`` keeps the query already in ``url`` (next links)."""
+        return await self._fetch(url, params, None)
+
+    async def _fetch(self, url: str, params: dict[str, str] | None, rpc: RpcCall | None) -> FetchedPage:
+        """One request with the connector's retries (a GET, or a read-RPC POST: a read, so as safe to repeat)."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(1, self.config.retry_attempts))
             | stop_after_delay(self.config.retry_max_seconds),
@@ -120,28 +157,47 @@ class RequestExecutor:
                 attempts += 1
                 if attempts > 1:
                     self.retries += 1
-                page = await self._once(url, params, attempts)
+                page = await self._once(url, params, attempts, rpc)
         return page
 
     async def rpc_json(
         self, url: str, body: dict[str, Any], *, protocol: str, params: dict[str, str] | None = None
     ) -> FetchedPage:
         """POST a declared read-RPC call (Odoo JSON-2, GraphQL, SQL) through the lock, which proves ``body`` a read
-        before anything is sent; the answer is checked and retried as `get_json` does."""
-        raise NotImplementedError("read-RPC endpoints arrive with the execution lock's declared read kinds")
+        before anything is sent; the answer is checked and retried as `get_json` does.
 
-    async def _send(self, url: str, params: dict[str, str] | None) -> RawResponse:
-        headers: dict[str, str] = {}
+        An answer that reports an error in its body is a `FetchError` with the server's message, never records:
+        a JSON-RPC ``error`` answered with 200, or GraphQL ``errors`` (even beside partial ``data``: a page with
+        some of its rows missing is a page that loses rows)."""
+        page = await self._fetch(url, params, RpcCall(protocol, body))
+        error = rpc_error_message(page.body)
+        if error is not None:
+            raise FetchError("rpc_error", url=page.url, status=page.status, detail=error)
+        return page
+
+    async def _send(self, url: str, params: dict[str, str] | None, rpc: RpcCall | None = None) -> RawResponse:
+        # The connector's static headers first (X-Odoo-Database): authentication's own headers win over them.
+        headers: dict[str, str] = dict(self.config.headers)
         query: dict[str, str] = dict(params) if params is not None else {}
-        await self.auth.apply(headers, query)
-        if params is None and query:
-            url, query = _with_query(url, query), {}
-        await self.bucket.acquire()
-        async with self.in_flight:
-            self.requests += 1
-            try:
-                return await self.http.request("GET", url, params=query or None, headers=headers)
-            except TransportFailure as exc:
+        try:
+            await self.auth.apply(headers, query)
+            if params is None and query:
+                url, query = _with_query(url, query), {}
+            await self.bucket.acquire()
+            async with self.in_flight:
+                self.requests += 1
+                if rpc is None:
+                    return await self.http.get(url, params=query or None, headers=headers)
+                return await self.http.read_rpc(
+                    url, protocol=rpc.protocol, body=rpc.body, params=query or None, headers=headers
+                )
+        except ExecutionBlocked as exc:
+            # Refused before the wire and already audited as action_blocked: the read stops here, with the reason.
+            attempt = exc.attempt
+            raise FetchError(
+                "blocked_by_lock", url=attempt.url, detail=f"{attempt.reason}: {attempt.detail}".rstrip(": ")
+            ) from None
+        except TransportFailure as exc:
                 raise FetchError(
                     {"timeout": "timeout", "connect": "connection_failed", "too_large": "body_too_large"}.get(
                         exc.kind, "protocol_error"
@@ -151,11 +207,13 @@ class RequestExecutor:
                     retryable=exc.kind in ("timeout", "connect", "protocol"),
                 ) from None
 
-    async def _once(self, url: str, params: dict[str, str] | None, attempt: int) -> FetchedPage:
-        response = await self._send(url, params)
+    async def _once(
+        self, url: str, params: dict[str, str] | None, attempt: int, rpc: RpcCall | None = None
+    ) -> FetchedPage:
+        response = await self._send(url, params, rpc)
         if response.status == 401 and self.auth.refreshes_on_401:
             await self.auth.invalidate()  # the token was revoked or expired early: fetch a new one, once
-            response = await self._send(url, params)
+            response = await self._send(url, params, rpc)
         where = safe_url(response.url)
         status = response.status
         if status in (429, 503):
