@@ -10,6 +10,7 @@ from temporalio import activity
 from atlas.connectors import services
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.platform.audit import Actor
+from atlas.workflows.heartbeat import heartbeating
 from atlas.workflows.runtime import runtime
 
 
@@ -28,7 +29,12 @@ async def list_all_connectors() -> list[ConnectorTarget]:
 
 @activity.defn(name="connectors.check_health")
 async def check_connector_health(target: ConnectorTarget) -> str:
-    """Scheduled health check of one connector: read its configuration, check, record the results."""
+    """Scheduled health check of one connector: read its configuration, check, record the results.
+
+    The check waits on the customer's system (each endpoint up to the connector's timeout), so it heartbeats
+    through the waits: a dead worker is noticed within the heartbeat timeout, and an attempt Temporal has
+    given up on (its start-to-close timeout passed) learns so from its next heartbeat and stops, instead of
+    checking on and recording its results beside the retry."""
     rt = runtime()
     tenant_id, connector_id = uuid.UUID(target.tenant_id), uuid.UUID(target.connector_id)
     correlation_id = f"health-{activity.info().workflow_id}"
@@ -36,17 +42,16 @@ async def check_connector_health(target: ConnectorTarget) -> str:
     async with rt.db.tenant_session(tenant_id) as session:
         connector, endpoints = await services.get_connector(session, connector_id)
         config = services.connector_config(connector, endpoints, rt.secret_box)
-    results = await services.check_connector(
-        config,
-        network=rt.settings.network_policy(),
-        on_blocked=blocked_auditor(
-            rt.db,
-            tenant_id=tenant_id,
-            actor=actor,
-            correlation_id=correlation_id,
-            source="health_check",
-            connector_id=connector_id,
-        ),
+    on_blocked = blocked_auditor(
+        rt.db,
+        tenant_id=tenant_id,
+        actor=actor,
+        correlation_id=correlation_id,
+        source="health_check",
+        connector_id=connector_id,
+    )
+    results = await heartbeating(
+        lambda _: services.check_connector(config, network=rt.settings.network_policy(), on_blocked=on_blocked)
     )
     async with rt.db.tenant_session(tenant_id) as session:
         return await services.record_health(

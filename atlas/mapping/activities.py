@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 from atlas.mapping import sync
 from atlas.mapping.sync_types import SyncPlan
 from atlas.platform.audit import Actor
+from atlas.workflows.heartbeat import heartbeating
 from atlas.workflows.runtime import runtime
 
 
@@ -54,17 +55,22 @@ async def begin_sync(request: SyncRequest) -> SyncPlan:
 
 @activity.defn(name="sync.endpoint")
 async def sync_endpoint(step: SyncStep) -> dict[str, Any]:
+    """One endpoint of a run. It heartbeats through every wait on the customer's system (a slow page, a
+    ``Retry-After``, a backoff), not only after each page, so Temporal never starts a second copy of it while
+    this one still reads; a retry after a crash resumes from the endpoint's checkpoint (`atlas.mapping.sync`)."""
     rt = runtime()
     try:
-        return await sync.sync_endpoint(
-            rt.db,
-            tenant_id=uuid.UUID(step.tenant_id),
-            connector_id=uuid.UUID(step.connector_id),
-            run_id=uuid.UUID(step.run_id),
-            endpoint_key=step.endpoint_key,
-            box=rt.secret_box,
-            network=rt.settings.network_policy(),
-            heartbeat=lambda details: activity.heartbeat(details),
+        return await heartbeating(
+            lambda progress: sync.sync_endpoint(
+                rt.db,
+                tenant_id=uuid.UUID(step.tenant_id),
+                connector_id=uuid.UUID(step.connector_id),
+                run_id=uuid.UUID(step.run_id),
+                endpoint_key=step.endpoint_key,
+                box=rt.secret_box,
+                network=rt.settings.network_policy(),
+                heartbeat=progress,
+            )
         )
     except sync.SyncFailed as exc:
         # The engine already spent its retry budget: the run fails with the reason, no further retries.

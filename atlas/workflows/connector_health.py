@@ -12,6 +12,9 @@ with workflow.unsafe.imports_passed_through():
     from atlas.connectors.activities import ConnectorTarget, check_connector_health, list_all_connectors
 
 PARALLEL = 4
+# A check heartbeats through its waits (`atlas.workflows.heartbeat`): a worker that died mid-check is noticed
+# after this long rather than after the whole start-to-close timeout.
+HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 
 
 @workflow.defn(name="ConnectorHealthSweep")
@@ -30,6 +33,7 @@ class ConnectorHealthSweepWorkflow:
                         check_connector_health,
                         target,
                         start_to_close_timeout=timedelta(minutes=5),
+                        heartbeat_timeout=HEARTBEAT_TIMEOUT,
                         retry_policy=RetryPolicy(maximum_attempts=2),
                     )
                     for target in batch
