@@ -172,6 +172,7 @@ class HealthRead(msgspec.Struct):
     reason: str | None
     detail: str | None
     url: str | None
+    hint: str | None = None  # a 401's WWW-Authenticate scheme and realm: what the server expects
 
 
 class ConnectorRead(msgspec.Struct):

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.billing.services import check_connector_limit
+from atlas.connectors import auth_checks, hints
 from atlas.connectors.engine import (
     AuthConfig,
     AuthKind,
@@ -240,13 +241,37 @@ def validate_auth(auth: AuthIn, stored: dict[str, str]) -> None:
         if not has("token"):
             raise _invalid("errors.auth_token_required", "auth.token")
     elif auth.kind == "oauth2_client_credentials":
-        if not auth.token_url:
+        if not auth.token_url and not auth.issuer:  # the issuer's metadata names the token URL
             raise _invalid("errors.auth_token_url_required", "auth.token_url")
-        validate_url(auth.token_url, "auth.token_url")
+        auth_checks.check_kind_fields(auth, has)
         if not auth.client_id:
             raise _invalid("errors.auth_client_id_required", "auth.client_id")
         if not has("client_secret"):
             raise _invalid("errors.auth_client_secret_required", "auth.client_secret")
+    else:
+        auth_checks.check_kind_fields(auth, has)  # basic, header, session_login
+
+
+def validate_declared_urls(
+    auth_kind: str,
+    auth_settings: dict[str, Any],
+    base_url: str,
+    endpoints: list[EndpointIn] | list[ConnectorEndpoint],
+    action_templates: dict[str, Any],
+) -> None:
+    """The token URL and the login URL (the only URLs Atlas POSTs to) may not share a path with a data endpoint
+    or an action template of the connector."""
+    declared = {"oauth2_client_credentials": "token_url", "session_login": "login_url"}.get(auth_kind)
+    url = auth_settings.get(declared) if declared else None
+    if not declared or not url:
+        return
+    clash = auth_checks.declared_path_clash(
+        url, base_url=base_url, endpoints=[(e.key, e.path) for e in endpoints], templates=action_templates
+    )
+    if clash is not None:
+        what, name = clash
+        raise _invalid(f"errors.auth_{declared}_is_{what}_path", f"auth.{declared}", name=name)
+
 
 
 def validate_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -373,7 +398,7 @@ def connector_config(connector: Connector, endpoints: list[ConnectorEndpoint], b
         client_secret=secrets.get("client_secret"),
         scopes=settings.get("scopes"),
         audience=settings.get("audience"),
-        client_auth=settings.get("client_auth") or "body",
+        client_auth=settings.get("client_auth") or None,
         issuer=settings.get("issuer"),
         username=settings.get("username"),
         password=secrets.get("password"),
@@ -525,6 +550,7 @@ async def create_connector(
     )
     validate_endpoints(data.endpoints)
     action_templates = validate_action_templates(data.action_templates)
+    validate_declared_urls(data.auth.kind, _public_auth(data.auth), base_url, data.endpoints, action_templates)
     headers = validate_headers(data.headers)
     validate_shares(data.max_set_aside_share, data.max_vanished_share)
     await check_reachable_network(network, base_url)
@@ -633,6 +659,13 @@ async def update_connector(
         changes["auth_kind"] = data.auth.kind
         changes["auth_settings"] = _public_auth(data.auth)
         changes["secrets_encrypted"] = box.encrypt(msgspec.json.encode(secrets).decode()) if secrets else None
+    validate_declared_urls(
+        changes.get("auth_kind", connector.auth_kind),
+        changes.get("auth_settings", connector.auth_settings or {}),
+        changes.get("base_url", connector.base_url),
+        data.endpoints if data.endpoints is not None else await endpoints_of(session, connector.id),
+        changes.get("action_templates", connector.action_templates or {}),
+    )
     endpoint_repo = EndpointRepo(session)
     if data.endpoints is not None:
         validate_endpoints(data.endpoints)
@@ -708,7 +741,7 @@ async def record_health(
                 latency_ms=result.latency_ms,
                 sample_count=result.sample_count,
                 reason=result.reason,
-                detail=(result.detail or "")[:500] or None,
+                detail=hints.pack(result.detail, result.hint),
                 url=result.url,
             )
         )
@@ -734,6 +767,7 @@ async def record_health(
 
 
 def _health_read(row: ConnectorHealthCheck) -> HealthRead:
+    detail, hint = hints.unpack(row.detail)
     return HealthRead(
         endpoint=row.endpoint_key,
         checked_at=row.checked_at,
@@ -743,8 +777,9 @@ def _health_read(row: ConnectorHealthCheck) -> HealthRead:
         latency_ms=row.latency_ms,
         sample_count=row.sample_count,
         reason=row.reason,
-        detail=row.detail,
+        detail=detail,
         url=row.url,
+        hint=hint,
     )
 
 

@@ -62,6 +62,7 @@ class EndpointHealth:
     reason: str | None = None
     detail: str | None = None
     url: str | None = None
+    hint: str | None = None  # what a 401 said the server expects (WWW-Authenticate's scheme and realm)
 
 
 class ConnectorSession:
@@ -151,7 +152,15 @@ class ConnectorSession:
             elapsed = (time.perf_counter() - started) * 1000
             if isinstance(exc, FetchError):
                 return EndpointHealth(
-                    endpoint.key, False, round(elapsed, 1), None, exc.status, exc.reason, exc.detail or None, exc.url
+                    endpoint.key,
+                    False,
+                    round(elapsed, 1),
+                    None,
+                    exc.status,
+                    exc.reason,
+                    exc.detail or None,
+                    exc.url,
+                    exc.hint,
                 )
             return EndpointHealth(endpoint.key, False, round(elapsed, 1), None, None, exc.slug, exc.message_key)
         return EndpointHealth(

@@ -55,7 +55,9 @@ class AuthConfig:
     client_secret: str | None = field(default=None, repr=False)
     scopes: str | None = None
     audience: str | None = None
-    client_auth: Literal["body", "basic"] = "body"  # client_secret_post or client_secret_basic (RFC 6749 2.3.1)
+    # client_secret_post ("body") or client_secret_basic ("basic", RFC 6749 2.3.1); None: not chosen, so the
+    # issuer's metadata decides (token_endpoint_auth_methods_supported), and without an issuer "body".
+    client_auth: Literal["body", "basic"] | None = None
     issuer: str | None = None  # when set, token_url (and client_auth) come from the issuer's published metadata
     # basic, and the user of a session login
     username: str | None = None

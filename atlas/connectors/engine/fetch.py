@@ -22,7 +22,7 @@ import msgspec
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_random_exponential
 
-from atlas.connectors.engine.auth import Authenticator
+from atlas.connectors.engine.auth import Authenticator, challenge_hint
 from atlas.connectors.engine.config import ConnectorConfig
 from atlas.connectors.engine.errors import FetchError
 from atlas.connectors.engine.ratelimit import TokenBucket
@@ -210,9 +210,12 @@ class RequestExecutor:
     async def _once(
         self, url: str, params: dict[str, str] | None, attempt: int, rpc: RpcCall | None = None
     ) -> FetchedPage:
+        generation = self.auth.generation
         response = await self._send(url, params, rpc)
         if response.status == 401 and self.auth.refreshes_on_401:
-            await self.auth.invalidate()  # the token was revoked or expired early: fetch a new one, once
+            # The token was revoked or the session expired at the server: a new token or login, once per request
+            # (and once for all the requests that failed with the same credential).
+            await self.auth.refresh(generation)
             response = await self._send(url, params, rpc)
         where = safe_url(response.url)
         status = response.status
@@ -232,7 +235,8 @@ class RequestExecutor:
             )
         if status >= 400:
             reason = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(status, "client_error")
-            raise FetchError(reason, url=where, status=status, detail=_server_message(response.body))
+            hint = challenge_hint(response.headers.get("www-authenticate")) if status == 401 else None
+            raise FetchError(reason, url=where, status=status, detail=_server_message(response.body), hint=hint)
         if status >= 300:
             raise FetchError("unexpected_redirect", url=where, status=status)
         content_type = response.headers.get("content-type", "")
