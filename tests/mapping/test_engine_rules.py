@@ -27,12 +27,13 @@ from tests.mapping.test_engine import GOOD, KEYS, _strict, awkward_values, fast_
 
 # --- InvenTree's stock tracking entries -----------------------------------------------------------
 
-# tracking_type: 10 stock count (deltas hold only the resulting quantity), 11 added, 12 removed,
-# 20/21 moved in/out; 0 and 1 are notes and edits with no quantity.
+# InvenTree's tracking types (stock/status_codes.py, StockHistoryCode): 1 created, 5 edited, 10 stock count,
+# 11 stock added, 12 stock removed, 20 moved. ``deltas.quantity`` is the stock item's quantity after the entry,
+# ``added`` / ``removed`` the change; a count holds only the resulting quantity. Dates have minutes and no zone.
 TRACK_MAPPING: dict[str, Any] = {
     "skip": [
-        {"path": "$.tracking_type", "in": [0, 1]},
-        {"all": [{"path": "$.tracking_type", "not_in": [10]}, {"path": "$.deltas.quantity", "empty": True}]},
+        {"path": "$.tracking_type", "not_in": [1, 10, 11, 12]},  # edits, notes, moves: no change of quantity
+        {"all": [{"path": "$.tracking_type", "equals": 1}, {"path": "$.deltas.quantity", "empty": True}]},
     ],
     "count": {
         "when": [{"path": "$.tracking_type", "equals": 10}],
@@ -43,16 +44,16 @@ TRACK_MAPPING: dict[str, Any] = {
         "external_id": {"path": "$.pk", "transforms": [{"op": "to_text"}]},
         "item_ref": {"path": "$.item_detail.part", "transforms": [{"op": "to_text"}]},
         "location_ref": {"path": "$.item_detail.location", "transforms": [{"op": "to_text"}]},
-        "occurred_at": {"path": "$.date"},
+        "occurred_at": {"path": "$.date", "transforms": [{"op": "parse_datetime", "format": "%Y-%m-%d %H:%M"}]},
         "quantity": {
-            "path": "$.deltas.quantity",
-            "transforms": [{"op": "negate_when", "path": "$.tracking_type", "values": [12, 21]}],
+            "paths": ["$.deltas.added", "$.deltas.removed", "$.deltas.quantity"],
+            "transforms": [{"op": "negate_when", "path": "$.tracking_type", "values": [12]}],
         },
         "kind": {
             "path": "$.tracking_type",
-            "transforms": [{"op": "lookup", "table": {"11": "receipt", "12": "issue", "20": "transfer_in"}}],
+            "transforms": [{"op": "lookup", "table": {"1": "receipt", "11": "receipt", "12": "issue"}}],
         },
-        "level": {"path": "$.deltas.stocktake"},
+        "level": {"path": "$.deltas.quantity"},
     },
 }
 
@@ -62,9 +63,9 @@ def track(pk: int, tracking_type: int, deltas: dict[str, Any], *, item: int = 50
         "pk": pk,
         "item": item,  # a stock item's pk: the stock row, not the part
         "tracking_type": tracking_type,
-        "date": "2026-11-22T06:08:00+00:00",
+        "date": "2026-11-22 06:08",
         "deltas": deltas,
-        "item_detail": {"pk": item, "part": part, "location": 3, "quantity": "40.000000"},
+        "item_detail": {"pk": item, "part": part, "location": 3, "quantity": 43.0},
     }
 
 
@@ -79,44 +80,51 @@ def map_all_three(mapping: engine.CompiledMapping, records: list[Any]) -> list[A
 def test_track_entries_become_movements_counts_and_skips():
     mapping = compile_mapping("stock_movements", TRACK_MAPPING, strict=True)
     assert mapping.counts and mapping.combine == "last"
-    note, edit = track(1, 0, {}), track(2, 1, {"status": 10})
-    added = track(3, 11, {"quantity": 5.0, "stocktake": 45.0})
-    removed = track(4, 12, {"quantity": 2.0})
-    count = track(5, 10, {"quantity": 40.0})
-    moved_without_quantity = track(6, 20, {"location": 4})
-    unknown_kind = track(7, 99, {"quantity": 1.0})
-    mapped = map_all_three(mapping, [note, edit, added, removed, count, moved_without_quantity, unknown_kind])
-    assert mapped[0] == Skipped(0) and mapped[1] == Skipped(0)
-    occurred = datetime(2026, 11, 22, 6, 8, tzinfo=UTC)
-    assert mapped[2] == {
-        "external_id": "3",
-        "item_ref": "77",  # the part from the nested stock item, not the entry's stock-row id
-        "location_ref": "3",
-        "occurred_at": occurred,
-        "quantity": Decimal("5.0"),
-        "kind": "receipt",
-        "level": Decimal("45.0"),
-        "level_key": "501",  # the count rule's level key: the source's stock row
-        "is_count": False,
-    }
-    assert mapped[3]["quantity"] == Decimal("-2.0") and mapped[3]["kind"] == "issue" and mapped[3]["level"] is None
-    assert mapped[3]["level_key"] == "501"
+    edited, created_empty = track(1, 5, {"status": 10}), track(2, 1, {"status": 10})
+    created = track(3, 1, {"status": 10, "location": 3, "quantity": 40.0})
+    added = track(4, 11, {"added": 5.0, "quantity": 45.0})
+    removed = track(5, 12, {"removed": 2.0, "quantity": 43.0})
+    count = track(6, 10, {"quantity": 41.0})
+    moved = track(7, 20, {"location": 4})
+    detached = {**track(8, 11, {"added": 1.0, "quantity": 42.0}), "item_detail": None}
+    records = [edited, created_empty, created, added, removed, count, moved, detached]
+    mapped = map_all_three(mapping, records)
+    assert mapped[0] == Skipped(0) and mapped[1] == Skipped(1) and mapped[6] == Skipped(0)
+    occurred = datetime(2026, 11, 22, 6, 8, tzinfo=UTC)  # no zone in the source: UTC
+
+    def movement(pk: int, quantity: str, kind: str, level: str) -> dict[str, Any]:
+        return {
+            "external_id": str(pk),
+            "item_ref": "77",  # the part, from the nested stock item; not the entry's stock-row id
+            "location_ref": "3",
+            "occurred_at": occurred,
+            "quantity": Decimal(quantity),
+            "kind": kind,
+            "level": Decimal(level),
+            "level_key": "501",  # the count rule's level key: the source's stock row, for every movement
+            "is_count": False,
+        }
+
+    assert mapped[2:5] == [
+        movement(3, "40.0", "receipt", "40.0"),
+        movement(4, "5.0", "receipt", "45.0"),
+        movement(5, "-2.0", "issue", "43.0"),
+    ]
     # A stock count: an adjustment whose change the writer works out from the level before it. The kinds'
     # lookup does not know type 10, and is not asked.
-    assert mapped[4] == {
-        "external_id": "5",
+    assert mapped[5] == {
+        "external_id": "6",
         "item_ref": "77",
         "location_ref": "3",
         "occurred_at": occurred,
-        "level": Decimal("40.0"),
+        "level": Decimal("41.0"),
         "level_key": "501",
         "kind": "adjustment",
         "quantity": Decimal(0),
         "is_count": True,
     }
-    assert mapped[5] == Skipped(1)  # a move carries no quantity: not a movement of stock at this level
-    assert mapped[6] == [FieldError("kind", "not_in_lookup", "99")]  # a real problem is still set aside
-    results = [mapping.apply(record) for record in (note, added, unknown_kind)]
+    assert mapped[7] == [FieldError("item_ref", "required", "item_ref")]  # a real problem is still set aside
+    results = [mapping.apply(record) for record in (edited, added, detached)]
     assert [(r.ok, r.skipped, bool(r.errors)) for r in results] == [
         (False, 0, False),
         (True, None, False),
@@ -126,8 +134,8 @@ def test_track_entries_become_movements_counts_and_skips():
 
 def test_a_count_needs_its_counted_quantity_and_level_key():
     mapping = compile_mapping("stock_movements", TRACK_MAPPING)
-    no_quantity = track(8, 10, {"status": 10})
-    no_stock_row = {**track(9, 11, {"quantity": 1}), "item": None}
+    no_quantity = track(9, 10, {"status": 10})
+    no_stock_row = {**track(10, 11, {"added": 1.0, "quantity": 2.0}), "item": None}
     assert map_all_three(mapping, [no_quantity, no_stock_row]) == [
         [FieldError("level", "required", "level")],
         [FieldError("level_key", "required", "level_key")],
