@@ -32,7 +32,7 @@ from atlas.connectors.engine.ratelimit import bucket_for
 from atlas.connectors.engine.reader import EndpointReader, Page
 from atlas.execution_lock import BlockedAttempt, NetworkPolicy, NetworkRefused, ReadOnlyHttp
 from atlas.execution_lock.audit import handlers as lock_handlers
-from atlas.execution_lock.transport import BlockedHandler
+from atlas.execution_lock.transport import BlockedHandler, SentHandler
 
 __all__ = [
     "AuthConfig",
@@ -72,6 +72,7 @@ class ConnectorSession:
         *,
         network: NetworkPolicy,
         on_blocked: BlockedHandler | None = None,
+        on_sent: SentHandler | None = None,
     ) -> None:
         self.config = config
         # What this connector declares to the execution lock: its token or login URL (refused, blocked and audited
@@ -80,7 +81,8 @@ class ConnectorSession:
         auth = config.auth
         token_urls = [auth.token_url] if auth.kind == AuthKind.OAUTH2_CLIENT_CREDENTIALS and auth.token_url else []
         login_urls = [auth.login_url] if auth.kind == AuthKind.SESSION_LOGIN and auth.login_url else []
-        on_sent, on_failed = lock_handlers(on_blocked)
+        audited_sent, on_failed = lock_handlers(on_blocked)
+        on_sent = on_sent or audited_sent
         self.http = ReadOnlyHttp(
             network=network,
             token_urls=token_urls,
