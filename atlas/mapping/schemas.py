@@ -63,19 +63,35 @@ class FieldDiff(msgspec.Struct):
 
 
 class PreviewRecord(msgspec.Struct):
+    """One sample record and what a sync would make of it: its canonical ``values`` (mapped), its ``errors`` (set
+    aside), or ``skipped`` (the index of the skip rule that matched). For balances and movements, the ``item`` and
+    ``location`` its references resolve to (``{"id", "sku", "name"}`` / ``{"id", "code", "name"}``, as the sync
+    resolves them: by the source's id, else SKU or code), null when nothing matches; ``unresolved`` names the
+    references that match nothing (``item_ref``, ``location_ref``). A record with no location has location null
+    and is not unresolved: a sync puts it in the connector's "no location" bucket."""
+
     index: int
     source: Any
     values: dict[str, Any] | None
     errors: list[dict[str, str]]
+    skipped: int | None = None
+    item: dict[str, Any] | None = None
+    location: dict[str, Any] | None = None
+    unresolved: list[str] = msgspec.field(default_factory=list)
 
 
 class MappingPreviewRead(msgspec.Struct):
+    """``mapped`` + ``failed`` + ``skipped`` records of the sample; ``unresolved``: mapped records whose item or
+    location resolves to nothing (a sync would set them aside)."""
+
     resource: str
     url: str
     record_count: int
     mapped: int
     failed: int
     records: list[PreviewRecord]
+    skipped: int = 0
+    unresolved: int = 0
 
 
 class SyncRunRead(msgspec.Struct):

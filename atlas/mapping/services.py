@@ -14,6 +14,7 @@ from atlas.db.base import utcnow
 from atlas.errors import NotFound, ValidationFailed
 from atlas.execution_lock import NetworkPolicy, NetworkRefused
 from atlas.execution_lock.transport import BlockedHandler
+from atlas.mapping import preview_refs
 from atlas.mapping.canonical import CANONICAL_FIELDS
 from atlas.mapping.engine import CompiledMapping, MappingInvalid, compile_mapping
 from atlas.mapping.models import Mapping, MappingVersion
@@ -218,11 +219,18 @@ async def activate(
 
 
 def diff_specs(resource: str, before: dict[str, Any], after: dict[str, Any]) -> list[FieldDiff]:
-    """Compare two versions field by field (plus the record path and time zone)."""
+    """Compare two versions field by field (plus the record path and time zone, and the skip, combine and count
+    rules when either version has them)."""
     result = []
     for key in ("record_path", "timezone"):
         old, new = before.get(key), after.get(key)
         result.append(FieldDiff(field=key, change="same" if old == new else "changed", before=old, after=new))
+    for key in ("skip", "combine", "count"):
+        old, new = before.get(key), after.get(key)
+        if old is None and new is None:
+            continue
+        change = "added" if old is None else "removed" if new is None else "same" if old == new else "changed"
+        result.append(FieldDiff(field=key, change=change, before=old, after=new))
     old_fields, new_fields = before.get("fields") or {}, after.get("fields") or {}
     for name in [f.name for f in CANONICAL_FIELDS.get(resource, ())]:
         old, new = old_fields.get(name), new_fields.get(name)
@@ -298,22 +306,46 @@ async def preview(
         ) from None
     except NetworkRefused:
         raise
+    results = [compiled.apply(source) for source in page.records[:limit]]
+    # What each balance or movement points at, resolved as a sync resolves it, so a wrong reference shows at once.
+    items: dict[str, dict[str, Any]] = {}
+    locations: dict[str, dict[str, Any]] = {}
+    if row.resource in ("stock_balances", "stock_movements"):
+        rows = [r.values for r in results if r.values is not None]
+        items = await preview_refs.resolve_items(session, connector.id, (v["item_ref"] for v in rows))
+        locations = await preview_refs.resolve_locations(
+            session, connector.id, (v["location_ref"] for v in rows if v.get("location_ref") is not None)
+        )
     records = []
-    mapped = failed = 0
-    for index, source in enumerate(page.records[:limit]):
-        result = compiled.apply(source)
-        if result.ok:
+    mapped = failed = skipped = unresolved = 0
+    for index, (source, result) in enumerate(zip(page.records, results, strict=False)):
+        record = PreviewRecord(
+            index=index,
+            source=source,
+            values=_jsonable(result.values) if result.values is not None else None,
+            errors=[{"field": e.field, "code": e.code, "detail": e.detail} for e in result.errors],
+            skipped=result.skipped,
+        )
+        if result.values is not None:
             mapped += 1
+            if row.resource in ("stock_balances", "stock_movements"):
+                item_ref, location_ref = result.values["item_ref"], result.values.get("location_ref")
+                record.item = items.get(item_ref)
+                record.location = locations.get(location_ref) if location_ref is not None else None
+                record.unresolved = [
+                    name
+                    for name, missing in (
+                        ("item_ref", record.item is None),
+                        ("location_ref", location_ref is not None and record.location is None),
+                    )
+                    if missing
+                ]
+                unresolved += bool(record.unresolved)
+        elif result.skipped is not None:
+            skipped += 1
         else:
             failed += 1
-        records.append(
-            PreviewRecord(
-                index=index,
-                source=source,
-                values=_jsonable(result.values) if result.values else None,
-                errors=[{"field": e.field, "code": e.code, "detail": e.detail} for e in result.errors],
-            )
-        )
+        records.append(record)
     return MappingPreviewRead(
         resource=row.resource,
         url=page.url,
@@ -321,6 +353,8 @@ async def preview(
         mapped=mapped,
         failed=failed,
         records=records,
+        skipped=skipped,
+        unresolved=unresolved,
     )
 
 
