@@ -57,6 +57,7 @@ from atlas.platform.tenancy import TenantRepository
 
 log = structlog.get_logger("atlas.sync")
 BATCH_SIZE = 5000
+QUARANTINE_CHUNK = 2000
 WINDOW_OVERLAP = timedelta(days=1)
 RESOURCE_ORDER = {"locations": 0, "items": 1, "stock_balances": 2, "stock_movements": 3}
 ACTIVE = ("queued", "running")
@@ -290,9 +291,13 @@ async def _flush(
                 }
                 for source, errors in rejected
             ]
-            await session.execute(
-                insert(QuarantinedRecord).values(values).on_conflict_do_nothing(constraint="uq_quarantine_record_run")
-            )
+            # At most QUARANTINE_CHUNK rows a statement: a driver takes at most 32,767 parameters (12 a row).
+            for first in range(0, len(values), QUARANTINE_CHUNK):
+                await session.execute(
+                    insert(QuarantinedRecord)
+                    .values(values[first : first + QUARANTINE_CHUNK])
+                    .on_conflict_do_nothing(constraint="uq_quarantine_record_run")
+                )
         progress.records += len(batch.rows) - len(unresolved)
         progress.quarantined += len(rejected)
         progress.read += batch.read

@@ -15,7 +15,7 @@ def wait_for_run(client: Any, connector_id: str, run_id: str, timeout: float = 1
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = client.get(f"/api/syncs/{run_id}").json()
-        if run["status"] in ("succeeded", "failed"):
+        if run["status"] in ("succeeded", "needs_attention", "failed"):
             return run
         time.sleep(0.3)
     raise AssertionError(f"sync {run_id} did not finish: {client.get(f'/api/syncs/{run_id}').json()}")
@@ -126,9 +126,16 @@ def test_bad_records_are_quarantined_then_reprocessed_after_a_fix(stack, demo_er
     data = expected_dataset()
     adjustments = sum(1 for m in data.movements if m.type == "ADJUSTMENT")
     assert adjustments > 0
+    read = sum(n["read"] for n in run["stats"].values())
+    assert adjustments / read <= 0.05  # within the connector's default share: succeeded, and says what it set aside
     assert run["status"] == "succeeded"
     assert run["stats"]["stock_movements"]["quarantined"] == adjustments
     assert run["stats"]["stock_movements"]["inserted"] == len(data.movements) - adjustments
+    assert run["summary"]["set_aside"] == adjustments
+    assert run["summary"]["reasons"] == {"not_in_lookup": adjustments}
+    english = admin.get(f"/api/syncs/{run['id']}", headers={"Accept-Language": "en"}).json()["summary"]["text"]
+    written = sum(n["written"] for n in run["stats"].values())
+    assert english == f"{written:,} written, {adjustments:,} set aside (Value not in the lookup table: {adjustments:,})"
     listed = admin.get("/api/quarantine", params={"connector_id": connector_id}).json()
     assert listed["total"] == adjustments
     sample = listed["items"][0]
@@ -143,7 +150,12 @@ def test_bad_records_are_quarantined_then_reprocessed_after_a_fix(stack, demo_er
     )
     assert fixed.status_code == 201 and fixed.json()["active_version"] == 2
     result = admin.post("/api/quarantine/reprocess", json={"connector_id": connector_id}).json()
-    assert result == {"sync_run_id": result["sync_run_id"], "reprocessed": adjustments, "still_failing": 0}
+    assert result == {
+        "sync_run_id": result["sync_run_id"],
+        "reprocessed": adjustments,
+        "still_failing": 0,
+        "skipped": 0,
+    }
     assert stack.atlas.sql("SELECT count(*) FROM stock_movements WHERE tenant_id = %s", (me["tenant_id"],)) == [
         (len(data.movements),)
     ]
@@ -338,3 +350,33 @@ def test_a_run_that_lost_its_workflow_does_not_block_the_connector(stack, demo_e
         (connector_id,),
     )
     assert stale == [("failed", "stale")]
+
+
+def test_a_run_that_sets_aside_more_than_its_share_needs_attention_and_says_why(stack, demo_erp_url):
+    """Sales are not in the kind lookup: most movements are set aside. The run writes what it could, ends
+    needs_attention (not succeeded), names the share, the limit and the reason, and starts no analysis."""
+    admin, me = stack.atlas.new_tenant()
+    broken = copy.deepcopy(DEMO_MAPPINGS)
+    table = dict(broken["movements"]["fields"]["kind"]["transforms"][0]["table"])
+    del table["SALE"]
+    broken["movements"]["fields"]["kind"]["transforms"][0]["table"] = table
+    connector_id = setup_connector(admin, demo_erp_url, broken)
+    run = sync(admin, connector_id)
+    data = expected_dataset()
+    sales = sum(1 for m in data.movements if m.type == "SALE")
+    read = sum(n["read"] for n in run["stats"].values())
+    assert run["status"] == "needs_attention", run
+    assert run["stats"]["stock_movements"]["quarantined"] == sales
+    assert run["stats"]["stock_movements"]["written"] == len(data.movements) - sales
+    [cause] = run["attention"]
+    assert cause["reason"] == "set_aside_share"
+    assert (cause["set_aside"], cause["read"], cause["limit"]) == (sales, read, 0.05)
+    assert cause["reasons"] == {"not_in_lookup": sales}
+    english = admin.get(f"/api/syncs/{run['id']}", headers={"Accept-Language": "en"}).json()["summary"]
+    assert english["attention"][0].startswith(f"{sales:,} of {read:,} records read were set aside (")
+    assert "more than this connector allows (5%)" in english["attention"][0]
+    time.sleep(2)  # an analysis would have been started as the run finished
+    assert stack.atlas.sql("SELECT count(*) FROM analysis_runs WHERE sync_run_id = %s", (run["id"],)) == [(0,)]
+    # Raising the connector's limit makes the same data a success.
+    assert admin.patch(f"/api/connectors/{connector_id}", json={"max_set_aside_share": 0.9}).status_code == 200
+    assert sync(admin, connector_id)["status"] == "succeeded"
