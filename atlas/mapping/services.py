@@ -298,10 +298,12 @@ async def preview(
             page = await client.reader.first_page(endpoint, parents=parents)
     except FetchError as exc:
         raise ValidationFailed(
-            "errors.preview_fetch_failed",
+            # a 401's WWW-Authenticate hint says which scheme the server expects
+            "errors.preview_fetch_failed_hint" if exc.hint else "errors.preview_fetch_failed",
             reason=exc.reason,
             url=exc.url,
             http_status=exc.status or "",
+            hint=exc.hint or "",
             extra={"fetch": exc.as_dict()},
         ) from None
     except NetworkRefused:

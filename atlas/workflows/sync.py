@@ -75,6 +75,7 @@ class ConnectorSyncWorkflow:
                     "status": details.get("status"),
                     "url": details.get("url"),
                     "detail": details.get("detail") or str(cause or exc)[:300],
+                    "hint": details.get("hint"),  # a 401's WWW-Authenticate: what the server expects
                 }
                 break
         self.current = None

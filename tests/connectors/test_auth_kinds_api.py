@@ -3,6 +3,7 @@ simulations of the real systems, every token request and login audited, and a 40
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -383,3 +384,56 @@ def test_another_tenant_cannot_test_or_read_the_connector(atlas, inventree):
     assert admin_b.post(f"/api/connectors/{connector['id']}/test").status_code == 404
     assert admin_b.get(f"/api/connectors/{connector['id']}/health").status_code == 404
     assert admin_b.get(f"/api/connectors/{connector['id']}").status_code == 404
+
+
+# --- the hint where mappings are previewed and syncs fail -----------------------------------------------------------
+
+PARTS_MAPPING = {
+    "record_path": "$",
+    "fields": {"external_id": {"path": "$.pk"}, "sku": {"path": "$.pk"}, "name": {"path": "$.name"}},
+}
+
+
+def bearer_to_inventree(client: Any, server: tokens.TokenServer) -> str:
+    auth = {"kind": "bearer", "token": tokens.INVENTREE_KEY}
+    created = client.post("/api/connectors", json=inventree_body(server, auth))
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+def test_a_mapping_preview_says_which_scheme_the_server_expects(atlas, inventree):
+    admin, _ = atlas.new_tenant()
+    connector_id = bearer_to_inventree(admin, inventree)
+    admin.cookies.set("atlas_lang", "en")
+    response = admin.post(
+        "/api/mappings/preview",
+        json={"connector_id": connector_id, "endpoint_key": "parts", "spec": PARTS_MAPPING, "limit": 5},
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["code"] == "errors.preview_fetch_failed_hint"
+    assert "The server asks for “Token”" in problem["detail"]
+    assert problem["fetch"]["hint"] == "Token" and problem["fetch"]["status"] == 401
+
+
+def test_a_failed_sync_keeps_the_hint_and_the_connector_page_shows_it(stack, inventree):
+    admin, _ = stack.atlas.new_tenant()
+    connector_id = bearer_to_inventree(admin, inventree)
+    mapping = admin.post(
+        "/api/mappings",
+        json={"connector_id": connector_id, "endpoint_key": "parts", "spec": PARTS_MAPPING, "note": "parts"},
+    )
+    assert mapping.status_code == 201, mapping.text
+    started = admin.post(f"/api/connectors/{connector_id}/sync")
+    assert started.status_code == 202, started.text
+    run_id = started.json()["id"]
+    deadline = time.monotonic() + 180
+    run = admin.get(f"/api/syncs/{run_id}").json()
+    while run["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.3)
+        run = admin.get(f"/api/syncs/{run_id}").json()
+    assert run["status"] == "failed", run
+    assert (run["error"]["reason"], run["error"]["status"], run["error"]["hint"]) == ("unauthorized", 401, "Token")
+    admin.cookies.set("atlas_lang", "en")
+    html = html_page(admin, f"/app/connectors/{connector_id}").text
+    assert 'data-testid="auth-hint" data-hint="Token"' in html

@@ -345,13 +345,48 @@
     } else if (kind === "bearer") {
       putText(auth, "token", formValue(form, "auth.token"));
     } else if (kind === "oauth2_client_credentials") {
+      putText(auth, "issuer", formValue(form, "auth.issuer"));
       putText(auth, "token_url", formValue(form, "auth.token_url"));
+      putText(auth, "client_auth", formValue(form, "auth.client_auth")); // empty: the provider's metadata decides
       putText(auth, "client_id", formValue(form, "auth.client_id"));
       putText(auth, "client_secret", formValue(form, "auth.client_secret"));
       putText(auth, "scopes", formValue(form, "auth.scopes"));
       putText(auth, "audience", formValue(form, "auth.audience"));
+    } else if (kind === "basic") {
+      putText(auth, "username", formValue(form, "auth.username"));
+      putText(auth, "password", formValue(form, "auth.password")); // empty: keep the stored password
+    } else if (kind === "header") {
+      putText(auth, "scheme", formValue(form, "auth.scheme"));
+      putText(auth, "credential", formValue(form, "auth.credential"));
+    } else if (kind === "session_login") {
+      putText(auth, "login_url", formValue(form, "auth.login_url"));
+      putText(auth, "username", formValue(form, "auth.username"));
+      putText(auth, "password", formValue(form, "auth.password"));
+      putText(auth, "username_field", formValue(form, "auth.username_field"));
+      putText(auth, "password_field", formValue(form, "auth.password_field"));
+      var idle = num(formValue(form, "auth.session_idle_minutes"), "int");
+      if (idle !== undefined) auth.session_idle_minutes = idle;
+      auth.login_fields = loginFields(form);
     }
     return auth;
+  }
+
+  /** The session login's extra body fields from their rows ({CompanyDB: "SBODEMOUS"}); unnamed rows are left out. */
+  function loginFields(form) {
+    var fields = {};
+    form.querySelectorAll("[data-login-field-row]").forEach(function (row) {
+      var name = row.querySelector("[data-login-field-name]").value.trim();
+      if (name) fields[name] = row.querySelector("[data-login-field-value]").value.trim();
+    });
+    return fields;
+  }
+
+  function addLoginField(form) {
+    var template = document.querySelector("template[data-login-field-template]");
+    var row = template.content.querySelector("[data-login-field-row]").cloneNode(true);
+    form.querySelector("[data-login-fields]").appendChild(row);
+    if (needsTranslation(form)) translateLater(row);
+    return row;
   }
 
   function buildPagination(group) {
@@ -584,6 +619,13 @@
         var r = target.closest("[data-param-row]");
         r.parentNode.removeChild(r);
         renumber(form);
+      } else if (target.closest("[data-add-login-field]")) {
+        event.preventDefault();
+        addLoginField(form).querySelector("[data-login-field-name]").focus();
+      } else if (target.closest("[data-remove-login-field]")) {
+        event.preventDefault();
+        var loginRow = target.closest("[data-login-field-row]");
+        loginRow.parentNode.removeChild(loginRow);
       } else if (target.closest('[data-testid="demo-preset"]')) {
         event.preventDefault();
         clearErrors(form);
@@ -647,8 +689,24 @@
     if (check.detail && check.detail.indexOf("errors.") !== 0) {
       cell.appendChild(el("span", { class: "check-detail muted", dir: "ltr" }, [check.detail]));
     }
+    if (check.hint) cell.appendChild(authHint(check.hint, check.reason));
     return cell;
   }
+
+  /** What a 401 said the server expects (WWW-Authenticate's scheme and realm), as advice: which authentication
+   *  kind sends that scheme. The same choice as the c.auth_hint macro in connectors/_ui.html. */
+  function authHint(hint, reason) {
+    var scheme = String(hint).split(" ")[0].split(",")[0];
+    var lowered = scheme.toLowerCase();
+    var key = "connectors.auth_hint.scheme";
+    if (String(reason || "").indexOf("oauth2_token") === 0) key = "connectors.auth_hint.token_endpoint";
+    else if (lowered === "basic") key = "connectors.auth_hint.basic";
+    else if (lowered === "bearer") key = "connectors.auth_hint.bearer";
+    return el("span", { class: "auth-hint", "data-testid": "auth-hint", "data-hint": hint, dir: "auto" }, [
+      label(key, { scheme: scheme, hint: hint }),
+    ]);
+  }
+  A.authHint = authHint; // the sync section's script (data.js) shows a failed run's hint the same way
 
   function resultBadge(ok) {
     return ok

@@ -143,6 +143,8 @@
       var shown = detail.indexOf("errors.") === 0 && known(detail) ? label(detail) : document.createTextNode(detail);
       box.appendChild(el("span", { class: "check-detail muted", dir: "ltr" }, [shown]));
     }
+    // What a 401 said the server expects; connectors.js (loaded on the connector page) words it.
+    if (error.hint && A.authHint) box.appendChild(A.authHint(error.hint, error.reason));
     return box;
   }
 
