@@ -219,3 +219,225 @@ def test_every_route_that_could_execute_is_the_lock_s():
             elif "execute" in route.path:
                 raise AssertionError(f"{route.path} could execute and is not the lock's")
     assert marked == ["/api/recommendations/{recommendation_id:uuid}/execute"]
+
+
+# --- The lock's declared read kinds (issue 14) ----------------------------------------------------------------------
+
+# What code outside the lock may do with a ReadOnlyHttp: read, send one of the declared kinds, declare a token URL,
+# drop its cookies, report a failed token or login answer (for the audit trail), close it. Nothing that takes an
+# HTTP method: the generic request() is gone, and must not come back under another name.
+READ_ONLY_HTTP_API = {
+    "get",
+    "head",
+    "token_request",
+    "session_login",
+    "read_rpc",
+    "clear_cookies",
+    "declare_token_url",
+    "record_declared_failure",
+    "aclose",
+}
+PROVIDER_CLIENTS = {path for path in ALLOWED if not path.startswith("atlas/execution_lock/")}
+
+
+def read_only_http_uses(source: str) -> list[tuple[int, str]]:
+    """Every ``<a ReadOnlyHttp>.<name>`` in ``source``: names bound to ``ReadOnlyHttp(...)`` or annotated with it
+    (parameters, attributes), their ``self.`` copies, and the ``http`` of a connector session."""
+    tree = ast.parse(source)
+    holders: set[str] = set()  # plain names and "self.<attr>" that hold a ReadOnlyHttp
+
+    def is_read_only_http(node: ast.AST | None) -> bool:
+        if isinstance(node, ast.Call):
+            node = node.func
+        return (isinstance(node, ast.Name) and node.id == "ReadOnlyHttp") or (
+            isinstance(node, ast.Attribute) and node.attr == "ReadOnlyHttp"
+        )
+
+    def key(node: ast.AST) -> str | None:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            return f"self.{node.attr}"
+        return None
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and is_read_only_http(node.annotation):
+            holders.add(node.arg)
+        elif isinstance(node, ast.AnnAssign) and is_read_only_http(node.annotation) and key(node.target):
+            holders.add(str(key(node.target)))
+        elif isinstance(node, ast.Assign) and is_read_only_http(node.value):
+            holders.update(str(key(t)) for t in node.targets if key(t))
+    for node in ast.walk(tree):  # copies: self._http = http
+        if isinstance(node, ast.Assign) and key(node.value) in holders:
+            holders.update(str(key(t)) for t in node.targets if key(t))
+    uses = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        holder = key(node.value)
+        session_http = isinstance(node.value, ast.Attribute) and node.value.attr == "http"
+        if holder in holders or session_http:
+            uses.append((node.lineno, node.attr))
+    return uses
+
+
+def test_outside_the_lock_a_read_only_http_is_used_only_through_its_declared_kinds():
+    offenders = []
+    for path in ATLAS.rglob("*.py"):
+        relative = path.relative_to(ATLAS.parent).as_posix()
+        if relative.startswith("atlas/execution_lock/") or relative in PROVIDER_CLIENTS:
+            continue
+        for line, name in read_only_http_uses(path.read_text(encoding="utf-8")):
+            if name not in READ_ONLY_HTTP_API:
+                offenders.append(f"{relative}:{line} .{name}")
+    assert offenders == []
+    # the checker sees the calls it must see
+    engine = (ATLAS / "connectors" / "engine" / "fetch.py").read_text(encoding="utf-8")
+    assert {name for _, name in read_only_http_uses(engine)} >= {"get", "read_rpc"}
+
+
+def test_the_read_only_http_checker_catches_a_generic_call():
+    sample = """
+class Client:
+    def __init__(self, http: ReadOnlyHttp) -> None:
+        self._http = http
+
+    async def go(self, session):
+        await self._http.request("DELETE", "/x")
+        await session.http.send(None)
+        own = ReadOnlyHttp(network=None)
+        await own._exchange("PUT", "/y")
+        await self._http.get("/ok")
+"""
+    assert sorted(name for _, name in read_only_http_uses(sample)) == ["_exchange", "get", "request", "send"]
+
+
+def test_the_transport_lets_through_exactly_the_declared_kinds():
+    """Every method x URL x body x claimed protocol through the guarded transport, against a local server: exactly
+    the reads and the declared kinds arrive, and everything else is blocked (reported once, nothing on the wire)."""
+    import asyncio
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import urlencode
+
+    import httpx
+
+    from atlas.execution_lock import BlockedAttempt, DeclaredRequest, ExecutionBlocked, NetworkPolicy
+    from atlas.execution_lock.transport import Declarations, GuardedTransport
+    from tests.services import free_port
+
+    arrived: list[tuple[str, str, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def handle_one(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            arrived.append((self.command, self.path, body))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(b"{}")
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_TRACE = handle_one
+
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    urls = {
+        "data": "/api/items",
+        "token": "/oauth/token",
+        "login": "/b1s/v1/Login",
+        "odoo_read": "/json/2/stock.quant/search_read",
+        "odoo_write": "/json/2/stock.quant/write",
+        "graphql": "/graphql",
+        "sql": "/services/rest/query/v1/suiteql",
+    }
+    form = "application/x-www-form-urlencoded"
+    bodies = {
+        "none": (None, b""),
+        "form_client_credentials": (form, urlencode({"grant_type": "client_credentials", "client_id": "a"}).encode()),
+        "form_password": (form, urlencode({"grant_type": "password", "username": "u", "password": "p"}).encode()),
+        "odoo_read": ("application/json", json.dumps({"domain": [], "fields": ["quantity"]}).encode()),
+        "odoo_write": ("application/json", json.dumps({"ids": [1], "vals": {"quantity": 0}}).encode()),
+        "graphql_query": ("application/json", json.dumps({"query": "{ stockRows { totalCount } }"}).encode()),
+        "graphql_mutation": ("application/json", json.dumps({"query": "mutation { adjust(id: 1) { id } }"}).encode()),
+        "sql_select": ("application/json", json.dumps({"q": "SELECT id FROM item"}).encode()),
+        "sql_update": ("application/json", json.dumps({"q": "UPDATE item SET id = 1"}).encode()),
+        "json_array": ("application/json", b"[1, 2]"),
+    }
+    claims = [None, "odoo_json2", "graphql", "sql"]
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+    proven = {
+        ("odoo_json2", "odoo_read", "odoo_read"),
+        ("graphql", "graphql", "graphql_query"),
+        ("sql", "sql", "sql_select"),
+    }
+
+    def allowed(method: str, url: str, body: str, claim: str | None) -> bool:
+        """The rule, spelled out apart from the transport's code."""
+        if method in ("GET", "HEAD"):
+            return True
+        if method != "POST":
+            return False
+        if url == "token":
+            return body == "form_client_credentials"
+        if url == "login":
+            return body in ("odoo_read", "odoo_write", "graphql_query", "graphql_mutation", "sql_select", "sql_update")
+        return (claim, url, body) in proven
+
+    blocked: list[BlockedAttempt] = []
+    sent: list[DeclaredRequest] = []
+
+    async def on_blocked(attempt: BlockedAttempt) -> None:
+        blocked.append(attempt)
+
+    async def on_sent(request: DeclaredRequest) -> None:
+        sent.append(request)
+
+    async def walk() -> tuple[set[tuple[str, str, str, str | None]], int]:
+        declarations = Declarations(
+            token_urls={base + urls["token"]},
+            login_urls={base + urls["login"]},
+            protocols=frozenset({"odoo_json2", "graphql", "sql"}),
+        )
+        transport = GuardedTransport(
+            network=NetworkPolicy(allow_private=True), declarations=declarations, on_blocked=on_blocked, on_sent=on_sent
+        )
+        passed: set[tuple[str, str, str, str | None]] = set()
+        refusals = 0
+        async with httpx.AsyncClient(transport=transport) as client:
+            for method in methods:
+                for url_name, path in urls.items():
+                    for body_name, (content_type, content) in bodies.items():
+                        for claim in claims:
+                            headers = {"Content-Type": content_type} if content_type else {}
+                            extensions = {"atlas_read_protocol": claim} if claim else {}
+                            request = client.build_request(
+                                method, base + path, content=content or None, headers=headers, extensions=extensions
+                            )
+                            try:
+                                await client.send(request)
+                            except ExecutionBlocked:
+                                refusals += 1
+                            else:
+                                passed.add((method, url_name, body_name, claim))
+        return passed, refusals
+
+    try:
+        passed, refusals = asyncio.run(walk())
+    finally:
+        server.shutdown()
+        server.server_close()
+    combinations = {(m, u, b, c) for m in methods for u in urls for b in bodies for c in claims}
+    assert passed == {combo for combo in combinations if allowed(*combo)}
+    assert len(arrived) == len(passed) and refusals == len(blocked) == len(combinations) - len(passed)
+    written = {a.method for a in blocked if a.reason == "method_not_allowed"}
+    assert written == {"PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
+    # every non-GET/HEAD request that arrived was reported as sent first, with its kind
+    assert len(sent) == sum(1 for method, *_ in passed if method == "POST")
+    assert {str(s.kind) for s in sent} == {"token_request", "session_login", "read_rpc"}
