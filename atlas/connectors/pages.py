@@ -32,6 +32,9 @@ DEFAULT_LIMITS = {
     "timeout_seconds": 30.0,
     "max_concurrency": 4,
     "retry_attempts": 5,
+    "max_set_aside_share": 0.05,
+    "max_vanished_share": 0.2,
+    "headers": {},
 }
 
 

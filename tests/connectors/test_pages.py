@@ -344,3 +344,55 @@ def test_admin_fills_the_form_by_hand_sees_field_errors_and_edits_without_retypi
         assert row.get_attribute("data-ok") == "true", row.inner_text()
     assert "k-123" not in tab.content()
     context.close()
+
+
+@pytest.mark.browser
+def test_admin_sets_how_runs_are_judged_and_a_static_header(atlas, browser, api):
+    """The advanced part of the form: the two shares a run is judged by, typed as percents, and a static header;
+    a reserved header is refused next to the headers, in the person's language."""
+    admin, _ = atlas.new_tenant()
+    created = create(admin, connector_body(api))
+    context, tab = signed_in_page(atlas, browser, admin)
+    tab.goto(f"{atlas.base_url}/app/connectors/{created['id']}/edit")
+    tab.wait_for_selector("[data-connector-form][data-ready]")
+    tab.locator("[data-advanced] > summary").click()
+    assert tab.input_value("[name='max_set_aside_share']") == "5"
+    assert tab.input_value("[name='max_vanished_share']") == "20"
+    tab.fill("[name='max_set_aside_share']", "12.5")
+    tab.fill("[name='max_vanished_share']", "35")
+    tab.get_by_test_id("add-header").click()
+    tab.locator("[data-header-name]").last.fill("Authorization")
+    tab.locator("[data-header-value]").last.fill("Bearer nope")
+    tab.get_by_test_id("connector-save").click()
+    error = tab.locator("[data-field-error-for='headers']")
+    error.wait_for(state="visible")
+    assert "Authorization" in error.inner_text()
+    tab.locator("[data-header-name]").last.fill("X-Odoo-Database")
+    tab.locator("[data-header-value]").last.fill("prod")
+    tab.get_by_test_id("connector-save").click()
+    tab.wait_for_url(f"{atlas.base_url}/app/connectors/{created['id']}")
+    saved = admin.get(f"/api/connectors/{created['id']}").json()
+    assert (saved["max_set_aside_share"], saved["max_vanished_share"]) == (0.125, 0.35)
+    assert saved["headers"] == {"X-Odoo-Database": "prod"}
+    tab.goto(f"{atlas.base_url}/app/connectors/{created['id']}/edit")
+    tab.wait_for_selector("[data-connector-form][data-ready]")
+    assert tab.input_value("[name='max_set_aside_share']") == "12.5"
+    assert tab.locator("[data-header-value]").first.input_value() == "prod"
+    context.close()
+
+
+def test_static_headers_and_shares_are_checked(atlas, api):
+    admin, _ = atlas.new_tenant()
+    for body, field in (
+        ({"headers": {"Cookie": "x"}}, "headers.Cookie"),
+        ({"headers": {"Bad Name": "x"}}, "headers.Bad Name"),
+        ({"headers": {"X-Ok": "a\r\nInjected: 1"}}, "headers.X-Ok"),
+        ({"max_set_aside_share": 1.5}, "max_set_aside_share"),
+        ({"max_vanished_share": -0.1}, "max_vanished_share"),
+    ):
+        response = admin.post("/api/connectors", json=connector_body(api, **body))
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["field"] == field, response.json()
+    created = create(admin, connector_body(api, headers={"X-Odoo-Database": "prod"}))
+    assert created["headers"] == {"X-Odoo-Database": "prod"}
+    assert admin.patch(f"/api/connectors/{created['id']}", json={"headers": {}}).json()["headers"] == {}

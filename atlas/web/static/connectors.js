@@ -467,7 +467,31 @@
       var n = num(formValue(form, pair[0]), pair[1]);
       if (n !== undefined) body[pair[0]] = n;
     });
+    // Shares are typed as percents and sent as fractions (5 % → 0.05).
+    ["max_set_aside_share", "max_vanished_share"].forEach(function (name) {
+      var n = num(formValue(form, name), "float");
+      if (n !== undefined) body[name] = Math.round(n * 100) / 10000;
+    });
+    body.headers = staticHeaders(form);
     return body;
+  }
+
+  /** The static request headers from their rows ({"X-Odoo-Database": "prod"}); unnamed rows are left out. */
+  function staticHeaders(form) {
+    var headers = {};
+    form.querySelectorAll("[data-header-row]").forEach(function (row) {
+      var name = row.querySelector("[data-header-name]").value.trim();
+      if (name) headers[name] = row.querySelector("[data-header-value]").value.trim();
+    });
+    return headers;
+  }
+
+  function addHeader(form) {
+    var template = document.querySelector("template[data-header-template]");
+    var row = template.content.querySelector("[data-header-row]").cloneNode(true);
+    form.querySelector("[data-headers]").appendChild(row);
+    if (needsTranslation(form)) translateLater(row);
+    return row;
   }
 
   // ---------------------------------------------------------------- the form: errors
@@ -498,7 +522,9 @@
     var name = String(path || "")
       .replace(/^\$\.?/, "")
       .replace(/\[(\d+)\]/g, ".$1");
-    return name.replace(/^(endpoints\.\d+\.time_window)\.window_hours$/, "$1.window_days");
+    return name
+      .replace(/^(endpoints\.\d+\.time_window)\.window_hours$/, "$1.window_days")
+      .replace(/^headers\..*$/, "headers");
   }
 
   /** Shows `text` next to the input `path` names; false when no input matches. */
@@ -507,6 +533,8 @@
     if (!name) return false;
     var box = form.querySelector('[data-field-error-for="' + name + '"]');
     if (box) {
+      var within = box.closest("details");
+      if (within) within.open = true;
       box.textContent = text;
       box.hidden = false;
       if (focus) box.scrollIntoView({ block: "center", behavior: "smooth" });
@@ -619,6 +647,13 @@
         var r = target.closest("[data-param-row]");
         r.parentNode.removeChild(r);
         renumber(form);
+      } else if (target.closest("[data-add-header]")) {
+        event.preventDefault();
+        addHeader(form).querySelector("[data-header-name]").focus();
+      } else if (target.closest("[data-remove-header]")) {
+        event.preventDefault();
+        var headerRow = target.closest("[data-header-row]");
+        headerRow.parentNode.removeChild(headerRow);
       } else if (target.closest("[data-add-login-field]")) {
         event.preventDefault();
         addLoginField(form).querySelector("[data-login-field-name]").focus();
