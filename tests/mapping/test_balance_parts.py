@@ -362,7 +362,8 @@ def test_a_count_with_no_earlier_level_is_unresolved_not_invented(database_url: 
         from atlas.mapping.writer import resolve_counts
 
         run = uuid.uuid4()
-        await writer.write("stock_movements", run, [movement("200", 0, -1), movement("201", 3, 0, level=12, count=True)])
+        history = [movement("200", 0, -1), movement("201", 3, 0, level=12, count=True)]
+        await writer.write("stock_movements", run, history)
         async with writer.database.tenant_session(writer.tenant_id) as session:
             outcome = await resolve_counts(session, connector_id=writer.connector_id, run_id=run)
             raw = (await (await session.connection()).get_raw_connection()).driver_connection
