@@ -59,7 +59,7 @@ def test_the_editor_shows_an_existing_mapping_and_its_versions(atlas, demo_erp_u
         assert f'data-field="{name}"' in html, name
         for suffix in ("mode", "path", "constant"):
             assert f'name="fields.{name}.{suffix}"' in html, (name, suffix)
-    assert html.count('data-testid="field-row"') == 7
+    assert html.count('data-testid="field-row"') == 9  # and level, level_key (issue 14)
     assert 'data-field="kind" data-type="movement_kind"\n               data-required="true"' in html
     assert 'name="fields.item_ref.path" value="$.sku"' in html
     # The transforms come with the model the script renders them from.
@@ -97,7 +97,7 @@ def test_the_editor_of_an_unmapped_endpoint_starts_from_the_endpoint(atlas, demo
     assert 'name="record_path" value="$.items"' in html  # the endpoint's record path
     for name in ("item_ref", "location_ref", "quantity", "reserved_qty", "available_qty", "as_of"):
         assert f'data-field="{name}"' in html, name
-    assert html.count('data-required="true"') == 3  # item_ref, location_ref, quantity
+    assert html.count('data-required="true"') == 2  # item_ref, quantity (no location: the "no location" bucket)
     assert 'data-testid="save-mapping"' in html and 'data-testid="preview-button"' in html
     assert "الكمية ناقص المحجوز" in html  # what Atlas fills in itself
 

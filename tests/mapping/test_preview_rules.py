@@ -256,3 +256,80 @@ def test_versions_compare_their_skip_combine_and_count_rules(synced):
     assert diff["skip"]["change"] == "changed" and diff["skip"]["after"] == changed["skip"]
     assert diff["count"]["change"] == "changed" and "combine" not in diff  # neither version has one
     assert diff["quantity"]["change"] == "same"
+
+
+# --- the editor's preview, in Chromium ------------------------------------------------------------
+
+
+def signed_in_tab(atlas: Any, browser: Any, client: Any) -> Any:
+    context = browser.new_context(locale="ar-SA")
+    context.add_cookies([{"name": "atlas_session", "value": client.cookies["atlas_session"], "url": atlas.base_url}])
+    return context.new_page()
+
+
+def mapping_of(admin: Any, connector_id: str, key: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The endpoint's mapping, made with ``spec`` unless an earlier test made one."""
+    for mapping in admin.get("/api/mappings", params={"connector_id": connector_id}).json():
+        if mapping["endpoint_key"] == key:
+            return dict(admin.get(f"/api/mappings/{mapping['id']}").json())
+    created = admin.post(
+        "/api/mappings", json={"connector_id": connector_id, "endpoint_key": key, "spec": spec, "note": "1"}
+    )
+    assert created.status_code == 201, created.text
+    return dict(created.json())
+
+
+def run_preview(tab: Any) -> None:
+    tab.evaluate("document.querySelector('[data-preview-rows]').replaceChildren()")
+    tab.get_by_test_id("preview-button").click()
+    tab.wait_for_function("document.querySelectorAll(\"[data-testid='preview-row']\").length > 0", timeout=60_000)
+
+
+@pytest.mark.browser
+def test_the_editor_preview_shows_resolved_items_unknown_ones_and_no_location(stack, browser, synced):
+    admin, connector_id = synced
+    wrong = {"combine": "sum", "fields": {**STOCK["fields"], "item_ref": {"path": "$.pk"}}}
+    mapping = mapping_of(admin, connector_id, "stock", wrong)
+    tab = signed_in_tab(stack.atlas, browser, admin)
+    tab.goto(f"{stack.atlas.base_url}/app/connectors/{connector_id}/mappings/stock")
+    tab.wait_for_selector("[data-mapping-editor][data-ready]")
+    run_preview(tab)
+    items = tab.locator("[data-testid='preview-item']")
+    assert items.count() == 6
+    unknown = tab.locator("[data-testid='preview-item'][data-resolved='false']")
+    assert unknown.count() == 4 and "صنف غير معروف" in unknown.first.inner_text()
+    assert "4" in tab.get_by_test_id("preview-summary").inner_text()
+    # The item is the stock row's part: every row resolves; the one in transit shows it has no location.
+    tab.fill("[name='fields.item_ref.path']", "$.part")
+    run_preview(tab)
+    assert tab.locator("[data-testid='preview-item'][data-resolved='true']").count() == 6
+    assert "Widget" in tab.get_by_test_id("preview-table").inner_text()
+    places = tab.locator("[data-testid='preview-location'][data-resolved='false']")
+    assert places.count() == 1 and "بلا موقع" in places.inner_text()
+    tab.get_by_test_id("lang-switch").click()
+    tab.wait_for_function("document.documentElement.dir === 'ltr'")
+    assert "No location" in places.inner_text()
+    # Saving from the form keeps what the form does not show (how the rows combine).
+    tab.get_by_test_id("save-mapping").click()
+    tab.get_by_test_id("save-note").fill("The part, not the stock row")
+    tab.get_by_test_id("save-confirm").click()
+    tab.wait_for_selector("[data-testid='version-row'][data-version='2'][data-active='true']")
+    saved = admin.get(f"/api/mappings/{mapping['id']}").json()["versions"][0]["spec"]
+    assert saved["combine"] == "sum" and saved["fields"]["item_ref"] == {"path": "$.part"}
+
+
+@pytest.mark.browser
+def test_the_editor_preview_marks_skipped_records_and_keeps_the_skip_rules(stack, browser, synced):
+    admin, connector_id = synced
+    mapping = mapping_of(admin, connector_id, "track", TRACK_MAPPING)
+    active = next(v for v in mapping["versions"] if v["active"])["spec"]
+    expected = preview(admin, connector_id, "track", active).json()["skipped"]
+    assert expected > 0
+    tab = signed_in_tab(stack.atlas, browser, admin)
+    tab.goto(f"{stack.atlas.base_url}/app/connectors/{connector_id}/mappings/track")
+    tab.wait_for_selector("[data-mapping-editor][data-ready]")
+    run_preview(tab)
+    skipped = tab.locator("[data-testid='preview-row'][data-skipped]")
+    assert skipped.count() == expected
+    assert "تُخطّى بالقاعدة" in skipped.first.inner_text()
+    assert f"متخطّاة: {expected}" in tab.get_by_test_id("preview-summary").inner_text()

@@ -365,11 +365,29 @@
       setMode(fieldRow, mode);
     }
 
+    // What this form does not edit (skip rules, how balance rows combine, a count rule; a rule's list of paths
+    // and its default) is kept as it was loaded, so that previewing or saving from the form never drops it.
+    var KEPT_SPEC_KEYS = ["skip", "combine", "count"];
+    var KEPT_RULE_KEYS = ["paths", "default"];
+    var kept = { spec: {}, rules: {} };
+
+    function keptKeys(source, keys) {
+      var out = {};
+      keys.forEach(function (key) {
+        if (source && typeof source === "object" && Object.prototype.hasOwnProperty.call(source, key)) out[key] = source[key];
+      });
+      return out;
+    }
+
     function fillForm(spec) {
       spec = spec && typeof spec === "object" ? spec : {};
       input(form, "record_path").value = spec.record_path || model.endpoint_record_path || "$";
       input(form, "timezone").value = spec.timezone || "";
       var fields = spec.fields && typeof spec.fields === "object" ? spec.fields : {};
+      kept = { spec: keptKeys(spec, KEPT_SPEC_KEYS), rules: {} };
+      Object.keys(fields).forEach(function (name) {
+        kept.rules[name] = keptKeys(fields[name], KEPT_RULE_KEYS);
+      });
       rows.forEach(function (fieldRow) {
         fillRow(fieldRow, fields[fieldRow.getAttribute("data-field")]);
       });
@@ -380,6 +398,7 @@
       var name = fieldRow.getAttribute("data-field");
       var mode = input(fieldRow, "fields." + name + ".mode").value;
       var chain = transforms(fieldRow).map(buildTransform);
+      var extra = kept.rules[name] || {};
       var rule = {};
       if (mode === "constant") {
         var constantInput = input(fieldRow, "fields." + name + ".constant");
@@ -387,10 +406,13 @@
         rule.constant = readTyped(constantInput);
       } else {
         var path = input(fieldRow, "fields." + name + ".path").value.trim();
-        if (!path && !chain.length) return null;
-        rule.path = path;
+        if (path) rule.path = path;
+        else if (extra.paths) rule.paths = extra.paths; // a typed path replaces the kept list of paths
+        else if (!chain.length) return null;
+        else rule.path = path;
       }
       if (chain.length) rule.transforms = chain;
+      if (Object.prototype.hasOwnProperty.call(extra, "default")) rule["default"] = extra["default"];
       return rule;
     }
 
@@ -400,6 +422,9 @@
       var zone = input(form, "timezone").value.trim();
       if (recordPath) spec.record_path = recordPath;
       if (zone) spec.timezone = zone;
+      Object.keys(kept.spec).forEach(function (key) {
+        spec[key] = kept.spec[key];
+      });
       spec.fields = {};
       rows.forEach(function (fieldRow) {
         var rule = buildRule(fieldRow);
@@ -599,17 +624,50 @@
       return columns;
     }
 
+    /** Balances and movements point at an item and a location: the preview shows what each record resolves to. */
+    var RESOLVES = model.resource === "stock_balances" || model.resource === "stock_movements";
+
+    /** The item or location a record resolves to (as a sync resolves it), "unknown" with the reference, or
+     *  "no location" for a record without one (a sync puts it in the connector's "no location" bucket). */
+    function resolvedCell(record, kind) {
+      var ref = kind === "item" ? "item_ref" : "location_ref";
+      var found = record[kind];
+      var values = record.values;
+      var cell = el("td", { "data-testid": "preview-" + kind, "data-resolved": found ? "true" : "false" });
+      if (found) {
+        cell.appendChild(el("span", { dir: "auto", class: "preview-value" }, [String(found.name)]));
+        cell.appendChild(el("span", { class: "cell-sub muted", dir: "ltr" }, [String(kind === "item" ? found.sku : found.code)]));
+      } else if (!values) {
+        cell.appendChild(muted("—"));
+      } else if (values[ref] == null) {
+        cell.appendChild(el("span", { class: "muted" }, [label("mappings.preview.no_location")]));
+      } else {
+        cell.className = "is-error";
+        cell.appendChild(el("span", { class: "badge badge-warning" }, [label("mappings.preview.unknown_" + kind)]));
+        cell.appendChild(el("span", { class: "cell-sub muted", dir: "ltr" }, [String(values[ref])]));
+      }
+      return cell;
+    }
+
     function renderPreview(data) {
       lastPreview = data;
       var wrap = previewPanel.querySelector("[data-preview-wrap]");
       var empty = previewPanel.querySelector("[data-preview-empty]");
       var head = clear(previewPanel.querySelector("[data-preview-head]"));
       var body = clear(previewPanel.querySelector("[data-preview-rows]"));
-      var summary = el("span", {}, [
+      var summary = el("span", { "data-testid": "preview-summary" }, [
         label("mappings.preview.summary", { mapped: data.mapped, failed: data.failed, total: data.records.length }),
       ]);
+      if (data.skipped) {
+        summary.appendChild(document.createTextNode(" · "));
+        summary.appendChild(label("mappings.preview.skipped_count", { count: data.skipped }));
+      }
+      if (RESOLVES && data.unresolved) {
+        summary.appendChild(document.createTextNode(" · "));
+        summary.appendChild(label("mappings.preview.unresolved_count", { count: data.unresolved }));
+      }
       if (data.url) summary.appendChild(el("span", { class: "cell-sub muted" }, [code(data.url, "preview-url")]));
-      setStatus(previewStatus, summary, data.failed ? "failed" : "ok");
+      setStatus(previewStatus, summary, data.failed || (RESOLVES && data.unresolved) ? "failed" : "ok");
       if (!data.records.length) {
         wrap.hidden = true;
         clear(empty).appendChild(label("mappings.preview.no_records"));
@@ -619,6 +677,10 @@
       }
       var columns = previewColumns(data);
       var headRow = el("tr", {}, [el("th", { scope: "col", class: "col-num" }, ["#"])]);
+      if (RESOLVES) {
+        headRow.appendChild(el("th", { scope: "col" }, [label("mappings.preview.item")]));
+        headRow.appendChild(el("th", { scope: "col" }, [label("mappings.preview.location")]));
+      }
       columns.forEach(function (name) {
         headRow.appendChild(el("th", { scope: "col", title: name }, [fieldLabel(name)]));
       });
@@ -629,15 +691,30 @@
           (errors[e.field] = errors[e.field] || []).push(e);
         });
         var failed = (record.errors || []).length > 0;
+        var skipped = record.skipped != null;
         var tr = el("tr", {
           "data-record-index": String(record.index),
           "data-ok": failed ? "false" : "true",
+          "data-skipped": skipped ? String(record.skipped) : null,
           "data-testid": "preview-row",
           class: failed ? "is-failed" : null,
           tabindex: "0",
           "aria-selected": "false",
         });
         tr.appendChild(el("td", { class: "col-num" }, [el("span", { class: "num" }, [String(record.index + 1)])]));
+        if (skipped) {
+          // Skipped by a rule: neither mapped nor set aside; a sync counts it as skipped.
+          var note = el("span", { class: "badge badge-neutral", "data-testid": "preview-skipped" }, [
+            label("mappings.preview.skipped_by", { rule: record.skipped + 1 }),
+          ]);
+          tr.appendChild(el("td", { colspan: String(columns.length + (RESOLVES ? 2 : 0)), class: "muted" }, [note]));
+          body.appendChild(tr);
+          return;
+        }
+        if (RESOLVES) {
+          tr.appendChild(resolvedCell(record, "item"));
+          tr.appendChild(resolvedCell(record, "location"));
+        }
         columns.forEach(function (name) {
           var cell = el("td", { "data-column": name });
           if (errors[name]) {
