@@ -16,7 +16,8 @@ def test_discovery_reports_and_suggests_mappings_that_sync_without_edits(stack, 
     found = {r["path"]: r for r in result.json()["resources"]}
     items = found["/api/v1/items"]
     assert items["source"] == "configured" and items["reachable"] and items["resource"] == "items"
-    assert set(items["methods"]) >= {"GET", "HEAD", "OPTIONS"}
+    # Reads only: GET answered and HEAD was tried. OPTIONS is not sent (not one of the lock's declared kinds).
+    assert set(items["methods"]) == {"GET", "HEAD"}
     assert items["pagination"]["style"] == "page_number" and items["record_count"] == 100
     assert {"$.item_code", "$.description.en", "$.cost.amount"} <= {f["path"] for f in items["fields"]}
     assert items["suggested_mapping"]["fields"]["sku"] == {"path": "$.item_code"}
