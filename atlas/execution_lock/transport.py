@@ -481,9 +481,13 @@ class ReadOnlyHttp:
             raise TransportFailure("protocol", safe_url(url), type(exc).__name__) from None
 
     async def aclose(self) -> None:
-        if self._reports:
-            await asyncio.gather(*self._reports)
+        """Wait for the audit of refused declarations, close the client, then raise an audit that failed (after
+        closing, so a broken audit never leaks connections, and never passes in silence)."""
+        outcomes = await asyncio.gather(*self._reports, return_exceptions=True) if self._reports else []
         await self._client.aclose()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def __aenter__(self) -> ReadOnlyHttp:
         return self
