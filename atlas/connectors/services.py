@@ -165,8 +165,24 @@ def validate_endpoints(endpoints: list[EndpointIn]) -> None:
         _check_path(endpoint.record_path, f"{where}.record_path")
         pagination = endpoint.pagination
         _check_range(pagination.page_size, 1, 10_000, f"{where}.pagination.page_size")
-        for name in ("cursor_path", "total_path", "total_pages_path"):
+        for name in ("cursor_path", "total_path", "total_pages_path", "has_more_path", "next_path"):
             _check_path(getattr(pagination, name), f"{where}.pagination.{name}")
+        # Parameter names: never empty (a request would carry "=5"); in a read-RPC body, dotted paths.
+        in_body = pagination.params_in == "body"
+        if in_body and endpoint.rpc is None:
+            raise _invalid("errors.paging_params_in_body_without_rpc", f"{where}.pagination.params_in")
+        names = [
+            (f"{where}.pagination.{n}", getattr(pagination, n))
+            for n in ("cursor_param", "offset_param", "limit_param", "page_param", "size_param")
+        ]
+        if endpoint.time_window is not None:
+            window = endpoint.time_window
+            names += [(f"{where}.time_window.{n}", getattr(window, n)) for n in ("start_param", "end_param")]
+        for field_name, value in names:
+            if value is not None and not value.strip():
+                raise _invalid("errors.paging_param_empty", field_name)
+            if value is not None and in_body and not all(part.strip() for part in value.split(".")):
+                raise _invalid("errors.paging_body_path_invalid", field_name, name=value)
         if (
             pagination.kind == "cursor"
             and pagination.cursor_source in ("body", "next_url")

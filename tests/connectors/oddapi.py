@@ -137,7 +137,7 @@ def _handler(api: OddApi) -> type[BaseHTTPRequestHandler]:
                 page = int(q.get("page", 1))
                 chunk = RECORDS[(page - 1) * size : page * size]
                 self.send(200, {"data": chunk, "meta": {"total_pages": -(-len(RECORDS) // size)}})
-            elif path == "/pages-open":  # page numbers, no total: stop on a short page
+            elif path == "/pages-open":  # page numbers, no total: the read ends on an empty page
                 page = int(q.get("page", 1))
                 self.send(200, {"data": RECORDS[(page - 1) * size : page * size]})
             elif path == "/pages-repeat":  # ignores the page parameter

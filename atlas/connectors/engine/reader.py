@@ -1,34 +1,46 @@
-"""Reading an endpoint: pagination, time windows, parent-child fan-out, and bounded concurrency.
+"""Reading an endpoint: pagination, time windows, parent-child fan-out, read-RPC bodies, bounded concurrency.
 
-Every paginator stops on a clear condition and treats the odd ones as errors,
-never as an end: a repeated cursor, next link or page is a `PaginationLoop`; a
-short page where the total says more should follow is retried once and then
-fails; a record path that matches nothing fails the fetch. A bad page is never
-read as an empty page.
+A read never loses a row and never loops; it fails, saying why, where it cannot be exact. Each slot (one
+parent record × one time window) is read by one paginator, whose pages pass through a `PageGuard`
+(`atlas.connectors.engine.pagination`):
+
+- Every kind compares page contents: a page repeating any earlier page of the slot (a last page served for
+  ever under fresh cursors, numbered pages coming back A, B, A, B) is a `PaginationLoop` at the first repeat.
+  Cursor kinds also stop on a repeated cursor or next link.
+- A short page never ends a read. Without a total, a read goes on to an empty page or to the API's own end
+  signal (``has_more_path``, ``next_path``); a cursor read ends when no next cursor or link comes.
+- With a total, numbered pages are fetched concurrently, a page shorter than the total says is retried once,
+  the read goes on while fewer records were read than declared, and ends with the total checked: fewer
+  records than the source declared is a `TotalMismatch`. A page count alone (``total_pages_path``) cannot
+  tell a short page from a lost one, so there a page still short after its retry fails (``short_page``).
+- A bad page is never read as an empty page: a record path that matches nothing fails the fetch.
+
+A date-only time window sends an end that includes the window's last day (date filters are exclusive at the
+source); a window with no end parameter is one window from its start to now. A read-RPC endpoint (a POST read)
+places its paging values, and its window values, at dotted paths of its body when ``params_in`` is ``body``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
+import copy
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urljoin
-
-import msgspec
 
 from atlas.connectors.engine.config import ConnectorConfig, EndpointConfig, PaginationKind, TimeWindowConfig
 from atlas.connectors.engine.errors import FetchError, PaginationLoop
 from atlas.connectors.engine.fetch import FetchedPage, RequestExecutor
 from atlas.connectors.engine.jsonpath import CompiledPath, compile_path
+from atlas.connectors.engine.pagination import PageGuard, declared_number, end_signal, place
 
 PLACEHOLDER = re.compile(r"\{parent\.([^{}]+)\}")
 LINK_NEXT = re.compile(r"<([^>]+)>\s*;[^,]*\brel=\"?next\"?", re.IGNORECASE)
-_encoder = msgspec.json.Encoder()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +57,10 @@ class Page:
 @dataclass(frozen=True, slots=True)
 class Slot:
     path: str
-    params: dict[str, str]
+    params: dict[str, str]  # the query string: the endpoint's parameters, and its window unless that is in the body
     window: tuple[datetime, datetime] | None
     parent: Any
+    body_values: dict[str, Any] = field(default_factory=dict)  # window values at dotted paths of a read-RPC body
 
 
 def link_next(header: str | None) -> str | None:
@@ -58,7 +71,10 @@ def link_next(header: str | None) -> str | None:
 
 
 def windows(config: TimeWindowConfig, *, start: datetime | None, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The windows of [start, end): steps of ``window_hours``, or one window when the API takes only a start."""
     begin = start or end - timedelta(days=config.lookback_days)
+    if not config.end_param:
+        return [(begin, end)] if begin < end else []
     step = timedelta(hours=max(1, config.window_hours))
     result = []
     while begin < end:
@@ -74,6 +90,22 @@ def format_time(moment: datetime, style: str) -> str:
     if style == "epoch":
         return str(int(moment.timestamp()))
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def format_end(moment: datetime, style: str) -> str:
+    """The end value of the window [start, moment).
+
+    A date-only end is exclusive at the source (InvenTree's ``updated_before``): sending ``moment``'s own date
+    would leave out everything changed on that day, today's changes included. So a date end is the day after
+    ``moment``, unless ``moment`` is exactly midnight (then its date already ends the window exactly). The
+    overlap with the next window is harmless, since writes are idempotent; a gap would lose rows."""
+    if style != "date":
+        return format_time(moment, style)
+    moment = moment.astimezone(UTC)
+    day = moment.date()
+    if moment != moment.replace(hour=0, minute=0, second=0, microsecond=0):
+        day += timedelta(days=1)
+    return day.isoformat()
 
 
 class EndpointReader:
@@ -96,26 +128,56 @@ class EndpointReader:
 
         return PLACEHOLDER.sub(value, template)
 
+    @staticmethod
+    def in_body(endpoint: EndpointConfig) -> bool:
+        """Whether paging (and window) values go into a read-RPC body rather than the query string."""
+        return endpoint.rpc is not None and endpoint.pagination.params_in == "body"
+
     def slots(
         self, endpoint: EndpointConfig, *, parents: list[Any] | None, window_start: datetime | None, now: datetime
     ) -> list[Slot]:
         spans: list[tuple[datetime, datetime] | None] = (
             list(windows(endpoint.time_window, start=window_start, end=now)) if endpoint.time_window else [None]
         )
+        window = endpoint.time_window
+        in_body = self.in_body(endpoint)
         result = []
         for parent in (parents if endpoint.parent else [None]) or []:
             path = self.fill(endpoint.path, parent) if parent is not None else endpoint.path
             params = {k: self.fill(v, parent) if parent is not None else v for k, v in endpoint.params.items()}
             for span in spans:
-                slot_params = dict(params)
-                if span is not None and endpoint.time_window is not None:
-                    slot_params[endpoint.time_window.start_param] = format_time(span[0], endpoint.time_window.format)
-                    if endpoint.time_window.end_param:
-                        slot_params[endpoint.time_window.end_param] = format_time(
-                            span[1], endpoint.time_window.format
-                        )
-                result.append(Slot(path=path, params=slot_params, window=span, parent=parent))
+                values: dict[str, str] = {}
+                if span is not None and window is not None:
+                    values[window.start_param] = format_time(span[0], window.format)
+                    if window.end_param:
+                        values[window.end_param] = format_end(span[1], window.format)
+                if in_body and window is not None:
+                    body_values: dict[str, Any] = {
+                        k: int(v) if window.format == "epoch" else v for k, v in values.items()
+                    }
+                    slot = Slot(path=path, params=dict(params), window=span, parent=parent, body_values=body_values)
+                else:
+                    slot = Slot(path=path, params={**params, **values}, window=span, parent=parent)
+                result.append(slot)
         return result
+
+    def paging(self, endpoint: EndpointConfig, index: int) -> dict[str, int]:
+        """The paging values of the ``index``-th page (0-based) for offset or page-number pagination."""
+        pagination = endpoint.pagination
+        if pagination.kind == PaginationKind.OFFSET:
+            return {pagination.offset_param: index * pagination.page_size, pagination.limit_param: pagination.page_size}
+        values = {pagination.page_param: pagination.start_page + index}
+        if pagination.size_param:
+            values[pagination.size_param] = pagination.page_size
+        return values
+
+    def page_params(self, endpoint: EndpointConfig, slot: Slot, index: int) -> dict[str, str]:
+        """The query string of the ``index``-th page (0-based) for offset or page-number pagination (a body-paged
+        read-RPC endpoint carries its paging values in the body instead)."""
+        params = dict(slot.params)
+        if not self.in_body(endpoint):
+            params.update({name: str(value) for name, value in self.paging(endpoint, index).items()})
+        return params
 
     def records(self, endpoint: EndpointConfig, page: FetchedPage) -> list[Any]:
         path = self._record_paths.get(endpoint.key)
@@ -209,10 +271,25 @@ class EndpointReader:
             return page
         raise FetchError("no_page", url=self.url_for(endpoint.path))
 
-    async def _get(
-        self, endpoint: EndpointConfig, slot: Slot, url: str, params: dict[str, str] | None
+    async def _fetch(
+        self, endpoint: EndpointConfig, slot: Slot, url: str, paging: dict[str, Any] | None, *, follow: bool = False
     ) -> tuple[FetchedPage, Page]:
-        fetched = await self.executor.get_json(url, params)
+        """One page: a GET, or the endpoint's read-RPC POST. ``paging`` holds this page's paging values (query
+        parameters, or dotted body paths); ``follow`` means ``url`` is a next link that carries its own query."""
+        in_body = self.in_body(endpoint)
+        params: dict[str, str] | None = None
+        if not follow:
+            params = dict(slot.params)
+            if paging and not in_body:
+                params.update({name: str(value) for name, value in paging.items()})
+        if endpoint.rpc is None:
+            fetched = await self.executor.get_json(url, params)
+        else:
+            body = copy.deepcopy(endpoint.rpc.body)
+            if in_body:
+                for dotted, value in {**slot.body_values, **(paging or {})}.items():
+                    place(body, dotted, value, url=url)
+            fetched = await self.executor.rpc_json(url, body, protocol=endpoint.rpc.protocol, params=params)
         page = Page(
             endpoint=endpoint.key,
             url=fetched.url,
@@ -228,8 +305,12 @@ class EndpointReader:
         kind = endpoint.pagination.kind
         limit = max_pages or endpoint.pagination.max_pages
         if kind == PaginationKind.NONE:
-            _, page = await self._get(endpoint, slot, self.url_for(slot.path), dict(slot.params))
+            url = self.url_for(slot.path)
+            guard = PageGuard(endpoint.pagination, url)
+            fetched, page = await self._fetch(endpoint, slot, url, None)
+            guard.admit(page.records, fetched.body, url=fetched.url, status=fetched.status)
             yield page
+            guard.finish()
         elif kind == PaginationKind.CURSOR:
             async for page in self._cursor(endpoint, slot, limit):
                 yield page
@@ -242,14 +323,15 @@ class EndpointReader:
         source = pagination.cursor_source
         cursor_path = compile_path(pagination.cursor_path) if pagination.cursor_path else None
         url: str = self.url_for(slot.path)
-        params: dict[str, str] | None = dict(slot.params)
-        if source == "body" and pagination.size_param:
-            assert params is not None
-            params.setdefault(pagination.size_param, str(pagination.page_size))
+        guard = PageGuard(pagination, url)
+        size: dict[str, Any] = {}
+        if source == "body" and pagination.size_param and pagination.size_param not in slot.params:
+            size[pagination.size_param] = pagination.page_size
+        paging: dict[str, Any] | None = dict(size)
+        follow = False
         seen: set[str] = set()
         for number in range(limit):
-            fetched, page = await self._get(endpoint, slot, url, params)
-            yield page
+            fetched, page = await self._fetch(endpoint, slot, url, paging, follow=follow)
             if source == "link_header":
                 following = link_next(fetched.headers.get("link"))
             else:
@@ -257,136 +339,150 @@ class EndpointReader:
                     raise FetchError("cursor_path_missing", url=fetched.url, detail="set the JSONPath of the cursor")
                 value = cursor_path.first(fetched.body)
                 following = None if value in (None, "", False) else str(value)
-            if not following:
-                return
-            if following in seen:
+            said = end_signal(pagination, fetched.body)
+            if said is False and not following:
+                raise FetchError(
+                    "cursor_missing",
+                    url=fetched.url,
+                    status=fetched.status,
+                    detail=f"the server says more pages follow but gave no {_cursor_word(source)}",
+                )
+            last = said is True or not following
+            if not last and following in seen:
                 raise PaginationLoop(
                     "repeated_cursor",
                     url=fetched.url,
                     status=fetched.status,
-                    detail=f"the server repeated a {'cursor' if source == 'body' else 'next link'}",
+                    detail=f"the server repeated a {_cursor_word(source)}",
                 )
+            guard.admit(page.records, fetched.body, url=fetched.url, status=fetched.status)
+            yield page
+            if last:
+                guard.finish()
+                return
+            assert following is not None
+            if not page.records:
+                guard.check_empty_run(url=fetched.url, status=fetched.status)
             seen.add(following)
             if source == "body":
-                params = {**slot.params, pagination.cursor_param: following}
-                if pagination.size_param:
-                    params.setdefault(pagination.size_param, str(pagination.page_size))
+                paging = {**size, pagination.cursor_param: following}
             else:
                 url = urljoin(fetched.full_url, following)
-                params = None  # the next link carries its own query string
+                paging, follow = None, True  # the next link carries its own query string
             if number + 1 >= limit:
                 raise FetchError("too_many_pages", url=fetched.url, detail=f"more than {limit} pages")
 
-    def page_params(self, endpoint: EndpointConfig, slot: Slot, index: int) -> dict[str, str]:
-        """Request parameters of the ``index``-th page (0-based) for offset or page-number pagination."""
-        pagination = endpoint.pagination
-        params = dict(slot.params)
-        if pagination.kind == PaginationKind.OFFSET:
-            params[pagination.offset_param] = str(index * pagination.page_size)
-            params[pagination.limit_param] = str(pagination.page_size)
-        else:
-            params[pagination.page_param] = str(pagination.start_page + index)
-            if pagination.size_param:
-                params[pagination.size_param] = str(pagination.page_size)
-        return params
-
     def _page_count(self, endpoint: EndpointConfig, body: Any) -> int | None:
         pagination = endpoint.pagination
-        if pagination.kind == PaginationKind.OFFSET and pagination.total_path:
-            total = compile_path(pagination.total_path).first(body)
-            if isinstance(total, int) and total >= 0:
-                return -(-total // pagination.page_size) if total else 0
         if pagination.kind == PaginationKind.PAGE and pagination.total_pages_path:
-            pages = compile_path(pagination.total_pages_path).first(body)
-            if isinstance(pages, int) and pages >= 0:
+            pages = declared_number(compile_path(pagination.total_pages_path), body)
+            if pages is not None:
                 return pages
-        if pagination.kind == PaginationKind.PAGE and pagination.total_path:
-            total = compile_path(pagination.total_path).first(body)
-            if isinstance(total, int) and total >= 0:
-                return -(-total // pagination.page_size) if total else 0
+        if pagination.total_path:
+            total = declared_number(compile_path(pagination.total_path), body)
+            if total is not None:
+                return _pages_for(total, pagination.page_size)
         return None
 
     def _expected_size(self, endpoint: EndpointConfig, body: Any, index: int) -> int | None:
         pagination = endpoint.pagination
         if not pagination.total_path:
             return None
-        total = compile_path(pagination.total_path).first(body)
-        if not isinstance(total, int):
+        total = declared_number(compile_path(pagination.total_path), body)
+        if total is None:
             return None
         return max(0, min(pagination.page_size, total - index * pagination.page_size))
 
     async def _numbered(self, endpoint: EndpointConfig, slot: Slot, limit: int) -> AsyncIterator[Page]:
+        pagination = endpoint.pagination
         url = self.url_for(slot.path)
-        size = endpoint.pagination.page_size
-        fetched, first = await self._get(endpoint, slot, url, self.page_params(endpoint, slot, 0))
-        count = self._page_count(endpoint, fetched.body)
+        guard = PageGuard(pagination, url)
+        fetched, first = await self._fetch(endpoint, slot, url, self.paging(endpoint, 0))
+        guard.admit(first.records, fetched.body, url=fetched.url, status=fetched.status)
         yield first
+        count = self._page_count(endpoint, fetched.body)
+        counted = count is not None and pagination.total_path is not None and guard.declared is not None
         if count is not None:
             if count > limit:
                 raise FetchError("too_many_pages", url=fetched.url, detail=f"{count} pages, more than {limit}")
             # The total is known: fetch the rest concurrently, each checked against the size it must have.
-            async for page in self._known_pages(endpoint, slot, url, fetched.body, range(1, count)):
+            async for page in self._known_pages(endpoint, slot, url, fetched.body, range(1, count), guard):
                 yield page
-            return
-        previous = _fingerprint(first.records)
-        if len(first.records) < size:
-            return
-        for index in range(1, limit):
-            fetched, page = await self._get(endpoint, slot, url, self.page_params(endpoint, slot, index))
+            if not counted:
+                return  # a page count alone: every page it names was read, each one full but the last
+            if not guard.short_of_total() and count >= _pages_for(guard.declared or 0, pagination.page_size):
+                guard.finish()
+                return
+            start = max(1, count)  # fewer records than declared, or the total grew: read on
+        else:
+            said = end_signal(pagination, fetched.body)
+            if said is True or (said is None and not first.records):
+                guard.finish()
+                return
+            if not first.records:
+                guard.check_empty_run(url=fetched.url, status=fetched.status)
+            start = 1
+        for index in range(start, limit):
+            fetched, page = await self._fetch(endpoint, slot, url, self.paging(endpoint, index))
+            guard.admit(page.records, fetched.body, url=fetched.url, status=fetched.status)
+            if page.records:
+                yield page
+            said = end_signal(pagination, fetched.body)
+            if said is True or (said is None and not page.records):
+                break  # the API's last page, or (without an end signal) the first empty page
             if not page.records:
-                return
-            fingerprint = _fingerprint(page.records)
-            if fingerprint == previous:
-                raise PaginationLoop(
-                    "repeated_page",
-                    url=fetched.url,
-                    status=fetched.status,
-                    detail="the server returned the same page twice",
-                )
-            previous = fingerprint
-            yield page
-            if len(page.records) < size:
-                return
-        raise FetchError("too_many_pages", url=url, detail=f"more than {limit} pages")
+                guard.check_empty_run(url=fetched.url, status=fetched.status)
+            if (
+                counted
+                and not guard.short_of_total()
+                and index + 1 >= _pages_for(guard.declared or 0, pagination.page_size)
+            ):
+                break  # every record declared was read, through every page the (largest) total implies
+        else:
+            raise FetchError("too_many_pages", url=url, detail=f"more than {limit} pages")
+        guard.finish()
 
     async def _known_pages(
-        self, endpoint: EndpointConfig, slot: Slot, url: str, first_body: Any, indexes: range
+        self, endpoint: EndpointConfig, slot: Slot, url: str, first_body: Any, indexes: range, guard: PageGuard
     ) -> AsyncIterator[Page]:
-        async def fetch(index: int) -> Page:
-            params = self.page_params(endpoint, slot, index)
+        pagination = endpoint.pagination
+
+        async def fetch(index: int) -> tuple[FetchedPage, Page]:
             expected = self._expected_size(endpoint, first_body, index)
-            last = index == indexes.stop - 1
+            if expected is None and index != indexes.stop - 1:
+                expected = pagination.page_size  # a page count: every page but the last is full
             for attempt in range(2):
-                fetched, page = await self._get(endpoint, slot, url, params)
-                short = (expected is not None and len(page.records) != expected) or (
-                    expected is None and not last and len(page.records) < endpoint.pagination.page_size
-                )
-                if not short:
-                    return page
+                fetched, page = await self._fetch(endpoint, slot, url, self.paging(endpoint, index))
+                if expected is None or len(page.records) >= expected:
+                    return fetched, page
                 if attempt == 1:
+                    if pagination.total_path:
+                        return fetched, page  # kept: the total is checked when the read ends
                     raise FetchError(
                         "short_page",
                         url=fetched.url,
                         status=fetched.status,
-                        detail=f"page {index + 1} has {len(page.records)} records where "
-                        f"{expected if expected is not None else endpoint.pagination.page_size} were due",
+                        detail=f"page {index + 1} has {len(page.records)} records where {expected} were due",
                     )
             raise AssertionError("unreachable")
 
-        async for page in _bounded_map(fetch, list(indexes), self.connector.max_concurrency):
+        async for fetched, page in _bounded_map(fetch, list(indexes), self.connector.max_concurrency):
+            guard.admit(page.records, fetched.body, url=fetched.url, status=fetched.status)
             yield page
 
 
-def _fingerprint(records: list[Any]) -> str:
-    return hashlib.blake2b(_encoder.encode(records), digest_size=16).hexdigest()
+def _cursor_word(source: str) -> str:
+    return "cursor" if source == "body" else "next link"
 
 
-async def _bounded_map(
-    func: Callable[[int], Coroutine[Any, Any, Page]], items: list[int], width: int
-) -> AsyncIterator[Page]:
+def _pages_for(total: int, page_size: int) -> int:
+    return -(-total // max(1, page_size)) if total else 0
+
+
+async def _bounded_map(func: Callable[[int], Coroutine[Any, Any, T]], items: list[int], width: int) -> AsyncIterator[T]:
     """Run ``func`` over ``items`` with at most ``width`` at once; yield results in order."""
     width = max(1, width)
-    pending: list[asyncio.Task[Page]] = []
+    pending: list[asyncio.Task[T]] = []
     position = 0
     try:
         while position < len(items) or pending:
