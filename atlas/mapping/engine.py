@@ -983,7 +983,13 @@ def _fast_coercion(canonical: CanonicalField, index: int) -> list[str]:
     if canonical.type == FieldType.TEXT:
         # ``strip`` returns the very string when there is nothing to strip; when it does not, the
         # value only takes the slower branch, which gives the same result.
-        return [f"elif type(v) is str and 0 < len(v) <= {canonical.max_length} and v.strip() is v:", "    pass"]
+        # Source ids are often integers (InvenTree's and Odoo's pks): at most 18 digits, never longer than a limit.
+        return [
+            f"elif type(v) is str and 0 < len(v) <= {canonical.max_length} and v.strip() is v:",
+            "    pass",
+            "elif type(v) is int and -1000000000000000000 < v < 1000000000000000000:",
+            "    v = str(v)",
+        ]
     if canonical.type == FieldType.DECIMAL:
         return ["elif type(v) is int and -1000000000000000 < v < 1000000000000000:", "    v = Decimal(v)"]
     if canonical.type == FieldType.INTEGER:
