@@ -13,6 +13,14 @@ timed out, found out through a heartbeat, a worker shutting down) by cancelling 
 beating from that moment, even while the work is still unwinding, so an attempt whose work is gone never
 looks alive. Heartbeats are also the only way a cancellation reaches a running activity: without them an
 attempt Temporal gave up on would read to its end beside its retry.
+
+The keepalive is also silent while the attempt's task has a cancellation pending (`asyncio.Task.cancelling`),
+whoever asked for it. A task group whose task failed cancels the task it runs in to tear the rest down; if the
+teardown hangs (a sibling waiting on a queue nobody reads any more), the work is gone although its coroutine
+has not returned, and Temporal must time the attempt out and run the endpoint again rather than hear it is
+alive for hours. A cancellation withdrawn again (``asyncio.timeout`` does so) resumes the beats. So work run
+here must not catch a failed task group and carry on in the same task: on Python 3.11 the group leaves its
+task's cancellation pending, which would silence the keepalive of a live attempt.
 """
 
 from __future__ import annotations
@@ -52,10 +60,12 @@ def keepalive_interval(heartbeat_timeout: timedelta | None) -> float:
     return max(0.05, heartbeat_timeout.total_seconds() / BEATS_PER_TIMEOUT)
 
 
-async def _keep_alive(progress: Progress, interval: float) -> None:
-    # Checked before every beat: once Temporal has cancelled the attempt, nothing more is sent for it.
+async def _keep_alive(progress: Progress, interval: float, attempt: asyncio.Task[Any]) -> None:
+    # Checked before every beat: once Temporal has cancelled the attempt, nothing more is sent for it; while its
+    # task is being torn down for any other reason, nothing is sent either.
     while not activity.is_cancelled():
-        activity.heartbeat(*progress.details)
+        if not attempt.cancelling():
+            activity.heartbeat(*progress.details)
         await asyncio.sleep(interval)
 
 
@@ -65,9 +75,12 @@ async def heartbeating(work: Callable[[Progress], Awaitable[T]]) -> T:
     Call it from inside an activity. The keepalive is a task of this attempt: it ends with the work, and a
     cancellation of the activity still reaches the work as `asyncio.CancelledError`.
     """
+    attempt = asyncio.current_task()
+    assert attempt is not None, "heartbeating runs inside an activity's task"
     progress = Progress()
     keepalive = asyncio.create_task(
-        _keep_alive(progress, keepalive_interval(activity.info().heartbeat_timeout)), name="activity-keepalive"
+        _keep_alive(progress, keepalive_interval(activity.info().heartbeat_timeout), attempt),
+        name="activity-keepalive",
     )
     try:
         return await work(progress)

@@ -2,11 +2,13 @@
 
 Temporal starts an activity again when it has been silent for its heartbeat timeout (3 s on the test stack),
 whether or not the first attempt is still running. These tests hold a customer system's answer longer than
-that, through the real stack (Temporal dev server, a worker process, Atlas, PostgreSQL) and a real HTTP server
-that counts every request per page, and check that each page is read by one attempt only, that the run's
-counts are exact and that no row is written twice; and that a worker killed mid-sync resumes from the
-endpoint's checkpoint. The keepalive itself (`atlas.workflows.heartbeat`) is checked under Temporal's own
-activity test environment for what the stack cannot show: it stops when the work ends, fails, or is cancelled.
+that (a slow page, a ``Retry-After``, a request timed out and retried), through the real stack (Temporal dev
+server, a worker process, Atlas, PostgreSQL) and a real HTTP server that counts every request per page, and
+check that each page is read by one attempt only, that the run's counts are exact and that no row is written
+twice; and that a worker killed mid-sync resumes from the endpoint's checkpoint. The keepalive itself
+(`atlas.workflows.heartbeat`) is checked under Temporal's own activity test environment for what the stack
+cannot show on demand: it stops when the work ends, fails or is cancelled, and while failed work hangs in its
+teardown, but not when a cancellation inside the work is withdrawn.
 """
 
 from __future__ import annotations
@@ -233,8 +235,9 @@ MAPPINGS = {
 }
 
 
-def connect(admin: Any, api: HeldInventory) -> str:
-    response = admin.post("/api/connectors", json={**CONNECTOR, "name": f"Held {id(api)}", "base_url": api.base_url})
+def connect(admin: Any, api: HeldInventory, **settings: Any) -> str:
+    body = {**CONNECTOR, "name": f"Held {id(api)}", "base_url": api.base_url, **settings}
+    response = admin.post("/api/connectors", json=body)
     assert response.status_code == 201, response.text
     connector_id: str = response.json()["id"]
     for key, spec in MAPPINGS.items():
@@ -340,6 +343,23 @@ def test_a_retry_after_longer_than_the_heartbeat_timeout_is_waited_for_by_one_at
     assert items_asked == {1: 1, 2: 2, 3: 1, 4: 1, 5: 1, 6: 1}, items_asked  # page 2: the 429, then its answer
     exact(run["stats"], "items", len(ITEMS))
     exact(run["stats"], "stock_movements", 150)
+    no_duplicate_rows(stack, me["tenant_id"])
+    attempts = endpoint_attempts(temporal_address, f"sync-{run['id']}")
+    assert attempts == {"locations": [1], "items": [1], "movements": [1]}, attempts
+
+
+def test_a_request_timed_out_and_retried_past_the_heartbeat_timeout_stays_one_attempt(stack, temporal_address):
+    """The connector gives up on a page after 5 s and asks again after a backoff: more than the 3 s heartbeat
+    timeout of silence, with a timed-out request (and its withdrawn cancellation) inside."""
+    admin, me = stack.atlas.new_tenant()
+    with held_inventory() as api:
+        api.sleep_first[("/items", 4)] = 8.0
+        connector_id = connect(admin, api, timeout_seconds=5)
+        run = wait_for_run(admin, start_sync(admin, connector_id))
+        items_asked = api.pages_asked("/items")
+    assert run["status"] == "succeeded", run
+    assert items_asked == {1: 1, 2: 1, 3: 1, 4: 2, 5: 1, 6: 1}, items_asked  # page 4: timed out, then answered
+    exact(run["stats"], "items", len(ITEMS))
     no_duplicate_rows(stack, me["tenant_id"])
     attempts = endpoint_attempts(temporal_address, f"sync-{run['id']}")
     assert attempts == {"locations": [1], "items": [1], "movements": [1]}, attempts
@@ -499,6 +519,73 @@ def test_a_cancelled_attempt_stops_heartbeating_even_while_its_work_is_still_unw
         unwound.set()
         with pytest.raises(asyncio.CancelledError):
             await running
+
+    asyncio.run(scenario())
+
+
+def test_work_whose_task_group_failed_stops_heartbeating_while_its_teardown_hangs():
+    """The sync's shape: a reader and a writer in a task group. The writer fails (the database went away) while
+    the reader waits to hand it a batch, and the reader's cleanup then waits for ever on a queue nobody reads.
+    The attempt's coroutine never returns, but its work is gone: it must fall silent so Temporal retries it."""
+
+    async def scenario() -> None:
+        env = environment()
+        beats = Beats(env)
+        failed = asyncio.Event()
+        teardown = asyncio.Event()
+        released = asyncio.Event()
+
+        async def reader() -> None:
+            try:
+                await asyncio.Event().wait()  # waiting to hand a batch over
+            finally:
+                teardown.set()
+                await released.wait()  # a cleanup that hangs until the test lets it go
+
+        async def writer() -> None:
+            await beats.wait_for(2)
+            failed.set()
+            raise ValueError("the database went away")
+
+        async def work(progress: Any) -> None:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(reader())
+                group.create_task(writer())
+
+        async def attempt() -> None:
+            await heartbeating(work)
+
+        running = asyncio.create_task(env.run(attempt))
+        async with asyncio.timeout(30):
+            await failed.wait()
+            await teardown.wait()
+        await beats.none_for_a_while()  # the teardown hangs, and the attempt is silent
+        released.set()
+        with pytest.raises(ExceptionGroup):
+            await running
+
+    asyncio.run(scenario())
+
+
+def test_a_cancellation_withdrawn_inside_the_work_keeps_the_keepalive_beating():
+    """``asyncio.timeout`` cancels the task and withdraws the cancellation when it turns it into TimeoutError
+    (as a request timeout that the engine retries does): the attempt is alive and must go on heartbeating."""
+
+    async def scenario() -> None:
+        env = environment()
+        beats = Beats(env)
+
+        async def work(progress: Any) -> str:
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.05):
+                    await asyncio.Event().wait()
+            await beats.wait_for(len(beats.details) + 3)  # still beating after the timeout
+            return "retried"
+
+        async def attempt() -> str:
+            return await heartbeating(work)
+
+        assert await env.run(attempt) == "retried"
 
     asyncio.run(scenario())
 
