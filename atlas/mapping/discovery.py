@@ -86,6 +86,8 @@ SAMPLE = 50
 
 # Candidate names per canonical field: English, transliterated Arabic, and Arabic script.
 CANDIDATES: dict[str, tuple[str, ...]] = {
+    # A balance record's own id (a stock row, a lot, a quant): rows of one item and location add up.
+    "source_id": ("id", "pk", "stock_id", "stock_item_id", "row_id", "quant_id", "bin_id", "uuid", "_id"),
     "sku": (
         "sku",
         "item_code",
@@ -402,9 +404,12 @@ def suggest_mapping(
                     {"op": "negate_when", "path": direction.path, "values": ["out", "-", "-1", "outbound"]}
                 )
         rules[canonical.name] = rule
-    spec = {"record_path": records_path or "$", "fields": rules}
+    spec: dict[str, Any] = {"record_path": records_path or "$", "fields": rules}
+    if resource == "stock_balances" and "source_id" not in rules:
+        # No row id to sum by: the source must have one row per item and location (the preview shows it).
+        spec["combine"] = "last"
     try:
-        compile_mapping(resource, spec)
+        compile_mapping(resource, spec, strict=True)
     except MappingInvalid as exc:
         missing = [exc.detail] if exc.code == "required_field_unmapped" else []
         return spec, missing

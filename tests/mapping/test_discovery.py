@@ -27,6 +27,10 @@ def test_discovery_reports_and_suggests_mappings_that_sync_without_edits(stack, 
     stock = found["/api/v1/stock"]
     assert stock["source"] == "common_path" and stock["pagination"]["style"] == "cursor_body"
     assert stock["suggested_mapping"]["fields"]["quantity"] == {"path": "$.on_hand"}
+    # The demo's stock rows have no id of their own: the suggestion keeps one row per item and location, which
+    # saving accepts (a summed balance mapping needs the rows' ids).
+    assert stock["suggested_mapping"]["combine"] == "last" and "source_id" not in stock["suggested_mapping"]["fields"]
+    assert stock["unmapped_required"] == []
     # The suggestions for items and locations sync correctly with no edits.
     for key in ("items", "warehouses"):
         resource = found["/api/v1/items" if key == "items" else "/api/v1/warehouses"]
@@ -61,3 +65,20 @@ def test_discovery_of_an_unreachable_endpoint_reports_it(stack, demo_erp_url):
     report = admin.post(f"/api/connectors/{connector['id']}/discover").json()
     items = report["resources"][0]
     assert items["reachable"] is False and items["status"] == 401 and items["error"].startswith("unauthorized")
+
+
+def test_a_suggested_balance_mapping_sums_rows_by_their_own_id():
+    """Stock rows with an id of their own (InvenTree's stock items): the suggestion maps it as the source id, so
+    several rows of one item and location add up; it saves as it is (strict compilation)."""
+    from atlas.mapping.discovery import flatten, suggest_mapping
+    from atlas.mapping.engine import compile_mapping
+
+    records = [
+        {"pk": 1, "sku": "A-1", "warehouse": "W1", "quantity": 5.0, "reserved": 1.0},
+        {"pk": 2, "sku": "A-1", "warehouse": "W1", "quantity": 2.0, "reserved": 0.0},
+    ]
+    spec, missing = suggest_mapping("stock_balances", "$", flatten(records), records)
+    assert spec is not None and missing == []
+    assert spec["fields"]["source_id"] == {"path": "$.pk"} and "combine" not in spec
+    mapped = compile_mapping("stock_balances", spec, strict=True).map_many(records)
+    assert [row["source_id"] for row in mapped] == ["1", "2"]
