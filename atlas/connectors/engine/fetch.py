@@ -69,8 +69,13 @@ def _server_message(body: bytes) -> str:
             value = parsed.get(key)
             if isinstance(value, str):
                 return value[:200]
-            if isinstance(value, dict) and isinstance(value.get("message"), str):
-                return str(value["message"])[:200]
+            if isinstance(value, dict):
+                message = value.get("message")
+                if isinstance(message, str):
+                    return message[:200]
+                # OData v4 / SAP Business One Service Layer: {"error": {"code": .., "message": {"value": ".."}}}
+                if isinstance(message, dict) and isinstance(message.get("value"), str):
+                    return str(message["value"])[:200]
     return ""
 
 
