@@ -566,6 +566,13 @@ class InvenTreeApi:
             "stock": lambda i: (i.quantity, int(i.serial) if (i.serial or "").isdigit() else 0, i.serial or ""),
         }
 
+    def ordered_stock(self) -> list[StockItem]:
+        """Every stock row in the stock list's default order (what ``limit``/``offset`` pages cut)."""
+        with self.data.lock:
+            rows = [i for i in self.data.items.values() if i.pk not in self.data.faults.hidden_stock]
+            keys = self._stock_order()
+            return order_rows(rows, requested_ordering(Query(""), keys, ["part__name", "quantity", "location"]), keys)
+
     def _stock_list(self, verb: str, query: Query, url: str, payload: Any, user: str | None) -> Reply:
         data = self.data
         if verb == "POST":
