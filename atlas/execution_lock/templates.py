@@ -182,6 +182,13 @@ def render_request(
             headers[name] = "•••• (not included)"
     elif auth_kind in ("bearer", "oauth2_client_credentials"):
         headers["Authorization"] = "Bearer •••• (not included)"
+    elif auth_kind == "basic":
+        headers["Authorization"] = "Basic •••• (not included)"
+    elif auth_kind == "header":
+        scheme = str(auth_settings.get("scheme") or "").strip()
+        headers["Authorization"] = f"{scheme} •••• (not included)".strip()
+    elif auth_kind == "session_login":
+        headers["Cookie"] = "•••• (the session's cookies, not included)"
     flat: dict[str, Any] = {}
     for target, source in template.get("body", {}).items():
         flat[target] = source["value"] if isinstance(source, dict) else action.get(source)

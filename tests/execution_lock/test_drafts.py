@@ -143,6 +143,15 @@ def test_no_secret_ever_reaches_a_rendered_request():
             auth_settings={},
         )
         assert request["headers"]["Authorization"] == "Bearer •••• (not included)"
+    for kind, settings, header, value in (
+        ("basic", {"username": "ops"}, "Authorization", "Basic •••• (not included)"),
+        ("header", {"scheme": "Token"}, "Authorization", "Token •••• (not included)"),
+        ("session_login", {"login_url": "http://h/Login"}, "Cookie", "•••• (the session's cookies, not included)"),
+    ):
+        request = render_request(
+            CONNECTOR.action_templates["reorder"], {}, base_url="http://h", auth_kind=kind, auth_settings=settings
+        )
+        assert request["headers"][header] == value, kind
     query = render_request(
         CONNECTOR.action_templates["reorder"],
         {},
