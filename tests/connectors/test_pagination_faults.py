@@ -9,6 +9,7 @@ to one rule: it returns exactly the source's records, or it fails; never fewer r
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -646,3 +647,72 @@ def wait_for_run(client: Any, run_id: str, timeout: float = 180) -> dict[str, An
             return dict(run)
         time.sleep(0.3)
     raise AssertionError(f"sync {run_id} did not finish")
+
+
+@pytest.mark.browser
+def test_the_form_sets_end_signals_body_paging_and_a_start_only_window(atlas, browser, sim):
+    admin, _ = atlas.new_tenant()
+    context = browser.new_context(locale="en-GB")
+    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url}])
+    context.add_cookies([{"name": "atlas_lang", "value": "en", "url": atlas.base_url}])
+    tab = context.new_page()
+    tab.goto(f"{atlas.base_url}/app/connectors/new")
+    tab.wait_for_selector("[data-connector-form][data-ready]")
+    tab.fill("[name='name']", "Odoo by hand")
+    tab.fill("[name='base_url']", sim.base)
+
+    # A read-RPC endpoint paging in its body, ending by an empty page.
+    tab.fill("[name='endpoints.0.path']", "/json/2/stock.quant/search_read")
+    tab.fill("[name='endpoints.0.record_path']", "$")
+    assert tab.locator("[name='endpoints.0.rpc.protocol']").is_hidden()
+    tab.check("[name='endpoints.0.rpc.enabled']")
+    tab.select_option("[name='endpoints.0.rpc.protocol']", "odoo_json2")
+    tab.fill("[name='endpoints.0.rpc.body']", '{"domain": [], "fields": ["quantity"]}')
+    tab.select_option("[name='endpoints.0.pagination.kind']", "offset")
+    tab.select_option("[name='endpoints.0.pagination.params_in']", "body")
+
+    # A dated endpoint: page numbers ending by has_more, a window with no end parameter.
+    tab.get_by_test_id("add-endpoint").click()
+    tab.fill("[name='endpoints.1.path']", "/signal/has-more")
+    tab.fill("[name='endpoints.1.record_path']", "$.items")
+    tab.select_option("[name='endpoints.1.pagination.kind']", "page")
+    assert tab.locator("[name='endpoints.1.pagination.params_in']").is_hidden()  # no read-RPC: the query only
+    tab.fill("[name='endpoints.1.pagination.has_more_path']", "$.page_context.has_more_page")
+    tab.check("[name='endpoints.1.time_window.enabled']")
+    tab.fill("[name='endpoints.1.time_window.start_param']", "updated_after")
+    tab.fill("[name='endpoints.1.time_window.end_param']", "")
+    tab.select_option("[name='endpoints.1.time_window.format']", "date")
+    assert "today's changes" in tab.locator(".field:has([name='endpoints.1.time_window.format'])").inner_text()
+
+    tab.get_by_test_id("connector-save").click()
+    tab.wait_for_url(re.compile(r".*/app/connectors/[0-9a-f-]{36}$"))
+    connector_id = tab.url.rsplit("/", 1)[-1]
+    saved = admin.get(f"/api/connectors/{connector_id}").json()
+    odoo, dated = saved["endpoints"]
+    assert odoo["rpc"] == {"protocol": "odoo_json2", "body": {"domain": [], "fields": ["quantity"]}}
+    assert odoo["pagination"]["kind"] == "offset" and odoo["pagination"]["params_in"] == "body"
+    assert dated["pagination"]["has_more_path"] == "$.page_context.has_more_page"
+    assert dated["time_window"]["end_param"] is None and dated["time_window"]["format"] == "date"
+    assert dated["rpc"] is None
+    assert "$.page_context.has_more_page" in tab.get_by_test_id("end-signal").inner_text()
+    assert "Odoo JSON-2" in tab.get_by_test_id("rpc").inner_text()
+    assert "Start only, up to now" in tab.get_by_test_id("endpoints-table").inner_text()
+
+    # Edit: every new field comes back as saved, and saving again changes nothing.
+    tab.get_by_test_id("edit-connector").click()
+    tab.wait_for_selector("[data-connector-form][data-ready]")
+    assert tab.locator("[name='endpoints.0.rpc.enabled']").is_checked()
+    assert tab.input_value("[name='endpoints.0.pagination.params_in']") == "body"
+    assert tab.input_value("[name='endpoints.1.time_window.end_param']") == ""
+    assert tab.input_value("[name='endpoints.1.pagination.has_more_path']") == "$.page_context.has_more_page"
+    tab.get_by_test_id("connector-save").click()
+    tab.wait_for_url(f"{atlas.base_url}/app/connectors/{connector_id}")
+    again = admin.get(f"/api/connectors/{connector_id}").json()
+    assert again["endpoints"] == saved["endpoints"]
+
+    # Test connection reads both: the lock proves the Odoo body a read; the dated API answers its first page.
+    tab.get_by_test_id("test-connection").click()
+    tab.wait_for_function("document.querySelectorAll(\"[data-testid='test-result']\").length === 2", timeout=60_000)
+    for row in tab.locator("[data-testid='test-result']").all():
+        assert row.get_attribute("data-ok") == "true", row.inner_text()
+    context.close()

@@ -279,16 +279,27 @@
       "page_param",
       "start_page",
       "total_pages_path",
+      "has_more_path",
+      "next_path",
+      "params_in",
     ].forEach(function (name) {
       if (Object.prototype.hasOwnProperty.call(pg, name)) setValue(group, field(group, "pagination." + name), pg[name]);
     });
+    var rpc = ep.rpc;
+    setValue(group, field(group, "rpc.enabled"), !!rpc);
+    if (rpc) {
+      setValue(group, field(group, "rpc.protocol"), rpc.protocol || "odoo_json2");
+      setValue(group, field(group, "rpc.body"), JSON.stringify(rpc.body || {}, null, 2));
+    }
     if (Object.prototype.hasOwnProperty.call(pg, "size_param")) setValue(group, field(group, "pagination.size_param"), pg.size_param);
     var tw = ep.time_window;
     setValue(group, field(group, "time_window.enabled"), !!tw);
     if (tw) {
-      ["start_param", "end_param", "lookback_days", "format"].forEach(function (name) {
+      ["start_param", "lookback_days", "format"].forEach(function (name) {
         if (tw[name] != null) setValue(group, field(group, "time_window." + name), tw[name]);
       });
+      // No end parameter: a start-only window (updated_after), shown as an empty field.
+      if (Object.prototype.hasOwnProperty.call(tw, "end_param")) setValue(group, field(group, "time_window.end_param"), tw.end_param);
       if (tw.window_hours != null) {
         var days = Math.round((Number(tw.window_hours) / 24) * 100) / 100;
         setValue(group, field(group, "time_window.window_days"), days);
@@ -406,7 +417,6 @@
       if (size !== undefined) pg.page_size = size;
       putText(pg, "offset_param", value(group, "pagination.offset_param"));
       putText(pg, "limit_param", value(group, "pagination.limit_param"));
-      putText(pg, "total_path", value(group, "pagination.total_path"));
     } else if (kind === "page") {
       if (size !== undefined) pg.page_size = size;
       putText(pg, "page_param", value(group, "pagination.page_param"));
@@ -415,7 +425,22 @@
       if (start !== undefined) pg.start_page = start;
       putText(pg, "total_pages_path", value(group, "pagination.total_pages_path"));
     }
+    if (kind !== "none") {
+      // How the read knows it is complete: a total checked at the end, or the API's own end signal.
+      putText(pg, "total_path", value(group, "pagination.total_path"));
+      putText(pg, "has_more_path", value(group, "pagination.has_more_path"));
+      putText(pg, "next_path", value(group, "pagination.next_path"));
+      if (field(group, "rpc.enabled").checked) pg.params_in = value(group, "pagination.params_in") || "query";
+    }
     return pg;
+  }
+
+  /** A read-RPC endpoint's settings; a body that is not JSON goes as typed, and the API names the field. */
+  function buildRpc(group) {
+    if (!field(group, "rpc.enabled").checked) return null;
+    var text = value(group, "rpc.body");
+    var body = text ? parseJSON(text, text) : {};
+    return { protocol: value(group, "rpc.protocol") || "odoo_json2", body: body };
   }
 
   function buildEndpoint(group) {
@@ -428,6 +453,7 @@
       pagination: buildPagination(group),
       time_window: null,
       parent: value(group, "parent") || null,
+      rpc: buildRpc(group),
     };
     group.querySelectorAll("[data-param-row]").forEach(function (row) {
       var name = row.querySelector("[data-param-key]").value.trim();
@@ -436,7 +462,7 @@
     if (field(group, "time_window.enabled").checked) {
       var tw = {};
       putText(tw, "start_param", value(group, "time_window.start_param"));
-      putText(tw, "end_param", value(group, "time_window.end_param"));
+      tw.end_param = value(group, "time_window.end_param") || null; // empty: the API takes only a start
       var days = num(value(group, "time_window.window_days"), "float");
       if (days !== undefined) tw.window_hours = Math.max(1, Math.round(days * 24));
       var lookback = num(value(group, "time_window.lookback_days"), "int");
