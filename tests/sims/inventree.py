@@ -265,8 +265,19 @@ class InvenTreeApi:
             return Reply(404, {"detail": "API endpoint not found", "url": absolute})
         if route != "info" and user is None:
             return self._unauthorised("Authentication credentials were not provided.")
-        if verb not in allowed and verb != "OPTIONS":
+        if verb not in allowed:
             return Reply(405, {"detail": f'Method "{method}" not allowed.'}, {"Allow": ", ".join(allowed)})
+        if verb == "OPTIONS":  # DRF's metadata (InvenTreeMetadata adds the fields a user may write; not simulated)
+            return Reply(
+                200,
+                {
+                    "name": route.replace("_", " ").title(),
+                    "description": "",
+                    "renders": ["application/json"],
+                    "parses": ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"],
+                },
+                {"Allow": ", ".join(allowed)},
+            )
         try:
             payload = self._payload(body) if verb in ("POST", "PUT", "PATCH", "DELETE") else {}
             with self.data.lock:

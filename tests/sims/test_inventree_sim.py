@@ -122,6 +122,15 @@ def test_paths_end_in_a_slash_and_a_missing_slash_is_a_404_not_a_redirect(client
     assert client.get("/api/stock/999999/").status_code == 404
 
 
+def test_head_answers_without_a_body_and_options_with_metadata(server: InvenTreeApi, client: httpx.Client) -> None:
+    head = client.head("/api/stock/?limit=1")
+    assert head.status_code == 200 and head.content == b"" and int(head.headers["Content-Length"]) > 0
+    with CANARY.deliberate():  # not a read: the canary files it with the writes
+        options = client.options("/api/stock/track/")
+    assert options.status_code == 200 and options.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert "results" not in options.json() and isinstance(options.json(), dict)
+
+
 def test_token_and_basic_authenticate_a_bearer_with_the_same_key_does_not(server: InvenTreeApi) -> None:
     url = f"{server.base}/api/part/?limit=1"
     assert httpx.get(url, headers={"Authorization": f"token {TOKEN}"}).status_code == 200  # keyword: any case
