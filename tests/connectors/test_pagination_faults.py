@@ -31,7 +31,7 @@ from atlas.connectors.engine import (
     TimeWindowConfig,
 )
 from atlas.connectors.engine.config import RpcConfig, RpcProtocol
-from atlas.connectors.engine.pagination import EMPTY_RUN_LIMIT, TotalMismatch
+from atlas.connectors.engine.pagination import EMPTY_RUN_LIMIT, PageGuard, TotalMismatch, end_signal, place
 from atlas.connectors.engine.reader import format_end, windows
 from atlas.execution_lock import NetworkPolicy
 from tests.sims.canary import CANARY
@@ -319,6 +319,60 @@ def test_date_window_ends_include_their_last_day_unless_it_ends_at_midnight():
     only_start = TimeWindowConfig(start_param="updated_after", end_param=None, window_hours=24, lookback_days=30)
     assert windows(only_start, start=None, end=now) == [(now - timedelta(days=30), now)]
     assert len(windows(TimeWindowConfig(window_hours=24, lookback_days=30), start=None, end=now)) == 30
+
+
+# --- the rules, directly ------------------------------------------------------------------------------------------
+
+
+def test_the_guard_never_counts_an_empty_page_as_a_repeat_and_keeps_the_largest_total():
+    guard = PageGuard(PaginationConfig(total_path="$.total"), "http://erp/x")
+    for _ in range(EMPTY_RUN_LIMIT - 1):
+        guard.admit([], {"total": 3}, url="http://erp/x", status=200)
+    guard.check_empty_run(url="http://erp/x", status=200)  # under the limit: no error
+    guard.admit([{"id": 1}], {"total": 5}, url="http://erp/x", status=200)
+    guard.admit([{"id": 2}], {"total": "4"}, url="http://erp/x", status=200)
+    assert (guard.records, guard.declared, guard.short_of_total()) == (2, 5, True)
+    with pytest.raises(PaginationLoop) as repeated:
+        guard.admit([{"id": 1}], {}, url="http://erp/x", status=200)
+    assert repeated.value.detail == f"page {EMPTY_RUN_LIMIT + 2} has the same records as page {EMPTY_RUN_LIMIT}"
+    with pytest.raises(TotalMismatch) as short:
+        guard.finish()
+    assert (short.value.read, short.value.declared) == (2, 5)
+    for _ in range(EMPTY_RUN_LIMIT):
+        guard.admit([], {}, url="http://erp/x", status=200)
+    with pytest.raises(PaginationLoop) as empty:
+        guard.check_empty_run(url="http://erp/x", status=200)
+    assert empty.value.reason == "empty_pages"
+
+
+@pytest.mark.parametrize(
+    ("pagination", "body", "said"),
+    [
+        ({"has_more_path": "$.more"}, {"more": False}, True),
+        ({"has_more_path": "$.more"}, {"more": "false"}, True),
+        ({"has_more_path": "$.more"}, {"more": True}, False),
+        ({"has_more_path": "$.more"}, {"other": False}, None),  # a path that matches nothing says nothing
+        ({"has_more_path": "$.more"}, {"more": None}, None),
+        ({"next_path": "$.p.next"}, {"p": {"next": None}}, True),
+        ({"next_path": "$.p.next"}, {"p": {"next": ""}}, True),
+        ({"next_path": "$.p.next"}, {"p": {"next": "/x?page=3"}}, False),
+        ({"next_path": "$.p.next"}, {"p": {}}, None),
+        ({"has_more_path": "$.more", "next_path": "$.next"}, {"more": False, "next": "/x?page=3"}, False),
+        ({}, {"more": False}, None),
+    ],
+)
+def test_end_signals(pagination, body, said):
+    assert end_signal(PaginationConfig(**pagination), body) is said
+
+
+def test_paging_values_go_to_dotted_paths_of_a_body():
+    body: dict[str, Any] = {"query": "{ stock { id } }", "variables": {"after": None}}
+    place(body, "variables.after", "c2", url="http://erp/graphql")
+    place(body, "variables.page.size", 50, url="http://erp/graphql")
+    assert body == {"query": "{ stock { id } }", "variables": {"after": "c2", "page": {"size": 50}}}
+    with pytest.raises(FetchError) as caught:
+        place({"args": [1, 2]}, "args.offset", 0, url="http://erp/json/2/stock.quant/search_read")
+    assert caught.value.reason == "paging_path_invalid" and "list" in caught.value.detail
 
 
 # --- read-RPC bodies ----------------------------------------------------------------------------------------------
