@@ -50,7 +50,9 @@ TRANSFORMS = (
 )
 MAX_TRANSFORMS = 8
 MOVEMENT_KINDS = frozenset(k.value for k in MovementKind)
-DECIMAL_LIMIT = Decimal("1e15")
+# Quantities and money are numeric(18, 4) in PostgreSQL: at most 14 digits before the point. A larger value is the
+# record's error (out_of_range, set aside with its reason), never the database's (which would fail the whole batch).
+DECIMAL_LIMIT = Decimal("1e14")
 
 
 __all__ = [
@@ -991,7 +993,7 @@ def _fast_coercion(canonical: CanonicalField, index: int) -> list[str]:
             "    v = str(v)",
         ]
     if canonical.type == FieldType.DECIMAL:
-        return ["elif type(v) is int and -1000000000000000 < v < 1000000000000000:", "    v = Decimal(v)"]
+        return ["elif type(v) is int and -100000000000000 < v < 100000000000000:", "    v = Decimal(v)"]
     if canonical.type == FieldType.INTEGER:
         return ["elif type(v) is int and -2147483648 <= v <= 2147483647:", "    pass"]
     if canonical.type == FieldType.DATETIME:

@@ -14,6 +14,7 @@ reconciliation was refused, or ``failed``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -442,9 +443,15 @@ async def sync_endpoint(
                             client.reader.read(endpoint, parents=parents, window_start=window_start, now=window_end)
                         )
                         await hand_over(checkpoint=window_end)  # the window is complete: resume after it
-        finally:
+        except BaseException:
+            # The read failed or was cancelled (a writer failed, Temporal cancelled the attempt): the task group stops
+            # the writers. Never wait for room in a queue nobody may read any more.
             for _ in range(writers):
-                await queue.put(None)
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(None)
+            raise
+        for _ in range(writers):
+            await queue.put(None)
 
     try:
         async with asyncio.TaskGroup() as group:
