@@ -59,20 +59,42 @@ def canonical_fields(resource: str) -> list[dict[str, Any]]:
     ]
 
 
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else msgspec.json.encode(value).decode()
+
+
 def field_rules(spec: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Per canonical field, what the form shows first: mode, path and constant text."""
+    """Per canonical field, what the form shows first: mode (one path, the first present of several paths, or a
+    constant), its text, and the default when the rule finds nothing (with its JSON when it is not text)."""
     rules: dict[str, dict[str, Any]] = {}
     fields = (spec or {}).get("fields")
     for name, rule in (fields if isinstance(fields, dict) else {}).items():
         if not isinstance(rule, dict):
             continue
+        shown: dict[str, Any] = {"mode": "path", "path": "", "constant": "", "paths": "", "default": ""}
         if "constant" in rule:
-            value = rule["constant"]
-            text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
-            rules[name] = {"mode": "constant", "path": "", "constant": text}
+            shown.update(mode="constant", constant=_text(rule["constant"]))
+        elif isinstance(rule.get("paths"), list):
+            shown.update(mode="paths", paths="\n".join(str(p) for p in rule["paths"]))
         else:
-            rules[name] = {"mode": "path", "path": str(rule.get("path") or ""), "constant": ""}
+            shown["path"] = str(rule.get("path") or "")
+        if "default" in rule:
+            shown["default"] = _text(rule["default"])
+            if not isinstance(rule["default"], str):
+                shown["default_json"] = shown["default"]
+        rules[name] = shown
     return rules
+
+
+def record_rules(spec: dict[str, Any] | None) -> dict[str, str]:
+    """The rules about whole records, as the form shows them: how balance rows combine (sum unless the version
+    says last), and the skip and count rules as JSON text."""
+    spec = spec or {}
+    return {
+        "combine": "last" if spec.get("combine") == "last" else "sum",
+        "skip": msgspec.json.format(msgspec.json.encode(spec["skip"])).decode() if spec.get("skip") else "",
+        "count": msgspec.json.format(msgspec.json.encode(spec["count"])).decode() if spec.get("count") else "",
+    }
 
 
 class MappingPages(Controller):
@@ -127,6 +149,7 @@ class MappingPages(Controller):
             mapping=mapping_read,
             fields=fields,
             rules=field_rules(active_spec),
+            record_rules=record_rules(active_spec),
             record_path=spec.get("record_path") or endpoint.record_path or "$",
             timezone=spec.get("timezone") or "",
             timezones=TIMEZONES,

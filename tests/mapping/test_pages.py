@@ -336,3 +336,59 @@ def test_discovery_suggestion_opens_prefilled_in_the_editor(atlas, browser, demo
     tab.get_by_test_id("load-suggestion").click()
     assert tab.get_by_test_id("suggestion-notice").get_attribute("data-prefilled") == "true"
     context.close()
+
+
+@pytest.mark.browser
+def test_admin_sets_fallback_paths_a_default_a_skip_rule_and_how_rows_combine(atlas, browser, demo_erp_url):
+    """The rules real data needs, set in the editor with no code: the first present of several paths, a default
+    when nothing is found, records to skip (the preview shows them skipped), and how balance rows combine."""
+    admin, _ = atlas.new_tenant()
+    connector = create_connector(admin, demo_erp_url)
+    context, tab = signed_in_page(atlas, browser, admin)
+    tab.goto(f"{atlas.base_url}{editor_url(connector['id'], 'items')}")
+    tab.wait_for_selector("[data-mapping-editor][data-ready]")
+    tab.get_by_test_id("record-path").fill("$.data")
+    tab.select_option("[name='fields.sku.mode']", "paths")
+    tab.fill("[name='fields.sku.paths']", "$.ipn\n$.item_code")  # the demo has no IPN: the second path is taken
+    tab.fill("[name='fields.name.path']", "$.description.en")
+    tab.fill("[name='fields.category.path']", "$.no_such_field")
+    tab.fill("[name='fields.category.default']", "Uncategorised")
+    tab.get_by_test_id("skip").fill('[{"path": "$.item_code", "equals": "SKU-0001"}]')
+    tab.get_by_test_id("preview-button").click()
+    tab.wait_for_selector("[data-testid='preview-row']", timeout=60_000)
+    table = tab.get_by_test_id("preview-table").inner_text()
+    assert "SKU-0002" in table and "Uncategorised" in table
+    assert tab.locator("[data-testid='preview-row'][data-skipped='0']").count() == 1  # by skip rule 0
+
+    # A skip rule that is not JSON is the API's error, shown next to the skip rules.
+    tab.get_by_test_id("skip").fill("[{not json")
+    tab.get_by_test_id("save-mapping").click()
+    tab.get_by_test_id("save-note").fill("broken")
+    tab.get_by_test_id("save-confirm").click()
+    tab.locator(".field:has([name='skip']) + .field-error").wait_for(state="visible")
+    tab.get_by_test_id("skip").fill('[{"path": "$.item_code", "equals": "SKU-0001"}]')
+    tab.get_by_test_id("save-mapping").click()
+    tab.get_by_test_id("save-note").fill("Fallback SKU, default category, one item skipped")
+    tab.get_by_test_id("save-confirm").click()
+    tab.wait_for_selector("[data-testid='version-row'][data-version='1'][data-active='true']")
+    [mapping] = admin.get("/api/mappings", params={"connector_id": connector["id"]}).json()
+    spec = admin.get(f"/api/mappings/{mapping['id']}").json()["versions"][0]["spec"]
+    assert spec["fields"]["sku"] == {"paths": ["$.ipn", "$.item_code"]}
+    assert spec["fields"]["category"] == {"path": "$.no_such_field", "default": "Uncategorised"}
+    assert spec["skip"] == [{"path": "$.item_code", "equals": "SKU-0001"}]
+
+    # Balances: how rows combine. The demo's stock rows have no id of their own, so adding up needs a source row id.
+    tab.goto(f"{atlas.base_url}{editor_url(connector['id'], 'stock')}")
+    tab.wait_for_selector("[data-mapping-editor][data-ready]")
+    assert tab.input_value("[name='combine']") == "sum"
+    tab.fill("[name='fields.item_ref.path']", "$.sku")
+    tab.fill("[name='fields.location_ref.path']", "$.warehouse_id")
+    tab.fill("[name='fields.quantity.path']", "$.on_hand")
+    tab.get_by_test_id("preview-button").click()
+    tab.locator(".field-rule[data-field='source_id'] .field-error, [data-form-error]:not([hidden])").first.wait_for(
+        state="visible", timeout=60_000
+    )
+    tab.select_option("[name='combine']", "last")
+    tab.get_by_test_id("preview-button").click()
+    tab.wait_for_selector("[data-testid='preview-row']", timeout=60_000)
+    context.close()

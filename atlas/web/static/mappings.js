@@ -337,26 +337,37 @@
       fieldRow.querySelectorAll("[data-show-mode]").forEach(function (node) {
         node.hidden = node.getAttribute("data-show-mode") !== mode;
       });
+      fieldRow.querySelectorAll("[data-hide-mode]").forEach(function (node) {
+        node.hidden = node.getAttribute("data-hide-mode") === mode;
+      });
     }
 
     function fillRow(fieldRow, rule) {
       var name = fieldRow.getAttribute("data-field");
       var pathInput = input(fieldRow, "fields." + name + ".path");
       var constantInput = input(fieldRow, "fields." + name + ".constant");
+      var pathsInput = input(fieldRow, "fields." + name + ".paths");
+      var defaultInput = input(fieldRow, "fields." + name + ".default");
       var modeSelect = input(fieldRow, "fields." + name + ".mode");
       transforms(fieldRow).forEach(function (node) {
         node.parentNode.removeChild(node);
       });
       pathInput.value = "";
+      pathsInput.value = "";
       setTyped(constantInput, "");
+      setTyped(defaultInput, "");
       var mode = "path";
       if (rule && typeof rule === "object") {
         if (Object.prototype.hasOwnProperty.call(rule, "constant")) {
           mode = "constant";
           setTyped(constantInput, rule.constant);
+        } else if (Array.isArray(rule.paths)) {
+          mode = "paths";
+          pathsInput.value = rule.paths.join("\n");
         } else {
           pathInput.value = rule.path == null ? "" : String(rule.path);
         }
+        if (Object.prototype.hasOwnProperty.call(rule, "default")) setTyped(defaultInput, rule["default"]);
         (Array.isArray(rule.transforms) ? rule.transforms : []).forEach(function (spec) {
           if (spec && typeof spec === "object") addTransform(fieldRow, spec);
         });
@@ -365,29 +376,34 @@
       setMode(fieldRow, mode);
     }
 
-    // What this form does not edit (skip rules, how balance rows combine, a count rule; a rule's list of paths
-    // and its default) is kept as it was loaded, so that previewing or saving from the form never drops it.
-    var KEPT_SPEC_KEYS = ["skip", "combine", "count"];
-    var KEPT_RULE_KEYS = ["paths", "default"];
-    var kept = { spec: {}, rules: {} };
+    // The rules about whole records: how balance rows combine (a select), and the skip and count rules (JSON, as the
+    // mapping reference documents them). A text that is not JSON is sent as typed, so the API names the problem.
+    function recordRule(name) {
+      return form.querySelector('[name="' + name + '"]');
+    }
 
-    function keptKeys(source, keys) {
-      var out = {};
-      keys.forEach(function (key) {
-        if (source && typeof source === "object" && Object.prototype.hasOwnProperty.call(source, key)) out[key] = source[key];
-      });
-      return out;
+    function jsonText(value) {
+      return value == null ? "" : JSON.stringify(value, null, 2);
+    }
+
+    function readJson(node) {
+      var text = node.value.trim();
+      if (!text) return undefined;
+      var parsed = parseJSON(text, undefined);
+      return parsed === undefined ? text : parsed;
     }
 
     function fillForm(spec) {
       spec = spec && typeof spec === "object" ? spec : {};
       input(form, "record_path").value = spec.record_path || model.endpoint_record_path || "$";
       input(form, "timezone").value = spec.timezone || "";
+      var combine = recordRule("combine");
+      if (combine) combine.value = spec.combine === "last" ? "last" : "sum";
+      var skip = recordRule("skip");
+      if (skip) skip.value = jsonText(spec.skip);
+      var count = recordRule("count");
+      if (count) count.value = jsonText(spec.count);
       var fields = spec.fields && typeof spec.fields === "object" ? spec.fields : {};
-      kept = { spec: keptKeys(spec, KEPT_SPEC_KEYS), rules: {} };
-      Object.keys(fields).forEach(function (name) {
-        kept.rules[name] = keptKeys(fields[name], KEPT_RULE_KEYS);
-      });
       rows.forEach(function (fieldRow) {
         fillRow(fieldRow, fields[fieldRow.getAttribute("data-field")]);
       });
@@ -398,21 +414,28 @@
       var name = fieldRow.getAttribute("data-field");
       var mode = input(fieldRow, "fields." + name + ".mode").value;
       var chain = transforms(fieldRow).map(buildTransform);
-      var extra = kept.rules[name] || {};
+      var defaultInput = input(fieldRow, "fields." + name + ".default");
+      var hasDefault = mode !== "constant" && (defaultInput.value.trim() !== "" || defaultInput.hasAttribute("data-json"));
       var rule = {};
       if (mode === "constant") {
         var constantInput = input(fieldRow, "fields." + name + ".constant");
         if (constantInput.value.trim() === "" && !constantInput.hasAttribute("data-json") && !chain.length) return null;
         rule.constant = readTyped(constantInput);
+      } else if (mode === "paths") {
+        var paths = input(fieldRow, "fields." + name + ".paths").value.split("\n").map(function (line) {
+          return line.trim();
+        }).filter(function (line) {
+          return line !== "";
+        });
+        if (!paths.length && !chain.length && !hasDefault) return null;
+        rule.paths = paths;
       } else {
         var path = input(fieldRow, "fields." + name + ".path").value.trim();
-        if (path) rule.path = path;
-        else if (extra.paths) rule.paths = extra.paths; // a typed path replaces the kept list of paths
-        else if (!chain.length) return null;
-        else rule.path = path;
+        if (!path && !chain.length && !hasDefault) return null;
+        rule.path = path;
       }
       if (chain.length) rule.transforms = chain;
-      if (Object.prototype.hasOwnProperty.call(extra, "default")) rule["default"] = extra["default"];
+      if (hasDefault) rule["default"] = readTyped(defaultInput);
       return rule;
     }
 
@@ -422,8 +445,12 @@
       var zone = input(form, "timezone").value.trim();
       if (recordPath) spec.record_path = recordPath;
       if (zone) spec.timezone = zone;
-      Object.keys(kept.spec).forEach(function (key) {
-        spec[key] = kept.spec[key];
+      var combine = recordRule("combine");
+      if (combine) spec.combine = combine.value;
+      ["skip", "count"].forEach(function (name) {
+        var node = recordRule(name);
+        var value = node ? readJson(node) : undefined;
+        if (value !== undefined) spec[name] = value;
       });
       spec.fields = {};
       rows.forEach(function (fieldRow) {
@@ -472,11 +499,20 @@
       var path = String(field || "");
       var target = null;
       var holder = null;
-      if (path === "record_path" || path === "timezone") {
-        target = input(form, path);
+      var whole = /^(record_path|timezone|combine|skip|count)\b/.exec(path);
+      if (whole) {
+        target = recordRule(whole[1]) || input(form, whole[1]);
         holder = target && target.closest(".field");
       } else {
-        var match = /^fields\.([a-z_]+)(?:\.path)?(?:\.transforms\[(\d+)\])?/.exec(path);
+        var ofDefault = /^fields\.([a-z_]+)\.default/.exec(path);
+        if (ofDefault && row(ofDefault[1])) {
+          target = input(row(ofDefault[1]), "fields." + ofDefault[1] + ".default");
+          holder = target && target.closest("[data-hide-mode]");
+          if (holder) row(ofDefault[1]).classList.add("is-invalid");
+        }
+      }
+      if (!holder && !whole) {
+        var match = /^fields\.([a-z_]+)(?:\.paths?(?:\[\d+\])?)?(?:\.transforms\[(\d+)\])?/.exec(path);
         var fieldRow = match && row(match[1]);
         if (fieldRow) {
           if (match[2] != null) {
@@ -518,7 +554,7 @@
     }
 
     function isSpecField(field) {
-      return typeof field === "string" && /^(fields(\.|$)|record_path|timezone|mapping|spec)/.test(field);
+      return typeof field === "string" && /^(fields(\.|$)|record_path|timezone|combine|skip|count|mapping|spec)/.test(field);
     }
 
     // ------------------------------------------------------------ dirty state
