@@ -289,7 +289,6 @@ def validate_declared_urls(
         raise _invalid(f"errors.auth_{declared}_is_{what}_path", f"auth.{declared}", name=name)
 
 
-
 def validate_headers(headers: dict[str, str]) -> dict[str, str]:
     """Static headers: at most 20, token-like names, no line breaks, none of the reserved ones."""
     if len(headers) > 20:
