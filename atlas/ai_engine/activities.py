@@ -48,7 +48,7 @@ async def tenants_with_data() -> list[str]:
 
     async with runtime().db.system_session() as session:
         ids = await all_tenant_ids(session)
-        rows = await session.execute(text("SELECT DISTINCT tenant_id FROM stock_balances"))
+        rows = await session.execute(text("SELECT DISTINCT tenant_id FROM stock_balance_parts"))
         with_data = {row[0] for row in rows}
         # Only tenants whose subscription gives full access now (trial or active).
         for tenant_id in list(with_data):

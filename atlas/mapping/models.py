@@ -90,49 +90,39 @@ class Location(TenantOwned, Base):
 
 
 class StockBalance(TenantOwned, Base):
-    """Rewritten by every sync: room on each page (fillfactor) lets unchanged-key updates stay HOT. One item at
-    one location (an item belongs to one connector): that is its key (migration 0011); ``external_id`` keeps the
-    references the source used (``item_ref@location_ref``)."""
+    """One item at one location: a **view** (migration 0012), the sum of the parts Atlas holds for the pair
+    (`StockBalancePart`), read under the reader's own row-level security. Read-only: syncs write parts."""
 
     __tablename__ = "stock_balances"
-    __table_args__ = (UniqueConstraint("tenant_id", "item_id", "location_id", name="uq_stock_balances_item_location"),)
+    __table_args__ = {"info": {"is_view": True}}
     tenant_id_index = False
     tenant_id_foreign_key = False
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    connector_id: Mapped[uuid.UUID] = _connector_ref()
-    external_id: Mapped[str] = mapped_column(String(420), nullable=False)
-    item_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("items.id", ondelete="CASCADE"), nullable=False
-    )
-    location_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("locations.id", ondelete="CASCADE"), nullable=False
-    )
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    connector_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    item_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    location_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     quantity: Mapped[Decimal] = mapped_column(QTY, nullable=False)
-    reserved_qty: Mapped[Decimal] = mapped_column(QTY, nullable=False, default=0)
+    reserved_qty: Mapped[Decimal] = mapped_column(QTY, nullable=False)
     available_qty: Mapped[Decimal] = mapped_column(QTY, nullable=False)
     as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_run_id: Mapped[uuid.UUID | None] = _run_ref()
-    updated_run_id: Mapped[uuid.UUID | None] = _run_ref()
-    seen_run_id: Mapped[uuid.UUID | None] = _run_ref()
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class StockBalancePart(TenantOwned, Base):
     """One source record of a stock balance: a lot, a serial, a bin, one of several stock rows of an item at a
-    location. A balance is the sum of the parts Atlas holds for its item and location (migration 0012). Keyed by
-    the endpoint and the record's own id, so a record read twice counts once and a record that moves to another
-    location leaves the first. ``prev_*`` hold what the row held before its last update: the writer moves the
-    balances by exactly the difference, in the same statement."""
+    location. Keyed by the endpoint and the record's own id, so a record read twice is one part and a record that
+    moves to another location leaves the first. A part the source no longer has is kept at zero
+    (``vanished_run_id``): its balance stays, at zero, with its history. No foreign keys (a check per row each):
+    items and locations are resolved before writing, and a trigger removes the parts with their connector."""
 
     __tablename__ = "stock_balance_parts"
+    __table_args__ = (Index("ix_stock_balance_parts_pair", "tenant_id", "item_id", "location_id"),)
     tenant_id_index = False
     tenant_id_foreign_key = False
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    connector_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("connectors.id", ondelete="CASCADE"), primary_key=True
-    )
+    connector_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     endpoint_key: Mapped[str] = mapped_column(String(60), primary_key=True)
     source_id: Mapped[str] = mapped_column(String(420), primary_key=True)
     item_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
@@ -141,13 +131,11 @@ class StockBalancePart(TenantOwned, Base):
     reserved_qty: Mapped[Decimal] = mapped_column(QTY, nullable=False)
     available_qty: Mapped[Decimal] = mapped_column(QTY, nullable=False)
     as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    prev_item_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    prev_location_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    prev_quantity: Mapped[Decimal | None] = mapped_column(QTY)
-    prev_reserved_qty: Mapped[Decimal | None] = mapped_column(QTY)
-    prev_available_qty: Mapped[Decimal | None] = mapped_column(QTY)
     created_run_id: Mapped[uuid.UUID | None] = _run_ref()
+    updated_run_id: Mapped[uuid.UUID | None] = _run_ref()
     seen_run_id: Mapped[uuid.UUID | None] = _run_ref()
+    vanished_run_id: Mapped[uuid.UUID | None] = _run_ref()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
 
 class StockMovement(TenantOwned, Base):

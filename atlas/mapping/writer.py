@@ -9,13 +9,13 @@ database and stay exact when a batch is written twice after a crash.
 
 A stock balance is the sum of its parts: every source record of it (a lot, a serial,
 a bin, one of several stock rows of an item at a location) is kept in
-``stock_balance_parts`` under its own id, and one statement per batch upserts the
-parts and moves each balance by exactly what its parts changed (a part read twice
-counts once; a part that moved to another location leaves the first). A full read
-then reconciles: parts the source no longer has leave, and balances left without
-parts go to zero, kept and audited (`reconcile_balances`). Stock counts become
-adjustments of (counted − the level before) once an endpoint is written
-(`resolve_counts`).
+``stock_balance_parts`` under its own id, and ``stock_balances`` is a view that sums
+them per item and location (migration 0012), so a balance is always exactly the sum
+of the records Atlas holds: a part read twice is written once, a part that moved to
+another location counts there and no longer at the first. A full read then reconciles:
+parts the source no longer has go to zero and stay, so their balances stay too, at
+zero (`reconcile_balances`). Stock counts become adjustments of (counted − the level
+before) once an endpoint is written (`resolve_counts`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.db.engine import tenant_context
 
+# Items and locations as staged, with their ids (balances and movements: `STAGED`, with resolved references).
 COLUMNS: dict[str, list[tuple[str, str]]] = {
     "items": [
         ("external_id", "text"),
@@ -42,31 +43,10 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("lead_time_days", "integer"),
     ],
     "locations": [("external_id", "text"), ("code", "text"), ("name", "text"), ("type", "text"), ("address", "text")],
-    "stock_balances": [
-        ("item_ref", "text"),
-        ("location_ref", "text"),
-        ("quantity", "numeric"),
-        ("reserved_qty", "numeric"),
-        ("available_qty", "numeric"),
-        ("as_of", "timestamptz"),
-    ],
-    "stock_movements": [
-        ("external_id", "text"),
-        ("item_ref", "text"),
-        ("location_ref", "text"),
-        ("occurred_at", "timestamptz"),
-        ("quantity", "numeric"),
-        ("kind", "text"),
-        ("reference", "text"),
-        ("level", "numeric"),
-        ("level_key", "text"),
-        ("is_count", "boolean"),
-    ],
 }
 CONTENT = {
     "items": ["sku", "name", "category", "unit_of_measure", "unit_cost", "lead_time_days"],
     "locations": ["code", "name", "type", "address"],
-    "stock_balances": ["item_id", "location_id", "quantity", "reserved_qty", "available_qty", "as_of"],
     "stock_movements": [
         "item_id",
         "location_id",
@@ -187,12 +167,11 @@ def _staged(columns: list[tuple[str, str]]) -> str:
     return ", ".join(f"{name} {'text' if kind == 'numeric' else kind}" for name, kind in columns)
 
 
-# What identifies a row (its unique key, the upsert's conflict target). A balance is one item at one location
-# (an item belongs to one connector; migration 0011); everything else is the source's own record.
+# What identifies a row (its unique key, the upsert's conflict target): the source's own record. (Balances are
+# written as parts, `BALANCE_PARTS_SQL`.)
 KEY: dict[str, tuple[str, ...]] = {
     "items": ("tenant_id", "connector_id", "external_id"),
     "locations": ("tenant_id", "connector_id", "external_id"),
-    "stock_balances": ("tenant_id", "item_id", "location_id"),
     "stock_movements": ("tenant_id", "connector_id", "external_id"),
 }
 
@@ -204,26 +183,18 @@ def _latest(resource: str, stage: str) -> str:
 
 
 def _upsert_sql(resource: str, source: str) -> str:
+    """Items and locations (with ids and timestamps) and movements (identity ids, no timestamps)."""
     table = resource
     columns = ["external_id", *CONTENT[resource]]
     content = [c for c in columns if c not in KEY[resource]]  # overwritten, and compared to tell an update
     distinct = " OR ".join(f"{table}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in content)
     assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in content)
-    updated_at = (
-        f", updated_at = CASE WHEN {distinct} THEN now() ELSE {table}.updated_at END"
-        if (resource != "stock_movements")
-        else ""
-    )
-    timestamps = (
-        ", created_at, updated_at"
-        if resource in ("items", "locations")
-        else (", updated_at" if resource == "stock_balances" else "")
-    )
-    timestamp_values = (
-        ", now(), now()" if resource in ("items", "locations") else (", now()" if resource == "stock_balances" else "")
-    )
-    id_column = "" if resource == "stock_movements" else "id, "
-    id_value = "" if resource == "stock_movements" else "s.id, "
+    described = resource in ("items", "locations")
+    updated_at = f", updated_at = CASE WHEN {distinct} THEN now() ELSE {table}.updated_at END" if described else ""
+    timestamps = ", created_at, updated_at" if described else ""
+    timestamp_values = ", now(), now()" if described else ""
+    id_column = "id, " if described else ""
+    id_value = "s.id, " if described else ""
     values = ", ".join(f"s.{c}::numeric" if c in NUMERIC else f"s.{c}" for c in columns)
     return f"""
         INSERT INTO {table} ({id_column}tenant_id, connector_id, {", ".join(columns)},
@@ -298,7 +269,6 @@ async def unassigned_location(session: AsyncSession, connector_id: uuid.UUID) ->
 STAGED: dict[str, list[tuple[str, str]]] = {
     "stock_balances": [
         ("source_id", "text"),
-        ("external_id", "text"),
         ("item_id", "uuid"),
         ("location_id", "uuid"),
         ("quantity", "numeric"),
@@ -320,60 +290,26 @@ STAGED: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
-# One statement per batch of balances. ``up`` upserts the parts; on an update each part keeps what it held before
-# (``prev_*``), read under the row lock the update takes, so two writers touching one part cannot both count it.
-# Each balance then moves by the sum of its parts' differences: + what every part now holds, - what every updated
-# part held before (at its previous item and location). New balances take ids from $5; a balance only a moving
-# part left is never new (its part made it), so the fallback never runs for an insert that matters.
-BALANCE_PARTS_SQL = """
-WITH staged AS (
-    SELECT DISTINCT ON (source_id) * FROM _stage_stock_balances ORDER BY source_id, ord DESC
-),
-up AS (
-    INSERT INTO stock_balance_parts AS p (tenant_id, connector_id, endpoint_key, source_id, item_id, location_id,
-                                          quantity, reserved_qty, available_qty, as_of, created_run_id, seen_run_id)
-    SELECT $1, $2, $4, s.source_id, s.item_id, s.location_id, s.quantity::numeric, s.reserved_qty::numeric,
-           s.available_qty::numeric, s.as_of, $3, $3
-    FROM staged s
-    ON CONFLICT (tenant_id, connector_id, endpoint_key, source_id) DO UPDATE SET
-        prev_item_id = p.item_id, prev_location_id = p.location_id, prev_quantity = p.quantity,
-        prev_reserved_qty = p.reserved_qty, prev_available_qty = p.available_qty,
-        item_id = EXCLUDED.item_id, location_id = EXCLUDED.location_id, quantity = EXCLUDED.quantity,
-        reserved_qty = EXCLUDED.reserved_qty, available_qty = EXCLUDED.available_qty, as_of = EXCLUDED.as_of,
-        seen_run_id = EXCLUDED.seen_run_id
-    RETURNING p.source_id, p.item_id, p.location_id, p.quantity, p.reserved_qty, p.available_qty, p.as_of,
-              p.prev_item_id, p.prev_location_id, p.prev_quantity, p.prev_reserved_qty, p.prev_available_qty
-),
-changes AS (
-    SELECT u.item_id, u.location_id, u.quantity, u.reserved_qty, u.available_qty, u.as_of, s.external_id
-    FROM up u JOIN staged s ON s.source_id = u.source_id
-    UNION ALL
-    SELECT prev_item_id, prev_location_id, -prev_quantity, -prev_reserved_qty, -prev_available_qty, NULL, NULL
-    FROM up WHERE prev_item_id IS NOT NULL
-),
-moved AS (
-    SELECT item_id, location_id, sum(quantity) AS quantity, sum(reserved_qty) AS reserved_qty,
-           sum(available_qty) AS available_qty, max(as_of) AS as_of, min(external_id) AS external_id,
-           row_number() OVER (ORDER BY item_id, location_id) AS n
-    FROM changes GROUP BY item_id, location_id
+_PART_CONTENT = ("item_id", "location_id", "quantity", "reserved_qty", "available_qty", "as_of")
+_PART_CHANGED = " OR ".join(f"p.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in _PART_CONTENT) + (
+    " OR p.vanished_run_id IS NOT NULL"
 )
-INSERT INTO stock_balances AS b (id, tenant_id, connector_id, external_id, item_id, location_id, quantity,
-                                 reserved_qty, available_qty, as_of, created_run_id, updated_run_id, seen_run_id,
-                                 updated_at)
-SELECT coalesce(($5::uuid[])[m.n], gen_random_uuid()), $1, $2, coalesce(m.external_id, ''), m.item_id,
-       m.location_id, m.quantity, m.reserved_qty, m.available_qty, m.as_of, $3, $3, $3, now()
-FROM moved m ORDER BY m.item_id, m.location_id
-ON CONFLICT (tenant_id, item_id, location_id) DO UPDATE SET
-    quantity = b.quantity + EXCLUDED.quantity,
-    reserved_qty = b.reserved_qty + EXCLUDED.reserved_qty,
-    available_qty = b.available_qty + EXCLUDED.available_qty,
-    as_of = greatest(b.as_of, EXCLUDED.as_of),
-    external_id = coalesce(nullif(EXCLUDED.external_id, ''), b.external_id),
-    updated_run_id = CASE WHEN EXCLUDED.quantity <> 0 OR EXCLUDED.reserved_qty <> 0 OR EXCLUDED.available_qty <> 0
-                          THEN EXCLUDED.updated_run_id ELSE b.updated_run_id END,
-    updated_at = CASE WHEN EXCLUDED.quantity <> 0 OR EXCLUDED.reserved_qty <> 0 OR EXCLUDED.available_qty <> 0
-                      THEN now() ELSE b.updated_at END,
-    seen_run_id = EXCLUDED.seen_run_id
+# One statement per batch of balances: the batch's parts, one per source id (the last one read wins), upserted
+# under the endpoint. A part seen again is live again (``vanished_run_id`` cleared); ``updated_run_id`` and
+# ``updated_at`` move only when what it holds changed.
+BALANCE_PARTS_SQL = f"""
+INSERT INTO stock_balance_parts AS p (tenant_id, connector_id, endpoint_key, source_id, item_id, location_id,
+                                      quantity, reserved_qty, available_qty, as_of, created_run_id, updated_run_id,
+                                      seen_run_id, updated_at)
+SELECT $1, $2, $4, s.source_id, s.item_id, s.location_id, s.quantity::numeric, s.reserved_qty::numeric,
+       s.available_qty::numeric, s.as_of, $3, $3, $3, now()
+FROM (SELECT DISTINCT ON (source_id) * FROM _stage_stock_balances ORDER BY source_id, ord DESC) s
+ON CONFLICT (tenant_id, connector_id, endpoint_key, source_id) DO UPDATE SET
+    {", ".join(f"{c} = EXCLUDED.{c}" for c in _PART_CONTENT)},
+    updated_run_id = CASE WHEN {_PART_CHANGED} THEN EXCLUDED.updated_run_id ELSE p.updated_run_id END,
+    updated_at = CASE WHEN {_PART_CHANGED} THEN now() ELSE p.updated_at END,
+    seen_run_id = EXCLUDED.seen_run_id,
+    vanished_run_id = NULL
 """
 
 
@@ -431,7 +367,6 @@ async def write_batch(
         items, locations = refs.items, refs.locations
         is_balance = resource == "stock_balances"
         by_pair = combine != "sum"
-        pairs: set[tuple[uuid.UUID, uuid.UUID]] = set()
         for position, row in enumerate(rows):
             item_id = items.get(row["item_ref"])
             location_ref = row.get("location_ref")
@@ -444,12 +379,10 @@ async def write_batch(
                 unresolved.append(Unresolved(position, "unknown_item" if item_id is None else "unknown_location"))
                 continue
             if is_balance:
-                pairs.add((item_id, location_id))
                 records.append(
                     (
                         position,
                         f"{item_id}@{location_id}" if by_pair else row["source_id"],
-                        f"{row['item_ref']}@{location_ref if location_ref is not None else ''}",
                         item_id,
                         location_id,
                         str(row["quantity"]),
@@ -478,7 +411,7 @@ async def write_batch(
         staged = ["ord", *names]
         if is_balance:
             sql = BALANCE_PARTS_SQL
-            extra = [endpoint_key, new_ids(len(pairs))]
+            extra = [endpoint_key]
         else:
             sql = _upsert_sql(resource, _latest(resource, stage))
     if records:
@@ -499,6 +432,25 @@ def _staged_columns(resource: str, columns: list[tuple[str, str]]) -> str:
 
 TABLES = ("items", "locations", "stock_balances", "stock_movements")
 
+# Balances per item and location, from their parts: a balance a run touched (a part seen, or changed by the run's
+# reconciliation), new when every part of it was created by the run, changed when any part was.
+_BALANCE_COUNTS = """
+WITH pairs AS (
+    SELECT bool_and(created_run_id = $3) AS new, bool_or(updated_run_id = $3) AS changed
+    FROM stock_balance_parts
+    WHERE tenant_id = $1 AND connector_id = $2
+    GROUP BY item_id, location_id
+    HAVING bool_or(seen_run_id = $3 OR updated_run_id = $3)
+)
+SELECT count(*) FILTER (WHERE new) AS inserted, count(*) FILTER (WHERE changed AND NOT new) AS updated,
+       count(*) AS seen,
+       (SELECT count(*) FROM stock_balance_parts WHERE tenant_id = $1 AND connector_id = $2 AND seen_run_id = $3)
+           AS parts,
+       (SELECT count(DISTINCT (item_id, location_id)) FROM stock_balance_parts
+        WHERE tenant_id = $1 AND connector_id = $2 AND seen_run_id = $3) AS pairs
+FROM pairs
+"""
+
 
 async def run_counts(session: AsyncSession, *, connector_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, dict[str, Any]]:
     """What a run wrote per resource, from the rows themselves: ``written`` (distinct source records stored:
@@ -510,17 +462,20 @@ async def run_counts(session: AsyncSession, *, connector_id: uuid.UUID, run_id: 
     raw = await _raw(session)
     counts: dict[str, dict[str, Any]] = {}
     for table in TABLES:
-        row = await raw.fetchrow(
-            f"""
-            SELECT count(*) FILTER (WHERE created_run_id = $3) AS inserted,
-                   count(*) FILTER (WHERE updated_run_id = $3 AND created_run_id IS DISTINCT FROM $3) AS updated,
-                   count(*) AS seen
-            FROM {table} WHERE tenant_id = $1 AND connector_id = $2 AND seen_run_id = $3
-        """,
-            tenant_id,
-            connector_id,
-            run_id,
-        )
+        if table == "stock_balances":
+            row = await raw.fetchrow(_BALANCE_COUNTS, tenant_id, connector_id, run_id)
+        else:
+            row = await raw.fetchrow(
+                f"""
+                SELECT count(*) FILTER (WHERE created_run_id = $3) AS inserted,
+                       count(*) FILTER (WHERE updated_run_id = $3 AND created_run_id IS DISTINCT FROM $3) AS updated,
+                       count(*) AS seen
+                FROM {table} WHERE tenant_id = $1 AND connector_id = $2 AND seen_run_id = $3
+            """,
+                tenant_id,
+                connector_id,
+                run_id,
+            )
         reasons = {
             r["code"]: int(r["n"])
             for r in await raw.fetch(
@@ -552,16 +507,9 @@ async def run_counts(session: AsyncSession, *, connector_id: uuid.UUID, run_id: 
             "reasons": reasons,
         }
         if table == "stock_balances":
-            parts = await raw.fetchrow(
-                "SELECT count(*) AS parts, count(DISTINCT (item_id, location_id)) AS pairs FROM stock_balance_parts "
-                "WHERE tenant_id = $1 AND connector_id = $2 AND seen_run_id = $3",
-                tenant_id,
-                connector_id,
-                run_id,
-            )
-            numbers["written"] = int(parts["parts"])
+            numbers["written"] = int(row["parts"])
             numbers["balances"] = seen
-            numbers["combined"] = int(parts["parts"]) - int(parts["pairs"])
+            numbers["combined"] = int(row["parts"]) - int(row["pairs"])
         numbers["fetched"] = numbers["written"] + int(quarantined)
         counts[table] = numbers
     return counts
@@ -571,9 +519,10 @@ async def run_counts(session: AsyncSession, *, connector_id: uuid.UUID, run_id: 
 class Reconciliation:
     """What a complete full read of a balance endpoint did to the balances the source no longer has.
 
-    ``vanished_parts`` source records left; ``zeroed`` balances went to zero (no part left), ``reduced`` kept
-    other parts. When zeroing would pass ``limit`` (a share of the connector's non-zero balances), nothing was
-    changed: ``refused`` is true and ``would_zero`` / ``balances`` say how many of how many."""
+    ``vanished_parts`` source records left (kept at zero); ``zeroed`` balances went to zero (no part left with
+    stock), ``reduced`` kept other parts. When zeroing would pass ``limit`` (a share of the connector's non-zero
+    balances), nothing was changed: ``refused`` is true and ``would_zero`` / ``balances`` say how many of how
+    many."""
 
     vanished_parts: int
     zeroed: list[dict[str, Any]]
@@ -595,66 +544,35 @@ class Reconciliation:
         }
 
 
-# The parts of one balance endpoint a run did not see, and the balances they belong to: ``zero`` when no other
-# part (of any endpoint, or seen by this run) is left for the balance.
-_VANISHING = """
-WITH gone AS (
-    SELECT item_id, location_id FROM stock_balance_parts
-    WHERE tenant_id = $1 AND connector_id = $2 AND endpoint_key = $3 AND seen_run_id IS DISTINCT FROM $4
-),
-pairs AS (SELECT DISTINCT item_id, location_id FROM gone),
-kept AS (
-    SELECT DISTINCT p.item_id, p.location_id FROM stock_balance_parts p JOIN pairs USING (item_id, location_id)
-    WHERE p.tenant_id = $1 AND p.connector_id = $2
-      AND NOT (p.endpoint_key = $3 AND p.seen_run_id IS DISTINCT FROM $4)
-)
-SELECT (SELECT count(*) FROM gone) AS parts,
-       count(*) FILTER (WHERE k.item_id IS NULL AND (b.quantity <> 0 OR b.reserved_qty <> 0)) AS zero,
-       count(*) FILTER (WHERE k.item_id IS NOT NULL) AS reduced,
-       (SELECT count(*) FROM stock_balances
-        WHERE tenant_id = $1 AND connector_id = $2 AND (quantity <> 0 OR reserved_qty <> 0)) AS nonzero
-FROM pairs pr
-LEFT JOIN kept k USING (item_id, location_id)
-LEFT JOIN stock_balances b ON b.tenant_id = $1 AND b.item_id = pr.item_id AND b.location_id = pr.location_id
+# The live parts of one balance endpoint that a complete read did not return.
+_GONE = """
+tenant_id = $1 AND connector_id = $2 AND endpoint_key = $3 AND seen_run_id IS DISTINCT FROM $4
+AND vanished_run_id IS NULL
 """
 
-# Remove the parts a complete read did not see, move their balances by what they held, and set a balance left
-# without parts to exactly zero (healing any drift); returns the balances zeroed, with what they held before.
-_VANISH = """
-WITH gone AS (
-    DELETE FROM stock_balance_parts
-    WHERE tenant_id = $1 AND connector_id = $2 AND endpoint_key = $3 AND seen_run_id IS DISTINCT FROM $4
-    RETURNING item_id, location_id, quantity, reserved_qty, available_qty
-),
-moved AS (
-    SELECT item_id, location_id, sum(quantity) AS quantity, sum(reserved_qty) AS reserved_qty,
-           sum(available_qty) AS available_qty
-    FROM gone GROUP BY item_id, location_id
-),
-empty AS (
-    SELECT m.item_id, m.location_id FROM moved m
-    WHERE NOT EXISTS (
-        SELECT 1 FROM stock_balance_parts p
-        WHERE p.tenant_id = $1 AND p.connector_id = $2 AND p.item_id = m.item_id AND p.location_id = m.location_id
-          AND NOT (p.endpoint_key = $3 AND p.seen_run_id IS DISTINCT FROM $4)
-    )
-),
-before AS (
-    SELECT b.item_id, b.location_id, b.quantity, b.reserved_qty
-    FROM stock_balances b JOIN moved m USING (item_id, location_id)
-    WHERE b.tenant_id = $1
-)
-UPDATE stock_balances b SET
-    quantity = CASE WHEN e.item_id IS NULL THEN b.quantity - m.quantity ELSE 0 END,
-    reserved_qty = CASE WHEN e.item_id IS NULL THEN b.reserved_qty - m.reserved_qty ELSE 0 END,
-    available_qty = CASE WHEN e.item_id IS NULL THEN b.available_qty - m.available_qty ELSE 0 END,
-    updated_run_id = $4, seen_run_id = $4, updated_at = now()
-FROM moved m
-JOIN before bf USING (item_id, location_id)
-LEFT JOIN empty e USING (item_id, location_id)
-WHERE b.tenant_id = $1 AND b.item_id = m.item_id AND b.location_id = m.location_id
-RETURNING b.item_id, b.location_id, e.item_id IS NOT NULL AS zeroed, bf.quantity AS previous_quantity,
-          bf.reserved_qty AS previous_reserved
+# The balances those parts belong to: what each holds now, and what it would hold without them.
+_VANISHING = f"""
+WITH pairs AS (SELECT DISTINCT item_id, location_id FROM stock_balance_parts WHERE {_GONE})
+SELECT p.item_id, p.location_id,
+       sum(p.quantity) AS quantity, sum(p.reserved_qty) AS reserved_qty,
+       coalesce(sum(p.quantity) FILTER (WHERE NOT ({_GONE})), 0) AS left_quantity,
+       coalesce(sum(p.reserved_qty) FILTER (WHERE NOT ({_GONE})), 0) AS left_reserved
+FROM stock_balance_parts p JOIN pairs USING (item_id, location_id)
+WHERE p.tenant_id = $1
+GROUP BY p.item_id, p.location_id
+"""
+
+_NONZERO = """
+SELECT count(*) FROM (
+    SELECT 1 FROM stock_balance_parts WHERE tenant_id = $1 AND connector_id = $2
+    GROUP BY item_id, location_id HAVING sum(quantity) <> 0 OR sum(reserved_qty) <> 0
+) nonzero
+"""
+
+_VANISH = f"""
+UPDATE stock_balance_parts SET quantity = 0, reserved_qty = 0, available_qty = 0, vanished_run_id = $4,
+                               updated_run_id = $4, updated_at = now()
+WHERE {_GONE}
 """
 
 
@@ -662,30 +580,37 @@ async def reconcile_balances(
     session: AsyncSession, *, connector_id: uuid.UUID, endpoint_key: str, run_id: uuid.UUID, limit: float
 ) -> Reconciliation:
     """After a complete, error-free full read of a balance endpoint: the source records it did not return are
-    gone at the source (consumed, deleted), so they leave, and a balance left without any is set to zero — kept,
-    with its history. Unless that would zero more than ``limit`` of the connector's non-zero balances: a source
-    that suddenly answers with far fewer records is more likely broken than empty, so nothing changes and the
-    caller says so. Never call it after an incremental (time-window) read: such a read sees only what changed."""
+    gone at the source (consumed, deleted), so their parts go to zero (kept, marked with this run), and a
+    balance left with nothing goes to zero with them — kept, with its history. Unless that would zero more than
+    ``limit`` of the connector's non-zero balances: a source that suddenly answers with far fewer records is more
+    likely broken than empty, so nothing changes and the caller says so. Never call it after an incremental
+    (time-window) read: such a read sees only what changed."""
     tenant_id = tenant_context(session).tenant_id
     raw = await _raw(session)
-    found = await raw.fetchrow(_VANISHING, tenant_id, connector_id, endpoint_key, run_id)
-    parts, would_zero, reduced, nonzero = (int(found[k]) for k in ("parts", "zero", "reduced", "nonzero"))
-    if parts == 0:
-        return Reconciliation(0, [], 0, False, 0, nonzero, limit)
-    if nonzero and would_zero / nonzero > limit:
-        return Reconciliation(parts, [], reduced, True, would_zero, nonzero, limit)
-    rows = await raw.fetch(_VANISH, tenant_id, connector_id, endpoint_key, run_id)
+    gone = int(
+        await raw.fetchval(
+            f"SELECT count(*) FROM stock_balance_parts WHERE {_GONE}", tenant_id, connector_id, endpoint_key, run_id
+        )
+    )
+    if gone == 0:
+        return Reconciliation(0, [], 0, False, 0, 0, limit)
+    pairs = await raw.fetch(_VANISHING, tenant_id, connector_id, endpoint_key, run_id)
     zeroed = [
         {
             "item_id": str(r["item_id"]),
             "location_id": str(r["location_id"]),
-            "previous_quantity": str(r["previous_quantity"]),
-            "previous_reserved": str(r["previous_reserved"]),
+            "previous_quantity": str(r["quantity"]),
+            "previous_reserved": str(r["reserved_qty"]),
         }
-        for r in rows
-        if r["zeroed"] and (r["previous_quantity"] != 0 or r["previous_reserved"] != 0)
+        for r in pairs
+        if r["left_quantity"] == 0 and r["left_reserved"] == 0 and (r["quantity"] != 0 or r["reserved_qty"] != 0)
     ]
-    return Reconciliation(parts, zeroed, sum(1 for r in rows if not r["zeroed"]), False, would_zero, nonzero, limit)
+    reduced = sum(1 for r in pairs if r["left_quantity"] != 0 or r["left_reserved"] != 0)
+    nonzero = int(await raw.fetchval(_NONZERO, tenant_id, connector_id))
+    if nonzero and len(zeroed) / nonzero > limit:
+        return Reconciliation(gone, [], reduced, True, len(zeroed), nonzero, limit)
+    await raw.execute(_VANISH, tenant_id, connector_id, endpoint_key, run_id)
+    return Reconciliation(gone, zeroed, reduced, False, len(zeroed), nonzero, limit)
 
 
 # Stock counts of the level keys a run touched: a count's change is the counted level minus the level before it,

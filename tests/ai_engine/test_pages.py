@@ -116,10 +116,10 @@ def seed(db: Any, admin: httpx.Client, tenant_id: str) -> dict[str, Any]:
             (ids[key], tenant_id, connector_id, code, code, name),
         )
     db.sql(
-        """INSERT INTO stock_balances (id, tenant_id, connector_id, external_id, item_id, location_id, quantity,
-                                       reserved_qty, available_qty, as_of, updated_at)
-           VALUES (%s, %s, %s, 'b1', %s, %s, 14, 2, 12, now(), now())""",
-        (uuid.uuid4(), tenant_id, connector_id, ids["item"], ids["wh1"]),
+        """INSERT INTO stock_balance_parts (tenant_id, connector_id, endpoint_key, source_id, item_id, location_id,
+                                            quantity, reserved_qty, available_qty, as_of, updated_at)
+           VALUES (%s, %s, 'stock', 'b1', %s, %s, 14, 2, 12, now(), now())""",
+        (tenant_id, connector_id, ids["item"], ids["wh1"]),
     )
     db.sql(
         """INSERT INTO analysis_runs (id, tenant_id, trigger, status, started_at, finished_at, stats)

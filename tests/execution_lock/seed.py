@@ -96,7 +96,7 @@ async def seed(
     from atlas.connectors import services as connectors
     from atlas.connectors.schemas import ConnectorCreate
     from atlas.execution_lock import NetworkPolicy
-    from atlas.mapping.models import Item, Location, StockBalance
+    from atlas.mapping.models import Item, Location, StockBalancePart
     from atlas.platform.audit import Actor
     from atlas.platform.crypto import SecretBox
 
@@ -141,10 +141,11 @@ async def seed(
         await session.flush()
         for location, available in ((warehouse, Decimal(100)), (store, Decimal(4))):
             session.add(
-                StockBalance(
+                StockBalancePart(  # a balance is the sum of its parts (the stock_balances view)
                     tenant_id=tenant_id,
                     connector_id=connector.id,
-                    external_id=f"{item.external_id}@{location.external_id}",
+                    endpoint_key="stock",
+                    source_id=f"{item.external_id}@{location.external_id}",
                     item_id=item.id,
                     location_id=location.id,
                     quantity=available,

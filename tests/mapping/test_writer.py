@@ -93,7 +93,7 @@ async def _scenario(url: str) -> dict[str, Any]:
         async with database.tenant_session(tenant_id) as session:
             raw = await (await session.connection()).get_raw_connection()
             stored = await raw.driver_connection.fetch(
-                "SELECT i.sku, i.unit_cost, b.id, b.quantity, b.reserved_qty, b.available_qty "
+                "SELECT i.sku, i.unit_cost, i.id AS item_id, b.id, b.quantity, b.reserved_qty, b.available_qty "
                 "FROM stock_balances b JOIN items i ON i.id = b.item_id ORDER BY i.sku"
             )
         return {"counts": counts, "first": first, "second": second, "rows": [dict(r) for r in stored]}
@@ -110,8 +110,10 @@ def test_decimals_stay_exact_ids_are_new_and_a_repeat_changes_nothing(database_u
         assert isinstance(row["quantity"], Decimal) and row["quantity"] == expected
         assert row["available_qty"] == expected and row["unit_cost"] == expected
         assert row["reserved_qty"] == Decimal("0.0001")  # numeric(18, 4) rounds half away from zero
-    ids = [uuid.UUID(str(row["id"])) for row in rows]
-    assert len(set(ids)) == len(ids) and all(i.version == 7 for i in ids)
+    ids = [uuid.UUID(str(row["item_id"])) for row in rows]
+    assert len(set(ids)) == len(ids) and all(i.version == 7 for i in ids)  # new rows get time-ordered ids
+    balances = {uuid.UUID(str(row["id"])) for row in rows}  # a balance's id is its item and location's
+    assert len(balances) == len(rows)
     first, second = outcome["counts"][outcome["first"]], outcome["counts"][outcome["second"]]
     assert first["stock_balances"]["inserted"] == len(DECIMALS) and first["items"]["inserted"] == len(DECIMALS)
     for resource in ("items", "locations", "stock_balances"):
@@ -179,7 +181,9 @@ async def _one_balance_per_item_and_location(url: str) -> tuple[list[dict[str, A
         async with database.tenant_session(tenant_id) as session:
             counts = (await run_counts(session, connector_id=connector_id, run_id=second))["stock_balances"]
             raw = await (await session.connection()).get_raw_connection()
-            stored = await raw.driver_connection.fetch("SELECT external_id, quantity FROM stock_balances")
+            stored = await raw.driver_connection.fetch(
+                "SELECT i.sku, b.quantity FROM stock_balances b JOIN items i ON i.id = b.item_id"
+            )
         return [dict(r) for r in stored], counts
     finally:
         await database.dispose()
@@ -187,7 +191,7 @@ async def _one_balance_per_item_and_location(url: str) -> tuple[list[dict[str, A
 
 def test_one_balance_per_item_and_location_whichever_reference_the_source_uses(database_url: str) -> None:
     rows, counts = asyncio.run(_one_balance_per_item_and_location(database_url))
-    assert rows == [{"external_id": "MILK-1@W-1", "quantity": Decimal(9)}]
+    assert rows == [{"sku": "MILK-1", "quantity": Decimal(9)}]
     assert (counts["inserted"], counts["updated"], counts["fetched"]) == (0, 1, 1)
 
 
@@ -229,16 +233,12 @@ def test_the_migration_to_one_balance_per_item_and_location_keeps_the_latest(pg_
                 )
         upgrade(url.replace("postgresql://", "postgresql+psycopg://", 1))
         with psycopg.connect(url, autocommit=True) as conn:
-            rows = conn.execute("SELECT id, external_id, quantity FROM stock_balances").fetchall()
-            assert rows == [(newer, "X-1@W-1", Decimal(7))]
-            unique = conn.execute(
-                "SELECT count(*) FROM pg_indexes WHERE tablename = 'stock_balances' "
-                "AND indexdef LIKE '%UNIQUE%(tenant_id, item_id, location_id)%'"
-            ).fetchone()
-            assert unique == (1,)
-            # Migration 0012: the balance became its one part, keyed as a one-row-per-pair mapping keys it.
+            # Migration 0011 kept the latest of the two; migration 0012 made it the balance's one part (keyed as a
+            # one-row-per-pair mapping keys it), and the balance the sum of its parts.
             parts = conn.execute("SELECT endpoint_key, source_id, quantity FROM stock_balance_parts").fetchall()
             assert parts == [("stock", f"{item}@{location}", Decimal(7))]
+            rows = conn.execute("SELECT item_id, location_id, quantity FROM stock_balances").fetchall()
+            assert rows == [(item, location, Decimal(7))]
     finally:
         with psycopg.connect(with_database(pg_server, "postgres"), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -132,3 +132,35 @@ def test_every_tenant_owned_model_uses_the_mixin():
         cls = mapper.class_
         if "tenant_id" in mapper.columns:
             assert issubclass(cls, TenantOwned), cls
+
+
+def test_every_view_with_a_tenant_id_reads_with_the_readers_rls(atlas):
+    """A view runs with its owner's rights unless it is security_invoker: stock_balances (the sum of the balance
+    parts) must read the parts under the reader's row-level security, or it would show every tenant's stock."""
+    rows = atlas.sql(
+        """
+        SELECT c.relname, coalesce('security_invoker=true' = ANY (c.reloptions), false)
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind = 'v'
+          AND EXISTS (SELECT 1 FROM information_schema.columns col
+                      WHERE col.table_name = c.relname AND col.column_name = 'tenant_id')
+        """
+    )
+    assert ("stock_balances", True) in rows
+    assert [name for name, invoker in rows if not invoker] == []
+
+
+def test_a_tenant_sees_only_its_own_balances_through_the_view(atlas):
+    import uuid
+
+    tenants = [uuid.uuid4(), uuid.uuid4()]
+    for tenant in tenants:
+        atlas.sql("INSERT INTO tenants (id, name, created_at) VALUES (%s, 'View tenant', now())", (tenant,))
+        atlas.sql(
+            "INSERT INTO stock_balance_parts (tenant_id, connector_id, endpoint_key, source_id, item_id, location_id, "
+            "quantity, reserved_qty, available_qty) VALUES (%s, %s, 'stock', '1', %s, %s, 5, 0, 5)",
+            (tenant, uuid.uuid4(), uuid.uuid4(), uuid.uuid4()),
+        )
+    mine = atlas.as_app_role("SELECT tenant_id, quantity FROM stock_balances", tenant_id=tenants[0])
+    assert [(row[0], int(row[1])) for row in mine] == [(tenants[0], 5)]
+    assert atlas.as_app_role("SELECT count(*) FROM stock_balances") == [(0,)]  # no tenant set: nothing
