@@ -373,3 +373,22 @@ def test_a_count_with_no_earlier_level_is_unresolved_not_invented(database_url: 
     changes, outcome = with_writer(database_url, scenario)
     assert changes == {"201": Decimal(0)}
     assert outcome["unresolved"] == 1
+
+
+def test_deleting_a_connector_takes_its_parts_and_so_its_balances(database_url: str) -> None:
+    async def scenario(writer: Writer) -> tuple[Truth, int]:
+        from atlas.connectors import services as connectors
+        from atlas.platform.audit import Actor
+
+        await writer.write("stock_balances", uuid.uuid4(), [part("1", "P-1", "L-1", 3), part("2", "P-2", "L-2", 4)])
+        async with writer.database.tenant_session(writer.tenant_id) as session:
+            await connectors.delete_connector(
+                session, writer.connector_id, actor=Actor("system", "test"), correlation_id="t"
+            )
+        async with writer.database.tenant_session(writer.tenant_id) as session:
+            raw = (await (await session.connection()).get_raw_connection()).driver_connection
+            parts = int(await raw.fetchval("SELECT count(*) FROM stock_balance_parts"))
+        return await writer.balances(), parts
+
+    balances, parts = with_writer(database_url, scenario)
+    assert balances == {} and parts == 0
