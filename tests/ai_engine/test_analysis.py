@@ -95,7 +95,9 @@ def test_a_second_run_updates_instead_of_duplicating(analysed, stack):
         (me["tenant_id"],),
     )
     db.sql(
-        "UPDATE stock_balances SET available_qty = available_qty - 5 WHERE item_id = %s AND location_id = %s",
+        # One part of the balance (the balance is the sum of its parts).
+        "UPDATE stock_balance_parts SET available_qty = available_qty - 5 WHERE ctid = "
+        "(SELECT ctid FROM stock_balance_parts WHERE item_id = %s AND location_id = %s LIMIT 1)",
         (item_id, location_id),
     )
     third = admin.post("/api/recommendations").json()

@@ -75,7 +75,9 @@ def change_quantity(admin: Any, rec_id: str, quantity: Decimal) -> None:
 
 def lower_stock(db: Any, item_id: str, location_id: str, by: int = 5) -> None:
     db.sql(
-        "UPDATE stock_balances SET available_qty = available_qty - %s WHERE item_id = %s AND location_id = %s",
+        # One part of the balance (the balance is the sum of its parts).
+        "UPDATE stock_balance_parts SET available_qty = available_qty - %s WHERE ctid = "
+        "(SELECT ctid FROM stock_balance_parts WHERE item_id = %s AND location_id = %s LIMIT 1)",
         (by, item_id, location_id),
     )
 

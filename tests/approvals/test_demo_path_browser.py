@@ -64,8 +64,9 @@ def test_every_new_recommendation_gets_its_workflow_and_a_revision_is_evaluated_
 
     # The next analysis, on new stock figures for its item, revises it: the workflow hears of it and evaluates again.
     approvals.atlas.sql(
-        """UPDATE stock_balances SET available_qty = available_qty - 5
-            WHERE (item_id, location_id) = (SELECT item_id, location_id FROM recommendations WHERE id = %s)""",
+        """UPDATE stock_balance_parts SET available_qty = available_qty - 5  -- one part: the balance is their sum
+            WHERE ctid = (SELECT p.ctid FROM stock_balance_parts p JOIN recommendations r
+                          ON (p.item_id, p.location_id) = (r.item_id, r.location_id) WHERE r.id = %s LIMIT 1)""",
         (rec,),
     )
     second = demo["admin"].post("/api/recommendations")

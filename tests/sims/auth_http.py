@@ -10,12 +10,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.services import free_port
 from tests.sims.canary import CANARY
+from tests.sims.serving import serving
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +112,5 @@ class SimHandler(BaseHTTPRequestHandler):
 @contextmanager
 def serve(handler: type[SimHandler], host: str = "127.0.0.1") -> Iterator[str]:
     """Run ``handler`` on a free port; yields the base URL."""
-    port = free_port()
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(handler, host=host) as port:
         yield f"http://{host}:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()

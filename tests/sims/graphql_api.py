@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlparse
 
@@ -31,6 +31,7 @@ from graphql.language import OperationDefinitionNode
 
 from tests.services import free_port
 from tests.sims.canary import CANARY
+from tests.sims.serving import serving
 
 SYSTEM = "graphql"
 TOKEN = "gql-read-token-123"
@@ -182,12 +183,5 @@ def _handler(sim: GraphqlSim) -> type[BaseHTTPRequestHandler]:
 def graphql_server(host: str = "127.0.0.1") -> Iterator[GraphqlSim]:
     port = free_port()
     sim = GraphqlSim(base=f"http://{host}:{port}")
-    server = ThreadingHTTPServer((host, port), _handler(sim))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(sim), port, host):
         yield sim
-    finally:
-        server.shutdown()
-        server.server_close()

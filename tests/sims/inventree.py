@@ -68,7 +68,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -77,6 +77,7 @@ from tests.sims.canary import CANARY
 from tests.sims.inventree_data import Landmarks, populate
 from tests.sims.inventree_model import EDITED, InvenTreeData, OperationRefused, StockItem, utc_now
 from tests.sims.inventree_render import Renderer
+from tests.sims.serving import serving
 
 SYSTEM = "inventree"
 VERSION = "1.1.0"
@@ -907,12 +908,5 @@ def inventree_server(
         landmarks = populate(data, seed=seed, parts=parts, as_of=as_of or utc_now())
     port = free_port()
     api = InvenTreeApi(data, landmarks, host, port)
-    server = ThreadingHTTPServer((host, port), _handler(api))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(api), port, host):
         yield api
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -30,12 +30,13 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from tests.services import free_port
 from tests.sims.canary import CANARY
+from tests.sims.serving import serving
 
 SYSTEM = "odoo"
 API_KEY = "6578616d706c65206a736f6e20617069206b6579"
@@ -413,12 +414,5 @@ def odoo_server(host: str = "127.0.0.1") -> Iterator[OdooSim]:
     port = free_port()
     sim = OdooSim(base=f"http://{host}:{port}")
     sim.reset()
-    server = ThreadingHTTPServer((host, port), _handler(sim))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(sim), port, host):
         yield sim
-    finally:
-        server.shutdown()
-        server.server_close()

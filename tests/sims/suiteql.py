@@ -19,12 +19,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from tests.services import free_port
 from tests.sims.canary import CANARY
+from tests.sims.serving import serving
 
 SYSTEM = "netsuite"
 PATH = "/services/rest/query/v1/suiteql"
@@ -163,12 +164,5 @@ def _handler(sim: SuiteqlSim) -> type[BaseHTTPRequestHandler]:
 def suiteql_server(host: str = "127.0.0.1") -> Iterator[SuiteqlSim]:
     port = free_port()
     sim = SuiteqlSim(base=f"http://{host}:{port}")
-    server = ThreadingHTTPServer((host, port), _handler(sim))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(sim), port, host):
         yield sim
-    finally:
-        server.shutdown()
-        server.server_close()
