@@ -77,6 +77,8 @@ class ConnectorSyncWorkflow:
                     "detail": details.get("detail") or str(cause or exc)[:300],
                     "hint": details.get("hint"),  # a 401's WWW-Authenticate: what the server expects
                 }
+                # A read that ended short of the source's declared total says both numbers.
+                error.update({k: details[k] for k in ("read", "declared") if k in details})
                 break
         self.current = None
         outcome: dict[str, Any] = await workflow.execute_activity(

@@ -688,6 +688,7 @@ def test_a_sync_over_a_source_declaring_more_than_it_serves_fails_with_both_numb
     error = run["error"]
     assert error["reason"] == "total_mismatch" and error["endpoint"] == "items"
     assert error["detail"] == f"read 250 of {OVERSTATED} records the server declared"
+    assert (error["read"], error["declared"]) == (250, OVERSTATED)
     assert error["url"] == f"{sim.base}/overstated/offset"
     # The 250 records came in one batch, never handed to the writer: the read failed before its last page was done.
     assert run["stats"]["items"]["written"] == 0 and run["summary"]["read"] == 0

@@ -325,7 +325,9 @@ class EndpointReader:
         url: str = self.url_for(slot.path)
         guard = PageGuard(pagination, url)
         size: dict[str, Any] = {}
-        if source == "body" and pagination.size_param and pagination.size_param not in slot.params:
+        # The page size goes on the first request (the next links carry it on): without it some APIs answer
+        # everything at once, or a bare list (InvenTree without ``limit``).
+        if source in ("body", "next_url") and pagination.size_param and pagination.size_param not in slot.params:
             size[pagination.size_param] = pagination.page_size
         paging: dict[str, Any] | None = dict(size)
         follow = False
