@@ -31,6 +31,8 @@ from atlas.db.base import Base, TenantOwned, created_at_column, utcnow, uuid_pk
 
 QTY = Numeric(18, 4)
 MONEY = Numeric(18, 4)
+# A balance part keeps six decimals (InvenTree keeps five): a balance summed from its parts equals the source's sum.
+PART_QTY = Numeric(20, 6)
 
 
 def _connector_fk() -> Mapped[uuid.UUID]:
@@ -127,9 +129,9 @@ class StockBalancePart(TenantOwned, Base):
     source_id: Mapped[str] = mapped_column(String(420), primary_key=True)
     item_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     location_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
-    quantity: Mapped[Decimal] = mapped_column(QTY, nullable=False)
-    reserved_qty: Mapped[Decimal] = mapped_column(QTY, nullable=False)
-    available_qty: Mapped[Decimal] = mapped_column(QTY, nullable=False)
+    quantity: Mapped[Decimal] = mapped_column(PART_QTY, nullable=False)
+    reserved_qty: Mapped[Decimal] = mapped_column(PART_QTY, nullable=False)
+    available_qty: Mapped[Decimal] = mapped_column(PART_QTY, nullable=False)
     as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_run_id: Mapped[uuid.UUID | None] = _run_ref()
     updated_run_id: Mapped[uuid.UUID | None] = _run_ref()

@@ -569,6 +569,22 @@ SELECT count(*) FROM (
 ) nonzero
 """
 
+# Parts that went to zero in an earlier run are only kept while their balance needs them: once the balance has a
+# live part from an earlier run, or a newer zero part, they are dropped. (Not for a live part this run created: the
+# zero part still tells this run's counts that the balance existed before, so it is updated, not new.) The table
+# stays the size of what the source holds, plus one zero part per balance that went to zero, plus what the last run
+# changed.
+_COMPACT = """
+DELETE FROM stock_balance_parts p
+WHERE p.tenant_id = $1 AND p.connector_id = $2 AND p.vanished_run_id IS NOT NULL AND p.vanished_run_id <> $3
+  AND EXISTS (
+      SELECT 1 FROM stock_balance_parts q
+      WHERE q.tenant_id = $1 AND q.item_id = p.item_id AND q.location_id = p.location_id
+        AND ((q.vanished_run_id IS NULL AND q.created_run_id IS DISTINCT FROM $3)
+             OR (q.vanished_run_id IS NOT NULL AND (q.updated_at, q.source_id) > (p.updated_at, p.source_id)))
+  )
+"""
+
 _VANISH = f"""
 UPDATE stock_balance_parts SET quantity = 0, reserved_qty = 0, available_qty = 0, vanished_run_id = $4,
                                updated_run_id = $4, updated_at = now()
@@ -593,6 +609,7 @@ async def reconcile_balances(
         )
     )
     if gone == 0:
+        await compact_parts(session, connector_id=connector_id, run_id=run_id)
         return Reconciliation(0, [], 0, False, 0, 0, limit)
     pairs = await raw.fetch(_VANISHING, tenant_id, connector_id, endpoint_key, run_id)
     zeroed = [
@@ -610,7 +627,15 @@ async def reconcile_balances(
     if nonzero and len(zeroed) / nonzero > limit:
         return Reconciliation(gone, [], reduced, True, len(zeroed), nonzero, limit)
     await raw.execute(_VANISH, tenant_id, connector_id, endpoint_key, run_id)
+    await compact_parts(session, connector_id=connector_id, run_id=run_id)
     return Reconciliation(gone, zeroed, reduced, False, len(zeroed), nonzero, limit)
+
+
+async def compact_parts(session: AsyncSession, *, connector_id: uuid.UUID, run_id: uuid.UUID) -> int:
+    """Drop the zero parts earlier runs left that no balance needs any more (see `_COMPACT`); how many."""
+    raw = await _raw(session)
+    status = await raw.execute(_COMPACT, tenant_context(session).tenant_id, connector_id, run_id)
+    return int(status.split()[-1])
 
 
 # Stock counts of the level keys a run touched: a count's change is the counted level minus the level before it,

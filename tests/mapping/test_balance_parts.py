@@ -209,7 +209,7 @@ def test_a_balance_left_without_parts_goes_to_zero_and_is_kept(database_url: str
 
     balances, found = with_writer(database_url, scenario)
     assert balances == zeroes(truth_of(lots[1:]), ("P-1", "L-1"))
-    assert [(z["previous_quantity"], z["previous_reserved"]) for z in found.zeroed] == [("10.0000", "1.0000")]
+    assert [(z["previous_quantity"], z["previous_reserved"]) for z in found.zeroed] == [("10.000000", "1.000000")]
 
 
 def test_the_safety_threshold_refuses_to_zero_most_balances_and_says_how_many(database_url: str) -> None:
@@ -392,3 +392,57 @@ def test_deleting_a_connector_takes_its_parts_and_so_its_balances(database_url: 
 
     balances, parts = with_writer(database_url, scenario)
     assert balances == {} and parts == 0
+
+
+def test_zero_parts_are_kept_only_while_their_balance_needs_them(database_url: str) -> None:
+    """Stock used up at the source leaves a zero part behind (its balance stays, at zero). A later full read drops
+    it when the balance has live parts again, and keeps one zero part for a balance that has nothing else."""
+
+    async def parts_of(writer: Writer) -> dict[tuple[str, str], list[str]]:
+        async with writer.database.tenant_session(writer.tenant_id) as session:
+            raw = (await (await session.connection()).get_raw_connection()).driver_connection
+            rows = await raw.fetch(
+                "SELECT i.sku, l.code, p.source_id FROM stock_balance_parts p JOIN items i ON i.id = p.item_id "
+                "JOIN locations l ON l.id = p.location_id ORDER BY 1, 2, 3"
+            )
+        found: dict[tuple[str, str], list[str]] = {}
+        for row in rows:
+            found.setdefault((row["sku"], row["code"]), []).append(row["source_id"])
+        return found
+
+    async def scenario(writer: Writer) -> tuple[Truth, dict[tuple[str, str], list[str]], Any, Any]:
+        # Twelve balances that never change, so zeroing two stays within the safety threshold (20 %).
+        steady = [part(str(n), ITEMS[n % 6], LOCATIONS[1 + n // 6], 5) for n in range(12)]
+        first = [part("a", "P-1", "L-1", 3), part("b", "P-2", "L-1", 4), *steady]
+        await writer.write("stock_balances", uuid.uuid4(), first)
+        second = uuid.uuid4()  # lot a (P-1) and lot b (P-2) are used up and deleted at the source
+        await writer.write("stock_balances", second, steady)
+        await writer.reconcile(second)
+        third = uuid.uuid4()  # P-1 gets a new lot; P-2 stays empty
+        now = [part("c", "P-1", "L-1", 8), *steady]
+        await writer.write("stock_balances", third, now)
+        await writer.reconcile(third)
+        counts = await writer.counts(third)
+        fourth = uuid.uuid4()  # nothing changes at the source
+        await writer.write("stock_balances", fourth, now)
+        await writer.reconcile(fourth)
+        return await writer.balances(), await parts_of(writer), counts, await writer.counts(fourth)
+
+    balances, parts, third, fourth = with_writer(database_url, scenario)
+    assert balances[("P-1", "L-1")] == (Decimal(8), Decimal(0))
+    assert balances[("P-2", "L-1")] == (Decimal(0), Decimal(0))  # kept, at zero
+    assert parts[("P-1", "L-1")] == ["c"]  # lot a's zero part is gone: the balance has a live part
+    assert parts[("P-2", "L-1")] == ["b"]  # the zero part that keeps the empty balance
+    # P-1 went 3 -> 0 -> 8: the balance existed before, so the third run updated it; the fourth changed nothing.
+    assert (third["inserted"], third["updated"]) == (0, 1)
+    assert (fourth["inserted"], fourth["updated"], fourth["balances"]) == (0, 0, 13)
+
+
+def test_five_decimals_add_up_exactly(database_url: str) -> None:
+    """InvenTree keeps quantities with five decimals: three lots of 0.33333 kg are 0.99999 kg, not 0.9999."""
+
+    async def scenario(writer: Writer) -> Truth:
+        await writer.write("stock_balances", uuid.uuid4(), [part(str(n), "P-6", "L-3", "0.33333") for n in range(3)])
+        return await writer.balances()
+
+    assert with_writer(database_url, scenario) == {("P-6", "L-3"): (Decimal("0.99999"), Decimal(0))}

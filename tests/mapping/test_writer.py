@@ -72,7 +72,7 @@ async def _scenario(url: str) -> dict[str, Any]:
                 "item_ref": f"I-{i}",
                 "location_ref": "W-1",
                 "quantity": quantity,
-                "reserved_qty": Decimal("0.00005"),  # rounds to the column's scale of 4, as before
+                "reserved_qty": Decimal("0.0000005"),  # rounds to a balance part's scale of 6
                 "available_qty": quantity,
                 "as_of": None,
             }
@@ -109,7 +109,7 @@ def test_decimals_stay_exact_ids_are_new_and_a_repeat_changes_nothing(database_u
         expected = DECIMALS[int(row["sku"].split("-")[1])]
         assert isinstance(row["quantity"], Decimal) and row["quantity"] == expected
         assert row["available_qty"] == expected and row["unit_cost"] == expected
-        assert row["reserved_qty"] == Decimal("0.0001")  # numeric(18, 4) rounds half away from zero
+        assert row["reserved_qty"] == Decimal("0.000001")  # numeric(20, 6) rounds half away from zero
     ids = [uuid.UUID(str(row["item_id"])) for row in rows]
     assert len(set(ids)) == len(ids) and all(i.version == 7 for i in ids)  # new rows get time-ordered ids
     balances = {uuid.UUID(str(row["id"])) for row in rows}  # a balance's id is its item and location's

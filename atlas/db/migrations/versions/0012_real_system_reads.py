@@ -36,6 +36,8 @@ branch_labels = None
 depends_on = None
 
 QTY = sa.Numeric(18, 4)
+# A part keeps six decimals, so a balance summed from rows with five (InvenTree) or six equals the source's sum.
+PART_QTY = sa.Numeric(20, 6)
 OLD_AUTH_KINDS = "('none', 'api_key', 'bearer', 'oauth2_client_credentials')"
 AUTH_KINDS = "('none', 'api_key', 'bearer', 'oauth2_client_credentials', 'basic', 'header', 'session_login')"
 
@@ -60,9 +62,9 @@ def upgrade() -> None:
         sa.Column("source_id", sa.String(420), nullable=False),
         sa.Column("item_id", UUID(as_uuid=True), nullable=False),
         sa.Column("location_id", UUID(as_uuid=True), nullable=False),
-        sa.Column("quantity", QTY, nullable=False),
-        sa.Column("reserved_qty", QTY, nullable=False),
-        sa.Column("available_qty", QTY, nullable=False),
+        sa.Column("quantity", PART_QTY, nullable=False),
+        sa.Column("reserved_qty", PART_QTY, nullable=False),
+        sa.Column("available_qty", PART_QTY, nullable=False),
         sa.Column("as_of", sa.DateTime(timezone=True)),
         sa.Column("created_run_id", UUID(as_uuid=True)),
         sa.Column("updated_run_id", UUID(as_uuid=True)),
