@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-MEASURES = ("full_sync_first_records_per_second", "full_sync_first_cpu_python", "full_sync_first_cpu_postgres")
+MEASURES = (
+    "full_sync_first_records_per_second",
+    "full_sync_first_cpu_python",
+    "full_sync_first_cpu_postgres",
+    "full_sync_unchanged_records_per_second",
+)
 
 
 def run(root: Path, records: int, page_size: int) -> dict[str, Any]:

@@ -119,7 +119,15 @@ class StockBalancePart(TenantOwned, Base):
     items and locations are resolved before writing, and a trigger removes the parts with their connector."""
 
     __tablename__ = "stock_balance_parts"
-    __table_args__ = (Index("ix_stock_balance_parts_pair", "tenant_id", "item_id", "location_id"),)
+    __table_args__ = (
+        Index("ix_stock_balance_parts_pair", "tenant_id", "item_id", "location_id"),
+        Index(
+            "ix_stock_balance_parts_vanished",
+            "tenant_id",
+            "connector_id",
+            postgresql_where="vanished_run_id IS NOT NULL",
+        ),
+    )
     tenant_id_index = False
     tenant_id_foreign_key = False
 
