@@ -119,46 +119,6 @@ def blocked_auditor(
     )
 
 
-def sent_auditor(
-    database: Database,
-    *,
-    tenant_id: uuid.UUID,
-    actor: Actor,
-    correlation_id: str,
-    source: str,
-    connector_id: uuid.UUID | None = None,
-) -> SentHandler:
-    """Records each declared request that leaves as ``declared_request_sent``, in its own transaction."""
-    return blocked_auditor(
-        database,
-        tenant_id=tenant_id,
-        actor=actor,
-        correlation_id=correlation_id,
-        source=source,
-        connector_id=connector_id,
-    ).sent
-
-
-def failed_auditor(
-    database: Database,
-    *,
-    tenant_id: uuid.UUID,
-    actor: Actor,
-    correlation_id: str,
-    source: str,
-    connector_id: uuid.UUID | None = None,
-) -> FailedHandler:
-    """Records a token or login answer that was not a token or a session as ``declared_request_failed``."""
-    return blocked_auditor(
-        database,
-        tenant_id=tenant_id,
-        actor=actor,
-        correlation_id=correlation_id,
-        source=source,
-        connector_id=connector_id,
-    ).failed
-
-
 def handlers(on_blocked: BlockedHandler | None) -> tuple[SentHandler | None, FailedHandler | None]:
     """The sent and failed handlers that go with a blocked handler, when it is a `LockAuditor`."""
     if isinstance(on_blocked, LockAuditor):

@@ -40,6 +40,7 @@ from atlas.execution_lock.audit import blocked_auditor
 from atlas.mapping import services as mappings
 from atlas.mapping.engine import CompiledMapping, FieldError, content_hash
 from atlas.mapping.models import QuarantinedRecord, SyncCheckpoint, SyncRun
+from atlas.mapping.run_summary import summary_numbers
 from atlas.mapping.sync_types import PlannedEndpoint, SyncPlan
 from atlas.mapping.writer import (
     ItemLimit,
@@ -560,13 +561,9 @@ def attention_of(
     """Why a run that finished needs a person: it set aside more than its share of what it read, or a full read
     would have zeroed more balances than allowed (so it zeroed none)."""
     causes: list[dict[str, Any]] = []
-    read = sum(int(n.get("read", n.get("fetched", 0))) for n in stats.values())
-    set_aside = sum(int(n.get("quarantined", 0)) for n in stats.values())
+    totals = summary_numbers(stats)
+    read, set_aside = totals["read"], totals["set_aside"]
     if read and set_aside / read > max_set_aside_share:
-        reasons: dict[str, int] = {}
-        for numbers in stats.values():
-            for code, count in (numbers.get("reasons") or {}).items():
-                reasons[code] = reasons.get(code, 0) + int(count)
         causes.append(
             {
                 "reason": "set_aside_share",
@@ -574,7 +571,7 @@ def attention_of(
                 "read": read,
                 "share": round(set_aside / read, 4),
                 "limit": max_set_aside_share,
-                "reasons": reasons,
+                "reasons": totals["reasons"],
             }
         )
     for key, value in progress.items():

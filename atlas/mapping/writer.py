@@ -436,18 +436,15 @@ TABLES = ("items", "locations", "stock_balances", "stock_movements")
 # reconciliation), new when every part of it was created by the run, changed when any part was.
 _BALANCE_COUNTS = """
 WITH pairs AS (
-    SELECT bool_and(created_run_id = $3) AS new, bool_or(updated_run_id = $3) AS changed
+    SELECT bool_and(created_run_id = $3) AS new, bool_or(updated_run_id = $3) AS changed,
+           count(*) FILTER (WHERE seen_run_id = $3) AS seen_parts
     FROM stock_balance_parts
     WHERE tenant_id = $1 AND connector_id = $2
     GROUP BY item_id, location_id
     HAVING bool_or(seen_run_id = $3 OR updated_run_id = $3)
 )
 SELECT count(*) FILTER (WHERE new) AS inserted, count(*) FILTER (WHERE changed AND NOT new) AS updated,
-       count(*) AS seen,
-       (SELECT count(*) FROM stock_balance_parts WHERE tenant_id = $1 AND connector_id = $2 AND seen_run_id = $3)
-           AS parts,
-       (SELECT count(DISTINCT (item_id, location_id)) FROM stock_balance_parts
-        WHERE tenant_id = $1 AND connector_id = $2 AND seen_run_id = $3) AS pairs
+       count(*) AS seen, coalesce(sum(seen_parts), 0) AS parts, count(*) FILTER (WHERE seen_parts > 0) AS pairs
 FROM pairs
 """
 

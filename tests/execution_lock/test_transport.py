@@ -29,7 +29,7 @@ from atlas.execution_lock import (
     NetworkRefused,
     ReadOnlyHttp,
 )
-from atlas.execution_lock.audit import blocked_auditor, failed_auditor, sent_auditor
+from atlas.execution_lock.audit import blocked_auditor
 from atlas.execution_lock.transport import Declarations, GuardedTransport
 from atlas.i18n import translate
 from atlas.platform.audit import Actor
@@ -381,10 +381,10 @@ def test_the_lock_audit_records_sent_failed_and_blocked_requests(atlas):
             "connector_id": connector_id,
         }
         try:
-            await sent_auditor(database, **context)(
+            await blocked_auditor(database, **context).sent(
                 DeclaredRequest(DeclaredKind.TOKEN_REQUEST, "https://idp.example/oauth2/token")
             )
-            await failed_auditor(database, **context)(
+            await blocked_auditor(database, **context).failed(
                 DeclaredFailure("session_login", "https://erp.example/b1s/v1/Login", "session_login_invalid", 200)
             )
             await blocked_auditor(database, **context)(

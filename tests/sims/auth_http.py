@@ -10,12 +10,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.sims.canary import CANARY
-from tests.sims.serving import serving
+from tests.sims.serving import QuietHandler, serving
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +49,11 @@ class Log:
             self.received.clear()
 
 
-class SimHandler(BaseHTTPRequestHandler):
+class SimHandler(QuietHandler):
     """Subclasses set ``system`` and ``log`` and implement ``handle_request(method, path, query, body)``; every
     request is recorded first, with the kind the subclass's ``kind_of`` gives it."""
-
-    protocol_version = "HTTP/1.1"
     system = "sim"
     log: Log
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
     def kind_of(self, method: str, path: str) -> str:
         return "read" if method in ("GET", "HEAD") else "write"

@@ -31,7 +31,7 @@ from graphql.language import OperationDefinitionNode
 
 from tests.services import free_port
 from tests.sims.canary import CANARY
-from tests.sims.serving import serving
+from tests.sims.serving import QuietHandler, serving
 
 SYSTEM = "graphql"
 TOKEN = "gql-read-token-123"
@@ -123,11 +123,7 @@ def kind_of(query: Any) -> str:
 
 
 def _handler(sim: GraphqlSim) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
+    class Handler(QuietHandler):
 
         def answer(self, status: int, body: Any) -> None:
             data = json.dumps(body).encode()

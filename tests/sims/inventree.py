@@ -77,7 +77,7 @@ from tests.sims.canary import CANARY
 from tests.sims.inventree_data import Landmarks, populate
 from tests.sims.inventree_model import EDITED, InvenTreeData, OperationRefused, StockItem, utc_now
 from tests.sims.inventree_render import Renderer
-from tests.sims.serving import serving
+from tests.sims.serving import QuietHandler, serving
 
 SYSTEM = "inventree"
 VERSION = "1.1.0"
@@ -859,13 +859,9 @@ def _serial_numbers(text: str) -> list[str]:
 
 
 def _handler(api: InvenTreeApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Handler(QuietHandler):
         server_version = "gunicorn"
         sys_version = ""
-
-        def log_message(self, *args: Any) -> None:
-            pass
 
         def _any(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -36,7 +36,7 @@ from urllib.parse import unquote, urlparse
 
 from tests.services import free_port
 from tests.sims.canary import CANARY
-from tests.sims.serving import serving
+from tests.sims.serving import QuietHandler, serving
 
 SYSTEM = "odoo"
 API_KEY = "6578616d706c65206a736f6e20617069206b6579"
@@ -333,11 +333,7 @@ def call(sim: OdooSim, model: str, method: str, body: dict[str, Any]) -> Any:
 
 
 def _handler(sim: OdooSim) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
+    class Handler(QuietHandler):
 
         def answer(self, status: int, body: Any) -> None:
             data = json.dumps(body).encode()

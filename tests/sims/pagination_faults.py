@@ -52,6 +52,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 from tests.services import free_port
 from tests.sims.canary import CANARY
+from tests.sims.serving import QuietHandler
 
 SYSTEM = "pagination_faults"
 RECORDS: list[dict[str, Any]] = [{"id": i, "sku": f"PF-{i:04d}", "qty": (i * 7) % 23} for i in range(1, 251)]
@@ -167,12 +168,8 @@ def _slice(records: list[dict[str, Any]], start: int, size: int, *, hide: bool =
 
 
 def _handler(sim: PaginationFaults) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Handler(QuietHandler):
         disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms wait for a delayed ACK
-
-        def log_message(self, *args: Any) -> None:
-            pass
 
         def send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()

@@ -10,6 +10,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from tests.services import free_port
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """What every simulation's handler shares: keep-alive HTTP/1.1, and no request log on the test's output."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the standard library's name
+        pass
+
+
 @contextmanager
 def serving(handler: type[BaseHTTPRequestHandler], port: int | None = None, host: str = "127.0.0.1") -> Iterator[int]:
     """Serve ``handler`` on ``port`` (a free one when None) in a background thread; yields the port."""

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlparse
 
 from tests.services import free_port
 from tests.sims.canary import CANARY
-from tests.sims.serving import serving
+from tests.sims.serving import QuietHandler, serving
 
 SYSTEM = "netsuite"
 PATH = "/services/rest/query/v1/suiteql"
@@ -77,11 +77,7 @@ class SuiteqlSim:
 
 
 def _handler(sim: SuiteqlSim) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
+    class Handler(QuietHandler):
 
         def answer(self, status: int, body: Any) -> None:
             data = json.dumps(body).encode()
