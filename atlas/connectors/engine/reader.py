@@ -23,7 +23,6 @@ places its paging values, and its window values, at dotted paths of its body whe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -250,10 +249,7 @@ class EndpointReader:
                     raise item
                 yield item
         finally:
-            if not producer.done():
-                producer.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await producer
+            await _stop([producer])
 
     async def first_page(
         self, endpoint: EndpointConfig, *, parents: list[Any] | None = None, now: datetime | None = None
@@ -493,8 +489,17 @@ async def _bounded_map(func: Callable[[int], Coroutine[Any, Any, T]], items: lis
                 position += 1
             yield await pending.pop(0)
     finally:
-        for task in pending:
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await _stop(pending)
+
+
+async def _stop(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until they are done, without raising what they raised (the read has already
+    ended or failed) and without swallowing a cancellation of the task that waits (Temporal cancelling the
+    attempt), as ``suppress(CancelledError)`` around an ``await`` would."""
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved, so asyncio does not report it as never retrieved
