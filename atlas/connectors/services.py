@@ -107,8 +107,7 @@ class HealthRepo(TenantRepository[ConnectorHealthCheck]):
 # --- validation -----------------------------------------------------------------------------------
 
 
-def _invalid(key: str, field: str, **params: Any) -> ValidationFailed:
-    return ValidationFailed(key, field=field, extra={"field": field}, **params)
+_invalid = auth_checks.invalid  # a 422 that names the field
 
 
 def validate_url(value: str, field: str) -> str:

@@ -1,7 +1,7 @@
 """What a previewed balance or movement points at: the item and location a sync would resolve its references to.
 
 The sync's writer resolves a reference by the source's own id of an item or location, else by its SKU or code
-(`atlas.mapping.writer.References`, which loads the whole connector once per sync). A preview asks the same
+(`atlas.mapping.writer.by_reference`; `References` loads the whole connector once per sync). A preview asks the same
 question of only the references on its sample page, so a person who mapped ``item_ref`` to a stock row's id sees
 unknown or wrong items before the first sync, without loading every item of a large connector on each edit.
 Nothing is written: a record with no location shows none (a sync puts it in the connector's "no location" bucket).
@@ -17,6 +17,7 @@ from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.mapping.models import Item, Location
+from atlas.mapping.writer import by_reference
 from atlas.platform.tenancy import TenantRepository
 
 
@@ -63,10 +64,5 @@ async def resolve_locations(
 
 
 def _by_reference(wanted: list[str], rows: list[tuple[str, str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """The writer's rule: a reference is the source's own id of a row, else its natural key (SKU or code); the
-    first row with a natural key keeps it, and an id always wins over a natural key."""
-    found: dict[str, dict[str, Any]] = {}
-    for _external_id, natural, shown in rows:
-        found.setdefault(natural, shown)
-    found.update({external_id: shown for external_id, _natural, shown in rows})
+    found = by_reference(rows)  # the writer's rule, so the preview shows what a sync would resolve
     return {ref: found[ref] for ref in wanted if ref in found}

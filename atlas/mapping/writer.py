@@ -23,13 +23,16 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from asyncpg.pgproto.pgproto import UUID as WireUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.db.engine import tenant_context
+
+T = TypeVar("T")
 
 # Items and locations as staged, with their ids (balances and movements: `STAGED`, with resolved references).
 COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -231,16 +234,24 @@ class References:
         for table, natural in (("items", "sku"), ("locations", "code")):
             rows = await raw.fetch(
                 f"SELECT external_id, {natural} AS natural_key, id FROM {table} "
-                "WHERE tenant_id = $1 AND connector_id = $2",
+                "WHERE tenant_id = $1 AND connector_id = $2 ORDER BY created_at, id",
                 tenant_id,
                 connector_id,
             )
-            refs: dict[str, uuid.UUID] = {}
-            for row in rows:
-                refs.setdefault(row["natural_key"], row["id"])
-            refs.update({row["external_id"]: row["id"] for row in rows})  # the source's own id wins
-            found.append(refs)
+            found.append(by_reference((row["external_id"], row["natural_key"], row["id"]) for row in rows))
         return cls(found[0], found[1], found[1].get(UNASSIGNED_EXTERNAL_ID))
+
+
+def by_reference(rows: Iterable[tuple[str, str, T]]) -> dict[str, T]:
+    """How a balance or movement names an item or location: by the source's own id of the row, else by its natural
+    key (SKU or code). ``rows`` are (external id, natural key, value), oldest first: the oldest row with a natural key
+    keeps it, and an id always wins over a natural key. The sync and the mapping preview both resolve this way."""
+    rows = list(rows)
+    found: dict[str, T] = {}
+    for _external_id, natural, value in rows:
+        found.setdefault(natural, value)
+    found.update({external_id: value for external_id, _natural, value in rows})
+    return found
 
 
 async def unassigned_location(session: AsyncSession, connector_id: uuid.UUID) -> uuid.UUID:
