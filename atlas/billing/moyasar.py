@@ -62,7 +62,9 @@ KeyMode = Literal["test", "live"]
 _KEY_PREFIXES: Final = {"sk_test_": "test", "pk_test_": "test", "sk_live_": "live", "pk_live_": "live"}
 _RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 # Anything that looks like a card number or a Moyasar key is masked out of every message we keep.
-_CARD_DIGITS: Final = re.compile(r"\b(?:\d[ -]?){12,19}\b")
+# A run of 12 to 19 digits (single spaces or dashes between them) standing on its own: not digits inside a longer
+# word or an id such as a payment's UUID (``1db90327-9019-4925-9471-b8fe…``), which must stay readable.
+_CARD_DIGITS: Final = re.compile(r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w-])")
 _KEY_TEXT: Final = re.compile(r"\b[sp]k_(?:test|live)_[A-Za-z0-9]+")
 
 

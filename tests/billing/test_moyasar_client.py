@@ -548,3 +548,14 @@ def test_no_key_token_or_card_number_reaches_the_logs(moyasar, hooks, caplog):
     text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     for secret in (moyasar.secret_key, moyasar.publishable_key, SECRET, token["id"], APPROVED_VISA, "411111"):
         assert secret not in text
+
+
+def test_a_payment_id_whose_middle_is_all_digits_is_not_masked_as_a_card():
+    """A UUID's middle groups are all digits now and then (1db90327-9019-4925-9471-b8feba186e53): that is an id a
+    person must be able to look up, not a card number. A card number on its own is still masked, in any spacing."""
+    from atlas.billing.moyasar import safe_text
+
+    payment = "1db90327-9019-4925-9471-b8feba186e53"
+    assert safe_text(f"the payment {payment} may have been created") == f"the payment {payment} may have been created"
+    for card in ("4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111", "5204 7400 0000 2745 000"):
+        assert safe_text(f"card {card}, refused.") == "card [card number], refused.", card
