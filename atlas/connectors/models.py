@@ -31,7 +31,7 @@ class Connector(TenantOwned, Base):
         CheckConstraint("environment IN ('production', 'sandbox')", name="environment"),
         CheckConstraint(
             "auth_kind IN ('none', 'api_key', 'bearer', 'oauth2_client_credentials', 'basic', 'header', "
-            "'session_login')",
+            "'session_login', 'oauth2_refresh_token', 'oauth2_password')",
             name="auth_kind",
         ),
         CheckConstraint("health_status IN ('unknown', 'healthy', 'degraded', 'failing')", name="health_status"),
@@ -63,6 +63,8 @@ class Connector(TenantOwned, Base):
     # How an action of each type *would* be sent to this system (action type -> {method, path, body}).
     # Only ever rendered into execution drafts; nothing sends it (the execution lock).
     action_templates: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    # The preset it was laid down from, ``{"id": "inventree", "version": 3}``; null when set up by hand.
+    preset: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     health_status: Mapped[str] = mapped_column(String(20), nullable=False, default="unknown")
     last_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100), nullable=False)

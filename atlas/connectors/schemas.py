@@ -14,7 +14,17 @@ Path = Annotated[str, msgspec.Meta(max_length=1000)]
 Secret = Annotated[str, msgspec.Meta(max_length=4000)]
 
 
-AuthKindName = Literal["none", "api_key", "bearer", "oauth2_client_credentials", "basic", "header", "session_login"]
+AuthKindName = Literal[
+    "none",
+    "api_key",
+    "bearer",
+    "oauth2_client_credentials",
+    "basic",
+    "header",
+    "session_login",
+    "oauth2_refresh_token",
+    "oauth2_password",
+]
 
 
 class AuthIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -196,6 +206,7 @@ class ConnectorRead(msgspec.Struct):
     headers: dict[str, str] = msgspec.field(default_factory=dict)
     max_set_aside_share: float = 0.05
     max_vanished_share: float = 0.2
+    preset: dict[str, Any] | None = None  # {"id", "version"} of the preset it was laid down from
 
 
 class ConnectorHealthRead(msgspec.Struct):

@@ -500,6 +500,7 @@ def read_model(connector: Connector, endpoints: list[ConnectorEndpoint], box: Se
         headers=dict(connector.headers or {}),
         max_set_aside_share=connector.max_set_aside_share,
         max_vanished_share=connector.max_vanished_share,
+        preset=dict(connector.preset) if connector.preset else None,
     )
 
 

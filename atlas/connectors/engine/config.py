@@ -23,6 +23,8 @@ class AuthKind(enum.StrEnum):
     BASIC = "basic"  # HTTP Basic: username and password
     HEADER = "header"  # ``Authorization: <scheme> <credential>``: ``Token <key>`` (InvenTree), ``token k:s`` (Frappe)
     SESSION_LOGIN = "session_login"  # POST credentials to a declared login URL, keep the cookies (SAP B1)
+    OAUTH2_REFRESH_TOKEN = "oauth2_refresh_token"  # a long-lived refresh token exchanged for access tokens (Zoho)
+    OAUTH2_PASSWORD = "oauth2_password"  # the resource-owner password grant (Daftra)
 
 
 class RpcProtocol(enum.StrEnum):
