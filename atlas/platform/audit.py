@@ -59,6 +59,7 @@ class EventType(enum.StrEnum):
     CONNECTOR_UPDATED = "connector_updated"
     CONNECTOR_DELETED = "connector_deleted"
     CONNECTOR_TESTED = "connector_tested"
+    PRESET_APPLIED = "preset_applied"
     MAPPING_CREATED = "mapping_created"
     MAPPING_VERSION_SAVED = "mapping_version_saved"
     MAPPING_ACTIVATED = "mapping_activated"
