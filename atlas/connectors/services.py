@@ -379,9 +379,7 @@ def endpoint_config(row: ConnectorEndpoint) -> EndpointConfig:
     kind = PaginationKind(pagination.pop("kind", "none"))
     window = TimeWindowConfig(**row.time_window) if row.time_window else None
     rpc = (
-        RpcConfig(protocol=RpcProtocol(row.rpc["protocol"]), body=dict(row.rpc.get("body") or {}))
-        if row.rpc
-        else None
+        RpcConfig(protocol=RpcProtocol(row.rpc["protocol"]), body=dict(row.rpc.get("body") or {})) if row.rpc else None
     )
     return EndpointConfig(
         key=row.key,
@@ -544,16 +542,15 @@ async def get_connector(
     return connector, await endpoints_of(session, connector.id, tenant_id)
 
 
-async def create_connector(
-    session: AsyncSession,
-    data: ConnectorCreate,
-    *,
-    actor: Actor,
-    correlation_id: str,
-    box: SecretBox,
-    network: NetworkPolicy,
-    tenant_id: uuid.UUID | None = None,
-) -> tuple[Connector, list[ConnectorEndpoint]]:
+@dataclass(frozen=True, slots=True)
+class CheckedCreate:
+    base_url: str
+    action_templates: dict[str, Any]
+    headers: dict[str, str]
+
+
+def validate_create(data: ConnectorCreate) -> CheckedCreate:
+    """Every check a new connector passes before anything is stored, each 422 naming its field."""
     base_url = validate_url(data.base_url, "base_url")
     validate_auth(data.auth, {})
     validate_limits(
@@ -568,6 +565,46 @@ async def create_connector(
     validate_declared_urls(data.auth.kind, _public_auth(data.auth), base_url, data.endpoints, action_templates)
     headers = validate_headers(data.headers)
     validate_shares(data.max_set_aside_share, data.max_vanished_share)
+    return CheckedCreate(base_url, action_templates, headers)
+
+
+def transient_config(data: ConnectorCreate, box: SecretBox, tenant_id: uuid.UUID) -> ConnectorConfig:
+    """The engine's configuration of a connector not stored yet (validated with `validate_create` first), to test
+    its credentials and endpoints before saving it. Lives only in memory."""
+    secrets = _merge_secrets(data.auth, {})
+    connector = Connector(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        name=data.name.strip(),
+        base_url=validate_url(data.base_url, "base_url"),
+        environment=data.environment,
+        auth_kind=data.auth.kind,
+        auth_settings=_public_auth(data.auth),
+        secrets_encrypted=box.encrypt(msgspec.json.encode(secrets).decode()) if secrets else None,
+        rate_limit_per_second=data.rate_limit_per_second,
+        rate_limit_burst=data.rate_limit_burst,
+        timeout_seconds=data.timeout_seconds,
+        max_concurrency=data.max_concurrency,
+        retry_attempts=data.retry_attempts,
+        headers=dict(data.headers),
+    )
+    return connector_config(connector, [_endpoint_row(e, i) for i, e in enumerate(data.endpoints)], box)
+
+
+async def create_connector(
+    session: AsyncSession,
+    data: ConnectorCreate,
+    *,
+    actor: Actor,
+    correlation_id: str,
+    box: SecretBox,
+    network: NetworkPolicy,
+    tenant_id: uuid.UUID | None = None,
+    preset: dict[str, Any] | None = None,
+) -> tuple[Connector, list[ConnectorEndpoint]]:
+    """Validate and store a new connector; ``preset`` is the ``{"id", "version"}`` it was laid down from."""
+    checked = validate_create(data)
+    base_url, action_templates, headers = checked.base_url, checked.action_templates, checked.headers
     await check_reachable_network(network, base_url)
     repo = ConnectorRepo(session, tenant_id=tenant_id)
     if await repo.count(Connector.name == data.name.strip()) > 0:
@@ -593,6 +630,7 @@ async def create_connector(
             headers=headers,
             max_set_aside_share=data.max_set_aside_share,
             max_vanished_share=data.max_vanished_share,
+            preset=preset,
             created_by=actor.ref,
         )
     )

@@ -43,6 +43,7 @@ from atlas.platform.crypto import SecretBox
 from atlas.platform.oidc import OIDCClient
 from atlas.policy.controllers import CONTROLLERS as POLICY_CONTROLLERS
 from atlas.policy.pages import PolicyPages
+from atlas.presets.controllers import PresetController
 from atlas.web.context import RequestContextMiddleware
 from atlas.web.dependencies import DEPENDENCIES
 from atlas.web.guards import authorize
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *BILLING_PAGES,
             ConnectorController,
             ConnectorPages,
+            PresetController,
             *MAPPING_CONTROLLERS,
             *AI_CONTROLLERS,
             AiPages,

@@ -51,8 +51,19 @@ class Tenant:
 
 
 def connect(stack: Any, sim: InvenTreeApi, **body: Any) -> Tenant:
-    """A new tenant, the reference connector and its four mappings, as an admin would set them up."""
+    """A new tenant connected as a customer connects: the InvenTree preset, the base URL and the token. With
+    ``body`` (a variation of the preset: another stock page size, incremental stock reads) the varied connector
+    and the preset's mappings are created through the connector and mapping APIs instead."""
     admin, me = stack.atlas.new_tenant()
+    if not body or body == {"stock_page": STOCK_PAGE}:
+        answer = admin.post(
+            "/api/presets/inventree/connect", json={"base_url": sim.base, "inputs": {"token": sim.token}}
+        )
+        assert answer.status_code == 201, answer.text
+        connected = answer.json()
+        assert all(check["ok"] for check in connected["checks"]), connected["checks"]
+        assert sorted(m["endpoint_key"] for m in connected["mappings"]) == sorted(INVENTREE_MAPPINGS)
+        return Tenant(admin, me["tenant_id"], connected["connector"]["id"])
     created = admin.post("/api/connectors", json=inventree_connector_body(sim.base, **body))
     assert created.status_code == 201, created.text
     connector_id = created.json()["id"]

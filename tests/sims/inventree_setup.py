@@ -1,4 +1,6 @@
-"""A reference connector and mappings for InvenTree, as an admin would type them into Atlas.
+"""The InvenTree preset's connector and mappings, for tests that vary them, and what InvenTree's codes mean.
+
+The preset (atlas/presets/files/inventree.toml) is what a customer connects with; this module renders it.
 
 The connector reads four endpoints, each ending in its ``/`` (InvenTree answers 404 without it), with limit/offset
 pages (without ``limit`` InvenTree would answer one bare array of everything) and ``Authorization: Token <key>``
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from atlas.presets.loader import get_preset, render
 from tests.sims.inventree import TOKEN
 
 # StockHistoryCode values (stock/status_codes.py) that change a stock row's quantity, and what they are.
@@ -47,15 +50,12 @@ def inventree_connector_body(
     stock_page: int = 200,
     incremental_stock: bool = False,
 ) -> dict[str, Any]:
-    """The body of ``POST /api/connectors``. ``incremental_stock``: read stock rows by ``updated_after`` date
-    windows instead of in full (an incremental read: it never zeroes a balance)."""
-    stock: dict[str, Any] = {
-        "key": "stock",
-        "resource": "stock_balances",
-        "path": "/api/stock/",
-        "record_path": "$.results",
-        "pagination": {"kind": "offset", "page_size": stock_page, "total_path": "$.count"},
-    }
+    """The body of ``POST /api/connectors`` that the InvenTree preset lays down (atlas/presets/files/inventree.toml),
+    for tests that vary it. ``incremental_stock``: read stock rows by ``updated_after`` date windows instead of in
+    full (an incremental read: it never zeroes a balance)."""
+    body = render(get_preset("inventree"), base_url, {"token": token}, name=name).connector
+    stock = next(e for e in body["endpoints"] if e["key"] == "stock")
+    stock["pagination"]["page_size"] = stock_page
     if incremental_stock:
         stock["time_window"] = {
             "start_param": "updated_after",
@@ -64,101 +64,10 @@ def inventree_connector_body(
             "window_hours": 24 * 60,
             "lookback_days": 365,
         }
-    return {
-        "name": name,
-        "base_url": base_url,
-        "environment": "production",
-        "auth": {"kind": "header", "scheme": "Token", "credential": token},
-        "rate_limit_per_second": 50,
-        "rate_limit_burst": 20,
-        "max_concurrency": 2,
-        "endpoints": [
-            {
-                "key": "parts",
-                "resource": "items",
-                "path": "/api/part/",
-                "record_path": "$.results",
-                "pagination": {"kind": "offset", "page_size": 100, "total_path": "$.count"},
-            },
-            {
-                "key": "locations",
-                "resource": "locations",
-                "path": "/api/stock/location/",
-                "record_path": "$.results",
-                "pagination": {"kind": "offset", "page_size": 100, "total_path": "$.count"},
-            },
-            stock,
-            {
-                "key": "history",
-                "resource": "stock_movements",
-                "path": "/api/stock/track/",
-                "record_path": "$.results",
-                # The first page's ``limit`` is a parameter: a next-URL cursor sends no page size of its own, and
-                # without ``limit`` InvenTree answers one bare array. The next links keep it.
-                "params": {"item_detail": "true", "limit": "500"},
-                "pagination": {"kind": "cursor", "cursor_source": "next_url", "cursor_path": "$.next"},
-            },
-        ],
-    }
+    return body
 
 
-INVENTREE_MAPPINGS: dict[str, dict[str, Any]] = {
-    "parts": {
-        "record_path": "$.results",
-        "fields": {
-            "external_id": {"path": "$.pk"},
-            "sku": {"paths": ["$.IPN", "$.pk"]},
-            "name": {"path": "$.name"},
-            "category": {"path": "$.category_name"},
-            "unit_of_measure": {"path": "$.units", "default": "pcs"},
-        },
-    },
-    "locations": {
-        "record_path": "$.results",
-        "fields": {
-            "code": {"path": "$.pk"},
-            "name": {"path": "$.pathstring"},
-            "type": {
-                "path": "$.location_type_detail.name",
-                "transforms": [{"op": "lookup", "table": {"Warehouse": "warehouse"}, "default": "other"}],
-            },
-        },
-    },
-    "stock": {
-        "record_path": "$.results",
-        "combine": "sum",
-        "fields": {
-            "source_id": {"path": "$.pk"},
-            "item_ref": {"path": "$.part"},
-            "location_ref": {"path": "$.location"},
-            "quantity": {"path": "$.quantity"},
-            "reserved_qty": {"path": "$.allocated"},
-            "as_of": {"path": "$.updated"},
-        },
-    },
-    "history": {
-        "record_path": "$.results",
-        "skip": [
-            {"path": "$.item_detail.serial", "empty": False},
-            {"path": "$.tracking_type", "not_in": [COUNT, *(int(k) for k in MOVEMENT_KINDS)]},
-        ],
-        "count": {
-            "when": [{"path": "$.tracking_type", "equals": COUNT}],
-            "counted": {"path": "$.deltas.quantity"},
-            "level_key": {"path": "$.item"},
-        },
-        "fields": {
-            "external_id": {"path": "$.pk"},
-            "item_ref": {"path": "$.item_detail.part"},
-            "location_ref": {"path": "$.item_detail.location"},
-            "occurred_at": {"path": "$.date"},
-            "quantity": {
-                "paths": ["$.deltas.added", "$.deltas.removed", "$.deltas.quantity"],
-                "transforms": [{"op": "negate_when", "path": "$.tracking_type", "values": OUTGOING}],
-            },
-            "kind": {"path": "$.tracking_type", "transforms": [{"op": "lookup", "table": MOVEMENT_KINDS}]},
-            "reference": {"path": "$.label"},
-            "level": {"path": "$.deltas.quantity"},
-        },
-    },
-}
+# The preset's mappings, as the preset connects them (one per endpoint).
+INVENTREE_MAPPINGS: dict[str, dict[str, Any]] = render(
+    get_preset("inventree"), "http://inventree.invalid", {"token": "-"}
+).mappings
