@@ -60,6 +60,7 @@ class EventType(enum.StrEnum):
     CONNECTOR_DELETED = "connector_deleted"
     CONNECTOR_TESTED = "connector_tested"
     PRESET_APPLIED = "preset_applied"
+    DISCOVERY_APPLIED = "discovery_applied"  # a discovery proposal laid down as a connector and its mappings
     MAPPING_CREATED = "mapping_created"
     MAPPING_VERSION_SAVED = "mapping_version_saved"
     MAPPING_ACTIVATED = "mapping_activated"
