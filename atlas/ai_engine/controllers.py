@@ -110,6 +110,17 @@ class AnomalyController(Controller):
             offset=offset,
         )
 
+    @get("/analysis-runs", opt={"permission": Permission.READ})
+    async def analysis_runs(
+        self,
+        db: NamedDependency[AsyncSession],
+        sync_run_id: uuid.UUID | None = None,
+        limit: int = Parameter(default=10, ge=1, le=100),
+    ) -> dict[str, Any]:
+        """The latest analyses (those a sync started, with ``sync_run_id``), newest first, and how many
+        recommendations are pending now: what the set-up wizard waits for after the first sync."""
+        return await services.list_analysis_runs(db, sync_run_id=sync_run_id, limit=limit)
+
     @get("/forecasts", opt={"permission": Permission.READ})
     async def forecasts(self, db: NamedDependency[AsyncSession], item_id: uuid.UUID) -> list[dict[str, Any]]:
         """An item's forecast at each location: method, backtest error, 30 days with the 80% interval."""

@@ -569,6 +569,30 @@ def _label_fields(
     }
 
 
+async def list_analysis_runs(
+    session: AsyncSession, *, sync_run_id: uuid.UUID | None, limit: int
+) -> dict[str, Any]:
+    """Analyses newest first (optionally those one sync started), with the count of pending recommendations."""
+    where = [AnalysisRun.sync_run_id == sync_run_id] if sync_run_id is not None else []
+    rows = await AnalysisRunRepo(session).list(*where, order_by=[AnalysisRun.started_at.desc()], limit=limit)
+    pending = (await list_recommendations(session, limit=1))["total"]
+    return {
+        "items": [
+            {
+                "id": str(r.id),
+                "trigger": r.trigger,
+                "sync_run_id": str(r.sync_run_id) if r.sync_run_id else None,
+                "status": r.status,
+                "started_at": r.started_at,
+                "finished_at": r.finished_at,
+                "stats": r.stats,
+                "recommendations": pending,
+            }
+            for r in rows
+        ]
+    }
+
+
 async def list_recommendations(
     session: AsyncSession,
     *,

@@ -58,6 +58,37 @@ def form_model(read: ConnectorRead | None) -> dict[str, Any]:
     return data
 
 
+GUIDE_STEPS = ("connect", "check", "map", "sync", "recommendations")
+
+
+def set_up_guide(
+    read: ConnectorRead, health_status: str, mappings: dict[str, Any], run_statuses: list[str], analysed: bool
+) -> dict[str, Any]:
+    """Where the connector is in its set-up (connect → check the data → map → first sync → recommendations): each
+    step done or not, and the first one not done (``done`` when all are). An endpoint read only as another's parent
+    needs no mapping."""
+    parents = {e.parent for e in read.endpoints if e.parent}
+    mapped = all(e.key in mappings or e.key in parents for e in read.endpoints)
+    synced = any(status in ("succeeded", "needs_attention") for status in run_statuses)
+    done = {
+        "connect": True,
+        "check": health_status == "healthy",
+        "map": mapped,
+        "sync": synced,
+        "recommendations": synced and analysed,
+    }
+    hrefs = {
+        "connect": f"/app/connectors/{read.id}/edit",
+        "check": "#check",
+        "map": "#mappings",
+        "sync": "#syncs",
+        "recommendations": "/app/recommendations",
+    }
+    steps = [{"key": key, "done": done[key], "href": hrefs[key]} for key in GUIDE_STEPS]
+    current = next((key for key in GUIDE_STEPS if not done[key]), "done")
+    return {"steps": steps, "current": current}
+
+
 class ConnectorPages(Controller):
     path = "/app/connectors"
     include_in_schema = False
@@ -125,9 +156,16 @@ class ConnectorPages(Controller):
                 db, connector_id=connector_id, status="open", endpoint_key=None, limit=1, offset=0
             )
         )["total"]
+        from atlas.ai_engine.services import list_analysis_runs
+
+        analysed = any(
+            r["status"] == "succeeded" for r in (await list_analysis_runs(db, sync_run_id=None, limit=5))["items"]
+        )
+        guide = set_up_guide(read, health.health_status, mappings, [r.status for r in runs], analysed)
         return page(
             request,
             "connectors/detail.html",
+            guide=guide,
             mappings_by_endpoint=mappings,
             runs=runs,
             quarantine_open=open_quarantine,

@@ -18,7 +18,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.connectors import services as connectors
-from atlas.connectors.engine import ConnectorConfig, ConnectorSession, EndpointConfig, FetchError
+from atlas.connectors.engine import ConnectorConfig, ConnectorSession, EndpointConfig, EndpointHealth, FetchError
 from atlas.connectors.schemas import ConnectorCreate, ConnectorRead
 from atlas.errors import ValidationFailed
 from atlas.execution_lock import NetworkPolicy
@@ -240,6 +240,18 @@ async def connect(
             correlation_id=correlation_id,
         )
         created.append(mappings.mapping_read(mapping, versions))
+    # The test just run is the connector's first health check: the set-up guide shows "check the data" done.
+    await connectors.record_health(
+        session,
+        connector.id,
+        [
+            EndpointHealth(c.endpoint, c.ok, c.latency_ms, c.records, c.status, c.reason, None, c.url, c.hint)
+            for c in tested.checks
+        ],
+        trigger="preset",
+        actor=actor,
+        correlation_id=correlation_id,
+    )
     await record(
         session,
         EventType.PRESET_APPLIED,

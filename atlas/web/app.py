@@ -44,6 +44,7 @@ from atlas.platform.oidc import OIDCClient
 from atlas.policy.controllers import CONTROLLERS as POLICY_CONTROLLERS
 from atlas.policy.pages import PolicyPages
 from atlas.presets.controllers import PresetController
+from atlas.presets.pages import PresetPages
 from atlas.web.context import RequestContextMiddleware
 from atlas.web.dependencies import DEPENDENCIES
 from atlas.web.guards import authorize
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ConnectorController,
             ConnectorPages,
             PresetController,
+            PresetPages,
             *MAPPING_CONTROLLERS,
             *AI_CONTROLLERS,
             AiPages,

@@ -216,6 +216,8 @@ def test_admin_fills_in_the_demo_erp_saves_and_tests_every_endpoint(atlas, brows
     context, tab = signed_in_page(atlas, browser, admin)
     tab.goto(f"{atlas.base_url}/app/connectors")
     tab.get_by_test_id("new-connector").click()
+    tab.wait_for_url(f"{atlas.base_url}/app/connectors/connect")
+    tab.get_by_test_id("manual-connector").click()  # the systems Atlas knows come first; this is by hand
     tab.wait_for_url(f"{atlas.base_url}/app/connectors/new")
     assert tab.get_attribute("html", "dir") == "rtl"
     tab.wait_for_selector("[data-connector-form][data-ready]")
