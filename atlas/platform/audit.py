@@ -91,6 +91,8 @@ class EventType(enum.StrEnum):
     # Policies and the execution lock's drafts (issue 6)
     POLICY_CHANGED = "policy_changed"
     DRY_RUN_COMPLETED = "dry_run_completed"
+    # Approved drafts exported in a preset's import format (issue 15): every draft's hash and the file's hash
+    DRAFT_IMPORT_EXPORTED = "draft_import_exported"
     # The approval workflow (issue 6)
     APPROVAL_REMINDER = "approval_reminder"
     RECOMMENDATION_CHANGED = "recommendation_changed"
