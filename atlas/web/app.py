@@ -44,6 +44,7 @@ from atlas.platform.oidc import OIDCClient
 from atlas.policy.controllers import CONTROLLERS as POLICY_CONTROLLERS
 from atlas.policy.pages import PolicyPages
 from atlas.presets.controllers import PresetController
+from atlas.presets.draft_imports import DraftImportController
 from atlas.presets.pages import PresetPages
 from atlas.web.context import RequestContextMiddleware
 from atlas.web.dependencies import DEPENDENCIES
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *POLICY_CONTROLLERS,
             PolicyPages,
             *LOCK_CONTROLLERS,
+            DraftImportController,
             DraftPages,
             DataPages,
             MappingPages,
