@@ -238,7 +238,16 @@
 
   function start() {
     var root = document.querySelector("[data-preset-wizard]");
-    if (root) init(root);
+    if (!root) return;
+    // The messages the script writes come from the catalogue: load it first (a failure still lets the page work).
+    A.loadCatalogue().then(
+      function () {
+        init(root);
+      },
+      function () {
+        init(root);
+      }
+    );
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
