@@ -105,9 +105,10 @@ def parse(text: str, file_id: str) -> Preset:
         if item.choices and item.default is not None and item.default not in item.choices:
             raise PresetFileInvalid(f"{file_id}: input {item.name}'s default is not one of its choices")
         known.add(item.name)
-    unknown = (
-        _references(preset.connector) | _references(preset.mappings) | _references(preset.base_url_default)
-    ) - known
+    # The connector and mappings may also name the connector's final base URL (SAP B1's absolute login URL).
+    unknown = ((_references(preset.connector) | _references(preset.mappings)) - known - {"base_url"}) | (
+        _references(preset.base_url_default) - known
+    )
     if unknown:
         raise PresetFileInvalid(f"{file_id}: references to unknown inputs {sorted(unknown)}")
     for reserved in ("name", "base_url"):
@@ -200,8 +201,10 @@ def render(preset: Preset, base_url: str | None, inputs: dict[str, str], *, name
     """The preset filled in. Raises a 422 naming the input that is missing or wrong."""
     values = input_values(preset, inputs)
     empty = {i.name for i in preset.inputs if not values[i.name] and not i.required}
-    connector = _substitute(preset.connector, values, empty)
+    url = base_url_of(preset, base_url, values)
+    filled = {**values, "base_url": url}  # ``${base_url}``: the connector's base URL, base path included
+    connector = _substitute(preset.connector, filled, empty)
     connector["name"] = (name or "").strip() or preset.name
-    connector["base_url"] = base_url_of(preset, base_url, values)
-    mappings = {key: _substitute(spec, values, empty) for key, spec in preset.mappings.items()}
+    connector["base_url"] = url
+    mappings = {key: _substitute(spec, filled, empty) for key, spec in preset.mappings.items()}
     return Rendered(connector=connector, mappings=mappings, inputs=values)
