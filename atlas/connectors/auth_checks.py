@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 from atlas.connectors.schemas import AuthIn
 from atlas.errors import ValidationFailed
 
+OAUTH2_KINDS = frozenset({"oauth2_client_credentials", "oauth2_refresh_token", "oauth2_password"})
 SCHEME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,40}")  # an RFC 9110 token: no spaces, no separators
 FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,99}")
 MAX_LOGIN_FIELDS = 20
@@ -73,11 +74,31 @@ def check_kind_fields(auth: AuthIn, has: Callable[[str], bool]) -> None:
             raise invalid("errors.auth_credential_required", "auth.credential")
         if auth.credential is not None and not _single_line(auth.credential):
             raise invalid("errors.auth_value_line_break", "auth.credential")
-    elif kind == "oauth2_client_credentials":
+    elif kind in OAUTH2_KINDS:
         if auth.issuer:
             check_declared_url(auth.issuer, "auth.issuer")
         if auth.token_url:
             check_declared_url(auth.token_url, "auth.token_url")
+
+
+def check_grant_fields(auth: AuthIn, has: Callable[[str], bool]) -> None:
+    """What the refresh-token and password grants need beyond the client: the refresh token, or the resource
+    owner's user name and password; and, when set, the scheme the token is sent with (one RFC 9110 token, such as
+    ``Bearer`` or Zoho's ``Zoho-oauthtoken``)."""
+    if auth.kind == "oauth2_refresh_token":
+        if not has("refresh_token"):
+            raise invalid("errors.auth_refresh_token_required", "auth.refresh_token")
+        if auth.refresh_token is not None and not _single_line(auth.refresh_token):
+            raise invalid("errors.auth_value_line_break", "auth.refresh_token")
+    elif auth.kind == "oauth2_password":
+        if not auth.username or not auth.username.strip():
+            raise invalid("errors.auth_username_required", "auth.username")
+        if not _single_line(auth.username):
+            raise invalid("errors.auth_value_line_break", "auth.username")
+        if not has("password"):
+            raise invalid("errors.auth_password_required", "auth.password")
+    if auth.kind in ("oauth2_refresh_token", "oauth2_password") and auth.scheme and not SCHEME.fullmatch(auth.scheme):
+        raise invalid("errors.auth_scheme_invalid", "auth.scheme")
 
 
 def _check_login_shape(auth: AuthIn) -> None:

@@ -40,9 +40,10 @@ class AuthIn(msgspec.Struct, forbid_unknown_fields=True):
     audience: Short | None = None
     client_auth: Literal["body", "basic"] | None = None  # OAuth2: client_secret_post (body) or client_secret_basic
     issuer: Path | None = None  # OAuth2: read token_url and client_auth from the issuer's published metadata
-    username: Short | None = None  # basic, session_login
-    password: Secret | None = None  # basic, session_login
-    scheme: Short | None = None  # header: Authorization: <scheme> <credential>
+    refresh_token: Secret | None = None  # oauth2_refresh_token: exchanged at token_url for access tokens
+    username: Short | None = None  # basic, session_login, oauth2_password
+    password: Secret | None = None  # basic, session_login, oauth2_password
+    scheme: Short | None = None  # header: Authorization: <scheme> <credential>; refresh/password: the token's scheme
     credential: Secret | None = None  # header
     login_url: Path | None = None  # session_login
     login_fields: dict[str, str] | None = None  # session_login: non-secret fields of the login body (CompanyDB)
@@ -157,6 +158,7 @@ class AuthRead(msgspec.Struct):
     username_field: str | None = None
     password_field: str | None = None
     session_idle_minutes: int | None = None
+    refresh_token: str | None = None  # masked
 
 
 class EndpointRead(msgspec.Struct):

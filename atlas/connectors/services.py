@@ -57,7 +57,7 @@ from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.crypto import SecretBox, mask
 from atlas.platform.tenancy import TenantRepository
 
-SECRET_FIELDS = ("api_key", "token", "client_secret", "password", "credential")
+SECRET_FIELDS = ("api_key", "token", "client_secret", "password", "credential", "refresh_token")
 PUBLIC_AUTH_FIELDS = (
     "key_name",
     "key_location",
@@ -80,6 +80,8 @@ KIND_SECRETS = {
     "api_key": ("api_key",),
     "bearer": ("token",),
     "oauth2_client_credentials": ("client_secret",),
+    "oauth2_refresh_token": ("client_secret", "refresh_token"),
+    "oauth2_password": ("client_secret", "password"),
     "basic": ("password",),
     "header": ("credential",),
     "session_login": ("password",),
@@ -255,7 +257,7 @@ def validate_auth(auth: AuthIn, stored: dict[str, str]) -> None:
     elif auth.kind == "bearer":
         if not has("token"):
             raise _invalid("errors.auth_token_required", "auth.token")
-    elif auth.kind == "oauth2_client_credentials":
+    elif auth.kind in auth_checks.OAUTH2_KINDS:
         if not auth.token_url and not auth.issuer:  # the issuer's metadata names the token URL
             raise _invalid("errors.auth_token_url_required", "auth.token_url")
         auth_checks.check_kind_fields(auth, has)
@@ -263,6 +265,7 @@ def validate_auth(auth: AuthIn, stored: dict[str, str]) -> None:
             raise _invalid("errors.auth_client_id_required", "auth.client_id")
         if not has("client_secret"):
             raise _invalid("errors.auth_client_secret_required", "auth.client_secret")
+        auth_checks.check_grant_fields(auth, has)
     else:
         auth_checks.check_kind_fields(auth, has)  # basic, header, session_login
 
@@ -276,7 +279,7 @@ def validate_declared_urls(
 ) -> None:
     """The token URL and the login URL (the only URLs Atlas POSTs to) may not share a path with a data endpoint
     or an action template of the connector."""
-    declared = {"oauth2_client_credentials": "token_url", "session_login": "login_url"}.get(auth_kind)
+    declared = "token_url" if auth_kind in auth_checks.OAUTH2_KINDS else {"session_login": "login_url"}.get(auth_kind)
     url = auth_settings.get(declared) if declared else None
     if not declared or not url:
         return
@@ -414,6 +417,7 @@ def connector_config(connector: Connector, endpoints: list[ConnectorEndpoint], b
         issuer=settings.get("issuer"),
         username=settings.get("username"),
         password=secrets.get("password"),
+        refresh_token=secrets.get("refresh_token"),
         scheme=settings.get("scheme"),
         credential=secrets.get("credential"),
         login_url=settings.get("login_url"),
@@ -469,6 +473,7 @@ def read_model(connector: Connector, endpoints: list[ConnectorEndpoint], box: Se
             username_field=settings.get("username_field"),
             password_field=settings.get("password_field"),
             session_idle_minutes=settings.get("session_idle_minutes"),
+            refresh_token=mask(secrets.get("refresh_token")),
         ),
         endpoints=[
             EndpointRead(

@@ -3,8 +3,9 @@
 It sends GET and HEAD, and beyond them only a closed set of declared read kinds, each built by a method of
 `ReadOnlyHttp` and each checked again, byte for byte, by `GuardedTransport` just before the wire:
 
-- ``token_request``: an OAuth2 client-credentials token request, a form POST to a URL the connector declared
-  as its token URL (apart from its data paths);
+- ``token_request``: an OAuth2 token request, a form POST to a URL the connector declared as its token URL (apart
+  from its data paths), for one of three grants: client credentials, a refresh token, or the resource owner's
+  password;
 - ``session_login``: a JSON POST to the connector's declared login URL (SAP Business One Service Layer); the
   cookies it sets stay in this client's jar;
 - ``read_rpc``: a JSON POST whose body `atlas.execution_lock.read_proofs` proves a read for a protocol the
@@ -35,9 +36,11 @@ from atlas.execution_lock.network import NetworkPolicy
 from atlas.execution_lock.read_proofs import NotARead, ProvenRead, prove
 
 READ_METHODS = frozenset({"GET", "HEAD"})
-# OAuth2 grants a token request may carry. ``password`` (Daftra's documented grant) is not here: it sends a
-# person's password, and proving it harmless is not cheap; a connector that needs it is refused, not widened.
-TOKEN_GRANTS = frozenset({"client_credentials"})
+# OAuth2 grants a token request may carry, and no other: each asks the authorization server for an access token
+# and changes nothing in the customer's data. ``refresh_token`` (Zoho) exchanges a refresh token, ``password``
+# (Daftra) the resource owner's credentials; both go only to the declared token URL, which may not be a data path.
+# An authorization code, a device code or any extension grant is refused.
+TOKEN_GRANTS = frozenset({"client_credentials", "refresh_token", "password"})
 MAX_DECLARED_BODY_BYTES = 1024 * 1024  # a token form, a login or a read query is never near a megabyte
 _RPC_PROTOCOL = "atlas_read_protocol"  # the httpx request extension naming the protocol a read-RPC claims
 _PLACEHOLDER = re.compile(r"\{[^{}/]*\}")
@@ -367,7 +370,7 @@ class ReadOnlyHttp:
         basic_auth: tuple[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> RawResponse:
-        """An OAuth2 token request: a form POST to a declared token URL, ``grant_type=client_credentials``; with
+        """An OAuth2 token request: a form POST to a declared token URL, with one of `TOKEN_GRANTS`; with
         ``basic_auth`` the client authenticates by HTTP Basic (client_secret_basic, RFC 6749 2.3.1)."""
         auth = httpx.BasicAuth(*basic_auth) if basic_auth else None
         return await self._exchange("POST", url, headers=headers, data=form, auth=auth)

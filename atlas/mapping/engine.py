@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -65,7 +66,9 @@ __all__ = [
     "content_hash",
 ]
 COMBINES = ("sum", "last")
-SPEC_KEYS = frozenset({"record_path", "timezone", "fields", "skip", "combine", "count"})
+SPEC_KEYS = frozenset({"record_path", "timezone", "fields", "skip", "combine", "count", "unnest"})
+UNNEST_KEYS = frozenset({"path", "parent_as"})
+PARENT_AS = re.compile(r"^[A-Za-z_@][A-Za-z0-9_@\-]{0,59}$")
 RULE_KEYS = frozenset({"path", "paths", "constant", "transforms", "default"})
 COUNT_KEYS = frozenset({"when", "counted", "level_key"})
 MAX_PATHS = 10
@@ -440,6 +443,7 @@ class CompiledMapping:
     map_exact: Callable[[Any], dict[str, Any] | list[FieldError] | Skipped]
     combine: str = "last"
     counts: bool = False
+    unnest: tuple[str, str] | None = None  # (path, parent_as): records nested in each record of the record path
 
     def apply(self, record: Any) -> MappedRecord:
         result = self.map_record(record)
@@ -877,6 +881,7 @@ def compile_mapping(
             raise MappingInvalid("unknown_key", unknown[0], unknown[0])
     record_path = spec.get("record_path") or "$"
     _compile(record_path, "record_path")
+    unnest = _unnest(spec.get("unnest"), strict=strict)
     rules = spec.get("fields")
     if not isinstance(rules, dict):
         raise MappingInvalid("bad_mapping", "fields", "fields must be an object")
@@ -977,7 +982,29 @@ def compile_mapping(
         map_exact=namespace["exact"],
         combine=combine,
         counts=counted is not None,
+        unnest=unnest,
     )
+
+
+def _unnest(spec: Any, *, strict: bool) -> tuple[str, str] | None:
+    """``{"path": "$.locations", "parent_as": "item"}``: the records are the elements of each record's array at
+    ``path``, each carrying its record under ``parent_as`` (read with ``$.item.item_id``)."""
+    if spec is None:
+        return None
+    if (
+        not isinstance(spec, dict)
+        or not isinstance(spec.get("path"), str)
+        or not isinstance(spec.get("parent_as"), str)
+    ):
+        raise MappingInvalid("bad_unnest", "unnest")
+    if strict:
+        unknown = sorted(set(spec) - UNNEST_KEYS)
+        if unknown:
+            raise MappingInvalid("unknown_key", f"unnest.{unknown[0]}", unknown[0])
+    _compile(spec["path"], "unnest.path")
+    if not PARENT_AS.fullmatch(spec["parent_as"]):
+        raise MappingInvalid("bad_unnest", "unnest.parent_as", spec["parent_as"][:60])
+    return spec["path"], spec["parent_as"]
 
 
 def _fast_coercion(canonical: CanonicalField, index: int) -> list[str]:

@@ -361,9 +361,14 @@ async def preview(
 
 
 def with_record_path(endpoint: Any, compiled: CompiledMapping) -> Any:
-    """The endpoint as a sync reads it: the mapping's record path, when it has one, wins."""
+    """The endpoint as a sync reads it: the mapping's record path, when it has one, wins; and the mapping's records
+    nested in records (``unnest``), when it has them, are taken out by the reader."""
     import dataclasses
 
+    from atlas.connectors.engine.config import UnnestConfig
+
     if compiled.record_path and compiled.record_path != "$":
-        return dataclasses.replace(endpoint, record_path=compiled.record_path)
+        endpoint = dataclasses.replace(endpoint, record_path=compiled.record_path)
+    if compiled.unnest is not None:
+        endpoint = dataclasses.replace(endpoint, unnest=UnnestConfig(*compiled.unnest))
     return endpoint

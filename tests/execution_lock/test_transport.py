@@ -179,7 +179,12 @@ def test_a_token_request_is_a_client_credentials_form_with_optional_basic_client
 
 
 @pytest.mark.parametrize(
-    ("grant", "reason"), [("password", "token_grant_not_allowed"), ("authorization_code", "token_grant_not_allowed")]
+    ("grant", "reason"),
+    [
+        ("authorization_code", "token_grant_not_allowed"),
+        ("urn:ietf:params:oauth:grant-type:device_code", "token_grant_not_allowed"),
+        ("implicit", "token_grant_not_allowed"),
+    ],
 )
 def test_a_token_request_with_another_grant_is_blocked(server, grant, reason):
     reports = Reports()
@@ -194,6 +199,28 @@ def test_a_token_request_with_another_grant_is_blocked(server, grant, reason):
     assert len(server.seen) == before
     assert [(b.reason, b.detail) for b in reports.blocked] == [(reason, grant)]
     assert "secret" not in repr(reports.blocked)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"grant_type": "refresh_token", "refresh_token": "1000.r", "client_id": "c", "client_secret": "s"},
+        {"grant_type": "password", "username": "u@example.sa", "password": "p", "client_id": "1", "client_secret": "s"},
+    ],
+)
+def test_the_refresh_token_and_password_grants_are_declared_token_requests(server, form):
+    reports = Reports()
+
+    async def go() -> None:
+        async with client(server, reports) as http:
+            await http.token_request(f"{server.base}/oauth/token", form)
+
+    asyncio.run(go())
+    _, _, headers, body = [s for s in server.seen if s[1].startswith("/oauth/token")][-1]
+    assert {k: v[0] for k, v in parse_qs(body.decode()).items()} == form
+    assert headers["content-type"] == "application/x-www-form-urlencoded"
+    assert reports.sent[-1] == DeclaredRequest(DeclaredKind.TOKEN_REQUEST, f"{server.base}/oauth/token")
+    assert not reports.blocked
 
 
 def test_a_declared_post_never_follows_a_redirect_and_a_get_does(server):

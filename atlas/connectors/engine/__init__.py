@@ -17,6 +17,7 @@ from urllib.parse import urljoin
 
 from atlas.connectors.engine.auth import Authenticator
 from atlas.connectors.engine.config import (
+    OAUTH2_KINDS,
     AuthConfig,
     AuthKind,
     ConnectorConfig,
@@ -79,7 +80,7 @@ class ConnectorSession:
         # if it shares a path with a data endpoint), the read-RPC protocols of its endpoints, and its data paths.
         # The lock's auditor, when the caller gave one, also records every declared request that leaves.
         auth = config.auth
-        token_urls = [auth.token_url] if auth.kind == AuthKind.OAUTH2_CLIENT_CREDENTIALS and auth.token_url else []
+        token_urls = [auth.token_url] if auth.kind in OAUTH2_KINDS and auth.token_url else []
         login_urls = [auth.login_url] if auth.kind == AuthKind.SESSION_LOGIN and auth.login_url else []
         audited_sent, on_failed = lock_handlers(on_blocked)
         on_sent = on_sent or audited_sent

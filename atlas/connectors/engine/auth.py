@@ -8,10 +8,17 @@
   (``client_secret_post``) or by HTTP Basic (``client_secret_basic``, RFC 6749 2.3.1). With an ``issuer``, the token
   endpoint and the client authentication come from the provider's published metadata (RFC 8414, then OpenID
   discovery), whose ``issuer`` must be the configured one.
+* ``oauth2_refresh_token``: a long-lived refresh token exchanged for access tokens (RFC 6749 6; Zoho's accounts
+  server, one per data centre); a new refresh token in the answer replaces the old one for the rest of the session.
+* ``oauth2_password``: the resource owner's user name and password exchanged for access tokens (RFC 6749 4.3;
+  Daftra's ``/v2/oauth/token``).
+  Both send the token as ``Authorization: <scheme> <token>``, the scheme ``Bearer`` unless configured (Zoho wants
+  ``Zoho-oauthtoken``). Every OAuth2 token is renewed shortly before it expires and once after a 401.
 * ``session_login``: POST the credentials as JSON to the declared login URL (SAP Business One's Service Layer);
   the cookies it sets stay in the transport's jar; log in again after a 401 or a long idle time.
 
-A token or login answer that is not a token (or a session) is a failure that names what came back. It is
+A token or login answer that is not a token (or a session) is a failure that names what came back, including a
+200 whose body is an OAuth2 error (Zoho answers a bad refresh token with 200 ``{"error": "invalid_code"}``). It is
 recorded as ``declared_request_failed`` and remembered for the rest of the connector session: every later
 request fails at once with the same error, so a broken token endpoint is asked once, not once per page.
 """
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import re
 import time
 from collections.abc import Callable
@@ -29,7 +37,7 @@ from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 import msgspec
 
-from atlas.connectors.engine.config import AuthConfig, AuthKind
+from atlas.connectors.engine.config import OAUTH2_KINDS, AuthConfig, AuthKind
 from atlas.connectors.engine.errors import FetchError
 from atlas.execution_lock import ExecutionBlocked, RawResponse, ReadOnlyHttp, TransportFailure, safe_url
 
@@ -123,9 +131,23 @@ def header_authorization(scheme: str, credential: str) -> str:
     return f"{scheme} {credential}"
 
 
-def token_form(config: AuthConfig, client_auth: ClientAuth) -> dict[str, str]:
-    """The client-credentials grant's form; the client id and secret are in it only for ``client_secret_post``."""
-    form = {"grant_type": "client_credentials"}
+GRANTS = {
+    AuthKind.OAUTH2_CLIENT_CREDENTIALS: "client_credentials",
+    AuthKind.OAUTH2_REFRESH_TOKEN: "refresh_token",
+    AuthKind.OAUTH2_PASSWORD: "password",
+}
+
+
+def token_form(config: AuthConfig, client_auth: ClientAuth, *, refresh_token: str | None = None) -> dict[str, str]:
+    """The token request's form for the connector's grant: ``refresh_token`` (RFC 6749 6) carries the refresh token
+    (``refresh_token`` overrides the configured one: a rotated token), ``password`` (4.3) the user name and password;
+    the client id and secret are in it only for ``client_secret_post``."""
+    form = {"grant_type": GRANTS.get(config.kind, "client_credentials")}
+    if config.kind == AuthKind.OAUTH2_REFRESH_TOKEN:
+        form["refresh_token"] = refresh_token or config.refresh_token or ""
+    elif config.kind == AuthKind.OAUTH2_PASSWORD:
+        form["username"] = config.username or ""
+        form["password"] = config.password or ""
     if client_auth == "body":
         form["client_id"] = config.client_id or ""
         form["client_secret"] = config.client_secret or ""
@@ -259,6 +281,10 @@ def read_token(response: RawResponse, url: str) -> tuple[str, float]:
     if _is_html(response):
         raise FetchError("oauth2_token_invalid", url=url, status=200, detail="an HTML page, not a token")
     body = _json(response.body)
+    if isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"].strip():
+        # An OAuth2 error answered with 200 (Zoho: {"error": "invalid_code"} for a bad refresh token, "invalid_client"
+        # for a bad client): a refusal, named as the server named it.
+        raise FetchError("oauth2_token_refused", url=url, status=200, detail=answer_message(response.body))
     token = body.get("access_token") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token.strip():
         raise FetchError("oauth2_token_invalid", url=url, status=200, detail="no access_token in the answer")
@@ -267,8 +293,71 @@ def read_token(response: RawResponse, url: str) -> tuple[str, float]:
     if isinstance(token_type, str) and token_type.lower() != "bearer":
         raise FetchError("oauth2_token_invalid", url=url, status=200, detail=f"token_type {token_type[:40]}")
     expires_in = body.get("expires_in")
+    if isinstance(expires_in, str) and expires_in.strip().isdigit():
+        expires_in = int(expires_in)  # some servers send the lifetime as a string
     lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else 3600.0
     return token, lifetime
+
+
+def rotated_refresh_token(response: RawResponse) -> str | None:
+    """A new refresh token in a token answer (RFC 6749 6: the server may rotate it), or None."""
+    body = _json(response.body)
+    value = body.get("refresh_token") if isinstance(body, dict) else None
+    return value if isinstance(value, str) and value.strip() else None
+
+
+class SharedTokens:
+    """Access tokens kept across the connector sessions of one process, for the grants whose providers ration
+    tokens: Zoho issues at most ten access tokens per refresh token in ten minutes, and a sync opens one session per
+    endpoint. Keyed by a digest of everything that makes the token (never the secrets themselves); in memory only,
+    never stored, dropped after a 401 and at expiry. Bounded: the oldest entry goes first."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self._size = size
+        self._tokens: dict[str, tuple[str, float, float]] = {}  # key -> (token, renew_at, expires_at), monotonic
+
+    @staticmethod
+    def key(config: AuthConfig, token_url: str) -> str:
+        material = "\0".join(
+            [
+                str(config.kind),
+                token_url,
+                config.client_id or "",
+                config.client_secret or "",
+                config.refresh_token or "",
+                config.username or "",
+                config.password or "",
+                config.scopes or "",
+            ]
+        )
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    def get(self, key: str, now: float) -> tuple[str, float, float] | None:
+        found = self._tokens.get(key)
+        if found is None or now >= found[1]:
+            return None
+        return found
+
+    def put(self, key: str, token: str, renew_at: float, expires_at: float) -> None:
+        self._tokens.pop(key, None)
+        self._tokens[key] = (token, renew_at, expires_at)
+        while len(self._tokens) > self._size:
+            self._tokens.pop(next(iter(self._tokens)))
+
+    def drop(self, key: str, token: str) -> None:
+        if self._tokens.get(key, ("",))[0] == token:
+            del self._tokens[key]
+
+
+SHARED_TOKENS = SharedTokens()
+# The grants whose tokens are shared across sessions (client credentials keep one token per session, as before).
+SHARED_GRANTS = frozenset({AuthKind.OAUTH2_REFRESH_TOKEN, AuthKind.OAUTH2_PASSWORD})
+
+
+def refresh_margin(lifetime: float) -> float:
+    """How long before its expiry a token is renewed: a minute, or a tenth of a short lifetime (a token that lives
+    thirty seconds is not renewed before every request)."""
+    return min(REFRESH_MARGIN_SECONDS, lifetime / 10)
 
 
 def read_session(response: RawResponse, url: str) -> None:
@@ -311,6 +400,8 @@ class Authenticator:
         self._lock = asyncio.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
+        self._renew_at = 0.0
+        self._refresh_token: str | None = None  # a rotated refresh token, for the rest of this session
         self._session_open = False
         self._last_used = 0.0
         self._generation = 0
@@ -323,7 +414,7 @@ class Authenticator:
 
     @property
     def refreshes_on_401(self) -> bool:
-        return self.config.kind in (AuthKind.OAUTH2_CLIENT_CREDENTIALS, AuthKind.SESSION_LOGIN)
+        return self.config.kind in OAUTH2_KINDS or self.config.kind == AuthKind.SESSION_LOGIN
 
     @property
     def generation(self) -> int:
@@ -351,6 +442,8 @@ class Authenticator:
             headers["Authorization"] = header_authorization(config.scheme, config.credential)
         elif kind == AuthKind.OAUTH2_CLIENT_CREDENTIALS:
             headers["Authorization"] = f"Bearer {await self._access_token()}"
+        elif kind in OAUTH2_KINDS:
+            headers["Authorization"] = header_authorization(config.scheme or "Bearer", await self._access_token())
         elif kind == AuthKind.SESSION_LOGIN:
             await self._session()  # the session's cookies travel in the transport's jar
 
@@ -359,8 +452,10 @@ class Authenticator:
         again, unless another request has already done so."""
         async with self._lock:
             if generation == self._generation:
+                if self._token is not None and self.config.kind in SHARED_GRANTS and self._token_url:
+                    SHARED_TOKENS.drop(SHARED_TOKENS.key(self.config, self._token_url), self._token)
                 self._token = None
-                self._expires_at = 0.0
+                self._expires_at = self._renew_at = 0.0
                 self._session_open = False
 
     async def invalidate(self) -> None:
@@ -385,9 +480,18 @@ class Authenticator:
     async def _access_token(self) -> str:
         async with self._lock:
             self._raise_remembered()
-            if self._token is None or self._clock() >= self._expires_at - REFRESH_MARGIN_SECONDS:
-                self._token, lifetime = await self._fetch_token()
-                self._expires_at = self._clock() + lifetime
+            if self._token is None or self._clock() >= self._renew_at:
+                shared = self.config.kind in SHARED_GRANTS and not self.config.issuer and self._token_url
+                key = SHARED_TOKENS.key(self.config, self._token_url or "") if shared else ""
+                found = SHARED_TOKENS.get(key, self._clock()) if shared else None
+                if found is not None:
+                    self._token, self._renew_at, self._expires_at = found
+                else:
+                    self._token, lifetime = await self._fetch_token()
+                    self._expires_at = self._clock() + lifetime
+                    self._renew_at = self._expires_at - refresh_margin(lifetime)
+                    if shared:
+                        SHARED_TOKENS.put(key, self._token, self._renew_at, self._expires_at)
                 self._generation += 1
             return self._token
 
@@ -440,20 +544,33 @@ class Authenticator:
         if config.issuer and not self._discovered:
             await self._discover()
         token_url = self._token_url
-        if not token_url or not config.client_id or not config.client_secret:
+        if not token_url or not config.client_id or not config.client_secret or not self._grant_configured():
             raise await self._fail(FetchError("oauth2_not_configured", url=safe_url(token_url or "")), kind=None)
         client_auth: ClientAuth = self._client_auth or "body"
         # RFC 6749 2.3.1: the id and secret are form-urlencoded before the transport base64-encodes them.
         basic = (quote_plus(config.client_id), quote_plus(config.client_secret)) if client_auth == "basic" else None
+        form = token_form(config, client_auth, refresh_token=self._refresh_token)
         self.token_requests += 1
         try:
-            response = await self._http.token_request(token_url, token_form(config, client_auth), basic_auth=basic)
+            response = await self._http.token_request(token_url, form, basic_auth=basic)
         except TransportFailure as exc:
             raise FetchError("oauth2_token_unreachable", url=exc.url, detail=exc.kind, retryable=True) from None
         try:
-            return read_token(response, safe_url(token_url))
+            token = read_token(response, safe_url(token_url))
         except FetchError as error:
             raise await self._fail(error, kind="oauth2_token") from None
+        if config.kind == AuthKind.OAUTH2_REFRESH_TOKEN:
+            self._refresh_token = rotated_refresh_token(response) or self._refresh_token
+        return token
+
+    def _grant_configured(self) -> bool:
+        """The grant's own credentials are there: a refresh token, or a user name and password."""
+        config = self.config
+        if config.kind == AuthKind.OAUTH2_REFRESH_TOKEN:
+            return bool(self._refresh_token or config.refresh_token)
+        if config.kind == AuthKind.OAUTH2_PASSWORD:
+            return bool(config.username and config.password)
+        return True
 
     # --- session login --------------------------------------------------------------------------------------------
     async def _session(self) -> None:

@@ -27,6 +27,10 @@ class AuthKind(enum.StrEnum):
     OAUTH2_PASSWORD = "oauth2_password"  # the resource-owner password grant (Daftra)
 
 
+# The OAuth2 kinds: a token from a token endpoint, renewed before it expires and once after a 401.
+OAUTH2_KINDS = frozenset({AuthKind.OAUTH2_CLIENT_CREDENTIALS, AuthKind.OAUTH2_REFRESH_TOKEN, AuthKind.OAUTH2_PASSWORD})
+
+
 class RpcProtocol(enum.StrEnum):
     """Read-only RPC protocols a data endpoint may be read with (a POST whose body the lock proves a read)."""
 
@@ -51,7 +55,7 @@ class AuthConfig:
     api_key: str | None = field(default=None, repr=False)
     # bearer
     token: str | None = field(default=None, repr=False)
-    # oauth2 client credentials
+    # oauth2 (client credentials, refresh token, password)
     token_url: str | None = None
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
@@ -61,10 +65,13 @@ class AuthConfig:
     # issuer's metadata decides (token_endpoint_auth_methods_supported), and without an issuer "body".
     client_auth: Literal["body", "basic"] | None = None
     issuer: str | None = None  # when set, token_url (and client_auth) come from the issuer's published metadata
-    # basic, and the user of a session login
+    # oauth2 refresh token: the long-lived token exchanged for access tokens (Zoho's "self client" refresh token)
+    refresh_token: str | None = field(default=None, repr=False)
+    # basic, the user of a session login, and the resource owner of the oauth2 password grant
     username: str | None = None
     password: str | None = field(default=None, repr=False)
-    # header: Authorization: <scheme> <credential>
+    # header: Authorization: <scheme> <credential>; oauth2 refresh token and password: Authorization: <scheme> <token>
+    # (None: Bearer; Zoho wants "Zoho-oauthtoken")
     scheme: str | None = None
     credential: str | None = field(default=None, repr=False)
     # session login: POST {**login_fields, username_field: username, password_field: password} as JSON to
@@ -125,6 +132,16 @@ class RpcConfig:
 
 
 @dataclass(frozen=True)
+class UnnestConfig:
+    """Records nested inside each record (a mapping's ``unnest``): the array at ``path``, a JSONPath relative to the
+    record (Zoho's ``$.locations`` inside an item), gives the records, each carrying the record it is nested in
+    (without that array) under the key ``parent_as``. A record without the array gives none."""
+
+    path: str
+    parent_as: str
+
+
+@dataclass(frozen=True)
 class EndpointConfig:
     key: str  # unique within the connector, e.g. "items"
     resource: ResourceKind
@@ -136,6 +153,7 @@ class EndpointConfig:
     parent: str | None = None  # the key of the endpoint whose records fill the placeholders
     id: uuid.UUID | None = None
     rpc: RpcConfig | None = None  # set: read by POST as a declared read-RPC call (Odoo JSON-2, GraphQL, SQL)
+    unnest: UnnestConfig | None = None  # from the mapping (never stored with the endpoint): records nested in records
 
 
 @dataclass(frozen=True)

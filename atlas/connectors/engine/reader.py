@@ -14,6 +14,9 @@ parent record × one time window) is read by one paginator, whose pages pass thr
   records than the source declared is a `TotalMismatch`. A page count alone (``total_pages_path``) cannot
   tell a short page from a lost one, so there a page still short after its retry fails (``short_page``).
 - A bad page is never read as an empty page: a record path that matches nothing fails the fetch.
+- Records nested in records (a mapping's ``unnest``: Zoho's per-location stock inside each item) are taken out
+  after paging, so the paging rules see the pages as the server sent them (a page of items none of which has a
+  location is not an empty page).
 
 A date-only time window sends an end that includes the window's last day (date filters are exclusive at the
 source); a window with no end parameter is one window from its start to now. A read-RPC endpoint (a POST read)
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -31,10 +35,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urljoin
 
-from atlas.connectors.engine.config import ConnectorConfig, EndpointConfig, PaginationKind, TimeWindowConfig
+from atlas.connectors.engine.config import (
+    ConnectorConfig,
+    EndpointConfig,
+    PaginationKind,
+    TimeWindowConfig,
+    UnnestConfig,
+)
 from atlas.connectors.engine.errors import FetchError, PaginationLoop
 from atlas.connectors.engine.fetch import FetchedPage, RequestExecutor
-from atlas.connectors.engine.jsonpath import CompiledPath, compile_path
+from atlas.connectors.engine.jsonpath import CompiledPath, _simple_steps, compile_path
 from atlas.connectors.engine.pagination import PageGuard, declared_number, end_signal, place
 
 PLACEHOLDER = re.compile(r"\{parent\.([^{}]+)\}")
@@ -67,6 +77,36 @@ def link_next(header: str | None) -> str | None:
         return None
     match = LINK_NEXT.search(header)
     return match.group(1) if match else None
+
+
+def unnest_records(records: list[Any], unnest: UnnestConfig) -> list[Any]:
+    """Each record's nested records (the array at ``unnest.path``), each with its record (without that array) under
+    ``unnest.parent_as``; an element that is not an object becomes ``{"value": element}``. A record that is not an
+    object, or has no such array, has no nested records."""
+    path = compile_path(unnest.path)
+    steps = _simple_steps(path.expression)
+    container = steps[0] if steps and isinstance(steps[0], str) else None
+    result: list[Any] = []
+    for record in records:
+        if not isinstance(record, dict):
+            continue
+        found = path.find(record)
+        elements = found[0] if len(found) == 1 and isinstance(found[0], list) else found
+        if not elements:
+            continue
+        parent = {k: v for k, v in record.items() if k != container} if container else dict(record)
+        for element in elements:
+            nested = dict(element) if isinstance(element, dict) else {"value": element}
+            nested[unnest.parent_as] = parent
+            result.append(nested)
+    return result
+
+
+def shaped(endpoint: EndpointConfig, page: Page) -> Page:
+    """The page as its mapping sees it: with its nested records taken out when the mapping says so."""
+    if endpoint.unnest is None:
+        return page
+    return dataclasses.replace(page, records=unnest_records(page.records, endpoint.unnest))
 
 
 def windows(config: TimeWindowConfig, *, start: datetime | None, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -218,7 +258,7 @@ class EndpointReader:
         slots = self.slots(endpoint, parents=parents, window_start=window_start, now=now or datetime.now(UTC))
         if len(slots) == 1:
             async for page in self._paginate(endpoint, slots[0], max_pages):
-                yield page
+                yield shaped(endpoint, page)
             return
         queue: asyncio.Queue[Page | BaseException | None] = asyncio.Queue(maxsize=4 * self.connector.max_concurrency)
         gate = asyncio.Semaphore(max(1, self.connector.max_concurrency))
@@ -226,7 +266,7 @@ class EndpointReader:
         async def run(slot: Slot) -> None:
             async with gate:
                 async for page in self._paginate(endpoint, slot, max_pages):
-                    await queue.put(page)
+                    await queue.put(shaped(endpoint, page))
 
         async def produce() -> None:
             try:
@@ -264,7 +304,7 @@ class EndpointReader:
         if not slots:
             raise FetchError("no_parent_records", url=self.url_for(endpoint.path))
         async for page in self._paginate(endpoint, slots[-1], 1):
-            return page
+            return shaped(endpoint, page)
         raise FetchError("no_page", url=self.url_for(endpoint.path))
 
     async def _fetch(
