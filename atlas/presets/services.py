@@ -32,6 +32,8 @@ from atlas.presets.loader import Preset, Rendered, render
 
 PREVIEW_RECORDS = 5
 CREDENTIAL_STATUSES = (401, 403)
+# What a web page, a login screen or a redirect away from the API looks like to the reader.
+NOT_THE_API = frozenset({"protocol_error", "unexpected_redirect", "html_instead_of_json", "invalid_json", "empty_body"})
 
 
 class PresetCheck(msgspec.Struct):
@@ -154,6 +156,9 @@ def _refusal(preset: Preset, checks: list[PresetCheck]) -> ValidationFailed | No
     if failed.status == 404:
         extra["field"] = "base_url"
         return ValidationFailed("errors.preset_endpoint_missing", extra=extra, system=preset.name, **where)
+    if failed.reason in NOT_THE_API:
+        extra["field"] = "base_url"
+        return ValidationFailed("errors.preset_not_the_api", extra=extra, system=preset.name, **where)
     if failed.reason == "records_not_objects":
         return ValidationFailed("errors.preset_records_not_objects", extra=extra, system=preset.name, **where)
     extra["field"] = "base_url"

@@ -51,7 +51,7 @@
 
   function showProblem(form, result) {
     var data = result.data || {};
-    var field = data.extra && data.extra.field;
+    var field = data.field;
     var text = A.problemMessage(result);
     var box = field && form.querySelector('[data-field-error="' + field + '"]');
     if (box) {
