@@ -1,14 +1,15 @@
 """Proofs that a POST body is a read, one per declared read-RPC protocol (ARCHITECTURE rule 2).
 
-Some systems read only over POST: Odoo's JSON-2 API, GraphQL, NetSuite's SuiteQL. The execution lock lets
-such a POST leave only when one of these pure functions proves, from the exact URL and body about to be
-sent, that it cannot change anything. Each one allows what it can prove and refuses everything else,
+Some systems read only over POST: Odoo's JSON-2 API and its older JSON-RPC, GraphQL, NetSuite's SuiteQL. The
+execution lock lets such a POST leave only when one of these pure functions proves, from the exact URL and body
+about to be sent, that it cannot change anything. Each one allows what it can prove and refuses everything else,
 including whatever it does not understand; a refusal is a `NotARead` with a stable machine reason (audited
 as ``action_blocked``) and a short detail that never carries a body or a secret.
 
-The proofs are deliberately narrow: an allow-list of Odoo methods and their documented arguments, GraphQL
-documents whose every operation is a query, and one SQL ``SELECT`` whose every function is one sqlglot
-knows and none has a side effect. Widening one is a change to this file and its tests, nowhere else.
+The proofs are deliberately narrow: an allow-list of Odoo methods and their documented arguments (JSON-2, or
+JSON-RPC's ``object.execute_kw``), GraphQL documents whose every operation is a query, and one SQL ``SELECT``
+whose every function is one sqlglot knows and none has a side effect. Widening one is a change to this file and
+its tests, nowhere else.
 """
 
 from __future__ import annotations
@@ -91,6 +92,69 @@ def odoo_json2(path: str, body: Any) -> ProvenRead:
     if unknown:
         raise NotARead("rpc_argument_not_allowed", f"{method}({unknown[0]})")
     return ProvenRead("odoo_json2", method, match["model"])
+
+
+# --- Odoo JSON-RPC (17 and 18) ------------------------------------------------------------------------------------
+
+# POST [prefix]/jsonrpc: Odoo's generic JSON-RPC route (odoo/addons/base/controllers/rpc.py), which hands
+# ``params.service``, ``params.method`` and ``params.args`` to ``dispatch_rpc``. Only the ``object`` service's
+# ``execute_kw`` is a model call; ``common`` and ``db`` are services of their own (``db`` creates, drops and
+# restores databases) and every other service or method is refused.
+_ODOO_JSONRPC_PATH = re.compile(r"^(?:/[^/]+)*/jsonrpc/?$")
+_ODOO_MODEL = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$")
+_JSONRPC_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
+_JSONRPC_PARAMS = frozenset({"service", "method", "args"})
+# How many positional arguments each read method takes through execute_kw (odoo/api.py ``call_kw``): the
+# model-level methods bind them to their signature in order; ``read`` is called on records, so its first
+# positional argument is the ids.
+ODOO_POSITIONAL_LIMITS: Mapping[str, int] = {
+    "search_read": 5,  # domain, fields, offset, limit, order
+    "read": 3,  # ids, fields, load
+    "search": 4,  # domain, offset, limit, order
+    "search_count": 2,  # domain, limit
+    "fields_get": 2,  # allfields, attributes
+}
+
+
+def odoo_jsonrpc(path: str, body: Any) -> ProvenRead:
+    """An Odoo 17/18 JSON-RPC call ``{"jsonrpc": "2.0", "method": "call", "params": {"service": "object",
+    "method": "execute_kw", "args": [db, uid, password, model, method, [positional], {keywords}]}}`` whose model
+    method is an allow-listed read, with no more positional arguments than it takes and only its own keywords.
+
+    The password (an API key) is ``args[2]``: it is never part of a refusal's detail."""
+    if _ODOO_JSONRPC_PATH.fullmatch(path) is None:
+        raise NotARead("rpc_url_not_protocol_endpoint", "odoo_jsonrpc")
+    if not isinstance(body, dict):
+        raise NotARead("rpc_body_not_an_object")
+    unknown = sorted(set(body) - _JSONRPC_KEYS)
+    if unknown or body.get("jsonrpc") != "2.0" or body.get("method") != "call":
+        raise NotARead("odoo_jsonrpc_body_shape", unknown[0] if unknown else "jsonrpc/method")
+    params = body.get("params")
+    if not isinstance(params, dict) or sorted(set(params) - _JSONRPC_PARAMS):
+        raise NotARead("odoo_jsonrpc_body_shape", "params")
+    service, call = params.get("service"), params.get("method")
+    if service != "object":
+        raise NotARead("odoo_jsonrpc_service_not_object", str(service)[:40])
+    if call != "execute_kw":
+        raise NotARead("rpc_method_not_read", str(call)[:40])
+    args = params.get("args")
+    if not isinstance(args, list) or len(args) not in (6, 7):
+        raise NotARead("odoo_jsonrpc_body_shape", "args")
+    model, method, positional = args[3], args[4], args[5]
+    keywords = args[6] if len(args) == 7 else {}
+    if not isinstance(model, str) or _ODOO_MODEL.fullmatch(model) is None:
+        raise NotARead("odoo_jsonrpc_body_shape", "model")
+    allowed = ODOO_READ_METHODS.get(method) if isinstance(method, str) else None
+    if allowed is None:
+        raise NotARead("rpc_method_not_read", str(method)[:40])
+    if not isinstance(positional, list) or len(positional) > ODOO_POSITIONAL_LIMITS[method]:
+        raise NotARead("rpc_argument_not_allowed", f"{method}(positional)")
+    if not isinstance(keywords, dict):
+        raise NotARead("odoo_jsonrpc_body_shape", "kwargs")
+    extra = sorted(set(keywords) - allowed - {"context"})
+    if extra:
+        raise NotARead("rpc_argument_not_allowed", f"{method}({extra[0]})")
+    return ProvenRead("odoo_jsonrpc", method, model)
 
 
 # --- GraphQL -------------------------------------------------------------------------------------------------------
@@ -364,6 +428,7 @@ def _require_marker(path: str, protocol: str) -> None:
 
 PROOFS: Mapping[str, Proof] = {
     "odoo_json2": odoo_json2,
+    "odoo_jsonrpc": odoo_jsonrpc,
     "graphql": _graphql_at,
     "sql": _sql_at,
 }

@@ -36,7 +36,11 @@ def test_odoo_search_read_answers_a_bare_array_with_many2one_pairs(odoo_sim):
     assert response.status_code == 200
     rows = response.json()
     assert isinstance(rows, list) and rows
-    assert all(isinstance(r["product_id"], list) and r["product_id"][1].startswith("[FURN-") for r in rows)
+    products = {p["id"]: p for p in odoo_sim.models["product.product"]}
+    for row in rows:  # [id, display name]: "[internal reference] name", or the name alone when it has none
+        product = products[row["product_id"][0]]
+        code = product["default_code"]
+        assert row["product_id"][1] == (f"[{code}] {product['name']}" if code else product["name"])
     assert set(rows[0]) == {"id", "product_id", "quantity"}
     # several quants per product and location (lots): the truth sums them
     pairs = [(q["product_id"], q["location_id"]) for q in odoo_sim.models["stock.quant"]]

@@ -156,19 +156,44 @@ class PageGuard:
 
 
 def place(body: dict[str, Any], dotted: str, value: Any, *, url: str) -> None:
-    """Set ``value`` at a dotted path of a JSON body (``offset``, ``variables.after``), creating objects on the
-    way; a path that runs into something other than an object is a configuration error, said plainly."""
-    parts = [part for part in dotted.strip().split(".")]
-    if not parts or any(not part.strip() for part in parts):
+    """Set ``value`` at a dotted path of a JSON body, creating objects on the way: ``offset``, ``variables.after``,
+    and through lists by index, ``params.args.6.offset`` (Odoo's JSON-RPC ``execute_kw`` takes its arguments as a
+    list) or ``domain.1.2`` (the value of a domain's second term). A list is never grown: an index past its end,
+    a name where a list takes an index, or a path that runs into a text or a number is a configuration error,
+    said plainly."""
+    parts = [part.strip() for part in dotted.strip().split(".")]
+    if not parts or any(not part for part in parts):
         raise FetchError("paging_path_invalid", url=url, detail=f"{dotted!r} is not a dotted path in the body")
     target: Any = body
-    for part in parts[:-1]:
-        following = target.get(part)
-        if following is None:
-            following = target[part] = {}
-        if not isinstance(following, dict):
+    for position, part in enumerate(parts):
+        last = position == len(parts) - 1
+        if isinstance(target, list):
+            if not part.isdigit():
+                raise FetchError(
+                    "paging_path_invalid", url=url, detail=f"{dotted} runs into a list at {part}: a list takes an index"
+                )
+            index = int(part)
+            if index >= len(target):
+                raise FetchError(
+                    "paging_path_invalid",
+                    url=url,
+                    detail=f"{dotted}: index {index} is past the end of a list of {len(target)}",
+                )
+            if last:
+                target[index] = value
+                return
+            following = target[index]
+            if following is None:
+                following = target[index] = {}
+        elif isinstance(target, dict):
+            if last:
+                target[part] = value
+                return
+            following = target.get(part)
+            if following is None:
+                following = target[part] = {}
+        else:
             raise FetchError(
-                "paging_path_invalid", url=url, detail=f"{dotted} runs into a {type(following).__name__} at {part}"
+                "paging_path_invalid", url=url, detail=f"{dotted} runs into a {type(target).__name__} before {part}"
             )
         target = following
-    target[parts[-1]] = value
