@@ -1,20 +1,25 @@
-"""SAP Business One Service Layer, as its documentation describes it, over real HTTP on 127.0.0.1.
+"""SAP Business One Service Layer, as SAP's "Working with SAP Business One Service Layer" describes it, over real HTTP
+on 127.0.0.1, serving a `SapCompany` (tests/sims/sap_b1_data.py) that knows its own truth.
 
-* ``POST /b1s/v1/Login`` with ``{"CompanyDB", "UserName", "Password"}`` answers 200 with
-  ``{"odata.metadata", "SessionId", "Version", "SessionTimeout": 30}`` and two cookies: ``B1SESSION=<id>; HttpOnly``
-  and ``ROUTEID=.node1`` (the load balancer's sticky route). Wrong credentials: 401 with SAP's JSON error.
-* Every other call needs both cookies. A session that has been idle longer than ``idle_seconds`` (30 minutes in
-  production; seconds or "now" in tests) is gone: the call answers 401
-  ``{"error": {"code": 301, "message": {"lang": "en-us", "value": "Invalid session."}}}``.
-* ``GET /b1s/v1/Items`` and ``/b1s/v1/Warehouses`` take OData ``$top``, ``$skip`` and ``$select``; the server pages
-  at ``page_size`` records (``Prefer: odata.maxpagesize=N`` changes it, as B1S_PageSize does), puts the records
-  under ``value`` and, when more follow, a *relative* ``@odata.nextLink`` such as ``Items?$skip=20``.
-* Items carry ``ItemWarehouseInfoCollection``: per warehouse ``WarehouseCode``, ``InStock``, ``Committed``,
-  ``Ordered`` (the stock per item and warehouse).
+* ``POST <root>/Login`` with ``{"CompanyDB", "UserName", "Password"}`` answers 200 with ``SessionId``, ``Version`` and
+  ``SessionTimeout`` (minutes) and two cookies: ``B1SESSION=<id>; HttpOnly`` and ``ROUTEID=.node1`` (the load
+  balancer's sticky route). Wrong credentials: 401 with SAP's JSON error ``{"error": {"code", "message": {"lang",
+  "value"}}}``.
+* Every other call needs both cookies. A session idle longer than ``idle_seconds`` (30 minutes by default) is gone:
+  401 ``Invalid session.``.
+* Two roots, as the real server has: ``/b1s/v1`` speaks OData V3 JSON (``odata.metadata``, ``odata.count``, and the
+  next page in ``odata.nextLink`` as a path from the server's root, ``/b1s/v1/Items?$skip=20``); ``/b1s/v2`` speaks
+  OData V4 (``@odata.context``, ``@odata.count``, ``@odata.nextLink`` relative to the entity set, ``Items?$skip=20``).
+* ``Items`` and ``Warehouses`` take ``$select``, ``$filter`` (comparisons joined by ``and``), ``$top``, ``$skip`` and
+  ``$inlinecount=allpages`` (V3) / ``$count=true`` (V4); an unknown property is a 400, never ignored. The server pages
+  at ``page_size`` records (20, B1's default); ``Prefer: odata.maxpagesize=N`` changes it per request and is echoed
+  in ``Preference-Applied``. Records come in key order (``ItemCode``, ``WarehouseCode``), and a next link keeps the
+  request's query options.
 
 Test switches: ``login_answer`` (``ok``, ``html``: a 200 HTML page, ``no_session``: a 200 JSON without a session),
 ``expire_all()`` (the server forgets every session, as after a restart or a timeout), ``expire_after_reads``
-(the same, once, after that many data reads, so a long read meets an expired session part-way).
+(the same, once, after that many data reads, so a long read meets an expired session part-way). ``rejected`` counts
+the reads refused for an invalid session.
 """
 
 from __future__ import annotations
@@ -30,44 +35,18 @@ from typing import Any
 from urllib.parse import quote
 
 from tests.sims.auth_http import Log, SimHandler, serve
+from tests.sims.odata import ODataError, parse_filter, parse_select, selected
+from tests.sims.sap_b1_data import Item, SapCompany, Warehouse, legacy_company
 
-ROOT = "/b1s/v1"
+V1 = "/b1s/v1"
+V2 = "/b1s/v2"
+ROOT = V2  # the OData V4 root (``@odata.nextLink``)
+ROOTS = (V1, V2)
 COMPANY_DB = "SBODEMOUS"
 USER = "manager"
 PASSWORD = "B1-pa$$word:1"
-WAREHOUSES = [
-    {"WarehouseCode": "01", "WarehouseName": "General Warehouse", "Inactive": "tNO"},
-    {"WarehouseCode": "02", "WarehouseName": "Riyadh Store", "Inactive": "tNO"},
-    {"WarehouseCode": "WIP", "WarehouseName": "Work in progress", "Inactive": "tYES"},
-]
-
-
-def _items(count: int) -> list[dict[str, Any]]:
-    items = []
-    for n in range(1, count + 1):
-        rows = []
-        for index, warehouse in enumerate(WAREHOUSES[:2]):
-            rows.append(
-                {
-                    "ItemCode": f"A{n:05d}",
-                    "WarehouseCode": warehouse["WarehouseCode"],
-                    "InStock": float((n * 7 + index * 3) % 50),
-                    "Committed": float(n % 4),
-                    "Ordered": float((n + index) % 3),
-                    "MinimalStock": 0.0,
-                }
-            )
-        items.append(
-            {
-                "ItemCode": f"A{n:05d}",
-                "ItemName": f"Item {n}",
-                "InventoryUOM": "Each",
-                "QuantityOnStock": sum(r["InStock"] for r in rows),
-                "UpdateDate": "2026-11-20",
-                "ItemWarehouseInfoCollection": rows,
-            }
-        )
-    return items
+ENTITIES = {"Items": list(Item("x", None).render()), "Warehouses": list(Warehouse("x", None).render())}
+ENTITY_TYPES = {"Items": "Item", "Warehouses": "Warehouse"}
 
 
 def _error(code: int, text: str) -> dict[str, Any]:
@@ -78,18 +57,30 @@ def _error(code: int, text: str) -> dict[str, Any]:
 class SapB1:
     base: str = ""
     item_count: int = 45
+    company: SapCompany | None = None  # None: the legacy company of ``item_count`` plain items
     page_size: int = 20
     idle_seconds: float = 30 * 60
     login_answer: str = "ok"  # ok | html | no_session
     expire_after_reads: int | None = None  # forget every session once, after this many data reads answered
     reads_answered: int = 0
+    rejected: int = 0  # reads answered 401 for an invalid session
     log: Log = field(default_factory=Log)
     sessions: dict[str, float] = field(default_factory=dict)  # SessionId -> last request (monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    items: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.items = _items(self.item_count)
+        if self.company is None:
+            self.company = legacy_company(self.item_count)
+
+    @property
+    def data(self) -> SapCompany:
+        assert self.company is not None
+        return self.company
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """Every item as the Service Layer lists it, in key order."""
+        return self.data.item_records()
 
     @property
     def logins(self) -> int:
@@ -98,6 +89,11 @@ class SapB1:
     def expire_all(self) -> None:
         with self.lock:
             self.sessions.clear()
+
+    def expire_after(self, reads: int) -> None:
+        """Forget every session once, after ``reads`` more data reads are answered."""
+        with self.lock:
+            self.expire_after_reads = self.reads_answered + reads
 
     def login(self, body: dict[str, Any]) -> str | None:
         if (body.get("CompanyDB"), body.get("UserName"), body.get("Password")) != (COMPANY_DB, USER, PASSWORD):
@@ -120,6 +116,13 @@ class SapB1:
             self.sessions[session or ""] = now
             return True
 
+    def records(self, entity: str) -> list[dict[str, Any]]:
+        return self.data.item_records() if entity == "Items" else self.data.warehouse_records()
+
+
+def _encode(value: str) -> str:
+    return quote(value, safe="$,'()/:=*")
+
 
 def _handler(sim: SapB1) -> type[SimHandler]:
     class Handler(SimHandler):
@@ -127,33 +130,43 @@ def _handler(sim: SapB1) -> type[SimHandler]:
         log = sim.log
 
         def kind_of(self, method: str, path: str) -> str:
-            if method == "POST" and path == f"{ROOT}/Login":
+            if method == "POST" and path in (f"{root}/Login" for root in ROOTS):
                 return "login"
             return "read" if method in ("GET", "HEAD") else "write"
 
         def handle_request(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
-            if path == f"{ROOT}/Login" and method == "POST":
-                self.do_login(body)
+            root = next((r for r in ROOTS if path.startswith(r + "/")), None)
+            if root is None:
+                self.send(404, raw=b"<html><body>Not Found</body></html>", content_type="text/html")
+                return
+            if path == f"{root}/Login" and method == "POST":
+                self.do_login(root, body)
                 return
             if method not in ("GET", "HEAD"):
                 self.send(405, _error(-1, "Method not allowed in this simulation."))
                 return
             cookies = self.cookies()
             if cookies.get("ROUTEID") != ".node1" or not sim.touch(cookies.get("B1SESSION")):
+                with sim.lock:
+                    sim.rejected += 1
                 self.send(401, _error(301, "Invalid session."))
                 return
-            entity = path.removeprefix(f"{ROOT}/")
-            records = {"Items": sim.items, "Warehouses": WAREHOUSES}.get(entity)
-            if records is None:
+            entity = path.removeprefix(f"{root}/")
+            if entity not in ENTITIES:
                 self.send(404, _error(-2028, "Invalid resource path."))
                 return
-            self.send(200, self.page(entity, records, query))
+            try:
+                answer, headers = self.page(root, entity, query)
+            except ODataError as exc:
+                self.send(400, _error(-1000, f"{exc} (entity {ENTITY_TYPES[entity]})"))
+                return
+            self.send(200, answer, headers=headers)
             with sim.lock:
                 sim.reads_answered += 1
                 if sim.reads_answered == sim.expire_after_reads:
                     sim.sessions.clear()  # the server restarted or timed the session out: once
 
-        def do_login(self, body: bytes) -> None:
+        def do_login(self, root: str, body: bytes) -> None:
             try:
                 credentials = json.loads(body or b"{}")
             except ValueError:
@@ -169,40 +182,55 @@ def _handler(sim: SapB1) -> type[SimHandler]:
             if sim.login_answer == "html":
                 self.send(200, raw=b"<html><body>Service Layer maintenance</body></html>", content_type="text/html")
                 return
+            meta = self.metadata(root, "B1Sessions/$entity" if root == V2 else "B1Sessions/@Element")
             if sim.login_answer == "no_session":
-                self.send(200, {"odata.metadata": f"{sim.base}{ROOT}/$metadata#B1Sessions/@Element"})
+                self.send(200, meta)
                 return
             self.send(
                 200,
-                {
-                    "odata.metadata": f"{sim.base}{ROOT}/$metadata#B1Sessions/@Element",
-                    "SessionId": session,
-                    "Version": "1000190",
-                    "SessionTimeout": 30,
-                },
+                {**meta, "SessionId": session, "Version": "1000190", "SessionTimeout": round(sim.idle_seconds / 60)},
                 headers=[("Set-Cookie", f"B1SESSION={session}; HttpOnly"), ("Set-Cookie", "ROUTEID=.node1; path=/b1s")],
             )
 
-        def page(self, entity: str, records: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
+        def metadata(self, root: str, fragment: str) -> dict[str, Any]:
+            url = f"{sim.base}{root}/$metadata#{fragment}"
+            return {"@odata.context": url} if root == V2 else {"odata.metadata": url}
+
+        def page(self, root: str, entity: str, query: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+            properties = ENTITIES[entity]
+            fields = parse_select(query.get("$select"), properties)
+            records = sim.records(entity)
+            if query.get("$filter"):
+                keep = parse_filter(query["$filter"], properties)
+                records = [r for r in records if keep(r)]
             skip = int(query.get("$skip") or 0)
             top = int(query["$top"]) if query.get("$top") else None
-            size = sim.page_size
+            size, headers = sim.page_size, []
             prefer = self.headers.get("Prefer") or ""
             if "odata.maxpagesize=" in prefer:
-                size = int(prefer.split("odata.maxpagesize=")[1].split(",")[0])
+                size = int(prefer.split("odata.maxpagesize=")[1].split(",")[0].split(";")[0])
+                headers.append(("Preference-Applied", f"odata.maxpagesize={size}"))
             wanted = len(records) - skip if top is None else min(top, len(records) - skip)
-            taken = records[skip : skip + max(0, min(size, wanted))]
-            fields = [f for f in (query.get("$select") or "").split(",") if f]
-            value = [{k: v for k, v in r.items() if k in fields} if fields else r for r in taken]
-            answer: dict[str, Any] = {"odata.metadata": f"{sim.base}{ROOT}/$metadata#{entity}", "value": value}
+            taken = records[skip : skip + max(0, wanted if size == 0 else min(size, wanted))]
+            answer = {**self.metadata(root, entity), "value": [selected(r, fields) for r in taken]}
+            counted = query.get("$inlinecount") == "allpages" if root == V1 else query.get("$count") == "true"
+            if counted:
+                if root == V1:
+                    answer["odata.count"] = str(len(records))  # V3 sends the count as text
+                else:
+                    answer["@odata.count"] = len(records)
             left = wanted - len(taken)
             if left > 0:
-                parts = [f"$select={quote(query['$select'], safe=',')}"] if fields else []
+                kept = [(k, v) for k, v in query.items() if k not in ("$skip", "$top")]
                 if top is not None:
-                    parts.append(f"$top={left}")
-                parts.append(f"$skip={skip + len(taken)}")
-                answer["@odata.nextLink"] = f"{entity}?{'&'.join(parts)}"
-            return answer
+                    kept.append(("$top", str(left)))
+                kept.append(("$skip", str(skip + len(taken))))
+                link = f"{entity}?" + "&".join(f"{k}={_encode(v)}" for k, v in kept)
+                if root == V1:
+                    answer["odata.nextLink"] = f"{V1}/{link}"
+                else:
+                    answer["@odata.nextLink"] = link
+            return answer, headers
 
     return Handler
 
