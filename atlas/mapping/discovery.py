@@ -1,453 +1,687 @@
-"""Capability discovery: probe a system's endpoints (GET and HEAD only) and suggest mappings.
+"""Discovery: from a base URL and credentials to a connector and its mappings, proposed for one click.
 
-For each configured endpoint, and for common inventory paths under the base URL,
-report whether it answers, the methods it advertises, the pagination style its
-answers suggest (next links, cursors, totals), the fields and types of its
-sample records, and a suggested mapping for a person to confirm in the editor.
-Field names are matched in English and in transliterated and written Arabic.
+1. The published description first: OpenAPI 3 / Swagger 2 / OData ``$metadata`` at the usual places under the
+   base path and under the root (`discovery_openapi`). Its list endpoints, paging parameters, record schemas and
+   enums are claims to verify.
+2. Otherwise, probing: the base and its usual prefixes (``/api``, ``/api/v1``) first, which tells whether the server
+   ends its paths with ``/``; then the usual resource paths under the prefixes that answered, each resource until
+   one answers with records of its kind (`discovery_paths`; a segment already in the base is never repeated).
+3. Every endpoint found is read as the engine would read it, up to 5 pages or 1,000 records, with each pagination
+   the answer suggests until one is verified on a second page (`discovery_probe`); a time filter is taken from the
+   description or found by asking with a future date (a filter the server ignores changes nothing).
+4. Each endpoint's records are classified (items, locations, balances, movements), and mappings are suggested with a
+   confidence per field, their references checked against the other endpoints' records (`discovery_suggest`). A
+   reference that holds another entity's ids is replaced by the same field's details where the server offers them
+   (``item_detail=true``), or left for a person.
+
+Everything is a read: GETs through the execution lock's client, and, for read-RPC endpoints of a connector, their
+own declared read call (never a GET). The report never holds a credential.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-from collections import Counter
+import dataclasses
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
-import msgspec
-
-from atlas.connectors.engine import ConnectorConfig, ConnectorSession, EndpointConfig, FetchError
-from atlas.connectors.engine.reader import link_next
+from atlas.connectors.engine import (
+    ConnectorConfig,
+    ConnectorSession,
+    EndpointConfig,
+    FetchError,
+    ResourceKind,
+    TimeWindowConfig,
+)
 from atlas.db.base import utcnow
-from atlas.execution_lock import NetworkPolicy, TransportFailure
+from atlas.execution_lock import NetworkPolicy
 from atlas.execution_lock.transport import BlockedHandler
-from atlas.mapping.canonical import CANONICAL_FIELDS, FieldType
-from atlas.mapping.engine import MappingInvalid, compile_mapping
-
-COMMON_PATHS: dict[str, tuple[str, ...]] = {
-    "items": (
-        "/items",
-        "/products",
-        "/api/items",
-        "/api/products",
-        "/api/v1/items",
-        "/api/v1/products",
-        "/inventory/items",
-    ),
-    "locations": (
-        "/locations",
-        "/warehouses",
-        "/stores",
-        "/api/locations",
-        "/api/warehouses",
-        "/api/v1/locations",
-        "/api/v1/warehouses",
-    ),
-    "stock_balances": (
-        "/stock",
-        "/inventory",
-        "/balances",
-        "/stock-levels",
-        "/api/stock",
-        "/api/inventory",
-        "/api/v1/stock",
-        "/api/v1/inventory",
-    ),
-    "stock_movements": (
-        "/movements",
-        "/transactions",
-        "/stock-movements",
-        "/api/movements",
-        "/api/transactions",
-        "/api/v1/movements",
-        "/api/v1/transactions",
-    ),
-}
-RECORD_KEYS = (
-    "data",
-    "items",
-    "results",
-    "records",
-    "rows",
-    "value",
-    "movements",
-    "transactions",
-    "locations",
-    "warehouses",
-    "products",
-    "stock",
-    "balances",
-    "entries",
-    "list",
+from atlas.mapping.discovery_fields import (
+    FieldStats,
+    find_records,
+    flatten,
+    list_of_objects,
+    norm,
+    segments,
 )
-SAMPLE = 50
-
-# Candidate names per canonical field: English, transliterated Arabic, and Arabic script.
-CANDIDATES: dict[str, tuple[str, ...]] = {
-    # A balance record's own id (a stock row, a lot, a quant): rows of one item and location add up.
-    "source_id": ("id", "pk", "stock_id", "stock_item_id", "row_id", "quant_id", "bin_id", "uuid", "_id"),
-    "sku": (
-        "sku",
-        "item_code",
-        "itemcode",
-        "product_code",
-        "code",
-        "article_number",
-        "part_number",
-        "item_no",
-        "ramz",
-        "rmz",
-        "raqm_almadda",
-        "kod",
-        "رمز",
-        "رمز_الصنف",
-        "الرمز",
-    ),
-    "name": (
-        "name",
-        "item_name",
-        "product_name",
-        "title",
-        "description",
-        "desc",
-        "ism",
-        "ism_alsinf",
-        "wasf",
-        "الاسم",
-        "اسم",
-        "الوصف",
-    ),
-    "category": ("category", "category_name", "group", "family", "department", "fia", "sinf", "fiaa", "الفئة", "الصنف"),
-    "unit_of_measure": ("uom", "unit", "unit_of_measure", "unit_name", "wahda", "الوحدة"),
-    "unit_cost": (
-        "unit_cost",
-        "cost",
-        "amount",
-        "purchase_price",
-        "cost_price",
-        "price",
-        "taklifa",
-        "taklufa",
-        "التكلفة",
-        "السعر",
-    ),
-    "lead_time_days": ("lead_time_days", "lead_time", "leadtime", "delivery_days", "muddat_altawrid", "مدة_التوريد"),
-    "code": ("code", "location_code", "warehouse_code", "store_code", "ramz", "kod", "رمز"),
-    "type": ("type", "location_type", "kind", "category", "naw", "النوع"),
-    "address": ("address", "city", "location", "unwan", "العنوان", "المدينة"),
-    "item_ref": (
-        "sku",
-        "item_code",
-        "itemcode",
-        "product_code",
-        "item_id",
-        "product_id",
-        "item",
-        "ramz",
-        "رمز_الصنف",
-        "الصنف",
-    ),
-    "location_ref": (
-        "warehouse_id",
-        "location_id",
-        "store_id",
-        "warehouse",
-        "location",
-        "warehouse_code",
-        "location_code",
-        "mustawda",
-        "mustawdaa",
-        "المستودع",
-        "الموقع",
-    ),
-    "quantity": (
-        "quantity",
-        "qty",
-        "on_hand",
-        "onhand",
-        "quantity_on_hand",
-        "stock",
-        "amount",
-        "kamiya",
-        "kammiya",
-        "الكمية",
-    ),
-    "reserved_qty": ("reserved", "reserved_qty", "allocated", "committed", "mahjuz", "المحجوز"),
-    "available_qty": ("available", "available_qty", "free", "free_stock", "mutah", "المتاح"),
-    "as_of": ("as_of", "asof", "updated_at", "timestamp", "snapshot_at", "date", "tarikh", "التاريخ"),
-    "occurred_at": (
-        "occurred_at",
-        "timestamp",
-        "date",
-        "transaction_date",
-        "created_at",
-        "posted_at",
-        "tarikh",
-        "التاريخ",
-    ),
-    "kind": ("type", "kind", "movement_type", "transaction_type", "naw", "النوع"),
-    "reference": ("reference", "ref", "document", "document_number", "invoice", "marja", "المرجع"),
-    "external_id": ("id", "external_id", "uuid", "movement_id", "transaction_id", "_id"),
-}
-KIND_WORDS = (
-    ("transfer_in", ("transfer_in", "trf_in", "in_transfer")),
-    ("transfer_out", ("transfer_out", "trf_out", "out_transfer")),
-    ("sale", ("sale", "sold", "invoice", "pos", "بيع", "مبيعات")),
-    ("receipt", ("receipt", "goods_receipt", "grn", "purchase", "received", "استلام")),
-    ("adjustment", ("adjust", "count", "تسوية")),
-    ("issue", ("issue", "consum", "صرف")),
+from atlas.mapping.discovery_openapi import DescribedEndpoint, Description, parse_document
+from atlas.mapping.discovery_paths import (
+    RESOURCE_NAMES,
+    base_path,
+    description_paths,
+    join,
+    prefixes_under,
+    relative_to,
 )
-DIRECTION_NAMES = ("direction", "in_out", "sign", "flow", "ittijah")
+from atlas.mapping.discovery_probe import (
+    PROBE_SIZE,
+    WINDOW_PAIRS,
+    Answer,
+    Prober,
+    Sampled,
+    pagination_candidates,
+    pagination_config,
+    style_of,
+    window_params,
+)
+from atlas.mapping.discovery_suggest import Sample, Suggester, Suggestion, why
 
+__all__ = ["discover", "discover_base", "find_records", "flatten", "suggest_mapping"]
 
-def _norm(name: str) -> str:
-    return re.sub(r"[\s_\-.]", "", name.lower())
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
-def _path(parent: str, key: str) -> str:
-    return f"{parent}.{key}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", key) else f"{parent}['{key}']"
+SAMPLE_SIZE = 200
+SHOWN_RECORDS = 3
+KEYS = {"items": "items", "locations": "locations", "stock_balances": "stock", "stock_movements": "movements"}
+RESOURCE_WORDS = {
+    "items": ("item", "product", "part", "article", "material", "sku"),
+    "locations": ("location", "warehouse", "store", "site", "bin"),
+    "stock_balances": ("stock", "inventory", "balance", "level", "quant", "onhand"),
+    "stock_movements": ("movement", "transaction", "track", "history", "ledger", "move", "journal"),
+}
 
 
 @dataclass
-class FieldStats:
-    path: str
-    types: Counter[str] = field(default_factory=Counter)
-    example: Any = None
-    seen: int = 0
+class Found:
+    """An endpoint discovery read: where, from what source, and what it read there."""
+
+    path: str  # absolute URL path
+    source: str  # "description" | "probe" | "configured"
+    described: DescribedEndpoint | None = None
+    configured: EndpointConfig | None = None
+    hint: str | None = None  # the resource whose candidate list found it
+    first: Answer | None = None
+    record_path: str | None = None
+    sampled: Sampled | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # the verified pagination (PaginationIn)
+    evidence: list[str] = field(default_factory=list)
+    tried: list[dict[str, Any]] = field(default_factory=list)  # paginations that failed verification
+    params: dict[str, str] = field(default_factory=dict)
+    window: dict[str, Any] | None = None  # a time filter, applied or not
+    resource: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
 
 
-def flatten(records: list[Any], depth: int = 3) -> list[FieldStats]:
-    stats: dict[str, FieldStats] = {}
+def classify(records: list[Any], path: str, hint: str | None = None) -> dict[str, float]:
+    """How much the records (and the path) look like each resource."""
+    fields = {norm(segments(f.path)[-1]) for f in flatten(records[:50], depth=2) if segments(f.path)}
+    top = {norm(k) for r in records[:50] if isinstance(r, dict) for k in r}
 
-    def walk(value: Any, path: str, level: int) -> None:
-        if isinstance(value, dict) and level < depth:
-            for key, child in value.items():
-                walk(child, _path(path, str(key)), level + 1)
+    def has(*names: str, where: set[str] = fields) -> bool:
+        return any(norm(n) in where for n in names)
+
+    quantity = has("quantity", "qty", "on_hand", "onhand", "quantity_on_hand", "available", "in_stock_qty")
+    item = has("part", "item", "sku", "product", "item_code", "product_id", "item_id", "part_id", where=top)
+    location = has("location", "warehouse", "warehouse_id", "location_id", "store_id", "bin", where=top)
+    moment = has("occurred_at", "transaction_date", "posting_date", "date", "timestamp", "moved_at", where=top)
+    kind = has(
+        "type", "kind", "movement_type", "transaction_type", "tracking_type", "voucher_type", "direction", where=top
+    )
+    named = has("name", "title", "description", "item_name", "product_name", where=top)
+    scores = {
+        "stock_movements": 2.0 * moment
+        + 1.5 * kind
+        + quantity
+        + item
+        + 0.5 * has("movement_id", "deltas", "reference", where=top),
+        "stock_balances": 1.5 * quantity
+        + item
+        + location
+        + has("reserved", "allocated", "available", "as_of", "on_hand", where=top),
+        "locations": named
+        + has("parent", "pathstring", "address", "location_type", "city", "code", where=top)
+        - 2.0 * quantity
+        - 1.0 * item,
+        "items": named
+        + has(
+            "sku", "ipn", "item_code", "category", "category_name", "uom", "units", "unit", "cost", "price", where=top
+        )
+        - 1.0 * (quantity and location),
+    }
+    words = norm(path)
+    for resource, names in RESOURCE_WORDS.items():
+        if any(w in words for w in names):
+            scores[resource] += 1.0
+        if hint == resource:
+            scores[resource] += 0.5
+    return scores
+
+
+class Discovery:
+    def __init__(self, session: ConnectorSession, *, language: str = "ar") -> None:
+        self.session = session
+        self.config = session.config
+        self.language = language
+        self.prober = Prober(session)
+        self.base = base_path(self.config.base_url)
+        self.description: Description | None = None
+        self.found: dict[str, Found] = {}
+        self._answers: dict[tuple[str, str], asyncio.Task[Answer | None]] = {}
+        self.slash: bool | None = None
+        self.notes: list[dict[str, Any]] = []
+
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> Answer | None:
+        """One GET per path and parameters for the whole discovery (resources searching at once share it)."""
+        key = (path, repr(sorted((params or {}).items())))
+        if key not in self._answers:
+            self._answers[key] = asyncio.ensure_future(self.prober.get(path, params))
+        return await self._answers[key]
+
+    # --- 1. the published description ---------------------------------------------------------------------------
+    async def read_description(self) -> None:
+        paths = description_paths(self.base)
+        answers = await asyncio.gather(*(self._get(p) for p in paths))
+        for path, answer in zip(paths, answers, strict=True):
+            if answer is None or not 200 <= answer.status < 300:
+                continue
+            parsed = parse_document(answer.raw, answer.headers.get("content-type", ""), path)
+            if parsed is not None and parsed.endpoints:
+                self.description = parsed
+                for described in parsed.endpoints:
+                    if described.templated:
+                        continue  # needs a value per parent record: not proposed from the base URL alone
+                    self.found.setdefault(described.path, Found(described.path, "description", described=described))
+                return
+
+    # --- 2. probing ---------------------------------------------------------------------------------------------
+    async def probe(self, wanted: list[str]) -> None:
+        prefixes = prefixes_under(self.base)
+        roots: list[tuple[str, bool]] = []
+        for prefix in prefixes:
+            roots.append((prefix, False))
+            if prefix != "/":
+                roots.append((prefix + "/", True))
+        answers = await asyncio.gather(*(self._get(path) for path, _ in roots))
+        ok = {path: a is not None and 200 <= a.status < 300 for (path, _), a in zip(roots, answers, strict=True)}
+        answering: list[str] = []
+        for prefix in prefixes:
+            bare, slashed = ok.get(prefix, False), ok.get(prefix + "/", False)
+            if bare or slashed:
+                answering.append(prefix)
+            if prefix != "/" and bare != slashed:
+                self.slash = slashed if self.slash is None else self.slash
+        ordered = answering + [p for p in prefixes if p not in answering]
+        await asyncio.gather(*(self._search(resource, ordered) for resource in wanted))
+
+    def _forms(self, path: str) -> list[str]:
+        bare = path.rstrip("/") or "/"
+        if self.slash is True:
+            return [bare + "/"]
+        if self.slash is False:
+            return [bare]
+        return [bare, bare + "/"]
+
+    async def _search(self, resource: str, prefixes: list[str]) -> None:
+        for prefix in prefixes:
+            for name in RESOURCE_NAMES[resource]:
+                for path in self._forms(join(prefix, name, slash=False)):
+                    if path in self.found:
+                        found = self.found[path]
+                        if found.first is not None and self._is(resource, found):
+                            return
+                        continue
+                    answer = await self._get(path, {"limit": str(PROBE_SIZE)})
+                    if answer is not None and answer.status == 400:
+                        answer = await self._get(path)  # a server that refuses an unknown parameter
+                    if answer is None or not 200 <= answer.status < 300 or answer.body is None:
+                        continue
+                    record_path, records = find_records(answer.body)
+                    if record_path is None or not list_of_objects(records):
+                        continue
+                    found = self.found.setdefault(path, Found(path, "probe", hint=resource))
+                    found.first, found.record_path = answer, record_path
+                    if self._is(resource, found):
+                        return
+
+    def _is(self, resource: str, found: Found) -> bool:
+        if found.first is None:
+            return False
+        _, records = find_records(found.first.body)
+        if not records:
+            return found.hint == resource
+        scores = classify(records, found.path, found.hint)
+        return max(scores, key=lambda r: scores[r]) == resource
+
+    # --- 3. reading each endpoint -------------------------------------------------------------------------------
+    async def read(self, found: Found) -> None:
+        if found.configured is not None:
+            await self._read_configured(found)
             return
-        entry = stats.setdefault(path, FieldStats(path))
-        entry.types[_type_name(value)] += 1
-        entry.seen += 1
-        if entry.example is None and value is not None and not isinstance(value, dict | list):
-            entry.example = value
+        described = found.described
+        window = window_params(described)
+        found.window = window
+        record_path = described.record_path if described else found.record_path or "$"
+        first = found.first
+        candidates = pagination_candidates(
+            first.body if first else None, first.headers if first else {}, record_path, described, SAMPLE_SIZE
+        )
+        params: dict[str, str] = {}
+        if described is not None:
+            for name, param in described.params.items():
+                outside_window = window is None or name not in (window["start_param"], window["end_param"])
+                if param.required and outside_window and param.enum:
+                    params[name] = str(param.enum[0])
+        for settings, evidence in candidates:
+            endpoint = self._endpoint(found, record_path, settings, params, window)
+            sampled = await self.prober.sample(endpoint)
+            if sampled.error is None and sampled.verified == "single_page" and settings["kind"] != "none":
+                sampled.verified = await self._verify_small(endpoint, sampled)
+            if sampled.error is None and (sampled.verified != "unverified" or settings["kind"] == "none"):
+                found.sampled, found.settings, found.evidence = sampled, settings, evidence
+                found.record_path, found.params = record_path, dict(endpoint.params)
+                return
+            found.tried.append({"settings": settings, "error": sampled.error.as_dict() if sampled.error else None})
+            if sampled.error is not None and sampled.error.status in (401, 403):
+                break
+        last = found.tried[-1]["error"] if found.tried else None
+        found.error = last or {"reason": "no_page", "url": found.path}
 
-    for record in records:
-        if isinstance(record, dict):
-            walk(record, "$", 0)
-    return list(stats.values())
+    async def _verify_small(self, endpoint: EndpointConfig, sampled: Sampled) -> str:
+        """Everything fit on one page: read two pages of a smaller size, to see that the paging parameters work."""
+        count = len(sampled.records)
+        if count < 2:
+            return "single_page"
+        size = max(1, min(50, count // 2))
+        small = dataclasses.replace(endpoint, pagination=dataclasses.replace(endpoint.pagination, page_size=size))
+        if small.pagination.cursor_source == "link_header":
+            small = dataclasses.replace(
+                small,
+                params={
+                    **small.params,
+                    **dict.fromkeys(
+                        [k for k in small.params if k in ("page_size", "per_page", "limit", "pageSize", "size")],
+                        str(size),
+                    ),
+                },
+            )
+        check = await self.prober.sample(small, max_pages=2)
+        return "second_page" if check.error is None and check.verified == "second_page" else "unverified"
 
+    def _endpoint(
+        self,
+        found: Found,
+        record_path: str,
+        settings: dict[str, Any],
+        params: dict[str, str],
+        window: dict[str, Any] | None,
+    ) -> EndpointConfig:
+        params = dict(params)
+        pagination = pagination_config(settings)
+        if settings.get("cursor_source") == "link_header":
+            size = self._link_size(found)
+            if size:
+                params[size] = str(pagination.page_size)
+        time_window = None
+        if window is not None and (
+            window["required"] or found.resource == "stock_movements" or found.hint == "stock_movements"
+        ):
+            time_window = self._time_window(window)
+        relative = relative_to(self.base, found.path) or found.path
+        return EndpointConfig(
+            key="probe",
+            resource=ResourceKind.ITEMS,
+            path=relative,
+            params=params,
+            record_path=record_path,
+            pagination=pagination,
+            time_window=time_window,
+        )
 
-def find_records(body: Any) -> tuple[str | None, list[Any]]:
-    """Where the records are in an answer: the body itself, or the first list of objects under a likely key."""
-    if isinstance(body, list):
-        return "$", body
-    if not isinstance(body, dict):
-        return None, []
-    keys = sorted(body, key=lambda k: 0 if str(k).lower() in RECORD_KEYS else 1)
-    for key in keys:
-        value = body[key]
-        if isinstance(value, list) and (not value or isinstance(value[0], dict)):
-            return _path("$", str(key)), value
-        if isinstance(value, dict):
-            for inner in sorted(value, key=lambda k: 0 if str(k).lower() in RECORD_KEYS else 1):
-                if isinstance(value[inner], list) and value[inner] and isinstance(value[inner][0], dict):
-                    return _path(_path("$", str(key)), str(inner)), value[inner]
-    return None, []
-
-
-def detect_pagination(body: Any, headers: dict[str, str]) -> dict[str, Any]:
-    """The pagination style an answer suggests, with the evidence, and settings to start from."""
-    evidence: list[str] = []
-    if link_next(headers.get("link")):
-        return {
-            "style": "link_header",
-            "evidence": ['Link: rel="next" header'],
-            "suggested": {"kind": "cursor", "cursor_source": "link_header"},
-        }
-    flat = {p.path: p for p in flatten([body], depth=3)} if isinstance(body, dict) else {}
-
-    def find(*names: str) -> str | None:
-        wanted = {_norm(n) for n in names}
-        for path in flat:
-            last = re.split(r"[.\[\]']+", path.strip("$.[]'"))[-1] if path != "$" else ""
-            if _norm(last) in wanted:
-                return path
+    def _link_size(self, found: Found) -> str | None:
+        described = found.described
+        if described is None:
+            return None
+        for name in ("page_size", "per_page", "limit", "pageSize", "size"):
+            if name in described.params:
+                return name
         return None
 
-    next_url = find("next", "nextLink", "@odata.nextLink", "next_url", "nextPage", "next_page_url")
-    if (
-        next_url
-        and isinstance(flat[next_url].example, str)
-        and ("/" in flat[next_url].example or "?" in flat[next_url].example)
-    ):
-        return {
-            "style": "next_url",
-            "evidence": [f"{next_url} holds a URL"],
-            "suggested": {"kind": "cursor", "cursor_source": "next_url", "cursor_path": next_url},
-        }
-    cursor = find("next_cursor", "nextCursor", "cursor", "next_page_token", "nextPageToken", "continuation_token")
-    if cursor:
-        return {
-            "style": "cursor_body",
-            "evidence": [f"{cursor} in the body"],
-            "suggested": {
-                "kind": "cursor",
-                "cursor_source": "body",
-                "cursor_path": cursor,
-                "cursor_param": "page_token" if "token" in cursor.lower() else "cursor",
-            },
-        }
-    total_pages = find("total_pages", "totalPages", "page_count", "pages")
-    if total_pages:
-        evidence.append(f"{total_pages} (pages)")
-        page_size = find("per_page", "page_size", "pageSize", "limit")
-        return {
-            "style": "page_number",
-            "evidence": evidence,
-            "suggested": {
-                "kind": "page",
-                "total_pages_path": total_pages,
-                "page_param": "page",
-                "size_param": "per_page" if not page_size else re.split(r"[.\[\]']+", page_size.strip("$."))[-1],
-            },
-        }
-    total = find("total", "total_count", "totalCount", "count", "total_items", "totalItems")
-    offset = find("offset", "skip", "start")
-    if total and offset:
-        return {
-            "style": "offset",
-            "evidence": [f"{total} (total)", f"{offset} (offset)"],
-            "suggested": {"kind": "offset", "total_path": total, "offset_param": "offset", "limit_param": "limit"},
-        }
-    if total and find("page"):
-        return {
-            "style": "page_number",
-            "evidence": [f"{total} (total)", "page in the body"],
-            "suggested": {"kind": "page", "total_path": total, "page_param": "page", "size_param": "per_page"},
-        }
-    if total:
-        return {
-            "style": "offset",
-            "evidence": [f"{total} (total)"],
-            "suggested": {"kind": "offset", "total_path": total, "offset_param": "offset", "limit_param": "limit"},
-        }
-    return {"style": "none", "evidence": [], "suggested": {"kind": "none"}}
-
-
-def _score(path: str, candidates: tuple[str, ...]) -> int:
-    parts = [p for p in re.split(r"[.\[\]']+", path.strip("$")) if p]
-    if not parts:
-        return 0
-    names = [_norm(c) for c in candidates]
-    last = _norm(parts[-1])
-    parent = _norm(parts[-2]) if len(parts) > 1 else ""
-    if last in names:
-        score = 100 - names.index(last) - 5 * (len(parts) - 1)
-        # "supplier.name" is the supplier's name, not the item's.
-        return score - 40 if parent and parent not in names else score
-    # {"description": {"en": "...", "ar": "..."}}: the English text of a name-like object.
-    if last in ("en", "english", "value", "name", "amount") and parent in names:
-        return 80 - names.index(parent) - (0 if last in ("en", "amount") else 10)
-    return 0
-
-
-def suggest_mapping(
-    resource: str, records_path: str | None, fields: list[FieldStats], records: list[Any]
-) -> tuple[dict[str, Any] | None, list[str]]:
-    """A mapping to start from: the best-matching field for each canonical field, plus the transforms it needs."""
-    if resource not in CANONICAL_FIELDS:
-        return None, []
-    rules: dict[str, Any] = {}
-    used: set[str] = set()
-    scalar = [f for f in fields if not set(f.types) <= {"object", "array", "null"}]
-    for canonical in CANONICAL_FIELDS[resource]:
-        candidates = CANDIDATES.get(canonical.name, ())
-        ranked = sorted(
-            ((_score(f.path, candidates), f) for f in scalar if f.path not in used), key=lambda pair: -pair[0]
+    @staticmethod
+    def _time_window(window: dict[str, Any]) -> TimeWindowConfig:
+        return TimeWindowConfig(
+            start_param=window["start_param"],
+            end_param=window["end_param"],
+            format=window["format"],
+            window_hours=24 * 30,
+            lookback_days=180,
         )
-        ranked = [(s, f) for s, f in ranked if s > 0 and _fits(canonical.type, f)]
-        if not ranked:
-            continue
-        chosen = ranked[0][1]
-        if canonical.name == "external_id" and resource in ("items", "locations"):
-            rules[canonical.name] = {"path": chosen.path}
-            continue
-        used.add(chosen.path)
-        rule: dict[str, Any] = {"path": chosen.path}
-        if canonical.type in (FieldType.DECIMAL, FieldType.INTEGER) and "string" in chosen.types:
-            rule["transforms"] = [{"op": "to_number"}]
-        if canonical.name == "kind":
-            table = _kind_table(chosen, records)
-            if table:
-                rule["transforms"] = [{"op": "lookup", "table": table}]
-        if canonical.name == "quantity" and resource == "stock_movements":
-            direction = next(
-                (f for f in scalar if _norm(f.path.split(".")[-1]) in {_norm(d) for d in DIRECTION_NAMES}), None
+
+    async def _read_configured(self, found: Found) -> None:
+        endpoint = found.configured
+        assert endpoint is not None
+        found.record_path = endpoint.record_path
+        found.settings = _pagination_dict(endpoint)
+        found.params = dict(endpoint.params)
+        if endpoint.parent:
+            try:
+                parent = self.config.endpoint(endpoint.parent)
+                parents = (await self.session.reader.first_page(parent)).records
+                page = await self.session.reader.first_page(endpoint, parents=parents)
+            except (FetchError, KeyError) as exc:
+                found.error = exc.as_dict() if isinstance(exc, FetchError) else {"reason": "no_parent_records"}
+                return
+            found.sampled = Sampled(endpoint, page.records, 1, False, "unverified", None)
+            return
+        sampled = await self.prober.sample(endpoint)
+        if sampled.error is not None and sampled.error.reason == "record_path_matched_nothing":
+            found.error = sampled.error.as_dict()
+            return
+        found.sampled = sampled
+        if sampled.error is not None:
+            found.error = sampled.error.as_dict()
+        records = sampled.records
+        if records and not all(isinstance(r, dict) for r in records):
+            found.error = {"reason": "records_not_objects", "url": found.path}
+        elif len(records) == 1 and sampled.first_body is not None:
+            # "$" on {"data": [...]}: the one "record" is the envelope.
+            suggested, inner = find_records(records[0])
+            if suggested not in (None, "$") and inner:
+                fixed = _join_paths(endpoint.record_path, suggested)
+                found.record_path = fixed
+                retry = dataclasses.replace(endpoint, record_path=fixed)
+                again = await self.prober.sample(retry)
+                if again.error is None:
+                    found.sampled = again
+
+    # --- 4. incremental filters found by asking -------------------------------------------------------------------
+    async def find_filter(self, found: Found) -> None:
+        """A modified-date filter the server honours: with a date in the future, the answer is empty."""
+        sampled = found.sampled
+        if sampled is None or not sampled.records or found.window is not None or found.configured is not None:
+            return
+        endpoint = sampled.endpoint
+        reader = self.session.reader
+        slot = reader.slots(endpoint, parents=None, window_start=None, now=datetime.now(UTC))[-1]
+        base_params = (
+            reader.page_params(endpoint, slot, 0)
+            if endpoint.pagination.kind in ("offset", "page")
+            else dict(slot.params)
+        )
+        for start, end in WINDOW_PAIRS[:6]:
+            if not await self._empties(found, endpoint, {**base_params, start: "2999-01-01"}):
+                continue
+            end_param = (
+                end if end and await self._empties(found, endpoint, {**base_params, end: "1970-01-02"}) else None
             )
-            if direction is not None:
-                rule.setdefault("transforms", []).append(
-                    {"op": "negate_when", "path": direction.path, "values": ["out", "-", "-1", "outbound"]}
-                )
-        rules[canonical.name] = rule
-    spec: dict[str, Any] = {"record_path": records_path or "$", "fields": rules}
-    if resource == "stock_balances" and "source_id" not in rules:
-        # No row id to sum by: the source must have one row per item and location (the preview shows it).
-        spec["combine"] = "last"
-    try:
-        compile_mapping(resource, spec, strict=True)
-    except MappingInvalid as exc:
-        missing = [exc.detail] if exc.code == "required_field_unmapped" else []
-        return spec, missing
-    return spec, []
+            found.window = {
+                "start_param": start,
+                "end_param": end_param,
+                "format": "date",
+                "required": False,
+                "modified": True,
+                "found_by": "probe",
+            }
+            return
+
+    async def _empties(self, found: Found, endpoint: EndpointConfig, params: dict[str, str]) -> bool:
+        answer = await self.prober.get(found.path, params)
+        if answer is None or answer.status != 200 or answer.body is None:
+            return False
+        path = endpoint.record_path
+        from atlas.connectors.engine.jsonpath import compile_path
+
+        matched = compile_path(path).find(answer.body)
+        return bool(matched) and matched[0] == []
+
+    # --- 5. references that hold another entity's ids: ask for their details ---------------------------------------
+    async def expand(self, found: Found, name: str) -> bool:
+        sampled = found.sampled
+        if sampled is None:
+            return False
+        param = f"{name}_detail"
+        endpoint = dataclasses.replace(sampled.endpoint, params={**sampled.endpoint.params, param: "true"})
+        again = await self.prober.sample(endpoint)
+        if again.error is not None or not again.records:
+            return False
+        if not any(isinstance(r, dict) and isinstance(r.get(param), dict) for r in again.records):
+            return False
+        found.sampled = again
+        found.params = dict(endpoint.params)
+        found.evidence.append(f"{param}=true adds {param}")
+        return True
 
 
-def _fits(kind: FieldType, stats: FieldStats) -> bool:
-    types = set(stats.types) - {"null"}
-    if kind in (FieldType.DECIMAL, FieldType.INTEGER):
-        if types <= {"integer", "number"}:
-            return True
-        return (
-            types == {"string"}
-            and isinstance(stats.example, str)
-            and re.fullmatch(r"-?[\d,٠-٩]+(\.\d+)?", stats.example.strip()) is not None
+def _join_paths(base: str, inner: str) -> str:
+    if base in ("", "$"):
+        return inner
+    return base + inner[1:]
+
+
+def _pagination_dict(endpoint: EndpointConfig) -> dict[str, Any]:
+    values = dataclasses.asdict(endpoint.pagination)
+    values["kind"] = str(endpoint.pagination.kind)
+    return {k: v for k, v in values.items() if v is not None and k != "max_pages"}
+
+
+# --- running it ---------------------------------------------------------------------------------------------------
+
+
+async def _run(discovery: Discovery, configured: tuple[EndpointConfig, ...]) -> dict[str, Any]:
+    for endpoint in configured:
+        path = join(discovery.base, endpoint.path) if not endpoint.path.startswith("http") else endpoint.path
+        discovery.found[path] = Found(path, "configured", configured=endpoint, resource=str(endpoint.resource))
+    covered = {str(e.resource) for e in configured}
+    await discovery.read_description()
+    wanted = [r for r in RESOURCE_NAMES if r not in covered]
+    described_resources: set[str] = set()
+    if discovery.description is not None:
+        for found in discovery.found.values():
+            if found.described is not None:
+                found.hint = _described_hint(found)
+        described_resources = {f.hint for f in discovery.found.values() if f.described is not None and f.hint}
+    missing = [r for r in wanted if r not in described_resources]
+    if missing and discovery.prober.refused is None:
+        await discovery.probe(missing)
+    candidates = [
+        f
+        for f in discovery.found.values()
+        if f.configured is not None or f.described is not None or f.first is not None
+    ]
+    await asyncio.gather(*(discovery.read(f) for f in candidates))
+    for found in candidates:
+        if found.configured is not None:
+            continue
+        records = found.sampled.records if found.sampled else []
+        found.scores = classify(records, found.path, found.hint)
+    chosen = _choose(candidates, covered)
+    for resource, found in chosen.items():
+        found.resource = resource
+        if resource in ("stock_movements", "stock_balances"):
+            await discovery.find_filter(found)
+    samples = _samples(chosen)
+    suggester = Suggester(list(samples.values()), discovery.language)
+    for key, wanted_fields in list(suggester.detail_wanted.items()):
+        target = next((f for r, f in chosen.items() if samples[r].key == key), None)
+        if target is not None and wanted_fields and await discovery.expand(target, wanted_fields[0]):
+            samples = _samples(chosen)
+            suggester = Suggester(list(samples.values()), discovery.language)
+            break
+    suggestions = {resource: suggester.suggest(samples[resource]) for resource in chosen}
+    return _report(discovery, candidates, chosen, samples, suggestions)
+
+
+def _described_hint(found: Found) -> str | None:
+    described = found.described
+    assert described is not None
+    fake = [{segments(p)[-1]: None for p in described.fields if segments(p)}]
+    scores = classify(fake, found.path + " " + described.summary)
+    best = max(scores, key=lambda r: scores[r])
+    return best if scores[best] >= 1.5 else None
+
+
+def _choose(candidates: list[Found], covered: set[str]) -> dict[str, Found]:
+    chosen: dict[str, Found] = {}
+    for found in candidates:
+        if found.configured is not None:
+            chosen.setdefault(str(found.configured.resource), found)
+    ranked = sorted(
+        (f for f in candidates if f.configured is None and f.sampled is not None and f.error is None),
+        key=lambda f: (-max(f.scores.values(), default=0), len(f.path)),
+    )
+    for found in ranked:
+        resource = max(found.scores, key=lambda r: found.scores[r])
+        if found.scores[resource] < 1.5 or resource in chosen:
+            continue
+        chosen[resource] = found
+    return chosen
+
+
+def _samples(chosen: dict[str, Found]) -> dict[str, Sample]:
+    samples: dict[str, Sample] = {}
+    for resource, found in chosen.items():
+        sampled = found.sampled
+        records = [r for r in (sampled.records if sampled else []) if isinstance(r, dict)]
+        key = found.configured.key if found.configured is not None else KEYS[resource]
+        enums = {
+            p: list(spec.get("enum") or []) for p, spec in (found.described.fields if found.described else {}).items()
+        }
+        samples[resource] = Sample(
+            key=key,
+            resource=resource,
+            records=records,
+            fields=flatten(records),
+            record_path=found.record_path or "$",
+            complete=bool(sampled and sampled.complete),
+            total=sampled.total if sampled else None,
+            enums=enums,
         )
-    if kind == FieldType.DATETIME:
-        return (
-            types == {"string"}
-            and isinstance(stats.example, str)
-            and re.match(r"\d{4}-\d{2}-\d{2}", stats.example) is not None
+    return samples
+
+
+def _incremental(found: Found, resource: str, applied: bool) -> dict[str, Any] | None:
+    window = found.window
+    if window is None:
+        return None
+    reasons = [
+        why(
+            "incremental_described" if window.get("found_by") != "probe" else "incremental_probed",
+            param=window["start_param"],
         )
-    return bool(types) and types <= {"string", "integer"}
+    ]
+    if not applied:
+        reasons.append(why("incremental_full_read"))
+    return {
+        "start_param": window["start_param"],
+        "end_param": window["end_param"],
+        "format": window["format"],
+        "applied": applied,
+        "reasons": reasons,
+    }
 
 
-def _kind_table(stats: FieldStats, records: list[Any]) -> dict[str, str]:
-    from atlas.connectors.engine.jsonpath import compile_path
+def _report(
+    discovery: Discovery,
+    candidates: list[Found],
+    chosen: dict[str, Found],
+    samples: dict[str, Sample],
+    suggestions: dict[str, Suggestion],
+) -> dict[str, Any]:
+    resources: list[dict[str, Any]] = []
+    endpoints: list[dict[str, Any]] = []
+    mappings: dict[str, dict[str, Any]] = {}
+    by_found = {id(f): r for r, f in chosen.items()}
+    for found in candidates:
+        resource = by_found.get(id(found))
+        sampled = found.sampled
+        relative = relative_to(discovery.base, found.path) or found.path
+        entry: dict[str, Any] = {
+            "path": relative,
+            "url_path": found.path,
+            "source": found.source,
+            "endpoint_key": samples[resource].key if resource else (found.configured.key if found.configured else None),
+            "resource": resource or (max(found.scores, key=lambda r: found.scores[r]) if found.scores else None),
+            "chosen": resource is not None,
+            "reachable": sampled is not None and found.error is None,
+            "status": found.error.get("status") if found.error else 200 if sampled else None,
+            "error": found.error.get("reason") if found.error else None,
+            "methods": ["POST"] if found.configured is not None and found.configured.rpc is not None else ["GET"],
+            "record_path": found.record_path,
+            "record_count": len(sampled.records) if sampled else 0,
+            "pages_read": sampled.pages if sampled else 0,
+            "complete": bool(sampled and sampled.complete),
+            "pagination": {
+                "style": style_of(found.settings) if found.settings else "unknown",
+                "settings": found.settings or None,
+                "evidence": found.evidence,
+                "verified": sampled.verified if sampled else "unverified",
+                "tried": found.tried,
+            },
+            "params": found.params,
+            "samples": [r for r in (sampled.records if sampled else [])[:SHOWN_RECORDS]],
+            "fields": [],
+            "suggested_mapping": None,
+            "confidence": {},
+            "unmapped_required": [],
+            "incremental": None,
+            "proposed": False,
+        }
+        if resource is not None:
+            sample = samples[resource]
+            suggestion = suggestions[resource]
+            total = len(sample.records)
+            entry["fields"] = [_field_report(f, total) for f in sample.fields[:200]]
+            entry["suggested_mapping"] = suggestion.spec
+            entry["confidence"] = suggestion.confidence
+            entry["unmapped_required"] = suggestion.missing
+            apply_window = bool(
+                found.window
+                and found.configured is None
+                and (found.window.get("required") or resource == "stock_movements")
+            )
+            entry["incremental"] = _incremental(found, resource, apply_window)
+            if suggestion.spec is not None and not suggestion.missing and sampled is not None and found.error is None:
+                entry["proposed"] = True
+                endpoints.append(_endpoint_in(sample.key, resource, relative, found, apply_window))
+                mappings[sample.key] = suggestion.spec
+        resources.append(entry)
+    resources.sort(key=lambda r: (not r["chosen"], list(KEYS).index(r["resource"]) if r["resource"] in KEYS else 9))
+    description = discovery.description
+    return {
+        "base_url": discovery.config.base_url,
+        "probed_at": utcnow(),
+        "language": discovery.language,
+        "description": {"kind": description.kind, "url": description.url, "title": description.title}
+        if description
+        else None,
+        "auth_hint": discovery.prober.hint,
+        "refused": discovery.prober.refused,
+        "requests": discovery.prober.total_requests,
+        "resources": resources,
+        "proposal": {"endpoints": endpoints, "mappings": mappings},
+        "auth_key": description.api_key if description else None,
+    }
 
-    path = compile_path(stats.path)
-    values = {str(v) for r in records for v in path.find(r) if v is not None}
-    table = {}
-    for value in sorted(values):
-        lowered = value.lower()
-        for kind, words in KIND_WORDS:
-            if any(word in lowered for word in words):
-                table[value] = kind
-                break
-    return table
+
+def _endpoint_in(key: str, resource: str, path: str, found: Found, apply_window: bool) -> dict[str, Any]:
+    """The endpoint as ``POST /api/connectors`` takes it."""
+    if found.configured is not None:
+        endpoint = found.configured
+        body: dict[str, Any] = {
+            "key": endpoint.key,
+            "resource": str(endpoint.resource),
+            "path": endpoint.path,
+            "record_path": found.record_path or endpoint.record_path,
+            "params": dict(endpoint.params),
+            "pagination": _pagination_dict(endpoint),
+        }
+        if endpoint.time_window is not None:
+            body["time_window"] = dataclasses.asdict(endpoint.time_window)
+        if endpoint.parent:
+            body["parent"] = endpoint.parent
+        if endpoint.rpc is not None:
+            body["rpc"] = {"protocol": str(endpoint.rpc.protocol), "body": endpoint.rpc.body}
+        return body
+    body = {
+        "key": key,
+        "resource": resource,
+        "path": path,
+        "record_path": found.record_path or "$",
+        "params": dict(found.params),
+        "pagination": {k: v for k, v in found.settings.items() if v is not None},
+    }
+    if apply_window and found.window is not None:
+        body["time_window"] = dataclasses.asdict(Discovery._time_window(found.window))
+    return body
 
 
 def _field_report(stats: FieldStats, total: int) -> dict[str, Any]:
@@ -459,142 +693,37 @@ def _field_report(stats: FieldStats, total: int) -> dict[str, Any]:
     }
 
 
-def _guess_resource(path: str) -> str | None:
-    for resource, paths in COMMON_PATHS.items():
-        if path in paths:
-            return resource
-    return None
-
-
-async def _probe_methods(session: ConnectorSession, url: str) -> list[str]:
-    """What the endpoint accepts, from reads only: GET answered (the caller has its page), HEAD is tried, and an
-    ``Allow`` header on the HEAD answer adds what the server says. OPTIONS is not sent: it is not one of the
-    execution lock's declared kinds."""
-    headers: dict[str, str] = dict(session.config.headers)
-    params: dict[str, str] = {}
-    await session.auth.apply(headers, params)
-    methods = {"GET"}
-    try:
-        head = await session.http.head(url, params=params or None, headers=headers)
-        if head.status < 400:
-            methods.add("HEAD")
-        allow = head.headers.get("allow") or ""
-        methods |= {m.strip().upper() for m in allow.split(",") if m.strip()}
-    except TransportFailure:
-        pass  # a server that refuses HEAD still answered GET: report what was seen
-    return sorted(methods)
-
-
-async def _probe_configured(
-    session: ConnectorSession, config: ConnectorConfig, endpoint: EndpointConfig
+async def discover_base(
+    config: ConnectorConfig,
+    *,
+    network: NetworkPolicy,
+    on_blocked: BlockedHandler | None = None,
+    language: str = "ar",
 ) -> dict[str, Any]:
-    url = session.reader.url_for(endpoint.path)
-    report: dict[str, Any] = {
-        "endpoint_key": endpoint.key,
-        "path": endpoint.path,
-        "source": "configured",
-        "resource": str(endpoint.resource),
-    }
-    try:
-        parents = None
-        if endpoint.parent:
-            parents = (await session.reader.first_page(config.endpoint(endpoint.parent))).records
-        slots = session.reader.slots(
-            endpoint, parents=(parents or [])[:1] if endpoint.parent else None, window_start=None, now=utcnow()
-        )
-        slot = slots[-1]
-        params = dict(slot.params)
-        page_params = (
-            session.reader.page_params(endpoint, slot, 0) if endpoint.pagination.kind in ("offset", "page") else params
-        )
-        fetched = await session.executor.get_json(session.reader.url_for(slot.path), page_params)
-        url = fetched.url
-    except FetchError as exc:
-        return {
-            **report,
-            "reachable": False,
-            "status": exc.status,
-            "error": f"{exc.reason}: {exc.detail}".strip(": "),
-            "methods": [],
-            "pagination": {"style": "unknown", "evidence": [], "suggested": None},
-            "record_path": None,
-            "record_count": 0,
-            "fields": [],
-            "suggested_mapping": None,
-            "unmapped_required": [],
-        }
-    return {
-        **report,
-        **await _describe(session, url, fetched.body, fetched.headers, str(endpoint.resource), endpoint.record_path),
-    }
-
-
-async def _describe(
-    session: ConnectorSession,
-    url: str,
-    body: Any,
-    headers: dict[str, str],
-    resource: str | None,
-    record_path: str | None,
-) -> dict[str, Any]:
-    if record_path and record_path != "$":
-        from atlas.connectors.engine.jsonpath import compile_path
-
-        found = compile_path(record_path).find(body)
-        records = found[0] if len(found) == 1 and isinstance(found[0], list) else found
-    else:
-        record_path, records = find_records(body)
-    sample = [r for r in records[:SAMPLE] if isinstance(r, dict)]
-    fields = flatten(sample)
-    methods = await _probe_methods(session, url)
-    suggestion, missing = suggest_mapping(resource, record_path, fields, sample) if resource and sample else (None, [])
-    return {
-        "reachable": True,
-        "status": 200,
-        "error": None,
-        "methods": methods or ["GET"],
-        "pagination": detect_pagination(body, headers),
-        "record_path": record_path,
-        "record_count": len(records),
-        "fields": [_field_report(f, len(sample)) for f in fields],
-        "suggested_mapping": suggestion,
-        "unmapped_required": missing,
-    }
-
-
-async def _probe_common(session: ConnectorSession, path: str) -> dict[str, Any] | None:
-    url = urljoin(session.config.base_url.rstrip("/") + "/", path.lstrip("/"))
-    headers: dict[str, str] = dict(session.config.headers)
-    params: dict[str, str] = {}
-    await session.auth.apply(headers, params)
-    await session.executor.bucket.acquire()
-    try:
-        response = await session.http.get(url, params=params or None, headers=headers)
-    except TransportFailure:
-        return None
-    if response.status >= 400:
-        return None  # nothing there (or not without parameters): not reported
-    try:
-        body = msgspec.json.decode(response.body)
-    except msgspec.DecodeError:
-        return None
-    resource = _guess_resource(path)
-    described = await _describe(session, url, body, response.headers, resource, None)
-    if not described["record_count"]:
-        return None
-    return {"endpoint_key": None, "path": path, "source": "common_path", "resource": resource, **described}
+    """Discover from the base URL and authentication alone (no saved connector)."""
+    async with ConnectorSession(config, network=network, on_blocked=on_blocked) as session:
+        return await _run(Discovery(session, language=language), ())
 
 
 async def discover(
-    config: ConnectorConfig, *, network: NetworkPolicy, on_blocked: BlockedHandler | None = None
+    config: ConnectorConfig,
+    *,
+    network: NetworkPolicy,
+    on_blocked: BlockedHandler | None = None,
+    language: str = "ar",
 ) -> dict[str, Any]:
-    """Probe configured endpoints and common inventory paths. Reads only: GET and HEAD."""
-    resources: list[dict[str, Any]] = []
+    """Discover for a saved connector: its endpoints are read with their own settings (a read-RPC endpoint with its
+    own read call), and resources it has no endpoint for are looked for as from the base URL."""
     async with ConnectorSession(config, network=network, on_blocked=on_blocked) as session:
-        for endpoint in config.endpoints:
-            resources.append(await _probe_configured(session, config, endpoint))
-        configured = {e.path.rstrip("/") for e in config.endpoints}
-        candidates = [p for paths in COMMON_PATHS.values() for p in paths if p not in configured]
-        found = await asyncio.gather(*(_probe_common(session, p) for p in candidates))
-        resources.extend(r for r in found if r is not None)
-    return {"connector_id": str(config.id), "base_url": config.base_url, "probed_at": utcnow(), "resources": resources}
+        report = await _run(Discovery(session, language=language), config.endpoints)
+    report["connector_id"] = str(config.id)
+    return report
+
+
+def suggest_mapping(
+    resource: str, records_path: str | None, fields: list[FieldStats], records: list[Any]
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """A mapping for one endpoint's records on their own (no other endpoint to check references against)."""
+    sample = Sample("endpoint", resource, [r for r in records if isinstance(r, dict)], fields, records_path or "$")
+    suggestion = Suggester([sample]).suggest(sample)
+    return suggestion.spec, suggestion.missing
