@@ -32,6 +32,9 @@ from atlas.presets.loader import Preset, Rendered, render
 
 PREVIEW_RECORDS = 5
 CREDENTIAL_STATUSES = (401, 403)
+# A token server that refused the credentials, whatever its status (Zoho's accounts server answers a bad
+# refresh token with 200 {"error": "invalid_code"}, Laravel Passport a bad password with 400 invalid_grant).
+CREDENTIAL_REFUSALS = frozenset({"oauth2_token_refused", "oauth2_token_invalid"})
 # What a web page, a login screen or a redirect away from the API looks like to the reader.
 NOT_THE_API = frozenset({"protocol_error", "unexpected_redirect", "html_instead_of_json", "invalid_json", "empty_body"})
 
@@ -48,6 +51,7 @@ class PresetCheck(msgspec.Struct):
     latency_ms: float | None = None
     reason: str | None = None
     hint: str | None = None
+    detail: str | None = None  # what the server said (an OAuth2 error, its message), never a credential
 
 
 class PresetPreviewRecord(msgspec.Struct):
@@ -120,9 +124,10 @@ async def test_endpoints(
                         records=0,
                         reason=exc.reason,
                         hint=exc.hint,
+                        detail=exc.detail or None,
                     )
                 )
-                if exc.status in CREDENTIAL_STATUSES:
+                if exc.status in CREDENTIAL_STATUSES or exc.reason in CREDENTIAL_REFUSALS:
                     break  # the same credentials would be refused by every other endpoint
                 continue
             records = list(page.records)
@@ -150,6 +155,10 @@ def _refusal(preset: Preset, checks: list[PresetCheck]) -> ValidationFailed | No
         return None
     where: dict[str, Any] = {"endpoint": failed.endpoint, "url": failed.url or "", "http_status": failed.status or ""}
     extra: dict[str, Any] = {"checks": [msgspec.to_builtins(c) for c in checks], "field": "inputs"}
+    if failed.reason in CREDENTIAL_REFUSALS:
+        return ValidationFailed(
+            "errors.preset_token_refused", extra=extra, system=preset.name, detail=failed.detail or "", **where
+        )
     if failed.status in CREDENTIAL_STATUSES:
         key = "errors.preset_credentials_refused_hint" if failed.hint else "errors.preset_credentials_refused"
         return ValidationFailed(key, extra=extra, system=preset.name, hint=failed.hint or "", **where)

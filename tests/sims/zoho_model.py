@@ -1,0 +1,252 @@
+"""The state of a simulated Zoho Inventory organization: its locations (warehouses), items with their stock per
+location, and inventory adjustments, with the operations that change them and the truth computed from them.
+
+The truth is the organization's own state (``truth_balances``, ``truth_movements``), never what a reader made of
+the API. Data is modest (a few hundred items) and deterministic for a seed. What is faithful and what is chosen is
+said in ``tests/sims/zoho.py``.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+ORGANIZATION_ID = "60019077540"
+ZONE = timezone(timedelta(hours=3))  # the organization's time zone (Asia/Riyadh): Zoho writes +0300
+ID_BASE = 4815000000044000  # Zoho's ids are long numbers sent as strings
+
+
+def zoho_time(moment: datetime) -> str:
+    """Zoho's ``created_time`` / ``last_modified_time``: ``2026-11-22T06:08:12+0300`` (the organization's zone)."""
+    return moment.astimezone(ZONE).strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def quantity_text(value: Decimal) -> str:
+    """A stock figure as Zoho's location fields carry it: a string (``"12"``, ``"2.5"``, ``"-3"``)."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+@dataclass
+class Location:
+    location_id: str
+    name: str
+    is_primary: bool = False
+    status: str = "active"
+    city: str = "Riyadh"
+
+
+@dataclass
+class Item:
+    item_id: str
+    name: str
+    sku: str
+    unit: str
+    rate: Decimal
+    purchase_rate: Decimal
+    created: datetime
+    modified: datetime
+    status: str = "active"
+    item_type: str = "inventory"  # inventory | sales (a service: no stock)
+    product_type: str = "goods"
+    track_inventory: bool = True
+    category_name: str = ""
+    stock: dict[str, Decimal] = field(default_factory=dict)  # location_id -> on hand (accounting stock)
+    committed: dict[str, Decimal] = field(default_factory=dict)  # location_id -> committed to sales orders
+    blank: set[str] = field(default_factory=set)  # locations whose stock Zoho sends as "" (messy data)
+
+
+@dataclass
+class AdjustmentLine:
+    line_item_id: str
+    item_id: str
+    location_id: str
+    quantity_adjusted: Decimal
+
+
+@dataclass
+class Adjustment:
+    adjustment_id: str
+    day: date
+    reason: str
+    reference_number: str
+    location_id: str
+    lines: list[AdjustmentLine]
+    created: datetime
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Movement:
+    """What an adjustment line is, from the organization's own records."""
+
+    line_item_id: str
+    item_id: str
+    location_id: str
+    quantity: Decimal
+    day: date
+    reference: str
+
+
+LOCATIONS = (
+    ("Riyadh Main Warehouse - المستودع الرئيسي", "Riyadh"),
+    ("Jeddah Branch", "Jeddah"),
+    ("Dammam DC", "Dammam"),
+    ("Riyadh Showroom - المعرض", "Riyadh"),
+)
+WORDS = ("Dates", "Coffee", "Cardamom", "Saffron", "Rice", "Tea", "Honey", "Olive oil", "Water", "Juice")
+ARABIC = ("تمر", "قهوة", "هيل", "زعفران", "أرز", "شاي", "عسل", "زيت زيتون", "مياه", "عصير")
+UNITS = ("pcs", "box", "kg", "ctn", "")
+REASONS = ("Stocktaking results", "Damaged goods", "Stock received without PO", "Returned by customer")
+
+
+class ZohoData:
+    """One organization. Every method that reads or changes state holds ``lock`` (the server is threaded)."""
+
+    def __init__(self, *, seed: int = 15, items: int = 240, adjustments: int = 14, blanks: int = 0) -> None:
+        self.lock = threading.RLock()
+        self.organization_id = ORGANIZATION_ID
+        self.random = random.Random(seed)
+        self.locations: dict[str, Location] = {}
+        self.items: dict[str, Item] = {}
+        self.adjustments: dict[str, Adjustment] = {}
+        self._next = 0
+        self.now = datetime.now(UTC).replace(microsecond=0)
+        self._populate(items, adjustments, blanks)
+
+    # --- ids and clock ----------------------------------------------------------------------------------------------
+    def new_id(self) -> str:
+        self._next += 1
+        return str(ID_BASE + self._next * 7)
+
+    def tick(self) -> datetime:
+        """Now, at least a second after the last change (Zoho's times have seconds)."""
+        self.now = max(self.now + timedelta(seconds=1), datetime.now(UTC).replace(microsecond=0))
+        return self.now
+
+    # --- the organization as it starts ---------------------------------------------------------------------------
+    def _populate(self, count: int, adjustments: int, blanks: int) -> None:
+        rng = self.random
+        for index, (name, city) in enumerate(LOCATIONS):
+            location = Location(self.new_id(), name, is_primary=index == 0, city=city)
+            self.locations[location.location_id] = location
+        start = self.now - timedelta(days=400)
+        for n in range(count):
+            word = rng.randrange(len(WORDS))
+            created = start + timedelta(hours=n * 7, seconds=rng.randrange(3600))
+            item = Item(
+                item_id=self.new_id(),
+                name=f"{WORDS[word]} {n + 1} - {ARABIC[word]}" + ("  " if n % 37 == 5 else ""),
+                sku="" if n % 11 == 3 else f"SKU-{n + 1:04d}",
+                unit=UNITS[n % len(UNITS)],
+                rate=Decimal(rng.randrange(100, 50000)) / 100,
+                purchase_rate=Decimal(rng.randrange(50, 30000)) / 100,
+                created=created,
+                modified=created + timedelta(days=rng.randrange(0, 30)),
+                category_name=WORDS[word],
+            )
+            if n % 23 == 7:  # a service: sold, never stocked
+                item.item_type, item.product_type, item.track_inventory = "sales", "service", False
+                item.unit = "hrs"
+            else:
+                for location_id in self.locations:
+                    on_hand = Decimal(rng.randrange(0, 400))
+                    if n % 13 == 2:
+                        on_hand += Decimal("0.5")  # sold by weight
+                    if n % 41 == 9 and location_id == next(iter(self.locations)):
+                        on_hand = Decimal(-rng.randrange(1, 5))  # negative stock (allowed by the organization)
+                    item.stock[location_id] = on_hand
+                    item.committed[location_id] = Decimal(rng.randrange(0, 3))
+            if n % 19 == 4:
+                item.status = "inactive"  # inactive items keep their stock
+            self.items[item.item_id] = item
+        stocked = [i for i in self.items.values() if i.track_inventory]
+        for victim in stocked[5 : 5 + blanks]:
+            victim.blank.add(next(iter(self.locations)))
+        for n in range(adjustments):
+            item = rng.choice(stocked)
+            location_id = rng.choice(list(self.locations))
+            day = (self.now - timedelta(days=(adjustments - n) * 9)).astimezone(ZONE).date()
+            delta = Decimal(rng.randrange(-6, 12) or 1)
+            self.adjust(item.item_id, location_id, delta, reason=rng.choice(REASONS), on=day)
+
+    # --- operations (a person working in Zoho) -----------------------------------------------------------------
+    def adjust(
+        self,
+        item_id: str,
+        location_id: str,
+        delta: Decimal,
+        *,
+        reason: str = "Stocktaking results",
+        on: date | None = None,
+    ) -> Adjustment:
+        """An inventory adjustment of quantity: one line, ``delta`` at ``location_id``."""
+        with self.lock:
+            item = self.items[item_id]
+            if not item.track_inventory:
+                raise ValueError("a service has no stock to adjust")
+            moment = self.tick()
+            number = len(self.adjustments) + 1
+            adjustment = Adjustment(
+                adjustment_id=self.new_id(),
+                day=on or moment.astimezone(ZONE).date(),
+                reason=reason,
+                reference_number=f"IA-{number:05d}",
+                location_id=location_id,
+                lines=[AdjustmentLine(self.new_id(), item_id, location_id, delta)],
+                created=moment,
+            )
+            self.adjustments[adjustment.adjustment_id] = adjustment
+            item.stock[location_id] = item.stock.get(location_id, Decimal(0)) + delta
+            item.modified = moment
+            return adjustment
+
+    def add_item(self, name: str, sku: str, stock: dict[str, Decimal]) -> Item:
+        with self.lock:
+            moment = self.tick()
+            item = Item(self.new_id(), name, sku, "pcs", Decimal("10"), Decimal("6"), moment, moment)
+            item.stock = {location_id: stock.get(location_id, Decimal(0)) for location_id in self.locations}
+            item.committed = {location_id: Decimal(0) for location_id in self.locations}
+            self.items[item.item_id] = item
+            return item
+
+    def rename(self, item_id: str, name: str) -> None:
+        with self.lock:
+            item = self.items[item_id]
+            item.name = name
+            item.modified = self.tick()
+
+    # --- the truth -------------------------------------------------------------------------------------------------
+    def truth_balances(self) -> dict[tuple[str, str], Decimal]:
+        """On-hand stock per (item, location) that is not zero, for every item Zoho tracks stock of, as the
+        organization holds it. Entries Zoho sends blank are not in it (``truth_blank``)."""
+        with self.lock:
+            return {
+                (item.item_id, location_id): quantity
+                for item in self.items.values()
+                if item.track_inventory
+                for location_id, quantity in item.stock.items()
+                if quantity != 0 and location_id not in item.blank
+            }
+
+    def truth_blank(self) -> set[tuple[str, str]]:
+        with self.lock:
+            return {(i.item_id, loc) for i in self.items.values() for loc in i.blank}
+
+    def truth_movements(self) -> dict[str, Movement]:
+        with self.lock:
+            return {
+                line.line_item_id: Movement(
+                    line.line_item_id, line.item_id, line.location_id, line.quantity_adjusted, a.day, a.reference_number
+                )
+                for a in self.adjustments.values()
+                for line in a.lines
+            }
+
+    def item_skus(self) -> dict[str, str]:
+        """What each item's SKU is in Zoho ("" when none was entered)."""
+        with self.lock:
+            return {item.item_id: item.sku for item in self.items.values()}
