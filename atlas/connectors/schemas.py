@@ -30,7 +30,7 @@ AuthKindName = Literal[
 class AuthIn(msgspec.Struct, forbid_unknown_fields=True):
     kind: AuthKindName = "none"
     key_name: Short | None = None
-    key_location: Literal["header", "query"] | None = None
+    key_location: Literal["header", "query", "body"] | None = None  # body: a dotted path of a read-RPC body
     api_key: Secret | None = None
     token: Secret | None = None
     token_url: Path | None = None
@@ -81,7 +81,7 @@ class TimeWindowIn(msgspec.Struct, forbid_unknown_fields=True):
 class RpcIn(msgspec.Struct, forbid_unknown_fields=True):
     """A read-RPC endpoint: the request body, which the execution lock proves a read before every call."""
 
-    protocol: Literal["odoo_json2", "graphql", "sql"]
+    protocol: Literal["odoo_json2", "odoo_jsonrpc", "graphql", "sql"]
     body: dict[str, Any] = msgspec.field(default_factory=dict)
 
 

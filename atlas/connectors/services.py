@@ -7,9 +7,11 @@ audited without its secrets.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -33,7 +35,9 @@ from atlas.connectors.engine import (
     TimeWindowConfig,
 )
 from atlas.connectors.engine.config import RpcConfig, RpcProtocol
+from atlas.connectors.engine.errors import FetchError
 from atlas.connectors.engine.jsonpath import JsonPathError, compile_path
+from atlas.connectors.engine.pagination import place
 from atlas.connectors.engine.reader import PLACEHOLDER
 from atlas.connectors.models import Connector, ConnectorEndpoint, ConnectorHealthCheck
 from atlas.connectors.schemas import (
@@ -231,17 +235,13 @@ def validate_rpc_endpoints(endpoints: list[EndpointIn]) -> None:
 
 
 def _place_sample(body: dict[str, Any], dotted: str | None) -> None:
-    """Put a sample value where the reader will put a paging or window value (a dotted path of the body)."""
-    parts = (dotted or "").split(".")
-    if not all(part.strip() for part in parts):
+    """Put a sample value where the reader will put a paging or window value (a dotted path of the body, through
+    lists by index), with the reader's own placement; a path it cannot place is left out here: the reader fails on
+    it with ``paging_path_invalid`` and the endpoint test shows it."""
+    if not dotted or not all(part.strip() for part in dotted.split(".")):
         return  # an empty or malformed name is refused by validate_endpoints with its own message
-    target = body
-    for part in parts[:-1]:
-        following = target.setdefault(part, {})
-        if not isinstance(following, dict):
-            return
-        target = following
-    target[parts[-1]] = 1
+    with contextlib.suppress(FetchError):
+        place(body, dotted, 1, url="")
 
 
 def validate_auth(auth: AuthIn, stored: dict[str, str]) -> None:
@@ -270,6 +270,18 @@ def validate_auth(auth: AuthIn, stored: dict[str, str]) -> None:
         auth_checks.check_kind_fields(auth, has)  # basic, header, session_login
 
 
+def validate_key_in_body(
+    auth_kind: str, auth_settings: dict[str, Any], endpoints: Sequence[EndpointIn | ConnectorEndpoint]
+) -> None:
+    """An API key that travels in the request body (Odoo 17/18's JSON-RPC: ``params.args.2``) can only reach
+    endpoints that have a body: a GET endpoint would go out without any credential."""
+    if auth_kind != "api_key" or auth_settings.get("key_location") != "body":
+        return
+    for index, endpoint in enumerate(endpoints):
+        if endpoint.rpc is None:
+            raise _invalid("errors.auth_key_in_body_needs_rpc", f"endpoints[{index}].rpc", endpoint=endpoint.key)
+
+
 def validate_declared_urls(
     auth_kind: str,
     auth_settings: dict[str, Any],
@@ -278,7 +290,8 @@ def validate_declared_urls(
     action_templates: dict[str, Any],
 ) -> None:
     """The token URL and the login URL (the only URLs Atlas POSTs to) may not share a path with a data endpoint
-    or an action template of the connector."""
+    or an action template of the connector; and an API key sent inside the body goes only to read-RPC endpoints."""
+    validate_key_in_body(auth_kind, auth_settings, endpoints)
     declared = "token_url" if auth_kind in auth_checks.OAUTH2_KINDS else {"session_login": "login_url"}.get(auth_kind)
     url = auth_settings.get(declared) if declared else None
     if not declared or not url:

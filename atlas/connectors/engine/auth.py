@@ -1,6 +1,7 @@
 """Authentication of connector requests, for every kind the systems our customers run use.
 
-* ``api_key`` (a header or a query parameter) and ``bearer``: a static credential on every request.
+* ``api_key`` (a header, a query parameter, or a path in a read-RPC body: Odoo 17/18's JSON-RPC) and ``bearer``: a
+  static credential on every request.
 * ``basic``: ``Authorization: Basic base64(user ":" password)`` (RFC 7617).
 * ``header``: ``Authorization: <scheme> <credential>`` with the scheme exactly as configured: InvenTree's
   ``Token <key>``, Frappe's ``token <api_key>:<api_secret>``.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import hashlib
 import re
 import time
@@ -39,6 +41,7 @@ import msgspec
 
 from atlas.connectors.engine.config import OAUTH2_KINDS, AuthConfig, AuthKind
 from atlas.connectors.engine.errors import FetchError
+from atlas.connectors.engine.pagination import place
 from atlas.execution_lock import ExecutionBlocked, RawResponse, ReadOnlyHttp, TransportFailure, safe_url
 
 REFRESH_MARGIN_SECONDS = 60
@@ -432,8 +435,9 @@ class Authenticator:
         if kind == AuthKind.API_KEY and config.api_key:
             if config.key_location == "query":
                 params[config.key_name] = config.api_key
-            else:
+            elif config.key_location == "header":
                 headers[config.key_name] = config.api_key
+            # "body": never in a header or the URL; `rpc_body` puts it inside the read-RPC body
         elif kind == AuthKind.BEARER and config.token:
             headers["Authorization"] = f"Bearer {config.token}"
         elif kind == AuthKind.BASIC:
@@ -446,6 +450,17 @@ class Authenticator:
             headers["Authorization"] = header_authorization(config.scheme or "Bearer", await self._access_token())
         elif kind == AuthKind.SESSION_LOGIN:
             await self._session()  # the session's cookies travel in the transport's jar
+
+    def rpc_body(self, body: dict[str, Any], *, url: str) -> dict[str, Any]:
+        """The read-RPC body to send: ``body`` itself, or, for an API key that travels in the body (Odoo 17/18's
+        JSON-RPC takes the key as ``execute_kw``'s third argument, ``params.args.2``), a copy with the key at the
+        ``key_name`` path. The stored body never holds the key: it lives encrypted with the other secrets."""
+        config = self.config
+        if config.kind != AuthKind.API_KEY or config.key_location != "body" or not config.api_key:
+            return body
+        filled = copy.deepcopy(body)
+        place(filled, config.key_name, config.api_key, url=url)
+        return filled
 
     async def refresh(self, generation: int) -> None:
         """A request sent with credential ``generation`` got a 401: the next `apply` fetches a new token or logs in

@@ -35,6 +35,7 @@ class RpcProtocol(enum.StrEnum):
     """Read-only RPC protocols a data endpoint may be read with (a POST whose body the lock proves a read)."""
 
     ODOO_JSON2 = "odoo_json2"  # POST /json/2/<model>/<method>, the method allow-listed (search_read, read, ...)
+    ODOO_JSONRPC = "odoo_jsonrpc"  # Odoo 17/18: POST /jsonrpc, object.execute_kw of an allow-listed read method
     GRAPHQL = "graphql"  # a GraphQL document with queries only
     SQL = "sql"  # one SELECT statement (NetSuite SuiteQL ``{"q": "SELECT ..."}``)
 
@@ -51,7 +52,7 @@ class AuthConfig:
     kind: AuthKind = AuthKind.NONE
     # api_key
     key_name: str = "X-API-Key"
-    key_location: Literal["header", "query"] = "header"
+    key_location: Literal["header", "query", "body"] = "header"  # body: at the dotted path key_name of a read-RPC body
     api_key: str | None = field(default=None, repr=False)
     # bearer
     token: str | None = field(default=None, repr=False)

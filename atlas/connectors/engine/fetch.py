@@ -112,6 +112,20 @@ def rpc_error_message(body: Any) -> str | None:
     return str(error)[:200]
 
 
+# Errors a JSON-RPC server answers with 200 that are about the credentials, by the exception's name in
+# ``error.data.name`` (Odoo's ``serialize_exception``): a wrong key or password is ``AccessDenied``, a user without
+# the right to read a model ``AccessError``. They are the same failures a REST API answers with 401 and 403.
+RPC_CREDENTIAL_ERRORS = {"odoo.exceptions.AccessDenied": "unauthorized", "odoo.exceptions.AccessError": "forbidden"}
+
+
+def rpc_error_reason(body: Any) -> str:
+    """``unauthorized`` or ``forbidden`` when a read-RPC error answer is about the credentials, else ``rpc_error``."""
+    error = body.get("error") if isinstance(body, dict) else None
+    data = error.get("data") if isinstance(error, dict) else None
+    name = data.get("name") if isinstance(data, dict) else None
+    return RPC_CREDENTIAL_ERRORS.get(name, "rpc_error") if isinstance(name, str) else "rpc_error"
+
+
 def _with_query(url: str, extra: dict[str, str]) -> str:
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True) + list(extra.items())
@@ -173,11 +187,12 @@ class RequestExecutor:
 
         An answer that reports an error in its body is a `FetchError` with the server's message, never records:
         a JSON-RPC ``error`` answered with 200, or GraphQL ``errors`` (even beside partial ``data``: a page with
-        some of its rows missing is a page that loses rows)."""
+        some of its rows missing is a page that loses rows). Odoo's JSON-RPC refusing the key (``AccessDenied``) or a
+        model (``AccessError``) is ``unauthorized`` or ``forbidden``, as a 401 or 403 would be."""
         page = await self._fetch(url, params, RpcCall(protocol, body))
         error = rpc_error_message(page.body)
         if error is not None:
-            raise FetchError("rpc_error", url=page.url, status=page.status, detail=error)
+            raise FetchError(rpc_error_reason(page.body), url=page.url, status=page.status, detail=error)
         return page
 
     async def _send(self, url: str, params: dict[str, str] | None, rpc: RpcCall | None = None) -> RawResponse:
@@ -194,7 +209,11 @@ class RequestExecutor:
                 if rpc is None:
                     return await self.http.get(url, params=query or None, headers=headers)
                 return await self.http.read_rpc(
-                    url, protocol=rpc.protocol, body=rpc.body, params=query or None, headers=headers
+                    url,
+                    protocol=rpc.protocol,
+                    body=self.auth.rpc_body(rpc.body, url=url),
+                    params=query or None,
+                    headers=headers,
                 )
         except ExecutionBlocked as exc:
             # Refused before the wire and already audited as action_blocked: the read stops here, with the reason.
