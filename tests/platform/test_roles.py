@@ -75,6 +75,13 @@ MATRIX = [
     ("GET", f"/app/connectors/{ZERO}", None, "viewer"),
     ("GET", "/app/connectors/new", None, "admin"),
     ("GET", f"/app/connectors/{ZERO}/edit", None, "admin"),
+    # presets: the chooser and the wizard, the list, and connecting one (an unknown preset is a 422 after the guard)
+    ("GET", "/api/presets", None, "viewer"),
+    ("GET", "/api/presets/inventree", None, "viewer"),
+    ("POST", "/api/presets/inventree/connect", {"base_url": "http://127.0.0.1:9", "inputs": {}}, "admin"),
+    ("GET", "/app/connectors/connect", None, "admin"),
+    ("GET", "/app/connectors/connect/inventree", None, "admin"),
+    ("GET", "/api/analysis-runs", None, "viewer"),
     # the mapping editor (any endpoint key) and capability discovery pages
     ("GET", f"/app/connectors/{ZERO}/mappings/items", None, "viewer"),
     ("GET", f"/app/connectors/{ZERO}/discover", None, "admin"),
@@ -173,6 +180,8 @@ def normalise(path: str) -> str:
     path = re.sub(r"/activate/\d+$", "/activate/{version:int}", path.split("?")[0])
     path = re.sub(r"/policies/versions/\d+$", "/policies/versions/{version:int}", path)
     path = re.sub(r"/mappings/(items|warehouses)$", "/mappings/{endpoint_key:str}", path)
+    path = re.sub(r"/presets/inventree(/connect)?$", r"/presets/{preset_id:str}\1", path)
+    path = re.sub(r"/connectors/connect/inventree$", "/connectors/connect/{preset_id:str}", path)
     return path.replace(ZERO, "{id}")
 
 
