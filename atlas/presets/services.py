@@ -32,6 +32,9 @@ from atlas.presets.loader import Preset, Rendered, render
 
 PREVIEW_RECORDS = 5
 CREDENTIAL_STATUSES = (401, 403)
+# The engine's reasons for a refused credential, whatever the status: Odoo's JSON-RPC answers a wrong key with 200
+# and odoo.exceptions.AccessDenied (atlas.connectors.engine.fetch.rpc_error_reason).
+CREDENTIAL_REASONS = frozenset({"unauthorized", "forbidden"})
 # A token server that refused the credentials, whatever its status (Zoho's accounts server answers a bad
 # refresh token with 200 {"error": "invalid_code"}, Laravel Passport a bad password with 400 invalid_grant).
 CREDENTIAL_REFUSALS = frozenset({"oauth2_token_refused", "oauth2_token_invalid"})
@@ -127,7 +130,7 @@ async def test_endpoints(
                         detail=exc.detail or None,
                     )
                 )
-                if exc.status in CREDENTIAL_STATUSES or exc.reason in CREDENTIAL_REFUSALS:
+                if exc.status in CREDENTIAL_STATUSES or exc.reason in CREDENTIAL_REFUSALS | CREDENTIAL_REASONS:
                     break  # the same credentials would be refused by every other endpoint
                 continue
             records = list(page.records)
@@ -159,7 +162,7 @@ def _refusal(preset: Preset, checks: list[PresetCheck]) -> ValidationFailed | No
         return ValidationFailed(
             "errors.preset_token_refused", extra=extra, system=preset.name, detail=failed.detail or "", **where
         )
-    if failed.status in CREDENTIAL_STATUSES:
+    if failed.status in CREDENTIAL_STATUSES or failed.reason in CREDENTIAL_REASONS:
         key = "errors.preset_credentials_refused_hint" if failed.hint else "errors.preset_credentials_refused"
         return ValidationFailed(key, extra=extra, system=preset.name, hint=failed.hint or "", **where)
     if failed.status == 404:
