@@ -228,12 +228,17 @@ class DraftImportController(Controller):
         db: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         correlation_id: NamedDependency[str],
-        connector_id: uuid.UUID,
-        import_id: str = Parameter(max_length=63),
+        connector_id: uuid.UUID | None = None,
+        import_id: str | None = Parameter(default=None, max_length=63),
         since: datetime | None = None,
     ) -> Response[bytes]:
         """The connector's approved drafts (one per recommendation, oldest first) as the file its system's import
         takes. ``X-Atlas-Drafts-Left-Out`` says how many more there are past the limit (continue with ``since``)."""
+        # Named in the problem, so a person editing the link sees which one is missing.
+        if connector_id is None:
+            raise ValidationFailed("errors.draft_import_missing", extra={"field": "connector_id"}, name="connector_id")
+        if not import_id:
+            raise ValidationFailed("errors.draft_import_missing", extra={"field": "import_id"}, name="import_id")
         rendered, left_out = await export(
             db,
             connector_id=connector_id,
