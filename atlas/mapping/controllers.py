@@ -19,6 +19,7 @@ from atlas.errors import Conflict, Unavailable, ValidationFailed
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.mapping import inventory, quarantine, services, sync
 from atlas.mapping.activities import SyncRequest
+from atlas.mapping.discovery_controllers import DiscoveryController
 from atlas.mapping.run_summary import run_summary
 from atlas.mapping.schemas import (
     FieldDiff,
@@ -267,41 +268,6 @@ class SyncController(Controller):
         self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], run_id: FromPath[uuid.UUID]
     ) -> SyncRunRead:
         return run_read(await sync.SyncRunRepo(db).get(run_id), request_lang(request))
-
-
-class DiscoveryController(Controller):
-    path = "/api/connectors"
-    tags = ["mappings"]
-
-    @post("/{connector_id:uuid}/discover", opt={"permission": Permission.MANAGE_CONNECTORS}, status_code=200)
-    async def discover(
-        self,
-        request: Request[Any, Any, Any],
-        database: NamedDependency[Database],
-        principal: NamedDependency[Principal],
-        connector_id: FromPath[uuid.UUID],
-        correlation_id: NamedDependency[str],
-    ) -> dict[str, Any]:
-        """Probe the configured endpoints and common inventory paths (GET, HEAD, OPTIONS only); suggest mappings."""
-        from atlas.connectors import services as connector_services
-        from atlas.mapping.discovery import discover
-
-        state = request.app.state
-        async with database.tenant_session(principal.tenant_id) as session:
-            connector, endpoints = await connector_services.get_connector(session, connector_id)
-            config = connector_services.connector_config(connector, endpoints, state.secret_box)
-        return await discover(
-            config,
-            network=state.settings.network_policy(),
-            on_blocked=blocked_auditor(
-                database,
-                tenant_id=principal.tenant_id,
-                actor=principal.actor,
-                correlation_id=correlation_id,
-                source="discovery",
-                connector_id=connector_id,
-            ),
-        )
 
 
 class QuarantineController(Controller):
