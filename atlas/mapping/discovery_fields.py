@@ -11,26 +11,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-RECORD_KEYS = (
-    "data",
-    "items",
-    "results",
-    "records",
-    "rows",
-    "value",
-    "movements",
-    "transactions",
-    "locations",
-    "warehouses",
-    "products",
-    "stock",
-    "balances",
-    "entries",
-    "list",
-    "content",
-    "objects",
-    "hits",
-)
+from atlas.connectors.engine.shape import RECORD_KEYS, child_path, find_records, list_of_objects
+
+__all__ = ["RECORD_KEYS", "child_path", "find_records", "list_of_objects"]
+
 
 # Candidate names per canonical field: English, transliterated Arabic, and Arabic script.
 CANDIDATES: dict[str, tuple[str, ...]] = {
@@ -197,10 +181,6 @@ def type_name(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
-def child_path(parent: str, key: str) -> str:
-    return f"{parent}.{key}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", key) else f"{parent}['{key}']"
-
-
 def segments(path: str) -> list[str]:
     """``$.a.b`` or ``$['a b'].c`` as its names."""
     return [p for p in re.split(r"[.\[\]']+", path.strip("$")) if p]
@@ -236,31 +216,6 @@ def flatten(records: list[Any], depth: int = 3) -> list[FieldStats]:
         if isinstance(record, dict):
             walk(record, "$", 0)
     return list(stats.values())
-
-
-def list_of_objects(value: Any) -> bool:
-    return isinstance(value, list) and (not value or all(isinstance(v, dict) for v in value[:20]))
-
-
-def find_records(body: Any) -> tuple[str | None, list[Any]]:
-    """Where the records are in an answer: the body itself, or the first list of objects under a likely key (one or
-    two levels down: ``{"data": [...]}``, ``{"data": {"items": [...]}}``)."""
-    if isinstance(body, list):
-        return "$", body
-    if not isinstance(body, dict):
-        return None, []
-    keys = sorted(body, key=lambda k: 0 if str(k).lower() in RECORD_KEYS else 1)
-    for key in keys:
-        value = body[key]
-        if isinstance(value, list) and list_of_objects(value):
-            return child_path("$", str(key)), value
-    for key in keys:
-        value = body[key]
-        if isinstance(value, dict):
-            for inner in sorted(value, key=lambda k: 0 if str(k).lower() in RECORD_KEYS else 1):
-                if isinstance(value[inner], list) and value[inner] and list_of_objects(value[inner]):
-                    return child_path(child_path("$", str(key)), str(inner)), value[inner]
-    return None, []
 
 
 def suggest_record_path(body: Any) -> str | None:

@@ -31,6 +31,7 @@ from atlas.connectors.engine.errors import FetchError, PaginationLoop
 from atlas.connectors.engine.fetch import RequestExecutor
 from atlas.connectors.engine.ratelimit import bucket_for
 from atlas.connectors.engine.reader import EndpointReader, Page
+from atlas.connectors.engine.shape import record_problem
 from atlas.execution_lock import BlockedAttempt, NetworkPolicy, NetworkRefused, ReadOnlyHttp
 from atlas.execution_lock.audit import handlers as lock_handlers
 from atlas.execution_lock.transport import BlockedHandler, SentHandler
@@ -127,7 +128,8 @@ class ConnectorSession:
             yield page
 
     async def check(self, endpoint: EndpointConfig) -> EndpointHealth:
-        """Reachability, authentication, latency and a one-page sample of an endpoint.
+        """Reachability, authentication, latency and a one-page sample of an endpoint, whose record path must yield
+        a list of objects (when it does not, the check fails and its detail is the record path that would).
 
         A check is a probe: it tries twice at most and gives up within seconds, rather than
         spending the sync's retry budget on a system that is down."""
@@ -166,6 +168,14 @@ class ConnectorSession:
                     exc.hint,
                 )
             return EndpointHealth(endpoint.key, False, round(elapsed, 1), None, None, exc.slug, exc.message_key)
+        # The record path must yield records: "$" on {"data": [...]} yields one envelope, which is no record. The
+        # check fails and names the path where the records are (the detail), for the connector page to show.
+        problem = record_problem(endpoint.record_path, page.records)
+        if problem is not None:
+            reason, suggested = problem
+            return EndpointHealth(
+                endpoint.key, False, round(page.elapsed_ms, 1), len(page.records), 200, reason, suggested, page.url
+            )
         return EndpointHealth(
             endpoint.key, True, round(page.elapsed_ms, 1), len(page.records), 200, None, None, page.url
         )
