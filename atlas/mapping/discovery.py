@@ -272,9 +272,15 @@ class Discovery:
                 return
             found.tried.append({"settings": settings, "error": sampled.error.as_dict() if sampled.error else None})
             if sampled.error is not None and sampled.error.status in (401, 403):
+                self._refused(sampled.error)
                 break
         last = found.tried[-1]["error"] if found.tried else None
         found.error = last or {"reason": "no_page", "url": found.path}
+
+    def _refused(self, error: FetchError) -> None:
+        """The credentials were refused: said once for the whole discovery, with the server's hint."""
+        self.prober.refused = error.status
+        self.prober.hint = error.hint or self.prober.hint
 
     async def _verify_small(self, endpoint: EndpointConfig, sampled: Sampled) -> str:
         """Everything fit on one page: read two pages of a smaller size, to see that the paging parameters work."""
@@ -369,6 +375,8 @@ class Discovery:
         found.sampled = sampled
         if sampled.error is not None:
             found.error = sampled.error.as_dict()
+            if sampled.error.status in (401, 403):
+                self._refused(sampled.error)
         records = sampled.records
         if records and not all(isinstance(r, dict) for r in records):
             found.error = {"reason": "records_not_objects", "url": found.path}
