@@ -32,6 +32,7 @@ from atlas.db.base import Base, TenantOwned, created_at_column, utcnow, uuid_pk
 QTY = Numeric(18, 4)
 MONEY = Numeric(18, 4)
 # A balance part keeps six decimals (InvenTree keeps five): a balance summed from its parts equals the source's sum.
+# So does a movement (Business Central keeps five, SAP Business One six): the history adds up as the source's does.
 PART_QTY = Numeric(20, 6)
 
 
@@ -178,12 +179,12 @@ class StockMovement(TenantOwned, Base):
         UUID(as_uuid=True), ForeignKey("locations.id", ondelete="CASCADE"), nullable=False
     )
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    quantity: Mapped[Decimal] = mapped_column(QTY, nullable=False)
+    quantity: Mapped[Decimal] = mapped_column(PART_QTY, nullable=False)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     reference: Mapped[str | None] = mapped_column(String(200))
     # The quantity after the movement, when the source says it; whose level it is (a pair, or the source's own
     # stock row); and whether the record was a stock count, whose change is the counted level minus the level before.
-    level: Mapped[Decimal | None] = mapped_column(QTY)
+    level: Mapped[Decimal | None] = mapped_column(PART_QTY)
     level_key: Mapped[str | None] = mapped_column(String(420))
     is_count: Mapped[bool] = mapped_column(default=False, server_default="false", nullable=False)
     created_run_id: Mapped[uuid.UUID | None] = _run_ref()
