@@ -132,6 +132,7 @@ class OdooSim:
     data: OdooData = field(init=False)
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)  # (model, method) -> count
     bodies: list[dict[str, Any]] = field(default_factory=list)  # every JSON body received, in order
+    model_bodies: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (model, body) of each model call
     headers_seen: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -149,6 +150,7 @@ class OdooSim:
             self.data = OdooData(messy=self.messy)
             self.calls.clear()
             self.bodies.clear()
+            self.model_bodies.clear()
             self.headers_seen.clear()
 
     def requests(self) -> int:
@@ -541,6 +543,7 @@ def _handler(sim: OdooSim) -> type[BaseHTTPRequestHandler]:
                 with sim.lock:
                     sim.calls[route] += 1
                     sim.bodies.append(body)
+                    sim.model_bodies.append((route[0], body))
                     ids = body.get("ids") or []
                     kwargs = {k: v for k, v in body.items() if k != "ids"}
                     result = call(sim, route[0], route[1], ids, kwargs)
@@ -580,6 +583,7 @@ def _handler(sim: OdooSim) -> type[BaseHTTPRequestHandler]:
                     args = params.get("args")
                     if params.get("service") == "object" and isinstance(args, list) and len(args) > 4:
                         sim.calls[(str(args[3]), str(args[4]))] += 1
+                        sim.model_bodies.append((str(args[3]), body))
                     sim.bodies.append(body)
                     answer["result"] = _jsonrpc(sim, params)
             except OdooError as error:
