@@ -70,6 +70,12 @@ NOT_SENDABLE = (
     "system's own import screen or API console."
 )
 
+# The location Atlas files a record under when the source gives none (atlas.mapping.writer's
+# UNASSIGNED_EXTERNAL_ID, e.g. Business Central's stock, which has no location): not a location of the system, so
+# an import leaves it empty for the system's default or the person's choice.
+UNASSIGNED_LOCATION = "atlas:unassigned"
+_LOCATION_IDS = frozenset({"location_external_id", "from_location_external_id", "to_location_external_id"})
+
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _FILENAME = re.compile(r"^[a-z0-9][a-z0-9\-]{0,79}$")
 _TARGET = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_][A-Za-z0-9_\-]*)*$")
@@ -440,6 +446,13 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _field(action: Mapping[str, Any], name: str) -> Any:
+    value = _clean(action.get(name))
+    if name in _LOCATION_IDS and value == UNASSIGNED_LOCATION:
+        return None
+    return value
+
+
 def _resolve(source: Source, lines: Sequence[Mapping[str, Any]], exported_at: datetime) -> Any:
     """A source's value for one line (a single action) or a document (its lines' actions)."""
     if source.kind == "const":
@@ -449,8 +462,8 @@ def _resolve(source: Source, lines: Sequence[Mapping[str, Any]], exported_at: da
     if source.kind == "export":
         return exported_at.date().isoformat() if source.name == "date" else exported_at.isoformat()
     if source.kind == "value":
-        return _convert(_clean(lines[0].get(source.name)), source)
-    values = [_clean(line.get(source.name)) for line in lines if line.get(source.name) not in (None, "")]
+        return _convert(_field(lines[0], source.name), source)
+    values = [v for line in lines if (v := _field(line, source.name)) not in (None, "")]
     if source.kind == "join":
         return ", ".join(dict.fromkeys(_text(v) for v in values)) or None
     if not values:

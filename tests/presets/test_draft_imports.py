@@ -35,8 +35,10 @@ from atlas.execution_lock.templates import CANONICAL_FIELDS
 from atlas.mapping.demo_setup import demo_connector_body
 from atlas.platform.audit import canonical_json
 from atlas.presets.imports import (
+    UNASSIGNED_LOCATION,
     ImportFormat,
     ImportFormatInvalid,
+    find_format,
     load_imports,
     parse_file,
     render,
@@ -166,6 +168,32 @@ def test_a_cell_a_spreadsheet_would_run_stays_text() -> None:
     assert safe_cell(-5) == "-5" and safe_cell("-12.5") == "-12.5" and safe_cell(0.1) == "0.1"
     assert safe_cell("\u2066ST-1\u2069") == "ST-1"
     assert safe_cell(None) == "" and safe_cell(True) == "true"
+
+
+def test_the_location_atlas_files_unlocated_stock_under_is_no_location_of_the_system() -> None:
+    """Business Central's stock has no location: Atlas files it under its own "no location" bucket, which an
+    import leaves empty (the system's default, or the person's choice) rather than sending Atlas's own id."""
+    from atlas.mapping.writer import UNASSIGNED_EXTERNAL_ID
+
+    assert UNASSIGNED_EXTERNAL_ID == UNASSIGNED_LOCATION
+    action = {
+        "reference": "ATLAS-0A1B2C3D-R0",
+        "item_external_id": "0ea6738a-44e3-ea11-bb43-000d3a2feca1",
+        "quantity": 12,
+        "location_external_id": UNASSIGNED_EXTERNAL_ID,
+        "needed_by": "2026-12-14",
+        "unit_of_measure": "PCS",
+    }
+    draft = {"id": "d1", "action_type": "reorder", "summary_en": "", "summary_ar": "", "action": action}
+    bc = find_format("business_central", "purchase_orders")
+    assert bc is not None
+    [document] = json.loads(render(bc, [draft], exported_at=NOW).content)["documents"]
+    assert document["body"]["purchaseOrderLines"][0]["locationId"] is None
+    assert document["body"]["purchaseOrderLines"][0]["itemId"] == action["item_external_id"]
+    erpnext = find_format("erpnext", "material_request")
+    assert erpnext is not None
+    [row] = _rows(erpnext, render(erpnext, [draft], exported_at=NOW).content)
+    assert row["Target Warehouse (Items)"] == "" and row["Item Code (Items)"] == action["item_external_id"]
 
 
 # --- end to end: InvenTree connected with its preset, drafts approved through the API --------------------------

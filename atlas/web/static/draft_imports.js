@@ -31,9 +31,11 @@
     link.appendChild(text("draft_imports.export_for", { system: connector.system }, connector.system + ":"));
     link.appendChild(document.createTextNode(" "));
     link.appendChild(text(format.label_key, null, format.label));
-    link.appendChild(document.createTextNode(" ("));
-    link.appendChild(text("draft_imports.format." + format.format, null, format.format.toUpperCase()));
-    link.appendChild(document.createTextNode(")"));
+    // One element, so the button's gap does not split "(CSV)".
+    var kind = A.el("span", { class: "draft-import-format" }, ["("]);
+    kind.appendChild(text("draft_imports.format." + format.format, null, format.format.toUpperCase()));
+    kind.appendChild(document.createTextNode(")"));
+    link.appendChild(kind);
     link.appendChild(A.el("span", { class: "badge badge-info", dir: "ltr", "data-testid": "draft-import-count" }, [
       String(format.drafts),
     ]));
@@ -60,8 +62,10 @@
       heading.appendChild(text("draft_imports.connector", null, ""));
       heading.appendChild(document.createTextNode(": "));
       heading.appendChild(A.el("bdi", {}, [connector.connector_name]));
-      heading.appendChild(document.createTextNode(" · "));
-      heading.appendChild(A.el("bdi", { dir: "ltr" }, [connector.system]));
+      if (connector.connector_name !== connector.system) {
+        heading.appendChild(document.createTextNode(" · "));
+        heading.appendChild(A.el("bdi", { dir: "ltr" }, [connector.system]));
+      }
       var items = A.el("ul", { class: "transform-list draft-import-list", role: "list" });
       connector.imports.forEach(function (format) {
         items.appendChild(button(connector, format));
