@@ -20,8 +20,12 @@ def _percent(share: Any) -> str:
 
 def summary_numbers(stats: dict[str, Any]) -> dict[str, Any]:
     """Totals over the run's resources: records read, written (distinct source records stored), set aside (with
-    the count per reason), skipped by a skip rule, and read twice (counted once)."""
+    the count per reason), skipped by a skip rule, and read twice (counted once); and what was set aside grouped
+    by cause, most frequent first (``top``: endpoint, field, code, offending value, count; ``groups``: how many
+    causes in all), when the run's counts kept them."""
     reasons: dict[str, int] = {}
+    top: list[dict[str, Any]] = []
+    groups = 0
     totals = {"read": 0, "written": 0, "set_aside": 0, "skipped": 0, "duplicates": 0, "vanished": 0}
     for numbers in stats.values():
         if not isinstance(numbers, dict):
@@ -34,7 +38,15 @@ def summary_numbers(stats: dict[str, Any]) -> dict[str, Any]:
         totals["vanished"] += int(numbers.get("vanished", 0) or 0)
         for code, count in (numbers.get("reasons") or {}).items():
             reasons[code] = reasons.get(code, 0) + int(count)
-    return {**totals, "reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))}
+        top.extend(cause for cause in numbers.get("top") or [] if isinstance(cause, dict))
+        groups += int(numbers.get("groups", 0) or 0)
+    top.sort(key=lambda c: (-int(c.get("count") or 0), str(c.get("endpoint")), str(c.get("field")), str(c.get("code"))))
+    return {
+        **totals,
+        "reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "top": top,
+        "groups": groups,
+    }
 
 
 def _reason_label(code: str, lang: str) -> str:
@@ -66,6 +78,57 @@ def summary_sentence(numbers: dict[str, Any], lang: str) -> str:
     return translate("syncs.summary.separator", lang).join(parts)
 
 
+HEADLINE_CAUSES = 3  # the causes a run's one line names; the rest are counted ("and 2 more causes")
+
+
+def _field_label(field: str, lang: str) -> str:
+    label = translate(f"mappings.field.{field}", lang)
+    return field if label == f"mappings.field.{field}" else label
+
+
+def _code_label(code: str, lang: str) -> str:
+    label = translate(f"outcomes.code.{code}", lang)
+    return code if label == f"outcomes.code.{code}" else label
+
+
+def cause_text(cause: dict[str, Any], lang: str) -> str:
+    """ "Movement kind: unknown value “ADJUSTMENT” (573)" in ``lang``."""
+    params = {  # field, reason, value, count (short placeholders: the catalogue's Arabic check reads words)
+        "f": _field_label(str(cause.get("field") or ""), lang),
+        "r": _code_label(str(cause.get("code") or ""), lang),
+        "v": str(cause.get("value") or ""),
+        "n": _number(cause.get("count")),
+    }
+    if not params["f"]:
+        key = "outcomes.cause.no_field"
+    else:
+        key = "outcomes.cause.with_value" if params["v"] else "outcomes.cause.plain"
+    return translate(key, lang, **params)
+
+
+def outcome_sentence(status: str, numbers: dict[str, Any], lang: str) -> str:
+    """The run's outcome, honest about what it set aside: "Succeeded" only when nothing was; else "Succeeded,
+    573 set aside: Movement kind: unknown value “ADJUSTMENT” (573)", naming the most frequent causes (or, for a
+    run counted before causes were kept, the reasons)."""
+    set_aside = int(numbers.get("set_aside") or 0)
+    if not set_aside:
+        return translate(f"syncs.status.{status}", lang)
+    head = translate(f"outcomes.headline.{status}", lang, n=_number(set_aside))
+    if head == f"outcomes.headline.{status}":
+        head = translate("outcomes.headline.other", lang, n=_number(set_aside))
+    top = numbers.get("top") or []
+    if top:
+        shown = top[:HEADLINE_CAUSES]
+        parts = [cause_text(cause, lang) for cause in shown]
+        more = int(numbers.get("groups") or len(top)) - len(shown)
+        if more > 0:
+            parts.append(translate("outcomes.headline.more", lang, n=_number(more)))
+        causes = translate("syncs.summary.separator", lang).join(parts)
+    else:
+        causes = reasons_text(numbers.get("reasons") or {}, lang)
+    return translate("outcomes.headline.line", lang, h=head, c=causes) if causes else head
+
+
 def attention_sentence(cause: dict[str, Any], lang: str) -> str:
     """What a cause of ``needs_attention`` means and what to do about it."""
     reason = cause.get("reason")
@@ -91,13 +154,17 @@ def attention_params(cause: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def run_summary(stats: dict[str, Any], attention: list[dict[str, Any]] | None, lang: str) -> dict[str, Any]:
-    """The numbers, the sentence in ``lang``, and each cause of ``needs_attention`` as a sentence and as the
-    catalogue key and figures a page renders (so the language switch can translate it again)."""
+def run_summary(
+    stats: dict[str, Any], attention: list[dict[str, Any]] | None, lang: str, *, status: str | None = None
+) -> dict[str, Any]:
+    """The numbers, the sentence in ``lang``, the outcome in one honest line (``headline``, given the run's
+    ``status``), and each cause of ``needs_attention`` as a sentence and as the catalogue key and figures a page
+    renders (so the language switch can translate it again)."""
     numbers = summary_numbers(stats or {})
     return {
         **numbers,
         "text": summary_sentence(numbers, lang),
+        "headline": outcome_sentence(status, numbers, lang) if status else None,
         "attention": [attention_sentence(cause, lang) for cause in attention or []],
         "causes": [
             {
