@@ -173,6 +173,12 @@ def _refusal(preset: Preset, checks: list[PresetCheck]) -> ValidationFailed | No
         return ValidationFailed("errors.preset_not_the_api", extra=extra, system=preset.name, **where)
     if failed.reason == "records_not_objects":
         return ValidationFailed("errors.preset_records_not_objects", extra=extra, system=preset.name, **where)
+    if failed.reason == "no_parent_records":
+        # The endpoint naming its children's parent found nothing: what was typed to find it (Business Central's
+        # company name) matches nothing. Name that endpoint and its answer, not the child's unfilled path.
+        parent = next((c for c in checks if c.ok and c.records == 0), failed)
+        where = {"endpoint": parent.endpoint, "url": parent.url or "", "http_status": parent.status or ""}
+        return ValidationFailed("errors.preset_parent_empty", extra=extra, system=preset.name, **where)
     extra["field"] = "base_url"
     return ValidationFailed(
         "errors.preset_endpoint_failed", extra=extra, system=preset.name, reason=failed.reason or "", **where
