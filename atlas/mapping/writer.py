@@ -31,6 +31,7 @@ from asyncpg.pgproto.pgproto import UUID as WireUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.db.engine import tenant_context
+from atlas.mapping.quarantine_groups import run_top
 
 T = TypeVar("T")
 
@@ -465,9 +466,11 @@ async def run_counts(session: AsyncSession, *, connector_id: uuid.UUID, run_id: 
     a balance's parts, every other resource's rows), ``inserted``/``updated``/``unchanged`` (balances: per item
     and location), ``quarantined`` with its ``reasons``, and for balances ``balances`` and ``combined`` (records
     added into a balance together with others). ``fetched`` is written + quarantined here; a sync that counted
-    what it read replaces it (``atlas.mapping.sync.finish_run``)."""
+    what it read replaces it (``atlas.mapping.sync.finish_run``). A resource with records set aside also has its
+    most frequent causes (``top``: endpoint, field, code, value, count) and how many causes (``groups``)."""
     tenant_id = tenant_context(session).tenant_id
     raw = await _raw(session)
+    causes = await run_top(session, connector_id=connector_id, run_id=run_id)
     counts: dict[str, dict[str, Any]] = {}
     for table in TABLES:
         if table == "stock_balances":
@@ -519,6 +522,7 @@ async def run_counts(session: AsyncSession, *, connector_id: uuid.UUID, run_id: 
             numbers["balances"] = seen
             numbers["combined"] = int(row["parts"]) - int(row["pairs"])
         numbers["fetched"] = numbers["written"] + int(quarantined)
+        numbers.update(causes.get(table, {}))
         counts[table] = numbers
     return counts
 
