@@ -20,6 +20,7 @@ from atlas.execution_lock.audit import blocked_auditor
 from atlas.mapping import inventory, quarantine, services, sync
 from atlas.mapping.activities import SyncRequest
 from atlas.mapping.discovery_controllers import DiscoveryController
+from atlas.mapping.quarantine_controllers import CONTROLLERS as QUARANTINE_GROUP_CONTROLLERS
 from atlas.mapping.run_summary import run_summary
 from atlas.mapping.schemas import (
     FieldDiff,
@@ -185,7 +186,9 @@ def run_read(run: Any, lang: str = "ar") -> SyncRunRead:
         progress=run.progress,
         error=run.error,
         attention=run.attention,
-        summary=run_summary(run.stats or {}, run.attention, lang) if finished and run.stats else None,
+        summary=run_summary(run.stats or {}, run.attention, lang, status=run.status)
+        if finished and run.stats
+        else None,
     )
 
 
@@ -384,4 +387,11 @@ class InventoryController(Controller):
         )
 
 
-CONTROLLERS = [MappingController, SyncController, DiscoveryController, QuarantineController, InventoryController]
+CONTROLLERS = [
+    MappingController,
+    SyncController,
+    DiscoveryController,
+    QuarantineController,
+    *QUARANTINE_GROUP_CONTROLLERS,
+    InventoryController,
+]
