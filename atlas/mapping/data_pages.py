@@ -30,6 +30,7 @@ from atlas.errors import NotFound
 from atlas.mapping import inventory, quarantine
 from atlas.mapping.canonical import LOCATION_TYPES, MovementKind
 from atlas.mapping.models import Item
+from atlas.mapping.quarantine_groups import Filters
 from atlas.platform.principal import Principal
 from atlas.platform.tenancy import TenantRepository
 from atlas.policy.rbac import Permission
@@ -40,6 +41,7 @@ TABS = ("items", "locations", "balances", "movements")
 MOVEMENT_KINDS = tuple(str(kind) for kind in MovementKind)
 QUARANTINE_STATUSES = ("open", "reprocessed", "dismissed")
 MAX_LOCATION_OPTIONS = 500
+GROUPS_SHOWN = 25  # the quarantine page's most frequent causes
 # The reason codes the mapping engine and the writer give; each has a name in the catalogue.
 REASON_CODES = (
     "required",
@@ -362,6 +364,7 @@ class DataPages(Controller):
         ctx = await tenant_context_for(db)
         params = request.query_params
         connector_id = uuid_param(text_param(params, "connector_id", 40))
+        sync_run_id = uuid_param(text_param(params, "sync_run_id", 40))
         endpoint_key = text_param(params, "endpoint_key", 60)
         status = text_param(params, "status", 20) or "open"
         status = status if status in (*QUARANTINE_STATUSES, "all") else "open"
@@ -396,6 +399,7 @@ class DataPages(Controller):
                 endpoint_key=endpoint_key or None,
                 limit=PAGE_SIZE,
                 offset=(number - 1) * PAGE_SIZE,
+                sync_run_id=sync_run_id,
             )
 
         result = await fetch(current)
@@ -407,6 +411,7 @@ class DataPages(Controller):
             k: v
             for k, v in (
                 ("connector_id", str(connector_id or "")),
+                ("sync_run_id", str(sync_run_id or "")),
                 ("endpoint_key", endpoint_key),
                 ("status", "" if status == "open" else status),
             )
@@ -420,9 +425,21 @@ class DataPages(Controller):
             connectors=connectors,
             endpoint_keys=endpoint_keys,
             statuses=QUARANTINE_STATUSES,
-            filters={"connector_id": str(connector_id or ""), "endpoint_key": endpoint_key, "status": status},
-            active_filters=[k for k in ("connector_id", "endpoint_key") if link_params.get(k)]
+            filters={
+                "connector_id": str(connector_id or ""),
+                "sync_run_id": str(sync_run_id or ""),
+                "endpoint_key": endpoint_key,
+                "status": status,
+            },
+            active_filters=[k for k in ("connector_id", "sync_run_id", "endpoint_key") if link_params.get(k)]
             + (["status"] if status != "open" else []),
+            # The same records grouped by cause, with the fix of each (quarantine/_groups.html).
+            grouped=await quarantine.groups(
+                db,
+                Filters(connector_id, None if status == "all" else status, sync_run_id, endpoint_key or None),
+                limit=GROUPS_SHOWN,
+                offset=0,
+            ),
             reason_codes=REASON_CODES,
             pager=pager(result["total"], current),
             link_params=link_params,
