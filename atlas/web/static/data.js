@@ -220,7 +220,7 @@
   }
 
   function runRow(run) {
-    return el("tr", { "data-testid": "sync-run", "data-run-id": run.id, "data-status": run.status, "data-trigger": run.trigger }, [
+    var row = el("tr", { "data-testid": "sync-run", "data-run-id": run.id, "data-status": run.status, "data-trigger": run.trigger }, [
       el("td", { class: "nowrap" }, [timeEl(run.started_at)]),
       el("td", {}, [labelOr("syncs.trigger.", run.trigger)]),
       el("td", {}, [badge("syncs.status.", RUN_TONES, run.status)]),
@@ -228,6 +228,9 @@
       el("td", {}, [countsTable(run.stats)]),
       el("td", { class: "run-details" }, detailsCell(run)),
     ]);
+    // What the run set aside, beside its status and first in its details (static/quarantine.js).
+    if (window.AtlasOutcomes) window.AtlasOutcomes.decorateRun(row, run);
+    return row;
   }
 
   function progressRow(key, p) {
@@ -265,6 +268,7 @@
       var status = progress.querySelector("[data-progress-status]");
       clear(status);
       status.appendChild(badge("syncs.status.", RUN_TONES, run.status));
+      if (window.AtlasOutcomes) window.AtlasOutcomes.decorateStatus(status, run);
       var text = progress.querySelector("[data-progress-text]");
       clear(text);
       var key = isActive(run) ? "syncs.progress.running" : run.status === "failed" ? "syncs.progress.failed" : "syncs.progress.finished";
