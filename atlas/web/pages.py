@@ -138,12 +138,14 @@ class TenantPages(Controller):
         members = await services.UserRepo(db).count()
         recent = await services.audit_page(db, limit=8)
         from atlas.ai_engine.pages import dashboard_cards  # the AI pages import this module
+        from atlas.mapping.outcomes import sync_cards
 
         return page(
             request,
             "dashboard.html",
             nav="dashboard",
             ai_summary=await dashboard_cards(db),
+            sync_cards=await sync_cards(db, request_lang(request)),
             status=status,
             member_count=members,
             recent_events=recent.events,
