@@ -1,0 +1,94 @@
+"""The Business Central and Entra ID simulation behaves as Microsoft's documentation says, and its truth is its own."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from tests.sims.business_central import SCOPE, business_central
+from tests.sims.business_central_data import INVENTORY, BcItem, bc_company
+
+
+def token(sim: Any, **form: str) -> httpx.Response:
+    body = {"grant_type": "client_credentials", "client_id": sim.client_id, "client_secret": sim.client_secret}
+    return httpx.post(sim.token_url, data={**body, "scope": SCOPE, **form})
+
+
+def every_page(client: httpx.Client, url: str, **params: str) -> tuple[list[dict[str, Any]], int]:
+    records, pages = [], 0
+    answer = client.get(url, params=params).json()
+    while True:
+        pages += 1
+        records.extend(answer["value"])
+        following = answer.get("@odata.nextLink")
+        if not following:
+            return records, pages
+        assert following.startswith("http://127.0.0.1:")  # absolute
+        answer = client.get(following).json()
+
+
+def test_entra_issues_tokens_for_the_client_and_refuses_with_its_codes() -> None:
+    with business_central() as sim:
+        issued = token(sim)
+        assert issued.status_code == 200 and issued.json()["token_type"] == "Bearer"
+        assert issued.json()["expires_in"] == 3599 and sim.tokens_issued == 1
+        wrong = token(sim, client_secret="nope")
+        assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+        assert wrong.json()["error_codes"] == [7000215]
+        assert token(sim, client_id="someone").json()["error_codes"] == [700016]
+        assert token(sim, scope="https://graph.microsoft.com/.default").json()["error"] == "invalid_scope"
+        other = httpx.post(sim.token_url.replace(sim.tenant, "contoso.example"), data={"grant_type": "x"})
+        assert other.status_code == 400 and other.json()["error_codes"] == [90002]
+
+
+def test_the_api_needs_a_live_token_and_pages_by_absolute_next_links() -> None:
+    with business_central(company=bc_company(count=50), page_size=20) as sim:
+        assert httpx.get(f"{sim.base_url}/companies").status_code == 401
+        bearer = token(sim).json()["access_token"]
+        with httpx.Client(headers={"Authorization": f"Bearer {bearer}"}) as client:
+            companies = client.get(f"{sim.base_url}/companies", params={"$filter": f"name eq '{sim.company.name}'"})
+            assert [c["id"] for c in companies.json()["value"]] == [sim.company.id]
+            url = f"{sim.base_url}/companies({sim.company.id})/items"
+            items, pages = every_page(client, url, **{"$select": "number,type,inventory"})
+            assert [i["number"] for i in items] == sorted(sim.company.items) and pages == 3  # 54 items, 20 a page
+            assert set(items[0]) == {"@odata.etag", "number", "type", "inventory"}
+            stock, _ = every_page(client, url, **{"$filter": "type eq 'Inventory'"})
+            assert {i["number"] for i in stock} == set(sim.company.truth_items())
+            non_inventory = client.get(url, params={"$filter": "type eq 'Non_x002D_Inventory'"}).json()["value"]
+            assert {i["number"] for i in non_inventory} == {"NI-PAPER", "NI-COFFEE"}
+            since = client.get(url, params={"$filter": "lastModifiedDateTime gt 2025-07-01T00:00:00Z"}).json()
+            assert since["value"] and all(i["lastModifiedDateTime"] > "2025-07-01" for i in since["value"])
+            assert client.get(url, params={"$select": "number,quantityOnHand"}).status_code == 400
+            small = client.get(url, headers={"Prefer": "odata.maxpagesize=5"}).json()
+            assert len(small["value"]) == 5 and "$skiptoken=" in small["@odata.nextLink"]
+            sim.expire_tokens_after(1)
+            assert client.get(f"{sim.base_url}/companies").status_code == 200
+            refused = client.get(f"{sim.base_url}/companies")
+            assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer ")
+
+
+def test_inventory_is_the_ledger_and_the_api_cannot_tell_locations() -> None:
+    company = bc_company(messy=True)
+    entries = company.entry_records()
+    assert {"location", "locationCode"}.isdisjoint(entries[0])  # API v2.0's itemLedgerEntry
+    kinds = {e["entryType"] for e in entries}
+    assert {"Purchase", "Sale", "Transfer", "Positive_x0020_Adjmt_x002E_", "Negative_x0020_Adjmt_x002E_"} <= kinds
+    items = {i["number"]: i for i in company.item_records()}
+    assert items["NI-PAPER"]["type"] == "Non_x002D_Inventory" and items["SVC-INSTALL"]["type"] == "Service"
+    truth = company.truth_balances()
+    assert all(Decimal(repr(items[n]["inventory"])) == q for n, q in truth.items())
+    by_location = company.truth_by_location()
+    assert any(q != 0 for q in by_location.values())
+    assert all(sum(q for (n, _), q in by_location.items() if n == number) == truth[number] for number in truth)
+    transfers = company.entries_of_type("Transfer")
+    assert transfers and sum(e.quantity for e in transfers) == 0  # nothing changes for the items as a whole
+    number = next(iter(truth))
+    before, modified = truth[number], company.items[number].modified
+    company.sell(number, "MAIN", Decimal(2), "S-1")
+    company.transfer(number, "MAIN", "EAST", Decimal(1), "T-1")
+    assert company.truth_balances()[number] == before - 2
+    assert company.items[number].modified == modified  # posting does not modify the item record
+    company.add_item(BcItem("NEW-1", "New", type=INVENTORY))
+    assert company.truth_balances()["NEW-1"] == 0
