@@ -28,6 +28,7 @@ from atlas.db.base import utcnow
 from atlas.db.engine import tenant_context
 from atlas.errors import NotFound
 from atlas.mapping.models import Item, Location, StockBalance, SyncRun
+from atlas.mapping.run_summary import summary_numbers
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.tenancy import TenantRepository
 
@@ -823,7 +824,13 @@ async def dashboard_summary(session: AsyncSession) -> dict[str, Any]:
         "open_anomalies": int(sum(open_anomalies.values())),
         "last_sync": None
         if last_sync is None
-        else {"status": last_sync.status, "finished_at": last_sync.finished_at, "started_at": last_sync.started_at},
+        else {
+            "status": last_sync.status,
+            "finished_at": last_sync.finished_at,
+            "started_at": last_sync.started_at,
+            # what the run set aside, so the card never shows "Succeeded" alone when it set records aside
+            "set_aside": summary_numbers(last_sync.stats or {})["set_aside"],
+        },
         "last_analysis": None
         if last_analysis is None
         else {"status": last_analysis.status, "finished_at": last_analysis.finished_at, "stats": last_analysis.stats},
