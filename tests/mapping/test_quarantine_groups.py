@@ -120,6 +120,8 @@ def test_a_run_that_set_records_aside_never_says_succeeded_alone(synced, truth, 
     assert 'data-status="succeeded"' in card.group(0) and f'data-set-aside="{adjustments + transfers}"' in card.group(0)
     assert 'data-freshness="fresh"' in card.group(0) and f'data-open="{adjustments + transfers}"' in card.group(0)
     assert "قيمة غير معروفة" in dashboard and "ADJUSTMENT" in dashboard
+    last_sync = dashboard[dashboard.index('data-testid="last-sync"') :]
+    assert f'data-set-aside="{adjustments + transfers}"' in last_sync[: last_sync.index("</dd>")]
 
 
 def test_a_run_that_set_nothing_aside_just_succeeded(stack, demo_erp_url):
