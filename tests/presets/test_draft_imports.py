@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -159,6 +160,18 @@ columns = [
     twice = base + base.replace("x-lines", "y-lines")
     with pytest.raises(ImportFormatInvalid, match="lines: appears twice"):
         parse_file("example", twice)
+
+
+def test_the_renderer_reaches_nothing_that_could_send() -> None:
+    """Import files are for people: the renderer and the loader reach no HTTP client, socket or transport."""
+    from tests.test_architecture import imported_modules, is_network, reachable_imports
+
+    start = "atlas/presets/imports.py"
+    assert not [m for m in imported_modules(Path(__file__).resolve().parents[2] / start) if is_network(m)]
+    offenders = {
+        path: sorted(m for m in modules if is_network(m)) for path, modules in reachable_imports(start).items()
+    }
+    assert {path: bad for path, bad in offenders.items() if bad} == {}
 
 
 def test_a_cell_a_spreadsheet_would_run_stays_text() -> None:
