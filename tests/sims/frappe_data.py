@@ -89,7 +89,7 @@ def populate(data: StockData, *, seed: int = 15, items: int = 60, messy: bool = 
             data.rename_temporarily_named_docs()
             renamed = True
         when = at(cursor)
-        _one_event(data, rng, used, places, marks, when)
+        _one_event(data, rng, used, places, marks, when, messy=messy)
         cursor += timedelta(
             minutes=rng.randint(90, 420), seconds=rng.randint(0, 59), microseconds=rng.randint(1, 999_999)
         )
@@ -149,9 +149,18 @@ def _masters(data: StockData, rng: random.Random, marks: Landmarks, *, items: in
 
 
 def _one_event(
-    data: StockData, rng: random.Random, used: list[str], places: list[str], marks: Landmarks, when: datetime
+    data: StockData,
+    rng: random.Random,
+    used: list[str],
+    places: list[str],
+    marks: Landmarks,
+    when: datetime,
+    *,
+    messy: bool,
 ) -> None:
-    """One business document at ``when``; a sale or an issue the stock cannot cover is simply not made."""
+    """One business document at ``when``; a sale or an issue the stock cannot cover is simply not made. On a tidy
+    site counts are made only where the ledger already has the item (a messy one also counts what it never
+    recorded, whose change no earlier level can give)."""
     roll = rng.random()
     code = rng.choice(used)
     place = rng.choice(places)
@@ -171,7 +180,7 @@ def _one_event(
                 posting=when,
                 purpose="Material Issue",
             )
-        else:
+        elif messy or (code, place) in data.bins:
             level = data.truth_balances().get((code, place), (Decimal(0), Decimal(0)))[0]
             counted = max(Decimal(0), level + _quantity(data, code, rng, -3, 3))
             data.submit("Stock Reconciliation", [(code, place, counted)], posting=when, purpose="Stock Reconciliation")

@@ -1,0 +1,490 @@
+"""The ERPNext preset end to end: a new tenant connects a simulated ERPNext v15 site as a customer does (the base
+URL, the API key and secret, the preset), syncs through the running Atlas (web app, Temporal, a worker,
+PostgreSQL), and must hold exactly what the site holds; then the site lives on and a second sync must hold it again.
+
+The site's truth comes from the simulation's own state (``StockData.truth_*``, replayed from its ledger and orders),
+never from what Atlas read. Every record Atlas did not write is accounted for by name: skipped service items,
+templates and group warehouses, the Bin of an item that stopped being a stock item (set aside: unknown item), and
+the opening-stock reconciliations whose change no earlier level can give (counts unresolved).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from atlas.mapping.engine import Skipped, compile_mapping
+from atlas.presets.loader import load_presets, render
+from tests.sims.frappe import API_KEY, API_SECRET, FrappeApi, Seen, frappe_server
+from tests.sims.frappe_doctypes import DOCTYPES
+from tests.sims.frappe_model import ZERO, Entry, StockData, movement_key
+from tests.sims.frappe_query import get_list
+
+FINISHED = ("succeeded", "needs_attention", "failed")
+PRESET = load_presets()["erpnext"]
+# What each voucher type is, as a customer would expect it in Atlas (stock entries are split by sign).
+KINDS = {
+    "Delivery Note": "sale",
+    "Sales Invoice": "sale",
+    "POS Invoice": "sale",
+    "Purchase Receipt": "receipt",
+    "Purchase Invoice": "receipt",
+    "Stock Reconciliation": "adjustment",
+}
+Pair = tuple[str, str]
+
+
+@dataclass
+class Tenant:
+    admin: Any
+    tenant_id: str
+    connector_id: str
+    connected: dict[str, Any]
+
+
+def connect(stack: Any, sim: FrappeApi) -> Tenant:
+    """What a person types: the site's address, the API key and the secret. Nothing else."""
+    admin, me = stack.atlas.new_tenant()
+    answer = admin.post(
+        "/api/presets/erpnext/connect",
+        json={"base_url": sim.base, "inputs": {"api_key": API_KEY, "api_secret": API_SECRET}},
+    )
+    assert answer.status_code == 201, answer.text
+    connected = answer.json()
+    assert all(check["ok"] for check in connected["checks"]), connected["checks"]
+    return Tenant(admin, me["tenant_id"], connected["connector"]["id"], connected)
+
+
+def sync(tenant: Tenant, timeout: float = 120) -> dict[str, Any]:
+    started = tenant.admin.post(f"/api/connectors/{tenant.connector_id}/sync")
+    assert started.status_code == 202, started.text
+    run_id = started.json()["id"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = tenant.admin.get(f"/api/syncs/{run_id}").json()
+        if run["status"] in FINISHED:
+            return run  # type: ignore[no-any-return]
+        time.sleep(0.3)
+    raise AssertionError(f"sync {run_id} did not finish")
+
+
+# --- what Atlas holds ------------------------------------------------------------------------------------
+
+
+def atlas_items(stack: Any, tenant: Tenant) -> dict[str, tuple[Any, ...]]:
+    rows = stack.atlas.sql(
+        "SELECT external_id, sku, name, category, unit_of_measure, unit_cost FROM items "
+        "WHERE tenant_id = %s AND connector_id = %s",
+        (tenant.tenant_id, tenant.connector_id),
+    )
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def atlas_locations(stack: Any, tenant: Tenant) -> dict[str, tuple[Any, ...]]:
+    rows = stack.atlas.sql(
+        "SELECT external_id, code, name, type FROM locations WHERE tenant_id = %s AND connector_id = %s",
+        (tenant.tenant_id, tenant.connector_id),
+    )
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def atlas_balances(stack: Any, tenant: Tenant) -> dict[Pair, tuple[Decimal, Decimal, Decimal]]:
+    rows = stack.atlas.sql(
+        """SELECT i.external_id, l.external_id, b.quantity, b.reserved_qty, b.available_qty
+           FROM stock_balances b JOIN items i ON i.id = b.item_id JOIN locations l ON l.id = b.location_id
+           WHERE b.tenant_id = %s AND b.connector_id = %s""",
+        (tenant.tenant_id, tenant.connector_id),
+    )
+    return {(item, place): (q, r, a) for item, place, q, r, a in rows}
+
+
+def held(balances: dict[Pair, tuple[Decimal, Decimal, Decimal]]) -> dict[Pair, tuple[Decimal, Decimal]]:
+    return {pair: (q, r) for pair, (q, r, _) in balances.items() if q != 0 or r != 0}
+
+
+@dataclass(frozen=True)
+class Move:
+    item: str
+    warehouse: str
+    kind: str
+    quantity: Decimal
+    is_count: bool
+    occurred_at: datetime
+
+
+def atlas_movements(stack: Any, tenant: Tenant) -> dict[str, Move]:
+    rows = stack.atlas.sql(
+        """SELECT m.external_id, i.external_id, l.external_id, m.kind, m.quantity, m.is_count, m.occurred_at
+           FROM stock_movements m JOIN items i ON i.id = m.item_id JOIN locations l ON l.id = m.location_id
+           WHERE m.tenant_id = %s AND m.connector_id = %s""",
+        (tenant.tenant_id, tenant.connector_id),
+    )
+    return {key: Move(item, place, kind, q, c, at) for key, item, place, kind, q, c, at in rows}
+
+
+# --- what the site holds ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The site as it was when a sync finished (later tests change it)."""
+
+    items: dict[str, tuple[Any, ...]]
+    locations: dict[str, tuple[Any, ...]]
+    balances: dict[Pair, tuple[Decimal, Decimal]]
+    movements: dict[str, Move]
+    opening_counts: set[str]  # reconciliations that open their pair's ledger: no level before them
+    entries: int
+    skipped_items: set[str]
+    groups: set[str]
+    stale_bins: set[Pair]  # bins of items that are no longer stock items
+
+
+def expected_move(entry: Entry, change: Decimal | None, zone: ZoneInfo) -> Move:
+    """What one ledger entry must become: cancelled entries are zero adjustments; stock entries transfers by sign;
+    a reconciliation the change it made (counted minus the level before)."""
+    at = entry.posting_datetime.replace(tzinfo=zone)
+    if entry.is_cancelled:
+        return Move(entry.item_code, entry.warehouse, "adjustment", ZERO, False, at)
+    if entry.voucher_type == "Stock Entry":
+        kind = "transfer_in" if entry.actual_qty > 0 else "transfer_out"
+        return Move(entry.item_code, entry.warehouse, kind, entry.actual_qty, False, at)
+    reconciliation = entry.voucher_type == "Stock Reconciliation"
+    quantity = change if reconciliation and change is not None else entry.actual_qty
+    return Move(entry.item_code, entry.warehouse, KINDS[entry.voucher_type], quantity, reconciliation, at)
+
+
+def truth(data: StockData) -> Truth:
+    with data.lock:
+        zone = ZoneInfo(data.time_zone)
+        changes = {m.key: m for m in data.truth_movements()}
+        movements: dict[str, Move] = {}
+        opening: set[str] = set()
+        for entry in data.entries.values():
+            key = movement_key(entry)
+            found = changes.get(key)
+            if found is not None and found.is_reconciliation and found.opens_ledger:
+                opening.add(key)
+                change: Decimal | None = ZERO  # nothing before it in Atlas: unresolved, kept at zero
+            else:
+                change = found.change if found is not None else None
+            movements[key] = expected_move(entry, change, zone)
+        items = {
+            name: (i.item_code, i.item_name, i.item_group, i.stock_uom, i.valuation_rate)
+            for name, i in data.truth_items().items()
+        }
+        locations = {
+            name: (name, name, "other" if w.warehouse_type == "Transit" else "warehouse")
+            for name, w in data.truth_warehouses().items()
+        }
+        return Truth(
+            items=items,
+            locations=locations,
+            balances=data.truth_balances(),
+            movements=movements,
+            opening_counts=opening,
+            entries=len(data.entries),
+            skipped_items={n for n in data.items if n not in items},
+            groups={n for n, w in data.warehouses.items() if w.is_group},
+            stale_bins={p for p in data.bins if p[0] not in items},
+        )
+
+
+def same_items(atlas: dict[str, tuple[Any, ...]], expected: dict[str, tuple[Any, ...]]) -> bool:
+    return atlas == {k: (*v[:4], Decimal(v[4])) for k, v in expected.items()}
+
+
+# --- the mappings over every record the site serves (no stack needed) ------------------------------------
+
+
+def test_the_preset_maps_every_record_the_site_serves() -> None:
+    """Each endpoint's records, as the site answers the preset's own parameters, mapped by the preset's mapping:
+    only what the preset means to skip is skipped, nothing fails, and each ledger entry lands once."""
+    data = StockData()
+    from tests.sims.frappe_data import populate
+
+    marks = populate(data, seed=15, as_of=datetime(2026, 11, 22, 12, 0))
+    rendered = render(PRESET, "https://erp.example.com", {"api_key": "k", "api_secret": "s"})
+    keys: list[str] = []
+    for endpoint in rendered.connector["endpoints"]:
+        doctype = DOCTYPES[endpoint["path"].removeprefix("/api/resource/")]
+        rows = get_list(doctype, list(doctype.rows(data)), {**endpoint["params"], "limit_page_length": "0"})
+        mapping = compile_mapping(endpoint["resource"], rendered.mappings[endpoint["key"]], strict=True)
+        mapped = mapping.map_many(rows)
+        assert not [m for m in mapped if isinstance(m, list)], endpoint["key"]  # nothing fails to map
+        skipped = {rows[n]["name"] for n, m in enumerate(mapped) if isinstance(m, Skipped)}
+        if endpoint["key"] == "items":
+            assert skipped == {*marks.non_stock, marks.template, marks.stale_bin_item}
+        elif endpoint["key"] == "warehouses":
+            assert skipped == set(marks.groups)
+        else:
+            assert skipped == set()
+        if endpoint["resource"] == "stock_movements":
+            keys.extend(m["external_id"] for m in mapped if isinstance(m, dict))
+    assert sorted(keys) == sorted(movement_key(e) for e in data.entries.values())  # each entry once
+
+
+# --- one tenant on a messy site, then the site lives on ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[FrappeApi]:
+    with frappe_server(seed=15) as api:
+        yield api
+
+
+@dataclass(frozen=True)
+class Synced:
+    tenant: Tenant
+    run: dict[str, Any]
+    source: Truth
+    seen: list[Seen]  # every request the site received up to the end of the sync
+
+
+@pytest.fixture(scope="module")
+def first(stack: Any, sim: FrappeApi) -> Synced:
+    tenant = connect(stack, sim)
+    run = sync(tenant)
+    return Synced(tenant, run, truth(sim.data), sim.requests())
+
+
+def test_connecting_takes_the_address_and_two_credentials(first: Synced) -> None:
+    tenant = first.tenant
+    typed = [i for i in PRESET.inputs if i.required and not i.advanced]
+    assert [i.name for i in typed] == ["api_key", "api_secret"]  # with the base URL: three entries
+    connector = tenant.connected["connector"]
+    assert connector["auth"]["kind"] == "header" and connector["auth"]["scheme"] == "token"
+    assert API_SECRET not in str(tenant.connected)  # the secret is never returned
+    assert sorted(m["endpoint_key"] for m in tenant.connected["mappings"]) == sorted(PRESET.mappings)
+    previews = {p["endpoint"]: p for p in tenant.connected["previews"]}
+    assert previews["items"]["failed"] == 0 and previews["bins"]["failed"] == 0
+
+
+def test_after_a_sync_items_locations_and_balances_equal_the_site_exactly(
+    stack: Any, sim: FrappeApi, first: Synced
+) -> None:
+    tenant, run, source = first.tenant, first.run, first.source
+    assert run["status"] == "succeeded", (run["error"], run["attention"])
+    assert same_items(atlas_items(stack, tenant), source.items)
+    assert atlas_locations(stack, tenant) == source.locations
+    atlas = atlas_balances(stack, tenant)
+    exact = [pair for pair, value in source.balances.items() if atlas.get(pair, (None, None))[:2] == value]
+    assert len(exact) == len(source.balances), f"{len(exact)} of {len(source.balances)} balances exact"
+    assert held(atlas) == source.balances
+    assert all(a == q - r for q, r, a in atlas.values())  # available is derived
+    marks = sim.landmarks
+    assert marks is not None
+    assert atlas[marks.zero_bin][:2] == (ZERO, ZERO)  # a Bin sold down to zero is a balance at zero
+    assert atlas[marks.reserved_only][0] == 0 and atlas[marks.reserved_only][1] == 4  # reserved, not held
+    assert (marks.disabled_with_stock, marks.stores) in source.balances  # a disabled item still holds stock
+    assert any(pair[0] == marks.arabic_code for pair in source.balances)
+    assert any(pair[0] == marks.spaced_code for pair in source.balances)
+    weighed = [v for p, v in source.balances.items() if p[0] == marks.weighed]
+    assert weighed and any(q != q.to_integral_value() for q, _ in weighed)  # three decimals, exactly
+
+
+def test_every_record_not_written_is_explained(stack: Any, first: Synced) -> None:
+    tenant, run, source = first.tenant, first.run, first.source
+    stats = run["stats"]
+    assert stats["items"]["skipped"] == len(source.skipped_items)  # services, templates, a former stock item
+    assert stats["items"]["written"] == len(source.items)
+    assert stats["locations"]["skipped"] == len(source.groups)  # group warehouses
+    assert stats["locations"]["written"] == len(source.locations)
+    balances = stats["stock_balances"]
+    assert balances["quarantined"] == len(source.stale_bins) == 1
+    assert balances["reasons"] == {"unknown_item": 1}
+    aside = stack.atlas.sql(
+        "SELECT endpoint_key, raw->>'item_code', errors FROM quarantined_records "
+        "WHERE tenant_id = %s AND connector_id = %s",
+        (tenant.tenant_id, tenant.connector_id),
+    )
+    assert [(e, i) for e, i, _ in aside] == [("bins", p[0]) for p in source.stale_bins]
+    assert aside[0][2][0]["code"] == "unknown_item"
+    movements = stats["stock_movements"]
+    assert movements["read"] == source.entries and movements["quarantined"] == 0 and movements["skipped"] == 0
+    assert movements["counts_unresolved"] == len(source.opening_counts) > 0  # opening stock entered as a count
+    summary = run["summary"]
+    assert summary["set_aside"] == 1 and summary["skipped"] == len(source.skipped_items) + len(source.groups)
+
+
+def test_movements_equal_the_ledger(stack: Any, first: Synced) -> None:
+    tenant, source = first.tenant, first.source
+    atlas = atlas_movements(stack, tenant)
+    assert set(atlas) == set(source.movements)
+    wrong = {k: (atlas[k], source.movements[k]) for k in source.movements if atlas[k] != source.movements[k]}
+    assert not wrong, f"{len(wrong)} of {len(source.movements)} movements differ, e.g. {list(wrong.items())[:2]}"
+    counts = [m for m in source.movements.values() if m.is_count and m.quantity != 0]
+    assert counts  # reconciliations became the change they made
+    # Per pair, the movements add up to the balance, but for the opening counts Atlas cannot know.
+    opened = {(source.movements[k].item, source.movements[k].warehouse) for k in source.opening_counts}
+    sums: dict[Pair, Decimal] = {}
+    for move in atlas.values():
+        sums[(move.item, move.warehouse)] = sums.get((move.item, move.warehouse), ZERO) + move.quantity
+    for pair, (quantity, _) in source.balances.items():
+        if pair not in opened:
+            assert sums.get(pair, ZERO) == quantity, pair
+
+
+def test_atlas_read_the_site_as_frappe_must_be_read(first: Synced) -> None:
+    """GET only, ``token key:secret``, fields named (Frappe answers only ``name`` otherwise), ordered by creation;
+    each endpoint read by limit_start/limit_page_length until the first empty page: a page shorter than the page
+    size does not end the read (Frappe sends no total), the empty one after it does."""
+    seen = first.seen
+    assert seen and all(s.method == "GET" for s in seen)
+    assert all(s.authorization == f"token {API_KEY}:{API_SECRET}" for s in seen)
+    reads: dict[tuple[str, str], list[int]] = {}
+    for s in seen:
+        assert s.query["order_by"] == ["creation asc"] and s.query["limit_page_length"] == ["500"], s
+        assert "fields" in s.query
+        reads.setdefault((s.path, s.query.get("filters", [""])[0]), []).append(int(s.query["limit_start"][0]))
+    assert len(reads) == len(PRESET.connector["endpoints"])
+    for endpoint, starts in reads.items():
+        assert starts == [0, 0, 500], endpoint  # the connect check's first page; then the sync's page and the empty one
+    assert 0 < first.source.entries < 500  # so each first page was short, and the read still went on
+
+
+# --- the site lives on ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Changes:
+    sold: Pair
+    received: Pair
+    new_pair: Pair
+    cancelled_keys: set[str]  # the entries of a delivery Atlas had read, now cancelled
+    backdated_count: str  # a count after which a receipt was backdated: its change is 5 smaller
+    renamed: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Lived:
+    changes: Changes
+    run: dict[str, Any]
+    source: Truth
+
+
+@pytest.fixture(scope="module")
+def changed(stack: Any, sim: FrappeApi, first: Synced) -> Lived:
+    """After the first sync: a sale, a receipt, a new item received, a delivery cancelled, a receipt backdated
+    before a count, and the hourly job renaming the ledger entries Atlas read under their temporary names."""
+    data, marks, before = sim.data, sim.landmarks, first.source
+    assert marks is not None
+    with data.lock:
+        balances = data.truth_balances()
+        sold = next(p for p, (q, _) in sorted(balances.items()) if q >= 3 and p[1] == marks.stores)
+        data.submit("Delivery Note", [(sold[0], sold[1], Decimal(-2))])
+        received = next(p for p in sorted(balances) if p[1] in marks.shops and p != sold)
+        data.submit("Purchase Receipt", [(received[0], received[1], Decimal("7.5"))])
+        item = data.add_item("NEW-ITEM-001", "صنف جديد", valuation_rate=Decimal("3.75"))
+        data.submit("Purchase Receipt", [(item.name, marks.stores, Decimal(12))])
+        untouchable = {sold, received, marks.zero_bin}
+        delivery = next(
+            v
+            for v in sorted(data.vouchers.values(), key=lambda v: v.posting, reverse=True)
+            if v.doctype == "Delivery Note"
+            and v.docstatus == 1
+            and not {(line.item_code, line.warehouse) for line in v.lines} & untouchable
+        )
+        cancelled = {movement_key(e) for e in data.entries.values() if e.voucher_no == delivery.name}
+        assert cancelled <= set(before.movements)  # Atlas read them while they counted
+        data.cancel("Delivery Note", delivery.name)
+        count = next(
+            e
+            for e in sorted(data.entries.values(), key=lambda e: e.order)
+            if e.voucher_type == "Stock Reconciliation"
+            and not e.is_cancelled
+            and movement_key(e) not in before.opening_counts
+            and not data.items[e.item_code].disabled
+            and (e.item_code, e.warehouse) not in untouchable
+        )
+        data.submit(
+            "Purchase Receipt",
+            [(count.item_code, count.warehouse, Decimal(5))],
+            posting=count.posting_datetime - timedelta(hours=2),
+        )
+        renamed = data.rename_temporarily_named_docs()
+    changes = Changes(sold, received, (item.name, marks.stores), cancelled, movement_key(count), renamed)
+    run = sync(first.tenant)
+    return Lived(changes, run, truth(data))
+
+
+def test_a_second_sync_equals_the_site_again(stack: Any, first: Synced, changed: Lived) -> None:
+    tenant, changes, run, source = first.tenant, changed.changes, changed.run, changed.source
+    assert run["status"] == "succeeded", (run["error"], run["attention"])
+    assert same_items(atlas_items(stack, tenant), source.items)
+    assert changes.new_pair[0] in source.items
+    assert atlas_locations(stack, tenant) == source.locations
+    atlas = atlas_balances(stack, tenant)
+    assert held(atlas) == source.balances
+    for pair in (changes.sold, changes.received, changes.new_pair):
+        assert atlas[pair][:2] == source.balances[pair] != first.source.balances.get(pair)
+    assert run["summary"]["set_aside"] == 1  # the same former stock item's Bin
+
+
+def test_renamed_cancelled_and_reposted_entries_are_neither_lost_nor_doubled(
+    stack: Any, first: Synced, changed: Lived
+) -> None:
+    changes, run, source = changed.changes, changed.run, changed.source
+    assert changes.renamed  # entries Atlas read by their temporary names have new names now
+    atlas = atlas_movements(stack, first.tenant)
+    assert set(atlas) == set(source.movements)  # no entry twice, under its old and its new name
+    wrong = {k: (atlas[k], source.movements[k]) for k in source.movements if atlas[k] != source.movements[k]}
+    assert not wrong, f"{len(wrong)} of {len(source.movements)} movements differ, e.g. {list(wrong.items())[:2]}"
+    # The cancelled delivery, read while it counted, now counts for nothing.
+    assert changes.cancelled_keys and all(atlas[k].quantity == 0 for k in changes.cancelled_keys)
+    # The count after the backdated receipt changed the stock by 5 less than it did before.
+    key = changes.backdated_count
+    assert atlas[key].is_count and atlas[key].quantity == first.source.movements[key].quantity - 5
+    assert run["stats"]["stock_movements"]["counts_unresolved"] == len(source.opening_counts)
+
+
+# --- a tidy site, and credentials that are wrong ----------------------------------------------------------
+
+
+def test_a_tidy_site_sets_nothing_aside(stack: Any) -> None:
+    with frappe_server(seed=21, items=40, messy=False) as site:
+        tenant = connect(stack, site)
+        run = sync(tenant)
+        source = truth(site.data)
+    assert run["status"] == "succeeded", run
+    assert run["summary"]["set_aside"] == 0
+    assert run["stats"]["locations"]["skipped"] == len(source.groups)  # "All Warehouses" is always a group
+    assert run["stats"]["items"]["skipped"] == 0
+    assert run["stats"]["stock_movements"]["counts_unresolved"] == 0
+    assert same_items(atlas_items(stack, tenant), source.items)
+    assert atlas_locations(stack, tenant) == source.locations
+    assert held(atlas_balances(stack, tenant)) == source.balances
+    atlas = atlas_movements(stack, tenant)
+    assert {k: atlas.get(k) for k in source.movements} == source.movements
+
+
+def test_a_wrong_secret_is_a_clear_422_and_stores_nothing(stack: Any, sim: FrappeApi) -> None:
+    admin, me = stack.atlas.new_tenant()
+    seen = len(sim.requests())
+    answer = admin.post(
+        "/api/presets/erpnext/connect",
+        json={"base_url": sim.base, "inputs": {"api_key": API_KEY, "api_secret": "not-the-secret"}},
+        headers={"Accept-Language": "en"},
+    )
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert problem["field"] == "inputs"
+    assert "ERPNext refused the credentials (HTTP 401" in problem["detail"]
+    assert "not-the-secret" not in answer.text
+    assert [c["endpoint"] for c in problem["checks"]] == ["items"]  # it stopped at the first refusal
+    assert len(sim.requests()) == seen + 1
+    stored = stack.atlas.sql(
+        """SELECT (SELECT count(*) FROM connectors WHERE tenant_id = %(t)s),
+                  (SELECT count(*) FROM mappings WHERE tenant_id = %(t)s),
+                  (SELECT count(*) FROM audit_events WHERE tenant_id = %(t)s
+                     AND event_type IN ('connector_created', 'mapping_created', 'preset_applied'))""",
+        {"t": me["tenant_id"]},
+    )
+    assert stored == [(0, 0, 0)]
