@@ -670,7 +670,13 @@ def test_sap_business_central_zoho_and_daftra_bodies(world: World) -> None:
     assert {line["lineType"] for order in bc for line in order["purchaseOrderLines"]} == {"Item"}
 
     [adjustment] = bodies("zoho_inventory", "inventory_adjustments")
-    assert adjustment["line_items"] == [{"item_id": write_off["action"]["item_external_id"], "quantity_adjusted": -2}]
+    assert adjustment["line_items"] == [
+        {
+            "item_id": write_off["action"]["item_external_id"],
+            "quantity_adjusted": -2,
+            "location_id": write_off["action"]["location_external_id"],
+        }
+    ]
     assert adjustment["adjustment_type"] == "quantity" and adjustment["reason"]
     [zoho_transfer] = bodies("zoho_inventory", "transfer_orders")
     assert zoho_transfer["is_intransit_order"] is False
