@@ -85,7 +85,7 @@ def test_a_list_is_names_only_twenty_at_a_time_without_a_total(client: httpx.Cli
 
 
 def test_offset_pages_cover_the_list_once_and_end_in_an_empty_page(client: httpx.Client) -> None:
-    params = {"order_by": "creation asc", "limit_page_length": 50}
+    params: dict[str, str | int] = {"order_by": "creation asc", "limit_page_length": 50}
     names: list[str] = []
     start = 0
     while True:
