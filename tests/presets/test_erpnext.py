@@ -488,3 +488,20 @@ def test_a_wrong_secret_is_a_clear_422_and_stores_nothing(stack: Any, sim: Frapp
         {"t": me["tenant_id"]},
     )
     assert stored == [(0, 0, 0)]
+
+
+def test_a_user_who_cannot_read_the_ledger_is_told_where_and_nothing_is_stored(stack: Any) -> None:
+    with frappe_server(seed=22, items=10, messy=False) as site:
+        site.permissions.discard("Stock Ledger Entry")  # a role that reads items, warehouses and bins only
+        admin, me = stack.atlas.new_tenant()
+        answer = admin.post(
+            "/api/presets/erpnext/connect",
+            json={"base_url": site.base, "inputs": {"api_key": API_KEY, "api_secret": API_SECRET}},
+            headers={"Accept-Language": "en"},
+        )
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    failed = [c for c in problem["checks"] if not c["ok"]]
+    assert [c["status"] for c in failed] == [403] and "Stock%20Ledger%20Entry" in failed[0]["url"]
+    assert "HTTP 403" in problem["detail"] and "permissions" in problem["detail"]
+    assert stack.atlas.sql("SELECT count(*) FROM connectors WHERE tenant_id = %s", (me["tenant_id"],)) == [(0,)]
