@@ -127,6 +127,8 @@ MATRIX = [
     ("GET", f"/api/drafts/{ZERO}", None, "viewer"),
     ("GET", "/api/drafts/export.csv", None, "viewer"),
     ("GET", "/api/drafts/export.json", None, "viewer"),
+    ("GET", "/api/drafts/imports", None, "viewer"),
+    ("GET", "/api/drafts/imports/formats", None, "viewer"),
     ("GET", "/app/drafts", None, "viewer"),
     # every method of execute answers 423 Locked to anyone signed in (tests/execution_lock/test_execute.py)
     ("GET", f"/api/recommendations/{ZERO}/execute", None, "any"),
