@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from atlas.i18n import translate
 from tests.sims.canary import CANARY
 from tests.sims.odoo import API_KEY, DATABASE, OdooSim, odoo_server
 from tests.sims.odoo_data import DC_BULK, SHELF_1, STOCK
@@ -234,6 +235,16 @@ def test_clean_data_sets_nothing_aside(stack: Any, clean: tuple[str, OdooSim]) -
     assert run["summary"]["set_aside"] == 0
     assert all(resource.get("quarantined", 0) == 0 for resource in run["stats"].values())
     check_everything(stack, sim, tenant, preset)
+    # the connector's page names how it reads (and, for 17-18, that the key goes in the body), never the key
+    page = tenant.admin.get(f"/app/connectors/{tenant.connector_id}")
+    assert page.status_code == 200 and API_KEY not in page.text
+
+    def shown(key: str) -> bool:
+        return any(translate(key, lang) in page.text for lang in ("ar", "en"))
+
+    assert shown("connectors.rpc_protocol.odoo_jsonrpc") == (preset == "odoo_legacy")
+    assert shown("connectors.key_location.body") == (preset == "odoo_legacy")
+    assert shown("connectors.rpc_protocol.odoo_json2") == (preset == "odoo")
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -243,11 +254,14 @@ def test_a_wrong_key_is_a_clear_422_and_nothing_is_stored(stack: Any, preset: st
         assert answer.status_code == 422, answer.text
         problem = answer.json()
         assert problem["field"] == "inputs"  # the key: the form points at the credentials, not the address
-        assert "refused the credentials" in admin.post(
-            f"/api/presets/{preset}/connect",
-            json={"base_url": sim.base, "inputs": {"database": DATABASE, "api_key": "not-the-key"}},
-            headers={"Accept-Language": "en"},
-        ).json()["detail"]
+        assert (
+            "refused the credentials"
+            in admin.post(
+                f"/api/presets/{preset}/connect",
+                json={"base_url": sim.base, "inputs": {"database": DATABASE, "api_key": "not-the-key"}},
+                headers={"Accept-Language": "en"},
+            ).json()["detail"]
+        )
         assert "not-the-key" not in answer.text
         assert admin.get("/api/connectors").json() == []  # nothing stored
         # one request per attempt: the first endpoint was refused, so the others were not tried with the same key
