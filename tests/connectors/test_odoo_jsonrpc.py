@@ -226,3 +226,22 @@ def test_the_simulation_answers_jsonrpc_errors_as_odoo_does() -> None:
                          [[["active", "in", [True, False]]]]])["result"]  # fmt: skip
         live = ask(service="object", method="execute_kw", args=[*args, "product.product", "search_count", [[]]])
         assert everything == len(sim.models["product.product"]) == live["result"] + 1
+
+
+def test_a_key_in_the_body_is_refused_for_an_endpoint_without_a_body() -> None:
+    import msgspec
+
+    from atlas.connectors.schemas import ConnectorCreate
+    from atlas.connectors.services import validate_create
+    from atlas.errors import ValidationFailed
+
+    rpc = {"key": "quants", "resource": "stock_balances", "path": "/jsonrpc", "record_path": "$.result",
+           "rpc": {"protocol": "odoo_jsonrpc", "body": jsonrpc_body()}}  # fmt: skip
+    get = {"key": "items", "resource": "items", "path": "/api/items"}
+    auth = {"kind": "api_key", "key_location": "body", "key_name": "params.args.2", "api_key": "k"}
+    body = {"name": "Odoo 17", "base_url": "https://odoo.example.com", "auth": auth, "endpoints": [rpc]}
+    validate_create(msgspec.convert(body, ConnectorCreate))  # a read-RPC endpoint carries the key
+    with pytest.raises(ValidationFailed) as caught:
+        validate_create(msgspec.convert({**body, "endpoints": [rpc, get]}, ConnectorCreate))
+    assert caught.value.message_key == "errors.auth_key_in_body_needs_rpc"
+    assert caught.value.extra["field"] == "endpoints[1].rpc" and caught.value.params["endpoint"] == "items"
