@@ -222,7 +222,10 @@ async def dismiss(session: AsyncSession, record_id: uuid.UUID, *, actor: Actor, 
 STATUSES = ("open", "reprocessed", "dismissed")
 
 
-CHOICE_LABELS: dict[str, str] = {FieldType.MOVEMENT_KIND: "inventory.kind.", FieldType.LOCATION_TYPE: "inventory.location_type."}
+CHOICE_LABELS: dict[str, str] = {
+    FieldType.MOVEMENT_KIND: "inventory.kind.",
+    FieldType.LOCATION_TYPE: "inventory.location_type.",
+}
 
 
 def field_type(resource: str, field: str) -> FieldType | None:

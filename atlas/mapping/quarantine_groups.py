@@ -2,8 +2,11 @@
 
 A person fixes causes, not records: 573 movements set aside for one unknown kind are one problem with one fix.
 A record that is wrong in two ways (two fields) belongs to two groups, and a group's count is the number of
-distinct records with that error, so every group's count is exact; their sum can then exceed the number of
-records, which is counted apart. The offending value is the error's ``detail`` (the engine puts the value there,
+records with that error, so every group's count is exact; their sum can then exceed the number of records, which
+is counted apart. A record has at most one error per field (the engine maps field by field, the writer gives one
+reason), so counting (record, error) pairs counts records: ``count(DISTINCT id)`` gave the same numbers about ten
+times slower on 60,000 records (its sorts), and so did taking the oldest record as the sample; any record of the
+group serves as its sample. The offending value is the error's ``detail`` (the engine puts the value there,
 cut to 60 characters; the writer's reasons have none). A record with no error at all still lands in one group
 (code ``unknown``), so grouping never hides a record.
 
@@ -90,8 +93,7 @@ async def group_rows(
             text(
                 f"""
                 SELECT q.connector_id, q.endpoint_key, q.resource, {FIELD} AS field, {CODE} AS code,
-                       {VALUE} AS value, count(DISTINCT q.id) AS n,
-                       (array_agg(q.id ORDER BY q.created_at, q.id))[1] AS sample_id,
+                       {VALUE} AS value, count(*) AS n, (array_agg(q.id))[1] AS sample_id,
                        count(*) OVER () AS groups
                 FROM quarantined_records q CROSS JOIN LATERAL {_errors("q")} AS e
                 WHERE {where}
@@ -164,7 +166,7 @@ async def run_top(session: AsyncSession, *, connector_id: uuid.UUID, run_id: uui
                            ) AS rank
                     FROM (
                         SELECT q.resource, q.endpoint_key, {FIELD} AS field, {CODE} AS code, {VALUE} AS value,
-                               count(DISTINCT q.id) AS n
+                               count(*) AS n
                         FROM quarantined_records q CROSS JOIN LATERAL {_errors("q")} AS e
                         WHERE q.tenant_id = :tenant_id AND q.connector_id = :connector_id
                           AND q.sync_run_id = :run_id

@@ -178,6 +178,9 @@ def test_groups_count_exactly_what_the_table_holds(synced, truth, stack):
     rows = re.findall(r'<tr data-testid="quarantine-group"[^>]*data-value="([^"]*)" data-count="(\d+)"', page)
     assert rows == [("ADJUSTMENT", str(truth["ADJUSTMENT"])), ("TRANSFER_IN", str(truth["TRANSFER_IN"]))]
     assert 'data-testid="fix-canonical"' in page and "أضف وأعد المعالجة" in page
+    # "Edit the rule" opens the mapping editor at the field: the fragment names the field's heading there.
+    editor_url, fragment = first["fix"]["editor_url"].split("#")
+    assert f'id="{fragment}"' in admin.get(editor_url, headers=HTML).text
 
 
 def test_another_tenant_sees_no_group_and_a_viewer_cannot_fix(synced, stack):
