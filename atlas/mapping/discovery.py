@@ -390,6 +390,17 @@ class Discovery:
                 again = await self.prober.sample(retry)
                 if again.error is None:
                     found.sampled = again
+        checked = found.sampled
+        if (
+            checked is not None
+            and checked.error is None
+            and checked.verified == "single_page"
+            and endpoint.pagination.kind != "none"
+            and endpoint.rpc is None
+        ):
+            checked.verified = await self._verify_small(
+                dataclasses.replace(endpoint, record_path=found.record_path or endpoint.record_path), checked
+            )
 
     # --- 4. incremental filters found by asking -------------------------------------------------------------------
     async def find_filter(self, found: Found) -> None:

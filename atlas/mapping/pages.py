@@ -1,4 +1,4 @@
-"""Mapping pages: the editor of one endpoint's mapping, and capability discovery of a connector.
+"""Mapping pages: the editor of one endpoint's mapping, and discovery (a connector's, and "Other REST API").
 
 Both pages only render what the JSON API also gives; every change (save, activate,
 preview, discover) is made by the page's script through that API, so the same
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.connectors import services as connectors
 from atlas.errors import NotFound
-from atlas.mapping import services
+from atlas.mapping import discovery_pages, services
 from atlas.mapping.canonical import CANONICAL_FIELDS
 from atlas.mapping.engine import TRANSFORMS
 from atlas.platform.principal import Principal
@@ -166,24 +166,12 @@ class MappingPages(Controller):
         db: NamedDependency[AsyncSession],
         connector_id: FromPath[uuid.UUID],
     ) -> Template:
-        connector, endpoint_rows = await connectors.get_connector(db, connector_id)
-        read = connectors.read_model(connector, endpoint_rows, request.app.state.secret_box)
-        mapped = {m.endpoint_key: m.active_version for m in await services.list_mappings(db, connector_id)}
-        ctx = await tenant_context_for(db)
-        model = {
-            "connector_id": str(read.id),
-            "endpoints": [{"key": e.key, "resource": e.resource, "path": e.path} for e in read.endpoints],
-            "mapped": mapped,
-        }
-        return page(
-            request,
-            "mappings/discover.html",
-            nav="connectors",
-            connector=read,
-            mapped=mapped,
-            model=model,
-            **ctx,
-        )
+        return await discovery_pages.connector_page(request, db, connector_id)
+
+    @get("/new/other", opt={"permission": Permission.MANAGE_CONNECTORS})
+    async def other_rest_api(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
+        """Other REST API: a base URL and authentication, then discovery proposes the rest."""
+        return await discovery_pages.start_page(request, db)
 
 
 PAGE_CONTROLLERS = [MappingPages]

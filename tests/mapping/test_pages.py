@@ -153,11 +153,11 @@ def test_the_discovery_page_explains_it_only_reads(atlas, demo_erp_url):
     assert response.status_code == 200, response.text[:500]
     html = response.text
     assert 'data-testid="discover-button"' in html
-    assert "GET" in html and "HEAD" in html and "OPTIONS" in html
+    assert "GET" in html and "HEAD" not in html and "OPTIONS" not in html  # GETs only (read-RPC: its own read call)
     assert "للقراءة فقط" in html
     assert connector["base_url"] in html and "DEMO-API-KEY-2024" not in html
     english = page(admin, f"/app/connectors/{connector['id']}/discover", cookies={"atlas_lang": "en"}).text
-    assert "Probe the system" in english and "Discovery only reads" in english
+    assert "Discover" in english and "Discovery only reads" in english and "Apply all" in english
 
 
 def test_another_tenants_connector_is_not_found(atlas, demo_erp_url):
