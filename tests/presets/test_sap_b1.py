@@ -1,6 +1,7 @@
 """SAP Business One through its preset: a customer types the Service Layer's address, the company database, a user
-and a password, presses Connect, and Atlas holds the company's items, warehouses and stock per item and warehouse
-exactly as the simulation (tests/sims/sap_b1.py) knows them, through Temporal, first and after the source changed.
+and a password, presses Connect, and Atlas holds the company's items, warehouses, stock per item and warehouse and
+the movements of its stock documents exactly as the simulation (tests/sims/sap_b1.py) knows them, through Temporal,
+first and after the source changed.
 
 The truth comes from the simulated company's own state (`SapCompany.truth_*`), snapshotted when each sync ended.
 """
@@ -17,9 +18,17 @@ import pytest
 from tests.presets import journey
 from tests.presets.engine_reads import filled, read_and_map
 from tests.sims.sap_b1 import COMPANY_DB, PASSWORD, USER, V1, SapB1, sap_b1
-from tests.sims.sap_b1_data import Item, SapCompany, Warehouse, messy_company
+from tests.sims.sap_b1_data import Item, Movement, SapCompany, Warehouse, messy_company
 
 INPUTS = {"company_db": COMPANY_DB, "username": USER, "password": PASSWORD}
+MOVEMENT_ENDPOINTS = (
+    "goods_receipts",
+    "goods_issues",
+    "transfers_out",
+    "transfers_in",
+    "deliveries",
+    "purchase_deliveries",
+)
 Pair = tuple[str, str]
 
 
@@ -29,6 +38,8 @@ class Truth:
     warehouses: dict[str, str]  # WarehouseCode -> name (WarehouseName, else the code)
     balances: dict[Pair, tuple[Decimal, Decimal]]  # (ItemCode, WarehouseCode) -> (InStock, Committed)
     skipped: int  # items that are not stock
+    movements: dict[str, Movement]  # the preset's movement id -> item, warehouse, kind, quantity, date
+    not_stock: set[str]  # ids of document lines whose item is not stock: set aside as unknown items
 
 
 def truth(company: SapCompany) -> Truth:
@@ -38,7 +49,19 @@ def truth(company: SapCompany) -> Truth:
             {code: w.name or code for code, w in company.truth_warehouses().items()},
             company.truth_balances(),
             sum(1 for item in company.items.values() if not item.inventory),
+            company.truth_movements(),
+            company.non_stock_lines(),
         )
+
+
+def atlas_movements(stack: Any, connected: journey.Connected) -> dict[str, Movement]:
+    rows = stack.atlas.sql(
+        """SELECT m.external_id, i.external_id, l.external_id, m.kind, m.quantity, m.occurred_at
+           FROM stock_movements m JOIN items i ON i.id = m.item_id JOIN locations l ON l.id = m.location_id
+           WHERE m.tenant_id = %s AND m.connector_id = %s""",
+        (connected.tenant_id, connected.connector_id),
+    )
+    return {e: (item, place, kind, q, when.date()) for e, item, place, kind, q, when in rows}
 
 
 # --- the preset over every record the simulation serves, without the stack --------------------------------------
@@ -67,6 +90,21 @@ def test_the_preset_reads_and_maps_every_record_exactly_and_sets_nothing_aside()
         read = {(r["item_ref"], r["location_ref"]): (r["quantity"], r["reserved_qty"]) for r in stock.rows}
         assert len(stock.rows) == len(read) == len(source.balances)  # one row per item and warehouse
         assert read == source.balances
+        mapped: dict[str, Movement] = {}
+        for key in MOVEMENT_ENDPOINTS:
+            lines = read_and_map(rendered, key)
+            assert lines.errors == [] and lines.skipped == []
+            for r in lines.rows:
+                when = r["occurred_at"].date()
+                mapped[r["external_id"]] = (r["item_ref"], r["location_ref"], r["kind"], r["quantity"], when)
+        assert {k: m for k, m in mapped.items() if k not in source.not_stock} == source.movements
+        # A cancelled delivery and its cancellation document add up to nothing, line by line.
+        cancelled = next(d for d in sim.data.documents["DeliveryNotes"].values() if d.cancel_status == "csYes")
+        undoing = next(d for d in sim.data.documents["DeliveryNotes"].values() if d.cancel_status == "csCancellation")
+        for n in range(len(cancelled.lines)):
+            sale, back = mapped[f"DLN-{cancelled.entry}-{n}"], mapped[f"DLN-{undoing.entry}-{n}"]
+            assert sale[3] < 0 and back[3] == -sale[3] and sale[:3] == back[:3]
+        assert source.not_stock == {"DLN-152-1"} <= set(mapped)  # maps; only Atlas's items can tell it is no stock
         # Read as the Service Layer must be read: the V3 root, logged in, every page by its odata.nextLink.
         reads = sim.log.of(kind="read")
         assert reads and all(r.path.startswith(V1) and "B1SESSION=" in r.headers.get("cookie", "") for r in reads)
@@ -95,12 +133,9 @@ def test_connecting_tests_every_endpoint_and_previews_real_records(
 ) -> None:
     connected, _, _ = first
     answer = connected.answer
-    assert [(c["endpoint"], c["ok"]) for c in answer["checks"]] == [
-        ("items", True),
-        ("warehouses", True),
-        ("stock", True),
-    ]
-    assert sorted(m["endpoint_key"] for m in answer["mappings"]) == ["items", "stock", "warehouses"]
+    endpoints = ["items", "warehouses", "stock", *MOVEMENT_ENDPOINTS]
+    assert [(c["endpoint"], c["ok"]) for c in answer["checks"]] == [(key, True) for key in endpoints]
+    assert sorted(m["endpoint_key"] for m in answer["mappings"]) == sorted(endpoints)
     assert answer["connector"]["base_url"].endswith("/b1s/v1")
     assert answer["connector"]["auth"]["password"] != PASSWORD  # never returned
     previews = {p["endpoint"]: p for p in answer["previews"]}
@@ -123,17 +158,31 @@ def test_after_the_first_sync_items_warehouses_and_every_balance_equal_the_sourc
     assert all(available == q - r for q, r, available in atlas.values())
     assert atlas[("A00001", "02")][0] == -3 and atlas[("a00002", "01")][0] == 6  # negative; case-sensitive codes
     assert atlas[("A00001", "01")][2] == -7  # committed beyond what is on hand
+    movements = atlas_movements(stack, connected)
+    exact = sum(1 for ident, m in source.movements.items() if movements.get(ident) == m)
+    assert exact == len(source.movements) == len(movements), f"{exact} of {len(source.movements)} movements exact"
+    boxed = [m for ident, m in source.movements.items() if ident.startswith("DLN") and m[3] % 12 == 0]
+    assert boxed  # deliveries in boxes of 12 moved their pieces (InventoryQuantity), not their boxes
 
 
-def test_the_first_runs_counts_are_honest(first: tuple[journey.Connected, dict[str, Any], Truth]) -> None:
+def test_the_first_runs_counts_are_honest_and_each_set_aside_line_is_explained(
+    first: tuple[journey.Connected, dict[str, Any], Truth],
+) -> None:
     connected, run, source = first
     stats = run["stats"]
     assert stats["items"]["read"] == len(source.items) + source.skipped
     assert stats["items"]["written"] == len(source.items) and stats["items"]["skipped"] == source.skipped
     assert stats["locations"]["read"] == stats["locations"]["written"] == len(source.warehouses)
     assert stats["stock_balances"]["read"] == stats["stock_balances"]["written"] == len(source.balances)
-    assert run["summary"]["set_aside"] == 0 and run["summary"]["skipped"] == source.skipped
-    assert journey.set_aside(connected) == []
+    moved = stats["stock_movements"]
+    assert moved["written"] == len(source.movements) and moved["skipped"] == 0
+    assert moved["read"] == len(source.movements) + len(source.not_stock)
+    assert run["summary"]["set_aside"] == len(source.not_stock) == 1
+    assert run["summary"]["skipped"] == source.skipped
+    aside = journey.set_aside(connected)
+    assert len(aside) == 1 and aside[0]["endpoint_key"] == "deliveries"
+    assert aside[0]["raw"]["ItemCode"] == "FEE DELIVERY"  # a delivery fee billed on a delivery: not stock
+    assert [(e["field"], e["code"]) for e in aside[0]["errors"]] == [("item_ref", "unknown_item")]
 
 
 def test_the_source_changes_a_session_expires_mid_read_and_the_second_sync_is_exact_again(
@@ -149,6 +198,8 @@ def test_the_source_changes_a_session_expires_mid_read_and_the_second_sync_is_ex
     company.add_warehouse(Warehouse("04", "Khobar Store", city="Khobar", country="SA"))
     company.add_item(Item("NEW 100", "Saffron 1 g"), ["01", "04"])
     company.receive("NEW 100", "04", Decimal(30))
+    read_before = next(d for d in company.documents["DeliveryNotes"].values() if d.cancel_status == "csNo")
+    company.cancel("DeliveryNotes", read_before.entry)  # a delivery Atlas has read is cancelled after the sync
     logins, rejected = sim.logins, sim.rejected
     sim.expire_after(2)  # the server forgets the session after two more reads: in the middle of the items
     run = journey.sync(connected)
@@ -163,7 +214,21 @@ def test_the_source_changes_a_session_expires_mid_read_and_the_second_sync_is_ex
     )
     assert {code: name for code, (_, name, _, _) in journey.items(stack, connected).items()} == source.items
     assert "04" in journey.locations(stack, connected)
-    assert run["summary"]["set_aside"] == 0 and journey.set_aside(connected) == []
+    movements = atlas_movements(stack, connected)
+    assert movements == source.movements  # the cancellation arrived as movements moving the stock back
+    assert sum(m[3] for k, m in movements.items() if k.startswith(f"DLN-{read_before.entry}-")) < 0
+    assert run["summary"]["set_aside"] == len(source.not_stock)
+
+
+def test_a_company_without_mess_atlas_cannot_place_sets_nothing_aside(stack: Any) -> None:
+    with sap_b1(company=messy_company(seed=3, count=30, fee=False)) as clean:
+        connected = journey.connect(stack, "sap_b1", clean.base, INPUTS)
+        run = journey.sync(connected)
+        assert run["status"] == "succeeded" and run["summary"]["set_aside"] == 0, run["summary"]
+        source = truth(clean.data)
+        assert {pair: v[:2] for pair, v in journey.balances(stack, connected).items()} == source.balances
+        assert atlas_movements(stack, connected) == source.movements
+        assert journey.set_aside(connected) == []
 
 
 def test_a_wrong_password_is_a_clear_422_and_nothing_is_stored(stack: Any, sim: SapB1) -> None:

@@ -10,11 +10,13 @@ on 127.0.0.1, serving a `SapCompany` (tests/sims/sap_b1_data.py) that knows its 
 * Two roots, as the real server has: ``/b1s/v1`` speaks OData V3 JSON (``odata.metadata``, ``odata.count``, and the
   next page in ``odata.nextLink`` as a path from the server's root, ``/b1s/v1/Items?$skip=20``); ``/b1s/v2`` speaks
   OData V4 (``@odata.context``, ``@odata.count``, ``@odata.nextLink`` relative to the entity set, ``Items?$skip=20``).
-* ``Items`` and ``Warehouses`` take ``$select``, ``$filter`` (comparisons joined by ``and``), ``$top``, ``$skip`` and
-  ``$inlinecount=allpages`` (V3) / ``$count=true`` (V4); an unknown property is a 400, never ignored. The server pages
-  at ``page_size`` records (20, B1's default); ``Prefer: odata.maxpagesize=N`` changes it per request and is echoed
-  in ``Preference-Applied``. Records come in key order (``ItemCode``, ``WarehouseCode``), and a next link keeps the
-  request's query options.
+* ``Items``, ``Warehouses`` and the documents that move stock (``InventoryGenEntries``, ``InventoryGenExits``,
+  ``StockTransfers``, ``DeliveryNotes``, ``PurchaseDeliveryNotes``: a header with ``DocDate`` and its lines in
+  ``DocumentLines``, or ``StockTransferLines``) take ``$select``, ``$filter`` (comparisons joined by ``and``),
+  ``$top``, ``$skip`` and ``$inlinecount=allpages`` (V3) / ``$count=true`` (V4); an unknown property is a 400, never
+  ignored. The server pages at ``page_size`` records (20, B1's default); ``Prefer: odata.maxpagesize=N`` changes it
+  per request and is echoed in ``Preference-Applied``. Records come in key order (``ItemCode``, ``WarehouseCode``,
+  ``DocEntry``), and a next link keeps the request's query options.
 
 Test switches: ``login_answer`` (``ok``, ``html``: a 200 HTML page, ``no_session``: a 200 JSON without a session),
 ``expire_all()`` (the server forgets every session, as after a restart or a timeout), ``expire_after_reads``
@@ -31,12 +33,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from urllib.parse import quote
 
 from tests.sims.auth_http import Log, SimHandler, serve
 from tests.sims.odata import ODataError, parse_filter, parse_select, selected
-from tests.sims.sap_b1_data import Item, SapCompany, Warehouse, legacy_company
+from tests.sims.sap_b1_data import DOCUMENT_ENTITIES, Document, Item, SapCompany, Warehouse, legacy_company
 
 V1 = "/b1s/v1"
 V2 = "/b1s/v2"
@@ -45,8 +48,17 @@ ROOTS = (V1, V2)
 COMPANY_DB = "SBODEMOUS"
 USER = "manager"
 PASSWORD = "B1-pa$$word:1"
-ENTITIES = {"Items": list(Item("x", None).render()), "Warehouses": list(Warehouse("x", None).render())}
-ENTITY_TYPES = {"Items": "Item", "Warehouses": "Warehouse"}
+ENTITIES = {
+    "Items": list(Item("x", None).render()),
+    "Warehouses": list(Warehouse("x", None).render()),
+    **{entity: list(Document(entity, 0, 0, date(2026, 1, 1), []).render()) for entity in DOCUMENT_ENTITIES},
+}
+ENTITY_TYPES = {
+    "Items": "Item",
+    "Warehouses": "Warehouse",
+    "StockTransfers": "StockTransfer",
+    **{entity: "Document" for entity in DOCUMENT_ENTITIES if entity != "StockTransfers"},
+}
 
 
 def _error(code: int, text: str) -> dict[str, Any]:
@@ -117,7 +129,11 @@ class SapB1:
             return True
 
     def records(self, entity: str) -> list[dict[str, Any]]:
-        return self.data.item_records() if entity == "Items" else self.data.warehouse_records()
+        if entity == "Items":
+            return self.data.item_records()
+        if entity == "Warehouses":
+            return self.data.warehouse_records()
+        return self.data.document_records(entity)
 
 
 def _encode(value: str) -> str:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -137,6 +137,132 @@ class Item:
 
 
 Pair = tuple[str, str]  # (ItemCode, WarehouseCode)
+Movement = tuple[str, str, str, Decimal, date]  # item, warehouse, kind, signed quantity (inventory units), date
+
+RECEIPTS = "InventoryGenEntries"  # goods receipts (OIGN)
+ISSUES = "InventoryGenExits"  # goods issues (OIGE)
+TRANSFERS = "StockTransfers"  # inventory transfers (OWTR)
+DELIVERIES = "DeliveryNotes"  # deliveries to customers (ODLN)
+PURCHASE_DELIVERIES = "PurchaseDeliveryNotes"  # goods receipt POs from vendors (OPDN)
+DOCUMENT_ENTITIES = (RECEIPTS, ISSUES, TRANSFERS, DELIVERIES, PURCHASE_DELIVERIES)
+
+
+@dataclass
+class Line:
+    """One document line: ``quantity`` in the line's unit, ``per_unit`` inventory units each (a box of 12)."""
+
+    item: str
+    warehouse: str  # WarehouseCode: where stock arrives or leaves (a transfer's destination)
+    quantity: Decimal
+    per_unit: Decimal = Decimal(1)
+    source: str | None = None  # a transfer's FromWarehouseCode
+    number: int = 0  # LineNum
+
+    @property
+    def inventory_quantity(self) -> Decimal:
+        return (self.quantity * self.per_unit).quantize(Q6)
+
+
+EFFECTS: dict[str, Any] = {
+    RECEIPTS: lambda line, q: [(line.warehouse, q)],
+    PURCHASE_DELIVERIES: lambda line, q: [(line.warehouse, q)],
+    ISSUES: lambda line, q: [(line.warehouse, -q)],
+    DELIVERIES: lambda line, q: [(line.warehouse, -q)],
+    TRANSFERS: lambda line, q: [(line.source, -q), (line.warehouse, q)],
+}
+# The id each line's movement gets from the preset's mapping, and its kind and sign.
+KINDS: dict[str, list[tuple[str, str, int]]] = {
+    RECEIPTS: [("IGN", "receipt", 1)],
+    ISSUES: [("IGE", "issue", -1)],
+    DELIVERIES: [("DLN", "sale", -1)],
+    PURCHASE_DELIVERIES: [("PDN", "receipt", 1)],
+    TRANSFERS: [("WTR-out", "transfer_out", -1), ("WTR-in", "transfer_in", 1)],
+}
+
+
+@dataclass
+class Document:
+    entity: str
+    entry: int  # DocEntry
+    number: int  # DocNum
+    day: date  # DocDate
+    lines: list[Line]
+    cancel_status: str = "csNo"  # csNo, csYes (cancelled), csCancellation (the document that cancels another)
+    card: str | None = None
+
+    def render(self) -> dict[str, Any]:
+        base: dict[str, Any] = {
+            "DocEntry": self.entry,
+            "DocNum": self.number,
+            "DocDate": self.day.isoformat(),
+            "Comments": None,
+            "DocumentStatus": "bost_Close",
+        }
+        if self.entity == TRANSFERS:
+            first = self.lines[0] if self.lines else None
+            return {
+                **base,
+                "DueDate": self.day.isoformat(),
+                "FromWarehouse": first.source if first else None,
+                "ToWarehouse": first.warehouse if first else None,
+                "DocObjectCode": "67",
+                "StockTransferLines": [
+                    {
+                        "LineNum": line.number,
+                        "DocEntry": self.entry,
+                        "ItemCode": line.item,
+                        "Quantity": float(line.quantity),
+                        "UnitsOfMeasurment": float(line.per_unit),
+                        "InventoryQuantity": float(line.inventory_quantity),
+                        "FromWarehouseCode": line.source,
+                        "WarehouseCode": line.warehouse,
+                        "BaseType": "Default",
+                        "BaseEntry": None,
+                        "BaseLine": None,
+                    }
+                    for line in self.lines
+                ],
+            }
+        return {
+            **base,
+            "DocType": "dDocument_Items",
+            "DocDueDate": self.day.isoformat(),
+            "CardCode": self.card,
+            "Cancelled": yes(self.cancel_status != "csNo"),
+            "CancelStatus": self.cancel_status,
+            "DocumentLines": [
+                {
+                    "LineNum": line.number,
+                    "DocEntry": self.entry,
+                    "ItemCode": line.item,
+                    "Quantity": float(line.quantity),
+                    "UnitsOfMeasurment": float(line.per_unit),
+                    "InventoryQuantity": float(line.inventory_quantity),
+                    "WarehouseCode": line.warehouse,
+                    "BaseType": -1,
+                    "BaseEntry": None,
+                    "BaseLine": None,
+                }
+                for line in self.lines
+            ],
+        }
+
+
+def movements_of(document: Document, line: Line) -> dict[str, Movement]:
+    """What one line of ``document`` must become in Atlas, by the id the preset's mapping gives it."""
+    found: dict[str, Movement] = {}
+    undo = -1 if document.cancel_status == "csCancellation" else 1  # a cancellation moves the stock back
+    for prefix, kind, sign in KINDS[document.entity]:
+        warehouse = line.source if kind == "transfer_out" else line.warehouse
+        assert warehouse is not None
+        found[f"{prefix}-{document.entry}-{line.number}"] = (
+            line.item,
+            warehouse,
+            kind,
+            line.inventory_quantity * sign * undo,
+            document.day,
+        )
+    return found
 
 
 @dataclass
@@ -145,6 +271,7 @@ class SapCompany:
 
     warehouses: dict[str, Warehouse] = field(default_factory=dict)
     items: dict[str, Item] = field(default_factory=dict)
+    documents: dict[str, dict[int, Document]] = field(default_factory=dict)  # entity -> DocEntry -> document
     clock: datetime = field(default_factory=lambda: datetime(2026, 11, 20, 8, 0, 0, tzinfo=UTC))
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -157,7 +284,11 @@ class SapCompany:
         with self.lock:
             return [self.warehouses[code].render() for code in sorted(self.warehouses)]
 
-    # --- operations ------------------------------------------------------------------------------------------
+    def document_records(self, entity: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [d.render() for d in sorted(self.documents.get(entity, {}).values(), key=lambda d: d.entry)]
+
+    # --- operations: documents, as B1 posts them ------------------------------------------------------------
     def _touch(self, item: Item) -> None:
         self.clock += timedelta(minutes=1, seconds=7)
         item.updated = self.clock
@@ -168,35 +299,72 @@ class SapCompany:
             raise KeyError(warehouse)
         return item.stock.setdefault(warehouse, Stock())
 
-    def receive(self, code: str, warehouse: str, quantity: Decimal) -> None:
-        """A goods receipt (or a delivery from a vendor) into ``warehouse``."""
-        with self.lock:
-            row = self._row(code, warehouse)
-            row.in_stock = (row.in_stock + quantity).quantize(Q6)
-            self._touch(self.items[code])
+    def _apply(self, entity: str, line: Line, sign: int) -> None:
+        """A line's effect on stock (``sign`` -1 undoes it: a cancellation). Items that are not stock have none."""
+        item = self.items[line.item]
+        if not item.inventory:
+            return
+        quantity = line.inventory_quantity * sign
+        for warehouse, change in EFFECTS[entity](line, quantity):
+            row = self._row(line.item, warehouse)
+            row.in_stock = (row.in_stock + change).quantize(Q6)
+        if entity == DELIVERIES:
+            row = self._row(line.item, line.warehouse)
+            row.committed = max(Decimal(0), row.committed - quantity).quantize(Q6)
+        self._touch(item)
 
-    def issue(self, code: str, warehouse: str, quantity: Decimal) -> None:
-        """A goods issue out of ``warehouse`` (negative stock where the company allows it)."""
-        self.receive(code, warehouse, -quantity)
-
-    def transfer(self, code: str, source: str, target: str, quantity: Decimal) -> None:
+    def post(self, entity: str, lines: list[Line], day: date | None = None, card: str | None = None) -> Document:
+        """A document of ``entity`` with ``lines``, posted: stock moves as its kind says."""
         with self.lock:
-            self.issue(code, source, quantity)
-            self.receive(code, target, quantity)
+            entry = max((d.entry for docs in self.documents.values() for d in docs.values()), default=0) + 1
+            self.clock += timedelta(minutes=2)
+            document = Document(entity, entry, 1000 + entry, day or self.clock.date(), lines, card=card)
+            for number, line in enumerate(lines):
+                line.number = number
+                self._apply(entity, line, 1)
+            self.documents.setdefault(entity, {})[entry] = document
+            return document
+
+    def cancel(self, entity: str, entry: int) -> Document:
+        """Cancel a marketing document: it becomes ``csYes``, and a cancellation document (``csCancellation``) with
+        the same lines undoes its stock effect."""
+        with self.lock:
+            original = self.documents[entity][entry]
+            original.cancel_status = "csYes"
+            lines = [Line(li.item, li.warehouse, li.quantity, li.per_unit, li.source) for li in original.lines]
+            cancellation = self.post(entity, [], card=original.card)
+            cancellation.lines, cancellation.cancel_status = lines, "csCancellation"
+            for number, line in enumerate(lines):
+                line.number = number
+                self._apply(entity, line, -1)
+            return cancellation
+
+    def receive(self, code: str, warehouse: str, quantity: Decimal) -> Document:
+        """A goods receipt (InventoryGenEntries) into ``warehouse``."""
+        return self.post(RECEIPTS, [Line(code, warehouse, quantity)])
+
+    def issue(self, code: str, warehouse: str, quantity: Decimal) -> Document:
+        """A goods issue (InventoryGenExits) out of ``warehouse``; negative stock where the company allows it."""
+        return self.post(ISSUES, [Line(code, warehouse, quantity)])
+
+    def transfer(self, code: str, source: str, target: str, quantity: Decimal) -> Document:
+        """A stock transfer (StockTransfers) from ``source`` to ``target``."""
+        return self.post(TRANSFERS, [Line(code, target, quantity, source=source)])
+
+    def purchase(self, code: str, warehouse: str, quantity: Decimal) -> Document:
+        """A goods receipt PO (PurchaseDeliveryNotes): a vendor's delivery into ``warehouse``."""
+        return self.post(PURCHASE_DELIVERIES, [Line(code, warehouse, quantity)], card="V10000")
 
     def order(self, code: str, warehouse: str, quantity: Decimal) -> None:
-        """A sales order: the quantity is promised to a customer (``Committed``)."""
+        """A sales order: the quantity is promised to a customer (``Committed``); stock does not move."""
         with self.lock:
             row = self._row(code, warehouse)
             row.committed = (row.committed + quantity).quantize(Q6)
 
-    def deliver(self, code: str, warehouse: str, quantity: Decimal) -> None:
-        """A delivery of an open sales order: stock leaves, and so does the promise."""
-        with self.lock:
-            row = self._row(code, warehouse)
-            row.in_stock = (row.in_stock - quantity).quantize(Q6)
-            row.committed = max(Decimal(0), row.committed - quantity).quantize(Q6)
-            self._touch(self.items[code])
+    def deliver(self, code: str, warehouse: str, quantity: Decimal, per_unit: Decimal = Decimal(1)) -> Document:
+        """A delivery (DeliveryNotes) of ``quantity`` sales units of ``per_unit`` inventory units each: stock leaves,
+        and so does the promise."""
+        return self.post(DELIVERIES, [Line(code, warehouse, quantity, per_unit)], card="C20000")
 
     def add_item(self, item: Item, warehouses: list[str] | None = None) -> None:
         """A new item, linked to ``warehouses`` (all of them when the company adds them automatically)."""
@@ -221,6 +389,33 @@ class SapCompany:
     def truth_warehouses(self) -> dict[str, Warehouse]:
         with self.lock:
             return dict(self.warehouses)
+
+    def truth_movements(self) -> dict[str, Movement]:
+        """Every stock movement the documents hold, by the id the preset gives it (``IGN-<DocEntry>-<LineNum>``;
+        a transfer line is two, ``WTR-out-…`` and ``WTR-in-…``). A cancelled document stays what it was, and the
+        document cancelling it moves the stock back (its movements have the opposite sign): together they add up
+        to nothing, and a cancellation after a read is a movement like any other. Lines of items that are not stock
+        are not movements."""
+        with self.lock:
+            found: dict[str, Movement] = {}
+            for documents in self.documents.values():
+                for document in documents.values():
+                    for line in document.lines:
+                        if self.items[line.item].inventory:
+                            found.update(movements_of(document, line))
+            return found
+
+    def non_stock_lines(self) -> set[str]:
+        """Ids of the document lines whose item is not stock (a delivery fee): records Atlas cannot place."""
+        with self.lock:
+            return {
+                ident
+                for documents in self.documents.values()
+                for document in documents.values()
+                for line in document.lines
+                if not self.items[line.item].inventory
+                for ident in movements_of(document, line)
+            }
 
     def truth_balances(self) -> dict[Pair, tuple[Decimal, Decimal]]:
         """(on hand, committed) of every stock item in every warehouse it is linked to, zeros included."""
@@ -275,8 +470,9 @@ NAMES = [
 ]
 
 
-def messy_company(seed: int = 7, count: int = 120) -> SapCompany:
-    """A company with the mess real ones hold (see the module's docstring), from ``seed``."""
+def messy_company(seed: int = 7, count: int = 120, *, fee: bool = True) -> SapCompany:
+    """A company with the mess real ones hold (see the module's docstring), from ``seed``; without ``fee``, no
+    document line names an item that is not stock (the one thing in it Atlas must set aside)."""
     rng = random.Random(seed)
     company = SapCompany()
     for warehouse in MESSY_WAREHOUSES:
@@ -327,4 +523,47 @@ def messy_company(seed: int = 7, count: int = 120) -> SapCompany:
     # Services and fees: items, but not stock.
     for code, name in (("SRV-INSTALL", "Installation"), ("FEE DELIVERY", "Delivery fee")):
         company.add_item(Item(code, name, uom=None, inventory=False), active)
+    history(company, rng, active, fee=fee)
     return company
+
+
+def history(company: SapCompany, rng: random.Random, active: list[str], documents: int = 150, *, fee: bool) -> None:
+    """A year of documents: goods receipts and issues, transfers, deliveries (boxes of 12 for boxed goods: the line's
+    Quantity is in boxes, its InventoryQuantity in pieces), goods receipt POs; a delivery that also bills a
+    delivery fee (an item that is not stock); a delivery cancelled by its cancellation document. The landmark rows
+    (A00001, a00002) are left as they are."""
+    codes = [c for c, i in company.items.items() if i.inventory and c not in ("A00001", "a00002")]
+
+    def line(code: str, *, boxes: bool = False) -> Line:
+        item = company.items[code]
+        warehouse = rng.choice([w for w in item.stock if w in active])
+        quantity = Decimal(rng.randint(1, 20))
+        if item.uom == "kg":
+            quantity += Decimal(rng.randint(0, 999)) / 1000
+        per_unit = Decimal(12) if boxes and item.uom == "Box" else Decimal(1)
+        return Line(code, warehouse, quantity, per_unit)
+
+    start = date(2026, 1, 2)
+    for _ in range(documents):
+        day = start + timedelta(days=rng.randint(0, 300))
+        roll = rng.random()
+        picked = rng.sample(codes, rng.randint(1, 3))
+        if roll < 0.2:
+            company.post(RECEIPTS, [line(c) for c in picked], day)
+        elif roll < 0.35:
+            company.post(ISSUES, [line(c) for c in picked], day)
+        elif roll < 0.5:
+            moves = []
+            for c in picked:
+                there = line(c)
+                there.source = rng.choice([w for w in active if w != there.warehouse])
+                moves.append(there)
+            company.post(TRANSFERS, moves, day)
+        elif roll < 0.85:
+            company.post(DELIVERIES, [line(c, boxes=True) for c in picked], day, card="C20000")
+        else:
+            company.post(PURCHASE_DELIVERIES, [line(c) for c in picked], day, card="V10000")
+    extra = [Line("FEE DELIVERY", "01", Decimal(1))] if fee else []
+    company.post(DELIVERIES, [line(codes[0]), *extra], date(2026, 10, 30), card="C30000")
+    wrong = company.post(DELIVERIES, [line(codes[1]), line(codes[2])], date(2026, 11, 2), card="C20000")
+    company.cancel(DELIVERIES, wrong.entry)  # entered by mistake: cancelled the same week
