@@ -13,6 +13,11 @@
   var A = window.Atlas;
   var STEPS = ["connect", "check", "sync", "recommendations"];
   var FINISHED = { succeeded: true, needs_attention: true, failed: true };
+  var SYNC_OUTCOMES = {
+    succeeded: "presets.wizard.sync_succeeded",
+    needs_attention: "presets.wizard.sync_needs_attention",
+    failed: "presets.wizard.sync_failed",
+  };
   var POLL_MS = 1000;
   var ANALYSIS_WAIT_MS = 180000;
   var SHOWN_FIELDS = {
@@ -171,7 +176,7 @@
         }, POLL_MS);
         return;
       }
-      status.textContent = A.t("presets.wizard.sync_" + run.status);
+      status.textContent = A.t(SYNC_OUTCOMES[run.status]);
       status.setAttribute("data-run-status", run.status);
       $(root, "[data-sync-summary]").textContent = run.summary || "";
       if (run.status === "failed") return;
