@@ -14,6 +14,12 @@ What a real company holds, and this one does:
   customers (it may exceed what is on hand: back orders), ``Ordered`` is on open purchase orders. Quantities carry up
   to six decimals (B1 keeps 19.6) and may be negative where negative inventory is allowed.
 * ``UpdateDate`` and ``UpdateTime`` as two fields (``"2026-11-20"``, ``"14:03:55"``), as B1 splits them.
+* Stock moves only through documents, a header (``DocEntry``, ``DocNum``, ``DocDate``, ``CancelStatus``) with lines
+  (``ItemCode``, ``WarehouseCode``, ``Quantity`` in the line's unit, ``InventoryQuantity`` in inventory units):
+  goods receipts and issues, stock transfers (``FromWarehouseCode`` to ``WarehouseCode``), deliveries, goods
+  receipt POs. A marketing document is cancelled by a cancellation document with the same lines (``csCancellation``)
+  that moves the stock back; the original becomes ``csYes``. A delivery may bill an item that is not stock (a fee):
+  its line moves nothing. Opening stock (set directly here) is not a document the Service Layer lists.
 
 The truth (`SapCompany.truth_balances` and friends) is computed from this state alone, never from what a client read.
 """
