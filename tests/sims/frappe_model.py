@@ -601,9 +601,9 @@ class StockData:
 
 
 def movement_key(entry: Entry) -> str:
-    """An entry's identity that survives the rename job: the voucher row, the warehouse and the creation time (a
+    """An entry's identity that survives the rename job: its creation time, the voucher row and the warehouse (a
     transfer's two entries share the row; a reversal shares row and warehouse but not the creation time)."""
-    return f"{entry.voucher_detail_no}|{entry.warehouse}|{frappe_datetime(entry.creation)}"
+    return f"{frappe_datetime(entry.creation)}|{entry.voucher_detail_no}|{entry.warehouse}"
 
 
 def frappe_datetime(moment: datetime) -> str:
