@@ -6,9 +6,9 @@ records with that error, so every group's count is exact; their sum can then exc
 is counted apart. A record has at most one error per field (the engine maps field by field, the writer gives one
 reason), so counting (record, error) pairs counts records: ``count(DISTINCT id)`` gave the same numbers several
 times slower on 60,000 records (its sorts), and so did taking the oldest record as the sample; any record of the
-group serves as its sample (docs/quarantine.md has the figures). The offending value is the error's ``detail`` (the engine puts the value there,
-cut to 60 characters; the writer's reasons have none). A record with no error at all still lands in one group
-(code ``unknown``), so grouping never hides a record.
+group serves as its sample (docs/quarantine.md has the figures). The offending value is the error's ``detail``
+(the engine puts the value there, cut to 60 characters; the writer's reasons have none). A record with no error
+at all still lands in one group (code ``unknown``), so grouping never hides a record.
 
 Plain SQL over the caller's tenant transaction: the tenant filter is explicit and row-level security is the
 second wall. Used by the quarantine API and page (`atlas.mapping.quarantine`) and by a run's counts
