@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from atlas.mapping.engine import Skipped, compile_mapping
-from atlas.presets.loader import load_presets, render
+from atlas.presets.loader import load_presets
+from tests.presets.engine_reads import filled, read_and_map
 from tests.sims.frappe import API_KEY, API_SECRET, FrappeApi, Seen, frappe_server
 from tests.sims.frappe_doctypes import DOCTYPES
 from tests.sims.frappe_model import ZERO, Entry, StockData, movement_key
@@ -205,30 +205,30 @@ def same_items(atlas: dict[str, tuple[Any, ...]], expected: dict[str, tuple[Any,
 
 
 def test_the_preset_maps_every_record_the_site_serves() -> None:
-    """Each endpoint's records, as the site answers the preset's own parameters, mapped by the preset's mapping:
-    only what the preset means to skip is skipped, nothing fails, and each ledger entry lands once."""
-    data = StockData()
-    from tests.sims.frappe_data import populate
-
-    marks = populate(data, seed=15, as_of=datetime(2026, 11, 22, 12, 0))
-    rendered = render(PRESET, "https://erp.example.com", {"api_key": "k", "api_secret": "s"})
-    keys: list[str] = []
-    for endpoint in rendered.connector["endpoints"]:
-        doctype = DOCTYPES[endpoint["path"].removeprefix("/api/resource/")]
-        rows = get_list(doctype, list(doctype.rows(data)), {**endpoint["params"], "limit_page_length": "0"})
-        mapping = compile_mapping(endpoint["resource"], rendered.mappings[endpoint["key"]], strict=True)
-        mapped = mapping.map_many(rows)
-        assert not [m for m in mapped if isinstance(m, list)], endpoint["key"]  # nothing fails to map
-        skipped = {rows[n]["name"] for n, m in enumerate(mapped) if isinstance(m, Skipped)}
-        if endpoint["key"] == "items":
-            assert skipped == {*marks.non_stock, marks.template, marks.stale_bin_item}
-        elif endpoint["key"] == "warehouses":
-            assert skipped == set(marks.groups)
-        else:
-            assert skipped == set()
-        if endpoint["resource"] == "stock_movements":
-            keys.extend(m["external_id"] for m in mapped if isinstance(m, dict))
-    assert sorted(keys) == sorted(movement_key(e) for e in data.entries.values())  # each entry once
+    """Each endpoint read through the engine as a sync reads it (its parameters, offset pages until an empty one),
+    mapped by the preset's mapping: every record the site has for it, only what the preset means to skip skipped,
+    nothing set aside by the mapping, and each ledger entry landing once."""
+    with frappe_server(seed=15) as site:
+        rendered = filled("erpnext", site.base, {"api_key": API_KEY, "api_secret": API_SECRET})
+        marks = site.landmarks
+        assert marks is not None
+        keys: list[str] = []
+        for endpoint in rendered.connector["endpoints"]:
+            mapped = read_and_map(rendered, endpoint["key"])
+            doctype = DOCTYPES[endpoint["path"].removeprefix("/api/resource/")]
+            every = get_list(doctype, list(doctype.rows(site.data)), {**endpoint["params"], "limit_page_length": "0"})
+            assert mapped.records == every, endpoint["key"]  # all of them, in the site's order, once
+            assert mapped.errors == [], endpoint["key"]
+            skipped = {r["name"] for r in mapped.skipped}
+            if endpoint["key"] == "items":
+                assert skipped == {*marks.non_stock, marks.template, marks.stale_bin_item}
+            elif endpoint["key"] == "warehouses":
+                assert skipped == set(marks.groups)
+            else:
+                assert skipped == set()
+            if endpoint["resource"] == "stock_movements":
+                keys.extend(row["external_id"] for row in mapped.rows)
+        assert sorted(keys) == sorted(movement_key(e) for e in site.data.entries.values())  # each entry once
 
 
 # --- one tenant on a messy site, then the site lives on ---------------------------------------------------
