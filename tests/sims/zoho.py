@@ -81,6 +81,8 @@ class ZohoServers:
     issued: deque[float] = field(default_factory=deque)
     calls: deque[float] = field(default_factory=deque)
     refused_for_quota: int = 0
+    rejected_tokens: int = 0  # API requests refused for an unknown or expired access token
+    rationed: int = 0  # token requests refused: more than ten access tokens in ten minutes
 
     @property
     def token_url(self) -> str:
@@ -109,6 +111,7 @@ class ZohoServers:
             while self.issued and now - self.issued[0] > self.token_window:
                 self.issued.popleft()
             if len(self.issued) >= self.token_quota:
+                self.rationed += 1
                 return None
             self.issued.append(now)
             token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
@@ -325,6 +328,8 @@ def _api_handler(sim: ZohoServers) -> type[SimHandler]:
                 return
             scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
             if scheme != "Zoho-oauthtoken" or not sim.valid(token.strip()):
+                with sim.lock:
+                    sim.rejected_tokens += 1
                 self.send(401, UNAUTHORIZED)
                 return
             organization = query.get("organization_id") or self.headers.get("X-com-zoho-inventory-organizationid")

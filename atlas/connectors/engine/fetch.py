@@ -195,15 +195,24 @@ class RequestExecutor:
             raise FetchError(rpc_error_reason(page.body), url=page.url, status=page.status, detail=error)
         return page
 
-    async def _send(self, url: str, params: dict[str, str] | None, rpc: RpcCall | None = None) -> RawResponse:
+    async def _send(
+        self, url: str, params: dict[str, str] | None, rpc: RpcCall | None = None, used: list[int] | None = None
+    ) -> RawResponse:
+        """Send one request; ``used`` receives the generation of the credential it carries."""
         # The connector's static headers first (X-Odoo-Database): authentication's own headers win over them.
         headers: dict[str, str] = dict(self.config.headers)
         query: dict[str, str] = dict(params) if params is not None else {}
         try:
+            # The rate limit first, the credential after: a token taken before a long wait (a 429's pause) could
+            # expire on the way.
+            await self.bucket.acquire()
             await self.auth.apply(headers, query)
+            if used is not None:
+                # Read right after `apply` (no await between): the credential this very request carries, which
+                # `apply` may just have fetched or renewed, not the one before it.
+                used.append(self.auth.generation)
             if params is None and query:
                 url, query = _with_query(url, query), {}
-            await self.bucket.acquire()
             async with self.in_flight:
                 self.requests += 1
                 if rpc is None:
@@ -222,24 +231,26 @@ class RequestExecutor:
                 "blocked_by_lock", url=attempt.url, detail=f"{attempt.reason}: {attempt.detail}".rstrip(": ")
             ) from None
         except TransportFailure as exc:
-                raise FetchError(
-                    {"timeout": "timeout", "connect": "connection_failed", "too_large": "body_too_large"}.get(
-                        exc.kind, "protocol_error"
-                    ),
-                    url=exc.url,
-                    detail=exc.detail,
-                    retryable=exc.kind in ("timeout", "connect", "protocol"),
-                ) from None
+            raise FetchError(
+                {"timeout": "timeout", "connect": "connection_failed", "too_large": "body_too_large"}.get(
+                    exc.kind, "protocol_error"
+                ),
+                url=exc.url,
+                detail=exc.detail,
+                retryable=exc.kind in ("timeout", "connect", "protocol"),
+            ) from None
 
     async def _once(
         self, url: str, params: dict[str, str] | None, attempt: int, rpc: RpcCall | None = None
     ) -> FetchedPage:
-        generation = self.auth.generation
-        response = await self._send(url, params, rpc)
+        used: list[int] = []
+        response = await self._send(url, params, rpc, used)
         if response.status == 401 and self.auth.refreshes_on_401:
             # The token was revoked or the session expired at the server: a new token or login, once per request
-            # (and once for all the requests that failed with the same credential).
-            await self.auth.refresh(generation)
+            # (and once for all the requests that failed with the same credential). The credential is the one the
+            # request carried: a session's first request, or one sent just after a renewal, carries a credential
+            # `apply` fetched for it (a shared token another session cached may already be revoked).
+            await self.auth.refresh(used[0] if used else self.auth.generation)
             response = await self._send(url, params, rpc)
         where = safe_url(response.url)
         status = response.status
