@@ -590,6 +590,19 @@ def attention_of(
     return causes
 
 
+async def _resolve_counts_last(session: AsyncSession, run: SyncRun) -> dict[str, Any]:
+    """Stock counts once more, after every endpoint: a count's level before may come from a movement another
+    endpoint wrote later in the run (a ledger read in parts), whatever the order the endpoints were read in.
+    Idempotent; the run's figures become the final ones."""
+    progress = dict(run.progress or {})
+    if not any("counts" in (value or {}) for value in progress.values()):
+        return progress
+    final = await resolve_counts(session, connector_id=run.connector_id, run_id=run.id)
+    return {
+        key: ({**value, "counts": final} if "counts" in (value or {}) else value) for key, value in progress.items()
+    }
+
+
 async def finish_run(
     session: AsyncSession, run_id: uuid.UUID, *, error: dict[str, Any] | None, correlation_id: str
 ) -> dict[str, Any]:
@@ -599,6 +612,7 @@ async def finish_run(
     runs = SyncRunRepo(session)
     run = await runs.get(run_id)
     connector = await connectors.ConnectorRepo(session).get(run.connector_id)
+    run.progress = await _resolve_counts_last(session, run)
     counts = await run_counts(session, connector_id=run.connector_id, run_id=run.id)
     resources = {p.get("resource") for p in (run.progress or {}).values()}
     stats = {resource: counts[resource] for resource in counts if resource in resources}
