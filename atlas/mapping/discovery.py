@@ -70,6 +70,7 @@ from atlas.mapping.discovery_suggest import Sample, Suggester, Suggestion, why
 __all__ = ["discover", "discover_base", "find_records", "flatten", "suggest_mapping"]
 
 SAMPLE_SIZE = 200
+MAX_PROBES = 120
 SHOWN_RECORDS = 3
 KEYS = {"items": "items", "locations": "locations", "stock_balances": "stock", "stock_movements": "movements"}
 RESOURCE_WORDS = {
@@ -158,7 +159,8 @@ class Discovery:
         self.found: dict[str, Found] = {}
         self._answers: dict[tuple[str, str], asyncio.Task[Answer | None]] = {}
         self.slash: bool | None = None
-        self.notes: list[dict[str, Any]] = []
+        self.unreachable = False
+        self.budget = MAX_PROBES  # candidate paths asked for, all resources together
 
     async def _get(self, path: str, params: dict[str, str] | None = None) -> Answer | None:
         """One GET per path and parameters for the whole discovery (resources searching at once share it)."""
@@ -192,6 +194,9 @@ class Discovery:
             if prefix != "/":
                 roots.append((prefix + "/", True))
         answers = await asyncio.gather(*(self._get(path) for path, _ in roots))
+        if all(a is None for a in answers) and all(t.done() and t.result() is None for t in self._answers.values()):
+            self.unreachable = True  # nothing answered at all: no point in asking for hundreds of paths
+            return
         ok = {path: a is not None and 200 <= a.status < 300 for (path, _), a in zip(roots, answers, strict=True)}
         answering: list[str] = []
         for prefix in prefixes:
@@ -220,6 +225,9 @@ class Discovery:
                         if found.first is not None and self._is(resource, found):
                             return
                         continue
+                    if self.budget <= 0:
+                        return
+                    self.budget -= 1
                     answer = await self._get(path, {"limit": str(PROBE_SIZE)})
                     if answer is not None and answer.status == 400:
                         answer = await self._get(path)  # a server that refuses an unknown parameter
@@ -664,6 +672,7 @@ def _report(
         else None,
         "auth_hint": discovery.prober.hint,
         "refused": discovery.prober.refused,
+        "unreachable": discovery.unreachable,
         "requests": discovery.prober.total_requests,
         "resources": resources,
         "proposal": {"endpoints": endpoints, "mappings": mappings},

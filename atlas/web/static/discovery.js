@@ -224,6 +224,9 @@
       box.appendChild(el("p", {}, [label("discovery.page.probed")]));
     }
     box.appendChild(el("p", { class: "muted" }, [label("discovery.page.requests", { count: report.requests || 0 })]));
+    if (report.unreachable) {
+      box.appendChild(el("p", { class: "field-error", "data-testid": "unreachable" }, [label("discovery.page.unreachable")]));
+    }
     if (report.refused) {
       var refused = el("p", { class: "field-error", "data-testid": "refused" }, [label("discovery.page.refused", { status: report.refused })]);
       if (report.auth_hint) {
