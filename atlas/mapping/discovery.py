@@ -497,7 +497,9 @@ async def _run(discovery: Discovery, configured: tuple[EndpointConfig, ...]) -> 
                 found.hint = _described_hint(found)
         described_resources = {f.hint for f in discovery.found.values() if f.described is not None and f.hint}
     missing = [r for r in wanted if r not in described_resources]
-    if missing and discovery.prober.refused is None:
+    # A system read by read-RPC calls (Odoo JSON-2, GraphQL, SuiteQL) has no REST paths to find by GETs.
+    rpc_system = any(e.rpc is not None for e in configured)
+    if missing and discovery.prober.refused is None and not rpc_system:
         await discovery.probe(missing)
     candidates = [
         f
