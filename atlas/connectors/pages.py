@@ -23,7 +23,17 @@ from atlas.policy.rbac import Permission
 from atlas.web.pages import page, tenant_context_for
 
 RESOURCES = ("items", "locations", "stock_balances", "stock_movements")
-AUTH_KINDS = ("none", "api_key", "bearer", "basic", "header", "oauth2_client_credentials", "session_login")
+AUTH_KINDS = (
+    "none",
+    "api_key",
+    "bearer",
+    "basic",
+    "header",
+    "oauth2_client_credentials",
+    "oauth2_refresh_token",
+    "oauth2_password",
+    "session_login",
+)
 PAGINATION_KINDS = ("none", "cursor", "offset", "page")
 # What the form starts from for a new connector: the API's own defaults.
 DEFAULT_LIMITS = {

@@ -363,6 +363,20 @@
       putText(auth, "client_secret", formValue(form, "auth.client_secret"));
       putText(auth, "scopes", formValue(form, "auth.scopes"));
       putText(auth, "audience", formValue(form, "auth.audience"));
+    } else if (kind === "oauth2_refresh_token" || kind === "oauth2_password") {
+      putText(auth, "token_url", formValue(form, "auth.token_url"));
+      putText(auth, "issuer", formValue(form, "auth.issuer"));
+      putText(auth, "client_auth", formValue(form, "auth.client_auth"));
+      putText(auth, "client_id", formValue(form, "auth.client_id"));
+      putText(auth, "client_secret", formValue(form, "auth.client_secret")); // empty: keep the stored secret
+      putText(auth, "scopes", formValue(form, "auth.scopes"));
+      putText(auth, "scheme", formValue(form, "auth.token_scheme")); // empty: Bearer
+      if (kind === "oauth2_refresh_token") {
+        putText(auth, "refresh_token", formValue(form, "auth.refresh_token")); // empty: keep the stored token
+      } else {
+        putText(auth, "username", formValue(form, "auth.username"));
+        putText(auth, "password", formValue(form, "auth.password")); // empty: keep the stored password
+      }
     } else if (kind === "basic") {
       putText(auth, "username", formValue(form, "auth.username"));
       putText(auth, "password", formValue(form, "auth.password")); // empty: keep the stored password
