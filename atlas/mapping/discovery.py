@@ -225,8 +225,8 @@ class Discovery:
                         if found.first is not None and self._is(resource, found):
                             return
                         continue
-                    if self.budget <= 0:
-                        return
+                    if self.budget <= 0 or self.prober.refused is not None:
+                        return  # out of budget, or the credentials were refused: every other path would be too
                     self.budget -= 1
                     answer = await self._get(path, {"limit": str(PROBE_SIZE)})
                     if answer is not None and answer.status == 400:

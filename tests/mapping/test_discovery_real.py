@@ -137,3 +137,16 @@ def test_a_read_rpc_endpoint_is_read_with_its_own_call_never_a_get(stack, odoo_s
     quants = next(r for r in report.json()["resources"] if r["endpoint_key"] == "quants")
     assert quants["methods"] == ["POST"] and quants["reachable"] and quants["record_count"] > 0
     assert quants["suggested_mapping"]["fields"]["quantity"] == {"path": "$.quantity"}
+
+
+def test_a_refused_credential_shows_the_servers_www_authenticate_hint(stack, inventree):
+    """InvenTree refuses a Bearer with its key (401, ``WWW-Authenticate: Token``): the report says so, once, with the
+    scheme the server expects, and discovery stops asking for paths."""
+    admin, _ = stack.atlas.new_tenant()
+    before = len(inventree.requests())
+    report = discover(admin, inventree.base + "/api", {"kind": "bearer", "token": TOKEN})
+    assert report["refused"] == 401 and report["auth_hint"] == "Token"
+    assert report["proposal"]["endpoints"] == [] and TOKEN not in str(report)
+    seen = inventree.requests()[before:]
+    # The descriptions' places and the prefixes, then hardly any candidate path: once refused, the search stops.
+    assert len([s for s in seen if "limit" in s.query]) <= 8
