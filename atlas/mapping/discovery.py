@@ -557,10 +557,13 @@ def _choose(candidates: list[Found], covered: set[str]) -> dict[str, Found]:
 
 def _samples(chosen: dict[str, Found]) -> dict[str, Sample]:
     samples: dict[str, Sample] = {}
+    taken = {f.configured.key for f in chosen.values() if f.configured is not None}
     for resource, found in chosen.items():
         sampled = found.sampled
         records = [r for r in (sampled.records if sampled else []) if isinstance(r, dict)]
         key = found.configured.key if found.configured is not None else KEYS[resource]
+        if found.configured is None and key in taken:
+            key = f"{key}_{resource}"  # a connector's own endpoint already has the usual key
         enums = {
             p: list(spec.get("enum") or []) for p, spec in (found.described.fields if found.described else {}).items()
         }

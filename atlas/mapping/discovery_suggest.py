@@ -238,8 +238,10 @@ def _classify(values: list[str], words: tuple[tuple[str, tuple[str, ...]], ...])
     unknown: list[str] = []
     for value in sorted(set(values)):
         lowered = value.lower()
+        tokens = set(re.split(r"[\W_]+", lowered))
         for kind, names in words:
-            if any(word in lowered for word in names):
+            # A short word ("pos", "dc") must be a word of its own: "deposit" is no point-of-sale sale.
+            if any((word in tokens) if len(word) <= 3 else (word in lowered) for word in names):
                 table[value] = kind
                 break
         else:
