@@ -88,12 +88,17 @@ def field_rules(spec: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
 
 def record_rules(spec: dict[str, Any] | None) -> dict[str, str]:
     """The rules about whole records, as the form shows them: how balance rows combine (sum unless the version
-    says last), and the skip and count rules as JSON text."""
+    says last), and the skip, count and unnest rules as JSON text."""
     spec = spec or {}
+
+    def text(name: str) -> str:
+        return msgspec.json.format(msgspec.json.encode(spec[name])).decode() if spec.get(name) else ""
+
     return {
         "combine": "last" if spec.get("combine") == "last" else "sum",
-        "skip": msgspec.json.format(msgspec.json.encode(spec["skip"])).decode() if spec.get("skip") else "",
-        "count": msgspec.json.format(msgspec.json.encode(spec["count"])).decode() if spec.get("count") else "",
+        "skip": text("skip"),
+        "count": text("count"),
+        "unnest": text("unnest"),
     }
 
 

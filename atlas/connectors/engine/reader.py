@@ -80,12 +80,13 @@ def link_next(header: str | None) -> str | None:
 
 
 def unnest_records(records: list[Any], unnest: UnnestConfig) -> list[Any]:
-    """Each record's nested records (the array at ``unnest.path``), each with its record (without that array) under
-    ``unnest.parent_as``; an element that is not an object becomes ``{"value": element}``. A record that is not an
-    object, or has no such array, has no nested records."""
+    """Each record's nested records (the array at ``unnest.path``), each with its record under ``unnest.parent_as``
+    (without that array when it is a field of the record itself, ``$.locations``; whole for a deeper path); an
+    element that is not an object becomes ``{"value": element}``. A record that is not an object, or has no such
+    array, has no nested records."""
     path = compile_path(unnest.path)
     steps = _simple_steps(path.expression)
-    container = steps[0] if steps and isinstance(steps[0], str) else None
+    container = steps[0] if steps and len(steps) == 1 and isinstance(steps[0], str) else None
     result: list[Any] = []
     for record in records:
         if not isinstance(record, dict):

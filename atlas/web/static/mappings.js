@@ -401,6 +401,8 @@
       if (skip) skip.value = jsonText(spec.skip);
       var count = recordRule("count");
       if (count) count.value = jsonText(spec.count);
+      var unnest = recordRule("unnest");
+      if (unnest) unnest.value = jsonText(spec.unnest);
       var fields = spec.fields && typeof spec.fields === "object" ? spec.fields : {};
       rows.forEach(function (fieldRow) {
         fillRow(fieldRow, fields[fieldRow.getAttribute("data-field")]);
@@ -445,7 +447,7 @@
       if (zone) spec.timezone = zone;
       var combine = recordRule("combine");
       if (combine) spec.combine = combine.value;
-      ["skip", "count"].forEach(function (name) {
+      ["skip", "count", "unnest"].forEach(function (name) {
         var node = recordRule(name);
         var value = node ? readJson(node) : undefined;
         if (value !== undefined) spec[name] = value;
@@ -497,7 +499,7 @@
       var path = String(field || "");
       var target = null;
       var holder = null;
-      var whole = /^(record_path|timezone|combine|skip|count)\b/.exec(path);
+      var whole = /^(record_path|timezone|combine|skip|count|unnest)\b/.exec(path);
       if (whole) {
         target = recordRule(whole[1]) || input(form, whole[1]);
         holder = target && target.closest(".field");
@@ -552,7 +554,7 @@
     }
 
     function isSpecField(field) {
-      return typeof field === "string" && /^(fields(\.|$)|record_path|timezone|combine|skip|count|mapping|spec)/.test(field);
+      return typeof field === "string" && /^(fields(\.|$)|record_path|timezone|combine|skip|count|unnest|mapping|spec)/.test(field);
     }
 
     // ------------------------------------------------------------ dirty state
