@@ -39,7 +39,7 @@ from atlas.web.pages import page, tenant_context_for
 PAGE_SIZE = 50
 TABS = ("items", "locations", "balances", "movements")
 MOVEMENT_KINDS = tuple(str(kind) for kind in MovementKind)
-QUARANTINE_STATUSES = ("open", "reprocessed", "dismissed")
+QUARANTINE_STATUSES = ("open", "reprocessed", "dismissed", "superseded")
 MAX_LOCATION_OPTIONS = 500
 GROUPS_SHOWN = 25  # the quarantine page's most frequent causes
 # The reason codes the mapping engine and the writer give; each has a name in the catalogue.

@@ -272,7 +272,7 @@ class QuarantinedRecord(TenantOwned, Base):
             "tenant_id", "connector_id", "endpoint_key", "content_hash", "sync_run_id", name="uq_quarantine_record_run"
         ),
         Index("ix_quarantine_open", "tenant_id", "connector_id", "status"),
-        CheckConstraint("status IN ('open', 'reprocessed', 'dismissed')", name="status"),
+        CheckConstraint("status IN ('open', 'reprocessed', 'dismissed', 'superseded')", name="status"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -219,7 +219,7 @@ async def dismiss(session: AsyncSession, record_id: uuid.UUID, *, actor: Actor, 
 
 # --- grouped by cause -----------------------------------------------------------------------------
 
-STATUSES = ("open", "reprocessed", "dismissed")
+STATUSES = ("open", "reprocessed", "dismissed", "superseded")
 
 
 CHOICE_LABELS: dict[str, str] = {

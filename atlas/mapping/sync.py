@@ -23,14 +23,14 @@ from typing import Any
 
 import msgspec
 import structlog
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.billing import services as billing
 from atlas.connectors import services as connectors
 from atlas.connectors.engine import ConnectorConfig, ConnectorSession, EndpointConfig, FetchError
-from atlas.connectors.engine.reader import windows
+from atlas.connectors.engine.reader import sends_end, windows
 from atlas.connectors.models import Connector
 from atlas.db.base import utcnow
 from atlas.db.engine import Database
@@ -300,6 +300,20 @@ async def _flush(
                     .values(values[first : first + QUARANTINE_CHUNK])
                     .on_conflict_do_nothing(constraint="uq_quarantine_record_run")
                 )
+            # A record set aside again supersedes its earlier open copies: the quarantine counts it once.
+            await session.execute(
+                update(QuarantinedRecord)
+                .where(
+                    QuarantinedRecord.tenant_id == tenant_id,
+                    QuarantinedRecord.connector_id == connector_id,
+                    QuarantinedRecord.endpoint_key == endpoint_key,
+                    QuarantinedRecord.status == "open",
+                    QuarantinedRecord.sync_run_id != run_id,
+                    QuarantinedRecord.content_hash.in_({v["content_hash"] for v in values}),
+                )
+                .values(status="superseded", resolved_at=utcnow(), resolved_run_id=run_id)
+                .execution_options(synchronize_session=False)
+            )
         progress.records += len(batch.rows) - len(unresolved)
         progress.quarantined += len(rejected)
         progress.read += batch.read
@@ -439,7 +453,8 @@ async def sync_endpoint(
                     await hand_over()
                 else:
                     start = watermark - WINDOW_OVERLAP if watermark else None
-                    for window_start, window_end in windows(endpoint.time_window, start=start, end=moment):
+                    spans = windows(endpoint.time_window, start=start, end=moment, stepped=sends_end(endpoint))
+                    for window_start, window_end in spans:
                         await consume(
                             client.reader.read(endpoint, parents=parents, window_start=window_start, now=window_end)
                         )

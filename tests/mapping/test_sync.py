@@ -380,3 +380,35 @@ def test_a_run_that_sets_aside_more_than_its_share_needs_attention_and_says_why(
     # Raising the connector's limit makes the same data a success.
     assert admin.patch(f"/api/connectors/{connector_id}", json={"max_set_aside_share": 0.9}).status_code == 200
     assert sync(admin, connector_id)["status"] == "succeeded"
+
+
+def test_a_record_set_aside_again_by_a_later_sync_is_counted_once(stack, demo_erp_url):
+    """A full read meets the same bad records on every run: the newest copy stays open, the earlier ones are
+    superseded by it, so the open quarantine counts each failing source record once."""
+    admin, me = stack.atlas.new_tenant()
+    broken = copy.deepcopy(DEMO_MAPPINGS)
+    # Warehouses with no code are set aside, and with them every balance and movement of theirs (read in full).
+    broken["warehouses"]["fields"]["code"] = {"path": "$.no_such_field"}
+    connector_id = setup_connector(admin, demo_erp_url, broken, max_set_aside_share=1.0)
+    first = sync(admin, connector_id)
+    opened = admin.get("/api/quarantine", params={"connector_id": connector_id}).json()["total"]
+    assert opened == sum(n["quarantined"] for n in first["stats"].values()) > 0
+    second = sync(admin, connector_id)
+    again = sum(n["quarantined"] for n in second["stats"].values())
+    assert again >= first["stats"]["locations"]["quarantined"] > 0  # every warehouse, read in full, again
+    rows = stack.atlas.sql(
+        "SELECT endpoint_key, content_hash, status, sync_run_id::text, resolved_run_id::text "
+        "FROM quarantined_records WHERE tenant_id = %s",
+        (me["tenant_id"],),
+    )
+    distinct = {(endpoint, digest) for endpoint, digest, *_ in rows}
+    still_open = [r for r in rows if r[2] == "open"]
+    superseded = [r for r in rows if r[2] == "superseded"]
+    assert (
+        len(still_open)
+        == len(distinct)
+        == admin.get("/api/quarantine", params={"connector_id": connector_id}).json()["total"]
+    )
+    assert len(superseded) == len(rows) - len(distinct) > 0
+    assert all(r[3] == first["id"] and r[4] == second["id"] for r in superseded)
+    assert all(r[3] == second["id"] for r in still_open if (r[0], r[1]) in {(s[0], s[1]) for s in superseded})
