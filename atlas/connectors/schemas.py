@@ -71,11 +71,13 @@ class PaginationIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TimeWindowIn(msgspec.Struct, forbid_unknown_fields=True):
-    start_param: Short = "from"
+    # null or "": no parameter of its own ({window.start} / {window.end} placeholders in the path or parameters
+    # carry the bound, e.g. inside Frappe's JSON filters or OData's $filter)
+    start_param: Short | None = "from"
     end_param: Short | None = "to"  # null: the API takes only a start (updated_after)
     window_hours: int = 24 * 30
     lookback_days: int = 180
-    format: Literal["iso", "date", "epoch"] = "iso"
+    format: Literal["iso", "date", "epoch", "datetime_space"] = "iso"
 
 
 class RpcIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -38,7 +38,12 @@ from atlas.connectors.engine.config import RpcConfig, RpcProtocol
 from atlas.connectors.engine.errors import FetchError
 from atlas.connectors.engine.jsonpath import JsonPathError, compile_path
 from atlas.connectors.engine.pagination import place
-from atlas.connectors.engine.reader import PLACEHOLDER
+from atlas.connectors.engine.reader import (
+    PLACEHOLDER,
+    WINDOW_PLACEHOLDER,
+    window_placeholder_problem,
+    window_placeholders,
+)
 from atlas.connectors.models import Connector, ConnectorEndpoint, ConnectorHealthCheck
 from atlas.connectors.schemas import (
     AuthIn,
@@ -165,14 +170,17 @@ def validate_endpoints(endpoints: list[EndpointIn]) -> None:
                 raise _invalid("errors.endpoint_parent_unused", f"{where}.path")
         elif uses_parent:
             raise _invalid("errors.endpoint_placeholder_without_parent", f"{where}.path")
-        if "{" in PLACEHOLDER.sub("", endpoint.path):
+        _check_window_placeholders(endpoint, where)
+        if "{" in WINDOW_PLACEHOLDER.sub("", PLACEHOLDER.sub("", endpoint.path)):
             raise _invalid("errors.endpoint_placeholder_invalid", f"{where}.path")
         _check_path(endpoint.record_path, f"{where}.record_path")
         pagination = endpoint.pagination
         _check_range(pagination.page_size, 1, 10_000, f"{where}.pagination.page_size")
         for name in ("cursor_path", "total_path", "total_pages_path", "has_more_path", "next_path"):
             _check_path(getattr(pagination, name), f"{where}.pagination.{name}")
-        # Parameter names: never empty (a request would carry "=5"); in a read-RPC body, dotted paths.
+        # Parameter names: never blank (a request would carry "=5"); in a read-RPC body, dotted paths. An empty
+        # size_param, start_param or end_param means none (a TOML preset cannot say null): a next-link read without
+        # a page size, a window whose bounds travel in placeholders.
         in_body = pagination.params_in == "body"
         if in_body and endpoint.rpc is None:
             raise _invalid("errors.paging_params_in_body_without_rpc", f"{where}.pagination.params_in")
@@ -184,6 +192,8 @@ def validate_endpoints(endpoints: list[EndpointIn]) -> None:
             window = endpoint.time_window
             names += [(f"{where}.time_window.{n}", getattr(window, n)) for n in ("start_param", "end_param")]
         for field_name, value in names:
+            if value == "" and field_name.rsplit(".", 1)[-1] in OPTIONAL_NAMES:
+                continue
             if value is not None and not value.strip():
                 raise _invalid("errors.paging_param_empty", field_name)
             if value is not None and in_body and not all(part.strip() for part in value.split(".")):
@@ -196,8 +206,28 @@ def validate_endpoints(endpoints: list[EndpointIn]) -> None:
             raise _invalid("errors.cursor_path_required", f"{where}.pagination.cursor_path")
         if endpoint.time_window is not None:
             _check_range(endpoint.time_window.window_hours, 1, 24 * 366, f"{where}.time_window.window_hours")
-            _check_range(endpoint.time_window.lookback_days, 1, 3650, f"{where}.time_window.lookback_days")
+            _check_range(endpoint.time_window.lookback_days, 1, 36500, f"{where}.time_window.lookback_days")
     validate_rpc_endpoints(endpoints)
+
+
+# Parameter names that may be left empty: no page size on a next-link read, no window parameter of its own.
+OPTIONAL_NAMES = frozenset({"size_param", "start_param", "end_param"})
+
+
+def _check_window_placeholders(endpoint: EndpointIn, where: str) -> None:
+    """``{window.start}`` and ``{window.end}`` (optionally ``:format``) in the path and parameters: only those names
+    and formats, only with a time window; and a time window must send its start somewhere (a parameter of its own
+    or a placeholder), or every read would be a full read that the sync takes for an incremental one."""
+    found = window_placeholders(endpoint.path, endpoint.params)
+    for where_in, name, style in found:
+        problem = window_placeholder_problem(name, style)
+        if problem is not None:
+            raise _invalid("errors.window_placeholder_unknown", f"{where}.{where_in}", placeholder=problem)
+        if endpoint.time_window is None:
+            raise _invalid("errors.window_placeholder_without_window", f"{where}.{where_in}")
+    window = endpoint.time_window
+    if window is not None and not window.start_param and not any(name == "start" for _, name, _ in found):
+        raise _invalid("errors.window_start_unsent", f"{where}.time_window.start_param")
 
 
 def validate_rpc_endpoints(endpoints: list[EndpointIn]) -> None:

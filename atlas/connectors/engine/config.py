@@ -112,15 +112,25 @@ class PaginationConfig:
     params_in: Literal["query", "body"] = "query"
 
 
+WindowFormat = Literal["iso", "date", "epoch", "datetime_space"]
+WINDOW_FORMATS: tuple[str, ...] = ("iso", "date", "epoch", "datetime_space")
+
+
 @dataclass(frozen=True)
 class TimeWindowConfig:
-    """Walk [start, end) in windows of ``window_hours``, from ``lookback_days`` ago (or a checkpoint) to now."""
+    """Walk [start, end) in windows of ``window_hours``, from ``lookback_days`` ago (or a checkpoint) to now.
 
-    start_param: str = "from"
+    The window's start and end go out as parameters of their own (``start_param``, ``end_param``) and/or through
+    ``{window.start}`` / ``{window.end}`` placeholders in the endpoint's path and parameters, for APIs whose filter
+    is an expression (Frappe's JSON ``filters``, OData's ``$filter``). An empty or None ``start_param`` sends no
+    parameter of its own (a placeholder carries the start); likewise ``end_param``. Windows are stepped when the end
+    is sent somewhere; an API that takes only a start is read as one window up to now."""
+
+    start_param: str | None = "from"
     end_param: str | None = "to"  # None: the API takes only a start (``updated_after``); one window up to now
     window_hours: int = 24 * 30
     lookback_days: int = 180
-    format: Literal["iso", "date", "epoch"] = "iso"
+    format: WindowFormat = "iso"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,13 @@ parent record × one time window) is read by one paginator, whose pages pass thr
 A date-only time window sends an end that includes the window's last day (date filters are exclusive at the
 source); a window with no end parameter is one window from its start to now. A read-RPC endpoint (a POST read)
 places its paging values, and its window values, at dotted paths of its body when ``params_in`` is ``body``.
+
+A window can also travel inside an expression the API filters by: ``{window.start}`` and ``{window.end}`` in the
+endpoint's path or parameters (Frappe's ``filters=[["modified",">=","{window.start}"]]``, OData's
+``$filter=lastModifiedDateTime gt {window.start}``), in the window's format or in the one named after a colon
+(``{window.start:date}``). They are filled like ``{parent.x}``: in the one pass that fills the parent's values, so
+a value read from the source is never filled again. A path gets them percent-encoded; a parameter gets them as
+they are, since the HTTP client encodes the query string once.
 """
 
 from __future__ import annotations
@@ -29,13 +36,14 @@ import asyncio
 import copy
 import dataclasses
 import re
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urljoin
 
 from atlas.connectors.engine.config import (
+    WINDOW_FORMATS,
     ConnectorConfig,
     EndpointConfig,
     PaginationKind,
@@ -48,6 +56,11 @@ from atlas.connectors.engine.jsonpath import CompiledPath, _simple_steps, compil
 from atlas.connectors.engine.pagination import PageGuard, declared_number, end_signal, place
 
 PLACEHOLDER = re.compile(r"\{parent\.([^{}]+)\}")
+# ``{window.start}``, ``{window.end}``, each optionally with a format: ``{window.start:date}``. Anything else that
+# starts with ``{window.`` is refused when the connector is saved (`window_placeholder_problem`).
+WINDOW_PLACEHOLDER = re.compile(r"\{window\.([^{}:]*)(?::([^{}]*))?\}")
+WINDOW_NAMES = ("start", "end")
+_FILLED = re.compile(r"\{(parent|window)\.([^{}]+)\}")
 LINK_NEXT = re.compile(r"<([^>]+)>\s*;[^,]*\brel=\"?next\"?", re.IGNORECASE)
 T = TypeVar("T")
 
@@ -110,10 +123,41 @@ def shaped(endpoint: EndpointConfig, page: Page) -> Page:
     return dataclasses.replace(page, records=unnest_records(page.records, endpoint.unnest))
 
 
-def windows(config: TimeWindowConfig, *, start: datetime | None, end: datetime) -> list[tuple[datetime, datetime]]:
-    """The windows of [start, end): steps of ``window_hours``, or one window when the API takes only a start."""
+def window_placeholders(path: str, params: Mapping[str, str]) -> list[tuple[str, str, str | None]]:
+    """Every ``{window.…}`` placeholder of an endpoint's path and parameters: (where, name, format), where is
+    ``path`` or ``params.<name>``."""
+    found = [("path", m.group(1), m.group(2)) for m in WINDOW_PLACEHOLDER.finditer(path)]
+    for key, value in params.items():
+        found += [(f"params.{key}", m.group(1), m.group(2)) for m in WINDOW_PLACEHOLDER.finditer(value)]
+    return found
+
+
+def window_placeholder_problem(name: str, style: str | None) -> str | None:
+    """Why ``{window.<name>[:<style>]}`` is not a placeholder the reader fills, or None when it is."""
+    if name not in WINDOW_NAMES:
+        return f"window.{name}"
+    if style is not None and style not in WINDOW_FORMATS:
+        return f"{name}:{style}"
+    return None
+
+
+def sends_end(endpoint: EndpointConfig) -> bool:
+    """Whether the window's end goes out (a parameter of its own or a ``{window.end}`` placeholder): then the range
+    is walked in windows of ``window_hours``; otherwise one window runs from its start to now."""
+    window = endpoint.time_window
+    if window is None:
+        return False
+    placeholders = window_placeholders(endpoint.path, endpoint.params)
+    return bool(window.end_param) or any(name == "end" for _, name, _ in placeholders)
+
+
+def windows(
+    config: TimeWindowConfig, *, start: datetime | None, end: datetime, stepped: bool | None = None
+) -> list[tuple[datetime, datetime]]:
+    """The windows of [start, end): steps of ``window_hours``, or one window when the API takes only a start.
+    ``stepped`` says whether the end is sent (`sends_end`); None: whether ``end_param`` is set."""
     begin = start or end - timedelta(days=config.lookback_days)
-    if not config.end_param:
+    if not (bool(config.end_param) if stepped is None else stepped):
         return [(begin, end)] if begin < end else []
     step = timedelta(hours=max(1, config.window_hours))
     result = []
@@ -124,11 +168,16 @@ def windows(config: TimeWindowConfig, *, start: datetime | None, end: datetime) 
 
 
 def format_time(moment: datetime, style: str) -> str:
+    """A window bound in UTC: ``iso`` 2026-11-01T06:30:00Z (a fraction when there is one), ``date`` 2026-11-01,
+    ``epoch`` seconds, ``datetime_space`` 2026-11-01 06:30:00 (whole seconds, Frappe's form). A truncated start
+    reads a little more, never less."""
     moment = moment.astimezone(UTC)
     if style == "date":
         return moment.date().isoformat()
     if style == "epoch":
         return str(int(moment.timestamp()))
+    if style == "datetime_space":
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
     return moment.isoformat().replace("+00:00", "Z")
 
 
@@ -159,14 +208,36 @@ class EndpointReader:
         return urljoin(self.connector.base_url.rstrip("/") + "/", path.lstrip("/"))
 
     @staticmethod
-    def fill(template: str, parent: Any) -> str:
-        def value(match: re.Match[str]) -> str:
-            found = compile_path("$." + match.group(1)).find(parent)
-            if not found or found[0] is None or isinstance(found[0], dict | list):
-                raise FetchError("parent_field_missing", url=template, detail=f"parent.{match.group(1)}")
-            return quote(str(found[0]), safe="")
+    def fill(
+        template: str,
+        parent: Any,
+        *,
+        window: tuple[datetime, datetime] | None = None,
+        style: str = "iso",
+        in_path: bool = True,
+    ) -> str:
+        """``template`` with its ``{parent.x}`` values from ``parent`` and its ``{window.start}`` / ``{window.end}``
+        from ``window`` (in ``style``, or the placeholder's own format), in one pass. In a path each value is
+        percent-encoded; in a query parameter it is left as it is (the HTTP client encodes the query once)."""
 
-        return PLACEHOLDER.sub(value, template)
+        def value(match: re.Match[str]) -> str:
+            kind, rest = match.group(1), match.group(2)
+            if kind == "window":
+                name, _, own = rest.partition(":")
+                if window is None or name not in WINDOW_NAMES:
+                    return match.group(0)  # no window here (validation refuses such an endpoint)
+                chosen = own or style
+                text = format_time(window[0], chosen) if name == "start" else format_end(window[1], chosen)
+            else:
+                if parent is None:
+                    return match.group(0)
+                found = compile_path("$." + rest).find(parent)
+                if not found or found[0] is None or isinstance(found[0], dict | list):
+                    raise FetchError("parent_field_missing", url=template, detail=f"parent.{rest}")
+                text = str(found[0])
+            return quote(text, safe="") if in_path else text
+
+        return _FILLED.sub(value, template)
 
     @staticmethod
     def in_body(endpoint: EndpointConfig) -> bool:
@@ -176,26 +247,30 @@ class EndpointReader:
     def slots(
         self, endpoint: EndpointConfig, *, parents: list[Any] | None, window_start: datetime | None, now: datetime
     ) -> list[Slot]:
-        spans: list[tuple[datetime, datetime] | None] = (
-            list(windows(endpoint.time_window, start=window_start, end=now)) if endpoint.time_window else [None]
-        )
         window = endpoint.time_window
+        spans: list[tuple[datetime, datetime] | None] = (
+            list(windows(window, start=window_start, end=now, stepped=sends_end(endpoint))) if window else [None]
+        )
+        style = window.format if window else "iso"
         in_body = self.in_body(endpoint)
         result = []
         for parent in (parents if endpoint.parent else [None]) or []:
-            path = self.fill(endpoint.path, parent) if parent is not None else endpoint.path
-            params = {k: self.fill(v, parent) if parent is not None else v for k, v in endpoint.params.items()}
             for span in spans:
+                path = self.fill(endpoint.path, parent, window=span, style=style)
+                params = {
+                    k: self.fill(v, parent, window=span, style=style, in_path=False) for k, v in endpoint.params.items()
+                }
                 values: dict[str, str] = {}
                 if span is not None and window is not None:
-                    values[window.start_param] = format_time(span[0], window.format)
+                    if window.start_param:
+                        values[window.start_param] = format_time(span[0], window.format)
                     if window.end_param:
                         values[window.end_param] = format_end(span[1], window.format)
                 if in_body and window is not None:
                     body_values: dict[str, Any] = {
                         k: int(v) if window.format == "epoch" else v for k, v in values.items()
                     }
-                    slot = Slot(path=path, params=dict(params), window=span, parent=parent, body_values=body_values)
+                    slot = Slot(path=path, params=params, window=span, parent=parent, body_values=body_values)
                 else:
                     slot = Slot(path=path, params={**params, **values}, window=span, parent=parent)
                 result.append(slot)
