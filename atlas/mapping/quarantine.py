@@ -6,6 +6,7 @@ reasons. A group (`atlas.mapping.quarantine_groups`) is re-processed on its own 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import update
@@ -111,9 +112,20 @@ async def reprocess(
     # made a re-process take longer than a person would wait.
     closed: list[uuid.UUID] = []
     failing: list[dict[str, Any]] = []
+    # What still fails, per resource and reason: the re-process run's own outcome (its records keep the run that
+    # first set them aside, so counting this run's rows would call it a clean success).
+    failing_reasons: dict[str, Counter[str]] = {}
+    failing_records: Counter[str] = Counter()
+
+    def still(resource: str, errors: list[dict[str, Any]]) -> None:
+        failing_records[resource] += 1
+        failing_reasons.setdefault(resource, Counter()).update({str(e.get("code") or "unknown") for e in errors})
+
     for key, records in by_endpoint.items():
         if key not in active:
             still_failing += len(records)
+            for row in records:
+                still(row.resource, row.errors)
             continue
         mapping, version = active[key]
         compiled = mappings.validated(mapping.resource, version.spec)
@@ -127,13 +139,9 @@ async def reprocess(
                 closed.append(row.id)
             else:
                 still_failing += 1
-                failing.append(
-                    {
-                        "id": row.id,
-                        "errors": [{"field": e.field, "code": e.code, "detail": e.detail} for e in result],
-                        "mapping_version": version.version,
-                    }
-                )
+                errors = [{"field": e.field, "code": e.code, "detail": e.detail} for e in result]
+                still(mapping.resource, errors)
+                failing.append({"id": row.id, "errors": errors, "mapping_version": version.version})
         item_limit = await records_limit(session) if mapping.resource == "items" else None
         unresolved = await write_batch(
             session,
@@ -149,13 +157,9 @@ async def reprocess(
         for position, (row, _values) in enumerate(good):
             if position in missing:
                 still_failing += 1
-                failing.append(
-                    {
-                        "id": row.id,
-                        "errors": unresolved_errors(missing[position], item_limit),
-                        "mapping_version": version.version,
-                    }
-                )
+                errors = unresolved_errors(missing[position], item_limit)
+                still(mapping.resource, errors)
+                failing.append({"id": row.id, "errors": errors, "mapping_version": version.version})
             else:
                 fixed += 1
                 closed.append(row.id)
@@ -170,9 +174,12 @@ async def reprocess(
             .execution_options(synchronize_session=False)
         )
     counts = await run_counts(session, connector_id=connector_id, run_id=run.id)
-    await runs.update_values(
-        run, status="succeeded", finished_at=utcnow(), stats={k: v for k, v in counts.items() if v["fetched"]}
-    )
+    stats = {k: v for k, v in counts.items() if v["fetched"] or k in failing_reasons}
+    for resource, reasons in failing_reasons.items():
+        numbers = stats.setdefault(resource, dict(counts.get(resource) or {}))
+        numbers["quarantined"] = failing_records[resource]  # still set aside after this re-process
+        numbers["reasons"] = dict(reasons.most_common())
+    await runs.update_values(run, status="succeeded", finished_at=utcnow(), stats=stats)
     await record(
         session,
         EventType.QUARANTINE_REPROCESSED,

@@ -140,6 +140,12 @@ def test_bad_records_are_quarantined_then_reprocessed_after_a_fix(stack, demo_er
     assert listed["total"] == adjustments
     sample = listed["items"][0]
     assert sample["raw"]["type"] == "ADJUSTMENT" and sample["errors"][0]["code"] == "not_in_lookup"
+    # Re-processed before any fix: every record still fails, and that run says so (not a clean success).
+    unfixed = admin.post("/api/quarantine/reprocess", json={"connector_id": connector_id}).json()
+    assert unfixed["reprocessed"] == 0 and unfixed["still_failing"] == adjustments
+    rerun = admin.get(f"/api/syncs/{unfixed['sync_run_id']}").json()
+    assert rerun["stats"]["stock_movements"]["quarantined"] == adjustments
+    assert rerun["summary"]["set_aside"] == adjustments
     mapping = next(
         m
         for m in admin.get("/api/mappings", params={"connector_id": connector_id}).json()
