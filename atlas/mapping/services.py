@@ -164,6 +164,7 @@ async def add_version(
         )
     ).scalar_one()
     number = int(latest or 0) + 1
+    was_active = mapping.active_version  # what the change is against (after a rollback, not the latest version)
     await versions.add(
         MappingVersion(
             mapping_id=mapping.id, version=number, spec=spec, note=note.strip(), author=actor.display or actor.ref
@@ -183,7 +184,7 @@ async def add_version(
             "note": note.strip(),
             "changes": [
                 d.field
-                for d in diff_specs(mapping.resource, (await _spec(session, mapping.id, number - 1)) or {}, spec)
+                for d in diff_specs(mapping.resource, (await _spec(session, mapping.id, was_active)) or {}, spec)
                 if d.change != "same"
             ],
         },

@@ -186,6 +186,16 @@ def test_versions_rollback_and_diff(stack, demo_erp_url):
         (1, True, "first"),
     ]
     assert admin.post(f"/api/mappings/{mapping['id']}/activate/9").status_code == 404
+    # A change saved after the rollback is audited against what was active (version 1), not the latest version.
+    units = copy.deepcopy(DEMO_MAPPINGS["items"])
+    units["fields"]["unit_of_measure"] = {"path": "$.uom", "default": "pcs"}
+    v3 = admin.post(f"/api/mappings/{mapping['id']}/versions", json={"spec": units, "note": "units"})
+    assert v3.status_code == 201 and v3.json()["active_version"] == 3
+    saved = stack.atlas.sql(
+        "SELECT payload FROM audit_events WHERE event_type = 'mapping_version_saved' AND payload->>'mapping_id' = %s",
+        (mapping["id"],),
+    )
+    assert next(p for (p,) in saved if p["version"] == 3)["changes"] == ["unit_of_measure"]
     bad = admin.post(f"/api/mappings/{mapping['id']}/versions", json={"spec": {"fields": {"sku": {"path": "$.x"}}}})
     assert bad.status_code == 422 and bad.json()["field"] == "fields.name"
     # Versions are immutable in the database itself.
