@@ -5,7 +5,6 @@ envelope and names the right one, on the connector page in both languages."""
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +31,6 @@ def test_demo_erp_from_its_base_url_is_applied_in_one_step_and_syncs_with_nothin
     admin, me = stack.atlas.new_tenant()
     typed = {"base_url": demo_erp_url, "auth": demo_auth()}
     assert len(["base_url", "auth.kind", "auth.api_key"]) == DEMO_ENTRIES
-    started = time.monotonic()
     report = discover(admin, **typed)
     assert DEMO_API_KEY not in str(report)  # the credential is used, never echoed
     assert report["description"]["kind"] == "openapi"
@@ -82,7 +80,6 @@ def test_demo_erp_from_its_base_url_is_applied_in_one_step_and_syncs_with_nothin
         (me["tenant_id"], connector["id"]),
     )
     assert {(sku, location): quantity for sku, location, quantity in rows} == truth
-    assert time.monotonic() - started < 120
 
 
 def test_discovery_reports_a_refusal_with_the_servers_hint_and_proposes_nothing(stack, demo_erp_url):
