@@ -125,3 +125,35 @@ def test_a_server_without_the_systems_endpoints_is_a_404_on_the_base_url(atlas: 
     assert answer.status_code == 422, answer.text
     assert answer.json()["field"] == "base_url" and "(HTTP 404)" in answer.json()["detail"]
     assert stored(atlas, me["tenant_id"]) == (0, 0)
+
+
+def current_step(html: str) -> str:
+    import re
+
+    found = re.search(r'data-step="([a-z]+)" data-done="(?:true|false)" aria-current="step"', html)
+    assert found, "no current step"
+    return found.group(1)
+
+
+def test_the_connector_page_guides_the_set_up_in_order(atlas: Any, sim: InvenTreeApi) -> None:
+    admin, _ = atlas.new_tenant()
+    # By hand, with nothing tested or mapped: checking the data comes next, and "Sync now" steps back.
+    by_hand = admin.post(
+        "/api/connectors",
+        json={
+            "name": "by hand",
+            "base_url": sim.base,
+            "auth": {"kind": "header", "scheme": "Token", "credential": sim.token},
+            "endpoints": [{"key": "parts", "resource": "items", "path": "/api/part/"}],
+        },
+    ).json()
+    html = admin.get(f"/app/connectors/{by_hand['id']}").text
+    assert current_step(html) == "check"
+    assert 'data-testid="sync-map-first"' in html and 'data-mapped="false"' in html
+    assert html.index('id="check"') < html.index('id="mappings"') < html.index('id="syncs"')  # the guide's order
+    # With the preset: connected, checked and mapped; the first sync is next and offered first.
+    connected = connect(admin, {"base_url": sim.base, "inputs": {"token": sim.token}}).json()
+    html = admin.get(f"/app/connectors/{connected['connector']['id']}").text
+    assert current_step(html) == "sync"
+    assert 'data-mapped="true"' in html and 'data-testid="sync-map-first"' not in html
+    assert "التالي: شغّل المزامنة الأولى." in html  # Arabic first
