@@ -70,7 +70,7 @@ SPEC_KEYS = frozenset({"record_path", "timezone", "fields", "skip", "combine", "
 UNNEST_KEYS = frozenset({"path", "parent_as"})
 PARENT_AS = re.compile(r"^[A-Za-z_@][A-Za-z0-9_@\-]{0,59}$")
 RULE_KEYS = frozenset({"path", "paths", "constant", "transforms", "default"})
-COUNT_KEYS = frozenset({"when", "counted", "level_key"})
+COUNT_KEYS = frozenset({"when", "counted", "level_key", "complete_history"})
 MAX_PATHS = 10
 
 
@@ -432,7 +432,9 @@ class CompiledMapping:
     reference path that both fall back to for any record they cannot map on their fast path.
     ``combine`` says how a sync combines balance rows of one item and location: ``"sum"`` (parts of a
     whole, each identified by its ``source_id``) or ``"last"`` (one row per pair: the last one read wins);
-    always ``"last"`` for other resources. ``counts``: a movement mapping with a stock-count rule.
+    always ``"last"`` for other resources. ``counts``: a movement mapping with a stock-count rule;
+    ``complete_history``: its rule says the source's ledger is complete from the beginning, so a count with no
+    earlier level starts from 0 (`atlas.mapping.writer.resolve_counts`).
     """
 
     resource: str
@@ -443,6 +445,7 @@ class CompiledMapping:
     map_exact: Callable[[Any], dict[str, Any] | list[FieldError] | Skipped]
     combine: str = "last"
     counts: bool = False
+    complete_history: bool = False
     unnest: tuple[str, str] | None = None  # (path, parent_as): records nested in each record of the record path
 
     def apply(self, record: Any) -> MappedRecord:
@@ -922,6 +925,8 @@ def compile_mapping(
             unknown = sorted(set(count_spec) - COUNT_KEYS)
             if unknown:
                 raise MappingInvalid("unknown_key", f"count.{unknown[0]}", unknown[0])
+        if not isinstance(count_spec.get("complete_history", False), bool):
+            raise MappingInvalid("bad_complete_history", "count.complete_history", "true or false")
         namespace["COUNT"] = first_match(compile_conditions(count_spec["when"], "count.when"))
         if "level_key" in count_spec:
             if "level_key" in rules:
@@ -982,6 +987,7 @@ def compile_mapping(
         map_exact=namespace["exact"],
         combine=combine,
         counts=counted is not None,
+        complete_history=bool(count_spec and count_spec.get("complete_history")),
         unnest=unnest,
     )
 

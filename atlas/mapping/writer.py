@@ -654,9 +654,21 @@ async def compact_parts(session: AsyncSession, *, connector_id: uuid.UUID, run_i
 # which is the level of the last earlier movement that knows its level (an anchor: a count, or a movement whose
 # source said the quantity after it) plus the changes of the movements since that anchor. Movements are ordered
 # by time, then by their source id (numeric ids in number order), then by arrival. A count with no anchor before
-# it cannot be known: it keeps a change of zero and is counted as unresolved.
+# it cannot be known: it keeps a change of zero and is counted as unresolved, unless the source's ledger is
+# complete from its beginning (a count rule's ``complete_history``, $4 or, when NULL, the run's mapping versions):
+# then the level before the first movement is 0, and the level before such a count is the sum of the changes before
+# it (ERPNext's opening stock entered as a stock reconciliation).
 _COUNTS = """
-WITH keys AS (
+WITH complete AS (
+    SELECT coalesce($4::boolean, EXISTS (
+        SELECT 1 FROM sync_runs r
+        CROSS JOIN LATERAL jsonb_each(r.mapping_versions) AS used(endpoint_key, pinned)
+        JOIN mapping_versions v ON v.tenant_id = r.tenant_id
+             AND v.mapping_id = (used.pinned->>'mapping_id')::uuid AND v.version = (used.pinned->>'version')::int
+        WHERE r.tenant_id = $1 AND r.id = $3 AND v.spec->'count'->'complete_history' = 'true'::jsonb
+    )) AS yes
+),
+keys AS (
     SELECT DISTINCT level_key FROM stock_movements
     WHERE tenant_id = $1 AND connector_id = $2 AND seen_run_id = $3 AND level_key IS NOT NULL
 ),
@@ -672,9 +684,11 @@ anchors AS (
     FROM ordered GROUP BY level_key, grp
 ),
 computed AS (
-    SELECT o.id, a.base IS NOT NULL AS resolved,
-           CASE WHEN a.base IS NULL THEN 0 ELSE o.level - (a.base + a.drift) END AS change
-    FROM ordered o LEFT JOIN anchors a ON a.level_key = o.level_key AND a.grp = o.grp - 1 AND a.grp > 0
+    SELECT o.id, a.base IS NOT NULL OR c.yes AS resolved,
+           CASE WHEN a.base IS NULL AND NOT c.yes THEN 0
+                ELSE o.level - (coalesce(a.base, 0) + coalesce(a.drift, 0)) END AS change
+    FROM ordered o CROSS JOIN complete c
+    LEFT JOIN anchors a ON a.level_key = o.level_key AND a.grp = o.grp - 1 AND (a.grp > 0 OR c.yes)
     WHERE o.is_count
 ),
 changed AS (
@@ -688,10 +702,14 @@ SELECT (SELECT count(*) FROM computed) AS counts,
 """
 
 
-async def resolve_counts(session: AsyncSession, *, connector_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, int]:
+async def resolve_counts(
+    session: AsyncSession, *, connector_id: uuid.UUID, run_id: uuid.UUID, complete_history: bool | None = None
+) -> dict[str, int]:
     """Set every stock count of the level keys this run touched to (counted − the level before it). Idempotent;
-    run after an endpoint is written completely (a later page may hold an earlier movement)."""
+    run after an endpoint is written completely (a later page may hold an earlier movement). ``complete_history``:
+    the connector's movements are its source's whole ledger, so a count with no earlier level starts from 0; None
+    reads it from the count rules of the mapping versions the run uses (any of them saying so)."""
     tenant_id = tenant_context(session).tenant_id
     raw = await _raw(session)
-    row = await raw.fetchrow(_COUNTS, tenant_id, connector_id, run_id)
+    row = await raw.fetchrow(_COUNTS, tenant_id, connector_id, run_id, complete_history)
     return {"counts": int(row["counts"]), "unresolved": int(row["unresolved"]), "changed": int(row["changed"])}
