@@ -83,7 +83,7 @@ def test_the_data_centre_fills_in_the_api_and_the_accounts_server() -> None:
 
 
 def test_the_preset_reads_and_maps_every_record_exactly() -> None:
-    with zoho.zoho_servers(ZohoData(seed=3, blanks=3)) as sim:
+    with zoho.zoho_servers(ZohoData(seed=3, blanks=3, transfers=3)) as sim:
         rendered = filled("zoho_inventory", sim.base, inputs(sim))
         source = truth(sim.data)
         items = read_and_map(rendered, "items")
@@ -100,13 +100,19 @@ def test_the_preset_reads_and_maps_every_record_exactly() -> None:
         blank = {(s["item"]["item_id"], s["location_id"]) for s, _ in stock.errors}
         assert blank == source.blank and len(stock.errors) == 3
         assert all(e.field == "quantity" for _, errors in stock.errors for e in errors)
-        lines = read_and_map(rendered, "adjustment_lines")
-        assert lines.errors == []
-        read = {
-            r["external_id"]: (r["item_ref"], r["location_ref"], r["quantity"], r["occurred_at"].date().isoformat())
-            for r in lines.rows
-        }
-        assert read == source.movements and all(r["kind"] == "adjustment" for r in lines.rows)
+        read: dict[str, tuple[str, str, Decimal, str]] = {}
+        for key, kind in (
+            ("adjustment_lines", "adjustment"),
+            ("transfers_out", "transfer_out"),
+            ("transfers_in", "transfer_in"),
+        ):
+            lines = read_and_map(rendered, key)
+            assert lines.errors == [] and lines.rows and all(r["kind"] == kind for r in lines.rows)
+            read |= {
+                r["external_id"]: (r["item_ref"], r["location_ref"], r["quantity"], r["occurred_at"].date().isoformat())
+                for r in lines.rows
+            }
+        assert read == source.movements  # each transfer line twice: out of one location, into the other
         # Read as Zoho must be read: its token scheme, the organization on every request, all items (inactive ones
         # keep stock), 200 a page, one access token for every read.
         reads = sim.api_requests()
@@ -168,7 +174,7 @@ def test_an_access_token_that_expires_or_is_revoked_mid_read_is_renewed_and_noth
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[zoho.ZohoServers]:
-    with zoho.zoho_servers(ZohoData(seed=15, adjustments=8)) as server:
+    with zoho.zoho_servers(ZohoData(seed=15, adjustments=8, transfers=2)) as server:
         yield server
 
 
@@ -186,7 +192,9 @@ def movements(stack: Any, connected: journey.Connected) -> dict[str, tuple[str, 
            WHERE m.tenant_id = %s AND m.connector_id = %s""",
         (connected.tenant_id, connected.connector_id),
     )
-    assert all(kind == "adjustment" for *_, kind in rows)
+    for external_id, _, _, quantity, _, kind in rows:
+        expected = ("transfer_out" if quantity < 0 else "transfer_in") if "@" in external_id else "adjustment"
+        assert kind == expected, (external_id, kind)
     return {e: (i, loc, q, at.astimezone(UTC).date().isoformat()) for e, i, loc, q, at, _ in rows}
 
 
@@ -205,8 +213,18 @@ def test_connecting_tests_every_endpoint_and_never_returns_a_secret(
         "stock": True,
         "adjustments": True,
         "adjustment_lines": True,
+        "transfer_orders": True,
+        "transfers_out": True,
+        "transfers_in": True,
     }
-    assert sorted(m["endpoint_key"] for m in answer["mappings"]) == ["adjustment_lines", "items", "locations", "stock"]
+    assert sorted(m["endpoint_key"] for m in answer["mappings"]) == [
+        "adjustment_lines",
+        "items",
+        "locations",
+        "stock",
+        "transfers_in",
+        "transfers_out",
+    ]
     auth = answer["connector"]["auth"]
     assert auth["kind"] == "oauth2_refresh_token" and auth["scheme"] == "Zoho-oauthtoken"
     assert zoho.REFRESH_TOKEN not in str(answer) and zoho.CLIENT_SECRET not in str(answer)
@@ -244,6 +262,7 @@ def test_the_organization_changes_a_token_expires_mid_read_and_the_second_sync_i
     data.adjust(stocked[4].item_id, jeddah, Decimal("7.5"))
     data.rename(stocked[5].item_id, "Cardamom 250 g - هيل")
     new = data.add_item("Saffron 1 g - زعفران", "SAF-1", {jeddah: Decimal(40)})
+    sent = data.transfer(new.item_id, jeddah, main, Decimal(15))
     tokens, rejected = sim.token_requests, sim.rejected_tokens
     sim.revoke_all()  # the access token Atlas holds is refused at the first request ...
     sim.token_lifetime = 3  # ... and the next ones expire during the read
@@ -257,7 +276,9 @@ def test_the_organization_changes_a_token_expires_mid_read_and_the_second_sync_i
     atlas = held(stack, connected)
     assert atlas == source.balances
     assert (moved.item_id, main) not in atlas and journey.balances(stack, connected)[(moved.item_id, main)][0] == 0
-    assert atlas[(new.item_id, jeddah)] == 40
+    assert atlas[(new.item_id, jeddah)] == 25 and atlas[(new.item_id, main)] == 15
+    line = sent.lines[0].line_item_id
+    assert movements(stack, connected)[f"{line}@{jeddah}"][2] == -15
     assert movements(stack, connected) == source.movements
     assert journey.items(stack, connected)[new.item_id][0] == "SAF-1"
     assert run["summary"]["set_aside"] == 0

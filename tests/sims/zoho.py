@@ -23,6 +23,10 @@ What comes from the documents:
   ``reference_number``, ``adjustment_type``, ``total``) and ``page_context``; ``GET
   /inventoryadjustments/{id}`` → ``inventory_adjustment`` with ``line_items`` (``line_item_id``, ``item_id``,
   ``quantity_adjusted`` signed, ``location_id``, ``location_name``).
+* ``GET /transferorders`` → ``transfer_orders`` (``transfer_order_number``, ``date``, ``status``,
+  ``from_location_id``, ``to_location_id``, ``is_intransit_order``) and ``page_context``; ``GET
+  /transferorders/{id}`` → ``transfer_order`` with ``line_items`` (``line_item_id``, ``item_id``,
+  ``quantity_transfer``) and no status (as the documents show it). Only orders marked transferred are simulated.
 
 Not in the public documents, and chosen here (marked so in the report): the exact JSON of errors (Zoho answers
 ``{"code": <n>, "message": ...}``; the codes used are 57 for authorization, 2 for a missing organization_id,
@@ -50,7 +54,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tests.sims.auth_http import Log, SimHandler, serve
-from tests.sims.zoho_model import Adjustment, Item, ZohoData, quantity_text, zoho_time
+from tests.sims.zoho_model import Adjustment, Item, TransferOrder, ZohoData, quantity_text, zoho_time
 
 ROOT = "/inventory/v1"
 TOKEN_PATH = "/oauth/v2/token"
@@ -249,6 +253,40 @@ def adjustment_detail(data: ZohoData, adjustment: Adjustment) -> dict[str, Any]:
     }
 
 
+def transfer_header(data: ZohoData, order: TransferOrder) -> dict[str, Any]:
+    return {
+        "transfer_order_id": order.transfer_order_id,
+        "transfer_order_number": order.number,
+        "date": order.day.isoformat(),
+        "description": "",
+        "status": "transferred",
+        "from_location_id": order.from_location_id,
+        "from_location_name": data.locations[order.from_location_id].name,
+        "to_location_id": order.to_location_id,
+        "to_location_name": data.locations[order.to_location_id].name,
+        "is_intransit_order": False,
+        "created_time": zoho_time(order.created),
+        "last_modified_time": zoho_time(order.created),
+        "custom_fields": [],
+    }
+
+
+def transfer_detail(data: ZohoData, order: TransferOrder) -> dict[str, Any]:
+    detail = {key: value for key, value in transfer_header(data, order).items() if key != "status"}
+    detail["line_items"] = [
+        {
+            "item_id": line.item_id,
+            "line_item_id": line.line_item_id,
+            "name": data.items[line.item_id].name,
+            "description": "",
+            "quantity_transfer": float(line.quantity),
+            "unit": data.items[line.item_id].unit,
+        }
+        for line in order.lines
+    ]
+    return detail
+
+
 def page_of(rows: list[Any], query: dict[str, str], report: str) -> tuple[list[Any], dict[str, Any]] | None:
     try:
         page = int(query.get("page") or 1)
@@ -392,6 +430,25 @@ def _api_handler(sim: ZohoServers) -> type[SimHandler]:
                             "page_context": context,
                         },
                     )
+                elif parts == ["transferorders"]:
+                    orders = sorted(data.transfer_orders.values(), key=lambda o: (o.day, o.transfer_order_id))
+                    paged = page_of(orders, query, "zb.transfer.order.title")
+                    if paged is None:
+                        self.send(400, {"code": 2, "message": "Invalid value passed for page"})
+                        return
+                    chosen, context = paged
+                    context["applied_filter"] = "TransferDate.All"
+                    headers = [transfer_header(data, o) for o in chosen]
+                    self.send(
+                        200, {"code": 0, "message": "success", "transfer_orders": headers, "page_context": context}
+                    )
+                elif len(parts) == 2 and parts[0] == "transferorders":
+                    order = data.transfer_orders.get(parts[1])
+                    if order is None:
+                        self.send(404, {"code": 1002, "message": "Transfer order does not exist."})
+                    else:
+                        body = {"code": 0, "message": "success", "transfer_order": transfer_detail(data, order)}
+                        self.send(200, body)
                 elif len(parts) == 2 and parts[0] == "inventoryadjustments":
                     adjustment = data.adjustments.get(parts[1])
                     if adjustment is None:

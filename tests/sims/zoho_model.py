@@ -79,6 +79,27 @@ class Adjustment:
     description: str = ""
 
 
+@dataclass
+class TransferLine:
+    line_item_id: str
+    item_id: str
+    quantity: Decimal
+
+
+@dataclass
+class TransferOrder:
+    """A transfer order marked transferred (drafts and orders in transit are not simulated: the documents give the
+    detail no status, and say nothing of what an order in transit does to stock)."""
+
+    transfer_order_id: str
+    number: str
+    day: date
+    from_location_id: str
+    to_location_id: str
+    lines: list[TransferLine]
+    created: datetime
+
+
 @dataclass(frozen=True)
 class Movement:
     """What an adjustment line is, from the organization's own records."""
@@ -106,16 +127,20 @@ REASONS = ("Stocktaking results", "Damaged goods", "Stock received without PO", 
 class ZohoData:
     """One organization. Every method that reads or changes state holds ``lock`` (the server is threaded)."""
 
-    def __init__(self, *, seed: int = 15, items: int = 240, adjustments: int = 14, blanks: int = 0) -> None:
+    def __init__(
+        self, *, seed: int = 15, items: int = 240, adjustments: int = 14, blanks: int = 0, transfers: int = 0
+    ) -> None:
         self.lock = threading.RLock()
         self.organization_id = ORGANIZATION_ID
         self.random = random.Random(seed)
         self.locations: dict[str, Location] = {}
         self.items: dict[str, Item] = {}
         self.adjustments: dict[str, Adjustment] = {}
+        self.transfer_orders: dict[str, TransferOrder] = {}
         self._next = 0
         self.now = datetime.now(UTC).replace(microsecond=0)
         self._populate(items, adjustments, blanks)
+        self._transfers(transfers)
 
     # --- ids and clock ----------------------------------------------------------------------------------------------
     def new_id(self) -> str:
@@ -173,7 +198,39 @@ class ZohoData:
             delta = Decimal(rng.randrange(-6, 12) or 1)
             self.adjust(item.item_id, location_id, delta, reason=rng.choice(REASONS), on=day)
 
+    def _transfers(self, count: int) -> None:
+        rng = self.random
+        stocked = [i for i in self.items.values() if i.track_inventory]
+        for n in range(count):
+            source, target = rng.sample(list(self.locations), 2)
+            item = rng.choice([i for i in stocked if i.stock.get(source, Decimal(0)) >= 2])
+            day = (self.now - timedelta(days=(count - n) * 5)).astimezone(ZONE).date()
+            self.transfer(item.item_id, source, target, Decimal(rng.randrange(1, 3)), on=day)
+
     # --- operations (a person working in Zoho) -----------------------------------------------------------------
+    def transfer(
+        self, item_id: str, source: str, target: str, quantity: Decimal, *, on: date | None = None
+    ) -> TransferOrder:
+        """A transfer order from ``source`` to ``target``, marked transferred: the stock leaves one and reaches the
+        other."""
+        with self.lock:
+            item = self.items[item_id]
+            moment = self.tick()
+            order = TransferOrder(
+                transfer_order_id=self.new_id(),
+                number=f"TO-{len(self.transfer_orders) + 1:05d}",
+                day=on or moment.astimezone(ZONE).date(),
+                from_location_id=source,
+                to_location_id=target,
+                lines=[TransferLine(self.new_id(), item_id, quantity)],
+                created=moment,
+            )
+            self.transfer_orders[order.transfer_order_id] = order
+            item.stock[source] = item.stock.get(source, Decimal(0)) - quantity
+            item.stock[target] = item.stock.get(target, Decimal(0)) + quantity
+            item.modified = moment
+            return order
+
     def adjust(
         self,
         item_id: str,
@@ -237,14 +294,25 @@ class ZohoData:
             return {(i.item_id, loc) for i in self.items.values() for loc in i.blank}
 
     def truth_movements(self) -> dict[str, Movement]:
+        """Every movement the organization's records hold: an adjustment line (by its line id), and each line of a
+        transfer order twice, out of one location and into the other (by ``<line id>@<location id>``)."""
         with self.lock:
-            return {
+            found = {
                 line.line_item_id: Movement(
                     line.line_item_id, line.item_id, line.location_id, line.quantity_adjusted, a.day, a.reference_number
                 )
                 for a in self.adjustments.values()
                 for line in a.lines
             }
+            for order in self.transfer_orders.values():
+                for line in order.lines:
+                    for location_id, quantity in (
+                        (order.from_location_id, -line.quantity),
+                        (order.to_location_id, line.quantity),
+                    ):
+                        key = f"{line.line_item_id}@{location_id}"
+                        found[key] = Movement(key, line.item_id, location_id, quantity, order.day, order.number)
+            return found
 
     def item_skus(self) -> dict[str, str]:
         """What each item's SKU is in Zoho ("" when none was entered)."""
