@@ -362,6 +362,8 @@ def test_the_transport_lets_through_exactly_the_declared_kinds():
         "none": (None, b""),
         "form_client_credentials": (form, urlencode({"grant_type": "client_credentials", "client_id": "a"}).encode()),
         "form_password": (form, urlencode({"grant_type": "password", "username": "u", "password": "p"}).encode()),
+        "form_refresh_token": (form, urlencode({"grant_type": "refresh_token", "refresh_token": "r"}).encode()),
+        "form_authorization_code": (form, urlencode({"grant_type": "authorization_code", "code": "c"}).encode()),
         "odoo_read": ("application/json", json.dumps({"domain": [], "fields": ["quantity"]}).encode()),
         "odoo_write": ("application/json", json.dumps({"ids": [1], "vals": {"quantity": 0}}).encode()),
         "graphql_query": ("application/json", json.dumps({"query": "{ stockRows { totalCount } }"}).encode()),
@@ -384,8 +386,8 @@ def test_the_transport_lets_through_exactly_the_declared_kinds():
             return True
         if method != "POST":
             return False
-        if url == "token":
-            return body == "form_client_credentials"
+        if url == "token":  # the three grants that ask for a token and nothing else
+            return body in ("form_client_credentials", "form_password", "form_refresh_token")
         if url == "login":
             return body in ("odoo_read", "odoo_write", "graphql_query", "graphql_mutation", "sql_select", "sql_update")
         return (claim, url, body) in proven
