@@ -1,15 +1,17 @@
 """The ERPNext preset end to end: a new tenant connects a simulated ERPNext v15 site as a customer does (the base
 URL, the API key and secret, the preset), syncs through the running Atlas (web app, Temporal, a worker,
-PostgreSQL), and must hold exactly what the site holds; then the site lives on and a second sync must hold it again.
+PostgreSQL), and must hold exactly what the site holds; then the site lives on and a second sync, which reads the
+ledger only from where the first left off (the window's start inside Frappe's JSON filter), must hold it again.
 
 The site's truth comes from the simulation's own state (``StockData.truth_*``, replayed from its ledger and orders),
 never from what Atlas read. Every record Atlas did not write is accounted for by name: skipped service items,
-templates and group warehouses, the Bin of an item that stopped being a stock item (set aside: unknown item), and
-the opening-stock reconciliations whose change no earlier level can give (counts unresolved).
+templates and group warehouses, and the Bin of an item that stopped being a stock item (set aside: unknown item).
+The opening-stock reconciliations resolve from zero: the preset reads the whole ledger (``complete_history``).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -171,10 +173,8 @@ def truth(data: StockData) -> Truth:
             key = movement_key(entry)
             found = changes.get(key)
             if found is not None and found.is_reconciliation and found.opens_ledger:
-                opening.add(key)
-                change: Decimal | None = ZERO  # nothing before it in Atlas: unresolved, kept at zero
-            else:
-                change = found.change if found is not None else None
+                opening.add(key)  # nothing before it: its change is the counted quantity, from zero
+            change = found.change if found is not None else None
             movements[key] = expected_move(entry, change, zone)
         items = {
             name: (i.item_code, i.item_name, i.item_group, i.stock_uom, i.valuation_rate)
@@ -201,6 +201,22 @@ def same_items(atlas: dict[str, tuple[Any, ...]], expected: dict[str, tuple[Any,
     return atlas == {k: (*v[:4], Decimal(v[4])) for k, v in expected.items()}
 
 
+# --- how a ledger read's window shows in its request ------------------------------------------------------------
+
+
+def window_start(seen: Seen) -> str | None:
+    """The ``modified >=`` value of a request's JSON filter: where its window starts (None: no window)."""
+    terms = json.loads(seen.query.get("filters", ["[]"])[0])
+    found = [value for field, op, value in terms if field == "modified" and op == ">="]
+    return found[0] if found else None
+
+
+def without_window(seen: Seen) -> str:
+    """A request's filter without its window: which of the preset's reads it is."""
+    terms = json.loads(seen.query.get("filters", ["[]"])[0])
+    return json.dumps([t for t in terms if t[0] != "modified"])
+
+
 # --- the mappings over every record the site serves (no stack needed) ------------------------------------
 
 
@@ -216,7 +232,9 @@ def test_the_preset_maps_every_record_the_site_serves() -> None:
         for endpoint in rendered.connector["endpoints"]:
             mapped = read_and_map(rendered, endpoint["key"])
             doctype = DOCTYPES[endpoint["path"].removeprefix("/api/resource/")]
-            every = get_list(doctype, list(doctype.rows(site.data)), {**endpoint["params"], "limit_page_length": "0"})
+            # The ledger reads' first window reaches back 36,500 days: before anything the site holds.
+            params = {k: v.replace("{window.start}", "1927-01-01 00:00:00") for k, v in endpoint["params"].items()}
+            every = get_list(doctype, list(doctype.rows(site.data)), {**params, "limit_page_length": "0"})
             assert mapped.records == every, endpoint["key"]  # all of them, in the site's order, once
             assert mapped.errors == [], endpoint["key"]
             skipped = {r["name"] for r in mapped.skipped}
@@ -309,7 +327,8 @@ def test_every_record_not_written_is_explained(stack: Any, first: Synced) -> Non
     assert aside[0][2][0]["code"] == "unknown_item"
     movements = stats["stock_movements"]
     assert movements["read"] == source.entries and movements["quarantined"] == 0 and movements["skipped"] == 0
-    assert movements["counts_unresolved"] == len(source.opening_counts) > 0  # opening stock entered as a count
+    # Opening stock entered as a count resolves from zero: the ledger is read from its first entry.
+    assert source.opening_counts and movements["counts_unresolved"] == 0
     summary = run["summary"]
     assert summary["set_aside"] == 1 and summary["skipped"] == len(source.skipped_items) + len(source.groups)
 
@@ -322,20 +341,21 @@ def test_movements_equal_the_ledger(stack: Any, first: Synced) -> None:
     assert not wrong, f"{len(wrong)} of {len(source.movements)} movements differ, e.g. {list(wrong.items())[:2]}"
     counts = [m for m in source.movements.values() if m.is_count and m.quantity != 0]
     assert counts  # reconciliations became the change they made
-    # Per pair, the movements add up to the balance, but for the opening counts Atlas cannot know.
-    opened = {(source.movements[k].item, source.movements[k].warehouse) for k in source.opening_counts}
+    opening = [k for k in source.opening_counts if source.movements[k].is_count]  # not cancelled since
+    assert any(atlas[k].quantity > 0 for k in opening)  # opening stock: the counted quantity, from zero
+    # Per pair, the movements add up to the balance, opening counts included.
     sums: dict[Pair, Decimal] = {}
     for move in atlas.values():
         sums[(move.item, move.warehouse)] = sums.get((move.item, move.warehouse), ZERO) + move.quantity
     for pair, (quantity, _) in source.balances.items():
-        if pair not in opened:
-            assert sums.get(pair, ZERO) == quantity, pair
+        assert sums.get(pair, ZERO) == quantity, pair
 
 
 def test_atlas_read_the_site_as_frappe_must_be_read(first: Synced) -> None:
     """GET only, ``token key:secret``, fields named (Frappe answers only ``name`` otherwise), ordered by creation;
     each endpoint read by limit_start/limit_page_length until the first empty page: a page shorter than the page
-    size does not end the read (Frappe sends no total), the empty one after it does."""
+    size does not end the read (Frappe sends no total), the empty one after it does. The ledger reads carry their
+    window inside the JSON filter, and the first one reaches back before anything the site holds."""
     seen = first.seen
     assert seen and all(s.method == "GET" for s in seen)
     assert all(s.authorization == f"token {API_KEY}:{API_SECRET}" for s in seen)
@@ -343,7 +363,10 @@ def test_atlas_read_the_site_as_frappe_must_be_read(first: Synced) -> None:
     for s in seen:
         assert s.query["order_by"] == ["creation asc"] and s.query["limit_page_length"] == ["500"], s
         assert "fields" in s.query
-        reads.setdefault((s.path, s.query.get("filters", [""])[0]), []).append(int(s.query["limit_start"][0]))
+        reads.setdefault((s.path, without_window(s)), []).append(int(s.query["limit_start"][0]))
+        start = window_start(s)
+        assert (start is not None) == (s.path == "/api/resource/Stock Ledger Entry"), s  # only the ledger: windowed
+        assert start is None or start < "1927-02", s  # 36,500 days back: the whole ledger
     assert len(reads) == len(PRESET.connector["endpoints"])
     for endpoint, starts in reads.items():
         assert starts == [0, 0, 500], endpoint  # the connect check's first page; then the sync's page and the empty one
@@ -360,6 +383,8 @@ class Changes:
     new_pair: Pair
     cancelled_keys: set[str]  # the entries of a delivery Atlas had read, now cancelled
     backdated_count: str  # a count after which a receipt was backdated: its change is 5 smaller
+    reposted_count: str  # a count whose ordinary predecessor was reposted (a receipt backdated before it): 5 smaller
+    reposted_entry: str  # that predecessor: its qty_after_transaction changed, its `modified` did not
     same_time_counts: list[str]  # counts posted at the very time of a sale entered before each: after the sale
     renamed: dict[str, str]
 
@@ -411,6 +436,32 @@ def changed(stack: Any, sim: FrappeApi, first: Synced) -> Lived:
             posting=count.posting_datetime - timedelta(hours=2),
         )
         untouchable |= {(count.item_code, count.warehouse)}
+        # A count whose predecessor is an ordinary entry: a receipt backdated before that entry reposts it (its
+        # qty_after_transaction grows by 5, its `modified` stays), so no window reads it again.
+        reposted = next(
+            (e, before_it[-1])
+            for e in sorted(data.entries.values(), key=lambda e: e.order)
+            if e.voucher_type == "Stock Reconciliation"
+            and not e.is_cancelled
+            and movement_key(e) not in before.opening_counts
+            and (e.item_code, e.warehouse) not in untouchable
+            and not data.items[e.item_code].disabled
+            and not data.warehouses[e.warehouse].disabled
+            and (before_it := [x for x in data._ordered(e.item_code, e.warehouse) if x.order < e.order])
+            and before_it[-1].voucher_type != "Stock Reconciliation"
+            and before_it[-1].posting_datetime < e.posting_datetime
+        )
+        reposted_count, predecessor = reposted
+        predecessor_level, predecessor_modified = predecessor.qty_after_transaction, predecessor.modified
+        data.submit(
+            "Purchase Receipt",
+            [(predecessor.item_code, predecessor.warehouse, Decimal(5))],
+            posting=predecessor.posting_datetime - timedelta(minutes=1),
+        )
+        assert (
+            predecessor.qty_after_transaction == predecessor_level + 5 and predecessor.modified == predecessor_modified
+        )
+        untouchable |= {(predecessor.item_code, predecessor.warehouse)}
         # Counts posted at the very time of a sale entered just before each (a posting time typed by hand, in whole
         # seconds): ERPNext orders them after the sale, by creation. Several, so the order cannot come out right by
         # chance (the voucher rows' names are random).
@@ -428,7 +479,15 @@ def changed(stack: Any, sim: FrappeApi, first: Synced) -> Lived:
         renamed = data.rename_temporarily_named_docs()
     same_time_keys = [movement_key(e) for e in data.entries.values() if e.voucher_no in {v.name for v in same_time}]
     changes = Changes(
-        sold, received, (item.name, marks.stores), cancelled, movement_key(count), same_time_keys, renamed
+        sold,
+        received,
+        (item.name, marks.stores),
+        cancelled,
+        movement_key(count),
+        movement_key(reposted_count),
+        movement_key(predecessor),
+        same_time_keys,
+        renamed,
     )
     run = sync(first.tenant)
     return Lived(changes, run, truth(data))
@@ -461,10 +520,40 @@ def test_renamed_cancelled_and_reposted_entries_are_neither_lost_nor_doubled(
     # The count after the backdated receipt changed the stock by 5 less than it did before.
     key = changes.backdated_count
     assert atlas[key].is_count and atlas[key].quantity == first.source.movements[key].quantity - 5
-    assert run["stats"]["stock_movements"]["counts_unresolved"] == len(source.opening_counts)
+    # So did the count after an entry that was reposted unseen (no window read it again).
+    key = changes.reposted_count
+    assert atlas[key].is_count and atlas[key].quantity == first.source.movements[key].quantity - 5
+    assert run["stats"]["stock_movements"]["counts_unresolved"] == 0
     # A count posted at the very time of a sale entered before it counts after the sale, as ERPNext orders them.
     assert len(changes.same_time_counts) == 6
     assert all(atlas[k].quantity == source.movements[k].quantity == 2 for k in changes.same_time_counts)
+
+
+def test_the_second_sync_read_the_ledger_only_from_where_the_first_left_off(
+    sim: FrappeApi, first: Synced, changed: Lived
+) -> None:
+    """Every ledger read of the second sync carried its window inside the JSON filter, starting a day before the
+    first sync (the sync's overlap; in UTC, which the site's local `modified` times, three hours ahead, only widen),
+    and read fewer entries than the first sync, which read them all; items, warehouses and bins were read in full."""
+    later = sim.requests()[len(first.seen) :]
+    ledger = [s for s in later if s.path == "/api/resource/Stock Ledger Entry"]
+    assert ledger and {without_window(s) for s in ledger} == {
+        without_window(s) for s in first.seen if s.path == "/api/resource/Stock Ledger Entry"
+    }  # all four reads
+    began = datetime.fromisoformat(first.run["started_at"].replace("Z", "+00:00"))
+    finished = datetime.fromisoformat(first.run["finished_at"].replace("Z", "+00:00"))
+    starts = {window_start(s) for s in ledger}
+    assert len(starts) == 1
+    (start,) = starts
+    assert start is not None
+    moment = datetime.fromisoformat(start).replace(tzinfo=ZoneInfo("UTC"))
+    assert began - timedelta(days=1, seconds=1) <= moment <= finished - timedelta(days=1)
+    assert all(window_start(s) is None for s in later if s.path != "/api/resource/Stock Ledger Entry")
+    read_first = first.run["stats"]["stock_movements"]["read"]
+    read_second = changed.run["stats"]["stock_movements"]["read"]
+    assert read_first == first.source.entries and 0 < read_second < read_first / 2, (read_first, read_second)
+    # What the second read took is what changed in its window: entries created or renamed since, and cancelled.
+    assert all(int(s.query["limit_start"][0]) in (0, 500) for s in ledger)
 
 
 # --- a tidy site, and credentials that are wrong ----------------------------------------------------------

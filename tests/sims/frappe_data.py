@@ -80,14 +80,19 @@ def populate(data: StockData, *, seed: int = 15, items: int = 60, messy: bool = 
     if counts:
         data.submit("Stock Reconciliation", counts, posting=at(when + timedelta(minutes=7)), purpose="Opening Stock")
         marks.opening_counts = [(c, w) for c, w, _ in counts]
-    # Two months of business.
+    # Two months of business. The hourly job that gives entries their series names runs in the gap before each
+    # event at least an hour after its last run (so an entry's `modified` is its creation plus an hour or a few, as
+    # on a real site), until an hour before the end: the youngest entries are still named by hash.
     cursor = start + timedelta(days=1)
-    rename_at = as_of - timedelta(hours=1)
+    rename_until = as_of - timedelta(hours=1)
     renamed = False
+    last_run = start
     while cursor < as_of - timedelta(minutes=30):
-        if not renamed and cursor >= rename_at:
+        job = cursor - timedelta(minutes=1)
+        if job <= rename_until and job - last_run >= timedelta(hours=1):
+            at(job)
             data.rename_temporarily_named_docs()
-            renamed = True
+            renamed, last_run = True, job
         when = at(cursor)
         _one_event(data, rng, used, places, marks, when, messy=messy)
         cursor += timedelta(
