@@ -4,12 +4,15 @@ the movements of its stock documents exactly as the simulation (tests/sims/sap_b
 first and after the source changed.
 
 The truth comes from the simulated company's own state (`SapCompany.truth_*`), snapshotted when each sync ended.
+The documents are read incrementally: the second sync asks only for documents changed since a day before the first
+(UpdateDate inside $filter) and must still hold every movement exactly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +20,7 @@ import pytest
 
 from tests.presets import journey
 from tests.presets.engine_reads import filled, read_and_map
+from tests.sims.auth_http import Received
 from tests.sims.sap_b1 import COMPANY_DB, PASSWORD, USER, V1, SapB1, sap_b1
 from tests.sims.sap_b1_data import Item, Movement, SapCompany, Warehouse, messy_company
 
@@ -29,7 +33,27 @@ MOVEMENT_ENDPOINTS = (
     "deliveries",
     "purchase_deliveries",
 )
+DOCUMENTS = (
+    "/InventoryGenEntries",
+    "/InventoryGenExits",
+    "/StockTransfers",
+    "/DeliveryNotes",
+    "/PurchaseDeliveryNotes",
+)
 Pair = tuple[str, str]
+
+
+def document_reads(reads: list[Received]) -> list[Received]:
+    """The reads of the documents that move stock (the movement endpoints)."""
+    return [r for r in reads if r.path.removeprefix(V1) in DOCUMENTS]
+
+
+def updated_since(read: Received) -> str | None:
+    """The date a document read's window starts at (``UpdateDate ge '…'`` in its $filter), or None. A next link
+    keeps the query, so every page of a read says it."""
+    text = read.query.get("$filter") or ""
+    prefix = "UpdateDate ge '"
+    return text[len(prefix) : len(prefix) + 10] if text.startswith(prefix) else None
 
 
 @dataclass(frozen=True)
@@ -105,11 +129,16 @@ def test_the_preset_reads_and_maps_every_record_exactly_and_sets_nothing_aside()
             sale, back = mapped[f"DLN-{cancelled.entry}-{n}"], mapped[f"DLN-{undoing.entry}-{n}"]
             assert sale[3] < 0 and back[3] == -sale[3] and sale[:3] == back[:3]
         assert source.not_stock == {"DLN-152-1"} <= set(mapped)  # maps; only Atlas's items can tell it is no stock
-        # Read as the Service Layer must be read: the V3 root, logged in, every page by its odata.nextLink.
+        # Read as the Service Layer must be read: the V3 root, logged in, every page by its odata.nextLink, the page
+        # size asked by the Prefer header only (no parameter the Service Layer does not document).
         reads = sim.log.of(kind="read")
         assert reads and all(r.path.startswith(V1) and "B1SESSION=" in r.headers.get("cookie", "") for r in reads)
         assert all(r.headers.get("prefer") == "odata.maxpagesize=100" for r in reads)
         assert any(r.query.get("$skip") == "100" for r in reads)
+        assert all(name.startswith("$") for r in reads for name in r.query), {n for r in reads for n in r.query}
+        # The documents' first window reaches back before anything the company holds; the rest is read in full.
+        assert all((updated_since(r) or "") < "1927-02" for r in document_reads(reads))
+        assert all(updated_since(r) is not None for r in document_reads(reads))
 
 
 # --- end to end, through the running Atlas ---------------------------------------------------------------------
@@ -117,7 +146,8 @@ def test_the_preset_reads_and_maps_every_record_exactly_and_sets_nothing_aside()
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SapB1]:
-    with sap_b1(company=messy_company(seed=7)) as server:
+    # The company's history was entered three weeks ago (its documents' CreationDate and UpdateDate).
+    with sap_b1(company=messy_company(seed=7, entered=datetime.now(UTC) - timedelta(days=21))) as server:
         yield server
 
 
@@ -188,8 +218,10 @@ def test_the_first_runs_counts_are_honest_and_each_set_aside_line_is_explained(
 def test_the_source_changes_a_session_expires_mid_read_and_the_second_sync_is_exact_again(
     stack: Any, sim: SapB1, first: tuple[journey.Connected, dict[str, Any], Truth]
 ) -> None:
-    connected = first[0]
+    connected, first_run = first[0], first[1]
     company = sim.data
+    company.clock = datetime.now(UTC)  # the company works on today
+    reads_before = len(sim.log.of(kind="read"))
     company.receive("A00003", "01", Decimal("12.125"))
     company.order("A00004", "02", Decimal(5))
     company.deliver("A00005", "01", Decimal(2))
@@ -217,7 +249,24 @@ def test_the_source_changes_a_session_expires_mid_read_and_the_second_sync_is_ex
     movements = atlas_movements(stack, connected)
     assert movements == source.movements  # the cancellation arrived as movements moving the stock back
     assert sum(m[3] for k, m in movements.items() if k.startswith(f"DLN-{read_before.entry}-")) < 0
-    assert run["summary"]["set_aside"] == len(source.not_stock)
+    # The delivery fee's line was not read again (its document did not change): this run set nothing aside, and the
+    # first run's record of it is still open, once.
+    assert run["summary"]["set_aside"] == 0
+    aside = journey.set_aside(connected)
+    assert [(r["endpoint_key"], r["raw"]["ItemCode"]) for r in aside] == [("deliveries", "FEE DELIVERY")]
+    # Incremental: every document read asked only for what changed since a day before the first sync (the sync's
+    # overlap, as a date), and read far fewer lines than the first sync, which read them all.
+    later = document_reads(sim.log.of(kind="read")[reads_before:])
+    began = datetime.fromisoformat(first_run["started_at"].replace("Z", "+00:00"))
+    finished = datetime.fromisoformat(first_run["finished_at"].replace("Z", "+00:00"))
+    assert later and {updated_since(r) for r in later} <= {
+        (began - timedelta(days=1)).date().isoformat(),
+        (finished - timedelta(days=1)).date().isoformat(),
+    }
+    assert {r.path for r in later} == {V1 + path for path in DOCUMENTS}
+    read_first = first_run["stats"]["stock_movements"]["read"]
+    read_second = run["stats"]["stock_movements"]["read"]
+    assert 0 < read_second < read_first / 10, (read_first, read_second)
 
 
 def test_a_company_without_mess_atlas_cannot_place_sets_nothing_aside(stack: Any) -> None:

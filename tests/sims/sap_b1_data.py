@@ -14,7 +14,9 @@ What a real company holds, and this one does:
   customers (it may exceed what is on hand: back orders), ``Ordered`` is on open purchase orders. Quantities carry up
   to six decimals (B1 keeps 19.6) and may be negative where negative inventory is allowed.
 * ``UpdateDate`` and ``UpdateTime`` as two fields (``"2026-11-20"``, ``"14:03:55"``), as B1 splits them.
-* Stock moves only through documents, a header (``DocEntry``, ``DocNum``, ``DocDate``, ``CancelStatus``) with lines
+* Stock moves only through documents, a header (``DocEntry``, ``DocNum``, ``DocDate``, ``CancelStatus``,
+  ``CreationDate`` and ``UpdateDate``: the company's dates when it was added and last changed, as clients filter on
+  them, ``$filter=UpdateDate ge '2026-11-01'``; cancelling a document changes the original too) with lines
   (``ItemCode``, ``WarehouseCode``, ``Quantity`` in the line's unit, ``InventoryQuantity`` in inventory units):
   goods receipts and issues, stock transfers (``FromWarehouseCode`` to ``WarehouseCode``), deliveries, goods
   receipt POs. A marketing document is cancelled by a cancellation document with the same lines (``csCancellation``)
@@ -195,6 +197,8 @@ class Document:
     lines: list[Line]
     cancel_status: str = "csNo"  # csNo, csYes (cancelled), csCancellation (the document that cancels another)
     card: str | None = None
+    created: date = date(2026, 1, 1)  # CreationDate: the company's date when the document was added
+    updated: date = date(2026, 1, 1)  # UpdateDate: and when it last changed (a cancellation changes the original)
 
     def render(self) -> dict[str, Any]:
         base: dict[str, Any] = {
@@ -203,6 +207,8 @@ class Document:
             "DocDate": self.day.isoformat(),
             "Comments": None,
             "DocumentStatus": "bost_Close",
+            "CreationDate": self.created.isoformat(),
+            "UpdateDate": self.updated.isoformat(),
         }
         if self.entity == TRANSFERS:
             first = self.lines[0] if self.lines else None
@@ -324,7 +330,10 @@ class SapCompany:
         with self.lock:
             entry = max((d.entry for docs in self.documents.values() for d in docs.values()), default=0) + 1
             self.clock += timedelta(minutes=2)
-            document = Document(entity, entry, 1000 + entry, day or self.clock.date(), lines, card=card)
+            today = self.clock.date()
+            document = Document(
+                entity, entry, 1000 + entry, day or today, lines, card=card, created=today, updated=today
+            )
             for number, line in enumerate(lines):
                 line.number = number
                 self._apply(entity, line, 1)
@@ -339,6 +348,7 @@ class SapCompany:
             original.cancel_status = "csYes"
             lines = [Line(li.item, li.warehouse, li.quantity, li.per_unit, li.source) for li in original.lines]
             cancellation = self.post(entity, [], card=original.card)
+            original.updated = cancellation.created  # the original changed with the cancellation's posting
             cancellation.lines, cancellation.cancel_status = lines, "csCancellation"
             for number, line in enumerate(lines):
                 line.number = number
@@ -476,11 +486,13 @@ NAMES = [
 ]
 
 
-def messy_company(seed: int = 7, count: int = 120, *, fee: bool = True) -> SapCompany:
+def messy_company(seed: int = 7, count: int = 120, *, fee: bool = True, entered: datetime | None = None) -> SapCompany:
     """A company with the mess real ones hold (see the module's docstring), from ``seed``; without ``fee``, no
-    document line names an item that is not stock (the one thing in it Atlas must set aside)."""
+    document line names an item that is not stock (the one thing in it Atlas must set aside). ``entered``: the
+    company's clock when its history was entered (its documents' CreationDate and UpdateDate), 20 November 2026 by
+    default; the clock runs on from there."""
     rng = random.Random(seed)
-    company = SapCompany()
+    company = SapCompany() if entered is None else SapCompany(clock=entered)
     for warehouse in MESSY_WAREHOUSES:
         company.warehouses[warehouse.code] = Warehouse(**warehouse.__dict__)
     active = ["01", "02", "03", "RUH 1"]
