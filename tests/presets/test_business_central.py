@@ -5,14 +5,16 @@ locations, each stock item's inventory and its item ledger entries exactly as th
 
 API v2.0 gives stock per item only (``inventory`` over all locations) and ledger entries without their location:
 balances and movements land in Atlas's "no location" bucket, and the tests hold Atlas to exactly that. The truth
-comes from the simulated company's own ledger (`BcCompany.truth_*`), snapshotted when each sync ended.
+comes from the simulated company's own ledger (`BcCompany.truth_*`), snapshotted when each sync ended. The ledger
+is read incrementally: the second sync asks only for entries modified since a day before the first
+(``lastModifiedDateTime ge …`` inside $filter) and must still hold every movement exactly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,12 +22,25 @@ import pytest
 
 from tests.presets import journey
 from tests.presets.engine_reads import filled, read_and_map
+from tests.sims.auth_http import Received
 from tests.sims.business_central import BusinessCentral, business_central
 from tests.sims.business_central_data import INVENTORY, BcCompany, BcItem, bc_company
 
 UNASSIGNED = "atlas:unassigned"
 KINDS = {"Purchase": "receipt", "Sale": "sale", "Positive Adjmt.": "adjustment", "Negative Adjmt.": "adjustment"}
 Movement = tuple[str, str, Decimal, date]  # item number, kind, signed quantity, posting date
+
+
+def ledger_reads(sim: BusinessCentral, since: int = 0) -> list[Received]:
+    """The requests for item ledger entries, from the ``since``-th request the API received."""
+    return [r for r in sim.log.received[since:] if r.path.endswith("/itemLedgerEntries")]
+
+
+def modified_since(read: Received) -> datetime | None:
+    """Where a ledger read's window starts (``lastModifiedDateTime ge …`` in its $filter), or None."""
+    text = read.query.get("$filter") or ""
+    prefix = "lastModifiedDateTime ge "
+    return datetime.fromisoformat(text.removeprefix(prefix).replace("Z", "+00:00")) if text.startswith(prefix) else None
 
 
 def inputs(sim: BusinessCentral, **changed: str) -> dict[str, str]:
@@ -126,6 +141,11 @@ def test_the_preset_reads_and_maps_every_record_exactly() -> None:
         assert {n: m for n, m in mapped.items() if n not in source.set_aside} == source.movements
         assert sim.tokens_issued == 3  # one token per connector session, reused across pages
         assert all(r.headers["authorization"].startswith("Bearer ") for r in sim.log.received)
+        # Only OData's own options go out (no page-size parameter BC does not document); the ledger's first window
+        # reaches back before anything the company holds.
+        assert all(name.startswith("$") for r in sim.log.received for name in r.query)
+        starts = [modified_since(r) for r in ledger_reads(sim)]
+        assert starts and all(start is not None and start.year < 1928 for start in starts)
 
 
 # --- end to end, through the running Atlas ---------------------------------------------------------------------
@@ -135,7 +155,9 @@ def test_the_preset_reads_and_maps_every_record_exactly() -> None:
 def sim() -> Iterator[BusinessCentral]:
     other = bc_company(seed=5, count=10)
     other.name = other.display_name = "CRONUS Canada, Inc."  # another company of the environment: never read
-    with business_central(company=bc_company(messy=True), others=[other], page_size=40) as server:
+    # The company's postings were made three weeks ago (their lastModifiedDateTime).
+    company = bc_company(messy=True, entered=datetime.now(UTC) - timedelta(days=21))
+    with business_central(company=company, others=[other], page_size=40) as server:
         yield server
 
 
@@ -197,8 +219,10 @@ def test_the_first_runs_counts_are_honest_and_each_set_aside_entry_is_explained(
 def test_the_source_changes_a_token_expires_mid_read_and_the_second_sync_is_exact_again(
     stack: Any, sim: BusinessCentral, first: tuple[journey.Connected, dict[str, Any], Truth]
 ) -> None:
-    connected = first[0]
+    connected, first_run = first[0], first[1]
     company = sim.company
+    company.clock = datetime.now(UTC)  # the company posts on today
+    since = len(sim.log.received)
     numbers = sorted(company.truth_items())
     company.sell(numbers[0], "MAIN", Decimal(3), "S-9001")
     company.purchase(numbers[1], "EAST", Decimal("12.5"), "P-9001")
@@ -219,6 +243,19 @@ def test_the_source_changes_a_token_expires_mid_read_and_the_second_sync_is_exac
     atlas = movements(stack, connected)
     assert atlas == {n: (*m, UNASSIGNED) for n, m in source.movements.items()}
     assert {int(r["raw"]["entryNumber"]) for r in journey.set_aside(connected)} == source.set_aside
+    # Incremental: the ledger was asked only for entries modified since a day before the first sync (one page where
+    # the first sync read eleven), and read a handful of entries where the first read them all.
+    later = ledger_reads(sim, since)
+    began = datetime.fromisoformat(first_run["started_at"].replace("Z", "+00:00"))
+    finished = datetime.fromisoformat(first_run["finished_at"].replace("Z", "+00:00"))
+    starts = {modified_since(r) for r in later}
+    assert len(starts) == 1 and len(later) == 1, later
+    (start,) = starts
+    assert start is not None and began - timedelta(days=1, seconds=1) <= start <= finished - timedelta(days=1)
+    assert len(ledger_reads(sim)) - len(later) > 10  # the first sync (and the connect check) paged through all
+    read_first = first_run["stats"]["stock_movements"]["read"]
+    read_second = run["stats"]["stock_movements"]["read"]
+    assert read_second == 6 and read_first > 400, (read_first, read_second)  # the six entries posted since
 
 
 def test_a_clean_company_sets_nothing_aside(stack: Any) -> None:

@@ -288,11 +288,14 @@ LOCATIONS = [
 PRODUCTS = ["ATHENS Desk", "PARIS Guest Chair, black", "كرسي مكتب دوار", "ROME Guest Chair, green", "Lamp", "حامل شاشة"]
 
 
-def bc_company(seed: int = 11, count: int = 80, *, messy: bool = False) -> BcCompany:
+def bc_company(seed: int = 11, count: int = 80, *, messy: bool = False, entered: datetime | None = None) -> BcCompany:
     """A company of ``count`` stock items with two years of postings, a few services and non-inventory items; with
-    ``messy``, non-inventory items carry ledger entries too (BC posts their quantities)."""
+    ``messy``, non-inventory items carry ledger entries too (BC posts their quantities). ``entered``: the company's
+    clock when the postings were made (their ``lastModifiedDateTime``), 20 November 2026 by default."""
     rng = random.Random(seed)
     company = BcCompany(id=str(uuid.UUID(int=rng.getrandbits(128))))
+    if entered is not None:
+        company.clock = entered
     for location in LOCATIONS:
         company.locations[location.code] = BcLocation(**{**location.__dict__, "id": str(uuid.uuid4())})
     codes = list(company.locations)
