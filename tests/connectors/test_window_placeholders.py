@@ -432,3 +432,35 @@ def test_an_empty_size_param_means_no_page_size_and_blank_is_still_refused(atlas
     )
     assert refused.status_code == 422
     assert refused.json()["field"] == "endpoints[0].pagination.size_param"
+
+
+@pytest.mark.browser
+def test_editing_a_windowed_connector_in_the_form_keeps_its_window(atlas: Any, browser: Any, ledger: Ledger) -> None:
+    """A connector whose window travels in a placeholder (as the ERPNext preset lays it down: no start parameter of
+    its own, Frappe's datetime format, 36,500 days back) opens in the form with those values and saves unchanged."""
+    admin, _ = atlas.new_tenant()
+    created = admin.post("/api/connectors", json=connector_body(ledger))
+    assert created.status_code == 201, created.text
+    connector_id = created.json()["id"]
+    context = browser.new_context(locale="en-GB")
+    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url}])
+    context.add_cookies([{"name": "atlas_lang", "value": "en", "url": atlas.base_url}])
+    tab = context.new_page()
+    tab.goto(f"{atlas.base_url}/app/connectors/{connector_id}")
+    tab.get_by_test_id("edit-connector").click()
+    tab.wait_for_selector("[data-connector-form][data-ready]")
+    assert tab.input_value("[name='endpoints.0.time_window.start_param']") == ""
+    assert tab.input_value("[name='endpoints.0.time_window.format']") == "datetime_space"
+    assert tab.input_value("[name='endpoints.0.time_window.lookback_days']") == "36500"
+    tab.get_by_test_id("connector-save").click()
+    tab.wait_for_url(f"{atlas.base_url}/app/connectors/{connector_id}")
+    window = admin.get(f"/api/connectors/{connector_id}").json()["endpoints"][0]["time_window"]
+    assert not window["start_param"] and not window["end_param"]  # still none of their own ("" or null alike)
+    assert (window["format"], window["lookback_days"]) == ("datetime_space", 36500)
+    # Cleared by hand with no placeholder to carry it, the start is refused, named, rather than silently "from".
+    tab.get_by_test_id("edit-connector").click()
+    tab.wait_for_selector("[data-connector-form][data-ready]")
+    tab.locator("[data-param-row] [data-param-value]").first.fill("[]")
+    tab.get_by_test_id("connector-save").click()
+    tab.wait_for_selector("text=never sends its start")
+    context.close()

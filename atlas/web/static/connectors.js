@@ -295,11 +295,13 @@
     var tw = ep.time_window;
     setValue(group, field(group, "time_window.enabled"), !!tw);
     if (tw) {
-      ["start_param", "lookback_days", "format"].forEach(function (name) {
+      ["lookback_days", "format"].forEach(function (name) {
         if (tw[name] != null) setValue(group, field(group, "time_window." + name), tw[name]);
       });
-      // No end parameter: a start-only window (updated_after), shown as an empty field.
-      if (Object.prototype.hasOwnProperty.call(tw, "end_param")) setValue(group, field(group, "time_window.end_param"), tw.end_param);
+      // No end (or start) parameter of its own: an empty field (a start-only window; or bounds in placeholders).
+      ["start_param", "end_param"].forEach(function (name) {
+        if (Object.prototype.hasOwnProperty.call(tw, name)) setValue(group, field(group, "time_window." + name), tw[name]);
+      });
       if (tw.window_hours != null) {
         var days = Math.round((Number(tw.window_hours) / 24) * 100) / 100;
         setValue(group, field(group, "time_window.window_days"), days);
@@ -475,7 +477,8 @@
     });
     if (field(group, "time_window.enabled").checked) {
       var tw = {};
-      putText(tw, "start_param", value(group, "time_window.start_param"));
+      // empty: no start parameter of its own ({window.start} in a parameter carries it; without one, a 422 says so)
+      tw.start_param = value(group, "time_window.start_param") || null;
       tw.end_param = value(group, "time_window.end_param") || null; // empty: the API takes only a start
       var days = num(value(group, "time_window.window_days"), "float");
       if (days !== undefined) tw.window_hours = Math.max(1, Math.round(days * 24));
