@@ -552,6 +552,16 @@ def test_the_second_sync_read_the_ledger_only_from_where_the_first_left_off(
     read_first = first.run["stats"]["stock_movements"]["read"]
     read_second = changed.run["stats"]["stock_movements"]["read"]
     assert read_first == first.source.entries and 0 < read_second < read_first / 2, (read_first, read_second)
+    # The site's own count of what those reads asked for (each read's filter, window included, over the site as it is
+    # now, unchanged since): what Atlas read, and under half of the ledger.
+    doctype = DOCTYPES["Stock Ledger Entry"]
+    rows = list(doctype.rows(sim.data))
+    reads = {s.query["filters"][0]: s for s in ledger}.values()
+    asked = sum(
+        len(get_list(doctype, rows, {"filters": s.query["filters"][0], "fields": '["name"]', "limit_page_length": "0"}))
+        for s in reads
+    )
+    assert asked == read_second and asked < len(sim.data.entries) / 2
     # What the second read took is what changed in its window: entries created or renamed since, and cancelled.
     assert all(int(s.query["limit_start"][0]) in (0, 500) for s in ledger)
 
