@@ -65,7 +65,7 @@ class DiscoveryController(Controller):
             language=data.language or _lang(request),
         )
 
-    @post("/discovery/apply", opt={"permission": Permission.MANAGE_CONNECTORS}, status_code=201)
+    @post("/discovery/adopt", opt={"permission": Permission.MANAGE_CONNECTORS}, status_code=201)
     async def apply_from_base(
         self,
         request: Request[Any, Any, Any],
@@ -115,7 +115,7 @@ class DiscoveryController(Controller):
         )
 
     @post(
-        "/connectors/{connector_id:uuid}/discover/apply",
+        "/connectors/{connector_id:uuid}/discover/adopt",
         opt={"permission": Permission.MANAGE_CONNECTORS},
         status_code=200,
     )

@@ -58,7 +58,7 @@ def test_demo_erp_from_its_base_url_is_applied_in_one_step_and_syncs_with_nothin
     assert items["name"] == {"path": "$.description.ar"}  # an Arabic-first tenant gets the Arabic names
     assert chosen["items"]["confidence"]["external_id"]["level"] == "high"
 
-    applied = admin.post("/api/discovery/apply", json={**typed, **report["proposal"]})
+    applied = admin.post("/api/discovery/adopt", json={**typed, **report["proposal"]})
     assert applied.status_code == 201, applied.text
     connector = applied.json()["connector"]
     assert len(applied.json()["mappings"]) == 4 and DEMO_API_KEY not in applied.text
@@ -104,7 +104,7 @@ def test_an_operator_cannot_discover_and_another_tenant_cannot_apply_to_a_connec
     assert operator.post("/api/discovery", json={"base_url": demo_erp_url}).status_code == 403
     connector = admin.post("/api/connectors", json=demo_connector_body(demo_erp_url)).json()
     other, _ = stack.atlas.new_tenant()
-    answer = other.post(f"/api/connectors/{connector['id']}/discover/apply", json={"endpoints": [], "mappings": {}})
+    answer = other.post(f"/api/connectors/{connector['id']}/discover/adopt", json={"endpoints": [], "mappings": {}})
     assert answer.status_code == 404
 
 
@@ -146,7 +146,7 @@ def test_discover_and_apply_to_a_connector_fixes_its_record_path_as_a_new_mappin
     items = next(e for e in proposal["endpoints"] if e["key"] == "items")
     assert items["record_path"] == "$.data"
     assert {e["resource"] for e in proposal["endpoints"]} == {"items", "locations", "stock_balances", "stock_movements"}
-    applied = admin.post(f"/api/connectors/{connector['id']}/discover/apply", json=proposal)
+    applied = admin.post(f"/api/connectors/{connector['id']}/discover/adopt", json=proposal)
     assert applied.status_code == 200, applied.text
     versions = {m["endpoint_key"]: m["active_version"] for m in applied.json()["mappings"]}
     assert versions["items"] == 2 and len(versions) == 4

@@ -95,7 +95,7 @@ def test_the_inventree_proposal_applies_and_previews_parts_by_name(stack, invent
     auth = {"kind": "header", "scheme": "Token", "credential": TOKEN}
     report = discover(admin, inventree.base + "/api", auth)
     applied = admin.post(
-        "/api/discovery/apply", json={"base_url": inventree.base + "/api", "auth": auth, **report["proposal"]}
+        "/api/discovery/adopt", json={"base_url": inventree.base + "/api", "auth": auth, **report["proposal"]}
     )
     assert applied.status_code == 201, applied.text
     connector = applied.json()["connector"]

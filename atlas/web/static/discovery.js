@@ -1,11 +1,11 @@
 /* Atlas — the discovery pages' script. Vanilla, no dependencies, no build step.
  *
  * 1. "Other REST API" (/app/connectors/new/other): base URL and authentication,
- *    Discover (POST /api/discovery), then Apply all (POST /api/discovery/apply)
+ *    Discover (POST /api/discovery), then Apply all (POST /api/discovery/adopt)
  *    or one endpoint, and on to the new connector's page.
  * 2. A connector's discovery (/app/connectors/{id}/discover): Discover
  *    (POST /api/connectors/{id}/discover), then Apply all or one endpoint
- *    (POST /api/connectors/{id}/discover/apply: a connector update and new
+ *    (POST /api/connectors/{id}/discover/adopt: a connector update and new
  *    mapping versions).
  *
  * The proposal is shown as it is: endpoints, pagination (and whether a second
@@ -382,10 +382,10 @@
       endpoints.forEach(function (e) {
         if (proposal.mappings[e.key]) mappings[e.key] = proposal.mappings[e.key];
       });
-      var url = "/api/connectors/" + encodeURIComponent(model.connector_id || "") + "/discover/apply";
+      var url = "/api/connectors/" + encodeURIComponent(model.connector_id || "") + "/discover/adopt";
       var body = { endpoints: endpoints, mappings: mappings };
       if (form) {
-        url = "/api/discovery/apply";
+        url = "/api/discovery/adopt";
         body = { base_url: sent.base_url, auth: sent.auth, endpoints: endpoints, mappings: mappings };
         if (sent.name) body.name = sent.name;
       }
