@@ -11,7 +11,9 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from atlas.connectors.activities import ConnectorTarget, check_connector_health, list_all_connectors
 
-PARALLEL = 4
+# Checks wait on the network, not the CPU: sixteen at a time keep a sweep of a thousand connectors to minutes (four
+# at a time, one slow or dead system held three others for its whole timeout).
+PARALLEL = 16
 # A check heartbeats through its waits (`atlas.workflows.heartbeat`): a worker that died mid-check is noticed
 # after this long rather than after the whole start-to-close timeout.
 HEARTBEAT_TIMEOUT = timedelta(seconds=30)
