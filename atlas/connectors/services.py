@@ -617,14 +617,21 @@ def validate_create(data: ConnectorCreate) -> CheckedCreate:
 
 
 def transient_config(data: ConnectorCreate, box: SecretBox, tenant_id: uuid.UUID) -> ConnectorConfig:
-    """The engine's configuration of a connector not stored yet (validated with `validate_create` first), to test
-    its credentials and endpoints before saving it. Lives only in memory."""
+    """The engine's configuration of a connector not stored yet (validated first, by `validate_create` or the
+    caller's own checks), to test its credentials and endpoints before saving it. Lives only in memory."""
+    # Only what reading needs: discovery tests a connector with no endpoints yet.
+    checked = CheckedCreate(validate_url(data.base_url, "base_url"), {}, validate_headers(data.headers))
+    connector = _new_connector(data, checked, box)
+    connector.id, connector.tenant_id = uuid.uuid4(), tenant_id
+    return connector_config(connector, [_endpoint_row(e, i) for i, e in enumerate(data.endpoints)], box)
+
+
+def _new_connector(data: ConnectorCreate, checked: CheckedCreate, box: SecretBox) -> Connector:
+    """The row of a new connector, its secrets encrypted (not added to any session)."""
     secrets = _merge_secrets(data.auth, {})
-    connector = Connector(
-        id=uuid.uuid4(),
-        tenant_id=tenant_id,
+    return Connector(
         name=data.name.strip(),
-        base_url=validate_url(data.base_url, "base_url"),
+        base_url=checked.base_url,
         environment=data.environment,
         auth_kind=data.auth.kind,
         auth_settings=_public_auth(data.auth),
@@ -634,9 +641,12 @@ def transient_config(data: ConnectorCreate, box: SecretBox, tenant_id: uuid.UUID
         timeout_seconds=data.timeout_seconds,
         max_concurrency=data.max_concurrency,
         retry_attempts=data.retry_attempts,
-        headers=dict(data.headers),
+        sync_interval_minutes=sync_interval(data.sync_interval_minutes),
+        action_templates=checked.action_templates,
+        headers=checked.headers,
+        max_set_aside_share=data.max_set_aside_share,
+        max_vanished_share=data.max_vanished_share,
     )
-    return connector_config(connector, [_endpoint_row(e, i) for i, e in enumerate(data.endpoints)], box)
 
 
 async def create_connector(
@@ -652,36 +662,15 @@ async def create_connector(
 ) -> tuple[Connector, list[ConnectorEndpoint]]:
     """Validate and store a new connector; ``preset`` is the ``{"id", "version"}`` it was laid down from."""
     checked = validate_create(data)
-    base_url, action_templates, headers = checked.base_url, checked.action_templates, checked.headers
-    await check_reachable_network(network, base_url)
+    await check_reachable_network(network, checked.base_url)
     repo = ConnectorRepo(session, tenant_id=tenant_id)
     if await repo.count(Connector.name == data.name.strip()) > 0:
         raise ValidationFailed("errors.connector_name_taken", field="name", extra={"field": "name"})
     # The plan's connector limit (billing locks the subscription so concurrent creations cannot overshoot).
     await check_connector_limit(session, repo.count, tenant_id=repo.tenant_id)
-    secrets = _merge_secrets(data.auth, {})
-    connector = await repo.add(
-        Connector(
-            name=data.name.strip(),
-            base_url=base_url,
-            environment=data.environment,
-            auth_kind=data.auth.kind,
-            auth_settings=_public_auth(data.auth),
-            secrets_encrypted=box.encrypt(msgspec.json.encode(secrets).decode()) if secrets else None,
-            rate_limit_per_second=data.rate_limit_per_second,
-            rate_limit_burst=data.rate_limit_burst,
-            timeout_seconds=data.timeout_seconds,
-            max_concurrency=data.max_concurrency,
-            retry_attempts=data.retry_attempts,
-            sync_interval_minutes=sync_interval(data.sync_interval_minutes),
-            action_templates=action_templates,
-            headers=headers,
-            max_set_aside_share=data.max_set_aside_share,
-            max_vanished_share=data.max_vanished_share,
-            preset=preset,
-            created_by=actor.ref,
-        )
-    )
+    new = _new_connector(data, checked, box)
+    new.preset, new.created_by = preset, actor.ref
+    connector = await repo.add(new)
     endpoint_repo = EndpointRepo(session, tenant_id=tenant_id)
     endpoints = []
     for index, endpoint in enumerate(data.endpoints):

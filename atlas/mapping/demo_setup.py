@@ -232,15 +232,13 @@ async def provision_demo_connector(
     connector, _ = await connectors.create_connector(
         session, body, actor=actor, correlation_id=correlation_id, box=box, network=network, tenant_id=tenant_id
     )
-    for key, spec in DEMO_MAPPINGS.items():
-        await mappings.create_mapping(
-            session,
-            connector_id=connector.id,
-            endpoint_key=key,
-            spec=spec,
-            note="Demo ERP mapping",
-            actor=actor,
-            correlation_id=correlation_id,
-            tenant_id=tenant_id,
-        )
+    await mappings.create_mappings(
+        session,
+        connector_id=connector.id,
+        specs=DEMO_MAPPINGS,
+        note="Demo ERP mapping",
+        actor=actor,
+        correlation_id=correlation_id,
+        tenant_id=tenant_id,
+    )
     return connector

@@ -120,18 +120,14 @@ async def apply_new(
     connector, endpoints = await connectors.create_connector(
         session, body, actor=actor, correlation_id=correlation_id, box=box, network=network
     )
-    created = []
-    for key, spec in data.mappings.items():
-        mapping, versions = await mappings.create_mapping(
-            session,
-            connector_id=connector.id,
-            endpoint_key=key,
-            spec=spec,
-            note="Discovery",
-            actor=actor,
-            correlation_id=correlation_id,
-        )
-        created.append(mappings.mapping_read(mapping, versions))
+    created = await mappings.create_mappings(
+        session,
+        connector_id=connector.id,
+        specs=data.mappings,
+        note="Discovery",
+        actor=actor,
+        correlation_id=correlation_id,
+    )
     await _audit(session, connector.id, data.endpoints, created, actor, correlation_id, "base_url")
     return DiscoveryApplied(connectors.read_model(connector, endpoints, box), created)
 

@@ -140,6 +140,34 @@ async def create_mapping(
     return mapping, [version]
 
 
+async def create_mappings(
+    session: AsyncSession,
+    *,
+    connector_id: uuid.UUID,
+    specs: dict[str, dict[str, Any]],
+    note: str,
+    actor: Actor,
+    correlation_id: str,
+    tenant_id: uuid.UUID | None = None,
+) -> list[MappingRead]:
+    """One mapping per endpoint key (a preset's, a discovery's, the demo's), each created and audited as
+    `create_mapping` does."""
+    created = []
+    for key, spec in specs.items():
+        mapping, versions = await create_mapping(
+            session,
+            connector_id=connector_id,
+            endpoint_key=key,
+            spec=spec,
+            note=note,
+            actor=actor,
+            correlation_id=correlation_id,
+            tenant_id=tenant_id,
+        )
+        created.append(mapping_read(mapping, versions))
+    return created
+
+
 async def add_version(
     session: AsyncSession,
     mapping_id: uuid.UUID,

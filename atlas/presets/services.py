@@ -114,56 +114,65 @@ async def test_endpoints(
     """Read the first page of every endpoint, as the sync will read it (the mapping's record path wins)."""
     tested = _Tested()
     async with ConnectorSession(config, network=network, on_blocked=on_blocked) as session:
-        for endpoint in config.endpoints:
-            target: EndpointConfig = (
-                mappings.with_record_path(endpoint, compiled[endpoint.key]) if endpoint.key in compiled else endpoint
-            )
-            try:
-                parents = None
-                if endpoint.parent:
-                    parent = config.endpoint(endpoint.parent)
-                    parents = (await session.reader.first_page(parent)).records
-                    if not parents and parent.resource == ResourceKind.STOCK_MOVEMENTS:
-                        # Documents a new organization may not have yet (Zoho's inventory adjustments, transfer
-                        # orders): nothing under them is no mistake in what was typed, unlike a company name that
-                        # matches nothing. The sync reads them once there are some.
-                        tested.checks.append(PresetCheck(endpoint.key, str(endpoint.resource), True, None, 200, 0))
-                        tested.samples[endpoint.key] = []
-                        continue
-                page = await session.reader.first_page(target, parents=parents)
-            except FetchError as exc:
-                tested.checks.append(
-                    PresetCheck(
-                        endpoint=endpoint.key,
-                        resource=str(endpoint.resource),
-                        ok=False,
-                        url=exc.url,
-                        status=exc.status,
-                        records=0,
-                        reason=exc.reason,
-                        hint=exc.hint,
-                        detail=exc.detail or None,
-                    )
-                )
-                if exc.status in CREDENTIAL_STATUSES or exc.reason in CREDENTIAL_REFUSALS | CREDENTIAL_REASONS:
-                    break  # the same credentials would be refused by every other endpoint
-                continue
-            records = list(page.records)
-            shape_ok = all(isinstance(r, dict) for r in records)
+        with session.probing():
+            await _test_each(session, config, compiled, tested)
+    return tested
+
+
+async def _test_each(
+    session: ConnectorSession, config: ConnectorConfig, compiled: dict[str, CompiledMapping], tested: _Tested
+) -> None:
+    """Each endpoint's first page in turn; a refused credential stops at once (every other endpoint would be
+    refused the same)."""
+    for endpoint in config.endpoints:
+        target: EndpointConfig = (
+            mappings.with_record_path(endpoint, compiled[endpoint.key]) if endpoint.key in compiled else endpoint
+        )
+        try:
+            parents = None
+            if endpoint.parent:
+                parent = config.endpoint(endpoint.parent)
+                parents = (await session.reader.first_page(parent)).records
+                if not parents and parent.resource == ResourceKind.STOCK_MOVEMENTS:
+                    # Documents a new organization may not have yet (Zoho's inventory adjustments, transfer
+                    # orders): nothing under them is no mistake in what was typed, unlike a company name that
+                    # matches nothing. The sync reads them once there are some.
+                    tested.checks.append(PresetCheck(endpoint.key, str(endpoint.resource), True, None, 200, 0))
+                    tested.samples[endpoint.key] = []
+                    continue
+            page = await session.reader.first_page(target, parents=parents)
+        except FetchError as exc:
             tested.checks.append(
                 PresetCheck(
                     endpoint=endpoint.key,
                     resource=str(endpoint.resource),
-                    ok=shape_ok,
-                    url=page.url,
-                    status=200,
-                    records=len(records),
-                    latency_ms=round(page.elapsed_ms, 1),
-                    reason=None if shape_ok else "records_not_objects",
+                    ok=False,
+                    url=exc.url,
+                    status=exc.status,
+                    records=0,
+                    reason=exc.reason,
+                    hint=exc.hint,
+                    detail=exc.detail or None,
                 )
             )
-            tested.samples[endpoint.key] = records
-    return tested
+            if exc.status in CREDENTIAL_STATUSES or exc.reason in CREDENTIAL_REFUSALS | CREDENTIAL_REASONS:
+                break  # the same credentials would be refused by every other endpoint
+            continue
+        records = list(page.records)
+        shape_ok = all(isinstance(r, dict) for r in records)
+        tested.checks.append(
+            PresetCheck(
+                endpoint=endpoint.key,
+                resource=str(endpoint.resource),
+                ok=shape_ok,
+                url=page.url,
+                status=200,
+                records=len(records),
+                latency_ms=round(page.elapsed_ms, 1),
+                reason=None if shape_ok else "records_not_objects",
+            )
+        )
+        tested.samples[endpoint.key] = records
 
 
 def _refusal(preset: Preset, checks: list[PresetCheck]) -> ValidationFailed | None:
@@ -266,18 +275,14 @@ async def connect(
     connector, endpoints = await connectors.create_connector(
         session, data, actor=actor, correlation_id=correlation_id, box=box, network=network, preset=preset.ref
     )
-    created = []
-    for key, spec in rendered.mappings.items():
-        mapping, versions = await mappings.create_mapping(
-            session,
-            connector_id=connector.id,
-            endpoint_key=key,
-            spec=spec,
-            note=f"{preset.name} preset v{preset.version}",
-            actor=actor,
-            correlation_id=correlation_id,
-        )
-        created.append(mappings.mapping_read(mapping, versions))
+    created = await mappings.create_mappings(
+        session,
+        connector_id=connector.id,
+        specs=rendered.mappings,
+        note=f"{preset.name} preset v{preset.version}",
+        actor=actor,
+        correlation_id=correlation_id,
+    )
     # The test just run is the connector's first health check: the set-up guide shows "check the data" done.
     await connectors.record_health(
         session,

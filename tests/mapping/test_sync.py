@@ -403,15 +403,15 @@ def test_a_record_set_aside_again_by_a_later_sync_is_counted_once(stack, demo_er
     superseded by it, so the open quarantine counts each failing source record once."""
     admin, me = stack.atlas.new_tenant()
     broken = copy.deepcopy(DEMO_MAPPINGS)
-    # Warehouses with no code are set aside, and with them every balance and movement of theirs (read in full).
-    broken["warehouses"]["fields"]["code"] = {"path": "$.no_such_field"}
+    # Balances without a quantity are set aside: the stock endpoint is read in full, so every sync meets them again.
+    broken["stock"]["fields"]["quantity"] = {"path": "$.no_such_field"}
     connector_id = setup_connector(admin, demo_erp_url, broken, max_set_aside_share=1.0)
     first = sync(admin, connector_id)
     opened = admin.get("/api/quarantine", params={"connector_id": connector_id}).json()["total"]
     assert opened == sum(n["quarantined"] for n in first["stats"].values()) > 0
     second = sync(admin, connector_id)
     again = sum(n["quarantined"] for n in second["stats"].values())
-    assert again >= first["stats"]["locations"]["quarantined"] > 0  # every warehouse, read in full, again
+    assert again >= first["stats"]["stock_balances"]["quarantined"] > 0  # every balance row, read in full, again
     rows = stack.atlas.sql(
         "SELECT endpoint_key, content_hash, status, sync_run_id::text, resolved_run_id::text "
         "FROM quarantined_records WHERE tenant_id = %s",

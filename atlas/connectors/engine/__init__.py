@@ -7,9 +7,10 @@ retries, and the endpoint reader with its paginators.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -134,6 +135,13 @@ class ConnectorSession:
         A check is a probe: it tries twice at most and gives up within seconds, rather than
         spending the sync's retry budget on a system that is down."""
         started = time.perf_counter()
+        with self.probing():
+            return await self._check(endpoint, started)
+
+    @contextlib.contextmanager
+    def probing(self) -> Iterator[None]:
+        """Requests that try twice at most and give up within seconds: a probe (a check, a set-up's test) does
+        not spend a sync's retry budget on a system that is down or on an address that is not the system."""
         saved = self.executor.config
         self.executor.config = dataclasses.replace(
             saved,
@@ -142,7 +150,7 @@ class ConnectorSession:
             min_backoff_seconds=min(0.5, saved.min_backoff_seconds),
         )
         try:
-            return await self._check(endpoint, started)
+            yield
         finally:
             self.executor.config = saved
 
