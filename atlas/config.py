@@ -161,6 +161,7 @@ class Settings(BaseSettings):
     def moyasar_configured(self) -> bool:
         """Payments are on: both Moyasar keys are set (and, having passed the checks, of one mode)."""
         return self.moyasar_secret_key is not None and self.moyasar_publishable_key is not None
+
     @field_validator("seller_vat_number")
     @classmethod
     def _seller_vat(cls, value: str) -> str:

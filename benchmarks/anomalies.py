@@ -45,8 +45,8 @@ def main() -> None:
         row, day = int(truth.anomaly_series[index]), int(truth.anomaly_start[index])
         if day < 42:
             continue
-        history = y[row: row + 1, : day + 1]
-        baseline = history[0, day - 56 if day >= 56 else 0: day]
+        history = y[row : row + 1, : day + 1]
+        baseline = history[0, day - 56 if day >= 56 else 0 : day]
         sd = max(float(baseline.std()), 1e-9)
         if history[0, day] - float(truth.expected[row, day]) < 5 * sd:
             continue
@@ -76,15 +76,19 @@ def main() -> None:
         if start < 42 or length < settings.zero_run_min_days:
             continue
         eligible += 1
-        alerts = demand_anomalies(y[row: row + 1, : end + 1], settings, window=length)
+        alerts = demand_anomalies(y[row : row + 1, : end + 1], settings, window=length)
         if any(a.type == "zero_run" for a in alerts):
             caught += 1
 
     print(f"spikes of >= 5 sd: {big}; recalled {found} ({found / max(big, 1):.1%})  [target >= 85%]")
-    print(f"false spike alarms: {false_alarms} in {examined:,} clean series-days = "
-          f"{1000 * false_alarms / max(examined, 1):.2f} per 1,000  [target <= 5]")
-    print(f"zero runs of >= {settings.zero_run_min_days} days: {eligible}; recalled {caught} "
-          f"({caught / max(eligible, 1):.1%})  [target >= 75%]")
+    print(
+        f"false spike alarms: {false_alarms} in {examined:,} clean series-days = "
+        f"{1000 * false_alarms / max(examined, 1):.2f} per 1,000  [target <= 5]"
+    )
+    print(
+        f"zero runs of >= {settings.zero_run_min_days} days: {eligible}; recalled {caught} "
+        f"({caught / max(eligible, 1):.1%})  [target >= 75%]"
+    )
 
 
 if __name__ == "__main__":

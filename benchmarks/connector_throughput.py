@@ -35,8 +35,14 @@ def make_app(total: int) -> Any:
     @lru_cache(maxsize=4096)
     def page(offset: int, limit: int, cursor_style: bool) -> bytes:
         rows = [
-            {"sku": f"SKU-{i:06d}", "warehouse_id": f"WH-{i % 5:02d}", "on_hand": i % 97, "reserved": i % 5,
-             "available": i % 97 - i % 5, "as_of": "2026-11-22T09:00:00+03:00"}
+            {
+                "sku": f"SKU-{i:06d}",
+                "warehouse_id": f"WH-{i % 5:02d}",
+                "on_hand": i % 97,
+                "reserved": i % 5,
+                "available": i % 97 - i % 5,
+                "as_of": "2026-11-22T09:00:00+03:00",
+            }
             for i in range(offset, min(offset + limit, total))
         ]
         if cursor_style:
@@ -56,8 +62,13 @@ def make_app(total: int) -> Any:
             body = page(offset, limit, True)
         else:
             body = page(int(query.get("offset", 0)), limit, False)
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return app
@@ -98,17 +109,26 @@ async def engine_read(base: str, size: int, style: str) -> int:
     from atlas.execution_lock import NetworkPolicy
 
     if style == "offset":
-        endpoint = EndpointConfig(key="balances", resource=ResourceKind.STOCK_BALANCES, path="/stock",
-                                  record_path="$.results",
-                                  pagination=PaginationConfig(kind=PaginationKind.OFFSET, page_size=size,
-                                                              total_path="$.total"))
+        endpoint = EndpointConfig(
+            key="balances",
+            resource=ResourceKind.STOCK_BALANCES,
+            path="/stock",
+            record_path="$.results",
+            pagination=PaginationConfig(kind=PaginationKind.OFFSET, page_size=size, total_path="$.total"),
+        )
     else:
-        endpoint = EndpointConfig(key="balances", resource=ResourceKind.STOCK_BALANCES, path="/stock-cursor",
-                                  record_path="$.items",
-                                  pagination=PaginationConfig(kind=PaginationKind.CURSOR, page_size=size,
-                                                              cursor_path="$.next_cursor", size_param="limit"))
-    config = ConnectorConfig(base_url=base, endpoints=(endpoint,), rate_limit_per_second=100_000,
-                             rate_limit_burst=1000, max_concurrency=4)
+        endpoint = EndpointConfig(
+            key="balances",
+            resource=ResourceKind.STOCK_BALANCES,
+            path="/stock-cursor",
+            record_path="$.items",
+            pagination=PaginationConfig(
+                kind=PaginationKind.CURSOR, page_size=size, cursor_path="$.next_cursor", size_param="limit"
+            ),
+        )
+    config = ConnectorConfig(
+        base_url=base, endpoints=(endpoint,), rate_limit_per_second=100_000, rate_limit_burst=1000, max_concurrency=4
+    )
     count = 0
     async with ConnectorSession(config, network=NetworkPolicy(allow_private=True)) as session:
         async for page in session.read(endpoint):
@@ -162,8 +182,10 @@ def main() -> None:
     plain = results[0]["records_per_second"]
     for result in results:
         result["vs_plain"] = round(result["records_per_second"] / plain, 2)
-        print(f"{result['label']:<26} {result['records']:>8} records  {result['seconds']:>7.3f} s  "
-              f"{result['records_per_second']:>9} records/s  ({result['vs_plain']:.2f}× plain)")
+        print(
+            f"{result['label']:<26} {result['records']:>8} records  {result['seconds']:>7.3f} s  "
+            f"{result['records_per_second']:>9} records/s  ({result['vs_plain']:.2f}× plain)"
+        )
     print(json.dumps(results))
 
 

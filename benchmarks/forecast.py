@@ -76,9 +76,10 @@ class Truth:
         pick = np.ones(len(self.anomaly_series), dtype=bool)
         if kind is not None:
             pick = self.anomaly_kind == ANOMALY_KINDS.index(kind)
-        for row, start, length in zip(self.anomaly_series[pick], self.anomaly_start[pick],
-                                      self.anomaly_length[pick], strict=True):
-            mask[row, start: start + length] = True
+        for row, start, length in zip(
+            self.anomaly_series[pick], self.anomaly_start[pick], self.anomaly_length[pick], strict=True
+        ):
+            mask[row, start : start + length] = True
         return mask
 
 
@@ -99,8 +100,9 @@ def generate(series: int, days: int, seed: int = 0) -> tuple[NDArray[np.float64]
     weekly_kind = np.char.endswith(names, "weekly")
     trend_kind = np.char.startswith(names, "trend")
 
-    level = np.where(intermittent, np.exp(rng.normal(np.log(0.35), 0.8, series)),
-                     np.exp(rng.normal(np.log(5.0), 1.0, series)))
+    level = np.where(
+        intermittent, np.exp(rng.normal(np.log(0.35), 0.8, series)), np.exp(rng.normal(np.log(5.0), 1.0, series))
+    )
     # Weekly pattern: a busier weekend or a busier mid-week, plus noise; factors average 1.
     shape = np.array([[0.9, 0.9, 0.95, 1.0, 1.15, 1.35, 0.75], [1.1, 1.15, 1.2, 1.15, 1.0, 0.6, 0.5]])
     base = shape[rng.integers(2, size=series)]
@@ -148,8 +150,7 @@ def generate(series: int, days: int, seed: int = 0) -> tuple[NDArray[np.float64]
     anomaly_start = np.concatenate(starts)
     anomaly_length = np.concatenate(lengths)
     anomaly_kind = np.concatenate(kinds)
-    for row, start, length, kind_index in zip(anomaly_series, anomaly_start, anomaly_length, anomaly_kind,
-                                              strict=True):
+    for row, start, length, kind_index in zip(anomaly_series, anomaly_start, anomaly_length, anomaly_kind, strict=True):
         span = slice(start, start + length)
         if kind_index == 0:
             usual = max(float(expected[row, span].mean()), 0.3)
@@ -158,9 +159,16 @@ def generate(series: int, days: int, seed: int = 0) -> tuple[NDArray[np.float64]
             y[row, span] = np.floor(y[row, span] * 0.2)
         else:
             y[row, span] = 0.0
-    truth = Truth(kind=kind, expected=expected, weekly=weekly, growth=growth,
-                  anomaly_series=anomaly_series, anomaly_start=anomaly_start, anomaly_length=anomaly_length,
-                  anomaly_kind=anomaly_kind)
+    truth = Truth(
+        kind=kind,
+        expected=expected,
+        weekly=weekly,
+        growth=growth,
+        anomaly_series=anomaly_series,
+        anomaly_start=anomaly_start,
+        anomaly_length=anomaly_length,
+        anomaly_kind=anomaly_kind,
+    )
     return y, start_dow, truth
 
 
@@ -188,9 +196,13 @@ class Scores:
         return self.total_abs_error / self.actual_sum
 
 
-def _score(forecasts: list[NDArray[np.float64]], actuals: list[NDArray[np.float64]],
-           trains: list[NDArray[np.float64]], intervals: list[tuple[NDArray[np.float64], NDArray[np.float64]]] | None,
-           clean: list[NDArray[np.bool_]] | None = None) -> Scores:
+def _score(
+    forecasts: list[NDArray[np.float64]],
+    actuals: list[NDArray[np.float64]],
+    trains: list[NDArray[np.float64]],
+    intervals: list[tuple[NDArray[np.float64], NDArray[np.float64]]] | None,
+    clean: list[NDArray[np.bool_]] | None = None,
+) -> Scores:
     mase, rmsse, covered = [], [], []
     forecast_sum = actual_sum = total_abs = clean_forecast = clean_actual = 0.0
     for index, (f, a, train) in enumerate(zip(forecasts, actuals, trains, strict=True)):
@@ -209,21 +221,28 @@ def _score(forecasts: list[NDArray[np.float64]], actuals: list[NDArray[np.float6
         if clean is not None:
             clean_forecast += float(f[clean[index]].sum())
             clean_actual += float(a[clean[index]].sum())
-    return Scores(mase=np.concatenate(mase), rmsse=np.concatenate(rmsse), forecast_sum=forecast_sum,
-                  actual_sum=actual_sum, total_abs_error=total_abs,
-                  covered=float(np.mean(covered)) if covered else float("nan"),
-                  clean_bias=(clean_forecast - clean_actual) / clean_actual if clean_actual else float("nan"))
+    return Scores(
+        mase=np.concatenate(mase),
+        rmsse=np.concatenate(rmsse),
+        forecast_sum=forecast_sum,
+        actual_sum=actual_sum,
+        total_abs_error=total_abs,
+        covered=float(np.mean(covered)) if covered else float("nan"),
+        clean_bias=(clean_forecast - clean_actual) / clean_actual if clean_actual else float("nan"),
+    )
 
 
 def _origins(days: int, horizon: int, origins: int) -> list[int]:
     return [days - k * horizon for k in range(origins, 0, -1)]
 
 
-def engine_backtest(y: NDArray[np.float64], start_dow: int, horizon: int, origins: int,
-                    anomalies: NDArray[np.bool_] | None = None) -> tuple[Scores, float, list[NDArray[np.int64]]]:
+def engine_backtest(
+    y: NDArray[np.float64], start_dow: int, horizon: int, origins: int, anomalies: NDArray[np.bool_] | None = None
+) -> tuple[Scores, float, list[NDArray[np.int64]]]:
     forecasts, actuals, trains, intervals, methods = [], [], [], [], []
-    clean = None if anomalies is None else [~anomalies[:, o: o + horizon] for o in _origins(y.shape[1], horizon,
-                                                                                              origins)]
+    clean = (
+        None if anomalies is None else [~anomalies[:, o : o + horizon] for o in _origins(y.shape[1], horizon, origins)]
+    )
     elapsed = 0.0
     for origin in _origins(y.shape[1], horizon, origins):
         train = y[:, :origin]
@@ -231,7 +250,7 @@ def engine_backtest(y: NDArray[np.float64], start_dow: int, horizon: int, origin
         result = forecast_matrix(train, horizon=horizon, start_dow=start_dow)
         elapsed += time.perf_counter() - started
         forecasts.append(result.forecast)
-        actuals.append(y[:, origin: origin + horizon])
+        actuals.append(y[:, origin : origin + horizon])
         trains.append(train)
         intervals.append((result.lo80, result.hi80))
         methods.append(result.method)
@@ -243,8 +262,11 @@ def statsforecast_backtest(y: NDArray[np.float64], horizon: int, origins: int) -
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS, SeasonalNaive, WindowAverage
 
-    models: dict[str, Any] = {"AutoETS": AutoETS(season_length=7), "WindowAverage": WindowAverage(window_size=7),
-                              "SeasonalNaive": SeasonalNaive(season_length=7)}
+    models: dict[str, Any] = {
+        "AutoETS": AutoETS(season_length=7),
+        "WindowAverage": WindowAverage(window_size=7),
+        "SeasonalNaive": SeasonalNaive(season_length=7),
+    }
     # Compile numba code outside the timings.
     warm = pd.DataFrame({"unique_id": np.zeros(60, dtype=np.int64), "ds": np.arange(60), "y": y[0, :60]})
     StatsForecast(models=list(models.values()), freq=1, n_jobs=1).forecast(df=warm, h=horizon)
@@ -255,8 +277,13 @@ def statsforecast_backtest(y: NDArray[np.float64], horizon: int, origins: int) -
         elapsed = 0.0
         for origin in _origins(y.shape[1], horizon, origins):
             train = y[:, :origin]
-            frame = pd.DataFrame({"unique_id": np.repeat(np.arange(count), origin),
-                                  "ds": np.tile(np.arange(origin), count), "y": train.ravel()})
+            frame = pd.DataFrame(
+                {
+                    "unique_id": np.repeat(np.arange(count), origin),
+                    "ds": np.tile(np.arange(origin), count),
+                    "y": train.ravel(),
+                }
+            )
             level = [80] if name == "AutoETS" else None
             started = time.perf_counter()
             out = StatsForecast(models=[model], freq=1, n_jobs=1).forecast(df=frame, h=horizon, level=level)
@@ -264,9 +291,13 @@ def statsforecast_backtest(y: NDArray[np.float64], horizon: int, origins: int) -
             out = out.sort_values(["unique_id", "ds"])
             forecasts.append(np.maximum(out[name].to_numpy().reshape(count, horizon), 0.0))
             if level:
-                intervals.append((out[f"{name}-lo-80"].to_numpy().reshape(count, horizon),
-                                  out[f"{name}-hi-80"].to_numpy().reshape(count, horizon)))
-            actuals.append(y[:, origin: origin + horizon])
+                intervals.append(
+                    (
+                        out[f"{name}-lo-80"].to_numpy().reshape(count, horizon),
+                        out[f"{name}-hi-80"].to_numpy().reshape(count, horizon),
+                    )
+                )
+            actuals.append(y[:, origin : origin + horizon])
             trains.append(train)
         results[name] = (_score(forecasts, actuals, trains, intervals or None), elapsed)
     return results
@@ -278,17 +309,23 @@ def _mean(values: NDArray[np.float64]) -> float:
 
 def accuracy(series: int, subset: int, days: int, seed: int, horizon: int = 14, origins: int = 3) -> None:
     y, start_dow, truth = generate(series, days, seed)
-    print(f"\n## Accuracy: {series:,} series × {days} days (seed {seed}), {horizon}-day horizon, {origins} rolling "
-          f"origins (training {days - origins * horizon}–{days - horizon} days); zero days {(y == 0).mean():.0%}")
+    print(
+        f"\n## Accuracy: {series:,} series × {days} days (seed {seed}), {horizon}-day horizon, {origins} rolling "
+        f"origins (training {days - origins * horizon}–{days - horizon} days); zero days {(y == 0).mean():.0%}"
+    )
     scores, elapsed, methods = engine_backtest(y, start_dow, horizon, origins, truth.anomaly_mask())
     chosen = np.concatenate(methods)
     shares = ", ".join(f"{name} {np.mean(chosen == i):.0%}" for i, name in enumerate(METHODS))
-    print(f"engine on all {series:,} series: MASE {_mean(scores.mase):.4f}  RMSSE {_mean(scores.rmsse):.4f}  "
-          f"bias {scores.bias:+.2%}  14-day total error {scores.total_error:.2%}  80% coverage {scores.covered:.1%}  "
-          f"({elapsed:.2f} s for {origins} origins)")
+    print(
+        f"engine on all {series:,} series: MASE {_mean(scores.mase):.4f}  RMSSE {_mean(scores.rmsse):.4f}  "
+        f"bias {scores.bias:+.2%}  14-day total error {scores.total_error:.2%}  80% coverage {scores.covered:.1%}  "
+        f"({elapsed:.2f} s for {origins} origins)"
+    )
     print(f"methods chosen: {shares}")
-    print(f"bias on held-out days without an injected anomaly: {scores.clean_bias:+.2%} (the injected spikes, "
-          f"drops and zero runs that fall in the held-out days cannot be forecast)")
+    print(
+        f"bias on held-out days without an injected anomaly: {scores.clean_bias:+.2%} (the injected spikes, "
+        f"drops and zero runs that fall in the held-out days cannot be forecast)"
+    )
     kinds = np.tile(truth.kind, origins)
     for k, name in enumerate(KINDS):
         members = kinds == k
@@ -297,8 +334,10 @@ def accuracy(series: int, subset: int, days: int, seed: int, horizon: int = 14, 
     try:
         import statsforecast  # noqa: F401
     except ImportError:
-        print("\nstatsforecast is not installed, so the comparison is skipped: "
-              ".venv/bin/pip install statsforecast (benchmark only, not a dependency of Atlas)")
+        print(
+            "\nstatsforecast is not installed, so the comparison is skipped: "
+            ".venv/bin/pip install statsforecast (benchmark only, not a dependency of Atlas)"
+        )
         return
     part = y[:subset]
     engine_part, engine_elapsed, _ = engine_backtest(part, start_dow, horizon, origins)
@@ -310,17 +349,23 @@ def accuracy(series: int, subset: int, days: int, seed: int, horizon: int = 14, 
     rows = [("Atlas engine", engine_part, engine_elapsed)] + [(n, s, e) for n, (s, e) in others.items()]
     for name, s, e in rows:
         coverage = "" if np.isnan(s.covered) else f"{s.covered:.1%}"
-        print(f"| {name} | {_mean(s.mase):.4f} | {_mean(s.rmsse):.4f} | {s.bias:+.2%} | {s.total_error:.2%} | "
-              f"{coverage} | {e:.2f} | {subset * origins / e:,.0f} |")
-    print(f"engine / AutoETS: MASE {_mean(engine_part.mase) / _mean(ets_scores.mase):.4f}, "
-          f"RMSSE {_mean(engine_part.rmsse) / _mean(ets_scores.rmsse):.4f}; "
-          f"speed {ets_elapsed / engine_elapsed:,.0f}× AutoETS")
+        print(
+            f"| {name} | {_mean(s.mase):.4f} | {_mean(s.rmsse):.4f} | {s.bias:+.2%} | {s.total_error:.2%} | "
+            f"{coverage} | {e:.2f} | {subset * origins / e:,.0f} |"
+        )
+    print(
+        f"engine / AutoETS: MASE {_mean(engine_part.mase) / _mean(ets_scores.mase):.4f}, "
+        f"RMSSE {_mean(engine_part.rmsse) / _mean(ets_scores.rmsse):.4f}; "
+        f"speed {ets_elapsed / engine_elapsed:,.0f}× AutoETS"
+    )
     sub_kinds = np.tile(truth.kind[:subset], origins)
     for k, name in enumerate(KINDS):
         members = sub_kinds == k
-        print(f"  {name:20s} engine MASE {_mean(engine_part.mase[members]):.4f} "
-              f"AutoETS {_mean(ets_scores.mase[members]):.4f} | RMSSE {_mean(engine_part.rmsse[members]):.4f} "
-              f"AutoETS {_mean(ets_scores.rmsse[members]):.4f}")
+        print(
+            f"  {name:20s} engine MASE {_mean(engine_part.mase[members]):.4f} "
+            f"AutoETS {_mean(ets_scores.mase[members]):.4f} | RMSSE {_mean(engine_part.rmsse[members]):.4f} "
+            f"AutoETS {_mean(ets_scores.rmsse[members]):.4f}"
+        )
 
 
 # --------------------------------------------------------------------------- speed
@@ -337,8 +382,10 @@ def speed(series: int, days: int, seed: int, horizon: int) -> None:
     forecast_matrix(y, horizon=horizon, start_dow=start_dow)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"| {series:,} | {days} | {horizon} | {elapsed:.2f} | {series / elapsed:,.0f} | {peak / 2**20:,.0f} MiB "
-          f"(input {y.nbytes / 2**20:,.0f} MiB) |")
+    print(
+        f"| {series:,} | {days} | {horizon} | {elapsed:.2f} | {series / elapsed:,.0f} | {peak / 2**20:,.0f} MiB "
+        f"(input {y.nbytes / 2**20:,.0f} MiB) |"
+    )
 
 
 def _rss() -> int:
@@ -394,14 +441,23 @@ def full_analysis(series: int, days: int, seed: int) -> None:
     moved, column = np.nonzero(recent_y > 0)
     try:
         movements = analysis.Movements(
-            series=moved.astype(np.int64), size=recent_y[moved, column], recent=column >= window - 14,
-            reference=[f"SO-{i}" for i in range(len(moved))], movement_id=list(range(1, len(moved) + 1)),
-            kind=["sale"] * len(moved))
+            series=moved.astype(np.int64),
+            size=recent_y[moved, column],
+            recent=column >= window - 14,
+            reference=[f"SO-{i}" for i in range(len(moved))],
+            movement_id=list(range(1, len(moved) + 1)),
+            kind=["sale"] * len(moved),
+        )
         inputs = analysis.SeriesInputs(
-            available=on_hand.copy(), on_hand=on_hand, lead_time_days=np.full(series, np.nan),
-            unit_cost=rng.uniform(1.0, 50.0, series), item=np.arange(series, dtype=np.int64) // 2,
-            location=np.arange(series, dtype=np.int64) % 2, labels=[(f"SKU-{i}", f"L{i % 2}") for i in range(series)],
-            last_demand_day=last.astype(np.int64))
+            available=on_hand.copy(),
+            on_hand=on_hand,
+            lead_time_days=np.full(series, np.nan),
+            unit_cost=rng.uniform(1.0, 50.0, series),
+            item=np.arange(series, dtype=np.int64) // 2,
+            location=np.arange(series, dtype=np.int64) % 2,
+            labels=[(f"SKU-{i}", f"L{i % 2}") for i in range(series)],
+            last_demand_day=last.astype(np.int64),
+        )
         gc.collect()
         before = _rss()
         with _RssPeak() as rss:
@@ -417,14 +473,18 @@ def full_analysis(series: int, days: int, seed: int) -> None:
     except Exception as error:  # the hook must not break the benchmark while the analysis is being built
         print(f"\nfull analysis: analyse_matrix failed ({type(error).__name__}: {error})")
         return
-    kinds = {kind: sum(c.type == kind for c in output.candidates)
-             for kind in ("reorder", "transfer", "write_off", "investigate")}
-    print(f"\nfull analysis (analyse_matrix): {series:,} series × {days} days, {len(moved):,} movements, in "
-          f"{elapsed:.2f} s, {series / elapsed:,.0f} series/s (CPU {cpu:.2f} s: {series / cpu:,.0f} series per CPU "
-          f"second, steadier on a busy machine); process memory (RSS) {before / 2**30:.2f} GiB before "
-          f"the call (the generated inputs), at most {rss.peak / 2**30:.2f} GiB during it; peak traced memory "
-          f"{peak / 2**20:,.0f} MiB (tracemalloc, a second run; input matrix {y.nbytes / 2**20:,.0f} MiB); "
-          f"{len(output.candidates):,} candidates {kinds}, {len(output.anomalies):,} anomalies")
+    kinds = {
+        kind: sum(c.type == kind for c in output.candidates)
+        for kind in ("reorder", "transfer", "write_off", "investigate")
+    }
+    print(
+        f"\nfull analysis (analyse_matrix): {series:,} series × {days} days, {len(moved):,} movements, in "
+        f"{elapsed:.2f} s, {series / elapsed:,.0f} series/s (CPU {cpu:.2f} s: {series / cpu:,.0f} series per CPU "
+        f"second, steadier on a busy machine); process memory (RSS) {before / 2**30:.2f} GiB before "
+        f"the call (the generated inputs), at most {rss.peak / 2**30:.2f} GiB during it; peak traced memory "
+        f"{peak / 2**20:,.0f} MiB (tracemalloc, a second run; input matrix {y.nbytes / 2**20:,.0f} MiB); "
+        f"{len(output.candidates):,} candidates {kinds}, {len(output.anomalies):,} anomalies"
+    )
 
 
 def main() -> None:
@@ -438,8 +498,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-accuracy", action="store_true")
-    parser.add_argument("--full", action="store_true",
-                        help="also time atlas.ai_engine.analysis.analyse_matrix (the whole analysis), if it exists")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="also time atlas.ai_engine.analysis.analyse_matrix (the whole analysis), if it exists",
+    )
     args = parser.parse_args()
     if not args.skip_accuracy:
         accuracy(args.accuracy_series, min(args.subset, args.accuracy_series), args.accuracy_days, args.seed)

@@ -34,14 +34,28 @@ def run(root: Path, records: int, page_size: int) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(root)}
     where = subprocess.run(
         [sys.executable, "-c", "import atlas, sys; sys.stdout.write(atlas.__file__)"],
-        cwd=root, env=env, capture_output=True, text=True, check=True,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     if not Path(where).resolve().is_relative_to(root.resolve()):
         raise SystemExit(f"{root} imports atlas from {where}: the comparison would measure the wrong code")
     done = subprocess.run(
-        [sys.executable, str(root / "benchmarks" / "sync_throughput.py"), "--records", str(records),
-         "--page-size", str(page_size)],
-        cwd=root, env=env, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            str(root / "benchmarks" / "sync_throughput.py"),
+            "--records",
+            str(records),
+            "--page-size",
+            str(page_size),
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -54,8 +68,9 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=1000)
     args = parser.parse_args()
     worktree = Path(tempfile.mkdtemp(prefix="atlas-baseline-"))
-    subprocess.run(["git", "worktree", "add", "--detach", str(worktree), args.baseline],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(worktree), args.baseline], cwd=ROOT, check=True, capture_output=True
+    )
     results: dict[str, list[dict[str, Any]]] = {"baseline": [], "current": []}
     try:
         for number in range(1, args.rounds + 1):
@@ -64,8 +79,9 @@ def main() -> None:
                 results[name].append(found)
                 print(f"round {number} {name:<8} " + "  ".join(f"{m} {found[m]}" for m in MEASURES), flush=True)
     finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(worktree)],
-                       cwd=ROOT, check=False, capture_output=True)
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(worktree)], cwd=ROOT, check=False, capture_output=True
+        )
     summary = {}
     for measure in MEASURES:
         base = statistics.median(r[measure] for r in results["baseline"])

@@ -43,9 +43,18 @@ def free_port() -> int:
 
 def records(total: int) -> list[dict[str, Any]]:
     locations = max(1, total // ITEMS)
-    return [{"id": i, "sku": f"SKU-{i % ITEMS:06d}", "warehouse_id": f"WH-{i // ITEMS:03d}", "on_hand": i % 97,
-             "reserved": i % 5, "available": i % 97 - i % 5, "as_of": "2026-11-22T09:00:00+03:00"}
-            for i in range(ITEMS * locations)]
+    return [
+        {
+            "id": i,
+            "sku": f"SKU-{i % ITEMS:06d}",
+            "warehouse_id": f"WH-{i // ITEMS:03d}",
+            "on_hand": i % 97,
+            "reserved": i % 5,
+            "available": i % 97 - i % 5,
+            "as_of": "2026-11-22T09:00:00+03:00",
+        }
+        for i in range(ITEMS * locations)
+    ]
 
 
 def make_app(total: int, page_size: int) -> Any:
@@ -56,7 +65,7 @@ def make_app(total: int, page_size: int) -> Any:
 
     @lru_cache(maxsize=4096)
     def page(offset: int, limit: int) -> bytes:
-        return json.dumps({"results": rows[offset: offset + limit], "total": len(rows)}).encode()
+        return json.dumps({"results": rows[offset : offset + limit], "total": len(rows)}).encode()
 
     # A fast server: every page is encoded before the server listens (as in connector_throughput.py), so that
     # the first sync does not share the two cores with the test server's own JSON encoding.
@@ -68,8 +77,13 @@ def make_app(total: int, page_size: int) -> Any:
             return
         query = {k: v[0] for k, v in parse_qs(scope["query_string"].decode()).items()}
         body = page(int(query.get("offset", 0)), int(query.get("limit", 1000)))
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return app
@@ -82,10 +96,19 @@ def serve(port: int, total: int, page_size: int) -> None:
 
 
 # Balances are summed over their source records (each under its own id), as issue 14 has every balance mapping do.
-BALANCE_MAPPING = {"record_path": "$.results", "combine": "sum", "fields": {
-    "source_id": {"path": "$.id"},
-    "item_ref": {"path": "$.sku"}, "location_ref": {"path": "$.warehouse_id"}, "quantity": {"path": "$.on_hand"},
-    "reserved_qty": {"path": "$.reserved"}, "available_qty": {"path": "$.available"}, "as_of": {"path": "$.as_of"}}}
+BALANCE_MAPPING = {
+    "record_path": "$.results",
+    "combine": "sum",
+    "fields": {
+        "source_id": {"path": "$.id"},
+        "item_ref": {"path": "$.sku"},
+        "location_ref": {"path": "$.warehouse_id"},
+        "quantity": {"path": "$.on_hand"},
+        "reserved_qty": {"path": "$.reserved"},
+        "available_qty": {"path": "$.available"},
+        "as_of": {"path": "$.as_of"},
+    },
+}
 
 
 async def prepare(database: Any, base_url: str, total: int, page_size: int) -> tuple[uuid.UUID, uuid.UUID]:
@@ -104,24 +127,61 @@ async def prepare(database: Any, base_url: str, total: int, page_size: int) -> t
     settings = Settings()
     async with database.system_session() as session:
         tenant = await provision_tenant(session, name="Benchmark", actor=actor, correlation_id="bench")
-    body = msgspec.convert({"name": "Fast ERP", "base_url": base_url, "rate_limit_per_second": 1000,
-                            "rate_limit_burst": 1000, "max_concurrency": 4, "endpoints": [
-                                {"key": "stock", "resource": "stock_balances", "path": "/stock",
-                                 "record_path": "$.results",
-                                 "pagination": {"kind": "offset", "page_size": page_size, "total_path": "$.total"}}]},
-                           ConnectorCreate)
+    body = msgspec.convert(
+        {
+            "name": "Fast ERP",
+            "base_url": base_url,
+            "rate_limit_per_second": 1000,
+            "rate_limit_burst": 1000,
+            "max_concurrency": 4,
+            "endpoints": [
+                {
+                    "key": "stock",
+                    "resource": "stock_balances",
+                    "path": "/stock",
+                    "record_path": "$.results",
+                    "pagination": {"kind": "offset", "page_size": page_size, "total_path": "$.total"},
+                }
+            ],
+        },
+        ConnectorCreate,
+    )
     async with database.tenant_session(tenant.id) as session:
         connector, _ = await connectors.create_connector(
-            session, body, actor=actor, correlation_id="bench", box=SecretBox(settings.fernet_key()),
-            network=settings.network_policy().__class__(allow_private=True))
-        await mappings.create_mapping(session, connector_id=connector.id, endpoint_key="stock",
-                                      spec=BALANCE_MAPPING, note="", actor=actor, correlation_id="bench")
+            session,
+            body,
+            actor=actor,
+            correlation_id="bench",
+            box=SecretBox(settings.fernet_key()),
+            network=settings.network_policy().__class__(allow_private=True),
+        )
+        await mappings.create_mapping(
+            session,
+            connector_id=connector.id,
+            endpoint_key="stock",
+            spec=BALANCE_MAPPING,
+            note="",
+            actor=actor,
+            correlation_id="bench",
+        )
         run = uuid.uuid4()
-        await write_batch(session, resource="items", connector_id=connector.id, run_id=run, rows=[
-            {"external_id": f"SKU-{i:06d}", "sku": f"SKU-{i:06d}", "name": f"Item {i}"} for i in range(ITEMS)])
-        await write_batch(session, resource="locations", connector_id=connector.id, run_id=run, rows=[
-            {"external_id": f"WH-{i:03d}", "code": f"WH-{i:03d}", "name": f"Warehouse {i}"}
-            for i in range(max(1, total // ITEMS))])
+        await write_batch(
+            session,
+            resource="items",
+            connector_id=connector.id,
+            run_id=run,
+            rows=[{"external_id": f"SKU-{i:06d}", "sku": f"SKU-{i:06d}", "name": f"Item {i}"} for i in range(ITEMS)],
+        )
+        await write_batch(
+            session,
+            resource="locations",
+            connector_id=connector.id,
+            run_id=run,
+            rows=[
+                {"external_id": f"WH-{i:03d}", "code": f"WH-{i:03d}", "name": f"Warehouse {i}"}
+                for i in range(max(1, total // ITEMS))
+            ],
+        )
     return tenant.id, connector.id
 
 
@@ -154,14 +214,22 @@ async def full_sync(database: Any, tenant_id: uuid.UUID, connector_id: uuid.UUID
 
     settings = Settings()
     async with database.tenant_session(tenant_id) as session:
-        run = await sync.SyncRunRepo(session).add(SyncRun(connector_id=connector_id, status="running",
-                                                           requested_by="benchmark"))
+        run = await sync.SyncRunRepo(session).add(
+            SyncRun(connector_id=connector_id, status="running", requested_by="benchmark")
+        )
     before = {pid: _cpu_seconds(pid) for pid in await _backends(database)}
     cpu = time.process_time()
     started = time.perf_counter()
-    result = await sync.sync_endpoint(database, tenant_id=tenant_id, connector_id=connector_id, run_id=run.id,
-                                      endpoint_key="stock", box=SecretBox(settings.fernet_key()),
-                                      network=NetworkPolicy(allow_private=True), heartbeat=lambda _details: None)
+    result = await sync.sync_endpoint(
+        database,
+        tenant_id=tenant_id,
+        connector_id=connector_id,
+        run_id=run.id,
+        endpoint_key="stock",
+        box=SecretBox(settings.fernet_key()),
+        network=NetworkPolicy(allow_private=True),
+        heartbeat=lambda _details: None,
+    )
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     backends = sum(_cpu_seconds(pid) - before.get(pid, 0.0) for pid in await _backends(database))
     return int(result["records"]), elapsed, cpu, backends
@@ -169,9 +237,16 @@ async def full_sync(database: Any, tenant_id: uuid.UUID, connector_id: uuid.UUID
 
 def distinct_records(total: int) -> list[dict[str, Any]]:
     """The same records, but no two with the same quantities or moment: nothing repeats for a memo to reuse."""
-    return [{**r, "on_hand": 1000 + i, "reserved": i % 5, "available": 995 + i,
-             "as_of": f"2026-11-{1 + i % 28:02d}T{i % 24:02d}:{i // 24 % 60:02d}:{i // 1440 % 60:02d}+03:00"}
-            for i, r in enumerate(records(total))]
+    return [
+        {
+            **r,
+            "on_hand": 1000 + i,
+            "reserved": i % 5,
+            "available": 995 + i,
+            "as_of": f"2026-11-{1 + i % 28:02d}T{i % 24:02d}:{i // 24 % 60:02d}:{i // 1440 % 60:02d}+03:00",
+        }
+        for i, r in enumerate(records(total))
+    ]
 
 
 def mapping_rate(total: int, distinct: bool = False) -> tuple[int, float]:
@@ -200,8 +275,15 @@ async def write_rate(database: Any, tenant_id: uuid.UUID, connector_id: uuid.UUI
     started = time.perf_counter()
     for start in range(0, len(rows), 5000):
         async with database.tenant_session(tenant_id) as session:
-            await write_batch(session, resource="stock_balances", connector_id=connector_id, run_id=run,
-                              rows=rows[start: start + 5000], endpoint_key="stock", combine="sum")
+            await write_batch(
+                session,
+                resource="stock_balances",
+                connector_id=connector_id,
+                run_id=run,
+                rows=rows[start : start + 5000],
+                endpoint_key="stock",
+                combine="sum",
+            )
     return len(rows), time.perf_counter() - started
 
 
@@ -219,8 +301,18 @@ def main() -> None:
 
     collector.tune()  # as `atlas worker` does at its start: the sync runs here as it would in the worker
     port = free_port()
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--records", str(args.records),
-                               "--page-size", str(args.page_size)])
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            str(port),
+            "--records",
+            str(args.records),
+            "--page-size",
+            str(args.page_size),
+        ]
+    )
     try:
         for _ in range(200):
             try:
@@ -235,8 +327,9 @@ def main() -> None:
             async def go() -> dict[str, Any]:
                 database = Database(url.replace("postgresql://", "postgresql+asyncpg://", 1), app_role="atlas_app")
                 try:
-                    tenant_id, connector_id = await prepare(database, f"http://127.0.0.1:{port}", args.records,
-                                                            args.page_size)
+                    tenant_id, connector_id = await prepare(
+                        database, f"http://127.0.0.1:{port}", args.records, args.page_size
+                    )
                     first, first_seconds, first_cpu, first_db_cpu = await full_sync(database, tenant_id, connector_id)
                     second, second_seconds, _, _ = await full_sync(database, tenant_id, connector_id)
                     written, write_seconds = await write_rate(database, tenant_id, connector_id, args.records)

@@ -570,9 +570,7 @@ def _label_fields(
     }
 
 
-async def list_analysis_runs(
-    session: AsyncSession, *, sync_run_id: uuid.UUID | None, limit: int
-) -> dict[str, Any]:
+async def list_analysis_runs(session: AsyncSession, *, sync_run_id: uuid.UUID | None, limit: int) -> dict[str, Any]:
     """Analyses newest first (optionally those one sync started), with the count of pending recommendations."""
     where = [AnalysisRun.sync_run_id == sync_run_id] if sync_run_id is not None else []
     rows = await AnalysisRunRepo(session).list(*where, order_by=[AnalysisRun.started_at.desc()], limit=limit)

@@ -200,11 +200,15 @@ def test_a_transaction_with_thousands_of_events_appends_them_all_in_order(databa
 
     tenant_id, many, broken = asyncio.run(_many_events(database_url))
     assert broken is None
-    rows = psycopg.connect(database_url, autocommit=True).execute(
-        "SELECT seq, payload->>'n', correlation_id FROM audit_events WHERE tenant_id = %s AND correlation_id <> 't' "
-        "ORDER BY seq",
-        (tenant_id,),
-    ).fetchall()
+    rows = (
+        psycopg.connect(database_url, autocommit=True)
+        .execute(
+            "SELECT seq, payload->>'n', correlation_id FROM audit_events WHERE tenant_id = %s AND correlation_id <> 't' "
+            "ORDER BY seq",
+            (tenant_id,),
+        )
+        .fetchall()
+    )
     assert [int(n) for _, n, _ in rows] == list(range(many))  # in the order recorded, none lost, none doubled
     assert {cid for _, _, cid in rows} == {"bulk"}
     seqs = [seq for seq, _, _ in rows]

@@ -52,6 +52,7 @@ class Log:
 class SimHandler(QuietHandler):
     """Subclasses set ``system`` and ``log`` and implement ``handle_request(method, path, query, body)``; every
     request is recorded first, with the kind the subclass's ``kind_of`` gives it."""
+
     system = "sim"
     log: Log
 

@@ -124,7 +124,6 @@ def kind_of(query: Any) -> str:
 
 def _handler(sim: GraphqlSim) -> type[BaseHTTPRequestHandler]:
     class Handler(QuietHandler):
-
         def answer(self, status: int, body: Any) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)

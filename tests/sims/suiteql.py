@@ -78,7 +78,6 @@ class SuiteqlSim:
 
 def _handler(sim: SuiteqlSim) -> type[BaseHTTPRequestHandler]:
     class Handler(QuietHandler):
-
         def answer(self, status: int, body: Any) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)

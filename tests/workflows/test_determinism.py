@@ -87,7 +87,7 @@ def test_workflow_classes_read_no_clock_randomness_or_io():
 
 
 def test_the_check_finds_what_it_forbids():
-    source = '''
+    source = """
 from temporalio import workflow
 import datetime, random, os
 
@@ -103,7 +103,7 @@ class Bad:
 class NotAWorkflow:
     def fine(self) -> None:
         datetime.datetime.now()
-'''
+"""
     found = violations(source, "bad.py")
     assert [f.split(" ", 1)[1] for f in found] == [
         "Bad calls datetime.datetime.now",

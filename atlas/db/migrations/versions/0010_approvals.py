@@ -74,9 +74,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_approval_decisions")),
-        sa.UniqueConstraint(
-            "tenant_id", "recommendation_id", "revision", "subject", name="uq_approval_decisions_vote"
-        ),
+        sa.UniqueConstraint("tenant_id", "recommendation_id", "revision", "subject", name="uq_approval_decisions_vote"),
     )
     grant_tables(app_role_name(), "approval_decisions")
     enable_tenant_rls("approval_decisions")

@@ -132,16 +132,16 @@ def upgrade() -> None:
 
     op.drop_constraint(op.f("ck_sync_runs_status"), "sync_runs", type_="check")
     op.create_check_constraint(
-        op.f("ck_sync_runs_status"), "sync_runs", "status IN ('queued', 'running', 'succeeded', 'needs_attention', 'failed')"
+        op.f("ck_sync_runs_status"),
+        "sync_runs",
+        "status IN ('queued', 'running', 'succeeded', 'needs_attention', 'failed')",
     )
     op.add_column("sync_runs", sa.Column("attention", JSONB))
 
     op.drop_constraint(op.f("ck_connectors_auth_kind"), "connectors", type_="check")
     op.create_check_constraint(op.f("ck_connectors_auth_kind"), "connectors", f"auth_kind IN {AUTH_KINDS}")
     op.add_column("connectors", sa.Column("headers", JSONB, nullable=False, server_default="{}"))
-    op.add_column(
-        "connectors", sa.Column("max_set_aside_share", sa.Float(), nullable=False, server_default="0.05")
-    )
+    op.add_column("connectors", sa.Column("max_set_aside_share", sa.Float(), nullable=False, server_default="0.05"))
     op.add_column("connectors", sa.Column("max_vanished_share", sa.Float(), nullable=False, server_default="0.2"))
     op.add_column("connector_endpoints", sa.Column("rpc", JSONB))
 
