@@ -203,8 +203,8 @@ def test_a_transaction_with_thousands_of_events_appends_them_all_in_order(databa
     rows = (
         psycopg.connect(database_url, autocommit=True)
         .execute(
-            "SELECT seq, payload->>'n', correlation_id FROM audit_events WHERE tenant_id = %s AND correlation_id <> 't' "
-            "ORDER BY seq",
+            "SELECT seq, payload->>'n', correlation_id FROM audit_events "
+            "WHERE tenant_id = %s AND correlation_id <> 't' ORDER BY seq",
             (tenant_id,),
         )
         .fetchall()
