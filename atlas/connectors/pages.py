@@ -151,10 +151,11 @@ class ConnectorPages(Controller):
         read = services.read_model(connector, endpoints, request.app.state.secret_box)
         health = await services.health_of(db, connector_id)
         ctx = await tenant_context_for(db)
+        from atlas.i18n import request_lang
         from atlas.mapping import quarantine as quarantine_service
         from atlas.mapping import services as mapping_services
         from atlas.mapping import sync as sync_service
-        from atlas.mapping.controllers import request_lang, run_read
+        from atlas.mapping.controllers import run_read
 
         mappings = {
             m.endpoint_key: mapping_services.mapping_read(m)

@@ -79,3 +79,8 @@ def negotiate(cookie: str | None, accept_language: str | None) -> Lang:
 
 def direction(lang: str) -> str:
     return "rtl" if lang == "ar" else "ltr"
+
+
+def request_lang(request: Any) -> str:
+    """The language a request negotiated (the web app's middleware puts it in the scope's state), else Arabic."""
+    return str(request.scope.get("state", {}).get("lang") or DEFAULT_LANG)

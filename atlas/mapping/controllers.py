@@ -17,6 +17,7 @@ from atlas.config import Settings
 from atlas.db.engine import Database
 from atlas.errors import Conflict, Unavailable, ValidationFailed
 from atlas.execution_lock.audit import blocked_auditor
+from atlas.i18n import request_lang
 from atlas.mapping import inventory, quarantine, services, sync
 from atlas.mapping.activities import SyncRequest
 from atlas.mapping.discovery_controllers import DiscoveryController
@@ -163,11 +164,6 @@ class MappingController(Controller):
                 connector_id=connector_id,
             ),
         )
-
-
-def request_lang(request: Request[Any, Any, Any]) -> str:
-    """The language the request negotiated (set by the web app's middleware), Arabic by default."""
-    return str(request.scope.get("state", {}).get("lang") or "ar")
 
 
 def run_read(run: Any, lang: str = "ar") -> SyncRunRead:

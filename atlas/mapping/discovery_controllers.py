@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atlas.connectors import services as connector_services
 from atlas.db.engine import Database
 from atlas.execution_lock.audit import blocked_auditor
+from atlas.i18n import request_lang
 from atlas.mapping.discovery import discover, discover_base
 from atlas.mapping.discovery_apply import (
     DiscoveryApplied,
@@ -26,10 +27,6 @@ from atlas.mapping.discovery_apply import (
 )
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
-
-
-def _lang(request: Request[Any, Any, Any]) -> str:
-    return str(request.scope.get("state", {}).get("lang") or "ar")
 
 
 class DiscoveryController(Controller):
@@ -62,7 +59,7 @@ class DiscoveryController(Controller):
                 correlation_id=correlation_id,
                 source="discovery",
             ),
-            language=data.language or _lang(request),
+            language=data.language or request_lang(request),
         )
 
     @post("/discovery/adopt", opt={"permission": Permission.MANAGE_CONNECTORS}, status_code=201)
@@ -111,7 +108,7 @@ class DiscoveryController(Controller):
                 source="discovery",
                 connector_id=connector_id,
             ),
-            language=_lang(request),
+            language=request_lang(request),
         )
 
     @post(

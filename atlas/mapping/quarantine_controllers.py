@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.connectors import services as connectors
 from atlas.errors import ValidationFailed
+from atlas.i18n import request_lang
 from atlas.mapping import quarantine
 from atlas.mapping.quarantine_fix import add_lookup_entry
 from atlas.mapping.quarantine_groups import Filters, Group
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
-from atlas.web.dependencies import request_lang
 
 Key = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
 # An error keeps at most 60 characters of the offending value; a field name is a canonical field's (or a writer's).

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.db.engine import Database
 from atlas.execution_lock.audit import blocked_auditor
-from atlas.i18n import translate
+from atlas.i18n import request_lang, translate
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
 from atlas.presets import services
@@ -49,10 +49,6 @@ class PresetConnect(msgspec.Struct, forbid_unknown_fields=True):
     environment: Literal["production", "sandbox"] | None = None
 
 
-def lang_of(request: Request[Any, Any, Any]) -> str:
-    return str(request.scope.get("state", {}).get("lang") or "ar")
-
-
 def preset_read(preset: Preset, lang: str) -> PresetRead:
     """A preset as people see it: labels and help in their language, never a secret (presets hold none)."""
     return PresetRead(
@@ -88,12 +84,12 @@ class PresetController(Controller):
     @get("/", opt={"permission": Permission.READ})
     async def list_presets(self, request: Request[Any, Any, Any]) -> list[PresetRead]:
         """Every system Atlas has a preset for, in the chooser's order."""
-        lang = lang_of(request)
+        lang = request_lang(request)
         return [preset_read(p, lang) for p in load_presets().values()]
 
     @get("/{preset_id:str}", opt={"permission": Permission.READ})
     async def read(self, request: Request[Any, Any, Any], preset_id: str) -> PresetRead:
-        return preset_read(get_preset(preset_id), lang_of(request))
+        return preset_read(get_preset(preset_id), request_lang(request))
 
     @post("/{preset_id:str}/connect", opt={"permission": Permission.MANAGE_CONNECTORS}, status_code=201)
     async def connect(

@@ -30,14 +30,13 @@ from atlas.db.base import utcnow
 from atlas.errors import ValidationFailed
 from atlas.execution_lock.models import ExecutionDraft
 from atlas.execution_lock.services import draft_dict
-from atlas.i18n import translate
+from atlas.i18n import request_lang, translate
 from atlas.mapping.models import Item
 from atlas.platform.audit import Actor, EventType, canonical_json, record
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
 from atlas.presets.imports import ImportFormat, Rendered, load_imports, render
 from atlas.presets.loader import load_presets
-from atlas.web.dependencies import request_lang
 
 APPROVED = "blocked"  # an approved action the lock stopped; dry runs are not approvals
 EXPORT_LIMIT = 2000  # drafts in one file (oldest first); ``since`` continues from there

@@ -13,8 +13,9 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.i18n import request_lang
 from atlas.policy.rbac import Permission
-from atlas.presets.controllers import lang_of, preset_read
+from atlas.presets.controllers import preset_read
 from atlas.presets.loader import get_preset, load_presets
 from atlas.web.pages import page, tenant_context_for
 
@@ -26,7 +27,7 @@ class PresetPages(Controller):
     @get("/", opt={"permission": Permission.MANAGE_CONNECTORS})
     async def choose(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
         """Every system Atlas knows, "Other REST API" (discovery), and the full form for engineers."""
-        lang = lang_of(request)
+        lang = request_lang(request)
         ctx = await tenant_context_for(db)
         presets = [preset_read(p, lang) for p in load_presets().values()]
         return page(request, "presets/choose.html", nav="connectors", presets=presets, **ctx)
@@ -36,6 +37,6 @@ class PresetPages(Controller):
         self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], preset_id: str
     ) -> Template:
         """Connect → check the data → first sync → recommendations, for one system."""
-        preset = preset_read(get_preset(preset_id), lang_of(request))
+        preset = preset_read(get_preset(preset_id), request_lang(request))
         ctx = await tenant_context_for(db)
         return page(request, "presets/wizard.html", nav="connectors", preset=preset, **ctx)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atlas.config import Settings
 from atlas.db.engine import Database
 from atlas.errors import Unauthenticated
+from atlas.i18n import request_lang as request_lang  # the one definition; pages import it from here too
 from atlas.platform.principal import Principal
 
 
@@ -46,10 +47,6 @@ def provide_settings(request: Request[Any, Any, Any]) -> Settings:
 def provide_database(request: Request[Any, Any, Any]) -> Database:
     database: Database = request.app.state.db
     return database
-
-
-def request_lang(request: Request[Any, Any, Any]) -> str:
-    return str(request.scope.get("state", {}).get("lang") or "ar")
 
 
 DEPENDENCIES = {

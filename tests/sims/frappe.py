@@ -148,7 +148,7 @@ class FrappeApi:
                 key, secret = token.split(":")
                 user = self._check(key, secret)
         except ValueError:
-            pass
+            pass  # no "key:secret" pair in the token: no user, answered 401 below as Frappe does
         if user is None:
             raise FrappeError(401, "AuthenticationError")
         return user

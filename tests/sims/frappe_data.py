@@ -190,7 +190,7 @@ def _one_event(
             counted = max(Decimal(0), level + _quantity(data, code, rng, -3, 3))
             data.submit("Stock Reconciliation", [(code, place, counted)], posting=when, purpose="Stock Reconciliation")
     except OperationRefused:
-        pass
+        pass  # the site refused it (no stock to issue, not a stock item …), as ERPNext would: no entry that day
 
 
 def _landmarks(
