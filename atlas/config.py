@@ -96,6 +96,16 @@ class Settings(BaseSettings):
     approval_hour_seconds: float = Field(default=3600, gt=0, validation_alias="ATLAS_APPROVAL_HOUR_SECONDS")
     # How often pending recommendations whose approval workflow never started get one (and stuck ones resume).
     approval_reconcile_seconds: int = Field(default=300, ge=10, validation_alias="ATLAS_APPROVAL_RECONCILE_SECONDS")
+    # The audit trail's signed checkpoints (docs/audit.md). The Ed25519 signing key never enters the database: a
+    # PEM in ATLAS_AUDIT_SIGNING_KEY or a file named by ATLAS_AUDIT_SIGNING_KEY_FILE; outside production one is
+    # generated into ATLAS_DATA_DIR. Public keys of retired signing keys (PEMs, one file) keep old checkpoints valid.
+    data_dir: str = Field(default=".atlas", validation_alias="ATLAS_DATA_DIR")
+    audit_signing_key: SecretStr | None = Field(default=None, validation_alias="ATLAS_AUDIT_SIGNING_KEY")
+    audit_signing_key_file: str | None = Field(default=None, validation_alias="ATLAS_AUDIT_SIGNING_KEY_FILE")
+    audit_trusted_keys_file: str | None = Field(default=None, validation_alias="ATLAS_AUDIT_TRUSTED_KEYS_FILE")
+    audit_checkpoint_interval_seconds: int = Field(
+        default=3600, ge=10, validation_alias="ATLAS_AUDIT_CHECKPOINT_SECONDS"
+    )
 
     @field_validator("database_url")
     @classmethod
