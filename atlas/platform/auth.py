@@ -18,7 +18,7 @@ from atlas.db.base import utcnow
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.crypto import API_TOKEN_PREFIX, random_token, sha256_hex
 from atlas.platform.models import ApiToken, AuthIdentity, Invitation, Tenant, User, WebSession
-from atlas.platform.oidc import IdentityClaims
+from atlas.platform.oidc import IdentityClaims, OIDCError
 from atlas.platform.principal import Principal
 from atlas.platform.services import provision_tenant
 from atlas.policy.rbac import Role
@@ -61,8 +61,7 @@ async def _identity(session: AsyncSession, claims: IdentityClaims) -> AuthIdenti
 
 
 async def _pending_invitation(session: AsyncSession, claims: IdentityClaims) -> Invitation | None:
-    # An address the provider says is unverified never claims an invitation.
-    if not claims.email or claims.email_verified is False:
+    if not claims.email:
         return None
     result = await session.execute(
         select(Invitation)
@@ -80,12 +79,25 @@ async def _pending_invitation(session: AsyncSession, claims: IdentityClaims) -> 
 
 
 async def sign_in(
-    session: AsyncSession, claims: IdentityClaims, *, correlation_id: str, session_ttl: timedelta
+    session: AsyncSession,
+    claims: IdentityClaims,
+    *,
+    correlation_id: str,
+    session_ttl: timedelta,
+    id_token_encrypted: str | None = None,
 ) -> SignInResult:
-    """Resolve a verified identity to a membership (SPEC 8.2) and open a session. System transaction."""
+    """Resolve a verified identity to a membership (SPEC 8.2) and open a session. System transaction.
+
+    An invitation is claimed only by an address the provider does not call unverified: ``email_verified``
+    false with an invitation pending is refused (``email_unverified``, nothing created) rather than quietly
+    provisioning a tenant of its own; an absent ``email_verified`` is taken as the provider vouching for the
+    address it sent (docs/signin.md).
+    """
+    invitation = await _pending_invitation(session, claims)
+    if invitation is not None and claims.email_verified is False:
+        raise OIDCError("email_unverified")
     identity = await _identity(session, claims)
     name = display_name(claims)
-    invitation = await _pending_invitation(session, claims)
     provisioned = False
     joined = False
     user: User | None = None
@@ -140,7 +152,7 @@ async def sign_in(
     else:
         user.email = claims.email or user.email
         user.display_name = name or user.display_name
-    token, web_session = await _open_session(session, user, session_ttl)
+    token, web_session = await _open_session(session, user, session_ttl, id_token_encrypted)
     await record(
         session,
         EventType.USER_SIGNED_IN,
@@ -160,7 +172,9 @@ async def sign_in(
     )
 
 
-async def _open_session(session: AsyncSession, user: User, ttl: timedelta) -> tuple[str, WebSession]:
+async def _open_session(
+    session: AsyncSession, user: User, ttl: timedelta, id_token_encrypted: str | None
+) -> tuple[str, WebSession]:
     token = random_token(32)
     web_session = WebSession(
         id=uuid.uuid4(),
@@ -169,6 +183,7 @@ async def _open_session(session: AsyncSession, user: User, ttl: timedelta) -> tu
         user_id=user.id,
         csrf_token=random_token(24),
         expires_at=utcnow() + ttl,
+        id_token_encrypted=id_token_encrypted,
     )
     session.add(web_session)
     await session.flush()
@@ -238,11 +253,18 @@ async def principal_for_api_token(session: AsyncSession, token: str) -> Principa
     )
 
 
-async def sign_out(session: AsyncSession, principal: Principal, *, correlation_id: str) -> None:
-    """Revoke the current session. Tenant transaction."""
+async def sign_out(session: AsyncSession, principal: Principal, *, correlation_id: str) -> str | None:
+    """Revoke the current session; return its id_token (encrypted) for signing out at the provider too.
+
+    Tenant transaction.
+    """
     if principal.session_id is None:
-        return
+        return None
     web_session = await session.get(WebSession, principal.session_id)
-    if web_session is not None and web_session.tenant_id == principal.tenant_id:
-        web_session.revoked_at = utcnow()
-        await record(session, EventType.USER_SIGNED_OUT, actor=principal.actor, correlation_id=correlation_id)
+    if web_session is None or web_session.tenant_id != principal.tenant_id:
+        return None
+    web_session.revoked_at = utcnow()
+    id_token_encrypted = web_session.id_token_encrypted
+    web_session.id_token_encrypted = None
+    await record(session, EventType.USER_SIGNED_OUT, actor=principal.actor, correlation_id=correlation_id)
+    return id_token_encrypted

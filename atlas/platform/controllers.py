@@ -21,7 +21,7 @@ from atlas.errors import ValidationFailed
 from atlas.platform import platform_admin, services
 from atlas.platform.audit import EventType
 from atlas.platform.auth import sign_out
-from atlas.platform.login import begin_login, complete_login
+from atlas.platform.login import BINDING_COOKIE_PREFIX, FLOW_TTL, begin_login, binding_cookie_name, complete_login
 from atlas.platform.oidc import OIDCError
 from atlas.platform.principal import Principal
 from atlas.platform.schemas import (
@@ -32,6 +32,7 @@ from atlas.platform.schemas import (
     CurrentUser,
     InvitationCreate,
     InvitationRead,
+    LogoutRead,
     MemberRead,
     OnboardingComplete,
     OnboardingStatusRead,
@@ -89,16 +90,36 @@ def session_cookie(settings: NamedDependency[Settings], value: str, *, max_age: 
     )
 
 
+def login_binding_cookie(settings: Settings, name: str, value: str, *, max_age: int) -> Cookie:
+    """The cookie binding one sign-in flow to its browser; sent only to the callback (docs/signin.md)."""
+    assert name.startswith(BINDING_COOKIE_PREFIX)
+    return Cookie(
+        key=name,
+        value=value,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/api/auth/callback",
+        max_age=max_age,
+    )
+
+
 class AuthController(Controller):
     path = "/api"
     tags = ["auth"]
 
     @get("/login", opt={"public": True})
-    async def login(self, request: Request[Any, Any, Any], return_to: str | None = None) -> Redirect:
-        """Start an OpenID Connect sign-in (authorization code + PKCE) and redirect to the provider."""
+    async def login(
+        self, request: Request[Any, Any, Any], settings: NamedDependency[Settings], return_to: str | None = None
+    ) -> Redirect:
+        """Start an OpenID Connect sign-in (authorization code + PKCE), bind it to this browser with a cookie,
+        and redirect to the provider."""
         state = request.app.state
-        url = await begin_login(state.db, state.oidc, state.secret_box, return_to=return_to)
-        return Redirect(url)
+        start = await begin_login(state.db, state.oidc, state.secret_box, return_to=return_to)
+        cookie = login_binding_cookie(
+            settings, start.cookie_name, start.browser_secret, max_age=int(FLOW_TTL.total_seconds())
+        )
+        return Redirect(start.authorization_url, cookies=[cookie])
 
     @get("/auth/callback", opt={"public": True})
     async def callback(
@@ -108,14 +129,21 @@ class AuthController(Controller):
         correlation_id: NamedDependency[str],
         code: str | None = None,
         oauth_state: str | None = Parameter(query="state", default=None),
+        iss: str | None = None,
         error: str | None = None,
     ) -> Redirect:
-        """The provider's redirect back: verify everything, sign in, set the session cookie."""
+        """The provider's redirect back: verify everything, sign in, set the session cookie.
+
+        The flow's binding cookie is cleared whatever the outcome.
+        """
         app_state = request.app.state
+        cookies: list[Cookie] = []
+        if oauth_state:
+            cookies.append(login_binding_cookie(settings, binding_cookie_name(oauth_state), "", max_age=0))
         if error or not code or not oauth_state:
             reason = "access_denied" if error == "access_denied" else "bad_request"
             log.warning("sign_in_refused", reason=reason)
-            return Redirect(f"/signin?error={reason}")
+            return Redirect(f"/signin?error={reason}", cookies=cookies)
         try:
             result, return_to = await complete_login(
                 app_state.db,
@@ -123,30 +151,40 @@ class AuthController(Controller):
                 app_state.secret_box,
                 code=code,
                 state=oauth_state,
+                iss=iss,
+                browser_secret=request.cookies.get(binding_cookie_name(oauth_state)),
                 correlation_id=correlation_id,
                 session_ttl=timedelta(hours=settings.session_ttl_hours),
             )
         except OIDCError as exc:
             log.warning("sign_in_refused", reason=exc.reason)
-            return Redirect(f"/signin?error={exc.reason}")
+            return Redirect(f"/signin?error={exc.reason}", cookies=cookies)
         target = return_to if result.onboarding_completed else "/onboarding"
-        return Redirect(
-            target,
-            cookies=[session_cookie(settings, result.session_token, max_age=settings.session_ttl_hours * 3600)],
-        )
+        cookies.append(session_cookie(settings, result.session_token, max_age=settings.session_ttl_hours * 3600))
+        return Redirect(target, cookies=cookies)
 
-    @post("/logout", opt={"authenticated": True}, status_code=204)
+    @post("/logout", opt={"authenticated": True}, status_code=200)
     async def logout(
         self,
+        request: Request[Any, Any, Any],
         database: NamedDependency[Database],
         principal: NamedDependency[Principal],
         settings: NamedDependency[Settings],
         correlation_id: NamedDependency[str],
-    ) -> Response[None]:
-        """End the current session (server-side) and clear the cookie."""
+    ) -> Response[LogoutRead]:
+        """End the current session (server-side), clear the cookie, and give the provider's sign-out URL
+        (RP-initiated logout with the session's id_token as ``id_token_hint``) when the provider has one:
+        the browser goes there so the next sign-in asks for the password again."""
         async with database.tenant_session(principal.tenant_id) as session:
-            await sign_out(session, principal, correlation_id=correlation_id)
-        return Response(None, status_code=204, cookies=[session_cookie(settings, "", max_age=0)])
+            id_token_encrypted = await sign_out(session, principal, correlation_id=correlation_id)
+        app_state = request.app.state
+        logout_url = await app_state.oidc.end_session_url(
+            id_token_hint=app_state.secret_box.decrypt(id_token_encrypted) if id_token_encrypted else None,
+            post_logout_redirect_uri=f"{settings.base_url.rstrip('/')}/signin?signed_out=1",
+        )
+        return Response(
+            LogoutRead(logout_url=logout_url), status_code=200, cookies=[session_cookie(settings, "", max_age=0)]
+        )
 
     @get("/auth/user", opt={"authenticated": True})
     async def current_user(

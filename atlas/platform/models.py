@@ -125,6 +125,8 @@ class WebSession(TenantOwned, Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The provider's id_token (encrypted), the id_token_hint for RP-initiated logout.
+    id_token_encrypted: Mapped[str | None] = mapped_column(Text)
 
 
 class LoginFlow(Base):
@@ -136,6 +138,8 @@ class LoginFlow(Base):
     nonce: Mapped[str] = mapped_column(String(100), nullable=False)
     code_verifier_encrypted: Mapped[str] = mapped_column(Text, nullable=False)
     return_to: Mapped[str] = mapped_column(String(500), nullable=False, default="/app")
+    # SHA-256 of the secret in the starting browser's atlas_login_… cookie (login CSRF: docs/signin.md).
+    browser_binding_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 

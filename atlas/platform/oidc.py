@@ -124,7 +124,94 @@ class OIDCClient:
             self._jwks_fetched_at = time.monotonic()
         return self._jwks
 
-    async def verify_id_token(self, id_token: str, *, nonce: str) -> IdentityClaims:
+    async def check_response_issuer(self, iss: str | None) -> None:
+        """RFC 9207: the callback's ``iss`` must be present when the provider advertises it, and always match.
+
+        A mix-up attack sends a code from another provider to this callback; the ``iss`` parameter names the
+        provider that really answered, so it is checked before the code goes to any token endpoint.
+        """
+        metadata = await self.metadata()
+        advertised = metadata.get("authorization_response_iss_parameter_supported") is True
+        if iss is None:
+            if advertised:
+                raise OIDCError("missing_issuer_parameter")
+            return
+        if iss != metadata.get("issuer"):
+            raise OIDCError("wrong_issuer_parameter")
+
+    async def identity(self, tokens: dict[str, Any], *, nonce: str) -> IdentityClaims:
+        """The identity behind a token response: the verified id_token, completed from userinfo when needed.
+
+        A standards-conformant provider puts only ``sub`` in the id_token when an access token is issued
+        (OIDC Core 5.4); e-mail and name then come from the userinfo endpoint, whose ``sub`` must be the
+        id_token's. ``email_verified`` is taken from the same source as ``email``.
+        """
+        id_token = tokens.get("id_token")
+        if not isinstance(id_token, str):
+            raise OIDCError("no_id_token")
+        claims = await self._verified_claims(id_token, nonce=nonce)
+        has_email = isinstance(claims.get("email"), str) and bool(claims["email"].strip())
+        has_name = any(_text(claims.get(key)) for key in ("name", "given_name", "family_name"))
+        access_token = tokens.get("access_token")
+        if (not has_email or not has_name) and isinstance(access_token, str) and access_token:
+            userinfo = await self.userinfo(access_token, sub=str(claims["sub"]))
+            merged = {key: value for key, value in userinfo.items() if key not in ("sub", "email", "email_verified")}
+            merged.update({key: value for key, value in claims.items() if value is not None})
+            if not has_email:
+                merged.pop("email_verified", None)
+                for key in ("email", "email_verified"):
+                    if key in userinfo:
+                        merged[key] = userinfo[key]
+            claims = merged
+        return _identity(self.issuer, claims)
+
+    async def userinfo(self, access_token: str, *, sub: str) -> dict[str, Any]:
+        """The userinfo endpoint's claims (plain JSON); refused when missing, signed, or about someone else."""
+        metadata = await self.metadata()
+        endpoint = metadata.get("userinfo_endpoint")
+        if not isinstance(endpoint, str) or not endpoint:
+            return {}
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout) as http:
+                response = await http.get(
+                    endpoint, headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+                )
+        except httpx.HTTPError as exc:
+            raise OIDCError("userinfo_failed", type(exc).__name__) from exc
+        if response.status_code != 200:
+            raise OIDCError("userinfo_failed", f"status {response.status_code}")
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == "application/jwt":
+            # Signed (or encrypted) userinfo is not supported: configure the provider to answer plain JSON.
+            raise OIDCError("userinfo_signed")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise OIDCError("userinfo_failed", "not JSON") from exc
+        if not isinstance(body, dict):
+            raise OIDCError("userinfo_failed", "not a JSON object")
+        if body.get("sub") != sub:
+            raise OIDCError("userinfo_wrong_subject")
+        return body
+
+    async def end_session_url(self, *, id_token_hint: str | None, post_logout_redirect_uri: str) -> str | None:
+        """RP-initiated logout: the provider's end_session URL for this browser, or None when it has none.
+
+        A provider that cannot be reached now does not stop signing out of Atlas: None then too.
+        """
+        try:
+            metadata = await self.metadata()
+        except (OIDCError, httpx.HTTPError, ValueError):
+            return None
+        endpoint = metadata.get("end_session_endpoint")
+        if not isinstance(endpoint, str) or not endpoint:
+            return None
+        params = {"client_id": self.client_id, "post_logout_redirect_uri": post_logout_redirect_uri}
+        if id_token_hint:
+            params["id_token_hint"] = id_token_hint
+        return str(httpx.URL(endpoint).copy_merge_params(params))
+
+    async def _verified_claims(self, id_token: str, *, nonce: str) -> dict[str, Any]:
         key_set = await self._key_set()
         try:
             decoded = _decode(id_token, key_set)
@@ -157,17 +244,24 @@ class OIDCClient:
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:
             raise OIDCError("no_subject")
-        email = claims.get("email")
-        return IdentityClaims(
-            issuer=self.issuer,
-            sub=sub,
-            email=email.strip().lower() if isinstance(email, str) and email.strip() else None,
-            email_verified=claims.get("email_verified") if isinstance(claims.get("email_verified"), bool) else None,
-            first_name=_text(claims.get("given_name")),
-            last_name=_text(claims.get("family_name")),
-            name=_text(claims.get("name")),
-            picture=_text(claims.get("picture")),
-        )
+        return claims
+
+
+def _identity(issuer: str, claims: dict[str, Any]) -> IdentityClaims:
+    email = claims.get("email")
+    verified = claims.get("email_verified")
+    if isinstance(verified, str) and verified.lower() in ("true", "false"):  # some providers send a string
+        verified = verified.lower() == "true"
+    return IdentityClaims(
+        issuer=issuer,
+        sub=str(claims["sub"]),
+        email=email.strip().lower() if isinstance(email, str) and email.strip() else None,
+        email_verified=verified if isinstance(verified, bool) else None,
+        first_name=_text(claims.get("given_name")),
+        last_name=_text(claims.get("family_name")),
+        name=_text(claims.get("name")),
+        picture=_text(claims.get("picture")),
+    )
 
 
 def _text(value: Any) -> str | None:

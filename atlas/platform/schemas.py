@@ -25,6 +25,12 @@ class CurrentUser(msgspec.Struct):
     csrf_token: str | None
 
 
+class LogoutRead(msgspec.Struct):
+    """Signed out of Atlas; ``logout_url``, when set, is where the browser goes to sign out at the provider."""
+
+    logout_url: str | None
+
+
 class OnboardingStatusRead(msgspec.Struct):
     completed: bool
     company_name: str

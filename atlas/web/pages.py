@@ -102,7 +102,14 @@ class PublicPages(Controller):
         from atlas.platform.login import safe_return_path
 
         nxt = safe_return_path(request.query_params.get("next"))
-        return page(request, "signin.html", error=(error or "")[:40] or None, next=nxt, demo_accounts=DEMO_ACCOUNTS)
+        return page(
+            request,
+            "signin.html",
+            error=(error or "")[:40] or None,
+            signed_out=request.query_params.get("signed_out") == "1",
+            next=nxt,
+            demo_accounts=DEMO_ACCOUNTS,
+        )
 
 
 class TenantPages(Controller):

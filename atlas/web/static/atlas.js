@@ -298,6 +298,13 @@
   function onSuccess(el, result) {
     var how = el.getAttribute("data-success") || "reload";
     if (how.indexOf("redirect:") === 0) {
+      // signing out: the provider's sign-out page when it has one (RP-initiated logout), so the next sign-in
+      // asks for the password again; it comes from Atlas's own answer, never from the page
+      var providerLogout = result && result.data && result.data.logout_url;
+      if (el.getAttribute("data-api-url") === "/api/logout" && typeof providerLogout === "string" && /^https?:\/\//.test(providerLogout)) {
+        window.location.assign(providerLogout);
+        return;
+      }
       window.location.assign(safePath(how.slice("redirect:".length)));
     } else if (how === "token") {
       var scope = el.closest("form") || el;
