@@ -11,7 +11,7 @@ reach; a superuser behind the app's back is caught by ``atlas audit verify`` aga
 holds. Append-only like the events: SELECT and INSERT for the application, no UPDATE, DELETE or TRUNCATE.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-07
 """
 
@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 from atlas.db.rls import app_role_name, enable_tenant_rls
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
