@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # Connectors may not reach loopback, link-local or private networks unless this is on (demo, tests)
     # or the host is listed (an on-premises ERP): SSRF protection.
     allow_private_networks: bool = Field(default=False, validation_alias="ATLAS_ALLOW_PRIVATE_NETWORKS")
+    # host:port pairs ("erp.local:8443,10.0.0.5:443,[fd00::1]:443"): an allowed host opens that port only, and an
+    # entry without a port refuses the start (atlas.execution_lock.network.parse_allowed_hosts).
     allowed_private_hosts: str = Field(default="", validation_alias="ATLAS_ALLOWED_PRIVATE_HOSTS")
     connector_health_interval_seconds: int = Field(default=900, validation_alias="ATLAS_CONNECTOR_HEALTH_SECONDS")
     sync_heartbeat_seconds: int = Field(default=30, validation_alias="ATLAS_SYNC_HEARTBEAT_SECONDS")
@@ -106,6 +108,45 @@ class Settings(BaseSettings):
     audit_checkpoint_interval_seconds: int = Field(
         default=3600, ge=10, validation_alias="ATLAS_AUDIT_CHECKPOINT_SECONDS"
     )
+    # --- web defences (issue 16, docs/security.md) ------------------------------------------------------
+    # /metrics answers only a scraper sending `Authorization: Bearer <this>`; unset, /metrics is 404.
+    metrics_token: SecretStr | None = Field(default=None, validation_alias="ATLAS_METRICS_TOKEN")
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto Atlas believes: comma-separated addresses or
+    # CIDRs (e.g. "10.0.0.0/8, 127.0.0.1"). Empty (the default): no one's, the client is the TCP peer.
+    trusted_proxies: str = Field(default="", validation_alias="ATLAS_TRUSTED_PROXIES")
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _blank_metrics_token_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and len(value.strip()) < 16:
+            raise ValueError("ATLAS_METRICS_TOKEN must be at least 16 random characters (or unset)")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        import ipaddress
+
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"ATLAS_TRUSTED_PROXIES must list IP addresses or CIDRs separated by commas; {part!r} is neither"
+                ) from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> list[str]:
+        """ATLAS_TRUSTED_PROXIES as normalised networks ("127.0.0.1" becomes "127.0.0.1/32")."""
+        import ipaddress
+
+        parts = (p.strip() for p in self.trusted_proxies.split(","))
+        return [str(ipaddress.ip_network(p, strict=False)) for p in parts if p]
 
     @field_validator("database_url")
     @classmethod
@@ -116,6 +157,14 @@ class Settings(BaseSettings):
                 return "postgresql+asyncpg://" + value[len(prefix) :]
         if not value.startswith("postgresql+asyncpg://"):
             raise ValueError("DATABASE_URL must be a PostgreSQL URL (postgresql://user@host:port/db)")
+        return value
+
+    @field_validator("allowed_private_hosts")
+    @classmethod
+    def _allowed_hosts_name_ports(cls, value: str) -> str:
+        from atlas.execution_lock.network import parse_allowed_hosts
+
+        parse_allowed_hosts(value)  # raises, naming the entry that has no port
         return value
 
     @field_validator("db_app_role")
@@ -204,9 +253,9 @@ class Settings(BaseSettings):
         return "postgresql+psycopg://" + self.database_url.split("://", 1)[1]
 
     def network_policy(self) -> NetworkPolicy:
-        from atlas.execution_lock.network import NetworkPolicy
+        from atlas.execution_lock.network import NetworkPolicy, parse_allowed_hosts
 
-        hosts = frozenset(h.strip().lower() for h in self.allowed_private_hosts.split(",") if h.strip())
+        hosts = parse_allowed_hosts(self.allowed_private_hosts)
         return NetworkPolicy(allow_private=self.allow_private_networks, allowed_hosts=hosts)
 
     def fernet_key(self) -> bytes:

@@ -165,8 +165,10 @@ class Demo:
             "ATLAS_BASE_URL": base_url,
             "OIDC_ISSUER": f"http://127.0.0.1:{OIDC_PORT}",
             "TEMPORAL_ADDRESS": f"127.0.0.1:{TEMPORAL_PORT}",
-            # The demo ERP runs on this machine: let connectors reach 127.0.0.1.
-            "ATLAS_ALLOW_PRIVATE_NETWORKS": "true",
+            # The demo ERP runs on this machine: let connectors reach its one port on 127.0.0.1, and nothing else
+            # there (not PostgreSQL, not Atlas itself, not the local Moyasar's admin API).
+            "ATLAS_ALLOW_PRIVATE_NETWORKS": "false",
+            "ATLAS_ALLOWED_PRIVATE_HOSTS": f"127.0.0.1:{ERP_PORT},localhost:{ERP_PORT}",
         }
         local_moyasar = not (os.environ.get("MOYASAR_SECRET_KEY") and os.environ.get("MOYASAR_PUBLISHABLE_KEY"))
         if local_moyasar:

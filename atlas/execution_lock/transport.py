@@ -20,19 +20,22 @@ audited as ``action_blocked`` with a machine reason. Every declared request that
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import enum
 import json
 import re
 import time
+import typing
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpcore
 import httpx
 
 from atlas.errors import AtlasError
-from atlas.execution_lock.network import NetworkPolicy
+from atlas.execution_lock.network import Destination, NetworkPolicy, normalise_host
 from atlas.execution_lock.read_proofs import NotARead, ProvenRead, prove
 
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -194,6 +197,77 @@ def _json_object(request: httpx.Request) -> dict[str, Any]:
     return body
 
 
+# --- the pinned connection (no DNS rebinding between the check and the connect) ---------------------------------------
+# The destination `NetworkPolicy.check` returned for the request being sent, set by `GuardedTransport` around the
+# inner transport's call; the connection pool opens a connection in the task of the request that needs it, so the
+# backend below reads the destination checked for that very request.
+_CHECKED: contextvars.ContextVar[Destination | None] = contextvars.ContextVar("atlas_checked_destination", default=None)
+
+
+class NotChecked(httpcore.ConnectError):
+    """A connection was asked for a host and port the network policy did not check for this request."""
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Opens TCP connections only to the addresses the network policy checked for the request being sent, trying
+    them in the resolver's order; the name is never resolved again. TLS still verifies the certificate against the
+    host name (httpcore passes the URL's host as SNI and for verification) and the Host header is the URL's.
+
+    ``pinning=False`` (every address allowed: ``ATLAS_ALLOW_PRIVATE_NETWORKS``, where nothing is checked and so
+    nothing is pinned) connects as usual."""
+
+    def __init__(self, *, pinning: bool = True) -> None:
+        self._inner: httpcore.AsyncNetworkBackend = httpcore.AnyIOBackend()
+        self._pinning = pinning
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        checked = _CHECKED.get()
+        if checked is None and not self._pinning:
+            return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        if checked is None or checked.host != normalise_host(host) or checked.port != port:
+            raise NotChecked(f"no checked address for {host}:{port}")
+        failure: Exception = NotChecked(f"no checked address for {host}:{port}")
+        for address in checked.addresses:
+            try:
+                return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise NotChecked("a connector never connects to a Unix socket")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool whose connections go through `PinnedBackend`."""
+
+    def __init__(self, *, pinning: bool = True, limits: httpx.Limits = httpx.Limits(), retries: int = 0) -> None:
+        super().__init__(retries=retries, limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            retries=retries,
+            network_backend=PinnedBackend(pinning=pinning),
+        )
+
+
 class GuardedTransport(httpx.AsyncBaseTransport):
     """The last wall: every outgoing request is classified from its method, URL and exact body; only reads and the
     declared kinds pass, and each declared request is reported before it leaves."""
@@ -211,7 +285,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         self.declarations = declarations or Declarations()
         self._on_blocked = on_blocked
         self._on_sent = on_sent
-        self._inner = inner or httpx.AsyncHTTPTransport(retries=0)
+        self._inner = inner or PinnedTransport(pinning=not network.allow_private)
 
     def classify(self, request: httpx.Request) -> DeclaredRequest | None:
         """None for a read (GET, HEAD); the declared request for an allowed POST; `_Refused` for anything else."""
@@ -265,12 +339,17 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             if self._on_blocked is not None:
                 await self._on_blocked(attempt)
             raise ExecutionBlocked(attempt) from None
-        await self._network.check(request.url.scheme, request.url.host, request.url.port)
+        # The host as the connection pool sees it (IDNA names in their ASCII form), so the pinned backend finds it.
+        checked = await self._network.check(request.url.scheme, request.url.raw_host.decode("ascii"), request.url.port)
         if declared is not None and self._on_sent is not None:
             # Reported before it leaves: a request that is on the wire is in the audit trail even if the process
             # dies waiting for the answer.
             await self._on_sent(declared)
-        return await self._inner.handle_async_request(request)
+        token = _CHECKED.set(checked)
+        try:
+            return await self._inner.handle_async_request(request)
+        finally:
+            _CHECKED.reset(token)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -336,8 +415,8 @@ class ReadOnlyHttp:
             declarations=self.declarations,
             on_blocked=on_blocked,
             on_sent=on_sent,
-            inner=httpx.AsyncHTTPTransport(
-                retries=0,
+            inner=PinnedTransport(
+                pinning=not network.allow_private,
                 limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             ),
         )

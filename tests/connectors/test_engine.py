@@ -495,7 +495,7 @@ def test_a_redirect_to_a_private_address_is_refused():
     with odd_api("127.0.0.2") as allowed, odd_api("127.0.0.1") as target:
         allowed.redirect_target = f"{target.base}/auth/header"
         config = connector(allowed, endpoint("/redirect"))
-        policy = NetworkPolicy(allow_private=False, allowed_hosts=frozenset({"127.0.0.2"}))
+        policy = NetworkPolicy(allow_private=False, allowed_hosts=frozenset({("127.0.0.2", allowed.port)}))
         with pytest.raises(NetworkRefused):
             read_all(config, network=policy)
         assert target.count("GET", "/auth/header") == 0
