@@ -50,7 +50,9 @@ def serve(host: str, port: int) -> None:
         port=port,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        # Atlas reads X-Forwarded-* itself, from ATLAS_TRUSTED_PROXIES only (atlas.web.proxies); uvicorn would
+        # believe any loopback peer.
+        proxy_headers=False,
     )
 
 

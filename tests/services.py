@@ -201,7 +201,10 @@ def atlas_server(settings_overrides: dict[str, Any]) -> Iterator[str]:
     base_url = f"http://127.0.0.1:{port}"
     settings = Settings(**{"ATLAS_ENV": "test", "ATLAS_BASE_URL": base_url, **settings_overrides})
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+    # proxy_headers off as `atlas serve` has it: X-Forwarded-* is the app's to judge (ATLAS_TRUSTED_PROXIES).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

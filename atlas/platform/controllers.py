@@ -24,6 +24,7 @@ from atlas.platform.auth import sign_out
 from atlas.platform.login import BINDING_COOKIE_PREFIX, FLOW_TTL, begin_login, binding_cookie_name, complete_login
 from atlas.platform.oidc import OIDCError
 from atlas.platform.principal import Principal
+from atlas.platform.rate_limit import RetryAfterRateLimitMiddleware
 from atlas.platform.schemas import (
     ApiTokenCreate,
     ApiTokenCreated,
@@ -52,7 +53,10 @@ SIGN_IN_PATHS = frozenset({"/api/login", "/api/auth/callback"})
 
 
 def rate_limits(settings: Settings) -> list[Any]:
-    """Per-client rate limits on sign-in and on creating API tokens (429 as problem details)."""
+    """Per-client rate limits on sign-in and on creating API tokens (429 as problem details, with Retry-After).
+
+    The client is the TCP peer, or the address a proxy in ATLAS_TRUSTED_PROXIES forwarded (`atlas.web.proxies`).
+    """
 
     # Asynchronous on purpose: Litestar runs a synchronous predicate in its thread pool, two hand-offs to
     # another thread on every request for what is a string comparison.
@@ -67,13 +71,13 @@ def rate_limits(settings: Settings) -> list[Any]:
             rate_limit=("minute", settings.login_rate_limit_per_minute),
             store="rate_limit_sign_in",
             check_throttle_handler=is_sign_in,
-            set_rate_limit_headers=False,
+            middleware_class=RetryAfterRateLimitMiddleware,
         ).middleware,
         RateLimitConfig(
             rate_limit=("minute", settings.token_rate_limit_per_minute),
             store="rate_limit_tokens",
             check_throttle_handler=is_token_creation,
-            set_rate_limit_headers=False,
+            middleware_class=RetryAfterRateLimitMiddleware,
         ).middleware,
     ]
 

@@ -51,6 +51,8 @@ from atlas.web.dependencies import DEPENDENCIES
 from atlas.web.guards import authorize
 from atlas.web.pages import PAGE_CONTROLLERS
 from atlas.web.problems import EXCEPTION_HANDLERS
+from atlas.web.proxies import trusted_proxy_middleware
+from atlas.web.security_headers import security_headers_hook
 from atlas.web.system import MetricsController, SystemController
 from atlas.workflows.client import TemporalConnection
 
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.db.dispose()
 
     prometheus = PrometheusConfig(app_name="atlas", prefix="atlas", group_path=True, exclude=["/metrics", "/static"])
+    oidc = oidc_client(settings)
     return Litestar(
         route_handlers=[
             *CONTROLLERS,
@@ -140,13 +143,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies=DEPENDENCIES,
         guards=[authorize, subscription_guard],
-        middleware=[prometheus.middleware, RequestContextMiddleware(), *rate_limits(settings)],
+        middleware=[
+            *trusted_proxy_middleware(settings),  # first: the rate limits must count the real client
+            prometheus.middleware,
+            RequestContextMiddleware(),
+            *rate_limits(settings),
+        ],
+        # CSP, nosniff, framing, Referrer-Policy, HSTS on every response, unknown paths' 404s included.
+        before_send=[security_headers_hook(settings, oidc_issuer=oidc.issuer)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         state=State(
             {
                 "settings": settings,
-                "oidc": oidc_client(settings),
+                "oidc": oidc,
                 "secret_box": SecretBox(settings.fernet_key()),
                 "temporal": TemporalConnection(settings),
             }

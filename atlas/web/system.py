@@ -1,13 +1,18 @@
-"""Operational endpoints: liveness, readiness, the i18n catalogue for the browser."""
+"""Operational endpoints: liveness, readiness, the i18n catalogue for the browser, Prometheus metrics."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins.prometheus import PrometheusController
 
+from atlas.config import Settings
+from atlas.errors import NotFound, Unauthenticated
 from atlas.i18n import catalogue
 
 
@@ -47,7 +52,23 @@ class SystemController(Controller):
         return catalogue()
 
 
+async def metrics_token_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """/metrics only for a scraper with ATLAS_METRICS_TOKEN as its bearer token; without one configured, 404.
+
+    The metrics name routes, statuses and timings across every tenant: not for the public internet.
+    """
+    settings: Settings = connection.app.state.settings
+    if settings.metrics_token is None:
+        raise NotFound("errors.http_404")
+    scheme, _, credential = (connection.headers.get("authorization") or "").partition(" ")
+    expected = settings.metrics_token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), expected):
+        raise Unauthenticated("errors.metrics_token", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+
+
 class MetricsController(PrometheusController):
     path = "/metrics"
+    # Not a person's route: the metrics token guard below decides (the permission matrix lists it as public).
     opt = {"public": True}
+    guards = [metrics_token_guard]
     include_in_schema = False

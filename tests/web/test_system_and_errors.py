@@ -21,13 +21,6 @@ def test_ready_is_503_without_temporal(atlas):
     assert response.json()["checks"] == {"database": "ok", "temporal": "unavailable"}
 
 
-def test_metrics_are_prometheus_text(atlas):
-    client = atlas.client()
-    client.get("/health")
-    body = client.get("/metrics").text
-    assert "atlas_requests_total" in body or "atlas_request_duration" in body
-
-
 def test_openapi_is_served_at_schema(atlas):
     document = atlas.client().get("/schema/openapi.json").json()
     assert document["info"]["title"] == "Atlas API"
