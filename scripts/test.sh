@@ -18,6 +18,16 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+# The certified OpenID provider (npm oidc-provider) the sign-in tests start: install its packages when they
+# are missing or the lock file changed since the last install.
+OIDC_NODE="$ROOT/tests/oidc_node"
+LOCK_SUM="$(sha256sum "$OIDC_NODE/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$OIDC_NODE/node_modules/.atlas-lock-sha256" 2>/dev/null)" != "$LOCK_SUM" ]; then
+  echo "==> npm ci in tests/oidc_node"
+  (cd "$OIDC_NODE" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$LOCK_SUM" > "$OIDC_NODE/node_modules/.atlas-lock-sha256"
+fi
+
 export PYTHONDONTWRITEBYTECODE=1
 if [ "$#" = "0" ]; then
   echo "==> lint (ruff) and types (mypy --strict)"

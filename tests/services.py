@@ -276,3 +276,51 @@ class WorkerProcess:
     def stop(self) -> None:
         if self.process:
             stop_process(self.process)
+
+
+OIDC_NODE = ROOT / "tests" / "oidc_node"
+
+
+def npm_ci_oidc_node() -> None:
+    """Install the certified provider's packages when they are missing (scripts/test.sh does it up front)."""
+    if not (OIDC_NODE / "node_modules" / "oidc-provider").is_dir():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=OIDC_NODE,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+
+@contextmanager
+def certified_oidc_provider(
+    mode: str, *, redirect_uri: str, post_logout_redirect_uri: str, client_id: str, client_secret: str
+) -> Iterator[str]:
+    """npm's certified `oidc-provider` (tests/oidc_node/server.mjs) as a real server; yields its issuer.
+
+    ``mode`` "userinfo": standards-conformant, the id_token carries only ``sub`` and the claims come from
+    userinfo; "id_token": ``conformIdTokenClaims: false``, the claims are in the id_token too.
+    """
+    npm_ci_oidc_node()
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "CLAIMS_MODE": mode,
+        "REDIRECT_URI": redirect_uri,
+        "POST_LOGOUT_REDIRECT_URI": post_logout_redirect_uri,
+        "CLIENT_ID": client_id,
+        "CLIENT_SECRET": client_secret,
+    }
+    process = subprocess.Popen(
+        ["node", "server.mjs"], cwd=OIDC_NODE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    issuer = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(
+            lambda: httpx.get(f"{issuer}/.well-known/openid-configuration").status_code == 200,
+            what="certified OIDC provider",
+        )
+        yield issuer
+    finally:
+        stop_process(process)

@@ -88,6 +88,31 @@ def test_nonce_of_another_flow_is_refused(atlas):
     assert "atlas_session" not in client.cookies
 
 
+def test_a_callback_opened_in_a_browser_without_the_binding_cookie_is_refused(atlas):
+    """Login CSRF: the callback URL of a flow started elsewhere signs nobody in, and the flow is used up."""
+    atlas.set_user("csrf-attacker@evil.example")
+    attacker = atlas.client()
+    callback = atlas.authorize_at_provider(atlas.begin_login(attacker), "csrf-attacker@evil.example")
+    victim = atlas.client()
+    assert follow_callback(victim, callback).headers["location"] == "/signin?error=wrong_browser"
+    assert victim.get("/api/auth/user").status_code == 401
+    assert atlas.sql("SELECT count(*) FROM auth_identities WHERE email = 'csrf-attacker@evil.example'") == [(0,)]
+    assert follow_callback(attacker, callback).headers["location"] == "/signin?error=bad_state"
+
+
+def test_an_iss_parameter_must_match_even_when_not_advertised(atlas):
+    """RFC 9207: this provider does not advertise the parameter; one that is present must still be right."""
+    atlas.set_user("iss-check@newco.sa")
+    client = atlas.client()
+    callback = atlas.authorize_at_provider(atlas.begin_login(client), "iss-check@newco.sa")
+    response = follow_callback(client, callback + "&iss=http%3A%2F%2F127.0.0.1%3A1%2Fevil")
+    assert response.headers["location"] == "/signin?error=wrong_issuer_parameter"
+    assert "atlas_session" not in client.cookies
+    client = atlas.client()
+    callback = atlas.authorize_at_provider(atlas.begin_login(client), "iss-check@newco.sa")
+    assert follow_callback(client, callback + "&iss=" + atlas.oidc_url).headers["location"] == "/onboarding"
+
+
 def test_provider_denial_and_missing_parameters(atlas):
     client = atlas.client()
     assert client.get("/api/auth/callback", params={"error": "access_denied"}).headers["location"] == (
@@ -161,7 +186,10 @@ def test_strict_provider_bad_id_tokens_are_refused(strict, mode, reason):
 def test_logout_ends_the_session_server_side(atlas):
     client = atlas.login()
     cookie = client.cookies["atlas_session"]
-    assert client.post("/api/logout").status_code == 200
+    response = client.post("/api/logout")
+    assert response.status_code == 200
+    # This provider publishes end_session_endpoint: the browser is sent there to end its session too.
+    assert response.json()["logout_url"].startswith(f"{atlas.oidc_url}/")
     stale = atlas.client(cookies={"atlas_session": cookie})
     assert stale.get("/api/auth/user").status_code == 401
 
