@@ -34,6 +34,7 @@ class FakeIdP:
         self.codes: dict[str, dict[str, Any]] = {}
         self.pkce_failures = 0
         self.token_requests: list[dict[str, str]] = []
+        self.access_tokens: dict[str, str] = {}  # access token -> sub, for userinfo
 
     def id_token(self, request: dict[str, Any], client_id: str) -> str:
         now = int(time.time())
@@ -58,6 +59,8 @@ class FakeIdP:
             claims["iss"] = "http://evil.example"
         elif self.mode == "wrong_nonce":
             claims["nonce"] = "not-the-nonce"
+        elif self.mode.startswith("userinfo_"):  # claims only from userinfo, answered per mode
+            del claims["email"], claims["name"]
         return jwt.encode({"alg": "RS256", "kid": "good"}, claims, key)
 
 
@@ -84,12 +87,28 @@ def _handler(idp: FakeIdP) -> type[BaseHTTPRequestHandler]:
                         "authorization_endpoint": f"{idp.issuer}/authorize",
                         "token_endpoint": f"{idp.issuer}/token",
                         "jwks_uri": f"{idp.issuer}/jwks",
+                        "userinfo_endpoint": f"{idp.issuer}/userinfo",
                         "response_types_supported": ["code"],
                         "id_token_signing_alg_values_supported": ["RS256"],
                         "code_challenge_methods_supported": ["S256"],
                         "subject_types_supported": ["public"],
                     },
                 )
+            elif url.path == "/userinfo":
+                sub = idp.access_tokens.get(self.headers.get("Authorization", "").removeprefix("Bearer "))
+                if sub is None:
+                    self._json(401, {"error": "invalid_token"})
+                elif idp.mode == "userinfo_jwt":
+                    body = jwt.encode({"alg": "RS256", "kid": "good"}, {"sub": sub, "email": sub}, idp.key).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/jwt")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                elif idp.mode == "userinfo_other_sub":
+                    self._json(200, {"sub": "someone-else", "email": "victim@example.sa", "email_verified": True})
+                else:
+                    self._json(200, {"sub": sub, "email": sub, "email_verified": True, "name": "Userinfo Person"})
             elif url.path == "/jwks":
                 self._json(200, {"keys": [idp.key.as_dict(private=False)]})
             elif url.path == "/authorize":
@@ -124,10 +143,12 @@ def _handler(idp: FakeIdP) -> type[BaseHTTPRequestHandler]:
             auth = self.headers.get("Authorization", "")
             if auth.startswith("Basic "):
                 client_id = base64.b64decode(auth[6:]).decode().split(":", 1)[0]
+            access_token = uuid.uuid4().hex
+            idp.access_tokens[access_token] = request["sub"]
             self._json(
                 200,
                 {
-                    "access_token": uuid.uuid4().hex,
+                    "access_token": access_token,
                     "token_type": "Bearer",
                     "expires_in": 300,
                     "id_token": idp.id_token(request, client_id),

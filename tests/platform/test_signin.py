@@ -139,7 +139,7 @@ def strict(database_url: str) -> Iterator[tuple[FakeIdP, str]]:
                 "DATABASE_URL": database_url,
                 "OIDC_ISSUER": idp.issuer,
                 "TEMPORAL_ADDRESS": "127.0.0.1:1",
-                "ATLAS_LOGIN_RATE_LIMIT": 20,
+                "ATLAS_LOGIN_RATE_LIMIT": 30,  # the strict tests above sign in about ten times
             }
         ) as base_url,
     ):
@@ -183,6 +183,25 @@ def test_strict_provider_bad_id_tokens_are_refused(strict, mode, reason):
     assert client.get("/api/auth/user").status_code == 401
 
 
+def test_claims_missing_from_the_id_token_come_from_userinfo(strict):
+    idp, base_url = strict
+    client, response = strict_login(idp, base_url, "userinfo_ok", "from-userinfo@example.sa")
+    assert response.headers["location"] == "/onboarding"
+    me = client.get("/api/auth/user").json()
+    assert (me["email"], me["display_name"]) == ("from-userinfo@example.sa", "Userinfo Person")
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [("userinfo_other_sub", "userinfo_wrong_subject"), ("userinfo_jwt", "userinfo_signed")],
+)
+def test_userinfo_about_someone_else_or_signed_is_refused(strict, mode, reason):
+    idp, base_url = strict
+    client, response = strict_login(idp, base_url, mode, f"strict-{mode}@example.sa")
+    assert response.headers["location"] == f"/signin?error={reason}"
+    assert client.get("/api/auth/user").status_code == 401
+
+
 def test_logout_ends_the_session_server_side(atlas):
     client = atlas.login()
     cookie = client.cookies["atlas_session"]
@@ -197,6 +216,6 @@ def test_logout_ends_the_session_server_side(atlas):
 def test_sign_in_is_rate_limited_per_client(strict):
     _idp, base_url = strict
     client = httpx.Client(base_url=base_url, follow_redirects=False)
-    locations = [client.get("/api/login").headers["location"] for _ in range(25)]
+    locations = [client.get("/api/login").headers["location"] for _ in range(40)]
     assert locations[-1] == "/signin?error=rate_limited"
     assert any(loc.startswith("http://127.0.0.1") for loc in locations)
