@@ -378,3 +378,32 @@ def test_logout_ends_the_atlas_session_and_the_providers(certified: Deployment) 
     outcome = browser.follow(browser.begin())
     assert isinstance(outcome, httpx.Response)
     assert 'name="password"' in outcome.text
+
+
+def test_sign_out_button_in_a_real_browser_ends_the_providers_session(certified: Deployment, browser: Any) -> None:
+    """Chromium: sign in with the password, press *Sign out*, confirm at the provider, land on the sign-in page;
+    the next *Sign in* shows the provider's password form again."""
+    email = f"chromium-{uuid.uuid4().hex[:6]}@example.sa"
+    account = new_account(certified, email=email, email_verified=True, name="Chromium Person")
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(f"{certified.base_url}/signin")
+    page.locator("a[href^='/api/login']").first.click()
+    page.wait_for_url(f"{certified.issuer}/interaction/**")
+    page.fill("input[name=login]", account)
+    page.fill("input[name=password]", "correct horse")
+    page.locator("button[type=submit]").first.click()
+    page.locator("input[name=prompt][value=consent]").wait_for(state="attached")
+    page.locator("button[type=submit]").first.click()
+    page.wait_for_url(f"{certified.base_url}/onboarding")
+
+    page.get_by_test_id("sign-out").first.click()
+    page.wait_for_url(f"{certified.issuer}/session/end**")
+    page.locator("button[value=yes]").click()
+    page.wait_for_url(f"{certified.base_url}/signin?signed_out=1")
+    assert page.get_by_test_id("signed-out").is_visible()
+
+    page.locator("a[href^='/api/login']").first.click()
+    page.wait_for_url(f"{certified.issuer}/interaction/**")
+    assert page.locator("input[name=password]").is_visible()
+    context.close()
