@@ -16,6 +16,7 @@ from atlas.connectors.schemas import ConnectorCreate, ConnectorHealthRead, Conne
 from atlas.db.engine import Database
 from atlas.errors import Unavailable
 from atlas.execution_lock.audit import blocked_auditor
+from atlas.i18n import request_lang
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
 from atlas.workflows.schedules import set_sync_schedule
@@ -147,9 +148,11 @@ class ConnectorController(Controller):
             await services.record_health(
                 session, connector_id, results, trigger="manual", actor=principal.actor, correlation_id=correlation_id
             )
-            return await services.health_of(session, connector_id)
+            return await services.health_of(session, connector_id, lang=request_lang(request))
 
     @get("/{connector_id:uuid}/health", opt={"permission": Permission.READ})
-    async def health(self, db: NamedDependency[AsyncSession], connector_id: FromPath[uuid.UUID]) -> ConnectorHealthRead:
-        """The latest result per endpoint and a short history."""
-        return await services.health_of(db, connector_id)
+    async def health(
+        self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], connector_id: FromPath[uuid.UUID]
+    ) -> ConnectorHealthRead:
+        """The latest result per endpoint and a short history (Atlas's own messages in the request's language)."""
+        return await services.health_of(db, connector_id, lang=request_lang(request))

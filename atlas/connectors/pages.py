@@ -149,9 +149,10 @@ class ConnectorPages(Controller):
     ) -> Template:
         connector, endpoints = await services.get_connector(db, connector_id)
         read = services.read_model(connector, endpoints, request.app.state.secret_box)
-        health = await services.health_of(db, connector_id)
-        ctx = await tenant_context_for(db)
         from atlas.i18n import request_lang
+
+        health = await services.health_of(db, connector_id, lang=request_lang(request))
+        ctx = await tenant_context_for(db)
         from atlas.mapping import quarantine as quarantine_service
         from atlas.mapping import services as mapping_services
         from atlas.mapping import sync as sync_service

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from atlas.i18n.text import visible_name
+
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 Path = Annotated[str, msgspec.Meta(max_length=1000)]
@@ -117,6 +119,9 @@ class ConnectorCreate(msgspec.Struct, forbid_unknown_fields=True):
     # How each action type *would* be sent (never sent: the execution lock); see atlas.execution_lock.templates.
     action_templates: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        self.name = visible_name(self.name, "name")  # shown to the whole tenant: no bidi or invisible characters
+
 
 class ConnectorUpdate(msgspec.Struct, forbid_unknown_fields=True):
     """Every field optional. Omitted secrets keep their stored value; send "" to clear one."""
@@ -136,6 +141,10 @@ class ConnectorUpdate(msgspec.Struct, forbid_unknown_fields=True):
     max_set_aside_share: float | None = None
     max_vanished_share: float | None = None
     action_templates: dict[str, Any] | None = None  # replaces all templates; {} removes them
+
+    def __post_init__(self) -> None:
+        if self.name is not None:
+            self.name = visible_name(self.name, "name")
 
 
 class AuthRead(msgspec.Struct):
@@ -187,6 +196,10 @@ class HealthRead(msgspec.Struct):
     detail: str | None
     url: str | None
     hint: str | None = None  # a 401's WWW-Authenticate scheme and realm: what the server expects
+    # When the detail is one of Atlas's own messages (e.g. a refused address): ``detail`` is that message in the
+    # request's language, ``code`` its catalogue key and ``params`` its parameters (pages switch language with them).
+    code: str | None = None
+    params: dict[str, str] | None = None
 
 
 class ConnectorRead(msgspec.Struct):

@@ -62,6 +62,8 @@ from atlas.execution_lock import NetworkPolicy
 from atlas.execution_lock.read_proofs import NotARead, prove
 from atlas.execution_lock.templates import validate_action_templates
 from atlas.execution_lock.transport import BlockedHandler
+from atlas.i18n import DEFAULT_LANG
+from atlas.i18n import stored as stored_message
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.crypto import SecretBox, mask
 from atlas.platform.tenancy import TenantRepository
@@ -856,8 +858,9 @@ async def record_health(
     return status
 
 
-def _health_read(row: ConnectorHealthCheck) -> HealthRead:
-    detail, hint = hints.unpack(row.detail)
+def _health_read(row: ConnectorHealthCheck, lang: str) -> HealthRead:
+    stored, hint = hints.unpack(row.detail)
+    detail, code, params = stored_message.render(stored, lang)
     return HealthRead(
         endpoint=row.endpoint_key,
         checked_at=row.checked_at,
@@ -870,10 +873,13 @@ def _health_read(row: ConnectorHealthCheck) -> HealthRead:
         detail=detail,
         url=row.url,
         hint=hint,
+        code=code,
+        params=params,
     )
 
 
-async def health_of(session: AsyncSession, connector_id: uuid.UUID) -> ConnectorHealthRead:
+async def health_of(session: AsyncSession, connector_id: uuid.UUID, *, lang: str = DEFAULT_LANG) -> ConnectorHealthRead:
+    """The latest check per endpoint and a short history; Atlas's own messages in ``lang``."""
     connector = await ConnectorRepo(session).get(connector_id)
     rows = await HealthRepo(session).list(
         ConnectorHealthCheck.connector_id == connector.id,
@@ -887,8 +893,8 @@ async def health_of(session: AsyncSession, connector_id: uuid.UUID) -> Connector
         connector_id=connector.id,
         health_status=connector.health_status,
         last_checked_at=connector.last_checked_at,
-        latest=[_health_read(r) for r in latest.values()],
-        history=[_health_read(r) for r in rows],
+        latest=[_health_read(r, lang) for r in latest.values()],
+        history=[_health_read(r, lang) for r in rows],
     )
 
 

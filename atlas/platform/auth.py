@@ -7,6 +7,7 @@ return is bound to exactly one tenant.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.db.base import utcnow
+from atlas.i18n.text import clean_optional_name
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.crypto import API_TOKEN_PREFIX, random_token, sha256_hex
 from atlas.platform.models import ApiToken, AuthIdentity, Invitation, Tenant, User, WebSession
@@ -33,6 +35,17 @@ class SignInResult:
     onboarding_completed: bool
     provisioned: bool
     joined_by_invitation: bool
+
+
+def shown_names(claims: IdentityClaims) -> IdentityClaims:
+    """The provider's names as Atlas keeps and shows them to other people: no bidi control, invisible or control
+    character (atlas.i18n.text.clean_name); a name with nothing visible left is no name."""
+    return dataclasses.replace(
+        claims,
+        name=clean_optional_name(claims.name),
+        first_name=clean_optional_name(claims.first_name),
+        last_name=clean_optional_name(claims.last_name),
+    )
 
 
 def display_name(claims: IdentityClaims) -> str | None:
@@ -93,6 +106,7 @@ async def sign_in(
     provisioning a tenant of its own; an absent ``email_verified`` is taken as the provider vouching for the
     address it sent (docs/signin.md).
     """
+    claims = shown_names(claims)
     invitation = await _pending_invitation(session, claims)
     if invitation is not None and claims.email_verified is False:
         raise OIDCError("email_unverified")

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atlas.billing import services as billing
 from atlas.db.base import utcnow
 from atlas.errors import NotFound, ValidationFailed
+from atlas.i18n.text import clean_name
 from atlas.platform import services
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.models import AuthIdentity, Tenant, User
@@ -44,7 +45,7 @@ async def create_tenant(
     if org_type not in services.ORG_TYPES:
         raise ValidationFailed("errors.invalid_org_type", field="org_type")
     email = services.normalise_email(admin_email)
-    if not 2 <= len(name.strip()) <= 200:
+    if not 2 <= len(clean_name(name)) <= 200:
         raise ValidationFailed("errors.company_name_length", field="name")
     actor = Actor("system", "atlas tenants create")
     tenant = await services.provision_tenant(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atlas.billing import services as billing
 from atlas.db.base import utcnow
 from atlas.errors import Conflict, NotFound, ValidationFailed
+from atlas.i18n.text import clean_name
 from atlas.platform.audit import Actor, EventType, ensure_chain, record
 from atlas.platform.crypto import new_api_token
 from atlas.platform.models import ApiToken, AuditEvent, Invitation, Tenant, User, WebSession
@@ -86,7 +87,7 @@ async def provision_tenant(
     org_type: str | None = None,
 ) -> Tenant:
     """Create a tenant with its audit chain. Runs in a system transaction."""
-    name = name.strip()[:200] or "Atlas"
+    name = clean_name(name)[:200] or "Atlas"  # shown to every member: no bidi or invisible characters
     tenant = Tenant(id=uuid.uuid4(), name=name, org_type=org_type)
     session.add(tenant)
     await session.flush()
@@ -145,7 +146,7 @@ async def complete_onboarding(
     tenant_id: uuid.UUID | None = None,
 ) -> OnboardingStatus:
     """Record the wizard's choices and start the 7-day trial (SPEC 3 steps 2-4)."""
-    company_name = company_name.strip()
+    company_name = clean_name(company_name)
     if not 2 <= len(company_name) <= 200:
         raise ValidationFailed("errors.company_name_length", field="company_name")
     if org_type not in ORG_TYPES:
@@ -322,7 +323,7 @@ async def create_token(
     tenant_id: uuid.UUID | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token bound to a role; returns the row and the token itself, which is never shown again."""
-    label = name.strip()
+    label = clean_name(name)
     if not 1 <= len(label) <= 200:
         raise ValidationFailed("errors.token_name_length", field="name")
     token_role = parse_role(role)

@@ -36,6 +36,7 @@ from atlas.connectors.engine.shape import record_problem
 from atlas.execution_lock import BlockedAttempt, NetworkPolicy, NetworkRefused, ReadOnlyHttp
 from atlas.execution_lock.audit import handlers as lock_handlers
 from atlas.execution_lock.transport import BlockedHandler, SentHandler
+from atlas.i18n import stored as stored_message
 
 __all__ = [
     "AuthConfig",
@@ -175,7 +176,9 @@ class ConnectorSession:
                     exc.url,
                     exc.hint,
                 )
-            return EndpointHealth(endpoint.key, False, round(elapsed, 1), None, None, exc.slug, exc.message_key)
+            # Atlas's own message (key and parameters), translated when the check is read, in the reader's language.
+            detail = stored_message.pack(exc.message_key, exc.params)
+            return EndpointHealth(endpoint.key, False, round(elapsed, 1), None, None, exc.slug, detail)
         # The record path must yield records: "$" on {"data": [...]} yields one envelope, which is no record. The
         # check fails and names the path where the records are (the detail), for the connector page to show.
         problem = record_problem(endpoint.record_path, page.records)

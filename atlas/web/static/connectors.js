@@ -764,7 +764,13 @@
     }
     var key = "connectors.reason." + check.reason;
     cell.appendChild(known(key) ? label(key) : el("code", { class: "mono", dir: "ltr" }, [check.reason]));
-    if (check.detail && check.detail.indexOf("errors.") !== 0) {
+    if (check.code && known(check.code)) {
+      // Atlas's own message: its key and parameters, so it follows the page's language (the API's `detail` is the
+      // same message in the request's language).
+      cell.appendChild(el("span", { class: "check-detail muted", dir: "auto", "data-testid": "check-message", "data-code": check.code }, [
+        label(check.code, check.params || null),
+      ]));
+    } else if (check.detail && check.detail.indexOf("errors.") !== 0) {
       cell.appendChild(el("span", { class: "check-detail muted", dir: "ltr" }, [check.detail]));
     }
     if (check.hint) cell.appendChild(authHint(check.hint, check.reason));
