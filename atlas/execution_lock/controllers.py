@@ -11,8 +11,10 @@ import json
 import uuid
 from typing import Any
 
+import msgspec
 from litestar import Controller, HttpMethod, Request, Response, get, route
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,6 +63,15 @@ def _filename(kind: str | None, extension: str) -> str:
     return f"atlas-drafts-{kind or 'all'}-{utcnow().strftime('%Y%m%d-%H%M%S')}.{extension}"
 
 
+class DraftExport(msgspec.Struct):
+    """What ``/api/drafts/export.json`` holds (the handler writes it as indented JSON, a download)."""
+
+    exported_at: str
+    kind: str
+    sendable: bool
+    drafts: list[dict[str, Any]]
+
+
 class DraftController(Controller):
     path = "/api/drafts"
     tags = ["execution lock"]
@@ -85,7 +96,12 @@ class DraftController(Controller):
             offset=offset,
         )
 
-    @get("/export.csv", opt={"permission": Permission.READ})
+    @get(
+        "/export.csv",
+        opt={"permission": Permission.READ},
+        media_type="text/csv",
+        response_description="Drafts as CSV, UTF-8 with a byte-order mark (a download)",
+    )
     async def export_csv(
         self,
         db: NamedDependency[AsyncSession],
@@ -101,7 +117,11 @@ class DraftController(Controller):
             headers={"Content-Disposition": f'attachment; filename="{_filename(chosen, "csv")}"'},
         )
 
-    @get("/export.json", opt={"permission": Permission.READ})
+    @get(
+        "/export.json",
+        opt={"permission": Permission.READ},
+        responses={200: ResponseSpec(data_container=DraftExport, description="Drafts as a JSON document (a download)")},
+    )
     async def export_json(
         self,
         db: NamedDependency[AsyncSession],

@@ -49,6 +49,7 @@ from atlas.presets.pages import PresetPages
 from atlas.web.context import RequestContextMiddleware
 from atlas.web.dependencies import DEPENDENCIES
 from atlas.web.guards import authorize
+from atlas.web.openapi import document_errors
 from atlas.web.pages import PAGE_CONTROLLERS
 from atlas.web.problems import EXCEPTION_HANDLERS
 from atlas.web.proxies import trusted_proxy_middleware
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers_hook(settings, oidc_issuer=oidc.issuer)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
+        on_startup=[document_errors],  # every operation's error statuses and redirects in /schema/openapi.json
         state=State(
             {
                 "settings": settings,
@@ -169,7 +171,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="0.1.0",
             path="/schema",
             render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
-            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}),
+            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False),
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         request_max_body_size=1_000_000,
