@@ -8,18 +8,20 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from atlas.bounds import NonNegativeInt32Field
+
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 
 
 class ApproveIn(msgspec.Struct, forbid_unknown_fields=True):
     comment: Text | None = None
     # The revision the person looked at: if the recommendation changed since, the vote is refused (409).
-    revision: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    revision: NonNegativeInt32Field | None = None
 
 
 class RejectIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Text | None = None  # required; missing or blank answers 422 with a translated message
-    revision: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    revision: NonNegativeInt32Field | None = None
 
 
 class ChangeIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from atlas.bounds import Int32Field
+
 from atlas.i18n.text import visible_name
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -51,12 +53,12 @@ class AuthIn(msgspec.Struct, forbid_unknown_fields=True):
     login_fields: dict[str, str] | None = None  # session_login: non-secret fields of the login body (CompanyDB)
     username_field: Short | None = None  # session_login, default UserName
     password_field: Short | None = None  # session_login, default Password
-    session_idle_minutes: int | None = None  # session_login: log in again after this long without a request
+    session_idle_minutes: Int32Field | None = None  # session_login: log in again after this long without a request
 
 
 class PaginationIn(msgspec.Struct, forbid_unknown_fields=True):
     kind: Literal["none", "cursor", "offset", "page"] = "none"
-    page_size: int = 100
+    page_size: Int32Field = 100
     cursor_source: Literal["body", "link_header", "next_url"] = "body"
     cursor_path: Short | None = None
     cursor_param: Short = "cursor"
@@ -65,7 +67,7 @@ class PaginationIn(msgspec.Struct, forbid_unknown_fields=True):
     total_path: Short | None = None
     page_param: Short = "page"
     size_param: Short | None = "per_page"
-    start_page: int = 1
+    start_page: Int32Field = 1
     total_pages_path: Short | None = None
     has_more_path: Short | None = None
     next_path: Short | None = None
@@ -77,8 +79,8 @@ class TimeWindowIn(msgspec.Struct, forbid_unknown_fields=True):
     # carry the bound, e.g. inside Frappe's JSON filters or OData's $filter)
     start_param: Short | None = "from"
     end_param: Short | None = "to"  # null: the API takes only a start (updated_after)
-    window_hours: int = 24 * 30
-    lookback_days: int = 180
+    window_hours: Int32Field = 24 * 30
+    lookback_days: Int32Field = 180
     format: Literal["iso", "date", "epoch", "datetime_space"] = "iso"
 
 
@@ -108,11 +110,11 @@ class ConnectorCreate(msgspec.Struct, forbid_unknown_fields=True):
     auth: AuthIn = msgspec.field(default_factory=AuthIn)
     endpoints: list[EndpointIn] = msgspec.field(default_factory=list)
     rate_limit_per_second: float = 10.0
-    rate_limit_burst: int = 10
+    rate_limit_burst: Int32Field = 10
     timeout_seconds: float = 30.0
-    max_concurrency: int = 4
-    retry_attempts: int = 5
-    sync_interval_minutes: int | None = None  # None or 0: on demand only
+    max_concurrency: Int32Field = 4
+    retry_attempts: Int32Field = 5
+    sync_interval_minutes: Int32Field | None = None  # None or 0: on demand only
     headers: dict[str, str] = msgspec.field(default_factory=dict)  # static, non-secret request headers
     max_set_aside_share: float = 0.05  # a run setting aside more than this share of its records needs attention
     max_vanished_share: float = 0.2  # a full read may zero at most this share of the balances
@@ -132,11 +134,11 @@ class ConnectorUpdate(msgspec.Struct, forbid_unknown_fields=True):
     auth: AuthIn | None = None
     endpoints: list[EndpointIn] | None = None
     rate_limit_per_second: float | None = None
-    rate_limit_burst: int | None = None
+    rate_limit_burst: Int32Field | None = None
     timeout_seconds: float | None = None
-    max_concurrency: int | None = None
-    retry_attempts: int | None = None
-    sync_interval_minutes: int | None = None  # 0 turns the schedule off
+    max_concurrency: Int32Field | None = None
+    retry_attempts: Int32Field | None = None
+    sync_interval_minutes: Int32Field | None = None  # 0 turns the schedule off
     headers: dict[str, str] | None = None  # replaces all static headers; {} removes them
     max_set_aside_share: float | None = None
     max_vanished_share: float | None = None

@@ -56,6 +56,7 @@ from atlas.connectors.schemas import (
     EndpointRead,
     HealthRead,
 )
+from atlas.connectors.wire_text import check_wire_text
 from atlas.db.base import utcnow
 from atlas.errors import ValidationFailed
 from atlas.execution_lock import NetworkPolicy
@@ -601,6 +602,7 @@ class CheckedCreate:
 
 def validate_create(data: ConnectorCreate) -> CheckedCreate:
     """Every check a new connector passes before anything is stored, each 422 naming its field."""
+    check_wire_text(data)
     base_url = validate_url(data.base_url, "base_url")
     validate_auth(data.auth, {})
     validate_limits(
@@ -622,6 +624,7 @@ def transient_config(data: ConnectorCreate, box: SecretBox, tenant_id: uuid.UUID
     """The engine's configuration of a connector not stored yet (validated first, by `validate_create` or the
     caller's own checks), to test its credentials and endpoints before saving it. Lives only in memory."""
     # Only what reading needs: discovery tests a connector with no endpoints yet.
+    check_wire_text(data)
     checked = CheckedCreate(validate_url(data.base_url, "base_url"), {}, validate_headers(data.headers))
     connector = _new_connector(data, checked, box)
     connector.id, connector.tenant_id = uuid.uuid4(), tenant_id
@@ -700,6 +703,7 @@ async def update_connector(
     box: SecretBox,
     network: NetworkPolicy,
 ) -> tuple[Connector, list[ConnectorEndpoint]]:
+    check_wire_text(data)
     repo = ConnectorRepo(session)
     connector = await repo.get(connector_id)
     changes: dict[str, Any] = {}

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from atlas.bounds import INT4_MAX, PositiveInt32
 from atlas.config import Settings
 from atlas.db.engine import Database
 from atlas.errors import Conflict, Unavailable, ValidationFailed
@@ -103,7 +104,7 @@ class MappingController(Controller):
         self,
         db: NamedDependency[AsyncSession],
         mapping_id: FromPath[uuid.UUID],
-        version: FromPath[int],
+        version: PositiveInt32,
         principal: NamedDependency[Principal],
         correlation_id: NamedDependency[str],
     ) -> MappingRead:
@@ -118,8 +119,8 @@ class MappingController(Controller):
         self,
         db: NamedDependency[AsyncSession],
         mapping_id: FromPath[uuid.UUID],
-        left: int = Parameter(ge=1),
-        right: int = Parameter(ge=1),
+        left: int = Parameter(ge=1, le=INT4_MAX),
+        right: int = Parameter(ge=1, le=INT4_MAX),
     ) -> list[FieldDiff]:
         """Two versions compared field by field."""
         return await services.compare(db, mapping_id, left, right)

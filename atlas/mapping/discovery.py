@@ -35,6 +35,7 @@ from atlas.connectors.engine import (
     TimeWindowConfig,
 )
 from atlas.db.base import utcnow
+from atlas.errors import ValidationFailed
 from atlas.execution_lock import NetworkPolicy
 from atlas.execution_lock.transport import BlockedHandler
 from atlas.mapping.discovery_fields import (
@@ -489,6 +490,7 @@ async def _run(discovery: Discovery, configured: tuple[EndpointConfig, ...]) -> 
         discovery.found[path] = Found(path, "configured", configured=endpoint, resource=str(endpoint.resource))
     covered = {str(e.resource) for e in configured}
     await discovery.read_description()
+    refuse_token_failure(discovery.prober.auth_error)
     wanted = [r for r in RESOURCE_NAMES if r not in covered]
     described_resources: set[str] = set()
     if discovery.description is not None:
@@ -527,6 +529,22 @@ async def _run(discovery: Discovery, configured: tuple[EndpointConfig, ...]) -> 
             break
     suggestions = {resource: suggester.suggest(samples[resource]) for resource in chosen}
     return _report(discovery, candidates, chosen, samples, suggestions)
+
+
+def refuse_token_failure(error: FetchError | None) -> None:
+    """A token endpoint that refused the client or answered without an access token: nothing can be read, and the
+    person must hear which endpoint, not a report of an unreachable system (a 422 naming ``auth.token_url``)."""
+    if error is None or not error.reason.startswith("oauth2_token"):
+        return
+    invalid = error.reason == "oauth2_token_invalid"
+    key = "errors.discovery_token_invalid" if invalid else "errors.discovery_token_refused"
+    raise ValidationFailed(
+        key,
+        field="auth.token_url",
+        url=error.url,
+        http_status=error.status,  # not ``status``: that would be the problem's own
+        extra={"field": "auth.token_url", "token_url": error.url, "reason": error.reason, "token_status": error.status},
+    )
 
 
 def _described_hint(found: Found) -> str | None:

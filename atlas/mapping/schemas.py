@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from atlas.bounds import PositiveInt32Field
+
 Note = Annotated[str, msgspec.Meta(max_length=500)]
 
 
@@ -31,7 +33,7 @@ class MappingPreviewRequest(msgspec.Struct, forbid_unknown_fields=True):
     endpoint_key: Annotated[str, msgspec.Meta(max_length=60)] | None = None
     spec: dict[str, Any] | None = None
     mapping_id: uuid.UUID | None = None
-    version: int | None = None
+    version: PositiveInt32Field | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 25
 
 

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from atlas.bounds import PositiveInt32Field
+
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
 RoleName = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
 
@@ -79,7 +81,7 @@ class InvitationRead(msgspec.Struct):
 class ApiTokenCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(max_length=400)]
     role: RoleName
-    expires_in_days: int = 90
+    expires_in_days: PositiveInt32Field = 90
 
 
 class ApiTokenRead(msgspec.Struct):

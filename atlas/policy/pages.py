@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.bounds import int4_or_none
 from atlas.errors import NotFound
 from atlas.platform.principal import Principal
 from atlas.policy import services
@@ -21,10 +22,7 @@ FIELDS = tuple(PolicyRules().to_json())
 
 
 def _int_param(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    return int4_or_none(value)  # a version number: past int4 is no version, not a database error
 
 
 def diff(left: dict[str, Any], right: dict[str, Any]) -> list[dict[str, Any]]:

@@ -49,6 +49,7 @@ from atlas.presets.pages import PresetPages
 from atlas.web.context import RequestContextMiddleware
 from atlas.web.dependencies import DEPENDENCIES
 from atlas.web.guards import authorize
+from atlas.web.input_guard import InputGuardMiddleware
 from atlas.web.openapi import document_errors
 from atlas.web.pages import PAGE_CONTROLLERS
 from atlas.web.problems import EXCEPTION_HANDLERS
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             prometheus.middleware,
             RequestContextMiddleware(),
             *rate_limits(settings),
+            InputGuardMiddleware(max_body_size=1_000_000),  # NULs and runaway nesting: refused before any handler
         ],
         # CSP, nosniff, framing, Referrer-Policy, HSTS on every response, unknown paths' 404s included.
         before_send=[security_headers_hook(settings, oidc_issuer=oidc.issuer)],

@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import StatementError
 
 from atlas.errors import AtlasError
 from atlas.i18n import DEFAULT_LANG, direction, translate
@@ -141,12 +143,15 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
                     "message": translate("errors.field_invalid", lang, field=item.get("key") or "?"),
                 }
             )
+    extra: dict[str, Any] = {"errors": fields}
+    if fields and fields[0]["field"]:
+        extra["field"] = fields[0]["field"]  # the first field named, where the other 422s name theirs
     return problem_response(
         request,
         status=422,
         slug="validation-failed",
         message_key="errors.validation_failed",
-        extra={"errors": fields},
+        extra=extra,
     )
 
 
@@ -162,6 +167,38 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return problem_response(request, status=status, slug=slug, message_key=key, headers=headers)
 
 
+# SQLSTATE class 22 (data exception): a value the column cannot hold. Validation names the field first; this is
+# the safety net, so that what slipped past it is still the client's 422, never a 500.
+OUT_OF_RANGE_STATES = frozenset({"22003", "22008", "22015"})  # numeric, datetime field, interval field overflow
+UNSTORABLE_TEXT_STATES = frozenset({"22P05", "22021"})  # untranslatable character (NUL), not in the encoding
+
+
+def database_value_error(exc: BaseException) -> str | None:
+    """The message key when ``exc`` (a SQLAlchemy error, or what it wraps) is the database refusing a value the
+    client sent; None for any other database error, which stays a 500."""
+    current: BaseException | None = exc
+    for _ in range(6):  # SQLAlchemy error -> DBAPI adapter error -> asyncpg error
+        if current is None:
+            break
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and state.startswith("22"):
+            if state in OUT_OF_RANGE_STATES:
+                return "errors.value_out_of_range"
+            return "errors.value_not_storable" if state in UNSTORABLE_TEXT_STATES else "errors.value_rejected"
+        if isinstance(current, asyncpg.InterfaceError) and isinstance(current, ValueError):
+            return "errors.value_out_of_range"  # asyncpg's own check of an argument (an int past int4/int8)
+        current = getattr(current, "orig", None) or current.__cause__
+    return None
+
+
+def handle_database_error(request: Request[Any, Any, Any], exc: StatementError) -> Response[Any]:
+    key = database_value_error(exc)
+    if key is None:
+        return handle_unexpected(request, exc)
+    log.warning("database_refused_value", error_type=type(getattr(exc, "orig", None) or exc).__name__)
+    return problem_response(request, status=422, slug="validation-failed", message_key=key)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled_error", error_type=type(exc).__name__)
     return problem_response(
@@ -173,5 +210,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     AtlasError: handle_atlas_error,
     ValidationException: handle_validation,
     HTTPException: handle_http,
+    StatementError: handle_database_error,
     Exception: handle_unexpected,
 }
