@@ -505,7 +505,7 @@ def test_the_explanation_switches_language_without_a_reload(atlas, browser, seed
 
         tab.evaluate("window.__noReload = 'still-here'")
         tab.get_by_test_id("lang-switch").click()
-        tab.wait_for_function("document.documentElement.lang === 'en'")
+        tab.wait_for_function("() => document.documentElement.lang === 'en'")
         assert tab.evaluate("window.__noReload") == "still-here"  # the same page: no reload
         assert tab.get_attribute("html", "dir") == "ltr"
         explanation.locator('[lang="en"]').wait_for(state="visible")

@@ -139,7 +139,7 @@ def test_an_operator_approves_a_demo_reorder_in_chromium(approvals, demo, browse
 
     # English, left to right, without a reload: the draft's summary follows the page's language.
     page.get_by_test_id("lang-switch").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert page.get_attribute("html", "dir") == "ltr"
     summary = page.get_by_test_id("blocked-draft-summary").inner_text()
     assert summary.startswith("Purchase order line") and sku in summary

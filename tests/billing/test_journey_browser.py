@@ -83,7 +83,7 @@ def test_smb_journey_to_a_paid_subscription_without_card_data_reaching_atlas(pay
         page.goto(f"{atlas.base_url}/app/connectors")
         page.wait_for_url(f"{atlas.base_url}/app/subscription")
         page.get_by_test_id("lang-switch").click() if page.get_attribute("html", "lang") == "ar" else None
-        page.wait_for_function("document.documentElement.lang === 'en'")
+        page.wait_for_function("() => document.documentElement.lang === 'en'")
         assert "Your trial has ended" in page.get_by_test_id("trial-ended-title").inner_text()
 
         # choose Professional, enter the test card in our form

@@ -116,7 +116,9 @@ def test_an_admin_sets_up_zoho_by_hand_tests_it_and_edits_it_without_the_refresh
     assert auth["refresh_token"] == "••••" + zoho.REFRESH_TOKEN[-2:]
 
     tab.get_by_test_id("test-connection").click()
-    tab.wait_for_function("document.querySelectorAll(\"[data-testid='test-result']\").length === 1", timeout=60_000)
+    tab.wait_for_function(
+        "() => document.querySelectorAll(\"[data-testid='test-result']\").length === 1", timeout=60_000
+    )
     assert tab.locator("[data-testid='test-result']").first.get_attribute("data-ok") == "true"
 
     # Edit: the secrets stay empty (saved, never shown); a change elsewhere keeps them.

@@ -138,7 +138,9 @@ def test_an_admin_sets_up_a_session_login_by_hand_tests_it_and_edits_it_without_
     assert auth["session_idle_minutes"] == 20 and auth["username_field"] == "UserName"
 
     tab.get_by_test_id("test-connection").click()
-    tab.wait_for_function("document.querySelectorAll(\"[data-testid='test-result']\").length === 1", timeout=60_000)
+    tab.wait_for_function(
+        "() => document.querySelectorAll(\"[data-testid='test-result']\").length === 1", timeout=60_000
+    )
     assert tab.locator("[data-testid='test-result']").first.get_attribute("data-ok") == "true"
 
     # Edit: the password field is empty (saved, never shown); a change elsewhere keeps it.
@@ -185,10 +187,10 @@ def test_a_bearer_sent_to_inventree_shows_what_the_server_expects_and_the_fix_wo
     assert "expects the “Token” scheme" in hint.inner_text()
     assert "Authorization header" in hint.inner_text()
     tab.get_by_test_id("lang-switch").click()
-    tab.wait_for_function("document.documentElement.lang === 'ar'")
+    tab.wait_for_function("() => document.documentElement.lang === 'ar'")
     assert "Token" in hint.inner_text() and "الخادم يتوقع" in hint.inner_text()
     tab.get_by_test_id("lang-switch").click()
-    tab.wait_for_function("document.documentElement.lang === 'en'")
+    tab.wait_for_function("() => document.documentElement.lang === 'en'")
 
     # The fix the hint names: an Authorization header with the scheme Token.
     tab.get_by_test_id("edit-connector").click()

@@ -238,7 +238,9 @@ def test_admin_fills_in_the_demo_erp_saves_and_tests_every_endpoint(atlas, brows
     tab.get_by_test_id("test-connection").click()
     results = tab.locator("[data-testid='test-result']")
     results.first.wait_for(state="visible", timeout=60_000)
-    tab.wait_for_function("document.querySelectorAll(\"[data-testid='test-result']\").length === 4", timeout=60_000)
+    tab.wait_for_function(
+        "() => document.querySelectorAll(\"[data-testid='test-result']\").length === 4", timeout=60_000
+    )
     rows = results.all()
     assert sorted(r.get_attribute("data-endpoint") for r in rows) == [
         "items",
@@ -258,7 +260,7 @@ def test_admin_fills_in_the_demo_erp_saves_and_tests_every_endpoint(atlas, brows
     button_ar = tab.get_by_test_id("test-connection").inner_text()
     result_ar = results.first.locator("[data-result]").inner_text()
     tab.get_by_test_id("lang-switch").click()
-    tab.wait_for_function("document.documentElement.lang === 'en'")
+    tab.wait_for_function("() => document.documentElement.lang === 'en'")
     assert tab.get_attribute("html", "dir") == "ltr"
     assert tab.evaluate("window.__noReload") == "still-here"
     assert tab.get_by_test_id("test-connection").inner_text().strip() == "Test connection" != button_ar.strip()
@@ -276,7 +278,7 @@ def test_admin_fills_the_form_by_hand_sees_field_errors_and_edits_without_retypi
     # Switch to English first: the help text and the endpoint copies made afterwards follow.
     label_ar = tab.locator("label[for='cf-base_url']").inner_text()
     tab.get_by_test_id("lang-switch").click()
-    tab.wait_for_function("document.documentElement.lang === 'en'")
+    tab.wait_for_function("() => document.documentElement.lang === 'en'")
     assert tab.locator("label[for='cf-base_url']").inner_text().strip() == "Base URL" != label_ar.strip()
 
     tab.fill("[name='name']", "Hand-made ERP")
@@ -341,7 +343,9 @@ def test_admin_fills_the_form_by_hand_sees_field_errors_and_edits_without_retypi
     assert "Hand-made ERP (renamed)" in tab.get_by_test_id("connector-name").inner_text()
 
     tab.get_by_test_id("test-connection").click()
-    tab.wait_for_function("document.querySelectorAll(\"[data-testid='test-result']\").length === 2", timeout=60_000)
+    tab.wait_for_function(
+        "() => document.querySelectorAll(\"[data-testid='test-result']\").length === 2", timeout=60_000
+    )
     for row in tab.locator("[data-testid='test-result']").all():
         assert row.get_attribute("data-ok") == "true", row.inner_text()
     assert "k-123" not in tab.content()

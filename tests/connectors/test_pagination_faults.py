@@ -767,7 +767,9 @@ def test_the_form_sets_end_signals_body_paging_and_a_start_only_window(atlas, br
 
     # Test connection reads both: the lock proves the Odoo body a read; the dated API answers its first page.
     tab.get_by_test_id("test-connection").click()
-    tab.wait_for_function("document.querySelectorAll(\"[data-testid='test-result']\").length === 2", timeout=60_000)
+    tab.wait_for_function(
+        "() => document.querySelectorAll(\"[data-testid='test-result']\").length === 2", timeout=60_000
+    )
     for row in tab.locator("[data-testid='test-result']").all():
         assert row.get_attribute("data-ok") == "true", row.inner_text()
     context.close()

@@ -275,7 +275,7 @@ def test_admin_syncs_from_the_connector_page_then_finds_an_item(stack, demo_erp_
         tab.evaluate("window.__noReload = 'still-here'")
         items_ar = tab.locator("[data-testid='inventory-tabs'] [data-tab='items']").inner_text().strip()
         tab.get_by_test_id("lang-switch").click()
-        tab.wait_for_function("document.documentElement.lang === 'en'")
+        tab.wait_for_function("() => document.documentElement.lang === 'en'")
         assert tab.get_attribute("html", "dir") == "ltr"
         items_en = tab.locator("[data-testid='inventory-tabs'] [data-tab='items']").inner_text().strip()
         assert items_en == "Items" != items_ar

@@ -225,7 +225,7 @@ def test_admin_maps_items_previews_saves_versions_rolls_back_and_compares(atlas,
     cost.locator("[name='fields.unit_cost.path']").fill("")
     tab.get_by_test_id("preview-button").click()
     tab.wait_for_function(
-        "document.querySelectorAll(\"[data-testid='preview-row']\").length > 0"
+        "() => document.querySelectorAll(\"[data-testid='preview-row']\").length > 0"
         " && !document.querySelector(\"[data-testid='preview-error']\")",
         timeout=60_000,
     )
@@ -279,7 +279,7 @@ def test_admin_maps_items_previews_saves_versions_rolls_back_and_compares(atlas,
 
     # English without a reload, including what the script wrote.
     tab.get_by_test_id("lang-switch").click()
-    tab.wait_for_function("document.documentElement.lang === 'en'")
+    tab.wait_for_function("() => document.documentElement.lang === 'en'")
     assert tab.get_by_test_id("save-mapping").inner_text().strip() == "Save version"
     assert "Active" in tab.locator("[data-testid='version-row'][data-version='1']").inner_text()
     assert "Changed" in changed.first.inner_text()

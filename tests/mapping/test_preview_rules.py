@@ -282,7 +282,7 @@ def mapping_of(admin: Any, connector_id: str, key: str, spec: dict[str, Any]) ->
 def run_preview(tab: Any) -> None:
     tab.evaluate("document.querySelector('[data-preview-rows]').replaceChildren()")
     tab.get_by_test_id("preview-button").click()
-    tab.wait_for_function("document.querySelectorAll(\"[data-testid='preview-row']\").length > 0", timeout=60_000)
+    tab.wait_for_function("() => document.querySelectorAll(\"[data-testid='preview-row']\").length > 0", timeout=60_000)
 
 
 @pytest.mark.browser
@@ -307,7 +307,7 @@ def test_the_editor_preview_shows_resolved_items_unknown_ones_and_no_location(st
     places = tab.locator("[data-testid='preview-location'][data-resolved='false']")
     assert places.count() == 1 and "بلا موقع" in places.inner_text()
     tab.get_by_test_id("lang-switch").click()
-    tab.wait_for_function("document.documentElement.dir === 'ltr'")
+    tab.wait_for_function("() => document.documentElement.dir === 'ltr'")
     assert "No location" in places.inner_text()
     # Saving from the form keeps what the form does not show (how the rows combine).
     tab.get_by_test_id("save-mapping").click()

@@ -59,7 +59,7 @@ def test_admin_saves_a_policy_version_and_a_viewer_only_reads_it(atlas, browser)
     page.get_by_test_id("policy-role-operator").uncheck()
     page.fill("[data-testid=policy-note]", "Stricter for the audit")
     page.get_by_test_id("policy-save").click()
-    page.wait_for_function("document.querySelector('[data-testid=policy-version]').dataset.version === '1'")
+    page.wait_for_function("() => document.querySelector('[data-testid=policy-version]').dataset.version === '1'")
     saved = admin.get("/api/policies").json()
     assert saved["version"] == 1
     rules = saved["rules"]
@@ -101,7 +101,7 @@ def test_drafts_page_switches_language_and_links_the_exports(atlas, browser, dat
     assert "أمر شراء" in summary.inner_text()
     shot(page, "drafts-ar")
     page.get_by_test_id("lang-switch").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert "Purchase order line" in summary.inner_text()
     with page.expect_download() as download:
         page.get_by_test_id("drafts-export-csv").click()

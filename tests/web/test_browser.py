@@ -42,7 +42,7 @@ def test_sign_in_onboard_and_switch_language_without_reload(atlas, browser):
     page.evaluate("window.__noReload = 'still-here'")
     arabic_heading = page.locator("h1").first.inner_text()
     page.get_by_test_id("lang-switch").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert page.get_attribute("html", "dir") == "ltr"
     assert page.evaluate("window.__noReload") == "still-here"
     assert page.locator("h1").first.inner_text() != arabic_heading
@@ -57,7 +57,7 @@ def test_sign_in_onboard_and_switch_language_without_reload(atlas, browser):
     # And back to Arabic, again without a reload.
     page.evaluate("window.__noReload = 'again'")
     page.get_by_test_id("lang-switch").click()
-    page.wait_for_function("document.documentElement.dir === 'rtl'")
+    page.wait_for_function("() => document.documentElement.dir === 'rtl'")
     assert page.evaluate("window.__noReload") == "again"
     assert page.get_attribute("html", "lang") == "ar"
     context.close()

@@ -105,7 +105,7 @@ def test_the_honest_outcome_and_the_fix_in_place_in_arabic(stack, demo_erp_url, 
 
         # The result re-translates with the page.
         tab.get_by_test_id("lang-switch").click()
-        tab.wait_for_function("document.documentElement.lang === 'en'")
+        tab.wait_for_function("() => document.documentElement.lang === 'en'")
         assert "Mapping version 2 saved." in result.inner_text()
         assert tab.get_by_test_id("groups-empty").inner_text() == "No set-aside records match this view."
     finally:
