@@ -18,6 +18,7 @@ from atlas.approvals.schemas import ChangeIn
 from atlas.db.engine import Database
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
+from atlas.web import paging
 
 
 class RecommendationController(Controller):
@@ -27,16 +28,19 @@ class RecommendationController(Controller):
     @get("/", opt={"permission": Permission.READ})
     async def list_recommendations(
         self,
+        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
         type: str | None = None,
         status: str | None = "pending",
         priority: str | None = None,
         item_id: uuid.UUID | None = None,
         location_id: uuid.UUID | None = None,
-        limit: int = Parameter(default=50, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        limit: int = paging.limit_param(),
+        offset: int = paging.offset_param(),
+        cursor: str | None = paging.cursor_param(),
     ) -> dict[str, Any]:
-        """Recommendations with their confidence, signals, explanation (Arabic and English) and evidence."""
+        """Recommendations with their confidence, signals, explanation (Arabic and English) and evidence;
+        ``next_cursor`` (when more follow) is the ``cursor`` of the next page."""
         return await services.list_recommendations(
             db,
             type=type,
@@ -46,6 +50,8 @@ class RecommendationController(Controller):
             location_id=location_id,
             limit=limit,
             offset=offset,
+            cursor=cursor,
+            cursor_key=paging.cursor_key(request),
         )
 
     @post("/", opt={"permission": Permission.DECIDE_RECOMMENDATIONS}, status_code=200)
@@ -89,16 +95,19 @@ class AnomalyController(Controller):
     @get("/anomalies", opt={"permission": Permission.READ})
     async def list_anomalies(
         self,
+        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
         type: str | None = None,
         severity: str | None = None,
         status: str | None = "open",
         item_id: uuid.UUID | None = None,
         location_id: uuid.UUID | None = None,
-        limit: int = Parameter(default=50, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        limit: int = paging.limit_param(),
+        offset: int = paging.offset_param(),
+        cursor: str | None = paging.cursor_param(),
     ) -> dict[str, Any]:
-        """Anomalies by type and severity, each with its item, location and the figures behind it."""
+        """Anomalies by type and severity, each with its item, location and the figures behind it;
+        ``next_cursor`` (when more follow) is the ``cursor`` of the next page."""
         return await services.list_anomalies(
             db,
             type=type,
@@ -108,6 +117,8 @@ class AnomalyController(Controller):
             location_id=location_id,
             limit=limit,
             offset=offset,
+            cursor=cursor,
+            cursor_key=paging.cursor_key(request),
         )
 
     @get("/analysis-runs", opt={"permission": Permission.READ})

@@ -24,6 +24,7 @@ from atlas.ai_engine.anomalies import severity
 from atlas.ai_engine.forecast import METHODS
 from atlas.ai_engine.models import AnalysisRun, Anomaly, Forecast, Recommendation
 from atlas.approvals import hooks as approval_hooks
+from atlas.db import paging
 from atlas.db.base import utcnow
 from atlas.db.engine import tenant_context
 from atlas.errors import NotFound
@@ -573,7 +574,9 @@ def _label_fields(
 async def list_analysis_runs(session: AsyncSession, *, sync_run_id: uuid.UUID | None, limit: int) -> dict[str, Any]:
     """Analyses newest first (optionally those one sync started), with the count of pending recommendations."""
     where = [AnalysisRun.sync_run_id == sync_run_id] if sync_run_id is not None else []
-    rows = await AnalysisRunRepo(session).list(*where, order_by=[AnalysisRun.started_at.desc()], limit=limit)
+    rows = await AnalysisRunRepo(session).list(
+        *where, order_by=[AnalysisRun.started_at.desc(), AnalysisRun.id.desc()], limit=limit
+    )
     pending = (await list_recommendations(session, limit=1))["total"]
     return {
         "items": [
@@ -592,6 +595,25 @@ async def list_analysis_runs(session: AsyncSession, *, sync_run_id: uuid.UUID | 
     }
 
 
+RECOMMENDATION_ORDER = paging.Ordering(
+    "recommendations",
+    (
+        paging.asc(func.array_position(["high", "medium", "low"], Recommendation.priority), "int"),
+        paging.desc(Recommendation.confidence_score, "float"),
+        paging.desc(Recommendation.updated_at, "datetime"),
+        paging.asc(Recommendation.id, "uuid"),
+    ),
+)
+ANOMALY_ORDER = paging.Ordering(
+    "anomalies",
+    (
+        paging.asc(func.array_position(["critical", "high", "medium", "low"], Anomaly.severity), "int"),
+        paging.desc(Anomaly.detected_at, "datetime"),
+        paging.asc(Anomaly.id, "uuid"),
+    ),
+)
+
+
 async def list_recommendations(
     session: AsyncSession,
     *,
@@ -602,7 +624,11 @@ async def list_recommendations(
     location_id: uuid.UUID | None = None,
     limit: int = 50,
     offset: int = 0,
+    cursor: str | None = None,
+    cursor_key: paging.CursorKey | None = None,
 ) -> dict[str, Any]:
+    """High priority first, then the most confident, then the latest changed; ``id`` breaks ties so pages
+    never skip or repeat a row. ``next_cursor`` leads to the rows after this page."""
     repo = RecommendationRepo(session)
     where: list[Any] = []
     for column, value in (
@@ -615,25 +641,16 @@ async def list_recommendations(
         if value:
             where.append(column == value)
     total = await repo.count(*where)
-    order = func.array_position(["high", "medium", "low"], Recommendation.priority)
-    rows = (
-        (
-            await session.execute(
-                repo.select(*where)
-                .order_by(order, Recommendation.confidence_score.desc(), Recommendation.updated_at.desc())
-                .limit(limit)
-                .offset(offset)
-            )
-        )
-        .scalars()
-        .all()
-    )
+    page = paging.Page(limit=limit, offset=offset, cursor=cursor, key=cursor_key)
+    found = await paging.fetch(session, repo.select(*where), RECOMMENDATION_ORDER, page)
     items, locations = await _labels(session)
     return {
         "total": total,
         "items": [
-            _rec_dict(r, _label_fields(items, locations, r.item_id, r.location_id, r.from_location_id)) for r in rows
+            _rec_dict(r, _label_fields(items, locations, r.item_id, r.location_id, r.from_location_id))
+            for r in found.first()
         ],
+        "next_cursor": found.next_cursor,
     }
 
 
@@ -653,7 +670,10 @@ async def list_anomalies(
     location_id: uuid.UUID | None = None,
     limit: int = 50,
     offset: int = 0,
+    cursor: str | None = None,
+    cursor_key: paging.CursorKey | None = None,
 ) -> dict[str, Any]:
+    """Most severe first, then the latest detected; ``id`` breaks ties. ``next_cursor`` leads on."""
     repo = AnomalyRepo(session)
     where: list[Any] = []
     for column, value in (
@@ -666,23 +686,15 @@ async def list_anomalies(
         if value:
             where.append(column == value)
     total = await repo.count(*where)
-    order = func.array_position(["critical", "high", "medium", "low"], Anomaly.severity)
-    rows = (
-        (
-            await session.execute(
-                repo.select(*where).order_by(order, Anomaly.detected_at.desc()).limit(limit).offset(offset)
-            )
-        )
-        .scalars()
-        .all()
-    )
+    page = paging.Page(limit=limit, offset=offset, cursor=cursor, key=cursor_key)
+    found = await paging.fetch(session, repo.select(*where), ANOMALY_ORDER, page)
     items, locations = await _labels(session)
     result = []
-    for row in rows:
+    for row in found.first():
         data = {c.name: getattr(row, c.name) for c in Anomaly.__table__.columns}
         data.update(_label_fields(items, locations, row.item_id, row.location_id))
         result.append(data)
-    return {"total": total, "items": result}
+    return {"total": total, "items": result, "next_cursor": found.next_cursor}
 
 
 async def forecasts_of(session: AsyncSession, item_id: uuid.UUID) -> list[dict[str, Any]]:

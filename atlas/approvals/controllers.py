@@ -30,6 +30,7 @@ from atlas.errors import AtlasError, Conflict, NotFound, Unavailable, Validation
 from atlas.i18n import translate
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
+from atlas.web import paging
 from atlas.web.dependencies import request_lang
 
 log = structlog.get_logger("atlas.approvals")
@@ -253,8 +254,8 @@ class ApprovalController(Controller):
         rec_type: str | None = Parameter(query="type", default=None),
         priority: str | None = None,
         location_id: uuid.UUID | None = None,
-        limit: int = Parameter(default=50, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        limit: int = paging.limit_param(),
+        offset: int = paging.offset_param(),
     ) -> dict[str, Any]:
         """What waits for a decision: ``scope=mine`` (what I may decide now) or ``team`` (everything pending);
         filters type, priority, location; what needs a decision first (priority, then soonest to expire)."""

@@ -28,6 +28,7 @@ from atlas.platform.audit import EventType, record
 from atlas.platform.principal import Principal
 from atlas.platform.tenancy import TenantRepository
 from atlas.policy.rbac import Permission
+from atlas.web import paging
 from atlas.web.guards import CSRF_UNVERIFIED, SAFE_METHODS
 
 # Every method HTTP has, so no verb reaches anything but the lock (Litestar adds no OPTIONS handler of its own).
@@ -79,14 +80,17 @@ class DraftController(Controller):
     @get("/", opt={"permission": Permission.READ})
     async def list_drafts(
         self,
+        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
         kind: str | None = None,
         action_type: str | None = Parameter(query="type", default=None),
         recommendation_id: uuid.UUID | None = None,
-        limit: int = Parameter(default=50, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        limit: int = paging.limit_param(),
+        offset: int = paging.offset_param(),
+        cursor: str | None = paging.cursor_param(),
     ) -> dict[str, Any]:
-        """Execution drafts, newest first: what approved actions (``blocked``) or dry runs would do."""
+        """Execution drafts, newest first: what approved actions (``blocked``) or dry runs would do;
+        ``next_cursor`` (when more follow) is the ``cursor`` of the next page."""
         return await services.list_drafts(
             db,
             kind=_choice("kind", kind, services.KINDS),
@@ -94,6 +98,8 @@ class DraftController(Controller):
             recommendation_id=recommendation_id,
             limit=limit,
             offset=offset,
+            cursor=cursor,
+            cursor_key=paging.cursor_key(request),
         )
 
     @get(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.ai_engine.models import Anomaly, Recommendation
 from atlas.connectors.models import Connector
+from atlas.db import paging
 from atlas.db.base import utcnow
 from atlas.execution_lock.drafts import (
     AnomalyFacts,
@@ -217,19 +218,21 @@ async def list_drafts(
     recommendation_id: uuid.UUID | None = None,
     limit: int = 50,
     offset: int = 0,
+    cursor: str | None = None,
+    cursor_key: paging.CursorKey | None = None,
 ) -> dict[str, Any]:
+    """Newest first, ``id`` breaking ties; ``next_cursor`` leads to the rows after this page."""
     repo = DraftRepo(session)
     where = _filters(kind, action_type, recommendation_id)
     total = await repo.count(*where)
-    rows = (
-        await session.execute(
-            repo.select(*where)
-            .order_by(ExecutionDraft.created_at.desc(), ExecutionDraft.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-    ).scalars()
-    return {"total": total, "items": [draft_dict(r) for r in rows]}
+    page = paging.Page(limit=limit, offset=offset, cursor=cursor, key=cursor_key)
+    found = await paging.fetch(session, repo.select(*where), DRAFT_ORDER, page)
+    return {"total": total, "items": [draft_dict(r) for r in found.first()], "next_cursor": found.next_cursor}
+
+
+DRAFT_ORDER = paging.Ordering(
+    "drafts", (paging.desc(ExecutionDraft.created_at, "datetime"), paging.desc(ExecutionDraft.id, "uuid"))
+)
 
 
 EXPORT_LIMIT = 10_000

@@ -37,6 +37,7 @@ from atlas.mapping.schemas import (
 from atlas.platform.controllers import parse_time
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
+from atlas.web import paging
 
 log = structlog.get_logger("atlas.sync")
 
@@ -277,16 +278,25 @@ class QuarantineController(Controller):
     @get("/", opt={"permission": Permission.READ})
     async def list_records(
         self,
+        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
         connector_id: uuid.UUID | None = None,
         status: str | None = "open",
         endpoint_key: str | None = None,
-        limit: int = Parameter(default=50, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        limit: int = paging.limit_param(),
+        offset: int = paging.offset_param(),
+        cursor: str | None = paging.cursor_param(),
     ) -> dict[str, Any]:
-        """Records that could not be mapped or stored, with the raw record and the reasons."""
+        """Records that could not be mapped or stored, with the raw record and the reasons, newest first."""
         return await quarantine.list_quarantine(
-            db, connector_id=connector_id, status=status or None, endpoint_key=endpoint_key, limit=limit, offset=offset
+            db,
+            connector_id=connector_id,
+            status=status or None,
+            endpoint_key=endpoint_key,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+            cursor_key=paging.cursor_key(request),
         )
 
     @post("/reprocess", opt={"permission": Permission.MANAGE_CONNECTORS}, status_code=200)
@@ -329,49 +339,81 @@ class InventoryController(Controller):
     @get("/items", opt={"permission": Permission.READ})
     async def items(
         self,
+        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
         q: str | None = Parameter(default=None, max_length=100),
         category: str | None = None,
         connector_id: uuid.UUID | None = None,
-        limit: int = Parameter(default=50, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        limit: int = paging.limit_param(),
+        offset: int = paging.offset_param(),
+        cursor: str | None = paging.cursor_param(),
     ) -> dict[str, Any]:
-        return await inventory.items(db, q=q, category=category, connector_id=connector_id, limit=limit, offset=offset)
+        """Items by SKU; ``next_cursor`` (when more follow) is the ``cursor`` of the next page."""
+        return await inventory.items(
+            db,
+            q=q,
+            category=category,
+            connector_id=connector_id,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+            cursor_key=paging.cursor_key(request),
+        )
 
     @get("/locations", opt={"permission": Permission.READ})
     async def locations(
         self,
+        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
         q: str | None = Parameter(default=None, max_length=100),
-        limit: int = Parameter(default=50, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        limit: int = paging.limit_param(),
+        offset: int = paging.offset_param(),
+        cursor: str | None = paging.cursor_param(),
     ) -> dict[str, Any]:
-        return await inventory.locations(db, q=q, limit=limit, offset=offset)
+        """Locations by code; ``next_cursor`` (when more follow) is the ``cursor`` of the next page."""
+        return await inventory.locations(
+            db, q=q, limit=limit, offset=offset, cursor=cursor, cursor_key=paging.cursor_key(request)
+        )
 
     @get("/balances", opt={"permission": Permission.READ})
     async def balances(
         self,
+        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
         q: str | None = Parameter(default=None, max_length=100),
         item_id: uuid.UUID | None = None,
         location_id: uuid.UUID | None = None,
-        limit: int = Parameter(default=50, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        limit: int = paging.limit_param(),
+        offset: int = paging.offset_param(),
+        cursor: str | None = paging.cursor_param(),
     ) -> dict[str, Any]:
-        return await inventory.balances(db, q=q, item_id=item_id, location_id=location_id, limit=limit, offset=offset)
+        """Balances by SKU and location code; ``next_cursor`` (when more follow) is the next page's ``cursor``."""
+        return await inventory.balances(
+            db,
+            q=q,
+            item_id=item_id,
+            location_id=location_id,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+            cursor_key=paging.cursor_key(request),
+        )
 
     @get("/movements", opt={"permission": Permission.READ})
     async def movements(
         self,
+        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
         item_id: uuid.UUID | None = None,
         location_id: uuid.UUID | None = None,
         kind: str | None = None,
         since: str | None = None,
         until: str | None = None,
-        limit: int = Parameter(default=50, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        limit: int = paging.limit_param(),
+        offset: int = paging.offset_param(),
+        cursor: str | None = paging.cursor_param(),
     ) -> dict[str, Any]:
+        """Movements, newest first; ``next_cursor`` (when more follow) is the ``cursor`` of the next page."""
         return await inventory.movements(
             db,
             item_id=item_id,
@@ -381,6 +423,8 @@ class InventoryController(Controller):
             until=parse_time(until, "until"),
             limit=limit,
             offset=offset,
+            cursor=cursor,
+            cursor_key=paging.cursor_key(request),
         )
 
 

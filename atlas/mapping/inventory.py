@@ -9,18 +9,32 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.db import paging
 from atlas.db.engine import tenant_context
 from atlas.mapping.models import Item, Location, StockBalance, StockMovement
+
+# Each list's total order: its keys, then the row's id, so pages never skip or repeat a row.
+ITEM_ORDER = paging.Ordering("items", (paging.asc(Item.sku, "str"), paging.asc(Item.id, "uuid")))
+LOCATION_ORDER = paging.Ordering("locations", (paging.asc(Location.code, "str"), paging.asc(Location.id, "uuid")))
+BALANCE_ORDER = paging.Ordering(
+    "balances",
+    (paging.asc(Item.sku, "str"), paging.asc(Location.code, "str"), paging.asc(StockBalance.id, "uuid")),
+)
+MOVEMENT_ORDER = paging.Ordering(
+    "movements", (paging.desc(StockMovement.occurred_at, "datetime"), paging.desc(StockMovement.id, "int"))
+)
 
 
 def _like(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def _page(session: AsyncSession, statement: Any, limit: int, offset: int) -> tuple[list[Any], int]:
+async def _page(
+    session: AsyncSession, statement: Any, ordering: paging.Ordering, page: paging.Page
+) -> tuple[list[Any], int, str | None]:
     total = (await session.execute(select(func.count()).select_from(statement.order_by(None).subquery()))).scalar_one()
-    rows = (await session.execute(statement.limit(limit).offset(offset))).all()
-    return list(rows), int(total)
+    found = await paging.fetch(session, statement, ordering, page)
+    return found.rows, int(total), found.next_cursor
 
 
 def _tenant(session: AsyncSession) -> uuid.UUID:
@@ -37,15 +51,19 @@ async def items(
     connector_id: uuid.UUID | None,
     limit: int,
     offset: int,
+    cursor: str | None = None,
+    cursor_key: paging.CursorKey | None = None,
 ) -> dict[str, Any]:
-    statement = select(Item).where(Item.tenant_id == _tenant(session)).order_by(Item.sku)
+    statement = select(Item).where(Item.tenant_id == _tenant(session))
     if q:
         statement = statement.where(or_(Item.sku.ilike(_like(q)), Item.name.ilike(_like(q))))
     if category:
         statement = statement.where(Item.category == category)
     if connector_id:
         statement = statement.where(Item.connector_id == connector_id)
-    rows, total = await _page(session, statement, limit, offset)
+    rows, total, next_cursor = await _page(
+        session, statement, ITEM_ORDER, paging.Page(limit=limit, offset=offset, cursor=cursor, key=cursor_key)
+    )
     categories = (
         (
             await session.execute(
@@ -60,6 +78,7 @@ async def items(
     )
     return {
         "total": total,
+        "next_cursor": next_cursor,
         "categories": list(categories),
         "items": [
             {
@@ -79,13 +98,24 @@ async def items(
     }
 
 
-async def locations(session: AsyncSession, *, q: str | None, limit: int, offset: int) -> dict[str, Any]:
-    statement = select(Location).where(Location.tenant_id == _tenant(session)).order_by(Location.code)
+async def locations(
+    session: AsyncSession,
+    *,
+    q: str | None,
+    limit: int,
+    offset: int,
+    cursor: str | None = None,
+    cursor_key: paging.CursorKey | None = None,
+) -> dict[str, Any]:
+    statement = select(Location).where(Location.tenant_id == _tenant(session))
     if q:
         statement = statement.where(or_(Location.code.ilike(_like(q)), Location.name.ilike(_like(q))))
-    rows, total = await _page(session, statement, limit, offset)
+    rows, total, next_cursor = await _page(
+        session, statement, LOCATION_ORDER, paging.Page(limit=limit, offset=offset, cursor=cursor, key=cursor_key)
+    )
     return {
         "total": total,
+        "next_cursor": next_cursor,
         "items": [
             {
                 "id": str(loc.id),
@@ -109,13 +139,14 @@ async def balances(
     location_id: uuid.UUID | None,
     limit: int,
     offset: int,
+    cursor: str | None = None,
+    cursor_key: paging.CursorKey | None = None,
 ) -> dict[str, Any]:
     statement = (
         select(StockBalance, Item.sku, Item.name, Location.code, Location.name)
         .join(Item, Item.id == StockBalance.item_id)
         .join(Location, Location.id == StockBalance.location_id)
         .where(StockBalance.tenant_id == _tenant(session))
-        .order_by(Item.sku, Location.code)
     )
     if q:
         statement = statement.where(
@@ -125,9 +156,12 @@ async def balances(
         statement = statement.where(StockBalance.item_id == item_id)
     if location_id:
         statement = statement.where(StockBalance.location_id == location_id)
-    rows, total = await _page(session, statement, limit, offset)
+    rows, total, next_cursor = await _page(
+        session, statement, BALANCE_ORDER, paging.Page(limit=limit, offset=offset, cursor=cursor, key=cursor_key)
+    )
     return {
         "total": total,
+        "next_cursor": next_cursor,
         "items": [
             {
                 "id": str(b.id),
@@ -157,13 +191,14 @@ async def movements(
     until: datetime | None,
     limit: int,
     offset: int,
+    cursor: str | None = None,
+    cursor_key: paging.CursorKey | None = None,
 ) -> dict[str, Any]:
     statement = (
         select(StockMovement, Item.sku, Location.code)
         .join(Item, Item.id == StockMovement.item_id)
         .join(Location, Location.id == StockMovement.location_id)
         .where(StockMovement.tenant_id == _tenant(session))
-        .order_by(StockMovement.occurred_at.desc(), StockMovement.id.desc())
     )
     if item_id:
         statement = statement.where(StockMovement.item_id == item_id)
@@ -175,9 +210,12 @@ async def movements(
         statement = statement.where(StockMovement.occurred_at >= since)
     if until:
         statement = statement.where(StockMovement.occurred_at < until)
-    rows, total = await _page(session, statement, limit, offset)
+    rows, total, next_cursor = await _page(
+        session, statement, MOVEMENT_ORDER, paging.Page(limit=limit, offset=offset, cursor=cursor, key=cursor_key)
+    )
     return {
         "total": total,
+        "next_cursor": next_cursor,
         "items": [
             {
                 "id": m.id,

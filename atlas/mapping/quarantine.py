@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.connectors import services as connectors
+from atlas.db import paging
 from atlas.db.base import utcnow
 from atlas.errors import Conflict, ValidationFailed
 from atlas.mapping import services as mappings
@@ -41,6 +42,12 @@ def quarantine_read(row: QuarantinedRecord) -> QuarantineRead:
     )
 
 
+QUARANTINE_ORDER = paging.Ordering(
+    "quarantine",
+    (paging.desc(QuarantinedRecord.created_at, "datetime"), paging.desc(QuarantinedRecord.id, "uuid")),
+)
+
+
 async def list_quarantine(
     session: AsyncSession,
     *,
@@ -50,7 +57,10 @@ async def list_quarantine(
     limit: int,
     offset: int,
     sync_run_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+    cursor_key: paging.CursorKey | None = None,
 ) -> dict[str, Any]:
+    """Newest first, ``id`` breaking ties (a sync sets aside many records in one transaction, at one time)."""
     repo = QuarantineRepo(session)
     where: list[Any] = []
     if connector_id:
@@ -62,12 +72,9 @@ async def list_quarantine(
     if sync_run_id:
         where.append(QuarantinedRecord.sync_run_id == sync_run_id)
     total = await repo.count(*where)
-    rows = (
-        await session.execute(
-            repo.select(*where).order_by(QuarantinedRecord.created_at.desc()).limit(limit).offset(offset)
-        )
-    ).scalars()
-    return {"total": total, "items": [quarantine_read(r) for r in rows]}
+    page = paging.Page(limit=limit, offset=offset, cursor=cursor, key=cursor_key)
+    found = await paging.fetch(session, repo.select(*where), QUARANTINE_ORDER, page)
+    return {"total": total, "items": [quarantine_read(r) for r in found.first()], "next_cursor": found.next_cursor}
 
 
 async def reprocess(
@@ -102,7 +109,7 @@ async def reprocess(
         where.append(QuarantinedRecord.endpoint_key == endpoint_key)
     if group is not None:
         where.append(in_group(group))  # type: ignore[arg-type]
-    rows = await repo.list(*where, order_by=[QuarantinedRecord.created_at])
+    rows = await repo.list(*where, order_by=[QuarantinedRecord.created_at, QuarantinedRecord.id])
     fixed = still_failing = skipped = 0
     by_endpoint: dict[str, list[QuarantinedRecord]] = {}
     for row in rows:

@@ -19,6 +19,7 @@ from atlas.mapping.quarantine_fix import add_lookup_entry
 from atlas.mapping.quarantine_groups import Filters, Group
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
+from atlas.web import paging
 
 Key = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
 # An error keeps at most 60 characters of the offending value; a field name is a canonical field's (or a writer's).
@@ -58,8 +59,8 @@ class QuarantineGroupController(Controller):
         status: str = Parameter(default="open", max_length=20),
         sync_run_id: uuid.UUID | None = None,
         endpoint_key: str | None = Parameter(default=None, max_length=60),
-        limit: int = Parameter(default=50, ge=1, le=200),
-        offset: int = Parameter(default=0, ge=0),
+        limit: int = paging.limit_param(maximum=200),
+        offset: int = paging.offset_param(),
     ) -> dict[str, Any]:
         """Records grouped by (endpoint, field, error code, offending value), most frequent first: exact counts,
         one sample record each, and the fix (``add_lookup`` with its canonical choices, ``edit_rule`` with the

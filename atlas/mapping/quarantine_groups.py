@@ -100,7 +100,7 @@ async def group_rows(
                 FROM quarantined_records q CROSS JOIN LATERAL {_errors("q")} AS e
                 WHERE {where}
                 GROUP BY q.connector_id, q.endpoint_key, q.resource, 4, 5, 6
-                ORDER BY n DESC, q.endpoint_key, field, code, value, q.connector_id
+                ORDER BY n DESC, q.endpoint_key, field, code, value, q.connector_id, q.resource
                 LIMIT :limit OFFSET :offset
                 """
             ),

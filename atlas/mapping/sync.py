@@ -688,7 +688,7 @@ async def finish_run(
 async def list_runs(session: AsyncSession, connector_id: uuid.UUID, limit: int = 50) -> list[SyncRun]:
     await connectors.get_connector(session, connector_id)
     return await SyncRunRepo(session).list(
-        SyncRun.connector_id == connector_id, order_by=[SyncRun.started_at.desc()], limit=limit
+        SyncRun.connector_id == connector_id, order_by=[SyncRun.started_at.desc(), SyncRun.id.desc()], limit=limit
     )
 
 

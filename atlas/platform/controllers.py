@@ -44,6 +44,7 @@ from atlas.platform.schemas import (
     member_read,
 )
 from atlas.policy.rbac import Permission
+from atlas.web import paging
 from atlas.web.context import SESSION_COOKIE
 
 log = structlog.get_logger("atlas.auth")
@@ -420,13 +421,14 @@ class AuditController(Controller):
     @get("/", opt={"permission": Permission.READ})
     async def list_events(
         self,
+        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
         event_type: str | None = None,
         correlation_id_filter: str | None = Parameter(query="correlation_id", default=None, max_length=100),
         since: str | None = None,
         until: str | None = None,
-        cursor: str | None = None,
-        limit: int = Parameter(default=50, ge=1, le=500),
+        cursor: str | None = paging.cursor_param(),
+        limit: int = paging.limit_param(),
     ) -> AuditPageRead:
         """The tenant's audit events, newest first; filters by type, correlation id and time; cursor paging."""
         page = await services.audit_page(
@@ -437,6 +439,7 @@ class AuditController(Controller):
             until=parse_time(until, "until"),
             cursor=cursor,
             limit=limit,
+            cursor_key=paging.cursor_key(request),
         )
         return AuditPageRead(items=[audit_event_read(e) for e in page.events], next_cursor=page.next_cursor)
 

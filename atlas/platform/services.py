@@ -16,6 +16,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.billing import services as billing
+from atlas.db import paging
 from atlas.db.base import utcnow
 from atlas.errors import Conflict, NotFound, ValidationFailed
 from atlas.i18n.text import clean_name
@@ -392,8 +393,10 @@ async def audit_page(
     cursor: str | None = None,
     limit: int = 50,
     tenant_id: uuid.UUID | None = None,
+    cursor_key: paging.CursorKey | None = None,
 ) -> AuditPage:
-    """Newest first; the cursor is the last seq seen (stable under concurrent appends)."""
+    """Newest first; the cursor carries the last seq seen, signed (stable under concurrent appends: a tenant's
+    seq is unique and only grows)."""
     repo = AuditRepo(session, tenant_id=tenant_id)
     where: list[Any] = []
     if event_type:
@@ -404,12 +407,9 @@ async def audit_page(
         where.append(AuditEvent.occurred_at >= since)
     if until:
         where.append(AuditEvent.occurred_at < until)
-    if cursor:
-        try:
-            before = int(cursor)
-        except ValueError:
-            raise ValidationFailed("errors.invalid_cursor", field="cursor") from None
-        where.append(AuditEvent.seq < before)
-    events = await repo.list(*where, order_by=[AuditEvent.seq.desc()], limit=limit + 1)
-    next_cursor = str(events[limit - 1].seq) if len(events) > limit else None
-    return AuditPage(events=events[:limit], next_cursor=next_cursor)
+    page = paging.Page(limit=limit, cursor=cursor or None, key=cursor_key)
+    found = await paging.fetch(session, repo.select(*where), AUDIT_ORDER, page)
+    return AuditPage(events=found.first(), next_cursor=found.next_cursor)
+
+
+AUDIT_ORDER = paging.Ordering("audit", (paging.desc(AuditEvent.seq, "int"), paging.desc(AuditEvent.id, "int")))

@@ -22,6 +22,7 @@ from atlas.platform import platform_admin, services
 from atlas.platform.controllers import EVENT_TYPES, parse_time
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission, Role
+from atlas.web import paging
 from atlas.web.dependencies import request_lang
 
 DEMO_ACCOUNTS = [
@@ -215,6 +216,7 @@ class TenantPages(Controller):
             until=parse_time(filters["until"], "until"),
             cursor=q.get("cursor") or None,
             limit=50,
+            cursor_key=paging.cursor_key(request),
         )
         return page(
             request,

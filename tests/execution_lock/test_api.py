@@ -114,7 +114,7 @@ def test_json_export_holds_every_draft_in_full(tenant):
 
 def test_another_tenant_sees_none_of_it(atlas, tenant):
     other, _ = atlas.new_tenant()
-    assert other.get("/api/drafts").json() == {"total": 0, "items": []}
+    assert other.get("/api/drafts").json() == {"total": 0, "items": [], "next_cursor": None}
     assert other.get(f"/api/drafts/{tenant['drafts']['reorder']}").status_code == 404
     assert other.get("/api/drafts/export.csv").content.count(b"\n") == 1  # the header only
     assert other.get("/api/drafts/export.json").json()["drafts"] == []
