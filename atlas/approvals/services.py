@@ -136,7 +136,7 @@ async def _decisions(session: AsyncSession, rec: Recommendation, revision: int |
     return await DecisionRepo(session).list(
         ApprovalDecision.recommendation_id == rec.id,
         ApprovalDecision.revision == (rec.update_count if revision is None else revision),
-        order_by=[ApprovalDecision.created_at],
+        order_by=[ApprovalDecision.created_at, ApprovalDecision.id],
     )
 
 
@@ -328,7 +328,7 @@ async def record_vote(session: AsyncSession, recommendation_id: uuid.UUID, vote:
     found = await DecisionRepo(session).list(
         ApprovalDecision.recommendation_id == rec.id,
         or_(current, ApprovalDecision.id == vote_id) if vote_id else current,
-        order_by=[ApprovalDecision.created_at],
+        order_by=[ApprovalDecision.created_at, ApprovalDecision.id],
     )
     decisions = [d for d in found if d.revision == rec.update_count]
     if vote_id:
@@ -774,7 +774,7 @@ async def reminders(session: AsyncSession, *, limit: int = 20) -> list[dict[str,
     rows = await repo.list(
         Recommendation.status == OPEN,
         Recommendation.reminded_at.is_not(None),
-        order_by=[Recommendation.expires_at.asc().nulls_last()],
+        order_by=[Recommendation.expires_at.asc().nulls_last(), Recommendation.id],
         limit=limit,
     )
     tenant_id = repo.tenant_id

@@ -58,7 +58,7 @@ async def overview(session: AsyncSession, *, now: datetime | None = None) -> Bil
             select(Subscription, Tenant.name, Tenant.org_type, SubscriptionPlan.price_halalas)
             .join(Tenant, Tenant.id == Subscription.tenant_id)
             .join(SubscriptionPlan, SubscriptionPlan.id == Subscription.plan_id)
-            .order_by(Tenant.name)
+            .order_by(Tenant.name, Tenant.id)
         )
     ).all()
     by_state = {s.value: 0 for s in Status}
@@ -92,7 +92,7 @@ async def overview(session: AsyncSession, *, now: datetime | None = None) -> Bil
         await session.execute(
             select(MeetingRequest, Tenant.name)
             .join(Tenant, Tenant.id == MeetingRequest.tenant_id)
-            .order_by(MeetingRequest.created_at.desc())
+            .order_by(MeetingRequest.created_at.desc(), MeetingRequest.id.desc())
             .limit(200)
         )
     ).all()

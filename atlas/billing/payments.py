@@ -370,7 +370,7 @@ async def start_subscription_payment(
             PaymentAttempt.plan_id == plan.id,
             PaymentAttempt.status.in_(OPEN),
             PaymentAttempt.created_at > utcnow() - timedelta(seconds=settings.payment_reuse_seconds),
-            order_by=[PaymentAttempt.created_at.desc()],
+            order_by=[PaymentAttempt.created_at.desc(), PaymentAttempt.id.desc()],
             limit=1,
         )
         if recent and recent[0].status == "initiated" and recent[0].transaction_url:
@@ -634,7 +634,7 @@ async def open_attempts(
                     PaymentAttempt.created_at < older_than,
                     PaymentAttempt.created_at >= newer_than,
                 )
-                .order_by(PaymentAttempt.created_at)
+                .order_by(PaymentAttempt.created_at, PaymentAttempt.id)
                 .limit(RECONCILE_BATCH)
             )
         ).all()

@@ -104,7 +104,7 @@ async def last_failure_message(session: AsyncSession, subscription: Subscription
     rows = await PaymentAttemptRepo(session).list(
         PaymentAttempt.subscription_id == subscription.id,
         PaymentAttempt.purpose == "renewal",
-        order_by=[PaymentAttempt.created_at.desc()],
+        order_by=[PaymentAttempt.created_at.desc(), PaymentAttempt.id.desc()],
         limit=1,
     )
     return (rows[0].message if rows and rows[0].message else "—")[:200]

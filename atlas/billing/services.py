@@ -65,7 +65,7 @@ class PlanLimitReached(AtlasError):
 
 
 async def list_plans(session: AsyncSession) -> list[SubscriptionPlan]:
-    result = await session.execute(select(SubscriptionPlan).order_by(SubscriptionPlan.sort_order))
+    result = await session.execute(select(SubscriptionPlan).order_by(SubscriptionPlan.sort_order, SubscriptionPlan.id))
     return list(result.scalars())
 
 
@@ -497,7 +497,7 @@ async def request_meeting(
 
 
 async def meeting_requests(session: AsyncSession) -> list[MeetingRequest]:
-    return await MeetingRequestRepo(session).list(order_by=[MeetingRequest.created_at.desc()])
+    return await MeetingRequestRepo(session).list(order_by=[MeetingRequest.created_at.desc(), MeetingRequest.id.desc()])
 
 
 # --- notices ------------------------------------------------------------------------------------
@@ -524,5 +524,7 @@ async def resolve_notices(session: AsyncSession, tenant_id: uuid.UUID | None = N
 
 async def open_notices(session: AsyncSession) -> list[BillingNotice]:
     return await NoticeRepo(session).list(
-        BillingNotice.resolved_at.is_(None), order_by=[BillingNotice.created_at.desc()], limit=5
+        BillingNotice.resolved_at.is_(None),
+        order_by=[BillingNotice.created_at.desc(), BillingNotice.id.desc()],
+        limit=5,
     )

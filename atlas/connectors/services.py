@@ -577,12 +577,12 @@ async def endpoints_of(
     session: AsyncSession, connector_id: uuid.UUID, tenant_id: uuid.UUID | None = None
 ) -> list[ConnectorEndpoint]:
     return await EndpointRepo(session, tenant_id=tenant_id).list(
-        ConnectorEndpoint.connector_id == connector_id, order_by=[ConnectorEndpoint.position]
+        ConnectorEndpoint.connector_id == connector_id, order_by=[ConnectorEndpoint.position, ConnectorEndpoint.id]
     )
 
 
 async def list_connectors(session: AsyncSession) -> list[tuple[Connector, list[ConnectorEndpoint]]]:
-    connectors = await ConnectorRepo(session).list(order_by=[Connector.created_at])
+    connectors = await ConnectorRepo(session).list(order_by=[Connector.created_at, Connector.id])
     return [(c, await endpoints_of(session, c.id)) for c in connectors]
 
 
@@ -887,7 +887,7 @@ async def health_of(session: AsyncSession, connector_id: uuid.UUID, *, lang: str
     connector = await ConnectorRepo(session).get(connector_id)
     rows = await HealthRepo(session).list(
         ConnectorHealthCheck.connector_id == connector.id,
-        order_by=[ConnectorHealthCheck.checked_at.desc()],
+        order_by=[ConnectorHealthCheck.checked_at.desc(), ConnectorHealthCheck.id.desc()],
         limit=HEALTH_HISTORY,
     )
     latest: dict[str, ConnectorHealthCheck] = {}
@@ -910,5 +910,5 @@ class ConnectorRef:
 
 async def all_connectors(session: AsyncSession) -> list[ConnectorRef]:
     """Every tenant's connectors, for the scheduled health sweep. System transaction."""
-    rows = await session.execute(select(Connector.tenant_id, Connector.id).order_by(Connector.created_at))
+    rows = await session.execute(select(Connector.tenant_id, Connector.id).order_by(Connector.created_at, Connector.id))
     return [ConnectorRef(tenant_id=t, connector_id=c) for t, c in rows]

@@ -164,10 +164,10 @@ async def _find_item(db: AsyncSession, item_id: uuid.UUID | None, sku: str) -> t
         return await repo.get_or_none(item_id), True
     if not sku:
         return None, False
-    exact = await repo.list(Item.sku == sku, order_by=[Item.created_at], limit=1)
+    exact = await repo.list(Item.sku == sku, order_by=[Item.created_at, Item.id], limit=1)
     if exact:
         return exact[0], True
-    folded = await repo.list(func.lower(Item.sku) == sku.lower(), order_by=[Item.created_at], limit=1)
+    folded = await repo.list(func.lower(Item.sku) == sku.lower(), order_by=[Item.created_at, Item.id], limit=1)
     return (folded[0] if folded else None), True
 
 

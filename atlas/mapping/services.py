@@ -85,7 +85,7 @@ async def versions_of(
 
 async def list_mappings(session: AsyncSession, connector_id: uuid.UUID | None = None) -> list[Mapping]:
     where = [Mapping.connector_id == connector_id] if connector_id else []
-    return await MappingRepo(session).list(*where, order_by=[Mapping.created_at])
+    return await MappingRepo(session).list(*where, order_by=[Mapping.created_at, Mapping.id])
 
 
 async def get_mapping(session: AsyncSession, mapping_id: uuid.UUID) -> tuple[Mapping, list[MappingVersion]]:

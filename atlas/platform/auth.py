@@ -84,7 +84,7 @@ async def _pending_invitation(session: AsyncSession, claims: IdentityClaims) -> 
             Invitation.revoked_at.is_(None),
             Invitation.expires_at > utcnow(),
         )
-        .order_by(Invitation.created_at.desc())
+        .order_by(Invitation.created_at.desc(), Invitation.id.desc())
         .limit(1)
         .with_for_update()
     )
@@ -146,7 +146,10 @@ async def sign_in(
     else:
         user = (
             await session.execute(
-                select(User).where(User.auth_identity_id == identity.id).order_by(User.created_at.desc()).limit(1)
+                select(User)
+                .where(User.auth_identity_id == identity.id)
+                .order_by(User.created_at.desc(), User.id.desc())
+                .limit(1)
             )
         ).scalar_one_or_none()
     if user is None:

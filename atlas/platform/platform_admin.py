@@ -66,7 +66,7 @@ def _summary(row: Any) -> TenantSummary:
 
 async def list_tenants(session: AsyncSession) -> list[TenantSummary]:
     """Every tenant with its subscription status and member count. Platform-read transaction."""
-    rows = await session.execute(_summary_query().order_by(Tenant.created_at.desc()))
+    rows = await session.execute(_summary_query().order_by(Tenant.created_at.desc(), Tenant.id.desc()))
     return [_summary(row) for row in rows]
 
 
@@ -79,7 +79,7 @@ async def tenant_detail(session: AsyncSession, tenant_id: uuid.UUID) -> TenantDe
         await session.execute(select(Subscription).where(Subscription.tenant_id == tenant_id))
     ).scalar_one_or_none()
     members = (
-        await session.execute(select(User).where(User.tenant_id == tenant_id).order_by(User.created_at))
+        await session.execute(select(User).where(User.tenant_id == tenant_id).order_by(User.created_at, User.id))
     ).scalars()
     events = (
         await session.execute(

@@ -188,7 +188,7 @@ async def complete_onboarding(
 
 
 async def list_members(session: AsyncSession) -> list[User]:
-    return await UserRepo(session).list(order_by=[User.created_at])
+    return await UserRepo(session).list(order_by=[User.created_at, User.id])
 
 
 async def _admins_left(repo: UserRepo, excluding: uuid.UUID) -> int:
@@ -242,7 +242,7 @@ async def list_invitations(session: AsyncSession) -> list[Invitation]:
         Invitation.accepted_at.is_(None),
         Invitation.revoked_at.is_(None),
         Invitation.expires_at > now,
-        order_by=[Invitation.created_at.desc()],
+        order_by=[Invitation.created_at.desc(), Invitation.id.desc()],
     )
 
 
@@ -310,7 +310,7 @@ async def revoke_invitation(
 
 
 async def list_tokens(session: AsyncSession) -> list[ApiToken]:
-    return await ApiTokenRepo(session).list(order_by=[ApiToken.created_at.desc()])
+    return await ApiTokenRepo(session).list(order_by=[ApiToken.created_at.desc(), ApiToken.id.desc()])
 
 
 async def create_token(
