@@ -154,7 +154,13 @@ class OIDCClient:
         has_name = any(_text(claims.get(key)) for key in ("name", "given_name", "family_name"))
         access_token = tokens.get("access_token")
         if (not has_email or not has_name) and isinstance(access_token, str) and access_token:
-            userinfo = await self.userinfo(access_token, sub=str(claims["sub"]))
+            try:
+                userinfo = await self.userinfo(access_token, sub=str(claims["sub"]))
+            except OIDCError as exc:
+                # Only the name was missing: sign in without it rather than fail (a wrong subject still fails).
+                if not has_email or exc.reason == "userinfo_wrong_subject":
+                    raise
+                userinfo = {}
             merged = {key: value for key, value in userinfo.items() if key not in ("sub", "email", "email_verified")}
             merged.update({key: value for key, value in claims.items() if value is not None})
             if not has_email:

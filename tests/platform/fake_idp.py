@@ -61,6 +61,8 @@ class FakeIdP:
             claims["nonce"] = "not-the-nonce"
         elif self.mode.startswith("userinfo_"):  # claims only from userinfo, answered per mode
             del claims["email"], claims["name"]
+        elif self.mode == "no_name_userinfo_down":
+            del claims["name"]
         return jwt.encode({"alg": "RS256", "kid": "good"}, claims, key)
 
 
@@ -98,6 +100,8 @@ def _handler(idp: FakeIdP) -> type[BaseHTTPRequestHandler]:
                 sub = idp.access_tokens.get(self.headers.get("Authorization", "").removeprefix("Bearer "))
                 if sub is None:
                     self._json(401, {"error": "invalid_token"})
+                elif idp.mode == "no_name_userinfo_down":
+                    self._json(503, {"error": "temporarily_unavailable"})
                 elif idp.mode == "userinfo_jwt":
                     body = jwt.encode({"alg": "RS256", "kid": "good"}, {"sub": sub, "email": sub}, idp.key).encode()
                     self.send_response(200)

@@ -139,7 +139,7 @@ def strict(database_url: str) -> Iterator[tuple[FakeIdP, str]]:
                 "DATABASE_URL": database_url,
                 "OIDC_ISSUER": idp.issuer,
                 "TEMPORAL_ADDRESS": "127.0.0.1:1",
-                "ATLAS_LOGIN_RATE_LIMIT": 30,  # the strict tests above sign in about ten times
+                "ATLAS_LOGIN_RATE_LIMIT": 30,  # the strict tests above sign in about ten times (twice each)
             }
         ) as base_url,
     ):
@@ -189,6 +189,13 @@ def test_claims_missing_from_the_id_token_come_from_userinfo(strict):
     assert response.headers["location"] == "/onboarding"
     me = client.get("/api/auth/user").json()
     assert (me["email"], me["display_name"]) == ("from-userinfo@example.sa", "Userinfo Person")
+
+
+def test_userinfo_down_when_only_the_name_is_missing_still_signs_in(strict):
+    idp, base_url = strict
+    client, response = strict_login(idp, base_url, "no_name_userinfo_down", "no-name@example.sa")
+    assert response.headers["location"] == "/onboarding"
+    assert client.get("/api/auth/user").json()["display_name"] == "no-name@example.sa"
 
 
 @pytest.mark.parametrize(
