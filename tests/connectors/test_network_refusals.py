@@ -103,3 +103,28 @@ def test_a_refusal_in_a_health_check_is_a_translated_message_with_its_code(stric
         assert message in html.unescape(text)
         assert 'data-i18n="errors.connector_private_network"' in text  # the page switches language with its key
         assert ">errors.connector_private_network<" not in text  # the key itself is never shown
+
+
+@pytest.mark.browser
+def test_the_page_writes_the_refusal_in_its_language_and_switches_it(strict: Any, erp: OddApi, browser: Any) -> None:
+    # "Test connection" in Chromium: the script writes the result row from the API's code and params, and the
+    # message follows the language switch without a reload.
+    erp.redirect_target = "http://10.1.2.3/items"
+    admin, _ = strict.new_tenant()
+    created = admin.post("/api/connectors", json=body(erp.base, "/redirect"))
+    assert created.status_code == 201, created.text
+    connector_id = created.json()["id"]
+    params = {"host": "10.1.2.3", "address": "10.1.2.3"}
+    context = browser.new_context(locale="ar-SA")
+    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": strict.base_url}])
+    tab = context.new_page()
+    tab.goto(f"{strict.base_url}/app/connectors/{connector_id}")
+    tab.get_by_test_id("test-connection").click()
+    message = tab.locator("[data-testid='test-result'] [data-testid='check-message']")
+    message.first.wait_for(state="visible", timeout=60_000)
+    assert message.first.get_attribute("data-code") == "errors.connector_private_network"
+    assert message.first.inner_text().strip() == translate("errors.connector_private_network", "ar", **params)
+    tab.get_by_test_id("lang-switch").click()
+    tab.wait_for_function("() => document.documentElement.lang === 'en'")
+    assert message.first.inner_text().strip() == translate("errors.connector_private_network", "en", **params)
+    context.close()
