@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from atlas.bounds import Int32Field
-
 from atlas.i18n.text import visible_name
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
