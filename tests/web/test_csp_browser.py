@@ -18,6 +18,14 @@ PAGES = [
     "/app/policies",
     "/app/subscription",
     "/app/audit",
+    # The rest of the navigation, each with its own script.
+    "/app/inventory",
+    "/app/approvals",
+    "/app/anomalies",
+    "/app/drafts",
+    "/app/quarantine",
+    "/app/team",
+    "/app/tokens",
 ]
 
 # Recorded on every document before any of its scripts runs.
