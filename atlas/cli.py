@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import uuid
 
 import click
 
+from atlas.audit_cli import audit
 from atlas.config import get_settings
 from atlas.db.engine import Database
 
@@ -153,39 +153,8 @@ def platform_admins_grant(email: str) -> None:
     click.echo(f"{email} is now a platform admin ({count} membership(s))")
 
 
-@main.group()
-def audit() -> None:
-    """The audit trail."""
-
-
-@audit.command("verify")
-@click.option("--tenant", "tenant_id", type=click.UUID, default=None, help="Only this tenant.")
-def audit_verify(tenant_id: uuid.UUID | None) -> None:
-    """Recompute every tenant's hash chain; exit 1 naming the first broken event."""
-    from atlas.platform.audit import all_tenant_ids, verify_chain
-
-    async def run() -> tuple[int, list[str]]:
-        database = _database()
-        problems: list[str] = []
-        try:
-            async with database.system_session() as session:
-                ids = [tenant_id] if tenant_id else await all_tenant_ids(session)
-                for tid in ids:
-                    broken = await verify_chain(session, tid)
-                    if broken is not None:
-                        problems.append(
-                            f"tenant {broken.tenant_id}: event seq {broken.seq} (id {broken.event_id}): {broken.reason}"
-                        )
-        finally:
-            await database.dispose()
-        return len(ids), problems
-
-    checked, problems = asyncio.run(run())
-    if problems:
-        for line in problems:
-            click.echo(f"BROKEN {line}", err=True)
-        sys.exit(1)
-    click.echo(f"audit chain intact for {checked} tenant(s)")
+# The audit group lives in atlas.audit_cli (verify, seal, verify-export, public-key, keygen).
+main.add_command(audit)
 
 
 @main.command("demo-erp")

@@ -28,6 +28,7 @@ from atlas.mapping.models import (
     SyncCheckpoint,
     SyncRun,
 )
+from atlas.platform.checkpoints import AuditCheckpoint
 from atlas.platform.models import (
     ApiToken,
     AuditChainHead,
@@ -47,6 +48,7 @@ __all__ = [
     "ApiToken",
     "ApprovalDecision",
     "AuditChainHead",
+    "AuditCheckpoint",
     "AuditEvent",
     "AuthIdentity",
     "BillingNotice",

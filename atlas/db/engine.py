@@ -69,9 +69,13 @@ class Database:
         await self.engine.dispose()
 
     @asynccontextmanager
-    async def _session(self, context: TenantContext, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+    async def _session(
+        self, context: TenantContext, *, read_only: bool = False, snapshot: bool = False
+    ) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session, session.begin():
-            if read_only:
+            if snapshot:
+                await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+            elif read_only:
                 await session.execute(text("SET TRANSACTION READ ONLY"))
             await session.execute(
                 text("SELECT set_config('app.tenant_id', :tenant, true), set_config('app.scope', :scope, true)"),
@@ -90,6 +94,11 @@ class Database:
     def system_session(self) -> Any:
         """A transaction for the few explicit cross-tenant operations (sign-in, provisioning, verification)."""
         return self._session(TenantContext("system"))
+
+    def system_snapshot_session(self) -> Any:
+        """A READ ONLY, REPEATABLE READ transaction across tenants: every query sees one snapshot (the audit
+        verifier reads a tenant's events, chain head and checkpoints as of one moment while others write)."""
+        return self._session(TenantContext("system"), snapshot=True)
 
     def platform_read_session(self) -> Any:
         """A READ ONLY transaction that sees every tenant, for a platform admin's audited views."""

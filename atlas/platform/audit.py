@@ -6,7 +6,9 @@ gapless sequence number and a SHA-256 hash chained to the previous event; the
 chain head's row lock serialises concurrent writers of one tenant. The events of
 a transaction are written together just before it commits, so that lock is held
 for one statement and the commit, not for the whole transaction.
-`verify_chain` recomputes every hash and names the first broken event.
+`verify_chain` recomputes every hash and names the first broken event; it also compares the chain with its head
+(missing, rolled back) and with the tenant's signed checkpoints (`atlas.platform.checkpoints`), so events cut off
+behind a checkpoint are a break too.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.db.base import utcnow
 from atlas.db.engine import before_commit, tenant_context
 from atlas.platform.models import AuditChainHead, AuditEvent
+from atlas.platform.signatures import checkpoint_message, signature_valid
 
 GENESIS_HASH = "0" * 64
 APPEND_CHUNK = 1000  # audit rows per INSERT when a transaction's events are appended
@@ -96,6 +100,9 @@ class EventType(enum.StrEnum):
     # The approval workflow (issue 6)
     APPROVAL_REMINDER = "approval_reminder"
     RECOMMENDATION_CHANGED = "recommendation_changed"
+    # The audit trail's own (issue 16): a checkpoint sealed on demand, the trail downloaded
+    AUDIT_CHECKPOINT_SEALED = "audit_checkpoint_sealed"
+    AUDIT_EXPORTED = "audit_exported"
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,43 +281,157 @@ class ChainBreak:
     seq: int | None
     event_id: int | None
     reason: str
+    checkpoint_id: int | None = None
 
 
-async def verify_chain(session: AsyncSession, tenant_id: uuid.UUID) -> ChainBreak | None:
-    """Recompute a tenant's chain; return the first break, or None when it is intact."""
-    prev_hash = GENESIS_HASH
-    expected_seq = 1
+@dataclass(frozen=True, slots=True)
+class SealedHead:
+    """A signed checkpoint: the tenant's chain head (seq, hash) at ``sealed_at``, signed by key ``key_id``."""
+
+    id: int | None
+    tenant_id: uuid.UUID
+    seq: int
+    head_hash: str
+    sealed_at: datetime
+    key_id: str
+    signature: str
+
+    def message(self) -> bytes:
+        return checkpoint_message(
+            tenant_id=self.tenant_id, seq=self.seq, head_hash=self.head_hash, sealed_at=self.sealed_at, kid=self.key_id
+        )
+
+    @property
+    def name(self) -> str:
+        which = f"checkpoint #{self.id}" if self.id is not None else "checkpoint"
+        return f"{which} (seq {self.seq}, sealed {self.sealed_at.astimezone(UTC).isoformat(timespec='seconds')})"
+
+
+class ChainWalk:
+    """Recomputes a chain event by event (from the database or from an export file) and remembers the hashes at
+    the sequence numbers of interest (the checkpoints'). ``start_seq``/``start_hash`` begin mid-chain, after an
+    event already trusted (the seal's incremental check)."""
+
+    def __init__(
+        self, tenant_id: uuid.UUID, *, watch: set[int] | None = None, after_seq: int = 0, after_hash: str = GENESIS_HASH
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.prev_hash = after_hash
+        self.last_seq = after_seq
+        self.watch = watch or set()
+        self.seen: dict[int, str] = {}
+
+    def feed(
+        self,
+        *,
+        seq: int,
+        event_id: int | None,
+        occurred_at: datetime,
+        event_type: str,
+        actor: str,
+        correlation_id: str,
+        payload: dict[str, Any],
+        prev_hash: str,
+        hash: str,  # noqa: A002 - the column's name
+    ) -> ChainBreak | None:
+        expected = self.last_seq + 1
+        if seq != expected:
+            return ChainBreak(self.tenant_id, expected, None, f"event seq {expected} is missing")
+        if prev_hash != self.prev_hash:
+            return ChainBreak(self.tenant_id, seq, event_id, "prev_hash does not match the previous event")
+        recomputed = event_hash(
+            tenant_id=self.tenant_id,
+            seq=seq,
+            occurred_at=_utc(occurred_at),
+            event_type=event_type,
+            actor=actor,
+            correlation_id=correlation_id,
+            payload=payload,
+            prev_hash=prev_hash,
+        )
+        if recomputed != hash:
+            return ChainBreak(self.tenant_id, seq, event_id, "hash does not match the event's content")
+        if seq in self.watch:
+            self.seen[seq] = hash
+        self.prev_hash = hash
+        self.last_seq = seq
+        return None
+
+    def against(self, checkpoints: list[SealedHead], keys: dict[str, Ed25519PublicKey]) -> ChainBreak | None:
+        """The chain walked so far against signed checkpoints: each must be validly signed by a trusted key, and
+        the chain must reach it with the same hash (events cut off or rolled back behind it are a break)."""
+        for checkpoint in sorted(checkpoints, key=lambda c: (c.seq, c.id or 0)):
+            public = keys.get(checkpoint.key_id)
+            if checkpoint.tenant_id != self.tenant_id:
+                return self._broken(checkpoint, "belongs to another tenant")
+            if public is None:
+                return self._broken(checkpoint, f"is signed by an unknown key {checkpoint.key_id}")
+            if not signature_valid(public, checkpoint.message(), checkpoint.signature):
+                return self._broken(checkpoint, "has a signature that is not valid")
+            if checkpoint.seq > self.last_seq:
+                return self._broken(
+                    checkpoint, f"is ahead of the chain: events end at seq {self.last_seq} (truncated or rolled back)"
+                )
+            at_seq = self.seen.get(checkpoint.seq) if checkpoint.seq else GENESIS_HASH
+            if at_seq != checkpoint.head_hash:
+                return self._broken(checkpoint, f"does not match event seq {checkpoint.seq}'s hash (rewritten)")
+        return None
+
+    def _broken(self, checkpoint: SealedHead, what: str) -> ChainBreak:
+        return ChainBreak(self.tenant_id, checkpoint.seq, None, f"{checkpoint.name} {what}", checkpoint.id)
+
+
+def feed_event(walk: ChainWalk, event: AuditEvent) -> ChainBreak | None:
+    return walk.feed(
+        seq=event.seq,
+        event_id=event.id,
+        occurred_at=event.occurred_at,
+        event_type=event.event_type,
+        actor=event.actor,
+        correlation_id=event.correlation_id,
+        payload=event.payload,
+        prev_hash=event.prev_hash,
+        hash=event.hash,
+    )
+
+
+async def verify_chain(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    checkpoints: list[SealedHead] | None = None,
+    keys: dict[str, Ed25519PublicKey] | None = None,
+) -> ChainBreak | None:
+    """Recompute a tenant's chain; compare it with its chain head and its signed checkpoints; return the first
+    break, or None when it is intact. Run it in one snapshot (`Database.system_snapshot_session`), or a write
+    committed between reading the events and the head looks like a break."""
+    checkpoints = checkpoints or []
+    walk = ChainWalk(tenant_id, watch={c.seq for c in checkpoints})
     result = await session.stream(select(AuditEvent).where(AuditEvent.tenant_id == tenant_id).order_by(AuditEvent.seq))
     async for event in result.scalars():
-        if event.seq != expected_seq:
-            return ChainBreak(tenant_id, expected_seq, None, f"event seq {expected_seq} is missing")
-        if event.prev_hash != prev_hash:
-            return ChainBreak(tenant_id, event.seq, event.id, "prev_hash does not match the previous event")
-        recomputed = event_hash(
-            tenant_id=event.tenant_id,
-            seq=event.seq,
-            occurred_at=_utc(event.occurred_at),
-            event_type=event.event_type,
-            actor=event.actor,
-            correlation_id=event.correlation_id,
-            payload=event.payload,
-            prev_hash=event.prev_hash,
-        )
-        if recomputed != event.hash:
-            return ChainBreak(tenant_id, event.seq, event.id, "hash does not match the event's content")
-        prev_hash = event.hash
-        expected_seq += 1
+        broken = feed_event(walk, event)
+        if broken is not None:
+            return broken
     head = (
         await session.execute(select(AuditChainHead).where(AuditChainHead.tenant_id == tenant_id))
     ).scalar_one_or_none()
-    if head is not None and (head.last_seq != expected_seq - 1 or head.last_hash != prev_hash):
+    if head is None:
+        return ChainBreak(tenant_id, None, None, f"the chain head is missing (events end at seq {walk.last_seq})")
+    if head.last_seq < walk.last_seq:
         return ChainBreak(
             tenant_id,
             head.last_seq,
             None,
-            f"chain head says seq {head.last_seq}; events end at {expected_seq - 1}",
+            f"the chain head (seq {head.last_seq}) is behind the newest event (seq {walk.last_seq}): rolled back",
         )
-    return None
+    if head.last_seq != walk.last_seq or head.last_hash != walk.prev_hash:
+        return ChainBreak(
+            tenant_id,
+            head.last_seq,
+            None,
+            f"chain head says seq {head.last_seq}; events end at {walk.last_seq}",
+        )
+    return walk.against(checkpoints, keys or {})
 
 
 async def all_tenant_ids(session: AsyncSession) -> list[uuid.UUID]:

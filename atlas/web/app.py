@@ -38,6 +38,7 @@ from atlas.mapping.controllers import CONTROLLERS as MAPPING_CONTROLLERS
 from atlas.mapping.data_pages import DataPages
 from atlas.mapping.pages import MappingPages
 from atlas.observability import configure_logging
+from atlas.platform.checkpoint_controllers import AuditCheckpointController
 from atlas.platform.controllers import CONTROLLERS, rate_limits
 from atlas.platform.crypto import SecretBox
 from atlas.platform.oidc import OIDCClient
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             *CONTROLLERS,
+            AuditCheckpointController,
             *BILLING_CONTROLLERS,
             *BILLING_PAGES,
             ConnectorController,

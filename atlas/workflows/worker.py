@@ -27,6 +27,7 @@ from atlas.connectors.activities import check_connector_health, list_all_connect
 from atlas.mapping.activities import begin_sync, finish_sync, sync_endpoint
 from atlas.workflows.analysis import NightlyAnalysisWorkflow, TenantAnalysisWorkflow
 from atlas.workflows.approval import ApprovalReconcileWorkflow, RecommendationApprovalWorkflow
+from atlas.workflows.audit_seal import AuditSealWorkflow, seal_checkpoints
 from atlas.workflows.billing import BillingSweepWorkflow, SubscriptionRenewalWorkflow
 from atlas.workflows.connector_health import ConnectorHealthSweepWorkflow
 from atlas.workflows.housekeeping import HousekeepingWorkflow, sweep_expired
@@ -44,6 +45,7 @@ WORKFLOWS = [
     BillingSweepWorkflow,
     RecommendationApprovalWorkflow,  # approvals (issue 6)
     ApprovalReconcileWorkflow,
+    AuditSealWorkflow,  # signed audit checkpoints (issue 16)
 ]
 ACTIVITIES: list[Callable[..., Any]] = [
     sweep_expired,
@@ -59,6 +61,7 @@ ACTIVITIES: list[Callable[..., Any]] = [
     billing_sweep,
     reconcile_payments,
     *APPROVAL_ACTIVITIES,  # approvals (issue 6)
+    seal_checkpoints,
 ]
 
 
@@ -70,6 +73,7 @@ def recurring(settings: Settings) -> list[tuple[str, Any, int]]:
         ("atlas-nightly-analysis", NightlyAnalysisWorkflow.run, 24 * 3600),
         ("atlas-billing-sweep", BillingSweepWorkflow.run, settings.trial_sweep_interval_seconds),
         ("atlas-approval-reconcile", ApprovalReconcileWorkflow.run, settings.approval_reconcile_seconds),
+        ("atlas-audit-seal", AuditSealWorkflow.run, settings.audit_checkpoint_interval_seconds),
     ]
 
 

@@ -33,6 +33,11 @@ MATRIX = [
     ("GET", "/api/members", None, "viewer"),
     ("GET", "/api/invitations", None, "viewer"),
     ("GET", "/api/audit-logs", None, "viewer"),
+    # the audit trail's signed checkpoints and export (issue 16): the public key is public
+    ("GET", "/api/audit/checkpoints", None, "admin"),
+    ("POST", "/api/audit/checkpoints", None, "admin"),
+    ("GET", "/api/audit/checkpoints/public-key", None, "public"),
+    ("GET", "/api/audit/export", None, "admin"),
     ("GET", "/api/subscriptions", None, "viewer"),
     ("GET", "/app", None, "viewer"),
     ("GET", "/app/team", None, "viewer"),
