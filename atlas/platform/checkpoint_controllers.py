@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
@@ -13,7 +12,13 @@ from atlas.config import Settings
 from atlas.errors import Unavailable
 from atlas.platform.audit import EventType, record
 from atlas.platform.audit_export import EXPORT_MEDIA_TYPE, export_events
-from atlas.platform.checkpoints import checkpoint_document, seal_on_demand, tenant_checkpoints
+from atlas.platform.checkpoints import (
+    CheckpointListRead,
+    CheckpointRead,
+    checkpoint_read,
+    seal_on_demand,
+    tenant_checkpoints,
+)
 from atlas.platform.principal import Principal
 from atlas.platform.signing import SigningKey, SigningKeyMissing, load_signing_key, public_pem, trusted_keys
 from atlas.policy.rbac import Permission
@@ -37,10 +42,10 @@ class AuditCheckpointController(Controller):
     @get("/checkpoints", opt={"permission": Permission.MANAGE_TENANT})
     async def list_checkpoints(
         self, db: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
-    ) -> dict[str, Any]:
+    ) -> CheckpointListRead:
         """Every checkpoint of the tenant, oldest first: the checkpoints file ``atlas audit verify-export`` reads."""
         checkpoints = await tenant_checkpoints(db, principal.tenant_id)
-        return {"tenant_id": str(principal.tenant_id), "checkpoints": [checkpoint_document(c) for c in checkpoints]}
+        return CheckpointListRead(tenant_id=principal.tenant_id, checkpoints=[checkpoint_read(c) for c in checkpoints])
 
     @post("/checkpoints", opt={"permission": Permission.MANAGE_TENANT}, status_code=201)
     async def seal_now(
@@ -49,12 +54,12 @@ class AuditCheckpointController(Controller):
         principal: NamedDependency[Principal],
         correlation_id: NamedDependency[str],
         settings: NamedDependency[Settings],
-    ) -> dict[str, Any]:
+    ) -> CheckpointRead:
         """Seal the tenant's chain head now (this seal's own audit event included) and return the checkpoint."""
         checkpoint = await seal_on_demand(
             db, principal.tenant_id, _key(settings), actor=principal.actor, correlation_id=correlation_id
         )
-        return checkpoint_document(checkpoint)
+        return checkpoint_read(checkpoint)
 
     @get("/checkpoints/public-key", opt={"public": True})
     async def public_key(self, settings: NamedDependency[Settings]) -> Response[str]:

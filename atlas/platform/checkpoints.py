@@ -14,8 +14,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+import msgspec
 import structlog
 from sqlalchemy import BigInteger, DateTime, Index, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,19 +69,37 @@ class AuditCheckpoint(TenantOwned, Base):
         )
 
 
-def checkpoint_document(checkpoint: AuditCheckpoint) -> dict[str, Any]:
-    """A checkpoint as published to the tenant (the checkpoints file the offline verifier reads)."""
-    return {
-        "id": checkpoint.id,
-        "tenant_id": str(checkpoint.tenant_id),
-        "seq": checkpoint.seq,
-        "head_hash": checkpoint.head_hash,
-        "sealed_at": checkpoint.sealed_at.isoformat(timespec="microseconds"),
-        "key_id": checkpoint.key_id,
-        "algorithm": ALGORITHM,
-        "signature": checkpoint.signature,
-        "sealed_by": checkpoint.sealed_by,
-    }
+class CheckpointRead(msgspec.Struct):
+    """A checkpoint as published to the tenant (an item of the checkpoints file the offline verifier reads)."""
+
+    id: int
+    tenant_id: uuid.UUID
+    seq: int
+    head_hash: str
+    sealed_at: datetime
+    key_id: str
+    algorithm: str
+    signature: str
+    sealed_by: str
+
+
+class CheckpointListRead(msgspec.Struct):
+    tenant_id: uuid.UUID
+    checkpoints: list[CheckpointRead]
+
+
+def checkpoint_read(checkpoint: AuditCheckpoint) -> CheckpointRead:
+    return CheckpointRead(
+        id=checkpoint.id,
+        tenant_id=checkpoint.tenant_id,
+        seq=checkpoint.seq,
+        head_hash=checkpoint.head_hash,
+        sealed_at=checkpoint.sealed_at,
+        key_id=checkpoint.key_id,
+        algorithm=ALGORITHM,
+        signature=checkpoint.signature,
+        sealed_by=checkpoint.sealed_by,
+    )
 
 
 class ChainBroken(Conflict):
