@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import asyncpg
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
@@ -176,19 +175,26 @@ UNSTORABLE_TEXT_STATES = frozenset({"22P05", "22021"})  # untranslatable charact
 def database_value_error(exc: BaseException) -> str | None:
     """The message key when ``exc`` (a SQLAlchemy error, or what it wraps) is the database refusing a value the
     client sent; None for any other database error, which stays a 500."""
+    states: list[str] = []
+    overflow = False
     current: BaseException | None = exc
-    for _ in range(6):  # SQLAlchemy error -> DBAPI adapter error -> asyncpg error
+    for _ in range(8):  # SQLAlchemy error -> the DBAPI adapter's -> asyncpg's -> its cause
         if current is None:
             break
         state = getattr(current, "sqlstate", None)
-        if isinstance(state, str) and state.startswith("22"):
-            if state in OUT_OF_RANGE_STATES:
-                return "errors.value_out_of_range"
-            return "errors.value_not_storable" if state in UNSTORABLE_TEXT_STATES else "errors.value_rejected"
-        if isinstance(current, asyncpg.InterfaceError) and isinstance(current, ValueError):
-            return "errors.value_out_of_range"  # asyncpg's own check of an argument (an int past int4/int8)
+        if isinstance(state, str):
+            states.append(state)
+        # asyncpg checks an argument itself (an int past int4/int8): SQLSTATE 22000 caused by an OverflowError.
+        overflow = overflow or isinstance(current, OverflowError)
         current = getattr(current, "orig", None) or current.__cause__
-    return None
+    data_states = [s for s in states if s.startswith("22")]
+    if not data_states:
+        return None
+    if overflow or any(s in OUT_OF_RANGE_STATES for s in data_states):
+        return "errors.value_out_of_range"
+    if any(s in UNSTORABLE_TEXT_STATES for s in data_states):
+        return "errors.value_not_storable"
+    return "errors.value_rejected"
 
 
 def handle_database_error(request: Request[Any, Any, Any], exc: StatementError) -> Response[Any]:
