@@ -602,7 +602,6 @@ class CheckedCreate:
 
 def validate_create(data: ConnectorCreate) -> CheckedCreate:
     """Every check a new connector passes before anything is stored, each 422 naming its field."""
-    check_wire_text(data)
     base_url = validate_url(data.base_url, "base_url")
     validate_auth(data.auth, {})
     validate_limits(
@@ -617,6 +616,7 @@ def validate_create(data: ConnectorCreate) -> CheckedCreate:
     validate_declared_urls(data.auth.kind, _public_auth(data.auth), base_url, data.endpoints, action_templates)
     headers = validate_headers(data.headers)
     validate_shares(data.max_set_aside_share, data.max_vanished_share)
+    check_wire_text(data)  # after the checks with a more particular message (an auth value's line break)
     return CheckedCreate(base_url, action_templates, headers)
 
 
@@ -703,7 +703,6 @@ async def update_connector(
     box: SecretBox,
     network: NetworkPolicy,
 ) -> tuple[Connector, list[ConnectorEndpoint]]:
-    check_wire_text(data)
     repo = ConnectorRepo(session)
     connector = await repo.get(connector_id)
     changes: dict[str, Any] = {}
@@ -762,6 +761,7 @@ async def update_connector(
         data.endpoints if data.endpoints is not None else await endpoints_of(session, connector.id),
         changes.get("action_templates", connector.action_templates or {}),
     )
+    check_wire_text(data)  # before anything is written; after the checks with a more particular message
     endpoint_repo = EndpointRepo(session)
     if data.endpoints is not None:
         validate_endpoints(data.endpoints)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from atlas.bounds import PositiveInt32Field
+from atlas.bounds import Int32Field
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
 RoleName = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
@@ -81,7 +81,7 @@ class InvitationRead(msgspec.Struct):
 class ApiTokenCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(max_length=400)]
     role: RoleName
-    expires_in_days: PositiveInt32Field = 90
+    expires_in_days: Int32Field = 90  # 1 to 366: the service names the range
 
 
 class ApiTokenRead(msgspec.Struct):
