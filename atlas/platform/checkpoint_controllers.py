@@ -61,7 +61,7 @@ class AuditCheckpointController(Controller):
         )
         return checkpoint_read(checkpoint)
 
-    @get("/checkpoints/public-key", opt={"public": True})
+    @get("/checkpoints/public-key", opt={"public": True}, media_type=PEM_MEDIA_TYPE)
     async def public_key(self, settings: NamedDependency[Settings]) -> Response[str]:
         """The public keys that checkpoints are signed with (PEM): the current key first, then retired ones."""
         current = _key(settings)
@@ -72,7 +72,7 @@ class AuditCheckpointController(Controller):
             headers={"X-Atlas-Key-Id": current.key_id, "Content-Disposition": 'attachment; filename="audit-key.pem"'},
         )
 
-    @get("/export", opt={"permission": Permission.MANAGE_TENANT})
+    @get("/export", opt={"permission": Permission.MANAGE_TENANT}, media_type=EXPORT_MEDIA_TYPE)
     async def export(
         self,
         db: NamedDependency[AsyncSession],

@@ -20,6 +20,7 @@ from litestar.openapi.spec import (
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Parameter,
     PathItem,
     Reference,
     Schema,
@@ -46,7 +47,8 @@ ERROR_STATUSES: dict[int, str] = {
     423: "Locked: Atlas never executes actions; the attempt is audited and an execution draft is kept.",
     429: "Too many requests: wait for `Retry-After` seconds.",
     502: "The payment provider answered with an error.",
-    503: "A service Atlas depends on (the workflow scheduler, the payment provider, the database) is unavailable.",
+    503: "A service Atlas depends on (the workflow scheduler, the payment provider, the database) or the audit "
+    "signing key is unavailable.",
 }
 
 # Operations whose answer depends on a service beyond Atlas's database: the workflow scheduler (Temporal) or the
@@ -63,6 +65,9 @@ UPSTREAM_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("POST", "/api/subscriptions/change-plan"): frozenset({502, 503}),
     ("POST", "/api/payments"): frozenset({502, 503}),
     ("POST", "/api/webhooks/moyasar"): frozenset({502, 503}),
+    # The audit checkpoints' signing key is configured apart from the database (503 until it is).
+    ("GET", "/api/audit/checkpoints/public-key"): frozenset({503}),
+    ("POST", "/api/audit/checkpoints"): frozenset({503}),
 }
 # Rate-limited operations (`atlas.platform.controllers.rate_limits`); sign-in answers its 429 with a redirect.
 RATE_LIMITED = frozenset({("POST", "/api/tokens")})
@@ -117,7 +122,9 @@ def redirect_response() -> OpenAPIResponse:
 def error_statuses(handler: HTTPRouteHandler, method: str, path: str, operation: Operation) -> set[int]:
     """Every error status ``method path`` can answer, from what its route declares."""
     opt = handler.opt
-    has_path_parameters = any(getattr(p, "param_in", None) == "path" for p in operation.parameters or [])
+    parameters = [p for p in operation.parameters or [] if isinstance(p, Parameter)]
+    has_path_parameters = any(p.param_in == "path" for p in parameters)
+    names_a_resource = any(p.param_in == "query" and p.name.endswith("_id") for p in parameters)
     has_body = operation.request_body is not None
     statuses = {400, 422}
     if has_body:
@@ -126,8 +133,8 @@ def error_statuses(handler: HTTPRouteHandler, method: str, path: str, operation:
         statuses.add(404)  # a path that does not match the parameter's type, or no such resource
     if not opt.get("public"):
         statuses |= {401, 403}
-        if has_path_parameters or has_body:
-            statuses.add(404)  # ids in the path or the body that name nothing in this tenant
+        if has_path_parameters or has_body or names_a_resource:
+            statuses.add(404)  # ids in the path, the body or a filter that name nothing in this tenant
         if method not in SAFE_METHODS:
             statuses.add(409)
         if access_kind(handler, method) is not None:

@@ -7,6 +7,7 @@ Checks per answer: not a server error; status code, content type and body all as
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections import Counter
@@ -27,13 +28,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from atlas.mapping.demo_setup import DEMO_MAPPINGS, demo_connector_body
 from tests.billing.conftest import WEBHOOK_SECRET, paying_settings
 from tests.billing.moyasar_helpers import moyasar_stand_in
 from tests.conftest import Atlas
 from tests.services import atlas_server, free_port
 
 # Bounded so that the whole run takes a minute or two on a 2-core machine; raise it locally to dig deeper.
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = int(os.environ.get("ATLAS_SCHEMATHESIS_EXAMPLES", "40"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Operations that would end the run's own access or the tenant it runs in: schemathesis reuses ids it sees.
 SELF_DESTRUCTIVE = {
@@ -56,6 +58,7 @@ def _operations(schema: Any) -> list[Any]:
 
 def _fuzz(
     operation: Any,
+    real_ids: dict[str, str],
     base_url: str,
     session: requests.Session,
     headers: dict[str, str],
@@ -65,9 +68,16 @@ def _fuzz(
 ) -> None:
     """Valid and invalid inputs for one operation; every check's failure collected, none stops the run."""
     label = f"{operation.method.upper()} {operation.path}"
-    strategy = operation.as_strategy(schemathesis.GenerationMode.POSITIVE) | operation.as_strategy(
-        schemathesis.GenerationMode.NEGATIVE
-    )
+    modes = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
+    strategies = [operation.as_strategy(mode) for mode in modes]
+    path_names = {p.name for p in operation.path_parameters}
+    if path_names and path_names <= set(real_ids):
+        # Real resources too, or nearly every request stops at a 404 before the code that reads its input.
+        known = {name: real_ids[name] for name in path_names}
+        strategies += [operation.as_strategy(mode, path_parameters=known) for mode in modes]
+    strategy = strategies[0]
+    for other in strategies[1:]:
+        strategy |= other
 
     @given(case=strategy)
     @hypothesis_settings(
@@ -115,28 +125,49 @@ def served(database_url: str, oidc_url: str, temporal_address: str) -> Iterator[
 
 
 @pytest.fixture(scope="module")
-def throwaway_admin_token(served: Atlas) -> str:
-    admin, _me = served.new_tenant(name="schemathesis throw-away")
-    response = admin.post("/api/tokens", json={"name": "schemathesis", "role": "admin", "expires_in_days": 1})
-    assert response.status_code == 201, response.text
-    return str(response.json()["token"])
+def throwaway(served: Atlas) -> tuple[str, dict[str, str]]:
+    """A throw-away tenant's admin API token, and ids of real resources in it for the path parameters."""
+    admin, me = served.new_tenant(name="schemathesis throw-away")
+    created = admin.post("/api/tokens", json={"name": "schemathesis", "role": "admin", "expires_in_days": 1})
+    assert created.status_code == 201, created.text
+    connector = admin.post("/api/connectors", json=demo_connector_body("http://127.0.0.1:9", name="Fuzzed ERP"))
+    assert connector.status_code == 201, connector.text
+    mapping = admin.post(
+        "/api/mappings",
+        json={"connector_id": connector.json()["id"], "endpoint_key": "items", "spec": DEMO_MAPPINGS["items"]},
+    )
+    assert mapping.status_code == 201, mapping.text
+    invitation = admin.post("/api/invitations", json={"email": "fuzzed@example.sa", "role": "viewer"})
+    assert invitation.status_code == 201, invitation.text
+    policy = admin.post("/api/policies", json={"rules": {"max_items_per_action": 20}, "note": "fuzzed"})
+    assert policy.status_code == 201, policy.text
+    ids = {
+        "connector_id": connector.json()["id"],
+        "mapping_id": mapping.json()["id"],
+        "version": "1",  # the mapping's first version, the tenant's first saved policy
+        "invitation_id": invitation.json()["id"],
+        "preset_id": admin.get("/api/presets").json()[0]["id"],
+        "tenant_id": me["tenant_id"],
+    }
+    return str(created.json()["token"]), ids
 
 
 def test_no_input_makes_a_server_error_and_every_answer_is_documented(
-    served: Atlas, throwaway_admin_token: str
+    served: Atlas, throwaway: tuple[str, dict[str, str]]
 ) -> None:
+    token, real_ids = throwaway
     schema = schemathesis.openapi.from_url(f"{served.base_url}/schema/openapi.json")
     operations = _operations(schema)
     assert len(operations) > 80, "the OpenAPI document lost its operations"
     session = requests.Session()
-    headers = {"Authorization": f"Bearer {throwaway_admin_token}", "Accept": "application/json"}
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     requests_sent: Counter[str] = Counter()
     statuses: Counter[int] = Counter()
     failures: dict[tuple[str, str], str] = {}
     started = time.monotonic()
 
     for operation in operations:
-        _fuzz(operation, served.base_url, session, headers, requests_sent, statuses, failures)
+        _fuzz(operation, real_ids, served.base_url, session, headers, requests_sent, statuses, failures)
 
     elapsed = time.monotonic() - started
     total = sum(requests_sent.values())
