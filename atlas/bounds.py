@@ -17,6 +17,7 @@ INT8_MAX = 2**63 - 1
 
 # Path and query parameters (Litestar): a version, revision or other number stored in an int4 column.
 PositiveInt32 = Annotated[int, Parameter(ge=1, le=INT4_MAX)]
+NonNegativeInt32 = Annotated[int, Parameter(ge=0, le=INT4_MAX)]  # a policy version: 0 is the defaults
 
 # Body fields (msgspec).
 Int32Field = Annotated[int, msgspec.Meta(ge=INT4_MIN, le=INT4_MAX)]

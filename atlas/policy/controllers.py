@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.approvals.dispatch import policy_changed_safely
-from atlas.bounds import PositiveInt32
+from atlas.bounds import NonNegativeInt32
 from atlas.db.engine import Database
 from atlas.errors import ValidationFailed
 from atlas.platform.principal import Principal
@@ -67,7 +67,7 @@ class PolicyController(Controller):
         )
 
     @get("/versions/{version:int}", opt={"permission": Permission.READ})
-    async def read_version(self, db: NamedDependency[AsyncSession], version: PositiveInt32) -> dict[str, Any]:
+    async def read_version(self, db: NamedDependency[AsyncSession], version: NonNegativeInt32) -> dict[str, Any]:
         """One saved version with its rules, author and note."""
         return await services.policy_version(db, version)
 

@@ -22,7 +22,7 @@ FIELDS = tuple(PolicyRules().to_json())
 
 
 def _int_param(value: str | None) -> int | None:
-    return int4_or_none(value)  # a version number: past int4 is no version, not a database error
+    return int4_or_none(value, low=0)  # a version (0: the defaults); past int4 is none, not a database error
 
 
 def diff(left: dict[str, Any], right: dict[str, Any]) -> list[dict[str, Any]]:
