@@ -17,7 +17,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import StatementError
 
 from atlas.errors import AtlasError
-from atlas.i18n import DEFAULT_LANG, direction, translate
+from atlas.i18n import DEFAULT_LANG, LANG_COOKIE, direction, negotiate, translate
 
 log = structlog.get_logger("atlas.web")
 
@@ -41,7 +41,12 @@ STATUS_SLUGS = {
 
 def _lang(request: Request[Any, Any, Any]) -> str:
     state = request.scope.get("state") or {}
-    return str(state.get("lang") or DEFAULT_LANG)
+    if state.get("lang"):
+        return str(state["lang"])
+    # No route matched (a 404 or 405 answered before the request context ran): the same choice it would make.
+    path = request.scope.get("path", "")
+    accept_language = request.headers.get("accept-language") if path.startswith(("/api/", "/ready")) else None
+    return negotiate(request.cookies.get(LANG_COOKIE), accept_language) or DEFAULT_LANG
 
 
 def _request_id(request: Request[Any, Any, Any]) -> str:

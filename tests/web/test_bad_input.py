@@ -454,3 +454,34 @@ def test_discovery_with_a_token_endpoint_without_access_token_is_a_422(tenant, t
     assert tenant.admin.delete(f"/api/connectors/{connector_id}").status_code in (200, 204)
     assert answers[0]["code"] == "errors.discovery_token_invalid" and answers[0]["token_url"] == tokenless.token_url
     assert oauth.CLIENT_SECRET not in json.dumps(answers)
+
+
+# --- odd values that are not NULs: never a 5xx ------------------------------------------------------------------
+
+ODD_QUERIES = [
+    "/api/audit-logs?since=99999-12-31",
+    "/api/audit-logs?since=0000-01-01&until=2026-13-45",
+    "/api/inventory/movements?since=10000-01-01T00:00:00",
+    "/api/inventory/movements?until=-1",
+    "/api/drafts/imports?since=9999-12-31T23:59:59%2B14:00",
+    "/api/drafts/imports?since=0001-01-01T00:00:00-14:00",
+    "/api/anomalies?item_id=not-a-uuid",
+    "/api/recommendations?status=%F0%9F%98%80&type=%E2%80%AE",
+    "/api/inventory/items?q=%FF%FE",
+    f"/api/policies/versions/{2**63}",
+    f"/api/policies/versions/-{2**63}",
+    "/api/policies/versions/1e3",
+    f"/api/mappings/{ZERO}/diff?left=1&right=1.5",
+    f"/api/mappings/{ZERO}/diff?left=-1&right=1",
+]
+
+
+@pytest.mark.parametrize("path", ODD_QUERIES)
+def test_odd_query_values_are_a_4xx_problem_or_an_answer_never_a_5xx(tenant, path):
+    for lang in ("en", "ar"):
+        response = tenant.admin.get(path, headers={"Accept-Language": lang})
+        assert response.status_code < 500, (path, response.status_code, response.text[:300])
+        if response.status_code >= 400:
+            assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+            assert response.headers["content-language"] == lang
+        PROBES_TRIED.append(f"GET {path} [{lang}]")
