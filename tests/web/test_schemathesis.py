@@ -53,7 +53,8 @@ def _operations(schema: Any) -> list[Any]:
         operation = result.ok()
         if (operation.method.upper(), operation.path) not in SELF_DESTRUCTIVE:
             operations.append(operation)
-    return operations
+    # Deletions last, so the real resources are still there for every other operation.
+    return sorted(operations, key=lambda operation: operation.method.upper() == "DELETE")
 
 
 def _fuzz(
