@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,17 @@ from atlas.connectors.engine.ratelimit import TokenBucket
 from atlas.execution_lock import ExecutionBlocked, RawResponse, ReadOnlyHttp, TransportFailure, safe_url
 
 _decoder = msgspec.json.Decoder()
+# A NUL (U+0000) in a customer's record: PostgreSQL stores it neither in text nor in jsonb, so one such record would
+# fail its sync on every retry. It is read as U+FFFD, the replacement character, as an undecodable byte would be. An
+# escaped backslash before "u0000" (an even run of backslashes) is text, not a NUL, and stays as it is.
+_ESCAPED_NUL = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def without_nul(body: bytes) -> bytes:
+    """The JSON document with every NUL, escaped or raw, replaced by U+FFFD; the very bytes when it has none."""
+    if b"\\u0000" not in body and b"\x00" not in body:
+        return body
+    return _ESCAPED_NUL.sub(rb"\1\\ufffd", body).replace(b"\x00", "\ufffd".encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +292,7 @@ class RequestExecutor:
         if "html" in content_type or response.body.lstrip()[:1] == b"<":
             raise FetchError("html_instead_of_json", url=where, status=status, retryable=True)
         try:
-            body = _decoder.decode(response.body)
+            body = _decoder.decode(without_nul(response.body))
         except msgspec.DecodeError as exc:
             raise FetchError("invalid_json", url=where, status=status, detail=str(exc)[:120], retryable=True) from None
         return FetchedPage(
