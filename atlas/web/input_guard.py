@@ -125,8 +125,8 @@ def check_body(body: bytes, content_type: str) -> None:
         if field is not None:
             raise ValidationFailed("errors.input_nul_field", field=field, extra={"field": field})
         return
-    if "multipart/" in content_type:
-        return
+    if "json" not in content_type and body.lstrip()[:1] not in (b"{", b"["):
+        return  # not JSON (multipart, CSV, text): its own reader decides; brackets in it are not nesting
     if json_depth_exceeds(body):
         raise BadRequest("errors.input_too_deep", limit=MAX_JSON_DEPTH, extra={"max_depth": MAX_JSON_DEPTH})
     pointer = first_nul_in_json(body)

@@ -18,8 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
+from atlas.errors import BadRequest
 from atlas.mapping.demo_setup import DEMO_MAPPINGS, demo_connector_body
-from atlas.web.input_guard import MAX_JSON_DEPTH, first_nul_in_json, json_depth_exceeds
+from atlas.web.input_guard import MAX_JSON_DEPTH, check_body, first_nul_in_json, json_depth_exceeds
 from tests.sims import oauth_server as oauth
 
 INT4_OVER = 2**31
@@ -311,6 +312,9 @@ def test_the_scanner_respects_strings_and_escapes():
     assert first_nul_in_json(b'{"a": "\\\\u0000"}') is None
     assert first_nul_in_json(b'"\\u0000"') == ""
     assert first_nul_in_json(b"not json \\u0000") is None
+    check_body(b"sku,name\n" + b"[" * 500, "text/csv")  # not JSON: brackets in it are not nesting
+    with pytest.raises(BadRequest):
+        check_body(b" " + b"[" * 65 + b"]" * 65, "text/plain")  # JSON whatever its content type says
 
 
 # --- integers past their column's range ---------------------------------------------------------------------------
