@@ -455,6 +455,9 @@ def test_discovery_with_a_token_endpoint_without_access_token_is_a_422(tenant, t
     path = f"/api/connectors/{connector_id}/discover"
     answers = probe(tenant, "POST", path, field="auth.token_url", text=tokenless.token_url, audited=LOCK_EVENTS)
     assert answers[1]["code"] == "errors.discovery_token_invalid"
+    # Its test reports the token endpoint's failure as a health result, never a 5xx.
+    tested = tenant.admin.post(f"/api/connectors/{connector_id}/test", headers={"Accept-Language": "en"})
+    assert tested.status_code < 500, tested.text
     assert tenant.admin.delete(f"/api/connectors/{connector_id}").status_code in (200, 204)
     assert answers[0]["code"] == "errors.discovery_token_invalid" and answers[0]["token_url"] == tokenless.token_url
     assert oauth.CLIENT_SECRET not in json.dumps(answers)
