@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -21,7 +24,9 @@ import pytest
 from atlas.errors import BadRequest
 from atlas.mapping.demo_setup import DEMO_MAPPINGS, demo_connector_body
 from atlas.web.input_guard import MAX_JSON_DEPTH, check_body, first_nul_in_json, json_depth_exceeds
+from tests.services import free_port
 from tests.sims import oauth_server as oauth
+from tests.sims.canary import CANARY
 
 INT4_OVER = 2**31
 ZERO = "00000000-0000-0000-0000-000000000000"
@@ -492,3 +497,57 @@ def test_odd_query_values_are_a_4xx_problem_or_an_answer_never_a_5xx(tenant, pat
             assert response.headers["content-type"].startswith("application/problem+json"), response.headers
             assert response.headers["content-language"] == lang
         PROBES_TRIED.append(f"GET {path} [{lang}]")
+
+
+# --- a customer system's error message with a NUL ---------------------------------------------------------------
+
+
+@contextmanager
+def nul_messages_api() -> Iterator[str]:
+    """Every path fails, with a message holding a NUL: escaped in JSON, or a raw zero byte in plain text."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            CANARY.record("nul-messages-api", "GET", self.path, "read")
+            if self.path.startswith("/json"):
+                status, body, kind = 500, json.dumps({"message": "disk\u0000full"}).encode(), "application/json"
+            else:
+                status, body, kind = 400, b"bad\x00request", "text/plain"
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_nul_in_a_systems_error_message_is_stored_as_a_replacement_character(tenant):
+    with nul_messages_api() as base:
+        body = {
+            "name": f"Failing {uuid.uuid4().hex[:6]}",
+            "base_url": base,
+            "retry_attempts": 1,
+            "endpoints": [
+                {"key": "json", "resource": "items", "path": "/json/items"},
+                {"key": "text", "resource": "locations", "path": "/text/locations"},
+            ],
+        }
+        created = tenant.admin.post("/api/connectors", json=body)
+        assert created.status_code == 201, created.text
+        connector_id = created.json()["id"]
+        tested = tenant.admin.post(f"/api/connectors/{connector_id}/test", headers={"Accept-Language": "en"})
+        assert tested.status_code == 200, tested.text
+        details = {h["endpoint"]: h["detail"] for h in tested.json()["latest"]}
+        assert details == {"json": "disk\ufffdfull", "text": "bad\ufffdrequest"}, details
+    assert tenant.admin.delete(f"/api/connectors/{connector_id}").status_code in (200, 204)

@@ -41,6 +41,7 @@ import msgspec
 
 from atlas.connectors.engine.config import OAUTH2_KINDS, AuthConfig, AuthKind
 from atlas.connectors.engine.errors import FetchError
+from atlas.connectors.engine.nul import without_nul
 from atlas.connectors.engine.pagination import place
 from atlas.execution_lock import ExecutionBlocked, RawResponse, ReadOnlyHttp, TransportFailure, safe_url
 
@@ -237,7 +238,7 @@ def choose_client_auth(configured: ClientAuth | None, methods: tuple[str, ...]) 
 
 def _json(body: bytes) -> Any:
     try:
-        return msgspec.json.decode(body)
+        return msgspec.json.decode(without_nul(body))
     except msgspec.DecodeError:
         return None
 
@@ -251,7 +252,7 @@ def answer_message(body: bytes) -> str:
     ``error.message.value``, or ``message``/``detail``."""
     parsed = _json(body)
     if parsed is None:
-        text = body[:200].decode("utf-8", "replace").strip()
+        text = without_nul(body[:200]).decode("utf-8", "replace").strip()
         return "an HTML page" if text.startswith("<") else ("not JSON" if text else "an empty answer")
     if not isinstance(parsed, dict):
         return ""

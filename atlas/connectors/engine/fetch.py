@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,21 +25,11 @@ from tenacity.wait import wait_random_exponential
 from atlas.connectors.engine.auth import Authenticator, challenge_hint
 from atlas.connectors.engine.config import ConnectorConfig
 from atlas.connectors.engine.errors import FetchError
+from atlas.connectors.engine.nul import without_nul
 from atlas.connectors.engine.ratelimit import TokenBucket
 from atlas.execution_lock import ExecutionBlocked, RawResponse, ReadOnlyHttp, TransportFailure, safe_url
 
 _decoder = msgspec.json.Decoder()
-# A NUL (U+0000) in a customer's record: PostgreSQL stores it neither in text nor in jsonb, so one such record would
-# fail its sync on every retry. It is read as U+FFFD, the replacement character, as an undecodable byte would be. An
-# escaped backslash before "u0000" (an even run of backslashes) is text, not a NUL, and stays as it is.
-_ESCAPED_NUL = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
-
-
-def without_nul(body: bytes) -> bytes:
-    """The JSON document with every NUL, escaped or raw, replaced by U+FFFD; the very bytes when it has none."""
-    if b"\\u0000" not in body and b"\x00" not in body:
-        return body
-    return _ESCAPED_NUL.sub(rb"\1\\ufffd", body).replace(b"\x00", "\ufffd".encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +60,7 @@ def parse_retry_after(value: str | None, *, cap: float) -> float | None:
 
 def _server_message(body: bytes) -> str:
     """A short, safe description of an error body."""
+    body = without_nul(body)  # stored with the health check: never a NUL
     try:
         parsed = _decoder.decode(body)
     except msgspec.DecodeError:
