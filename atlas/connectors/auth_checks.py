@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from atlas.connectors.schemas import AuthIn
 from atlas.errors import ValidationFailed
@@ -29,11 +29,22 @@ def invalid(key: str, field: str, **params: Any) -> ValidationFailed:
     return ValidationFailed(key, field=field, extra={"field": field}, **params)
 
 
+def split_url(value: str) -> SplitResult | None:
+    """The URL's parts, or None when they cannot be read: an unclosed IPv6 bracket, a port that is not a number
+    from 0 to 65535 (urllib raises ValueError for both, the port only when it is read)."""
+    try:
+        parts = urlsplit(value)
+        _ = parts.port
+    except ValueError:
+        return None
+    return parts
+
+
 def check_declared_url(value: str, field: str) -> str:
     """An absolute http(s) URL with a host, no user name or password, no fragment."""
     value = value.strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    parts = split_url(value)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise invalid("errors.auth_url_invalid", field)
     if parts.username or parts.password:
         raise invalid("errors.auth_url_credentials", field)

@@ -126,8 +126,8 @@ _invalid = auth_checks.invalid  # a 422 that names the field
 
 def validate_url(value: str, field: str) -> str:
     value = value.strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    parts = auth_checks.split_url(value)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise _invalid("errors.connector_url", field)
     if parts.username or parts.password:
         raise _invalid("errors.connector_url_credentials", field)
