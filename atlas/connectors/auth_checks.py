@@ -85,6 +85,8 @@ def check_kind_fields(auth: AuthIn, has: Callable[[str], bool]) -> None:
             raise invalid("errors.auth_credential_required", "auth.credential")
         if auth.credential is not None and not _single_line(auth.credential):
             raise invalid("errors.auth_value_line_break", "auth.credential")
+        if auth.credential is not None and not auth.credential.isascii():
+            raise invalid("errors.header_value_not_ascii", "auth.credential")
     elif kind in OAUTH2_KINDS:
         if auth.issuer:
             check_declared_url(auth.issuer, "auth.issuer")

@@ -287,9 +287,13 @@ def validate_auth(auth: AuthIn, stored: dict[str, str]) -> None:
             raise _invalid("errors.auth_api_key_required", "auth.api_key")
         if auth.key_name is not None and not re.fullmatch(r"[A-Za-z0-9_.\-]{1,100}", auth.key_name):
             raise _invalid("errors.auth_key_name_invalid", "auth.key_name")
+        if auth.api_key is not None and not auth.api_key.isascii():  # sent in a header (or a query, as a rule)
+            raise _invalid("errors.header_value_not_ascii", "auth.api_key")
     elif auth.kind == "bearer":
         if not has("token"):
             raise _invalid("errors.auth_token_required", "auth.token")
+        if auth.token is not None and not auth.token.isascii():
+            raise _invalid("errors.header_value_not_ascii", "auth.token")
     elif auth.kind in auth_checks.OAUTH2_KINDS:
         if not auth.token_url and not auth.issuer:  # the issuer's metadata names the token URL
             raise _invalid("errors.auth_token_url_required", "auth.token_url")
@@ -348,6 +352,8 @@ def validate_headers(headers: dict[str, str]) -> dict[str, str]:
             raise _invalid("errors.connector_header_reserved", f"headers.{name}", name=name)
         if len(value) > 1000 or any(c in value for c in "\r\n\0"):
             raise _invalid("errors.connector_header_value_invalid", f"headers.{name}", name=name)
+        if not value.isascii():  # HTTP clients encode header values as ASCII: the first request would fail
+            raise _invalid("errors.header_value_not_ascii", f"headers.{name}")
     return dict(headers)
 
 
