@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit
 
+import idna
+
 from atlas.connectors.schemas import AuthIn
 from atlas.errors import ValidationFailed
 
@@ -31,11 +33,20 @@ def invalid(key: str, field: str, **params: Any) -> ValidationFailed:
 
 def split_url(value: str) -> SplitResult | None:
     """The URL's parts, or None when they cannot be read: an unclosed IPv6 bracket, a port that is not a number
-    from 0 to 65535 (urllib raises ValueError for both, the port only when it is read)."""
+    from 0 to 65535 (urllib raises ValueError for both, the port only when it is read), a host name the HTTP
+    client cannot encode (``xn--`` labels that are not punycode, an international name IDNA refuses)."""
     try:
         parts = urlsplit(value)
         _ = parts.port
     except ValueError:
+        return None
+    host = parts.hostname or ""
+    try:
+        if not host.isascii():
+            idna.encode(host)
+        elif any(label.startswith("xn--") for label in host.split(".")):
+            idna.decode(host)
+    except (idna.IDNAError, UnicodeError):
         return None
     return parts
 

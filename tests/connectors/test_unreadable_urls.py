@@ -1,4 +1,5 @@
-"""A URL that urllib cannot read (an unclosed IPv6 bracket, a port past 65535) is a 422 naming its field, not a 500.
+"""A URL that urllib or the HTTP client cannot read (an unclosed IPv6 bracket, a port past 65535, a host name IDNA
+refuses) is a 422 naming its field, not a 500.
 
 Found by probing beside schemathesis: the document types these fields as plain strings, so it never sends one.
 """
@@ -11,7 +12,14 @@ import pytest
 
 from atlas.mapping.demo_setup import demo_connector_body
 
-UNREADABLE = ["http://[::1", "http://127.0.0.1:99999", "https://example.com:-1/api", "http://[zz]:80/"]
+UNREADABLE = [
+    "http://[::1",
+    "http://127.0.0.1:99999",
+    "https://example.com:-1/api",
+    "http://[zz]:80/",
+    "http://xn--zz.invalid/api",  # not punycode
+    "http://\u2665.example/api",  # a symbol IDNA does not allow in a host name
+]
 
 
 @pytest.fixture(scope="module")
