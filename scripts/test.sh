@@ -34,8 +34,16 @@ if [ "$#" = "0" ]; then
   "$VENV/bin/ruff" check atlas tests $( [ -d benchmarks ] && echo benchmarks )
   "$VENV/bin/mypy" atlas
 fi
+# The whole suite runs in parallel test processes (pytest-xdist, one file per process at a time): most of
+# its time is spent waiting on real servers, so two processes share two cores well (docs/testing.md). Each process
+# has its own database, Temporal and Atlas. ATLAS_TEST_WORKERS=0 runs it in one process.
+PARALLEL=()
+WORKERS="${ATLAS_TEST_WORKERS:-$( [ "$#" = "0" ] && echo 2 || echo 0 )}"
+if [ "$WORKERS" != "0" ]; then
+  PARALLEL=(-n "$WORKERS" --dist loadfile)
+fi
 set +e
-"$VENV/bin/python" -m pytest "${@:-tests}" -p no:cacheprovider
+"$VENV/bin/python" -m pytest "${@:-tests}" -p no:cacheprovider "${PARALLEL[@]}"
 status=$?
 set -e
 if [ "$status" = "5" ]; then

@@ -103,7 +103,13 @@ def fresh_database(server_url: str) -> Iterator[str]:
     with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = with_database(server_url, name)
-    upgrade(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    # Roles are cluster-wide: parallel test workers (pytest-xdist) migrate one at a time.
+    with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as lock:
+        lock.execute("SELECT pg_advisory_lock(7301)")
+        try:
+            upgrade(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        finally:
+            lock.execute("SELECT pg_advisory_unlock(7301)")
     try:
         yield url
     finally:
