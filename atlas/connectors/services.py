@@ -806,7 +806,16 @@ async def check_connector(
     config: ConnectorConfig, *, network: NetworkPolicy, on_blocked: BlockedHandler | None = None
 ) -> list[EndpointHealth]:
     """Run the health check of every endpoint. Network only: no database transaction is held."""
-    async with ConnectorSession(config, network=network, on_blocked=on_blocked) as session:
+    try:
+        connector_session = ConnectorSession(config, network=network, on_blocked=on_blocked)
+    except ValueError as exc:
+        # A base URL stored before today's checks that urllib cannot read (an unclosed IPv6 bracket): every
+        # endpoint fails with the reason, rather than the request failing.
+        return [
+            EndpointHealth(e.key, False, None, None, None, "protocol_error", f"cannot be sent: {exc}")
+            for e in config.endpoints
+        ]
+    async with connector_session as session:
         return [await session.check(endpoint) for endpoint in config.endpoints]
 
 

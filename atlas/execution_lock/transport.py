@@ -119,6 +119,15 @@ def safe_url(url: str) -> str:
     return str(parsed.copy_with(query=None, fragment=None, userinfo=b""))
 
 
+def printable_url(url: str) -> str:
+    """`safe_url`, or for a URL httpx cannot read, the text before any query with no user info."""
+    try:
+        return safe_url(url)
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        head = url.split("#", 1)[0].split("?", 1)[0]
+        return re.sub(r"//[^/@]*@", "//", head)[:300]
+
+
 def _normalise(url: str | httpx.URL) -> str:
     parsed = httpx.URL(str(url))
     return str(parsed.copy_with(query=None, fragment=None, userinfo=b"")).rstrip("/")
@@ -520,15 +529,20 @@ class ReadOnlyHttp:
         """Send one request; the body is read up to ``max_body_bytes`` (more is a `TransportFailure`). A POST never
         follows a redirect: its answer is the declared endpoint's own, or a failure the caller reports."""
         started = time.perf_counter()
-        request = self._client.build_request(
-            method,
-            url,
-            params=params or None,
-            headers=headers,
-            data=data,
-            json=json_body,
-            extensions=extensions,
-        )
+        try:
+            request = self._client.build_request(
+                method,
+                url,
+                params=params or None,
+                headers=headers,
+                data=data,
+                json=json_body,
+                extensions=extensions,
+            )
+        except (httpx.InvalidURL, UnicodeError) as exc:
+            # Settings saved before today's checks (a URL httpx cannot read, a header value that is not ASCII, a
+            # host name IDNA refuses) fail here: a failure the person can read, never a crash.
+            raise TransportFailure("protocol", printable_url(url), f"cannot be sent: {type(exc).__name__}") from None
         try:
             response = await self._client.send(
                 request, stream=True, auth=auth or httpx.USE_CLIENT_DEFAULT, follow_redirects=method != "POST"
@@ -561,6 +575,8 @@ class ReadOnlyHttp:
             raise TransportFailure("protocol", safe_url(url), "too many redirects") from None
         except httpx.HTTPError as exc:
             raise TransportFailure("protocol", safe_url(url), type(exc).__name__) from None
+        except (httpx.InvalidURL, UnicodeError) as exc:  # a redirect to a URL that cannot be sent
+            raise TransportFailure("protocol", printable_url(url), f"cannot be sent: {type(exc).__name__}") from None
 
     async def aclose(self) -> None:
         """Wait for the audit of refused declarations, close the client, then raise an audit that failed (after

@@ -58,3 +58,29 @@ def test_a_static_header_value_must_be_ascii_and_test_connection_answers(tenant)
     assert_names(created, "headers.X-Site")
     tested = admin.post(f"/api/connectors/{connector_id}/test")  # the stored connector is unchanged and testable
     assert tested.status_code == 200, tested.text
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("headers", '{"X-Site": "مفتاح"}'),
+        ("base_url", '"http://[::1"'),
+        ("base_url", '"http://xn--zz.invalid"'),
+    ],
+)
+def test_settings_saved_before_the_checks_fail_test_connection_readably(atlas, column, value):
+    """A connector stored before these checks existed (written here behind the API's back) still answers Test
+    connection: each endpoint fails with a readable reason, never a 500."""
+    admin, me = atlas.new_tenant()
+    created = admin.post("/api/connectors", json=demo_connector_body("http://127.0.0.1:9", name=f"Old {column}"))
+    assert created.status_code == 201, created.text
+    connector_id = created.json()["id"]
+    if column == "headers":
+        atlas.sql("UPDATE connectors SET headers = %s::jsonb WHERE id = %s", (value, connector_id))
+    else:
+        atlas.sql("UPDATE connectors SET base_url = %s::jsonb #>> '{}' WHERE id = %s", (value, connector_id))
+    tested = admin.post(f"/api/connectors/{connector_id}/test", headers={"Accept-Language": "en"})
+    assert tested.status_code == 200, tested.text
+    latest = tested.json()["latest"]
+    assert latest and all(not r["ok"] and r["reason"] == "protocol_error" for r in latest), latest
+    assert all("cannot be sent" in r["detail"] for r in latest), latest
