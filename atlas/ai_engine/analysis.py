@@ -22,6 +22,7 @@ from scipy import stats
 from atlas.ai_engine.anomalies import Anomaly, AnomalySettings, demand_anomalies, large_transactions, severity
 from atlas.ai_engine.explain import explain_many
 from atlas.ai_engine.forecast import ForecastResult, forecast_matrix
+from atlas.ai_engine.quantiles import expected_demand, probability_exceeds
 
 Array = NDArray[np.float64]
 REVIEW_DAYS = 7
@@ -54,6 +55,13 @@ class SeriesInputs:
     labels: list[tuple[str, str]]  # (SKU or name, location code) for explanations
     last_demand_day: NDArray[np.int64]  # column of the last day with demand, -1 if none in the window
     as_of_age_days: Array | None = None  # how old each balance is, NaN where unknown
+    # Inventory position's other parts (None: zeros / unknown). ``on_order`` is the open quantity of purchase
+    # orders and transfers in transit to the series' location plus Atlas's own approved reorders and transfers the
+    # source does not show yet; ``min_order_qty`` and ``order_multiple`` (case pack) come from the source, NaN
+    # where unknown.
+    on_order: Array | None = None
+    min_order_qty: Array | None = None
+    order_multiple: Array | None = None
 
 
 @dataclass
@@ -107,20 +115,6 @@ class AnalysisOutput:
     start: date
 
 
-def _sum_ahead(forecast: Array, days: Array) -> Array:
-    """Expected demand over ``days`` per series (beyond the horizon, the last day repeats)."""
-    horizon = forecast.shape[1]
-    cumulative = np.cumsum(forecast, axis=1)
-    whole = np.minimum(np.floor(days).astype(np.int64), horizon)
-    total = np.where(whole > 0, cumulative[np.arange(len(days)), np.maximum(whole - 1, 0)], 0.0)
-    extra = np.maximum(days - horizon, 0.0) * forecast[:, -1]
-    fraction = np.where(
-        days < horizon, (days - np.floor(days)) * forecast[np.arange(len(days)), np.minimum(whole, horizon - 1)], 0.0
-    )
-    result: Array = total + extra + fraction
-    return result
-
-
 def stockout_risk(result: ForecastResult, inputs: SeriesInputs, settings: AnalysisSettings) -> SeriesRisk:
     z = float(stats.norm.ppf(settings.service_level))
     lead = np.where(
@@ -129,19 +123,15 @@ def stockout_risk(result: ForecastResult, inputs: SeriesInputs, settings: Analys
         float(settings.default_lead_time_days),
     )
     rate = result.forecast[:, :7].mean(axis=1)
-    over_lead = _sum_ahead(result.forecast, lead)
+    over_lead = expected_demand(result.forecast, lead)
     sigma_lead = result.sigma * np.sqrt(lead)
-    over_cycle = _sum_ahead(result.forecast, lead + settings.review_days)
+    over_cycle = expected_demand(result.forecast, lead + settings.review_days)
     sigma_cycle = result.sigma * np.sqrt(lead + settings.review_days)
     available = inputs.available
     with np.errstate(divide="ignore", invalid="ignore"):
         cover = np.where(rate > 0, available / rate, np.inf)
-        # The chance that demand before a reorder placed today arrives exceeds what is available.
-        probability = np.where(
-            sigma_lead > 0,
-            stats.norm.sf((available - over_lead) / sigma_lead),
-            (over_lead > available).astype(np.float64),
-        )
+    # The chance that demand before a reorder placed today arrives exceeds what is available.
+    probability = probability_exceeds(result, lead, available)
     return SeriesRisk(
         daily_rate=rate,
         days_of_cover=cover,
@@ -150,7 +140,7 @@ def stockout_risk(result: ForecastResult, inputs: SeriesInputs, settings: Analys
         sigma_over_lead=sigma_lead,
         reorder_point=over_lead + z * sigma_lead,
         order_up_to=over_cycle + z * sigma_cycle,
-        stockout_probability=np.where(np.isfinite(available), probability, np.nan),
+        stockout_probability=probability,
     )
 
 
