@@ -1,4 +1,10 @@
-"""Explanations in Arabic and English, with the figures behind them, from the one translation catalogue."""
+"""Explanations in Arabic and English, with the figures behind them, from the one translation catalogue.
+
+A placeholder named in ``PHRASES`` is a counted phrase (``12 days``, ``يومان``, ``3 وحدات``): the figure's
+number, formatted as everywhere else, with its noun in the CLDR plural form of that number in each language
+(`atlas.i18n.translate_plural`). ``value_text`` is the value at risk in riyals, or "value unknown" where the
+item has no unit cost.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,73 @@ from typing import Any
 
 import numpy as np
 
-from atlas.i18n import DEFAULT_LANG, catalogue, translate
+from atlas.i18n import DEFAULT_LANG, LANGS, catalogue, translate, translate_plural
 
 Label = tuple[str, str]
 TREND_KINDS = frozenset({"reorder", "transfer"})  # the kinds whose explanation adds the trend's sentence
+
+
+# Counted phrases: placeholder → (figure, plural key). Figures an older analysis did not record take defaults
+# (``_figure``).
+PHRASES: dict[str, tuple[str, str]] = {
+    "available_units": ("available", "plural.unit"),
+    "on_hand_units": ("on_hand", "plural.unit"),
+    "on_order_units": ("on_order", "plural.unit"),
+    "position_units": ("position", "plural.unit"),
+    "reorder_point_units": ("reorder_point", "plural.unit"),
+    "safety_stock_units": ("safety_stock", "plural.unit"),
+    "order_up_to_units": ("order_up_to", "plural.unit"),
+    "demand_over_lead_units": ("demand_over_lead_time", "plural.unit"),
+    "quantity_units": ("quantity", "plural.unit"),
+    "from_available_units": ("from_available", "plural.unit"),
+    "observed_units": ("observed", "plural.unit"),
+    "daily_rate_rate": ("daily_rate", "plural.unit_per_day"),
+    "from_rate": ("from_daily_rate", "plural.unit_per_day"),
+    "cover_period": ("days_of_cover", "plural.day"),
+    "from_cover_period": ("from_days_of_cover", "plural.day"),
+    "lead_period": ("lead_time_days", "plural.day"),
+    "transfer_period": ("transfer_days", "plural.day"),
+    "idle_period": ("idle_days", "plural.day"),
+    "history_period": ("history_days", "plural.day"),
+    "threshold_period": ("dead_stock_days", "plural.day"),
+    "run_period": ("run_days", "plural.day"),
+    "age_period": ("observed", "plural.day"),
+}
+PERCENT_FIGURES = frozenset({"service_level"})
+
+
+def _figure(name: str, figures: dict[str, Any]) -> Any:
+    """A figure, with the defaults of those an analysis may not have recorded: nothing on order, the position
+    as available plus on order, the safety stock as the reorder point above the expected lead-time demand."""
+    if name in figures:
+        return figures[name]
+    if name == "on_order":
+        return 0.0
+    if name == "position":
+        available, on_order = figures.get("available"), _figure("on_order", figures)
+        if isinstance(available, int | float) and isinstance(on_order, int | float):
+            return float(round(available + on_order, 2))
+    if name == "safety_stock":
+        point, expected = figures.get("reorder_point"), figures.get("demand_over_lead_time")
+        if isinstance(point, int | float) and isinstance(expected, int | float):
+            return float(round(max(point - expected, 0.0), 1))
+    return "?"
+
+
+def _phrase(name: str, value: Any, lang: str) -> str:
+    """The counted phrase ``name`` for a figure's ``value`` in ``lang``."""
+    if name == "value_text":
+        if isinstance(value, int | float) and math.isfinite(value):
+            shown = _fmt(float(value))
+            return translate_plural("plural.value_at_risk", shown, lang, n=shown)
+        return translate("explain.value_unknown", lang)
+    key = PHRASES[name][1]
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        shown = _fmt(float(value))
+        return translate_plural(key, shown, lang, n=shown)
+    if value is None or (isinstance(value, float) and math.isinf(value)):  # no demand: the stock lasts
+        return translate("explain.cover_unlimited", lang)
+    return translate_plural(key, "other", lang, n=_fmt(value))
 
 
 def _fmt(value: Any) -> Any:
@@ -35,8 +104,14 @@ def _fields(key: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def _param(name: str, figures: dict[str, Any], label: Label, from_label: Label | None) -> Any:
-    """The value of one placeholder."""
+def _param(name: str, figures: dict[str, Any], label: Label, from_label: Label | None, lang: str) -> Any:
+    """The value of one placeholder in ``lang``."""
+    if name == "value_text":
+        return _phrase(name, figures.get("value"), lang)
+    if name in PHRASES:
+        return _phrase(name, _figure(PHRASES[name][0], figures), lang)
+    if name in PERCENT_FIGURES:
+        return _percent(figures.get(name, "?"))
     if name == "item":
         return label[0]
     if name == "location":
@@ -53,22 +128,20 @@ def _param(name: str, figures: dict[str, Any], label: Label, from_label: Label |
     return _fmt(figures.get(name, "?"))
 
 
-def _params(key: str, figures: dict[str, Any], label: Label, from_label: Label | None) -> dict[str, Any]:
-    return {name: _param(name, figures, label, from_label) for name in _fields(key)}
+def _params(key: str, figures: dict[str, Any], label: Label, from_label: Label | None, lang: str) -> dict[str, Any]:
+    return {name: _param(name, figures, label, from_label, lang) for name in _fields(key)}
 
 
 def explain(kind: str, figures: dict[str, Any], label: Label, from_label: Label | None = None) -> tuple[str, str]:
     """(English, Arabic) for a recommendation of ``kind`` (``reorder``, ``investigate_demand_spike``, …)."""
     key = f"ai.explain.{kind}"
-    params = _params(key, figures, label, from_label)
-    parts_en = [translate(key, "en", **params)]
-    parts_ar = [translate(key, "ar", **params)]
+    parts_en = [translate(key, "en", **_params(key, figures, label, from_label, "en"))]
+    parts_ar = [translate(key, "ar", **_params(key, figures, label, from_label, "ar"))]
     trend = figures.get("trend", "stable")
     if kind in TREND_KINDS and trend != "stable":
         trend_key = f"ai.explain.trend_{trend}"
-        trend_params = _params(trend_key, figures, label, from_label)
-        parts_en.append(translate(trend_key, "en", **trend_params))
-        parts_ar.append(translate(trend_key, "ar", **trend_params))
+        parts_en.append(translate(trend_key, "en", **_params(trend_key, figures, label, from_label, "en")))
+        parts_ar.append(translate(trend_key, "ar", **_params(trend_key, figures, label, from_label, "ar")))
     return " ".join(parts_en), " ".join(parts_ar)
 
 
@@ -124,15 +197,26 @@ def _rendered(values: list[Any], render: Callable[[Any], Any]) -> list[Any]:
 
 
 def _column(
-    name: str, figures: Sequence[dict[str, Any]], labels: Sequence[Label], from_labels: Sequence[Label | None]
+    name: str,
+    figures: Sequence[dict[str, Any]],
+    labels: Sequence[Label],
+    from_labels: Sequence[Label | None],
+    lang: str,
 ) -> list[Any]:
-    """``_param(name, …)`` for every record."""
+    """``_param(name, …, lang)`` for every record."""
+    if name == "value_text":
+        return _rendered([f.get("value") for f in figures], lambda value: _phrase(name, value, lang))
+    if name in PHRASES:
+        figure = PHRASES[name][0]
+        return _rendered([_figure(figure, f) for f in figures], lambda value: _phrase(name, value, lang))
+    if name in PERCENT_FIGURES:
+        return _rendered([f.get(name, "?") for f in figures], _percent)
     if name == "item":
         return [label[0] for label in labels]
     if name == "location":
         return [label[1] for label in labels]
     if name in ("from_location", "usual_demand_share"):
-        return [_param(name, f, label, fl) for f, label, fl in zip(figures, labels, from_labels, strict=True)]
+        return [_param(name, f, label, fl, lang) for f, label, fl in zip(figures, labels, from_labels, strict=True)]
     try:
         values = list(map(itemgetter(name), figures))
     except KeyError:
@@ -145,6 +229,7 @@ def _column(
 
 
 def _fill(key: str, lang: str, columns: dict[str, list[Any]], count: int) -> list[str] | None:
+    """``key``'s text in ``lang`` filled from ``columns`` (that language's values of each placeholder)."""
     compiled = _pattern(key, lang)
     if compiled is None:
         return None
@@ -158,11 +243,22 @@ def _explain_group(
     key: str, figures: Sequence[dict[str, Any]], labels: Sequence[Label], from_labels: Sequence[Label | None]
 ) -> tuple[list[str], list[str]] | None:
     """(English, Arabic) of ``key`` for every record, or None where only ``translate`` gives the exact text."""
-    columns = {name: _column(name, figures, labels, from_labels) for name in _fields(key)}
-    if any(not set(map(type, column)) <= _PLAIN_TYPES for column in columns.values()):
-        return None
-    english = _fill(key, "en", columns, len(figures))
-    arabic = _fill(key, "ar", columns, len(figures))
+    by_lang: dict[str, dict[str, list[Any]]] = {}
+    shared: dict[str, list[Any]] = {}
+    for lang in LANGS:
+        columns: dict[str, list[Any]] = {}
+        for name in _fields(key):
+            if name in PHRASES or name == "value_text" or name in ("from_location", "usual_demand_share"):
+                columns[name] = _column(name, figures, labels, from_labels, lang)
+            else:
+                if name not in shared:
+                    shared[name] = _column(name, figures, labels, from_labels, lang)
+                columns[name] = shared[name]
+            if not set(map(type, columns[name])) <= _PLAIN_TYPES:
+                return None
+        by_lang[lang] = columns
+    english = _fill(key, "en", by_lang["en"], len(figures))
+    arabic = _fill(key, "ar", by_lang["ar"], len(figures))
     if english is None or arabic is None:
         return None
     return english, arabic

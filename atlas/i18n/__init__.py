@@ -6,14 +6,22 @@ the server renders pages and problem details from it, and the browser gets the
 same catalogue (`/i18n/catalogue.json`) to switch language without a reload.
 A test keeps every key complete in both languages and every key the templates
 and code use present.
+
+A message about a count (``3 days``, ``يومان``) is a plural entry: each language holds one text per CLDR
+plural category it needs (Arabic: zero, one, two, few, many, other; English: one, other), and
+`translate_plural` picks the category of the count by the language's CLDR rules (Babel), so Arabic numerals
+and nouns agree (1 يوم، يومان، 3 أيام، 11 يوماً، 100 يوم) without hand-written suffixes.
 """
 
 from __future__ import annotations
 
 import tomllib
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+
+from babel import Locale
 
 Lang = Literal["ar", "en"]
 LANGS: tuple[Lang, ...] = ("ar", "en")
@@ -42,6 +50,86 @@ def catalogue() -> dict[str, dict[str, str]]:
             raise ValueError(f"{path.name} repeats catalogue keys: {sorted(repeated)[:5]}")
         merged.update(part)
     return merged
+
+
+PLURAL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
+
+
+def _is_plural(node: dict[str, Any]) -> bool:
+    forms = [node.get(lang) for lang in LANGS]
+    return all(
+        isinstance(form, dict)
+        and "other" in form
+        and set(form) <= PLURAL_CATEGORIES
+        and all(isinstance(text, str) for text in form.values())
+        for form in forms
+    )
+
+
+def _plural_entries(prefix: str, node: dict[str, Any], into: dict[str, dict[str, dict[str, str]]]) -> None:
+    if _is_plural(node):
+        into[prefix] = {lang: dict(node[lang]) for lang in LANGS}
+        return
+    for key, value in node.items():
+        if isinstance(value, dict):
+            _plural_entries(f"{prefix}.{key}" if prefix else key, value, into)
+
+
+@lru_cache(maxsize=1)
+def plurals() -> dict[str, dict[str, dict[str, str]]]:
+    """Plural entries: key → language → CLDR category → text (``{n}`` is the count)."""
+    merged: dict[str, dict[str, dict[str, str]]] = {}
+    for path in sorted(CATALOGUE_DIR.glob("*.toml")):
+        part: dict[str, dict[str, dict[str, str]]] = {}
+        _plural_entries("", tomllib.loads(path.read_text(encoding="utf-8")), part)
+        repeated = (set(merged) | set(catalogue())) & set(part)
+        if repeated:
+            raise ValueError(f"{path.name} repeats catalogue keys: {sorted(repeated)[:5]}")
+        merged.update(part)
+    return merged
+
+
+@lru_cache(maxsize=8)
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang if lang in LANGS else DEFAULT_LANG)
+
+
+def plural_category(count: int | float | Decimal | str, lang: str) -> str:
+    """The CLDR plural category (zero, one, two, few, many, other) of ``count`` in ``lang``.
+
+    A count given as text (as it is shown: ``"2"``, ``"1,250"``, ``"2.5"``) is read as that decimal, so the
+    noun agrees with the number the reader sees; text that is not a number takes ``other``."""
+    number: int | float | Decimal
+    if isinstance(count, str):
+        try:
+            number = Decimal(count.replace(",", "").replace("\u066c", "").strip())
+        except ArithmeticError:
+            return "other"
+        if not number.is_finite():
+            return "other"
+    else:
+        number = count
+    if isinstance(number, float) and number != number:  # NaN
+        return "other"
+    try:
+        magnitude: float | Decimal = abs(number) if isinstance(number, Decimal) else abs(float(number))
+        return str(_locale(lang).plural_form(magnitude))
+    except ArithmeticError:  # a number too large for a float or for the rules' decimal arithmetic
+        return "other"
+
+
+def translate_plural(key: str, count: int | float | Decimal | str, lang: str, /, **params: Any) -> str:
+    """The plural message ``key`` in ``lang`` in the form CLDR's rules give ``count``; ``{n}`` is the count
+    (as given, unless ``n`` is passed), other ``{name}`` placeholders are filled from ``params``."""
+    entry = plurals().get(key)
+    if entry is None:
+        return key
+    forms = entry.get(lang) or entry[DEFAULT_LANG]
+    text = forms.get(plural_category(count, lang)) or forms["other"]
+    try:
+        return text.format(**{"n": count, **params})
+    except (KeyError, IndexError, ValueError):
+        return text
 
 
 def translate(key: str, lang: str, /, **params: Any) -> str:
