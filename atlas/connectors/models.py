@@ -76,7 +76,9 @@ class ConnectorEndpoint(TenantOwned, Base):
     __tablename__ = "connector_endpoints"
     __table_args__ = (
         UniqueConstraint("connector_id", "key", name="uq_connector_endpoints_connector_key"),
-        CheckConstraint("resource IN ('items', 'locations', 'stock_balances', 'stock_movements')", name="resource"),
+        CheckConstraint(
+            "resource IN ('items', 'locations', 'stock_balances', 'stock_movements', 'open_orders')", name="resource"
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -22,7 +22,7 @@ from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
 from atlas.web.pages import page, tenant_context_for
 
-RESOURCES = ("items", "locations", "stock_balances", "stock_movements")
+RESOURCES = ("items", "locations", "stock_balances", "stock_movements", "open_orders")
 AUTH_KINDS = (
     "none",
     "api_key",

@@ -92,7 +92,7 @@ class RpcIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class EndpointIn(msgspec.Struct, forbid_unknown_fields=True):
     key: Annotated[str, msgspec.Meta(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9_-]*$")]
-    resource: Literal["items", "locations", "stock_balances", "stock_movements"]
+    resource: Literal["items", "locations", "stock_balances", "stock_movements", "open_orders"]
     path: Path
     record_path: Short = "$"
     params: dict[str, str] = msgspec.field(default_factory=dict)

@@ -13,6 +13,7 @@ class FieldType(enum.StrEnum):
     DATETIME = "datetime"
     MOVEMENT_KIND = "movement_kind"
     LOCATION_TYPE = "location_type"
+    ORDER_KIND = "order_kind"
 
 
 class MovementKind(enum.StrEnum):
@@ -25,6 +26,8 @@ class MovementKind(enum.StrEnum):
 
 
 LOCATION_TYPES = ("warehouse", "store", "distribution_center", "supplier", "other")
+# What an open order line is: a purchase order from a supplier, or a transfer between the source's locations.
+ORDER_KINDS = ("purchase", "transfer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,10 @@ CANONICAL_FIELDS: dict[str, tuple[CanonicalField, ...]] = {
         CanonicalField("unit_of_measure", FieldType.TEXT, max_length=50),
         CanonicalField("unit_cost", FieldType.DECIMAL),
         CanonicalField("lead_time_days", FieldType.INTEGER),
+        # How the item can be ordered: the least quantity a supplier takes, and the case pack an order is a multiple
+        # of (in the item's unit of measure).
+        CanonicalField("min_order_qty", FieldType.DECIMAL),
+        CanonicalField("order_multiple", FieldType.DECIMAL),
     ),
     "locations": (
         CanonicalField("external_id", FieldType.TEXT, required=True, max_length=200),
@@ -76,6 +83,18 @@ CANONICAL_FIELDS: dict[str, tuple[CanonicalField, ...]] = {
         # source's own stock row).
         CanonicalField("level", FieldType.DECIMAL),
         CanonicalField("level_key", FieldType.TEXT, max_length=420),
+    ),
+    # What is on its way to a location and not received yet: the open quantity (ordered − received) of a purchase
+    # order line or a transfer in transit. A full read is the whole open set: a line the source no longer lists is
+    # closed and leaves Atlas too. Without an id of its own a line is identified by its content.
+    "open_orders": (
+        CanonicalField("external_id", FieldType.TEXT, max_length=200),
+        CanonicalField("item_ref", FieldType.TEXT, required=True, max_length=200),
+        CanonicalField("location_ref", FieldType.TEXT, max_length=200),
+        CanonicalField("open_qty", FieldType.DECIMAL, required=True),
+        CanonicalField("expected_at", FieldType.DATETIME),
+        CanonicalField("kind", FieldType.ORDER_KIND),
+        CanonicalField("reference", FieldType.TEXT, max_length=200),
     ),
 }
 RESOURCES = tuple(CANONICAL_FIELDS)

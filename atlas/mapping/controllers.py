@@ -427,6 +427,33 @@ class InventoryController(Controller):
             cursor_key=paging.cursor_key(request),
         )
 
+    @get("/open-orders", opt={"permission": Permission.READ})
+    async def open_orders(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        q: str | None = Parameter(default=None, max_length=100),
+        item_id: uuid.UUID | None = None,
+        location_id: uuid.UUID | None = None,
+        kind: str | None = Parameter(default=None, max_length=20),
+        limit: int = paging.limit_param(),
+        offset: int = paging.offset_param(),
+        cursor: str | None = paging.cursor_param(),
+    ) -> dict[str, Any]:
+        """Open order lines (purchase orders and transfers in transit, what is still to arrive) by SKU and receiving
+        location; ``next_cursor`` (when more follow) is the next page's ``cursor``."""
+        return await inventory.open_orders(
+            db,
+            q=q,
+            item_id=item_id,
+            location_id=location_id,
+            kind=kind,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+            cursor_key=paging.cursor_key(request),
+        )
+
 
 CONTROLLERS = [
     MappingController,

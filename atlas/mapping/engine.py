@@ -31,7 +31,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from atlas.connectors.engine.jsonpath import CompiledPath, JsonPathError, _simple_steps, compile_path
-from atlas.mapping.canonical import CANONICAL_FIELDS, LOCATION_TYPES, CanonicalField, FieldType, MovementKind
+from atlas.mapping.canonical import (
+    CANONICAL_FIELDS,
+    LOCATION_TYPES,
+    ORDER_KINDS,
+    CanonicalField,
+    FieldType,
+    MovementKind,
+)
 from atlas.mapping.conditions import compile_conditions, first_match, is_empty
 from atlas.mapping.invalid import MappingInvalid
 
@@ -48,6 +55,7 @@ TRANSFORMS = (
     "default",
     "negate_when",
     "join",
+    "subtract",
 )
 MAX_TRANSFORMS = 8
 MOVEMENT_KINDS = frozenset(k.value for k in MovementKind)
@@ -268,6 +276,24 @@ def _negate_when(spec: dict[str, Any], where: str) -> Callable[[Any, Any], Any]:
     return apply
 
 
+def _subtract(spec: dict[str, Any], where: str) -> Callable[[Any, Any], Any]:
+    """The value minus the number at ``path`` in the same record (absent or null: nothing to subtract), e.g. an order
+    line's open quantity as ordered − received."""
+    path = _compile(spec.get("path"), where)
+
+    def apply(value: Any, record: Any) -> Any:
+        number = _number(value)
+        if number is MISSING or number is None:
+            return number
+        found = path.find(record)
+        other = _number(found[0]) if found else None
+        if other is MISSING or other is None:
+            return number
+        return number - other
+
+    return apply
+
+
 def _join(spec: dict[str, Any], where: str) -> Callable[[Any, Any], Any]:
     paths = spec.get("paths")
     if not isinstance(paths, list) or not paths or len(paths) > 10:
@@ -320,6 +346,8 @@ def _transform(spec: Any, where: str) -> tuple[Callable[..., Any], bool]:
         return _default(spec, where), False
     if op == "negate_when":
         return _negate_when(spec, where), True
+    if op == "subtract":
+        return _subtract(spec, where), True
     return _join(spec, where), True
 
 
@@ -385,6 +413,15 @@ def _coerce(canonical: CanonicalField, default_zone: tzinfo) -> Callable[[Any], 
             return text
 
         return movement
+    if kind == FieldType.ORDER_KIND:
+
+        def order_kind(value: Any) -> Any:
+            text = _text(value).strip().lower()
+            if text not in ORDER_KINDS:
+                raise _RecordProblem("unknown_order_kind", text[:40])
+            return text
+
+        return order_kind
 
     def location_type(value: Any) -> Any:
         text = _text(value).strip().lower()
@@ -419,7 +456,9 @@ def _coerce(canonical: CanonicalField, default_zone: tzinfo) -> Callable[[Any], 
 
 MEMO_LIMIT = 4096  # entries per memoised field; a field with more different values stops memoising
 MEMO_TEXT_LIMIT = 64  # longer texts are coerced each time, not remembered
-_MEMOISED = frozenset({FieldType.DECIMAL, FieldType.DATETIME, FieldType.MOVEMENT_KIND, FieldType.LOCATION_TYPE})
+_MEMOISED = frozenset(
+    {FieldType.DECIMAL, FieldType.DATETIME, FieldType.MOVEMENT_KIND, FieldType.LOCATION_TYPE, FieldType.ORDER_KIND}
+)
 _ZERO = Decimal(0)
 _PAIR = "{item_ref} + '@' + ({location_ref} or '')"  # a balance's or a level's key when the source gives none
 
@@ -729,6 +768,10 @@ def _fills(resource: str, mapped: set[str], *, count: bool = False, levels: bool
     if resource == "locations":
         return [_Fill("external_id", "{code}")]
     fills = [_Fill("location_ref", "None")] if "location_ref" not in mapped else []
+    if resource == "open_orders":
+        # No id from the source: the content identifies the line (a full read replaces the open set, so a line
+        # whose open quantity changed is simply a new line and the old one leaves). No kind: a purchase order.
+        return [*fills, _Fill("external_id", "'sha:' + content_hash(record)"), _Fill("kind", "'purchase'")]
     if resource == "stock_balances":
         fills += [_Fill("reserved_qty", "ZERO"), _Fill("available_qty", "{quantity} - {reserved_qty}")]
         if "source_id" not in mapped:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.db import paging
 from atlas.db.engine import tenant_context
-from atlas.mapping.models import Item, Location, StockBalance, StockMovement
+from atlas.mapping.models import Item, Location, OpenOrder, StockBalance, StockMovement
 
 # Each list's total order: its keys, then the row's id, so pages never skip or repeat a row.
 ITEM_ORDER = paging.Ordering("items", (paging.asc(Item.sku, "str"), paging.asc(Item.id, "uuid")))
@@ -22,6 +22,10 @@ BALANCE_ORDER = paging.Ordering(
 )
 MOVEMENT_ORDER = paging.Ordering(
     "movements", (paging.desc(StockMovement.occurred_at, "datetime"), paging.desc(StockMovement.id, "int"))
+)
+OPEN_ORDER_ORDER = paging.Ordering(
+    "open_orders",
+    (paging.asc(Item.sku, "str"), paging.asc(Location.code, "str"), paging.asc(OpenOrder.id, "uuid")),
 )
 
 
@@ -91,6 +95,8 @@ async def items(
                 "unit_of_measure": i.unit_of_measure,
                 "unit_cost": i.unit_cost,
                 "lead_time_days": i.lead_time_days,
+                "min_order_qty": i.min_order_qty,
+                "order_multiple": i.order_multiple,
                 "updated_at": i.updated_at,
             }
             for (i,) in rows
@@ -230,5 +236,66 @@ async def movements(
                 "external_id": m.external_id,
             }
             for m, sku, code in rows
+        ],
+    }
+
+
+async def open_orders(
+    session: AsyncSession,
+    *,
+    q: str | None,
+    item_id: uuid.UUID | None,
+    location_id: uuid.UUID | None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+    cursor: str | None = None,
+    cursor_key: paging.CursorKey | None = None,
+) -> dict[str, Any]:
+    """Open order lines (purchase orders and transfers in transit) by SKU and receiving location."""
+    statement = (
+        select(OpenOrder, Item.sku, Item.name, Location.code, Location.name)
+        .join(Item, Item.id == OpenOrder.item_id)
+        .join(Location, Location.id == OpenOrder.location_id)
+        .where(OpenOrder.tenant_id == _tenant(session))
+    )
+    if q:
+        statement = statement.where(
+            or_(
+                Item.sku.ilike(_like(q)),
+                Item.name.ilike(_like(q)),
+                Location.code.ilike(_like(q)),
+                OpenOrder.reference.ilike(_like(q)),
+            )
+        )
+    if item_id:
+        statement = statement.where(OpenOrder.item_id == item_id)
+    if location_id:
+        statement = statement.where(OpenOrder.location_id == location_id)
+    if kind:
+        statement = statement.where(OpenOrder.kind == kind)
+    rows, total, next_cursor = await _page(
+        session, statement, OPEN_ORDER_ORDER, paging.Page(limit=limit, offset=offset, cursor=cursor, key=cursor_key)
+    )
+    return {
+        "total": total,
+        "next_cursor": next_cursor,
+        "items": [
+            {
+                "id": str(o.id),
+                "connector_id": str(o.connector_id),
+                "external_id": o.external_id,
+                "item_id": str(o.item_id),
+                "sku": sku,
+                "item_name": item_name,
+                "location_id": str(o.location_id),
+                "location_code": code,
+                "location_name": location_name,
+                "open_qty": o.open_qty,
+                "expected_at": o.expected_at,
+                "kind": o.kind,
+                "reference": o.reference,
+            }
+            for o, sku, item_name, code, location_name in rows
         ],
     }

@@ -66,6 +66,8 @@ class Item(TenantOwned, Base):
     unit_of_measure: Mapped[str | None] = mapped_column(String(50))
     unit_cost: Mapped[Decimal | None] = mapped_column(MONEY)
     lead_time_days: Mapped[int | None] = mapped_column(Integer)
+    min_order_qty: Mapped[Decimal | None] = mapped_column(QTY)
+    order_multiple: Mapped[Decimal | None] = mapped_column(QTY)  # the case pack an order is a multiple of
     created_run_id: Mapped[uuid.UUID | None] = _run_ref()
     updated_run_id: Mapped[uuid.UUID | None] = _run_ref()
     seen_run_id: Mapped[uuid.UUID | None] = _run_ref()
@@ -192,13 +194,51 @@ class StockMovement(TenantOwned, Base):
     seen_run_id: Mapped[uuid.UUID | None] = _run_ref()
 
 
+class OpenOrder(TenantOwned, Base):
+    """One open order line at the source: a purchase order line or a transfer in transit to ``location_id``, with
+    what is still to arrive (``open_qty`` = ordered − received). A complete full read of its endpoint replaces the
+    endpoint's open set (migration 0018): a line the source no longer lists is deleted."""
+
+    __tablename__ = "open_orders"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "connector_id", "endpoint_key", "external_id", name="uq_open_orders_source"),
+        Index("ix_open_orders_pair", "tenant_id", "item_id", "location_id"),
+        CheckConstraint("kind IN ('purchase', 'transfer')", name="kind"),
+    )
+    tenant_id_index = False
+    tenant_id_foreign_key = False
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    connector_id: Mapped[uuid.UUID] = _connector_fk()
+    endpoint_key: Mapped[str] = mapped_column(String(60), nullable=False)
+    external_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    item_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("items.id", ondelete="CASCADE"), nullable=False
+    )
+    location_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("locations.id", ondelete="CASCADE"), nullable=False
+    )
+    open_qty: Mapped[Decimal] = mapped_column(PART_QTY, nullable=False)
+    expected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    created_run_id: Mapped[uuid.UUID | None] = _run_ref()
+    updated_run_id: Mapped[uuid.UUID | None] = _run_ref()
+    seen_run_id: Mapped[uuid.UUID | None] = _run_ref()
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+RESOURCE_CHECK = "resource IN ('items', 'locations', 'stock_balances', 'stock_movements', 'open_orders')"
+
+
 class Mapping(TenantOwned, Base):
     """How one connector endpoint becomes one canonical resource. Its content lives in versions."""
 
     __tablename__ = "mappings"
     __table_args__ = (
         UniqueConstraint("tenant_id", "connector_id", "endpoint_key", name="uq_mappings_endpoint"),
-        CheckConstraint("resource IN ('items', 'locations', 'stock_balances', 'stock_movements')", name="resource"),
+        CheckConstraint(RESOURCE_CHECK, name="resource"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -341,7 +341,7 @@ async def preview(
     # What each balance or movement points at, resolved as a sync resolves it, so a wrong reference shows at once.
     items: dict[str, dict[str, Any]] = {}
     locations: dict[str, dict[str, Any]] = {}
-    if row.resource in ("stock_balances", "stock_movements"):
+    if row.resource in ("stock_balances", "stock_movements", "open_orders"):
         rows = [r.values for r in results if r.values is not None]
         items = await preview_refs.resolve_items(session, connector.id, (v["item_ref"] for v in rows))
         locations = await preview_refs.resolve_locations(
@@ -359,7 +359,7 @@ async def preview(
         )
         if result.values is not None:
             mapped += 1
-            if row.resource in ("stock_balances", "stock_movements"):
+            if row.resource in ("stock_balances", "stock_movements", "open_orders"):
                 item_ref, location_ref = result.values["item_ref"], result.values.get("location_ref")
                 record.item = items.get(item_ref)
                 record.location = locations.get(location_ref) if location_ref is not None else None

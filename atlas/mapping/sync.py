@@ -48,6 +48,7 @@ from atlas.mapping.writer import (
     References,
     Unresolved,
     reconcile_balances,
+    replace_open_orders,
     resolve_counts,
     run_counts,
     unresolved_errors,
@@ -61,7 +62,7 @@ log = structlog.get_logger("atlas.sync")
 BATCH_SIZE = 5000
 QUARANTINE_CHUNK = 2000
 WINDOW_OVERLAP = timedelta(days=1)
-RESOURCE_ORDER = {"locations": 0, "items": 1, "stock_balances": 2, "stock_movements": 3}
+RESOURCE_ORDER = {"locations": 0, "items": 1, "stock_balances": 2, "stock_movements": 3, "open_orders": 4}
 ACTIVE = ("queued", "running")
 STALE_AFTER = timedelta(hours=7)  # longer than a sync endpoint may run (6 hours) plus margin
 
@@ -369,7 +370,7 @@ async def sync_endpoint(
         vanish_limit = connector.max_vanished_share
         references = (
             await References.load(session, connector_id)
-            if mapping.resource in ("stock_balances", "stock_movements")
+            if mapping.resource in ("stock_balances", "stock_movements", "open_orders")
             else None
         )
         item_limit = await records_limit(session) if mapping.resource == "items" else None
@@ -493,6 +494,11 @@ async def sync_endpoint(
             )
             await _record_vanished(session, reconciliation, run_id=run_id, connector_id=connector_id)
             progress.extra["reconciliation"] = reconciliation.as_dict()
+        if mapping.resource == "open_orders" and endpoint.time_window is None:
+            # A full read is the whole open set: what it did not return is no longer open at the source.
+            progress.extra["closed"] = await replace_open_orders(
+                session, connector_id=connector_id, endpoint_key=endpoint_key, run_id=run_id
+            )
         if mapping.resource == "stock_movements" and compiled.counts:
             progress.extra["counts"] = await resolve_counts(session, connector_id=connector_id, run_id=run_id)
         await _save_progress(session, run_id, endpoint_key, progress.as_json(mapping.resource, "done"))

@@ -45,11 +45,22 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("unit_of_measure", "text"),
         ("unit_cost", "numeric"),
         ("lead_time_days", "integer"),
+        ("min_order_qty", "numeric"),
+        ("order_multiple", "numeric"),
     ],
     "locations": [("external_id", "text"), ("code", "text"), ("name", "text"), ("type", "text"), ("address", "text")],
 }
 CONTENT = {
-    "items": ["sku", "name", "category", "unit_of_measure", "unit_cost", "lead_time_days"],
+    "items": [
+        "sku",
+        "name",
+        "category",
+        "unit_of_measure",
+        "unit_cost",
+        "lead_time_days",
+        "min_order_qty",
+        "order_multiple",
+    ],
     "locations": ["code", "name", "type", "address"],
     "stock_movements": [
         "item_id",
@@ -163,7 +174,16 @@ def _wire_decimal(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-NUMERIC = {"unit_cost", "quantity", "reserved_qty", "available_qty", "level"}
+NUMERIC = {
+    "unit_cost",
+    "quantity",
+    "reserved_qty",
+    "available_qty",
+    "level",
+    "min_order_qty",
+    "order_multiple",
+    "open_qty",
+}
 
 
 def _staged(columns: list[tuple[str, str]]) -> str:
@@ -300,7 +320,33 @@ STAGED: dict[str, list[tuple[str, str]]] = {
         ("level_key", "text"),
         ("is_count", "boolean"),
     ],
+    "open_orders": [
+        ("external_id", "text"),
+        ("item_id", "uuid"),
+        ("location_id", "uuid"),
+        ("open_qty", "numeric"),
+        ("expected_at", "timestamptz"),
+        ("kind", "text"),
+        ("reference", "text"),
+    ],
 }
+
+_OPEN_CONTENT = ("item_id", "location_id", "open_qty", "expected_at", "kind", "reference")
+_OPEN_CHANGED = " OR ".join(f"o.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in _OPEN_CONTENT)
+# One statement per batch of open order lines, one per line id (the last one read wins), under the endpoint.
+OPEN_ORDERS_SQL = f"""
+INSERT INTO open_orders AS o (id, tenant_id, connector_id, endpoint_key, external_id, item_id, location_id, open_qty,
+                              expected_at, kind, reference, created_run_id, updated_run_id, seen_run_id, created_at,
+                              updated_at)
+SELECT s.id, $1, $2, $4, s.external_id, s.item_id, s.location_id, s.open_qty::numeric, s.expected_at, s.kind,
+       s.reference, $3, $3, $3, now(), now()
+FROM (SELECT DISTINCT ON (external_id) * FROM _stage_open_orders ORDER BY external_id, ord DESC) s
+ON CONFLICT (tenant_id, connector_id, endpoint_key, external_id) DO UPDATE SET
+    {", ".join(f"{c} = EXCLUDED.{c}" for c in _OPEN_CONTENT)},
+    updated_run_id = CASE WHEN {_OPEN_CHANGED} THEN EXCLUDED.updated_run_id ELSE o.updated_run_id END,
+    updated_at = CASE WHEN {_OPEN_CHANGED} THEN now() ELSE o.updated_at END,
+    seen_run_id = EXCLUDED.seen_run_id
+"""
 
 _PART_CONTENT = ("item_id", "location_id", "quantity", "reserved_qty", "available_qty", "as_of")
 _PART_CHANGED = " OR ".join(f"p.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in _PART_CONTENT) + (
@@ -378,6 +424,8 @@ async def write_batch(
         names = [n for n, _ in columns]
         items, locations = refs.items, refs.locations
         is_balance = resource == "stock_balances"
+        is_open = resource == "open_orders"
+        open_ids = new_ids(len(rows)) if is_open else []
         by_pair = combine != "sum"
         for position, row in enumerate(rows):
             item_id = items.get(row["item_ref"])
@@ -390,7 +438,21 @@ async def write_batch(
             if item_id is None or location_id is None:
                 unresolved.append(Unresolved(position, "unknown_item" if item_id is None else "unknown_location"))
                 continue
-            if is_balance:
+            if is_open:
+                records.append(
+                    (
+                        position,
+                        open_ids[position],
+                        row["external_id"],
+                        item_id,
+                        location_id,
+                        str(row["open_qty"]),
+                        row.get("expected_at"),
+                        row.get("kind") or "purchase",
+                        row.get("reference"),
+                    )
+                )
+            elif is_balance:
                 records.append(
                     (
                         position,
@@ -421,7 +483,11 @@ async def write_batch(
                     )
                 )
         staged = ["ord", *names]
-        if is_balance:
+        if is_open:
+            staged = ["ord", "id", *names]
+            sql = OPEN_ORDERS_SQL
+            extra = [endpoint_key]
+        elif is_balance:
             sql = BALANCE_PARTS_SQL
             extra = [endpoint_key]
         else:
@@ -438,11 +504,11 @@ async def write_batch(
 
 def _staged_columns(resource: str, columns: list[tuple[str, str]]) -> str:
     """Items and locations are staged with the ids new rows will take; balances and movements without."""
-    keyed = resource in ("items", "locations")
+    keyed = resource in ("items", "locations", "open_orders")
     return ("id uuid, " if keyed else "") + _staged(columns)
 
 
-TABLES = ("items", "locations", "stock_balances", "stock_movements")
+TABLES = ("items", "locations", "stock_balances", "stock_movements", "open_orders")
 
 # Balances per item and location, from their parts: a balance a run touched (a part seen, or changed by the run's
 # reconciliation), new when every part of it was created by the run, changed when any part was.
@@ -641,6 +707,23 @@ async def reconcile_balances(
     await raw.execute(_VANISH, tenant_id, connector_id, endpoint_key, run_id)
     await compact_parts(session, connector_id=connector_id, run_id=run_id)
     return Reconciliation(gone, zeroed, reduced, False, len(zeroed), nonzero, limit)
+
+
+async def replace_open_orders(
+    session: AsyncSession, *, connector_id: uuid.UUID, endpoint_key: str, run_id: uuid.UUID
+) -> int:
+    """After a complete, error-free full read of an open-order endpoint: the lines it did not return are no longer
+    open at the source (received, cancelled, closed), so they leave. How many. Never after an incremental read."""
+    raw = await _raw(session)
+    status = await raw.execute(
+        "DELETE FROM open_orders WHERE tenant_id = $1 AND connector_id = $2 AND endpoint_key = $3 "
+        "AND seen_run_id IS DISTINCT FROM $4",
+        tenant_context(session).tenant_id,
+        connector_id,
+        endpoint_key,
+        run_id,
+    )
+    return int(status.split()[-1])
 
 
 async def compact_parts(session: AsyncSession, *, connector_id: uuid.UUID, run_id: uuid.UUID) -> int:

@@ -115,6 +115,7 @@ MATRIX = [
     ("GET", "/api/inventory/locations", None, "viewer"),
     ("GET", "/api/inventory/balances", None, "viewer"),
     ("GET", "/api/inventory/movements", None, "viewer"),
+    ("GET", "/api/inventory/open-orders", None, "viewer"),
     ("GET", "/app/inventory", None, "viewer"),
     ("GET", "/app/inventory?tab=movements", None, "viewer"),
     ("GET", "/app/quarantine", None, "viewer"),

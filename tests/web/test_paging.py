@@ -28,6 +28,7 @@ ITEMS = 61
 LOCATIONS = 23
 BALANCE_ITEMS = 20  # balances: the first 20 items at every location
 MOVEMENTS = 150
+OPEN_ORDERS = 57  # open order lines: a few SKUs and codes, so the keys tie
 QUARANTINED = 45  # 30 groups: 15 of two records, 15 of one
 DRAFTS = 41
 AUDIT_EVENTS = 60
@@ -58,6 +59,7 @@ class Lists:
             "/api/inventory/locations": ({}, self.ids(f"SELECT id::text FROM locations WHERE {t}")),
             "/api/inventory/balances": ({}, self.ids(f"SELECT id::text FROM stock_balances WHERE {t}")),
             "/api/inventory/movements": ({}, self.ids(f"SELECT id FROM stock_movements WHERE {t}")),
+            "/api/inventory/open-orders": ({}, self.ids(f"SELECT id::text FROM open_orders WHERE {t}")),
             "/api/quarantine": (
                 {},
                 self.ids(f"SELECT id::text FROM quarantined_records WHERE {t} AND status = 'open'"),
@@ -95,7 +97,7 @@ def identity(path: str, row: dict[str, Any]) -> Any:
 async def _seed(database: Any, tenant_id: uuid.UUID, connector_id: uuid.UUID) -> None:
     from atlas.ai_engine.models import AnalysisRun, Anomaly, Recommendation
     from atlas.execution_lock.models import ExecutionDraft
-    from atlas.mapping.models import Item, Location, QuarantinedRecord, StockBalancePart, StockMovement
+    from atlas.mapping.models import Item, Location, OpenOrder, QuarantinedRecord, StockBalancePart, StockMovement
     from atlas.platform.audit import Actor, EventType, record
 
     async with database.tenant_session(tenant_id) as session:
@@ -157,6 +159,22 @@ async def _seed(database: Any, tenant_id: uuid.UUID, connector_id: uuid.UUID) ->
                 kind="sale",
             )
             for i in range(MOVEMENTS)
+        )
+        session.add_all(
+            OpenOrder(
+                tenant_id=tenant_id,
+                connector_id=connector_id,
+                endpoint_key="open-orders",
+                external_id=f"line-{i}",
+                item_id=items[i % ITEMS].id,
+                location_id=locations[i % LOCATIONS].id,
+                open_qty=Decimal(3),
+                expected_at=MOMENT,
+                kind="purchase",
+                created_at=MOMENT,
+                updated_at=MOMENT,
+            )
+            for i in range(OPEN_ORDERS)
         )
         recommendations = [
             Recommendation(
@@ -275,6 +293,7 @@ CURSOR_LISTS = {
     "/api/inventory/locations",
     "/api/inventory/balances",
     "/api/inventory/movements",
+    "/api/inventory/open-orders",
     "/api/quarantine",
 }
 OFFSET_LISTS = CURSOR_LISTS - {"/api/audit-logs"} | {"/api/approvals", "/api/quarantine/groups"}

@@ -13,6 +13,7 @@ class ResourceKind(enum.StrEnum):
     LOCATIONS = "locations"
     STOCK_BALANCES = "stock_balances"
     STOCK_MOVEMENTS = "stock_movements"
+    OPEN_ORDERS = "open_orders"
 
 
 class AuthKind(enum.StrEnum):
