@@ -187,20 +187,29 @@ class Metrics:
     duplicates: int
 
 
+def cycle_service_level(run: Run, since: int, rows: NDArray[np.bool_] | None = None) -> tuple[float, int]:
+    """The share of replenishment cycles without unmet demand, and their number.
+
+    A cycle runs from a receipt's morning to the day before the next receipt, both on or after ``since``.
+    """
+    good = cycles = 0
+    short = run.lost > 0
+    chosen = np.ones(run.demand.shape[0], dtype=bool) if rows is None else rows
+    for row in np.flatnonzero(chosen).tolist():
+        receipts = np.flatnonzero(run.received[row, since:] > 0) + since
+        for begin, end in zip(receipts[:-1].tolist(), receipts[1:].tolist(), strict=True):
+            cycles += 1
+            good += not bool(short[row, begin:end].any())
+    return (good / cycles if cycles else float("nan")), cycles
+
+
 def measure(run: Run, since: int) -> Metrics:
     """The run's figures over days ``since`` and later (orders placed on those nights)."""
     demand = run.demand[:, since:]
     lost = run.lost[:, since:]
     total = float(demand.sum())
     fill = 1.0 - float(lost.sum()) / total if total > 0 else 1.0
-    # Cycles: from a receipt's morning to the day before the next receipt, both receipts on or after ``since``.
-    good = cycles = 0
-    short = run.lost > 0
-    for row in range(run.demand.shape[0]):
-        receipts = np.flatnonzero(run.received[row, since:] > 0) + since
-        for begin, end in zip(receipts[:-1].tolist(), receipts[1:].tolist(), strict=True):
-            cycles += 1
-            good += not bool(short[row, begin:end].any())
+    level, cycles = cycle_service_level(run, since)
     stockout_days = float((lost > 0).sum()) / lost.size * 1000.0
     average = float(run.stock[:, since:].mean())
     mean_demand = float(demand.mean())
@@ -208,7 +217,7 @@ def measure(run: Run, since: int) -> Metrics:
     recent = night >= since
     return Metrics(
         fill_rate=fill,
-        cycle_service_level=good / cycles if cycles else float("nan"),
+        cycle_service_level=level,
         cycles=cycles,
         stockout_days_per_1000=stockout_days,
         average_stock=average,
@@ -493,6 +502,11 @@ def main() -> None:
             f"{m.stockout_days_per_1000:.1f} | {m.average_stock:.1f} ({m.stock_days:.1f}) | {m.orders:,} | "
             f"{m.duplicates:,} | {run.seconds:.0f} |"
         )
+    print("\n| policy | " + " | ".join(f"cycle service level, L = {days} days" for days in LEAD_TIMES) + " |")
+    print("| --- |" + " --- |" * len(LEAD_TIMES))
+    for run in runs:
+        parts = [cycle_service_level(run, since, lead == days) for days in LEAD_TIMES]
+        print(f"| {run.name} | " + " | ".join(f"{level:.1%} ({count:,})" for level, count in parts) + " |")
     covered = np.concatenate(atlas.covered) if atlas.covered else np.zeros(0, dtype=bool)
     predicted, happened = atlas.stockouts(runs[0])
     print(
