@@ -48,6 +48,9 @@ from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import optimize
+
+from atlas.ai_engine import count_distribution
 
 Array = NDArray[np.float64]
 Mask = NDArray[np.bool_]
@@ -86,6 +89,11 @@ PRIOR_DAYS = 7.0  # weight, in backtest days, of the Poisson spread in the error
 MAX_DEMAND = 1e15  # a day's demand is clipped here, so that sums of squares stay finite
 DISCRETE_MEAN = 30.0  # below this mean a count forecast gets a negative-binomial interval
 DISCRETE_STEPS = 160  # whole counts scanned for it at most (beyond, the normal interval)
+LEAD_POWERS = 3  # the lead-time total's variance is a polynomial in L of this degree, without constant
+LEVELS = (0.1, 0.5, 0.9)  # the daily quantiles published
+CALIBRATION_GRID = np.linspace(0.0, 1.0, 41)
+CALIBRATION_SERIES = 5000  # about this many series (evenly spread over the rows) feed the calibration map
+CALIBRATION_DAYS = (1, 3, 7, 14)  # the lengths of the backtest totals the calibration map is measured on
 
 
 @dataclass
@@ -107,13 +115,31 @@ class Signals:
 class ForecastResult:
     method: NDArray[np.int64]  # index into METHODS
     forecast: Array  # series × horizon, expected daily demand
-    lo80: Array
-    hi80: Array
+    q10: Array  # series × horizon: the daily demand quantiles 0.1, 0.5 and 0.9
+    q50: Array
+    q90: Array
     sigma: Array  # daily forecast error (standard deviation), per series
     mae: Array  # backtest mean absolute error of the chosen method
     mase: Array  # the same, scaled by the in-sample one-step naive error
     signals: Signals
     backtest_mae: Array = field(repr=False)  # series × methods
+    # series × LEAD_POWERS: the variance of the total demand over L days is sigma² · Σ_k factor_k · L^k, measured
+    # by the rolling-origin backtest's sums of errors over 1..backtest_horizon days and pooled over intermittent
+    # and over regular series (see _lead_variance_factors).
+    lead_factors: Array = field(repr=False, default_factory=lambda: np.zeros((0, LEAD_POWERS)))
+    # The calibration map of total-demand probabilities: CALIBRATION_GRID[j] is the model's cumulative
+    # probability t, calibration[j] the share of backtest totals at or below the model's t quantile.
+    calibration: Array = field(repr=False, default_factory=lambda: CALIBRATION_GRID.copy())
+
+    @property
+    def lo80(self) -> Array:
+        """The lower end of the 80% interval: the 0.1 quantile."""
+        return self.q10
+
+    @property
+    def hi80(self) -> Array:
+        """The upper end of the 80% interval: the 0.9 quantile."""
+        return self.q90
 
     def method_names(self) -> list[str]:
         return [METHODS[i] for i in self.method]
@@ -404,10 +430,10 @@ def _eligible(sig: Signals, weeks: float) -> Mask:
 # --------------------------------------------------------------------------- intervals
 
 
-def _count_interval(mean: Array, variance: Array) -> tuple[Array, Array, Mask]:
-    """The whole-count interval whose probability comes closest to 80%, for a negative binomial
-    (Poisson where the variance does not exceed the mean). Returns lower, upper and whether the
-    scan found the upper end (else the caller falls back to the normal interval)."""
+def _count_quantiles(mean: Array, variance: Array) -> tuple[Array, Array, Array, Mask]:
+    """The LEVELS quantiles (the smallest whole count k with P(X ≤ k) ≥ level) of a negative binomial
+    (Poisson where the variance does not exceed the mean), by scanning the whole counts up from 0. Returns
+    q0.1, q0.5, q0.9 and whether the scan reached q0.9 (else the caller falls back to the normal quantiles)."""
     flat_mean = mean.ravel()
     flat_variance = np.maximum(variance.ravel(), flat_mean * (1.0 + 1e-9))
     excess = flat_variance - flat_mean
@@ -419,60 +445,58 @@ def _count_interval(mean: Array, variance: Array) -> tuple[Array, Array, Mask]:
     with np.errstate(divide="ignore", invalid="ignore"):
         p0 = np.where(poisson, np.exp(-flat_mean), np.exp(-safe_size * np.log1p(flat_mean / safe_size)))
         odds = np.where(poisson, flat_mean, flat_mean / (safe_size + flat_mean))
-    lower = np.zeros(flat_mean.size)
-    upper = np.zeros(flat_mean.size)
-    done = np.zeros(flat_mean.size, dtype=bool)
+    found = [np.zeros(flat_mean.size, dtype=bool) for _ in LEVELS]
+    quantile = [np.zeros(flat_mean.size) for _ in LEVELS]
     active = np.arange(flat_mean.size)
     pmf = p0.copy()
-    cdf_before = np.zeros(flat_mean.size)  # F(k − 1)
-    lower_found = np.zeros(flat_mean.size, dtype=bool)
-    excluded = np.zeros(flat_mean.size)  # F(L − 1), the probability below the interval
+    cdf = np.zeros(flat_mean.size)
     for k in range(DISCRETE_STEPS):
-        p = pmf[active]
-        before = cdf_before[active]
-        mid = before + 0.5 * p  # the mid-distribution function at k
-        # Lower end L: the count of k with mid < 0.1 (the excluded tail closest to 10%).
-        new_lower = ~lower_found[active] & (mid >= 0.1)
-        lower[active[new_lower]] = k
-        excluded[active[new_lower]] = before[new_lower]
-        lower_found[active[new_lower]] = True
-        # Upper end H: one below the first k whose mid reaches 0.8 + F(L − 1).
-        finished = lower_found[active] & (mid >= 0.8 + excluded[active])
-        upper[active[finished]] = np.maximum(k - 1, lower[active[finished]])
-        done[active[finished]] = True
-        keep = ~finished
-        active = active[keep]
+        cdf[active] += pmf[active]
+        reached = cdf[active]
+        for level, done, value in zip(LEVELS, found, quantile, strict=True):
+            new = ~done[active] & (reached >= level - 1e-12)
+            value[active[new]] = k
+            done[active[new]] = True
+        active = active[~found[-1][active]]
         if not active.size:
             break
-        cdf_before[active] = before[keep] + p[keep]
         ratio = np.where(poisson[active], 1.0 / (k + 1), (k + safe_size[active]) / (k + 1))
-        pmf[active] = p[keep] * ratio * odds[active]
+        pmf[active] = pmf[active] * ratio * odds[active]
     shape = mean.shape
-    return lower.reshape(shape), upper.reshape(shape), done.reshape(shape)
+    q10, q50, q90 = (value.reshape(shape) for value in quantile)
+    return q10, q50, q90, found[-1].reshape(shape)
 
 
-def _intervals(forecast: Array, sigma: Array, counts: Mask) -> tuple[Array, Array]:
-    """80% intervals per series and day: negative-binomial mid-quantiles for whole counts below
-    DISCRETE_MEAN, the normal interval otherwise."""
+def _daily_quantiles(forecast: Array, sigma: Array, counts: Mask) -> tuple[Array, Array, Array]:
+    """The daily 0.1, 0.5 and 0.9 quantiles per series and day: of the negative binomial with the forecast as
+    its mean and the backtest's error variance (Poisson where they are equal) for whole counts below
+    DISCRETE_MEAN, of the normal distribution otherwise (also where the variance is below the mean: very regular
+    demand, which a count distribution would make too wide). The 0.1 quantile is never above the forecast nor the
+    0.9 quantile below it (for whole counts this moves no count from one side of a quantile to the other
+    unless the mean is a whole count or more beyond it, which a negative binomial's 0.1 and 0.9 quantiles
+    almost never are)."""
     spread = Z80 * sigma[:, None]
-    lo = np.maximum(forecast - spread, 0.0)
-    hi = forecast + spread
+    q10 = np.maximum(forecast - spread, 0.0)
+    q50 = forecast.copy()
+    q90 = forecast + spread
     # Negative binomial where the spread is at least Poisson's; below that (very regular demand)
-    # the normal interval, which may then be narrower than a count distribution allows.
+    # the normal quantiles, which may then be narrower than a count distribution allows.
     discrete = counts[:, None] & (forecast < DISCRETE_MEAN) & (sigma[:, None] ** 2 >= forecast)
-    # A flat forecast needs its interval computed once per series, not once per day.
+    # A flat forecast needs its quantiles computed once per series, not once per day.
     flat = (forecast.max(axis=1, initial=0.0) == forecast.min(axis=1, initial=np.inf)) & discrete.all(axis=1)
     todo = discrete & ~flat[:, None]
     todo[:, 0] |= flat
     if todo.any():
         rows, cols = np.nonzero(todo)
         mean = forecast[rows, cols]
-        lower, upper, found = _count_interval(mean, (sigma * sigma)[rows])
-        lo[rows[found], cols[found]] = np.minimum(lower[found], mean[found])
-        hi[rows[found], cols[found]] = np.maximum(upper[found], mean[found])
-        lo[flat] = lo[flat, :1]
-        hi[flat] = hi[flat, :1]
-    return lo, hi
+        low, middle, high, found = _count_quantiles(mean, (sigma * sigma)[rows])
+        q10[rows[found], cols[found]] = np.minimum(low[found], mean[found])
+        q50[rows[found], cols[found]] = middle[found]
+        q90[rows[found], cols[found]] = np.maximum(high[found], mean[found])
+        q10[flat] = q10[flat, :1]
+        q50[flat] = q50[flat, :1]
+        q90[flat] = q90[flat, :1]
+    return q10, q50, q90
 
 
 # --------------------------------------------------------------------------- the whole
@@ -578,7 +602,21 @@ def _backtest_stops(days: int, backtest_horizon: int, origins: int) -> list[int]
     return [days - k * backtest_horizon for k in range(origins, 0, -1) if days - k * backtest_horizon >= MIN_TRAIN]
 
 
-def _forecast_block(y: Array, horizon: int, start_dow: int, backtest_horizon: int, origins: int) -> ForecastResult:
+@dataclass
+class _BlockStatistics:
+    """What a block's backtest contributes to the pooled lead-time variance and the calibration map."""
+
+    ratio_sum: Array  # groups × backtest_horizon: Σ over series of (mean squared L-day error sum) / sigma²
+    ratio_count: Array  # groups: series counted
+    sample_group: NDArray[np.int64]  # per sampled series: 0 regular, 1 intermittent
+    sample_variance: Array  # per sampled series: sigma²
+    sample_mean: Array  # sampled series × origins × CALIBRATION_DAYS: the forecast total
+    sample_actual: Array  # the same: the actual total
+
+
+def _forecast_block(
+    y: Array, horizon: int, start_dow: int, backtest_horizon: int, origins: int, first: int, sample_every: int
+) -> tuple[ForecastResult, _BlockStatistics]:
     count, days = y.shape
     sig = signals(y, start_dow)
     allowed = _eligible(sig, _profile_weeks(days))
@@ -589,7 +627,11 @@ def _forecast_block(y: Array, horizon: int, start_dow: int, backtest_horizon: in
     absolute = np.zeros((count, len(METHODS)))
     squared = np.zeros((count, len(METHODS)))
     signed = np.zeros((count, len(METHODS)))
+    summed = np.zeros((count, len(METHODS), backtest_horizon))  # Σ over origins of (error summed over 1..L days)²
     finals = np.zeros((len(METHODS), count, horizon))
+    sample_rows = np.flatnonzero((first + np.arange(count)) % sample_every == 0)
+    totals = [days_ for days_ in CALIBRATION_DAYS if days_ <= backtest_horizon]
+    sampled = np.zeros((len(METHODS), len(sample_rows), len(origin_days), len(totals)))
     fit_by_day = np.ascontiguousarray(fit.T)  # day-major, as the methods read it: transposed once for all of them
     for index, run in enumerate(RUNNERS):
         eligible = allowed[:, index]  # a method only runs where it may be chosen
@@ -599,19 +641,30 @@ def _forecast_block(y: Array, horizon: int, start_dow: int, backtest_horizon: in
         members: slice | Mask = slice(None) if eligible.all() else eligible
         z = fit_by_day if isinstance(members, slice) else fit_by_day.compress(eligible, axis=1)
         forecasts = run(z, stops, lengths, start_dow)
-        for origin, predicted in zip(origin_days, forecasts, strict=False):
+        if isinstance(members, slice):
+            pick, positions = np.ones(len(sample_rows), dtype=bool), sample_rows
+        else:
+            pick = eligible[sample_rows]
+            positions = (np.cumsum(eligible) - 1)[sample_rows[pick]]
+        for number, (origin, predicted) in enumerate(zip(origin_days, forecasts, strict=False)):
             error = predicted - y[members, origin : origin + backtest_horizon]
             absolute[members, index] += np.abs(error).mean(axis=1)
             signed[members, index] += error.mean(axis=1)
+            # Totals are measured against demand as it was: a spike during a lead time is demand to serve.
+            running = np.cumsum(error, axis=1)
+            summed[members, index] += running * running
             # The spread is measured against capped demand: one extreme day should not widen
             # every later interval (anomaly detection reports such days on its own).
             error = predicted - fit[members, origin : origin + backtest_horizon]
             squared[members, index] += (error * error).mean(axis=1)
+            if totals:
+                sampled[index, pick, number] = np.cumsum(predicted[positions], axis=1)[:, [t - 1 for t in totals]]
         finals[index, members] = forecasts[-1]
     if origin_days:
         absolute /= len(origin_days)
         squared /= len(origin_days)
         signed /= len(origin_days)
+        summed /= len(origin_days)
         chosen = np.where(allowed, _criterion(absolute, squared, signed, sig), np.inf).argmin(axis=1)
     else:
         chosen = np.full(count, METHODS.index("ses"))
@@ -627,46 +680,179 @@ def _forecast_block(y: Array, horizon: int, start_dow: int, backtest_horizon: in
     naive = np.abs(np.diff(y, axis=1)).mean(axis=1)
     scale = np.where(naive > 0, naive, np.maximum(y.mean(axis=1), 1.0))
     counts = (y == np.floor(y)).all(axis=1)
-    lo, hi = _intervals(final, sigma, counts)
-    return ForecastResult(
+    q10, q50, q90 = _daily_quantiles(final, sigma, counts)
+
+    group = (sig.zero_share > 0.3).astype(np.int64)
+    usable = (variance > 0) & bool(origin_days)
+    ratio_sum = np.zeros((2, backtest_horizon))
+    ratio_count = np.zeros(2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = summed[rows, chosen] / variance[:, None]
+    for g in (0, 1):
+        members_g = usable & (group == g)
+        ratio_sum[g] = ratio[members_g].sum(axis=0)
+        ratio_count[g] = members_g.sum()
+    actual = np.zeros((len(sample_rows), len(origin_days), len(totals)))
+    for number, origin in enumerate(origin_days):
+        running_actual = np.cumsum(y[sample_rows, origin : origin + backtest_horizon], axis=1)
+        actual[:, number] = running_actual[:, [t - 1 for t in totals]]
+    statistics = _BlockStatistics(
+        ratio_sum=ratio_sum,
+        ratio_count=ratio_count,
+        sample_group=group[sample_rows],
+        sample_variance=variance[sample_rows],
+        sample_mean=np.maximum(sampled[chosen[sample_rows], np.arange(len(sample_rows))], 0.0),
+        sample_actual=actual,
+    )
+    result = ForecastResult(
         method=chosen.astype(np.int64),
         forecast=final,
-        lo80=lo,
-        hi80=hi,
+        q10=q10,
+        q50=q50,
+        q90=q90,
         sigma=sigma,
         mae=mae,
         mase=mae / scale,
         signals=sig,
         backtest_mae=absolute,
+        # The group for now; forecast_matrix puts the pooled factors in.
+        lead_factors=np.repeat(group.astype(np.float64)[:, None], LEAD_POWERS, axis=1),
     )
+    return result, statistics
+
+
+def _lead_variance_factors(ratio_sum: Array, ratio_count: Array) -> Array:
+    """Per group (regular, intermittent), the factors c ≥ 0 of the non-negative least-squares fit
+    m(L) ≈ c₁·L + c₂·L² + c₃·L³ to the mean ratio m(L) of the squared L-day error sum to the daily error variance.
+    Independent errors give c = (1, 0, 0); an error of the level, the same on every day of the total, the L² part;
+    a level that wanders on (a random walk, as in the local-level model behind exponential smoothing) the L³ part.
+    A group without a backtest gets independent errors."""
+    horizon = ratio_sum.shape[1]
+    days = np.arange(1, horizon + 1, dtype=np.float64)
+    design = np.stack([days**power for power in range(1, LEAD_POWERS + 1)], axis=1)
+    factors = np.zeros((2, LEAD_POWERS))
+    factors[:, 0] = 1.0
+    for g in range(2):
+        if ratio_count[g] < 1 or horizon < LEAD_POWERS:
+            continue
+        # Relative errors: each L's ratio weighs by its own size, so that the short totals count too.
+        weights = 1.0 / np.maximum(days, 1.0)
+        factors[g], _ = optimize.nnls(design * weights[:, None], ratio_sum[g] / ratio_count[g] * weights)
+    return factors
+
+
+CALIBRATION_PRIOR = 400.0  # backtest totals' weight of the identity map (no correction) in the calibration map
+
+
+def _calibration_map(statistics: list[_BlockStatistics], factors: Array) -> Array:
+    """The share of backtest totals at or below each CALIBRATION_GRID probability of their forecast distribution
+    (the non-randomised probability integral transform of Czado, Gneiting and Held, 2009), shrunk towards the
+    identity by CALIBRATION_PRIOR. Where the model is calibrated this is the identity."""
+    group = np.concatenate([s.sample_group for s in statistics])
+    variance = np.concatenate([s.sample_variance for s in statistics])
+    width = int(np.prod(statistics[0].sample_mean.shape[1:]))  # origins × totals
+    mean = np.concatenate([s.sample_mean.reshape(len(s.sample_group), width) for s in statistics])
+    actual = np.concatenate([s.sample_actual.reshape(len(s.sample_group), width) for s in statistics])
+    grid = CALIBRATION_GRID
+    if not mean.size:
+        return grid.copy()
+    totals = statistics[0].sample_mean.shape[2]  # sampled series × (origins × totals), origin-major
+    lengths = np.tile(np.array(CALIBRATION_DAYS[:totals], dtype=np.float64), mean.shape[1] // max(totals, 1))
+    powers = lengths[None, :, None] ** np.arange(1, LEAD_POWERS + 1)[None, None, :]
+    total_variance = variance[:, None] * (factors[group][:, None, :] * powers).sum(axis=2)
+    below = count_distribution.cdf(actual - 1.0, mean, total_variance).ravel()
+    at_or_below = count_distribution.cdf(actual, mean, total_variance).ravel()
+    mass = at_or_below - below
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(
+            mass[:, None] > 0,
+            np.clip((grid[None, :] - below[:, None]) / mass[:, None], 0.0, 1.0),
+            (grid[None, :] >= at_or_below[:, None]).astype(np.float64),
+        )
+    observed = share.sum(axis=0)
+    count = float(len(below))
+    calibration: Array = np.maximum.accumulate((observed + CALIBRATION_PRIOR * grid) / (count + CALIBRATION_PRIOR))
+    calibration[0], calibration[-1] = 0.0, 1.0
+    return calibration
+
+
+def _from_own_history(result: ForecastResult, y: Array, first_day: Array | None, window: int) -> None:
+    """New items (their first movement fewer than ``window`` days before the end of ``y``: the backtest's span)
+    are forecast from their own short history, not from the zeros before it: the mean daily demand since the
+    first movement, with the spread of those days (at least Poisson's), as a moving average. In place."""
+    if first_day is None:
+        return
+    days = y.shape[1]
+    first = np.asarray(first_day, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        new = np.isfinite(first) & (first > 0) & (first < days) & (days - first < window)
+    rows = np.flatnonzero(new)
+    if not len(rows):
+        return
+    level = np.zeros(len(rows))
+    spread = np.zeros(len(rows))
+    for number, row in enumerate(rows.tolist()):
+        own = np.clip(np.nan_to_num(y[row, int(first[row]) :]), 0.0, MAX_DEMAND)
+        level[number] = own.mean()
+        spread[number] = max(float(own.var(ddof=1)) if len(own) > 1 else 0.0, level[number])
+    result.forecast[rows] = level[:, None]
+    result.sigma[rows] = np.sqrt(spread)
+    counts = (y[rows] == np.floor(y[rows])).all(axis=1)
+    q10, q50, q90 = _daily_quantiles(result.forecast[rows], result.sigma[rows], counts)
+    result.q10[rows], result.q50[rows], result.q90[rows] = q10, q50, q90
+    result.method[rows] = METHODS.index("window")
 
 
 def forecast_matrix(
-    y: Array, *, horizon: int = 30, start_dow: int = 0, backtest_horizon: int = 14, origins: int = 4
+    y: Array,
+    *,
+    horizon: int = 30,
+    start_dow: int = 0,
+    backtest_horizon: int = 14,
+    origins: int = 4,
+    first_day: Array | None = None,
 ) -> ForecastResult:
     """Forecast every row of ``y`` (series × days, oldest first). ``start_dow`` is the weekday
-    (Monday 0) of the first column."""
+    (Monday 0) of the first column. ``first_day`` (optional) is each series' first movement's column (NaN:
+    unknown): a series that began within the backtest's span is forecast from its own days only."""
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 2 or y.shape[1] < 14:
         raise ValueError("forecasting needs a series × day matrix with at least 14 days")
     if horizon < 1 or backtest_horizon < 1 or origins < 0:
         raise ValueError("horizon and backtest_horizon must be positive and origins not negative")
-    parts = []
+    sample_every = max(1, -(-y.shape[0] // CALIBRATION_SERIES))
+    parts: list[ForecastResult] = []
+    statistics: list[_BlockStatistics] = []
     for first in range(0, max(y.shape[0], 1), BLOCK):
         block = y[first : first + BLOCK]
         block = np.where(np.isfinite(block), np.clip(block, 0.0, MAX_DEMAND), 0.0)
-        parts.append(_forecast_block(block, horizon, start_dow % 7, backtest_horizon, origins))
-    if len(parts) == 1:
-        return parts[0]
-    sig = Signals(**{f.name: np.concatenate([getattr(p.signals, f.name) for p in parts]) for f in fields(Signals)})
-    return ForecastResult(
-        method=np.concatenate([p.method for p in parts]),
-        forecast=np.concatenate([p.forecast for p in parts]),
-        lo80=np.concatenate([p.lo80 for p in parts]),
-        hi80=np.concatenate([p.hi80 for p in parts]),
-        sigma=np.concatenate([p.sigma for p in parts]),
-        mae=np.concatenate([p.mae for p in parts]),
-        mase=np.concatenate([p.mase for p in parts]),
-        signals=sig,
-        backtest_mae=np.concatenate([p.backtest_mae for p in parts]),
+        part, block_statistics = _forecast_block(
+            block, horizon, start_dow % 7, backtest_horizon, origins, first, sample_every
+        )
+        parts.append(part)
+        statistics.append(block_statistics)
+    factors = _lead_variance_factors(
+        np.sum([s.ratio_sum for s in statistics], axis=0), np.sum([s.ratio_count for s in statistics], axis=0)
     )
+    calibration = _calibration_map(statistics, factors)
+    if len(parts) == 1:
+        result = parts[0]
+    else:
+        sig = Signals(**{f.name: np.concatenate([getattr(p.signals, f.name) for p in parts]) for f in fields(Signals)})
+        result = ForecastResult(
+            method=np.concatenate([p.method for p in parts]),
+            forecast=np.concatenate([p.forecast for p in parts]),
+            q10=np.concatenate([p.q10 for p in parts]),
+            q50=np.concatenate([p.q50 for p in parts]),
+            q90=np.concatenate([p.q90 for p in parts]),
+            sigma=np.concatenate([p.sigma for p in parts]),
+            mae=np.concatenate([p.mae for p in parts]),
+            mase=np.concatenate([p.mase for p in parts]),
+            signals=sig,
+            backtest_mae=np.concatenate([p.backtest_mae for p in parts]),
+            lead_factors=np.concatenate([p.lead_factors for p in parts]),
+        )
+    result.lead_factors = factors[result.lead_factors[:, 0].astype(np.int64)]
+    result.calibration = calibration
+    _from_own_history(result, y, first_day, backtest_horizon * origins)
+    return result

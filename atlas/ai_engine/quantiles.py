@@ -8,6 +8,15 @@ The policy (`analysis.py`) asks three questions of a forecast, and only through 
   stockout probability shown to people, which must come true at its stated rate.
 
 ``days`` may differ per series and need not be whole. Beyond the forecast's horizon, the last day repeats.
+
+The total over ``days`` is a negative binomial (Poisson where its variance does not exceed its mean: demand is
+counted in whole units and right-skewed) with the forecast's total as its mean and the variance the rolling-origin
+backtest measured for sums of errors over that many days (`total_variance`): σ²·(c₁·L + c₂·L² + c₃·L³), where the
+higher powers carry the error of the level that every day of the total shares, and its wandering on. (σ·√L, with
+independent daily errors, understated it: the "95%" reorder point covered 88.8% of lead-time demand at L = 7.)
+Its probabilities then pass through the calibration map the same backtest measured (`ForecastResult.calibration`),
+so that a probability of 0.3 comes true about 30% of the time on this tenant's own history.
+See docs/replenishment.md.
 """
 
 from __future__ import annotations
@@ -16,7 +25,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from atlas.ai_engine.forecast import ForecastResult
+from atlas.ai_engine import count_distribution
+from atlas.ai_engine.forecast import CALIBRATION_GRID, LEAD_POWERS, ForecastResult
 
 Array = NDArray[np.float64]
 
@@ -35,24 +45,53 @@ def expected_demand(forecast: Array, days: Array) -> Array:
     return result
 
 
+def total_variance(result: ForecastResult, days: Array) -> Array:
+    """The variance of the total demand over ``days``: σ²·(c₁·days + c₂·days² + c₃·days³), as the backtest measured
+    it (independent daily errors, σ²·days, where the forecast carries no measured factors)."""
+    days = np.maximum(np.asarray(days, dtype=np.float64), 0.0)
+    factors = result.lead_factors
+    if factors.shape != (len(result.sigma), LEAD_POWERS):
+        factors = np.zeros((len(result.sigma), LEAD_POWERS))
+        factors[:, 0] = 1.0
+    powers = days[:, None] ** np.arange(1, LEAD_POWERS + 1)[None, :]
+    variance: Array = result.sigma**2 * (factors * powers).sum(axis=1)
+    return variance
+
+
 def total_sigma(result: ForecastResult, days: Array) -> Array:
-    """The spread of the total demand over ``days``."""
-    spread: Array = result.sigma * np.sqrt(days)
+    """The spread (standard deviation) of the total demand over ``days``."""
+    spread: Array = np.sqrt(total_variance(result, days))
     return spread
 
 
+def _model_level(result: ForecastResult, level: float | Array) -> Array:
+    """The model's cumulative probability whose quantile is, by the calibration map, the ``level`` quantile."""
+    mapped: Array = np.interp(np.asarray(level, dtype=np.float64), result.calibration, CALIBRATION_GRID)
+    return mapped
+
+
 def demand_quantile(result: ForecastResult, days: Array, level: float | Array) -> Array:
-    """The ``level`` quantile of the total demand over ``days`` per series."""
+    """The ``level`` quantile of the total demand over ``days`` per series: a whole count, except for very regular
+    demand (variance below the mean), whose total is normal (a count distribution would make it too wide)."""
     mean = expected_demand(result.forecast, days)
-    quantile: Array = mean + stats.norm.ppf(level) * total_sigma(result, days)
+    variance = total_variance(result, days)
+    model_level = _model_level(result, level)
+    counted = count_distribution.ppf(model_level, mean, variance)
+    regular = mean + stats.norm.ppf(model_level) * np.sqrt(variance)
+    quantile: Array = np.where(variance < mean, np.maximum(regular, 0.0), counted)
     return quantile
 
 
 def probability_exceeds(result: ForecastResult, days: Array, stock: Array) -> Array:
-    """P(total demand over ``days`` > ``stock``) per series; NaN where ``stock`` is NaN."""
+    """P(total demand over ``days`` > ``stock``) per series, calibrated; NaN where ``stock`` is NaN."""
     mean = expected_demand(result.forecast, days)
-    spread = total_sigma(result, days)
+    variance = total_variance(result, days)
+    finite = np.isfinite(stock)
+    level = np.where(finite, stock, 0.0)
+    spread = np.sqrt(variance)
     with np.errstate(divide="ignore", invalid="ignore"):
-        probability = np.where(spread > 0, stats.norm.sf((stock - mean) / spread), (mean > stock).astype(np.float64))
-    out: Array = np.where(np.isfinite(stock), probability, np.nan)
+        regular = np.where(spread > 0, stats.norm.cdf((level - mean) / spread), (level >= mean).astype(np.float64))
+    model = np.where(variance < mean, regular, count_distribution.cdf(level, mean, variance))
+    calibrated = 1.0 - np.interp(model, CALIBRATION_GRID, result.calibration)
+    out: Array = np.where(finite, calibrated, np.nan)
     return out
