@@ -19,7 +19,15 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from atlas.ai_engine.anomalies import Anomaly, AnomalySettings, demand_anomalies, large_transactions, severity
+from atlas.ai_engine.anomalies import (
+    Anomaly,
+    AnomalySettings,
+    alert_confidence,
+    demand_anomalies,
+    evidence_strength,
+    large_transactions,
+    severity,
+)
 from atlas.ai_engine.explain import explain_many
 from atlas.ai_engine.forecast import ForecastResult, forecast_matrix
 from atlas.ai_engine.quantiles import expected_demand, probability_exceeds
@@ -74,6 +82,7 @@ class Movements:
     reference: list[str]
     movement_id: list[int]
     kind: list[str]
+    day: NDArray[np.int64] | None = None  # column of each movement's day (None: the last day)
 
 
 @dataclass
@@ -242,7 +251,7 @@ def _analyse(
                 Anomaly(
                     row,
                     "large_transaction",
-                    days - 1,
+                    days - 1 if movements.day is None else int(movements.day[index]),  # dated by the movement
                     p_value,
                     severity(p_value),
                     float(ratio),
@@ -508,8 +517,9 @@ def _analyse(
             )
         )
 
-    # Investigate: one per anomaly. The explanation cites the anomaly's figures; the evidence holds the
-    # series' figures with the anomaly's own.
+    # Investigate: one per anomaly (an episode: `services` keeps one alert per episode across nights). The
+    # explanation cites the anomaly's figures; the evidence holds the series' figures with the anomaly's own,
+    # and the movement days it covers.
     priority = {"critical": "high", "high": "high", "medium": "medium", "low": "low"}
     rows = [anomaly.series for anomaly in anomalies]
     all_figures = []
@@ -547,7 +557,8 @@ def _analyse(
                 series=row,
                 quantity=anomaly.observed,
                 value=None,
-                confidence=_round(1.0 - min(max(anomaly.p_value, 0.0), 1.0), 4),
+                # The share of alerts of this severity that were real on the benchmark (never 1 − p-value).
+                confidence=alert_confidence(anomaly.severity),
                 signals_used=["anomaly_score", "demand_history"],
                 explanation_en=en,
                 explanation_ar=ar,
@@ -558,6 +569,10 @@ def _analyse(
                         "p_value": anomaly.p_value,
                         "zscore": figs["zscore"],
                         **{k: v for k, v in anomaly.details.items()},
+                        "occurred_on": (start + timedelta(days=anomaly.day)).isoformat(),
+                        "first_day": (start + timedelta(days=anomaly.span()[0])).isoformat(),
+                        "last_day": (start + timedelta(days=anomaly.span()[1])).isoformat(),
+                        "evidence_strength": evidence_strength(alert_confidence(anomaly.severity)),
                     },
                     history_excerpt,
                     forecast_excerpt,

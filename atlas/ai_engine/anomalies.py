@@ -31,19 +31,59 @@ class AnomalySettings:
     zero_run_min_days: int = 4
     large_ratio: float = 8.0  # a movement this many times the item's median size, and outside its history
     stale_days: int = 3
+    dispersion_days: int = 112  # the spread of counts from up to 16 weeks (benchmarks/anomalies.py)
 
 
 @dataclass
 class Anomaly:
+    """One detection. Dated by the movement: ``day`` is the column of the demand it is about (a spike's day,
+    the first day of a zero run, a week's peak day), and ``first_day``..``last_day`` the days it covers (its
+    episode: the next night's detection of overlapping days is the same alert, `same_episode`)."""
+
     series: int  # row of the demand matrix (or -1 for a balance without demand history)
     type: str
-    day: int  # column where it is seen (the last day of a run or window)
+    day: int  # column of the movement it is about
     p_value: float
     severity: str
     zscore: float
     observed: float
     expected: float
     details: dict[str, Any] = field(default_factory=dict)
+    first_day: int | None = None  # None: ``day``
+    last_day: int | None = None  # None: ``day``
+
+    def span(self) -> tuple[int, int]:
+        """The first and last column of the movement days this detection covers."""
+        first = self.day if self.first_day is None else self.first_day
+        last = self.day if self.last_day is None else self.last_day
+        return min(first, self.day), max(last, self.day)
+
+
+# Two detections of the same series and type whose movement days overlap, or lie this many days apart or
+# less, are one episode: one alert, updated by each night that still sees it.
+EPISODE_GAP_DAYS = 1
+
+
+def same_episode(a: tuple[int, int], b: tuple[int, int], gap: int = EPISODE_GAP_DAYS) -> bool:
+    """Whether two spans of movement days (first, last; inclusive, any common origin) are one episode."""
+    return a[0] <= b[1] + gap and b[0] <= a[1] + gap
+
+
+# What share of the alerts of each severity were real on the benchmark (`benchmarks/anomalies.py`: episodes
+# on generated data that overlap an injected anomaly, nightly analyses over 8 weeks; see benchmarks/README.md).
+# An investigation's confidence is this measured precision, never 1 − p-value.
+PRECISION_BY_SEVERITY = {"critical": 0.98, "high": 0.91, "medium": 0.73, "low": 0.33}
+STRONG_EVIDENCE = 0.8  # a measured precision from here on reads "strong evidence"; below it, "some evidence"
+
+
+def alert_confidence(severity_band: str) -> float:
+    """The calibrated precision of an alert of this severity (the share of such alerts that were real)."""
+    return PRECISION_BY_SEVERITY.get(severity_band, PRECISION_BY_SEVERITY["low"])
+
+
+def evidence_strength(confidence: float) -> str:
+    """``strong`` or ``some``: how an investigation's calibrated confidence is put in words."""
+    return "strong" if confidence >= STRONG_EVIDENCE else "some"
 
 
 def severity(p_value: float) -> str:
@@ -101,6 +141,10 @@ def demand_anomalies(
         return found
     base = y[:, start:end]
     mean, dispersion = _dispersion(base)
+    if settings.dispersion_days > end - start:
+        # The spread from a longer history where there is one: eight weeks of small counts often understate it.
+        _, longer = _dispersion(y[:, max(0, end - settings.dispersion_days) : end])
+        dispersion = np.maximum(dispersion, longer)
 
     # The recent week as a whole: a sustained spike or a drop.
     observed = y[:, -recent:].sum(axis=1)
@@ -116,18 +160,24 @@ def demand_anomalies(
     down[dropping] = _nb_tail(observed[dropping], expected[dropping], week_dispersion[dropping], upper=False)
     sd = np.sqrt(np.maximum(expected * week_dispersion, 1e-9))
     z = (observed - expected) / sd
+    week = y[:, -recent:]
+    first_week_day = days - recent
     for row in np.flatnonzero((up < settings.p_threshold) & (observed >= 2 * expected + 3)):
+        # Dated by the movement: the week's busiest day; the episode covers its days above the usual level.
+        above = np.flatnonzero(week[row] > mean[row])
         found.append(
             Anomaly(
                 int(row),
                 "demand_spike",
-                days - 1,
+                first_week_day + int(np.argmax(week[row])),
                 float(up[row]),
                 severity(float(up[row])),
                 float(z[row]),
                 float(observed[row]),
                 float(expected[row]),
                 {"window_days": recent, "baseline_daily": round(float(mean[row]), 3)},
+                first_day=first_week_day + int(above[0]),
+                last_day=first_week_day + int(above[-1]),
             )
         )
     for row in np.flatnonzero((down < settings.p_threshold) & (expected >= 7) & (observed <= 0.5 * expected)):
@@ -135,13 +185,14 @@ def demand_anomalies(
             Anomaly(
                 int(row),
                 "demand_drop",
-                days - 1,
+                first_week_day,
                 float(down[row]),
                 severity(float(down[row])),
                 float(z[row]),
                 float(observed[row]),
                 float(expected[row]),
                 {"window_days": recent, "baseline_daily": round(float(mean[row]), 3)},
+                last_day=days - 1,
             )
         )
 
@@ -189,17 +240,19 @@ def demand_anomalies(
         p_run = np.where(zero_share < 1, zero_share**longest, 1.0)
     for row in np.flatnonzero((longest >= settings.zero_run_min_days) & (p_run < settings.p_threshold) & (mean >= 0.5)):
         p_value = float(p_run[row])
+        run_end = days - span.shape[1] + int(last_end[row])
         found.append(
             Anomaly(
                 int(row),
                 "zero_run",
-                days - span.shape[1] + int(last_end[row]),
+                run_end - int(longest[row]) + 1,  # dated by the day demand stopped
                 p_value,
                 severity(p_value),
                 float(-mean[row] / max(np.sqrt(mean[row]), 1e-9)),
                 0.0,
                 float(mean[row] * longest[row]),
                 {"run_days": int(longest[row]), "usual_zero_share": round(float(zero_share[row]), 3)},
+                last_day=run_end,
             )
         )
     return found

@@ -24,6 +24,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.ai_engine import services as ai
+from atlas.ai_engine.anomalies import evidence_strength
 from atlas.errors import NotFound
 from atlas.i18n import catalogue
 from atlas.mapping import inventory
@@ -45,7 +46,15 @@ MAX_LOCATION_OPTIONS = 500
 REC_TYPES = ("reorder", "transfer", "write_off", "investigate")
 PRIORITIES = ("high", "medium", "low")
 REC_STATUSES = ("pending", "approved", "ready_for_execution", "blocked_by_lock", "rejected", "retired", "expired")
-ANOMALY_TYPES = ("demand_spike", "demand_drop", "zero_run", "large_transaction", "negative_stock", "stale_data")
+ANOMALY_TYPES = (
+    "demand_spike",
+    "demand_drop",
+    "zero_run",
+    "large_transaction",
+    "negative_stock",
+    "stale_connector",
+    "stale_data",
+)
 SEVERITIES = ("critical", "high", "medium", "low")
 ANOMALY_STATUSES = ("open", "resolved")
 
@@ -508,6 +517,11 @@ def recommendation_row(rec: dict[str, Any]) -> dict[str, Any]:
     row["value_text"] = format_money(_decimal(rec.get("value")))
     row["confidence_text"] = format_percent(rec.get("confidence_score"))
     row["confidence_pct"] = max(0, min(100, round((_float(rec.get("confidence_score")) or 0) * 100)))
+    # An investigation's confidence is the measured precision of its severity band: shown in plain words.
+    row["strength_key"] = None
+    if rec.get("type") == "investigate":
+        strong = evidence_strength(_float(rec.get("confidence_score")) or 0.0) == "strong"
+        row["strength_key"] = "alerts.strength.strong" if strong else "alerts.strength.some"
     # A quantity a person set stays theirs; the engine's own latest figure is kept beside it in the evidence.
     found = rec.get("evidence")
     evidence: dict[str, Any] = found if isinstance(found, dict) else {}
@@ -524,6 +538,17 @@ def anomaly_row(anomaly: dict[str, Any]) -> dict[str, Any]:
     row["p_value_text"] = format_p_value(anomaly.get("p_value"))
     row["detail_entries"] = figure_entries(anomaly.get("details") or {})
     row["occurred"] = _as_date(anomaly.get("occurred_on"))
+    details = anomaly.get("details") or {}
+    # A connector's stale data is one alert for the connector (no item, no location).
+    row["connector"] = (
+        {
+            "id": details.get("connector_id"),
+            "name": details.get("connector_name"),
+            "age_text": format_number(details.get("age_days")),
+        }
+        if anomaly.get("type") == "stale_connector"
+        else None
+    )
     return row
 
 
@@ -740,6 +765,9 @@ async def dashboard_cards(db: AsyncSession) -> dict[str, Any]:
 
     summary = dict(await ai.dashboard_summary(db))
     summary["approval_reminders"] = await reminder_notices(db)  # approvals about to expire (issue 6)
+    summary["stale_connectors"] = [
+        {**row, "age_text": format_number(row.get("age_days"))} for row in summary.get("stale_connectors") or []
+    ]
     summary["items_at_risk"] = [
         {
             **row,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.ai_engine.analysis import AnalysisOutput, AnalysisSettings, Movements, SeriesInputs, analyse_matrix
 from atlas.ai_engine.anomalies import Anomaly as Found
-from atlas.ai_engine.anomalies import severity
+from atlas.ai_engine.anomalies import same_episode
 from atlas.ai_engine.forecast import METHODS
 from atlas.ai_engine.models import AnalysisRun, Anomaly, Forecast, Recommendation
 from atlas.approvals import hooks as approval_hooks
@@ -183,35 +183,56 @@ async def load(session: AsyncSession, *, today: date | None = None, history_days
         reference=[m["reference"] or "" for m in moves],
         movement_id=[int(m["id"]) for m in moves],
         kind=[m["kind"] for m in moves],
+        day=np.array([(m["occurred_at"].astimezone(LOCAL_ZONE).date() - start).days for m in moves], dtype=np.int64),
     )
     return Loaded(y, start, inputs, movements, keys)
 
 
-def balance_anomalies(loaded: Loaded, stale_days: int) -> list[Found]:
-    """Negative stock, and balances not updated for longer than usual."""
+def balance_anomalies(loaded: Loaded) -> list[Found]:
+    """Negative stock. (Stale data is one alert per connector, `stale_connectors`, not one per balance.)"""
     found = []
     days = loaded.y.shape[1]
     for row in np.flatnonzero(loaded.inputs.on_hand < 0):
         found.append(
             Found(int(row), "negative_stock", days - 1, 1e-9, "high", 0.0, float(loaded.inputs.on_hand[row]), 0.0, {})
         )
-    age = loaded.inputs.as_of_age_days
-    if age is not None:
-        for row in np.flatnonzero(np.nan_to_num(age, nan=0.0) > stale_days):
-            found.append(
-                Found(
-                    int(row),
-                    "stale_data",
-                    days - 1,
-                    1e-5,
-                    severity(1e-5),
-                    0.0,
-                    round(float(age[row]), 1),
-                    float(stale_days),
-                    {"age_days": round(float(age[row]), 1)},
-                )
-            )
     return found
+
+
+STALE_CONNECTOR = "stale_connector"
+
+
+async def stale_connectors(session: AsyncSession, stale_days: int, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The tenant's connectors whose newest data (a balance's ``as_of``, a movement's ``occurred_at``) is older
+    than ``stale_days``: one entry each, however many items they hold. A connector with no dated data at all
+    is not judged."""
+    now = now or datetime.now(UTC)
+    rows = await (await _raw(session)).fetch(
+        """SELECT c.id, c.name, greatest(b.newest, m.newest) AS newest, coalesce(b.balances, 0) AS balances
+           FROM connectors c
+           LEFT JOIN (SELECT connector_id, max(as_of) AS newest, count(*) AS balances FROM stock_balance_parts
+                      WHERE tenant_id = $1 GROUP BY 1) b ON b.connector_id = c.id
+           LEFT JOIN (SELECT connector_id, max(occurred_at) AS newest FROM stock_movements
+                      WHERE tenant_id = $1 GROUP BY 1) m ON m.connector_id = c.id
+           WHERE c.tenant_id = $1 ORDER BY c.name, c.id""",
+        tenant_context(session).tenant_id,
+    )
+    stale = []
+    for row in rows:
+        if row["newest"] is None:
+            continue
+        age = (now - row["newest"]).total_seconds() / 86400
+        if age > stale_days:
+            stale.append(
+                {
+                    "connector_id": row["id"],
+                    "connector_name": row["name"],
+                    "newest": row["newest"],
+                    "age_days": round(age, 1),
+                    "balances": int(row["balances"]),
+                }
+            )
+    return stale
 
 
 # --- storing ----------------------------------------------------------------------------------
@@ -256,13 +277,15 @@ async def analyse_tenant(
         await runs.update_values(run, status="succeeded", finished_at=utcnow(), stats={"series": 0})
         return {"analysis_run_id": str(run.id), "series": 0, "new": 0, "updated": 0, "refreshed": 0, "retired": 0}
     output = analyse_matrix(loaded.y, loaded.start, loaded.inputs, loaded.movements, settings)
-    output.anomalies.extend(balance_anomalies(loaded, settings.anomalies.stale_days))
+    output.anomalies.extend(balance_anomalies(loaded))
     await _store_forecasts(session, run.id, loaded, output)
     anomaly_ids = await _store_anomalies(session, run.id, loaded, output)
+    stale = await _store_stale_connectors(session, run.id, settings.anomalies.stale_days)
     counts = await _store_recommendations(session, run.id, loaded, output, anomaly_ids)
     stats = {
         "series": len(loaded.keys),
         "anomalies": len(output.anomalies),
+        "stale_connectors": stale,
         "candidates": len(output.candidates),
         **counts,
         "by_type": {
@@ -334,58 +357,148 @@ async def _store_forecasts(session: AsyncSession, run_id: uuid.UUID, loaded: Loa
     await session.flush()
 
 
-def _anomaly_key(loaded: Loaded, found: Found) -> str:
+def _episode_series(loaded: Loaded, found: Found) -> str:
+    """What an episode belongs to: its type, series and (a large transaction) movement."""
     item_id, location_id = loaded.keys[found.series]
     suffix = f":{found.details['movement_id']}" if "movement_id" in found.details else ""
     return f"{found.type}:{item_id}:{location_id}{suffix}"
 
 
+def _row_span(row: Anomaly) -> tuple[date, date] | None:
+    """The movement days a stored anomaly covers (rows stored before episodes: its date alone)."""
+    details = row.details or {}
+    try:
+        return date.fromisoformat(details["first_day"]), date.fromisoformat(details["last_day"])
+    except (KeyError, TypeError, ValueError):
+        return (row.occurred_on, row.occurred_on) if row.occurred_on is not None else None
+
+
+# A resolved anomaly seen again within this many days of its last movement day is the same episode, reopened.
+EPISODE_MEMORY_DAYS = 28
+
+
 async def _store_anomalies(
     session: AsyncSession, run_id: uuid.UUID, loaded: Loaded, output: AnalysisOutput
 ) -> dict[int, uuid.UUID]:
-    """Upsert open anomalies by key; resolve open ones not seen again. Returns ids by id(found)."""
+    """One alert per episode: a detection whose movement days overlap those of a stored anomaly of the same
+    type and series (open, or resolved lately) updates it, extending its days; otherwise it is a new one,
+    dated by its movement. Open ones not seen again are resolved. Returns ids by id(found)."""
     repo = AnomalyRepo(session)
-    existing = {a.key: a for a in await repo.list(Anomaly.status == "open")}
-    seen: set[str] = set()
+    today = loaded.start + timedelta(days=loaded.y.shape[1])
+    stored = await repo.list(
+        Anomaly.type != STALE_CONNECTOR,
+        (Anomaly.status == "open") | (Anomaly.occurred_on >= today - timedelta(days=EPISODE_MEMORY_DAYS)),
+        order_by=[Anomaly.detected_at, Anomaly.id],
+    )
+    by_series: dict[str, list[Anomaly]] = {}
+    for row in stored:
+        suffix = f":{row.details['movement_id']}" if "movement_id" in (row.details or {}) else ""
+        by_series.setdefault(f"{row.type}:{row.item_id}:{row.location_id}{suffix}", []).append(row)
+    spans = {row.id: _row_span(row) for row in stored}
+    seen: set[uuid.UUID] = set()
     ids: dict[int, uuid.UUID] = {}
     now = utcnow()
     for found in output.anomalies:
-        key = _anomaly_key(loaded, found)
-        if key in seen:
-            continue
-        seen.add(key)
-        item_id, location_id = loaded.keys[found.series]
+        series_key = _episode_series(loaded, found)
+        first_col, last_col = found.span()
+        first, last = loaded.start + timedelta(days=first_col), loaded.start + timedelta(days=last_col)
+        occurred = loaded.start + timedelta(days=found.day)
+        match = next((row for row in by_series.get(series_key, []) if _overlaps(spans[row.id], first, last)), None)
+        if match is not None:
+            # The episode keeps its first movement day as its date, and covers every day seen so far.
+            known = spans[match.id]
+            if known is not None:
+                first, last = min(first, known[0]), max(last, known[1])
+            if match.occurred_on is not None:
+                occurred = min(occurred, match.occurred_on)
         values = {
             "severity": found.severity,
             "p_value": float(found.p_value),
             "zscore": float(found.zscore),
             "observed": float(found.observed),
             "expected": float(found.expected),
-            "details": _jsonable(found.details),
+            "details": {**_jsonable(found.details), "first_day": first.isoformat(), "last_day": last.isoformat()},
             "analysis_run_id": run_id,
             "updated_at": now,
-            "occurred_on": loaded.start + timedelta(days=found.day),
+            "occurred_on": occurred,
         }
-        if key in existing:
-            row = existing[key]
-            await repo.update_values(row, **values)
+        if match is not None:
+            if match.id in seen:  # a second detection of this night in the same episode: keep the stronger figures
+                values.update(
+                    {
+                        name: getattr(match, name)
+                        for name in ("severity", "p_value", "zscore", "observed", "expected")
+                        if match.p_value <= found.p_value
+                    }
+                )
+            if match.status != "open":
+                values.update(status="open", resolved_at=None)
+            await repo.update_values(match, **values)
+            row = match
         else:
             row = await repo.add(
                 Anomaly(
-                    key=key,
+                    key=f"{series_key}:{first.isoformat()}",
                     type=found.type,
                     status="open",
-                    item_id=item_id,
-                    location_id=location_id,
+                    item_id=loaded.keys[found.series][0],
+                    location_id=loaded.keys[found.series][1],
                     detected_at=now,
                     **values,
                 )
             )
+            by_series.setdefault(series_key, []).append(row)
+        spans[row.id] = (first, last)
+        seen.add(row.id)
         ids[id(found)] = row.id
+    for row in stored:
+        if row.status == "open" and row.id not in seen:
+            await repo.update_values(row, status="resolved", resolved_at=now)
+    return ids
+
+
+def _overlaps(span: tuple[date, date] | None, first: date, last: date) -> bool:
+    return span is not None and same_episode(
+        (span[0].toordinal(), span[1].toordinal()), (first.toordinal(), last.toordinal())
+    )
+
+
+async def _store_stale_connectors(session: AsyncSession, run_id: uuid.UUID, stale_days: int) -> int:
+    """One open ``stale_connector`` anomaly per connector whose newest data is older than ``stale_days``
+    (updated while it stays stale, resolved when fresh data arrives). Returns how many are stale."""
+    repo = AnomalyRepo(session)
+    existing = {a.key: a for a in await repo.list(Anomaly.status == "open", Anomaly.type == STALE_CONNECTOR)}
+    now = utcnow()
+    seen = set()
+    for connector in await stale_connectors(session, stale_days, now):
+        key = f"{STALE_CONNECTOR}:{connector['connector_id']}"
+        seen.add(key)
+        values = {
+            "severity": "high",
+            "p_value": 0.0,
+            "zscore": 0.0,
+            "observed": float(connector["age_days"]),
+            "expected": float(stale_days),
+            "details": {
+                "connector_id": str(connector["connector_id"]),
+                "connector_name": connector["connector_name"],
+                "age_days": connector["age_days"],
+                "newest": connector["newest"].isoformat(),
+                "balances": connector["balances"],
+                "stale_days": stale_days,
+            },
+            "analysis_run_id": run_id,
+            "updated_at": now,
+            "occurred_on": connector["newest"].astimezone(LOCAL_ZONE).date(),  # the day of its newest data
+        }
+        if key in existing:
+            await repo.update_values(existing[key], **values)
+        else:
+            await repo.add(Anomaly(key=key, type=STALE_CONNECTOR, status="open", detected_at=now, **values))
     for key, row in existing.items():
         if key not in seen:
             await repo.update_values(row, status="resolved", resolved_at=now)
-    return ids
+    return len(seen)
 
 
 async def _store_recommendations(
@@ -393,13 +506,31 @@ async def _store_recommendations(
 ) -> dict[str, int]:
     repo = RecommendationRepo(session)
     pending = {r.key: r for r in await repo.list(Recommendation.status == "pending")}
+    # One investigation per episode (its stored anomaly): the pending one is updated, and an episode people
+    # already decided on (approved, rejected, expired, …) raises none again however many nights still see it.
+    episodes = set(anomaly_ids.values())
+    decided = {
+        r.anomaly_id
+        for r in await repo.list(
+            Recommendation.type == "investigate",
+            Recommendation.status != "pending",
+            Recommendation.anomaly_id.in_(episodes),
+        )
+    }
+    pending_episode = {r.anomaly_id: r.key for r in pending.values() if r.type == "investigate" and r.anomaly_id}
     seen: set[str] = set()
     new = updated = refreshed = retired = 0
     now = utcnow()
     for candidate in output.candidates:
         item_id, location_id = loaded.keys[candidate.series]
-        # The same item, location and type is the same recommendation (an investigation also by its anomaly).
-        key = f"{candidate.type}:{item_id}:{location_id}" + (f":{candidate.anomaly.type}" if candidate.anomaly else "")
+        # The same item, location and type is the same recommendation (an investigation: the same episode).
+        key = f"{candidate.type}:{item_id}:{location_id}"
+        if candidate.anomaly is not None:
+            episode = anomaly_ids.get(id(candidate.anomaly))
+            if episode in decided:
+                continue
+            known = pending_episode.get(episode) if episode is not None else None
+            key = known or f"{key}:{candidate.anomaly.type}:{episode}"
         if key in seen:
             continue
         seen.add(key)
@@ -804,6 +935,9 @@ async def dashboard_summary(session: AsyncSession) -> dict[str, Any]:
             )
         ).all()
     )
+    stale = await AnomalyRepo(session).list(
+        Anomaly.status == "open", Anomaly.type == STALE_CONNECTOR, order_by=[Anomaly.detected_at, Anomaly.id]
+    )
     last_sync = (
         await session.execute(
             select(SyncRun).where(SyncRun.tenant_id == tenant_id).order_by(SyncRun.started_at.desc()).limit(1)
@@ -832,6 +966,16 @@ async def dashboard_summary(session: AsyncSession) -> dict[str, Any]:
         "pending_by_type": {t: int(pending.get(t, 0)) for t in ("reorder", "transfer", "write_off", "investigate")},
         "open_anomalies_by_severity": {s: int(open_anomalies.get(s, 0)) for s in ("critical", "high", "medium", "low")},
         "open_anomalies": int(sum(open_anomalies.values())),
+        # One notice per connector whose data is stale (not one per item).
+        "stale_connectors": [
+            {
+                "connector_id": row.details.get("connector_id"),
+                "connector_name": row.details.get("connector_name"),
+                "age_days": row.details.get("age_days"),
+                "anomaly_id": row.id,
+            }
+            for row in stale
+        ],
         "last_sync": None
         if last_sync is None
         else {
