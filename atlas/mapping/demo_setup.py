@@ -88,6 +88,19 @@ def demo_connector_body(base_url: str, *, name: str = "Demo ERP", api_key: str =
                     "format": "iso",
                 },
             },
+            {
+                "key": "open-orders",
+                "resource": "open_orders",
+                "path": "/api/v1/open-orders",
+                "record_path": "$.data",
+                "pagination": {
+                    "kind": "page",
+                    "page_size": 100,
+                    "page_param": "page",
+                    "size_param": "per_page",
+                    "total_pages_path": "$.meta.total_pages",
+                },
+            },
         ],
         # How the demo ERP would take each action, so that a blocked draft shows the exact request a
         # person would make there. Declaring these never makes anything sendable (the execution lock).
@@ -152,6 +165,8 @@ DEMO_MAPPINGS: dict[str, dict[str, Any]] = {
             "unit_of_measure": {"path": "$.uom"},
             "unit_cost": {"path": "$.cost.amount", "transforms": [{"op": "to_number"}]},
             "lead_time_days": {"path": "$.supplier.lead_time_days"},
+            "min_order_qty": {"path": "$.ordering.min_order_qty"},
+            "order_multiple": {"path": "$.ordering.order_multiple"},
         },
     },
     "warehouses": {
@@ -193,6 +208,18 @@ DEMO_MAPPINGS: dict[str, dict[str, Any]] = {
             },
             "kind": {"path": "$.type", "transforms": [{"op": "lookup", "table": MOVEMENT_KINDS}]},
             "reference": {"path": "$.reference"},
+        },
+    },
+    "open-orders": {
+        "record_path": "$.data",
+        "fields": {
+            "external_id": {"path": "$.line_id"},
+            "item_ref": {"path": "$.sku"},
+            "location_ref": {"path": "$.warehouse_id"},
+            "open_qty": {"path": "$.ordered_qty", "transforms": [{"op": "subtract", "path": "$.received_qty"}]},
+            "expected_at": {"path": "$.expected_date"},
+            "kind": {"path": "$.type"},
+            "reference": {"path": "$.order_number"},
         },
     },
 }

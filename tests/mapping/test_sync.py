@@ -89,7 +89,13 @@ def test_a_sync_lands_every_record_and_every_scenario_item(synced, stack):
     events = db.sql(
         "SELECT payload FROM audit_events WHERE tenant_id = %s AND event_type = 'signal_received'", (tenant,)
     )
-    assert sorted(e[0]["resource"] for e in events) == ["items", "locations", "stock_balances", "stock_movements"]
+    assert sorted(e[0]["resource"] for e in events) == [
+        "items",
+        "locations",
+        "open_orders",
+        "stock_balances",
+        "stock_movements",
+    ]
     assert run["mapping_versions"]["items"]["version"] == 1
 
 

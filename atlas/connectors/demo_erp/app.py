@@ -44,6 +44,7 @@ from atlas.connectors.demo_erp.data import (
     Item,
     Location,
     Movement,
+    OpenOrderLine,
     StockBalance,
     dataset,
     resolve_as_of,
@@ -98,6 +99,7 @@ def _item_json(item: Item) -> dict[str, Any]:
         "supplier": {"name": item.supplier.name, "lead_time_days": item.supplier.lead_time_days},
         "active": item.active,
         "updated_at": item.updated_at.isoformat(),
+        "ordering": {"min_order_qty": item.min_order_qty, "order_multiple": item.order_multiple},
     }
 
 
@@ -132,6 +134,22 @@ def _movement_json(movement: Movement) -> dict[str, Any]:
         "direction": movement.direction,
         "occurred_at": movement.occurred_at.isoformat(),
         "reference": movement.reference,
+    }
+
+
+def _open_order_json(line: OpenOrderLine) -> dict[str, Any]:
+    return {
+        "line_id": line.line_id,
+        "order_number": line.order_number,
+        "type": line.type,
+        "sku": line.sku,
+        "warehouse_id": line.warehouse_id,
+        "from_warehouse_id": line.from_warehouse_id,
+        "ordered_qty": line.ordered_qty,
+        "received_qty": line.received_qty,
+        "ordered_at": line.ordered_at.isoformat(),
+        "expected_date": line.expected_at.isoformat(),
+        "status": "open" if line.type == "purchase" else "in_transit",
     }
 
 
@@ -281,6 +299,12 @@ def list_movements(
     return Response({"movements": [_movement_json(m) for m in data.movements[first:last]]}, headers=headers)
 
 
+@route("/open-orders", http_method=READ, sync_to_thread=False)
+def list_open_orders(request: Request[Any, Any, Any], page: Page = 1, per_page: PerPage = 50) -> dict[str, Any]:
+    """Purchase order lines not yet fully received and transfers in transit, by page number."""
+    return _numbered_page(_dataset(request).open_orders, page, per_page, _open_order_json)
+
+
 @route("/health", http_method=READ, sync_to_thread=False)
 def health() -> dict[str, str]:
     """Liveness, without an API key."""
@@ -344,7 +368,14 @@ def create_app(as_of: date | None = None) -> Litestar:
     api = Router(
         path="/api/v1",
         guards=[_require_api_key],
-        route_handlers=[list_items, list_warehouses, list_stock, list_warehouse_stock, list_movements],
+        route_handlers=[
+            list_items,
+            list_warehouses,
+            list_stock,
+            list_warehouse_stock,
+            list_movements,
+            list_open_orders,
+        ],
     )
     return Litestar(
         route_handlers=[api, health, openapi],

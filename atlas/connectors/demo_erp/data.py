@@ -56,6 +56,7 @@ __all__ = [
     "Item",
     "Location",
     "Movement",
+    "OpenOrderLine",
     "StockBalance",
     "Supplier",
     "dataset",
@@ -114,6 +115,10 @@ class Item:
     supplier: Supplier
     active: bool
     updated_at: datetime
+    # How the supplier takes orders, in the item's unit: at least ``min_order_qty``, in multiples of ``order_multiple``
+    # (a base product by its pack; a pack or a carton one at a time).
+    min_order_qty: int = 1
+    order_multiple: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +137,26 @@ class Movement:
     @property
     def signed_quantity(self) -> int:
         return self.quantity if self.direction == "in" else -self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOrderLine:
+    """A purchase order line not yet received, or a transfer in transit, to ``warehouse_id``."""
+
+    line_id: str
+    order_number: str
+    type: Literal["purchase", "transfer"]
+    sku: str
+    warehouse_id: str
+    from_warehouse_id: str | None
+    ordered_qty: int
+    received_qty: int
+    ordered_at: datetime
+    expected_at: datetime
+
+    @property
+    def open_qty(self) -> int:
+        return self.ordered_qty - self.received_qty
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +188,7 @@ LOCATIONS: Final[tuple[Location, ...]] = (
     ),
 )
 _WAREHOUSES: Final = ("WH-RUH-01", "WH-JED-01")
+LOCATIONS_ORDER: Final[Mapping[str, int]] = {loc.id: index + 1 for index, loc in enumerate(LOCATIONS)}
 _STORES: Final = ("ST-RUH-02", "ST-DMM-01")
 # Share of an item's demand at each location before per-item jitter: the Riyadh warehouse serves the most.
 _LOCATION_WEIGHT: Final[Mapping[str, float]] = {
@@ -219,6 +245,8 @@ class Dataset:
     main_locations: Mapping[int, str]
     balances_by_location: Mapping[str, tuple[StockBalance, ...]] = field(repr=False)
     _epochs: tuple[int, ...] = field(repr=False)
+    # Purchase order lines not yet received and transfers in transit at `snapshot_at`, by line id.
+    open_orders: tuple[OpenOrderLine, ...] = ()
 
     @property
     def history_start(self) -> datetime:
@@ -271,6 +299,7 @@ def dataset(catalogue: Catalogue, as_of: date) -> Dataset:
         main_locations={history.item.id: history.main_location for history in histories},
         balances_by_location={loc.id: tuple(b for b in balances if b.warehouse_id == loc.id) for loc in LOCATIONS},
         _epochs=tuple(entry[0] for entry in keyed),
+        open_orders=tuple(sorted((line for h in histories for line in h.open_orders), key=lambda o: o.line_id)),
     )
 
 
@@ -285,6 +314,7 @@ class _ItemHistory:
     closing: Mapping[str, int]
     reserved: Mapping[str, int]
     movements: tuple[tuple[int, str, Movement], ...]  # (epoch seconds, movement id, movement)
+    open_orders: tuple[OpenOrderLine, ...] = ()
 
 
 @lru_cache(maxsize=8)
@@ -361,7 +391,8 @@ class _ItemSimulation:
         self.demand = {loc: self._demand(loc) for loc in self.locations}
 
         self.on_hand: dict[str, int] = {}
-        self.pipeline: dict[str, list[tuple[int, int]]] = {loc: [] for loc in self.locations}
+        # Orders on their way per location: (arrival day, quantity, the day it was placed).
+        self.pipeline: dict[str, list[tuple[int, int, int]]] = {loc: [] for loc in self.locations}
         self.events: list[tuple[int, int, int, str, MovementType, int, Direction, str]] = []
         self.sales: dict[str, list[int]] = {loc: [0] * self.horizon for loc in self.locations}
 
@@ -391,6 +422,8 @@ class _ItemSimulation:
             supplier=suppliers[base_index % len(suppliers)],
             active=True,
             updated_at=updated,
+            min_order_qty=product.pack_size if multiple == 1 else 1,
+            order_multiple=product.pack_size if multiple == 1 else 1,
         )
 
     def _stocking_locations(self) -> list[str]:
@@ -466,8 +499,8 @@ class _ItemSimulation:
             for loc in self.locations:
                 frozen = loc == self.main and d >= calibration_day >= 0
                 # purchase orders arriving this morning (a near-stockout item's main location waits in vain)
-                arriving = [qty for day, qty in self.pipeline[loc] if day == d]
-                self.pipeline[loc] = [(day, qty) for day, qty in self.pipeline[loc] if day != d]
+                arriving = [qty for day, qty, _ in self.pipeline[loc] if day == d]
+                self.pipeline[loc] = [order for order in self.pipeline[loc] if order[0] != d]
                 if not frozen:
                     self._receive(d, loc, sum(arriving))
                 if d == calibration_day and loc == self.main:
@@ -498,13 +531,13 @@ class _ItemSimulation:
         return self._history(opening)
 
     def _reorder(self, d: int, loc: str) -> None:
-        position = self.on_hand[loc] + sum(qty for _, qty in self.pipeline[loc])
+        position = self.on_hand[loc] + sum(qty for _, qty, _ in self.pipeline[loc])
         if position > self.reorder_point[loc]:
             return
         qty = math.ceil(self.order_up_to[loc] - position)
         case = self.product.carton_size if self.multiple == 1 and qty >= 2 * self.product.carton_size else 1
         qty = math.ceil(qty / case) * case
-        self.pipeline[loc].append((d + self.lead + self.rng.randint(0, 2), qty))
+        self.pipeline[loc].append((d + self.lead + self.rng.randint(0, 2), qty, d))
 
     def _adjust(self, d: int, loc: str) -> None:
         qty = self.rng.randint(1, max(1, min(4, round(self.rate[loc] * 0.3))))
@@ -578,4 +611,58 @@ class _ItemSimulation:
         for loc, on_hand in self.on_hand.items():
             share = 0.0 if self.scenario == "dead_stock" else self.rng.uniform(0, 0.12)
             reserved[loc] = min(on_hand, math.floor(on_hand * share))
-        return _ItemHistory(self.item, self.main, opening, dict(self.on_hand), reserved, tuple(movements))
+        return _ItemHistory(
+            self.item, self.main, opening, dict(self.on_hand), reserved, tuple(movements), self._open_orders()
+        )
+
+    def _open_orders(self) -> tuple[OpenOrderLine, ...]:
+        """What is still on its way at the end: the purchase orders the simulation placed that arrive after the
+        last day, and (a random stream of its own, so the history stays as it was) a few transfers in transit."""
+        sku, last = self.item.item_code, self.horizon - 1
+        as_of = self.days[last]
+
+        def moment(d: int, hour: int) -> datetime:
+            return datetime.combine(as_of + timedelta(days=d - last), time(hour), RIYADH_TZ)
+
+        lines: list[OpenOrderLine] = []
+        for loc in self.locations:
+            for arrival, qty, placed in sorted(self.pipeline[loc]):
+                number = f"PO-{self.days[placed].year}-{self.id:04d}{placed:03d}"
+                # Some lines were partly received already: what is open is what the simulation still awaits.
+                received = qty // 3 if (self.id + placed) % 5 == 0 and qty >= 4 else 0
+                lines.append(
+                    OpenOrderLine(
+                        f"{number}-{LOCATIONS_ORDER[loc]}",
+                        number,
+                        "purchase",
+                        sku,
+                        loc,
+                        None,
+                        qty + received,
+                        received,
+                        moment(placed, 9),
+                        moment(arrival, 8),
+                    )
+                )
+        rng = random.Random(f"{SEED}:transit:{self.id}:{as_of.isoformat()}")  # noqa: S311 - a simulation
+        if self.scenario is None and len(self.locations) > 1 and rng.random() < 0.12:
+            source = max(self.locations, key=lambda loc: self.on_hand[loc] / max(self.rate[loc], 0.1))
+            target = min(self.locations, key=lambda loc: self.on_hand[loc] / max(self.rate[loc], 0.1))
+            qty = max(1, round(self.rate[target] * rng.uniform(2, 4)))
+            if source != target and self.on_hand[source] >= qty:
+                number = f"TRF-{as_of.year}-{self.id:04d}{last:03d}"
+                lines.append(
+                    OpenOrderLine(
+                        f"{number}-{LOCATIONS_ORDER[target]}",
+                        number,
+                        "transfer",
+                        sku,
+                        target,
+                        source,
+                        qty,
+                        0,
+                        moment(last, 13),
+                        moment(last + rng.randint(1, 2), 10),
+                    )
+                )
+        return tuple(lines)

@@ -145,6 +145,16 @@ _PATHS: Final[dict[str, Any]] = {
             **_errors("400", "401"),
         },
     ),
+    "/api/v1/open-orders": _read(
+        "listOpenOrders",
+        "List open purchase orders and transfers in transit",
+        "Purchase order lines not yet fully received (`type` purchase, `status` open) and transfers shipped but not "
+        "yet received (`type` transfer, `status` in_transit), paginated by page number (1-based). What is still to "
+        "arrive at `warehouse_id` is `ordered_qty - received_qty`. A line leaves the list once it is received in "
+        "full or cancelled.",
+        [_PAGE, _PER_PAGE],
+        {"200": _ok("A page of open order lines", "OpenOrderPage"), **_errors("400", "401")},
+    ),
     "/health": _read(
         "health",
         "Liveness",
@@ -196,6 +206,17 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "supplier": _object({"name": _STRING, "lead_time_days": _INTEGER}),
             "active": {"type": "boolean"},
             "updated_at": {"type": "string", "format": "date-time"},
+            "ordering": _object(
+                {
+                    "min_order_qty": {"type": "integer", "minimum": 1, "description": "the least the supplier takes"},
+                    "order_multiple": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "orders are multiples of this (the case pack), in the item's unit",
+                    },
+                },
+                "How the supplier takes orders of the item",
+            ),
         }
     ),
     "Warehouse": _object(
@@ -231,6 +252,25 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "reference": {"type": "string", "examples": ["INV-2026-004512"]},
         }
     ),
+    "OpenOrderLine": _object(
+        {
+            "line_id": {"type": "string", "examples": ["PO-2026-0003178-1"]},
+            "order_number": {"type": "string", "examples": ["PO-2026-0003178"]},
+            "type": {"type": "string", "enum": ["purchase", "transfer"]},
+            "sku": _STRING,
+            "warehouse_id": {"type": "string", "description": "the receiving location"},
+            "from_warehouse_id": {
+                "type": ["string", "null"],
+                "description": "a transfer's source; null for a purchase",
+            },
+            "ordered_qty": {"type": "integer", "minimum": 1},
+            "received_qty": {"type": "integer", "minimum": 0},
+            "ordered_at": {"type": "string", "format": "date-time"},
+            "expected_date": {"type": "string", "format": "date-time"},
+            "status": {"type": "string", "enum": ["open", "in_transit"]},
+        }
+    ),
+    "OpenOrderPage": _object({"data": {"type": "array", "items": _ref("OpenOrderLine")}, "meta": _ref("PageMeta")}),
     "PageMeta": _PAGE_META,
     "ItemPage": _object({"data": {"type": "array", "items": _ref("Item")}, "meta": _ref("PageMeta")}),
     "WarehouseList": _object(
@@ -264,7 +304,8 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
         "info": {
             "title": "Demo ERP inventory API",
             "version": "1.0.0",
-            "description": "A read-only inventory API (items, locations, stock balances, stock movements). "
+            "description": "A read-only inventory API (items, locations, stock balances, stock movements, open "
+            "orders). "
             "Every /api/v1 endpoint needs the X-API-Key header; only GET, HEAD and OPTIONS are allowed "
             '(anything else is 405). Errors are JSON: {"error": {"code": ..., "message": ...}}. '
             "Times are Asia/Riyadh (+03:00).",

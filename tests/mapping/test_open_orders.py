@@ -1,0 +1,247 @@
+"""Open orders (issue 17): purchase-order lines and transfers in transit land in Atlas exactly as the source holds
+them, a full read replaces the open set, items carry their pack sizes, and the list is tenant-scoped."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from atlas.mapping.engine import compile_mapping
+from tests.mapping.test_sync import expected_dataset, setup_connector, sync
+from tests.services import free_port
+from tests.sims.canary import CANARY
+
+
+@pytest.fixture(scope="module")
+def synced(stack, demo_erp_url):
+    admin, me = stack.atlas.new_tenant()
+    connector_id = setup_connector(admin, demo_erp_url)
+    run = sync(admin, connector_id)
+    assert run["status"] == "succeeded", run
+    return admin, me, connector_id, run
+
+
+def test_the_demo_erp_open_orders_land_as_the_source_holds_them(synced, stack):
+    admin, me, _, run = synced
+    data = expected_dataset()
+    assert data.open_orders and {o.type for o in data.open_orders} == {"purchase", "transfer"}
+    assert any(o.received_qty for o in data.open_orders)  # partly received lines: open = ordered − received
+    assert run["stats"]["open_orders"]["inserted"] == len(data.open_orders)
+    assert run["stats"]["open_orders"]["quarantined"] == 0
+    rows = stack.atlas.sql(
+        """SELECT o.external_id, i.sku, l.external_id, o.open_qty, o.kind, o.expected_at, o.reference
+           FROM open_orders o JOIN items i ON i.id = o.item_id JOIN locations l ON l.id = o.location_id
+           WHERE o.tenant_id = %s""",
+        (me["tenant_id"],),
+    )
+    truth = {
+        (
+            o.line_id,
+            o.sku,
+            o.warehouse_id,
+            Decimal(o.ordered_qty - o.received_qty),
+            o.type,
+            o.expected_at,
+            o.order_number,
+        )
+        for o in data.open_orders
+    }
+    assert {(e, s, loc, Decimal(q), k, at, ref) for e, s, loc, q, k, at, ref in rows} == truth
+
+
+def test_items_carry_their_pack_sizes(synced, stack):
+    _, me, _, _ = synced
+    data = expected_dataset()
+    rows = stack.atlas.sql(
+        "SELECT sku, min_order_qty, order_multiple FROM items WHERE tenant_id = %s", (me["tenant_id"],)
+    )
+    assert {(sku, int(moq), int(multiple)) for sku, moq, multiple in rows} == {
+        (i.item_code, i.min_order_qty, i.order_multiple) for i in data.items
+    }
+    assert any(multiple > 1 for _, _, multiple in rows)
+
+
+def test_the_open_orders_list_pages_filters_and_stays_in_its_tenant(synced, stack):
+    admin, me, _, _ = synced
+    data = expected_dataset()
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 50, **({"cursor": cursor} if cursor else {})}
+        body = admin.get("/api/inventory/open-orders", params=params).json()
+        assert body["total"] == len(data.open_orders)
+        seen.extend(body["items"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(r["external_id"] for r in seen) == sorted(o.line_id for o in data.open_orders)
+    transfers = admin.get("/api/inventory/open-orders", params={"kind": "transfer", "limit": 200}).json()
+    assert transfers["total"] == sum(1 for o in data.open_orders if o.type == "transfer")
+    assert {r["kind"] for r in transfers["items"]} == {"transfer"}
+    line = next(o for o in data.open_orders if o.received_qty)
+    found = admin.get("/api/inventory/open-orders", params={"q": line.order_number}).json()["items"]
+    assert [(r["sku"], r["location_code"], Decimal(str(r["open_qty"]))) for r in found] == [
+        (line.sku, next(loc.code for loc in data.locations if loc.id == line.warehouse_id), Decimal(line.open_qty))
+    ]
+    other, _ = stack.atlas.new_tenant()
+    assert other.get("/api/inventory/open-orders").json()["total"] == 0
+
+
+def test_the_demo_mapping_reads_ordered_minus_received():
+    from atlas.mapping.demo_setup import DEMO_MAPPINGS
+
+    mapping = compile_mapping("open_orders", DEMO_MAPPINGS["open-orders"], strict=True)
+    row = mapping.map_record(
+        {
+            "line_id": "PO-1-1",
+            "order_number": "PO-1",
+            "type": "transfer",
+            "sku": "SKU-0001",
+            "warehouse_id": "ST-RUH-02",
+            "ordered_qty": 12,
+            "received_qty": 5,
+            "expected_date": "2026-12-09T08:00:00+03:00",
+        }
+    )
+    assert isinstance(row, dict)
+    assert (row["open_qty"], row["kind"], row["external_id"]) == (Decimal(7), "transfer", "PO-1-1")
+    bad = mapping.map_record({"line_id": "X", "type": "return", "sku": "A", "ordered_qty": 1})
+    assert isinstance(bad, list) and [(e.field, e.code) for e in bad] == [("kind", "unknown_order_kind")]
+
+
+# --- a source whose open set changes ------------------------------------------------------------------------
+
+STATE: dict[str, Any] = {}
+
+
+@contextmanager
+def erp() -> Iterator[str]:
+    """Two items, two locations and an open-order list that the test changes between syncs."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            path = urlparse(self.path).path
+            CANARY.record("open-orders-erp", "GET", path, "read")
+            records = {
+                "/items": [{"sku": "A-1", "name": "Tea"}, {"sku": "B-2", "name": "Rice", "moq": 24, "case": 12}],
+                "/locations": [{"code": "WH"}, {"code": "ST"}],
+                "/open-orders": STATE["lines"],
+            }.get(path)
+            body = json.dumps(records if records is not None else {"error": "not found"}).encode()
+            self.send_response(200 if records is not None else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+MAPPINGS = {
+    "items": {
+        "fields": {
+            "sku": {"path": "$.sku"},
+            "name": {"path": "$.name"},
+            "min_order_qty": {"path": "$.moq"},
+            "order_multiple": {"path": "$.case"},
+        }
+    },
+    "locations": {"fields": {"code": {"path": "$.code"}, "name": {"path": "$.code"}}},
+    "open-orders": {
+        "fields": {
+            "external_id": {"path": "$.id"},
+            "item_ref": {"path": "$.sku"},
+            "location_ref": {"path": "$.to"},
+            "open_qty": {"path": "$.qty", "transforms": [{"op": "subtract", "path": "$.received"}]},
+            "expected_at": {"path": "$.eta"},
+            "kind": {"path": "$.kind"},
+        }
+    },
+}
+
+
+def line(id_: str, sku: str, to: str, qty: int, received: int = 0, kind: str = "purchase") -> dict[str, Any]:
+    return {"id": id_, "sku": sku, "to": to, "qty": qty, "received": received, "kind": kind, "eta": "2026-12-10"}
+
+
+def open_set(stack, tenant_id: str) -> set[tuple[str, str, str, Decimal, str]]:
+    rows = stack.atlas.sql(
+        """SELECT o.external_id, i.sku, l.code, o.open_qty, o.kind
+           FROM open_orders o JOIN items i ON i.id = o.item_id JOIN locations l ON l.id = o.location_id
+           WHERE o.tenant_id = %s""",
+        (tenant_id,),
+    )
+    return {(e, s, c, Decimal(q).normalize(), k) for e, s, c, q, k in rows}
+
+
+def test_a_full_read_replaces_the_open_set(stack):
+    admin, me = stack.atlas.new_tenant()
+    with erp() as url:
+        body = {
+            "name": "Open orders ERP",
+            "environment": "sandbox",
+            "endpoints": [
+                {"key": "items", "resource": "items", "path": "/items"},
+                {"key": "locations", "resource": "locations", "path": "/locations"},
+                {"key": "open-orders", "resource": "open_orders", "path": "/open-orders"},
+            ],
+        }
+        connector_id = setup_connector(admin, url, mappings=MAPPINGS, **body)
+        STATE["lines"] = [
+            line("PO-1", "A-1", "WH", 10, received=4),
+            line("PO-2", "B-2", "ST", 24),
+            line("TR-1", "A-1", "ST", 3, kind="transfer"),
+            line("PO-9", "NOPE", "WH", 5),  # an item Atlas does not know: set aside, not lost
+        ]
+        first = sync(admin, connector_id)
+        assert first["status"] in ("succeeded", "needs_attention"), first
+        assert first["stats"]["open_orders"]["quarantined"] == 1
+        assert open_set(stack, me["tenant_id"]) == {
+            ("PO-1", "A-1", "WH", Decimal(6), "purchase"),
+            ("PO-2", "B-2", "ST", Decimal(24), "purchase"),
+            ("TR-1", "A-1", "ST", Decimal(3), "transfer"),
+        }
+        # PO-1 received in full (gone from the source), PO-2 partly received, a new line.
+        STATE["lines"] = [line("PO-2", "B-2", "ST", 24, received=12), line("PO-3", "B-2", "WH", 36)]
+        second = sync(admin, connector_id)
+        assert second["status"] == "succeeded", second
+        assert open_set(stack, me["tenant_id"]) == {
+            ("PO-2", "B-2", "ST", Decimal(12), "purchase"),
+            ("PO-3", "B-2", "WH", Decimal(36), "purchase"),
+        }
+        assert second["progress"]["open-orders"]["closed"] == 2
+        # Nothing open any more: the set is empty.
+        STATE["lines"] = []
+        assert sync(admin, connector_id)["status"] == "succeeded"
+        assert open_set(stack, me["tenant_id"]) == set()
+    items = stack.atlas.sql(
+        "SELECT sku, min_order_qty, order_multiple FROM items WHERE tenant_id = %s ORDER BY sku", (me["tenant_id"],)
+    )
+    assert [(s, m, c) for s, m, c in items] == [("A-1", None, None), ("B-2", Decimal(24), Decimal(12))]
+
+
+def test_expected_at_without_a_time_zone_is_read_in_the_mapping_zone():
+    mapping = compile_mapping("open_orders", MAPPINGS["open-orders"], timezone="Asia/Riyadh")
+    row = mapping.map_record(line("PO-1", "A-1", "WH", 2))
+    assert isinstance(row, dict) and isinstance(row["expected_at"], datetime)
+    assert row["expected_at"].utcoffset() is not None and row["expected_at"].utcoffset().total_seconds() == 3 * 3600
