@@ -111,8 +111,9 @@ WORD_FIGURES = {
     "anomaly": "aipage.anomaly_type.",
     "severity": "aipage.severity.",
     "kind": "inventory.kind.",
+    "evidence_strength": "alerts.strength.",
 }
-TEXT_FIGURES = frozenset({"reference", "movement_id"})
+TEXT_FIGURES = frozenset({"reference", "movement_id", "connector_id"})
 SIGNED_FIGURES = frozenset({"trend7", "trend30"})
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 MINUS = "\u2212"
