@@ -96,6 +96,11 @@ CALIBRATION_SERIES = 5000  # about this many series (evenly spread over the rows
 CALIBRATION_DAYS = (1, 3, 7, 14)  # the lengths of the backtest totals the calibration map is measured on
 
 
+def _identity_maps() -> Array:
+    result: Array = np.tile(CALIBRATION_GRID, (len(CALIBRATION_DAYS), 1))
+    return result
+
+
 @dataclass
 class Signals:
     """The explanatory signals of SPEC 7.3, per series: moving averages and their trends."""
@@ -127,9 +132,10 @@ class ForecastResult:
     # by the rolling-origin backtest's sums of errors over 1..backtest_horizon days and pooled over intermittent
     # and over regular series (see _lead_variance_factors).
     lead_factors: Array = field(repr=False, default_factory=lambda: np.zeros((0, LEAD_POWERS)))
-    # The calibration map of total-demand probabilities: CALIBRATION_GRID[j] is the model's cumulative
-    # probability t, calibration[j] the share of backtest totals at or below the model's t quantile.
-    calibration: Array = field(repr=False, default_factory=lambda: CALIBRATION_GRID.copy())
+    # The calibration maps of total-demand probabilities, one per CALIBRATION_DAYS length of the total: for the
+    # model's cumulative probability CALIBRATION_GRID[j], calibration[i, j] is the share of backtest totals over
+    # CALIBRATION_DAYS[i] days at or below the model's quantile at that probability (the identity if calibrated).
+    calibration: Array = field(repr=False, default_factory=lambda: _identity_maps())
 
     @property
     def lo80(self) -> Array:
@@ -745,35 +751,38 @@ CALIBRATION_PRIOR = 400.0  # backtest totals' weight of the identity map (no cor
 
 
 def _calibration_map(statistics: list[_BlockStatistics], factors: Array) -> Array:
-    """The share of backtest totals at or below each CALIBRATION_GRID probability of their forecast distribution
-    (the non-randomised probability integral transform of Czado, Gneiting and Held, 2009), shrunk towards the
-    identity by CALIBRATION_PRIOR. Where the model is calibrated this is the identity."""
+    """Per CALIBRATION_DAYS length, the share of backtest totals at or below each CALIBRATION_GRID probability of
+    their forecast distribution (the non-randomised probability integral transform of Czado, Gneiting and Held,
+    2009), shrunk towards the identity by CALIBRATION_PRIOR. Where the model is calibrated this is the identity;
+    a length longer than the backtest horizon gets the longest measured length's map."""
+    maps = _identity_maps()
     group = np.concatenate([s.sample_group for s in statistics])
     variance = np.concatenate([s.sample_variance for s in statistics])
-    width = int(np.prod(statistics[0].sample_mean.shape[1:]))  # origins × totals
-    mean = np.concatenate([s.sample_mean.reshape(len(s.sample_group), width) for s in statistics])
-    actual = np.concatenate([s.sample_actual.reshape(len(s.sample_group), width) for s in statistics])
+    totals = statistics[0].sample_mean.shape[2]
+    if not len(group) or not totals or not statistics[0].sample_mean.shape[1]:
+        return maps
     grid = CALIBRATION_GRID
-    if not mean.size:
-        return grid.copy()
-    totals = statistics[0].sample_mean.shape[2]  # sampled series × (origins × totals), origin-major
-    lengths = np.tile(np.array(CALIBRATION_DAYS[:totals], dtype=np.float64), mean.shape[1] // max(totals, 1))
-    powers = lengths[None, :, None] ** np.arange(1, LEAD_POWERS + 1)[None, None, :]
-    total_variance = variance[:, None] * (factors[group][:, None, :] * powers).sum(axis=2)
-    below = count_distribution.cdf(actual - 1.0, mean, total_variance).ravel()
-    at_or_below = count_distribution.cdf(actual, mean, total_variance).ravel()
-    mass = at_or_below - below
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(
-            mass[:, None] > 0,
-            np.clip((grid[None, :] - below[:, None]) / mass[:, None], 0.0, 1.0),
-            (grid[None, :] >= at_or_below[:, None]).astype(np.float64),
-        )
-    observed = share.sum(axis=0)
-    count = float(len(below))
-    calibration: Array = np.maximum.accumulate((observed + CALIBRATION_PRIOR * grid) / (count + CALIBRATION_PRIOR))
-    calibration[0], calibration[-1] = 0.0, 1.0
-    return calibration
+    for index in range(totals):
+        mean = np.concatenate([s.sample_mean[:, :, index] for s in statistics])  # sampled series × origins
+        actual = np.concatenate([s.sample_actual[:, :, index] for s in statistics])
+        length = float(CALIBRATION_DAYS[index])
+        powers = length ** np.arange(1, LEAD_POWERS + 1, dtype=np.float64)
+        total_variance = np.broadcast_to((variance * (factors[group] * powers).sum(axis=1))[:, None], mean.shape)
+        below = count_distribution.cdf(actual - 1.0, mean, total_variance).ravel()
+        at_or_below = count_distribution.cdf(actual, mean, total_variance).ravel()
+        mass = at_or_below - below
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(
+                mass[:, None] > 0,
+                np.clip((grid[None, :] - below[:, None]) / mass[:, None], 0.0, 1.0),
+                (grid[None, :] >= at_or_below[:, None]).astype(np.float64),
+            )
+        observed = share.sum(axis=0)
+        count = float(len(below))
+        calibration = np.maximum.accumulate((observed + CALIBRATION_PRIOR * grid) / (count + CALIBRATION_PRIOR))
+        calibration[0], calibration[-1] = 0.0, 1.0
+        maps[index:] = calibration  # longer lengths than measured keep the longest measured one's map
+    return maps
 
 
 def _from_own_history(result: ForecastResult, y: Array, first_day: Array | None, window: int) -> None:

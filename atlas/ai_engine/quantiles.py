@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
+from scipy.special import ndtr, ndtri
 
 from atlas.ai_engine import count_distribution
-from atlas.ai_engine.forecast import CALIBRATION_GRID, LEAD_POWERS, ForecastResult
+from atlas.ai_engine.forecast import CALIBRATION_DAYS, CALIBRATION_GRID, LEAD_POWERS, ForecastResult
 
 Array = NDArray[np.float64]
 
@@ -64,10 +64,33 @@ def total_sigma(result: ForecastResult, days: Array) -> Array:
     return spread
 
 
-def _model_level(result: ForecastResult, level: float | Array) -> Array:
+def _map_weights(result: ForecastResult, days: Array) -> tuple[NDArray[np.int64], Array]:
+    """Which two calibration maps a total over ``days`` reads, and the weight of the second (linear in log days)."""
+    lengths = np.log(np.asarray(CALIBRATION_DAYS, dtype=np.float64))
+    position = np.log(np.clip(np.asarray(days, dtype=np.float64), CALIBRATION_DAYS[0], CALIBRATION_DAYS[-1]))
+    first = np.clip(np.searchsorted(lengths, position, side="right") - 1, 0, len(lengths) - 2)
+    weight: Array = np.clip((position - lengths[first]) / (lengths[first + 1] - lengths[first]), 0.0, 1.0)
+    return first.astype(np.int64), weight
+
+
+def _through_maps(result: ForecastResult, days: Array, values: Array, inverse: bool) -> Array:
+    """``values`` (one per series) through the calibration map of each series' ``days`` (or its inverse)."""
+    maps = result.calibration
+    if maps.ndim != 2 or maps.shape[0] != len(CALIBRATION_DAYS):
+        return values
+    first, weight = _map_weights(result, days)
+    mapped = np.stack(
+        [np.interp(values, m, CALIBRATION_GRID) if inverse else np.interp(values, CALIBRATION_GRID, m) for m in maps]
+    )
+    columns = np.arange(len(values))
+    result_values: Array = (1.0 - weight) * mapped[first, columns] + weight * mapped[first + 1, columns]
+    return result_values
+
+
+def _model_level(result: ForecastResult, days: Array, level: float | Array) -> Array:
     """The model's cumulative probability whose quantile is, by the calibration map, the ``level`` quantile."""
-    mapped: Array = np.interp(np.asarray(level, dtype=np.float64), result.calibration, CALIBRATION_GRID)
-    return mapped
+    levels = np.broadcast_to(np.asarray(level, dtype=np.float64), np.shape(days)).astype(np.float64)
+    return _through_maps(result, days, levels, inverse=True)
 
 
 def demand_quantile(result: ForecastResult, days: Array, level: float | Array) -> Array:
@@ -75,9 +98,9 @@ def demand_quantile(result: ForecastResult, days: Array, level: float | Array) -
     demand (variance below the mean), whose total is normal (a count distribution would make it too wide)."""
     mean = expected_demand(result.forecast, days)
     variance = total_variance(result, days)
-    model_level = _model_level(result, level)
+    model_level = _model_level(result, days, level)
     counted = count_distribution.ppf(model_level, mean, variance)
-    regular = mean + stats.norm.ppf(model_level) * np.sqrt(variance)
+    regular = mean + ndtri(model_level) * np.sqrt(variance)
     quantile: Array = np.where(variance < mean, np.maximum(regular, 0.0), counted)
     return quantile
 
@@ -90,8 +113,8 @@ def probability_exceeds(result: ForecastResult, days: Array, stock: Array) -> Ar
     level = np.where(finite, stock, 0.0)
     spread = np.sqrt(variance)
     with np.errstate(divide="ignore", invalid="ignore"):
-        regular = np.where(spread > 0, stats.norm.cdf((level - mean) / spread), (level >= mean).astype(np.float64))
+        regular = np.where(spread > 0, ndtr((level - mean) / spread), (level >= mean).astype(np.float64))
     model = np.where(variance < mean, regular, count_distribution.cdf(level, mean, variance))
-    calibrated = 1.0 - np.interp(model, CALIBRATION_GRID, result.calibration)
+    calibrated = 1.0 - _through_maps(result, days, model, inverse=False)
     out: Array = np.where(finite, calibrated, np.nan)
     return out
