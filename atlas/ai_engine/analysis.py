@@ -28,6 +28,7 @@ from atlas.ai_engine.anomalies import (
     large_transactions,
     severity,
 )
+from atlas.ai_engine.dead_stock import idle_stock
 from atlas.ai_engine.explain import explain_many
 from atlas.ai_engine.forecast import ForecastResult, forecast_matrix
 from atlas.ai_engine.quantiles import expected_demand, probability_exceeds
@@ -70,6 +71,11 @@ class SeriesInputs:
     on_order: Array | None = None
     min_order_qty: Array | None = None
     order_multiple: Array | None = None
+    # The column of each series' first movement of any kind (negative: before the window; NaN: none known), and
+    # whether its present quiet is its season (quiet over the same period a year earlier, selling after it).
+    # None: unknown (the whole window counts as history; no season known). See `dead_stock`.
+    first_movement_day: Array | None = None
+    quiet_last_year: NDArray[np.bool_] | None = None
 
 
 @dataclass
@@ -240,7 +246,9 @@ def _analyse(
     y: Array, start: date, inputs: SeriesInputs, movements: Movements | None, settings: AnalysisSettings
 ) -> AnalysisOutput:
     days = y.shape[1]
-    result = forecast_matrix(y, horizon=settings.horizon, start_dow=start.weekday())
+    result = forecast_matrix(
+        y, horizon=settings.horizon, start_dow=start.weekday(), first_day=inputs.first_movement_day
+    )
     risk = stockout_risk(result, inputs, settings)
     anomalies = demand_anomalies(y, settings.anomalies, window=14)
     if movements is not None and len(movements.size):
@@ -472,31 +480,108 @@ def _analyse(
             )
         )
 
-    # Write-off: stock on hand and no demand for the tenant's dead-stock period.
-    idle = days - 1 - inputs.last_demand_day
-    rows = np.flatnonzero((inputs.on_hand > 0) & (idle >= settings.dead_stock_days)).tolist()
+    # Write-off: stock on hand, idle longer than the dead-stock period, its own history and its usual gaps, and
+    # not in its quiet season (`dead_stock`). Where the item sells at another location: a transfer there instead.
+    idle_found = idle_stock(
+        y,
+        inputs.on_hand,
+        inputs.last_demand_day,
+        inputs.item,
+        risk.daily_rate,
+        settings.dead_stock_days,
+        inputs.first_movement_day,
+        inputs.quiet_last_year,
+    )
+    moved_from: dict[int, float] = {}  # units the reorder/transfer plan already moves out of a series
+    for candidate in candidates:
+        if candidate.type == "transfer" and candidate.from_series is not None:
+            moved_from[candidate.from_series] = moved_from.get(candidate.from_series, 0.0) + candidate.quantity
+    rows = []
     write_offs: list[tuple[float, float | None, float]] = []  # quantity, value, confidence
     all_figures = []
-    for row in rows:
-        earlier = y[row, : max(1, days - int(idle[row]))]
+    moves: list[tuple[int, int, int, float]] = []  # idle series, seller, quantity, confidence
+    move_figures: list[dict[str, Any]] = []
+    for row, quiet_days, history_days, gap, seller in zip(
+        idle_found.rows,
+        idle_found.idle_days,
+        idle_found.history_days,
+        idle_found.longest_gap_days,
+        idle_found.seller,
+        strict=True,
+    ):
+        earlier = y[row, : max(1, days - quiet_days)]
         rate = float(earlier.mean()) if inputs.last_demand_day[row] >= 0 else 0.0
-        quiet = float(idle[row])
+        quiet = float(quiet_days)
         # How unlikely such a silence is for an item that sold at its earlier rate.
-        confidence = 1.0 - math.exp(-rate * quiet) if rate > 0 else quiet / (quiet + 30.0)
+        confidence = _round(min(1.0 - math.exp(-rate * quiet) if rate > 0 else quiet / (quiet + 30.0), 0.99), 3)
         cost = unit_cost[row]
-        held = float(inputs.on_hand[row])
+        held = float(inputs.on_hand[row]) - moved_from.get(row, 0.0)
+        if seller >= 0:
+            # It sells elsewhere: move what the other location sells within the dead-stock period, not write off.
+            if row in moved_from:
+                continue  # the plan already moves its stock to where it is short
+            quantity = math.floor(min(held, math.ceil(float(risk.daily_rate[seller]) * settings.dead_stock_days)))
+            if quantity < 1:
+                continue
+            figs = figures(seller)
+            figs.update(
+                {
+                    "quantity": quantity,
+                    "idle_days": quiet_days,
+                    "history_days": history_days,
+                    "idle_on_hand": _round(float(inputs.on_hand[row]), 1),
+                    "from_daily_rate": daily_rate_r[seller],
+                    "dead_stock_days": settings.dead_stock_days,
+                    "transfer_days": TRANSFER_DAYS,
+                }
+            )
+            move_figures.append(figs)
+            moves.append((row, seller, quantity, confidence))
+            continue
+        if held <= 0:
+            continue
         value = held * cost if math.isfinite(cost) else None
         figs = figures(row)
         figs.update(
             {
-                "idle_days": int(quiet),
+                "idle_days": quiet_days,
+                "history_days": history_days if history_days is not None else days,
+                "longest_gap_days": gap,
                 "quantity": held,
                 "value": None if value is None else _round(value, 2),
                 "dead_stock_days": settings.dead_stock_days,
             }
         )
+        rows.append(row)
         all_figures.append(figs)
-        write_offs.append((held, value, _round(min(confidence, 0.99), 3)))
+        write_offs.append((held, value, confidence))
+    # The idle stock's transfers: the explanation speaks of the idle location (the label) and where it sells.
+    english, arabic = explain_many(
+        "transfer_idle",
+        move_figures,
+        [inputs.labels[row] for row, _, _, _ in moves],
+        [inputs.labels[seller] for _, seller, _, _ in moves],
+    )
+    histories, forecasts = excerpts([seller for _, seller, _, _ in moves])
+    for (row, seller, quantity, confidence), figs, en, ar, history_excerpt, forecast_excerpt in zip(
+        moves, move_figures, english, arabic, histories, forecasts, strict=True
+    ):
+        cost = unit_cost[row]
+        candidates.append(
+            Candidate(
+                type="transfer",
+                priority="low",
+                series=seller,
+                from_series=row,
+                quantity=float(quantity),
+                value=quantity * cost if math.isfinite(cost) else None,
+                confidence=confidence,
+                signals_used=["stock_level", "demand_history", "location_surplus"],
+                explanation_en=en,
+                explanation_ar=ar,
+                evidence=evidence(figs, history_excerpt, forecast_excerpt),
+            )
+        )
     english, arabic = explain_many("write_off", all_figures, [inputs.labels[row] for row in rows])
     histories, forecasts = excerpts(rows)
     for row, (held, value, confidence), figs, en, ar, history_excerpt, forecast_excerpt in zip(

@@ -37,6 +37,7 @@ PHRASES: dict[str, tuple[str, str]] = {
     "quantity_units": ("quantity", "plural.unit"),
     "from_available_units": ("from_available", "plural.unit"),
     "observed_units": ("observed", "plural.unit"),
+    "idle_on_hand_units": ("idle_on_hand", "plural.unit"),
     "daily_rate_rate": ("daily_rate", "plural.unit_per_day"),
     "from_rate": ("from_daily_rate", "plural.unit_per_day"),
     "cover_period": ("days_of_cover", "plural.day"),

@@ -78,9 +78,14 @@ class Loaded:
 _PLACED = "location_id NOT IN (SELECT id FROM locations WHERE tenant_id = $1 AND type = 'unassigned')"
 
 
-async def load(session: AsyncSession, *, today: date | None = None, history_days: int = HISTORY_DAYS) -> Loaded | None:
+async def load(
+    session: AsyncSession, *, today: date | None = None, history_days: int = HISTORY_DAYS, quiet_days: int = 90
+) -> Loaded | None:
     """Daily demand per item × location (sales and issues; days without movement count as zero), the
-    balances, lead times and costs, and recent movements. None when the tenant has no data yet."""
+    balances, lead times and costs, and recent movements. None when the tenant has no data yet.
+
+    For the dead-stock rules (`dead_stock`): each series' first movement of any kind, and whether a year before
+    today it was quiet for ``quiet_days`` and then sold within ``quiet_days`` (its quiet is its season)."""
     tenant_id = tenant_context(session).tenant_id
     raw = await _raw(session)
     today = today or datetime.now(LOCAL_ZONE).date()
@@ -155,6 +160,7 @@ async def load(session: AsyncSession, *, today: date | None = None, history_days
         )
     nonzero = y > 0
     last_demand = np.where(nonzero.any(axis=1), days - 1 - np.argmax(nonzero[:, ::-1], axis=1), -1)
+    first_movement, quiet_last_year = await _dead_stock_history(raw, tenant_id, series, start, end_at, quiet_days)
     inputs = SeriesInputs(
         available=available,
         on_hand=on_hand,
@@ -165,6 +171,8 @@ async def load(session: AsyncSession, *, today: date | None = None, history_days
         labels=labels,
         last_demand_day=last_demand.astype(np.int64),
         as_of_age_days=age,
+        first_movement_day=first_movement,
+        quiet_last_year=quiet_last_year,
     )
     recent_from = end_at - timedelta(days=14)
     moves = await raw.fetch(
@@ -186,6 +194,46 @@ async def load(session: AsyncSession, *, today: date | None = None, history_days
         day=np.array([(m["occurred_at"].astimezone(LOCAL_ZONE).date() - start).days for m in moves], dtype=np.int64),
     )
     return Loaded(y, start, inputs, movements, keys)
+
+
+async def _dead_stock_history(
+    raw: Any,
+    tenant_id: uuid.UUID | None,
+    series: dict[tuple[uuid.UUID, uuid.UUID], int],
+    start: date,
+    end_at: datetime,
+    quiet_days: int,
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Per series: the column (from ``start``) of its first movement of any kind, NaN where it has none; and
+    whether, a year before ``end_at``, it had no demand for ``quiet_days`` and then demand within ``quiet_days``."""
+    first = np.full(len(series), np.nan)
+    for row in await raw.fetch(
+        f"""SELECT item_id, location_id, min(occurred_at) AS first FROM stock_movements
+           WHERE tenant_id = $1 AND occurred_at < $2 AND {_PLACED} GROUP BY 1, 2""",
+        tenant_id,
+        end_at,
+    ):
+        index = series.get((row["item_id"], row["location_id"]))
+        if index is not None:
+            first[index] = (row["first"].astimezone(LOCAL_ZONE).date() - start).days
+    turn = end_at - timedelta(days=365)
+    quiet = np.zeros(len(series), dtype=bool)
+    for row in await raw.fetch(
+        f"""SELECT item_id, location_id, bool_or(occurred_at < $3) AS sold_before,
+                  bool_or(occurred_at >= $3) AS sold_after
+           FROM stock_movements WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $4
+             AND kind IN ('sale', 'issue') AND {_PLACED}
+           GROUP BY 1, 2""",
+        tenant_id,
+        turn - timedelta(days=quiet_days),
+        turn,
+        turn + timedelta(days=quiet_days),
+    ):
+        index = series.get((row["item_id"], row["location_id"]))
+        if index is not None and not row["sold_before"] and row["sold_after"]:
+            # Quiet through the same period a year ago, selling after it: only if its history reaches back so far.
+            quiet[index] = bool(first[index] <= (turn.date() - start).days - quiet_days)
+    return first, quiet
 
 
 def balance_anomalies(loaded: Loaded) -> list[Found]:
@@ -272,7 +320,7 @@ async def analyse_tenant(
     )
     runs = AnalysisRunRepo(session)
     run = await runs.add(AnalysisRun(trigger=trigger, sync_run_id=sync_run_id, status="running"))
-    loaded = await load(session, today=today)
+    loaded = await load(session, today=today, quiet_days=settings.dead_stock_days)
     if loaded is None:
         await runs.update_values(run, status="succeeded", finished_at=utcnow(), stats={"series": 0})
         return {"analysis_run_id": str(run.id), "series": 0, "new": 0, "updated": 0, "refreshed": 0, "retired": 0}

@@ -59,7 +59,8 @@ def test_recommendations_carry_explanations_evidence_and_audit(analysed, stack):
     first = next(r for r in recs if r["sku"] == "SKU-0001")
     assert 0 <= first["confidence_score"] <= 1 and first["confidence_score"] > 0.5
     assert {"stock_level", "lead_time"} <= set(first["signals_used"])
-    assert "covers only" in first["explanation_en"] and "يغطي" in first["explanation_ar"]
+    assert "reorder point" in first["explanation_en"] and "نقطة إعادة الطلب" in first["explanation_ar"]
+    assert "safety stock" in first["explanation_en"] and "مخزون أمان" in first["explanation_ar"]
     assert len(first["evidence"]["history"]) == 30 and len(first["evidence"]["forecast"]) == 14
     detail = admin.get(f"/api/recommendations/{first['id']}").json()
     assert detail["id"] == first["id"] and detail["location_code"]

@@ -41,7 +41,8 @@ def fixture() -> tuple[np.ndarray, date, SeriesInputs, Movements]:
     y[::11, -3] += np.round(rates[::11] * 9 + 6)  # recent spikes
     y[5::17, -9:] = 0.0  # recent zero runs
     y[7::13, : DAYS - 100] = rng.poisson(2.0, (len(range(7, series, 13)), DAYS - 100))
-    y[7::13, DAYS - 100 :] = 0.0  # no demand for 100 days: dead stock
+    y[7::13, DAYS - 100 :] = 0.0  # no demand for 100 days: idle stock (moved where its item still sells) ...
+    y[21, DAYS - 100 :] = 0.0  # ... or dead where it sells nowhere (item 10 at both locations: a write-off)
     rate = y[:, -28:].mean(axis=1)
     on_hand = np.round(rate * rng.uniform(0.0, 30.0, series)) + (np.arange(series) % 13 == 7) * 40
     available = on_hand.copy()
