@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     login_rate_limit_per_minute: int = Field(default=30, validation_alias="ATLAS_LOGIN_RATE_LIMIT")
     token_rate_limit_per_minute: int = Field(default=60, validation_alias="ATLAS_TOKEN_RATE_LIMIT")
     trial_days: int = Field(default=7, validation_alias="ATLAS_TRIAL_DAYS")
+    # An approved reorder or transfer the source does not show counts as on order for its lead time plus this.
+    on_order_grace_days: int = Field(default=7, ge=0, le=365, validation_alias="ATLAS_ON_ORDER_GRACE_DAYS")
     housekeeping_interval_seconds: int = Field(default=3600, validation_alias="ATLAS_HOUSEKEEPING_SECONDS")
     # Connectors may not reach loopback, link-local or private networks unless this is on (demo, tests)
     # or the host is listed (an on-premises ERP): SSRF protection.

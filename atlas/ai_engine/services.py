@@ -23,7 +23,10 @@ from atlas.ai_engine.anomalies import Anomaly as Found
 from atlas.ai_engine.anomalies import same_episode
 from atlas.ai_engine.forecast import METHODS
 from atlas.ai_engine.models import AnalysisRun, Anomaly, Forecast, Recommendation
+from atlas.ai_engine.position import apply as apply_position
+from atlas.ai_engine.position import load_position
 from atlas.approvals import hooks as approval_hooks
+from atlas.config import get_settings
 from atlas.db import paging
 from atlas.db.base import utcnow
 from atlas.db.engine import tenant_context
@@ -71,8 +74,11 @@ class Loaded:
         inputs: SeriesInputs,
         movements: Movements,
         keys: list[tuple[uuid.UUID, uuid.UUID]],
+        committed: frozenset[str] = frozenset(),
     ) -> None:
         self.y, self.start, self.inputs, self.movements, self.keys = y, start, inputs, movements, keys
+        # Keys of approved reorders and transfers still in their window (`atlas.ai_engine.position`).
+        self.committed = committed
 
 
 _PLACED = "location_id NOT IN (SELECT id FROM locations WHERE tenant_id = $1 AND type = 'unassigned')"
@@ -174,6 +180,10 @@ async def load(
         first_movement_day=first_movement,
         quiet_last_year=quiet_last_year,
     )
+    # Inventory position: open orders at the source, Atlas's own approved orders it does not show yet, pack sizes.
+    grace = get_settings().on_order_grace_days
+    position = await load_position(raw, tenant_id, keys, now=datetime.now(UTC), grace_days=grace)
+    apply_position(inputs, position)
     recent_from = end_at - timedelta(days=14)
     moves = await raw.fetch(
         """SELECT id, item_id, location_id, abs(quantity) AS size, occurred_at, reference, kind
@@ -193,7 +203,7 @@ async def load(
         kind=[m["kind"] for m in moves],
         day=np.array([(m["occurred_at"].astimezone(LOCAL_ZONE).date() - start).days for m in moves], dtype=np.int64),
     )
-    return Loaded(y, start, inputs, movements, keys)
+    return Loaded(y, start, inputs, movements, keys, position.committed_keys)
 
 
 async def _dead_stock_history(
@@ -580,6 +590,9 @@ async def _store_recommendations(
             known = pending_episode.get(episode) if episode is not None else None
             key = known or f"{key}:{candidate.anomaly.type}:{episode}"
         if key in seen:
+            continue
+        if key in loaded.committed:
+            # Approved and not shown by the source yet: it is on order (the position counts it), not a new proposal.
             continue
         seen.add(key)
         from_location = loaded.keys[candidate.from_series][1] if candidate.from_series is not None else None
