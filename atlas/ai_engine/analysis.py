@@ -530,7 +530,6 @@ def _analyse(
                     "idle_days": quiet_days,
                     "history_days": history_days,
                     "idle_on_hand": _round(float(inputs.on_hand[row]), 1),
-                    "from_daily_rate": daily_rate_r[seller],
                     "dead_stock_days": settings.dead_stock_days,
                     "transfer_days": TRANSFER_DAYS,
                 }

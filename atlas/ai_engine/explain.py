@@ -39,7 +39,7 @@ PHRASES: dict[str, tuple[str, str]] = {
     "observed_units": ("observed", "plural.unit"),
     "idle_on_hand_units": ("idle_on_hand", "plural.unit"),
     "daily_rate_rate": ("daily_rate", "plural.unit_per_day"),
-    "from_rate": ("from_daily_rate", "plural.unit_per_day"),
+    "from_rate": ("daily_rate", "plural.unit_per_day"),  # an idle stock's transfer: the rate where it sells
     "cover_period": ("days_of_cover", "plural.day"),
     "from_cover_period": ("from_days_of_cover", "plural.day"),
     "lead_period": ("lead_time_days", "plural.day"),

@@ -76,6 +76,9 @@ FIGURE_ORDER = (
     "from_days_of_cover",
     "transfer_days",
     "idle_days",
+    "history_days",
+    "longest_gap_days",
+    "idle_on_hand",
     "dead_stock_days",
     "anomaly",
     "severity",
@@ -102,6 +105,11 @@ FIGURE_ORDER = (
     "method",
     "mae",
     "mase",
+)
+# The statistics behind a recommendation (test statistics, error measures, smoothed levels and slopes, the method):
+# shown behind "details" on its page, below the figures the explanation speaks of in plain words.
+STATISTICS_FIGURES = frozenset(
+    {"zscore", "p_value", "mase", "mae", "ma7", "ma14", "ma30", "trend7", "trend30", "method", "usual_zero_share"}
 )
 PERCENT_FIGURES = frozenset({"stockout_probability", "service_level", "usual_zero_share"})
 # Figures whose value is a word with a name in the catalogue: the prefix of its key.
@@ -183,6 +191,16 @@ def format_zscore(value: Any) -> str:
     if text == "0.0":
         return "0"
     return (MINUS if number < 0 else "+") + text
+
+
+def plain_figures(figures: dict[str, Any] | None) -> dict[str, Any]:
+    """The figures a person reads first (those the explanation speaks of), without the statistics."""
+    return {k: v for k, v in (figures or {}).items() if k not in STATISTICS_FIGURES}
+
+
+def statistics_figures(figures: dict[str, Any] | None) -> dict[str, Any]:
+    """The statistics behind the figures (z, p-value, MASE, …), for the page's "details"."""
+    return {k: v for k, v in (figures or {}).items() if k in STATISTICS_FIGURES}
 
 
 def figure_entries(figures: dict[str, Any] | None, order: tuple[str, ...] = FIGURE_ORDER) -> list[dict[str, Any]]:
@@ -693,7 +711,8 @@ class AiPages(Controller):
             nav="recommendations",
             rec=rec,
             signals=signal_entries(rec.get("signals_used")),
-            figures=figure_entries(evidence.get("figures") or {}),
+            figures=figure_entries(plain_figures(evidence.get("figures"))),
+            statistics=figure_entries(statistics_figures(evidence.get("figures"))),
             chart=demand_chart(evidence.get("history"), evidence.get("forecast")),
             **await approval_context(db, row, principal),
             **ctx,

@@ -339,6 +339,14 @@ def test_a_recommendation_explains_itself_with_evidence_and_a_chart(seeded):
     assert "مستوى المخزون" in html and "النمط الأسبوعي (الموسمية)" in html  # signals, by name
     assert 'data-figure="reorder_point"' in html and "نقطة إعادة الطلب" in html and "26.5" in html
     assert 'data-figure="method"' in html and "تمهيد أسّي مع نمط أسبوعي" in html
+    # The statistics sit behind "details", after the figures the explanation speaks of.
+    statistics = html[
+        html.index('data-testid="statistics"') : html.index("</details>", html.index('data-testid="statistics"'))
+    ]
+    assert 'data-figure="mase"' in statistics and 'data-figure="method"' in statistics
+    assert 'data-figure="reorder_point"' not in statistics
+    plain = html[html.index('data-testid="evidence"') : html.index('data-testid="statistics"')]
+    assert 'data-figure="mase"' not in plain and 'data-figure="reorder_point"' in plain
     svg = html[
         html.index('data-testid="demand-chart"') : html.index("</svg>", html.index('data-testid="demand-chart"'))
     ]
