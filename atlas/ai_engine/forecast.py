@@ -615,7 +615,7 @@ class _BlockStatistics:
     ratio_sum: Array  # groups × backtest_horizon: Σ over series of (mean squared L-day error sum) / sigma²
     ratio_count: Array  # groups: series counted
     sample_group: NDArray[np.int64]  # per sampled series: 0 regular, 1 intermittent
-    sample_variance: Array  # per sampled series: sigma²
+    sample_variance: Array  # sampled series × origins: sigma² as measured without that origin
     sample_mean: Array  # sampled series × origins × CALIBRATION_DAYS: the forecast total
     sample_actual: Array  # the same: the actual total
 
@@ -638,6 +638,9 @@ def _forecast_block(
     sample_rows = np.flatnonzero((first + np.arange(count)) % sample_every == 0)
     totals = [days_ for days_ in CALIBRATION_DAYS if days_ <= backtest_horizon]
     sampled = np.zeros((len(METHODS), len(sample_rows), len(origin_days), len(totals)))
+    # Per sampled series, method and origin: the absolute, signed and squared errors (to choose the method and its
+    # spread without that origin, so that the calibration map sees out-of-sample errors).
+    by_origin = np.zeros((3, len(METHODS), len(sample_rows), len(origin_days)))
     fit_by_day = np.ascontiguousarray(fit.T)  # day-major, as the methods read it: transposed once for all of them
     for index, run in enumerate(RUNNERS):
         eligible = allowed[:, index]  # a method only runs where it may be chosen
@@ -665,6 +668,10 @@ def _forecast_block(
             squared[members, index] += (error * error).mean(axis=1)
             if totals:
                 sampled[index, pick, number] = np.cumsum(predicted[positions], axis=1)[:, [t - 1 for t in totals]]
+                as_was = predicted[positions] - y[sample_rows[pick], origin : origin + backtest_horizon]
+                by_origin[0, index, pick, number] = np.abs(as_was).mean(axis=1)
+                by_origin[1, index, pick, number] = as_was.mean(axis=1)
+                by_origin[2, index, pick, number] = (error[positions] ** 2).mean(axis=1)
         finals[index, members] = forecasts[-1]
     if origin_days:
         absolute /= len(origin_days)
@@ -702,12 +709,15 @@ def _forecast_block(
     for number, origin in enumerate(origin_days):
         running_actual = np.cumsum(y[sample_rows, origin : origin + backtest_horizon], axis=1)
         actual[:, number] = running_actual[:, [t - 1 for t in totals]]
+    sample_mean, sample_variance = _held_out(
+        by_origin, sampled, allowed[sample_rows], sig, sample_rows, final[sample_rows].mean(axis=1), backtest_horizon
+    )
     statistics = _BlockStatistics(
         ratio_sum=ratio_sum,
         ratio_count=ratio_count,
         sample_group=group[sample_rows],
-        sample_variance=variance[sample_rows],
-        sample_mean=np.maximum(sampled[chosen[sample_rows], np.arange(len(sample_rows))], 0.0),
+        sample_variance=sample_variance,
+        sample_mean=sample_mean,
         sample_actual=actual,
     )
     result = ForecastResult(
@@ -725,6 +735,35 @@ def _forecast_block(
         lead_factors=np.repeat(group.astype(np.float64)[:, None], LEAD_POWERS, axis=1),
     )
     return result, statistics
+
+
+def _held_out(
+    by_origin: Array,
+    sampled: Array,
+    allowed: Mask,
+    sig: Signals,
+    sample_rows: NDArray[np.int64],
+    level: Array,
+    backtest_horizon: int,
+) -> tuple[Array, Array]:
+    """For the sampled series, each origin's forecast totals and daily error variance as the engine would have had
+    them without that origin: the method chosen, and the spread measured, on the other origins only. (The method
+    chosen on every origin has the lowest error there by selection, so its own backtest flatters it: measured
+    in-sample, the calibration map would miss that.) With a single origin, the in-sample figures."""
+    _, _, count, origins = by_origin.shape
+    columns = np.arange(count)
+    mean = np.zeros(sampled.shape[1:])
+    variance = np.zeros((count, origins))
+    sub_signals = Signals(**{f.name: getattr(sig, f.name)[sample_rows] for f in fields(Signals)})
+    for origin in range(origins):
+        others = [o for o in range(origins) if o != origin] or [origin]
+        absolute, signed, squared = (by_origin[k][:, :, others].mean(axis=2).T for k in range(3))
+        criterion = np.where(allowed, _criterion(absolute, squared, signed, sub_signals), np.inf)
+        chosen = criterion.argmin(axis=1)
+        mean[:, origin] = np.maximum(sampled[chosen, columns, origin], 0.0)
+        days = len(others) * backtest_horizon
+        variance[:, origin] = (days * squared[columns, chosen] + PRIOR_DAYS * level) / (days + PRIOR_DAYS)
+    return mean, variance
 
 
 def _lead_variance_factors(ratio_sum: Array, ratio_count: Array) -> Array:
@@ -767,7 +806,7 @@ def _calibration_map(statistics: list[_BlockStatistics], factors: Array) -> Arra
         actual = np.concatenate([s.sample_actual[:, :, index] for s in statistics])
         length = float(CALIBRATION_DAYS[index])
         powers = length ** np.arange(1, LEAD_POWERS + 1, dtype=np.float64)
-        total_variance = np.broadcast_to((variance * (factors[group] * powers).sum(axis=1))[:, None], mean.shape)
+        total_variance = variance * (factors[group] * powers).sum(axis=1)[:, None]
         below = count_distribution.cdf(actual - 1.0, mean, total_variance).ravel()
         at_or_below = count_distribution.cdf(actual, mean, total_variance).ravel()
         mass = at_or_below - below
