@@ -278,7 +278,9 @@ class AtlasPolicy:
         if "on_order" in analysis.SeriesInputs.__dataclass_fields__:
             fields["on_order"] = on_order
         inputs = analysis.SeriesInputs(**fields)
-        output = analysis.analyse_matrix(history, self.start + timedelta(days=first), inputs)
+        # One service level for every series (the target the cycle service level is held to).
+        settings = analysis.AnalysisSettings(service_level=SERVICE_LEVEL)
+        output = analysis.analyse_matrix(history, self.start + timedelta(days=first), inputs, None, settings)
         quantity = np.zeros(series)
         for candidate in output.candidates:
             if candidate.type == "reorder":
