@@ -333,6 +333,7 @@ def _analyse(
     ahead = len(forecast_dates)
     forecast_rounded = np.round(result.forecast[:, :ahead], 2)
     lo_rounded = np.round(result.lo80[:, :ahead], 2)
+    median_rounded = np.round(result.q50[:, :ahead], 2)
     hi_rounded = np.round(result.hi80[:, :ahead], 2)
 
     def excerpts(rows: list[int]) -> tuple[list[list[dict[str, Any]]], list[list[dict[str, Any]]]]:
@@ -345,12 +346,14 @@ def _analyse(
         ]
         forecasts = [
             [
-                {"date": day, "forecast": f, "lo80": low, "hi80": high}
-                for day, f, low, high in zip(forecast_dates, f_row, lo_row, hi_row, strict=True)
+                # lo80/hi80 are the daily q0.1/q0.9 (names kept for compatibility), q50 the median.
+                {"date": day, "forecast": f, "lo80": low, "q50": median, "hi80": high}
+                for day, f, low, median, high in zip(forecast_dates, f_row, lo_row, q50_row, hi_row, strict=True)
             ]
-            for f_row, lo_row, hi_row in zip(
+            for f_row, lo_row, q50_row, hi_row in zip(
                 forecast_rounded[index].tolist(),
                 lo_rounded[index].tolist(),
+                median_rounded[index].tolist(),
                 hi_rounded[index].tolist(),
                 strict=True,
             )
