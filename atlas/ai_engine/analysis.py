@@ -76,6 +76,7 @@ class SeriesInputs:
     # None: unknown (the whole window counts as history; no season known). See `dead_stock`.
     first_movement_day: Array | None = None
     quiet_last_year: NDArray[np.bool_] | None = None
+    source: NDArray[np.int64] | None = None  # the connector of each series' item (its data's end is its own)
 
 
 @dataclass
@@ -494,6 +495,7 @@ def _analyse(
         settings.dead_stock_days,
         inputs.first_movement_day,
         inputs.quiet_last_year,
+        inputs.source,
     )
     moved_from: dict[int, float] = {}  # units the reorder/transfer plan already moves out of a series
     for candidate in candidates:

@@ -1,6 +1,7 @@
 """Which idle stock is dead (a write-off) and which only sits at the wrong place (a transfer), as pure computation.
 
-Idle days are counted up to the data's end: the last day the source recorded demand for any series, not today.
+Idle days are counted up to the data's end: the last day the source (the item's connector) recorded demand for
+any series, not today.
 A source that stopped sending data (the last movement two years ago) says nothing about any one item, so its
 items are not idle by that alone (the stale source is an alert of its own); a source connected minutes ago has
 no history to judge by either. A series is dead stock only when all of these hold:
@@ -38,9 +39,18 @@ class IdleStock:
     seller: list[int]  # the series of the same item that sells (highest rate), -1 where none does
 
 
-def data_end(last_demand_day: NDArray[np.int64]) -> int:
-    """The column of the last day with demand anywhere, -1 when the window holds none."""
-    return int(last_demand_day.max()) if len(last_demand_day) else -1
+def data_end(last_demand_day: NDArray[np.int64], source: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
+    """Per series: the column of the last day with demand anywhere in its source (the whole tenant where the
+    sources are unknown), -1 where the source's window holds none."""
+    if not len(last_demand_day):
+        return np.zeros(0, dtype=np.int64)
+    if source is None:
+        return np.full(len(last_demand_day), int(last_demand_day.max()), dtype=np.int64)
+    groups, where = np.unique(source, return_inverse=True)
+    ends = np.full(len(groups), -1, dtype=np.int64)
+    np.maximum.at(ends, where, last_demand_day)
+    out: NDArray[np.int64] = ends[where]
+    return out
 
 
 def longest_gap(demand: Array, before: int) -> int:
@@ -60,18 +70,18 @@ def idle_stock(
     dead_stock_days: int,
     first_movement_day: Array | None = None,
     quiet_last_year: NDArray[np.bool_] | None = None,
+    source: NDArray[np.int64] | None = None,
 ) -> IdleStock:
     """The series whose stock is idle by the rules above, with the figures behind each and where it sells.
 
     ``first_movement_day`` is the column of each series' first movement of any kind (negative before the
     window, NaN where none is known: no history); None counts the whole window as history (a caller that
-    does not know)."""
-    end = data_end(last_demand_day)
-    if end < 0:
-        return IdleStock([], [], [], [], [])
+    does not know). ``source`` (the connector of each series' item) counts each source's data end apart: a
+    stale connector beside a live one floods nothing either."""
+    end = data_end(last_demand_day, source)
     idle = end - last_demand_day
     held = np.nan_to_num(on_hand) > 0
-    candidate = held & (idle >= dead_stock_days)
+    candidate = held & (end >= 0) & (idle >= dead_stock_days)
     history: Array | None = None
     if first_movement_day is not None:
         first = np.asarray(first_movement_day, dtype=np.float64)

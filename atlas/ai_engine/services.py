@@ -145,7 +145,8 @@ async def load(
     items = {
         r["id"]: r
         for r in await raw.fetch(
-            "SELECT id, sku, name, unit_cost, lead_time_days FROM items WHERE tenant_id = $1", tenant_id
+            "SELECT id, sku, name, unit_cost, lead_time_days, connector_id FROM items WHERE tenant_id = $1",
+            tenant_id,
         )
     }
     locations = {r["id"]: r for r in await raw.fetch("SELECT id, code FROM locations WHERE tenant_id = $1", tenant_id)}
@@ -167,6 +168,11 @@ async def load(
     nonzero = y > 0
     last_demand = np.where(nonzero.any(axis=1), days - 1 - np.argmax(nonzero[:, ::-1], axis=1), -1)
     first_movement, quiet_last_year = await _dead_stock_history(raw, tenant_id, series, start, end_at, quiet_days)
+    sources: dict[Any, int] = {}
+    source_index = {
+        item_id: sources.setdefault(items[item_id]["connector_id"] if item_id in items else None, len(sources))
+        for item_id, _ in keys
+    }
     inputs = SeriesInputs(
         available=available,
         on_hand=on_hand,
@@ -179,6 +185,7 @@ async def load(
         as_of_age_days=age,
         first_movement_day=first_movement,
         quiet_last_year=quiet_last_year,
+        source=np.array([source_index[k[0]] for k in keys], dtype=np.int64),
     )
     # Inventory position: open orders at the source, Atlas's own approved orders it does not show yet, pack sizes.
     grace = get_settings().on_order_grace_days

@@ -172,3 +172,18 @@ def test_a_new_item_is_forecast_from_its_own_days_not_padded_with_zeros() -> Non
     inputs = inputs_for(y, on_hand=2.0, first=first)
     output = analyse_matrix(y, START, inputs, settings=SETTINGS)
     assert abs(output.risk.daily_rate[0] - own) < 1e-9
+
+
+def test_a_stale_connector_beside_a_live_one_floods_nothing() -> None:
+    # Connector 0 sells every day; connector 1's 466 items last moved two years ago (nothing in the window).
+    y = np.zeros((486, DAYS))
+    y[:20] = steady(20, seed=9)
+    source = np.array([0] * 20 + [1] * 466, dtype=np.int64)
+    inputs = inputs_for(y, first=np.full(486, -600.0))
+    inputs.source = source
+    output = analyse_matrix(y, START, inputs, settings=SETTINGS)
+    assert of_type(output.candidates, "write_off") == []
+    # Counted to the whole tenant's data end instead, every one of them would be "dead".
+    inputs.source = None
+    flooded = of_type(analyse_matrix(y, START, inputs, settings=SETTINGS).candidates, "write_off")
+    assert len(flooded) == 466
