@@ -13,6 +13,7 @@ from atlas.approvals import hooks as approval_hooks
 from atlas.approvals.dispatch import notify
 from atlas.billing.services import background_work_refused
 from atlas.platform.audit import all_tenant_ids
+from atlas.policy.services import analysis_settings
 from atlas.workflows.runtime import runtime
 
 
@@ -35,6 +36,7 @@ async def analyse_tenant(request: AnalysisRequest) -> dict[str, Any]:
             session,
             trigger=request.trigger,
             sync_run_id=uuid.UUID(request.sync_run_id) if request.sync_run_id else None,
+            settings=await analysis_settings(session),  # the policy's service levels
         )
         changes = approval_hooks.take(session)
     # Committed: start the new recommendations' approval workflows, tell revised and retired ones.

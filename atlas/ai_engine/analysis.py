@@ -28,10 +28,11 @@ from atlas.ai_engine.anomalies import (
     large_transactions,
     severity,
 )
+from atlas.ai_engine.classes import ClassSettings, SeriesClasses, classify
 from atlas.ai_engine.dead_stock import idle_stock
 from atlas.ai_engine.explain import explain_many
 from atlas.ai_engine.forecast import ForecastResult, forecast_matrix
-from atlas.ai_engine.quantiles import expected_demand, probability_exceeds
+from atlas.ai_engine.quantiles import demand_quantile, expected_demand, probability_exceeds
 
 Array = NDArray[np.float64]
 REVIEW_DAYS = 7
@@ -40,14 +41,18 @@ TRANSFER_DAYS = 2
 
 @dataclass(frozen=True)
 class AnalysisSettings:
-    """Per-tenant settings with sensible defaults."""
+    """Per-tenant settings with sensible defaults.
 
-    service_level: float = 0.95
+    The target service level of a series is its item's ABC/XYZ class's (``classes.service_levels``, from the
+    tenant's policy); ``service_level``, when set, is one level for every series instead (benchmarks).
+    """
+
+    service_level: float | None = None
+    classes: ClassSettings = field(default_factory=ClassSettings)
     default_lead_time_days: int = 7
     review_days: int = REVIEW_DAYS
     dead_stock_days: int = 90
     horizon: int = 30
-    min_stockout_probability: float = 0.3
     anomalies: AnomalySettings = field(default_factory=AnomalySettings)
 
 
@@ -113,13 +118,16 @@ class Candidate:
 @dataclass
 class SeriesRisk:
     daily_rate: Array
-    days_of_cover: Array
+    days_of_cover: Array  # of the available stock
     lead_time: Array
-    demand_over_lead: Array
-    sigma_over_lead: Array
-    reorder_point: Array
-    order_up_to: Array
-    stockout_probability: Array
+    demand_over_lead: Array  # expected demand over the lead time
+    sigma_over_lead: Array  # the safety stock's spread: (reorder point − expected lead-time demand) / z
+    reorder_point: Array  # the lead-time total's quantile at the service level
+    order_up_to: Array  # the (lead time + review) total's quantile at the service level
+    stockout_probability: Array  # P(lead-time demand > inventory position)
+    on_order: Array  # zeros where unknown
+    position: Array  # inventory position: available + on order; NaN where there is no balance
+    service_level: Array  # the target service level of each series
 
 
 @dataclass
@@ -131,8 +139,27 @@ class AnalysisOutput:
     start: date
 
 
-def stockout_risk(result: ForecastResult, inputs: SeriesInputs, settings: AnalysisSettings) -> SeriesRisk:
-    z = float(stats.norm.ppf(settings.service_level))
+def _zeros_for_nan(values: Array | None, size: int) -> Array:
+    if values is None:
+        return np.zeros(size)
+    out: Array = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    return np.maximum(out, 0.0)
+
+
+def stockout_risk(
+    result: ForecastResult, inputs: SeriesInputs, settings: AnalysisSettings, service_level: Array | None = None
+) -> SeriesRisk:
+    """Reorder point, order-up-to level and stockout probability of every series, on its inventory position.
+
+    ``service_level`` is each series' target (default: ``settings.service_level`` for all, else 0.95). Lead-time
+    demand is read from `quantiles` only: the reorder point is the lead-time total's quantile at the target, the
+    order-up-to level the (lead time + review period) total's.
+    """
+    size = len(inputs.available)
+    if service_level is None:
+        level = np.full(size, settings.service_level if settings.service_level is not None else 0.95)
+    else:
+        level = np.asarray(service_level, dtype=np.float64)
     lead = np.where(
         np.isfinite(inputs.lead_time_days) & (inputs.lead_time_days > 0),
         inputs.lead_time_days,
@@ -140,24 +167,134 @@ def stockout_risk(result: ForecastResult, inputs: SeriesInputs, settings: Analys
     )
     rate = result.forecast[:, :7].mean(axis=1)
     over_lead = expected_demand(result.forecast, lead)
-    sigma_lead = result.sigma * np.sqrt(lead)
-    over_cycle = expected_demand(result.forecast, lead + settings.review_days)
-    sigma_cycle = result.sigma * np.sqrt(lead + settings.review_days)
+    reorder_point = np.maximum(demand_quantile(result, lead, level), 0.0)
+    cycle = lead + settings.review_days
+    order_up_to = np.maximum(demand_quantile(result, cycle, level), reorder_point)
+    z = stats.norm.ppf(level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigma_lead = np.where(z > 0, (reorder_point - over_lead) / z, 0.0)
     available = inputs.available
+    on_order = _zeros_for_nan(inputs.on_order, size)
+    position = available + on_order
     with np.errstate(divide="ignore", invalid="ignore"):
         cover = np.where(rate > 0, available / rate, np.inf)
-    # The chance that demand before a reorder placed today arrives exceeds what is available.
-    probability = probability_exceeds(result, lead, available)
+    # The chance that demand before a reorder placed today arrives exceeds the inventory position.
+    probability = probability_exceeds(result, lead, position)
     return SeriesRisk(
         daily_rate=rate,
         days_of_cover=cover,
         lead_time=lead,
         demand_over_lead=over_lead,
         sigma_over_lead=sigma_lead,
-        reorder_point=over_lead + z * sigma_lead,
-        order_up_to=over_cycle + z * sigma_cycle,
+        reorder_point=reorder_point,
+        order_up_to=order_up_to,
         stockout_probability=probability,
+        on_order=on_order,
+        position=position,
+        service_level=level,
     )
+
+
+def order_quantity(need: Array, min_order_qty: Array | None, order_multiple: Array | None) -> Array:
+    """``need`` (whole units, > 0) raised to the minimum order quantity, then up to a multiple of the case pack
+    (NaN, None or ≤ 0: none)."""
+    size = len(need)
+    moq = _zeros_for_nan(min_order_qty, size)
+    pack = _zeros_for_nan(order_multiple, size)
+    quantity = np.ceil(np.maximum(need, moq) - 1e-9)
+    packs = np.ceil(quantity / np.where(pack > 0, pack, 1.0) - 1e-9)
+    out: Array = np.where(pack > 0, packs * pack, quantity)
+    return out
+
+
+@dataclass
+class ReplenishmentPlan:
+    """Reorders and transfers decided together on inventory positions: per short series the need is
+    ``order_up_to − position`` (whole units); when its available stock runs out before a reorder could arrive, a
+    transfer covers what a surplus location can spare, the reorder the rest (rounded up to the minimum order
+    quantity and case pack). Never both for the same units."""
+
+    reorder_rows: list[int]
+    reorder_before: list[int]  # the reorder's need before rounding to the minimum order quantity and pack
+    reorder_quantity: list[int]
+    reorder_covered: list[int]  # units of the need a transfer covers
+    transfers: list[tuple[int, int, int, int]]  # short series, from series, quantity, the short one's need
+    min_order_qty: list[float | None]  # per series, None where none is known
+    order_multiple: list[float | None]
+
+
+def _known_positive(values: Array | None, size: int) -> list[float | None]:
+    if values is None:
+        return [None] * size
+    array = np.asarray(values, dtype=np.float64)
+    known = np.isfinite(array) & (array > 0)
+    return [value if ok else None for value, ok in zip(array.tolist(), known.tolist(), strict=True)]
+
+
+def plan_replenishment(inputs: SeriesInputs, risk: SeriesRisk) -> ReplenishmentPlan:
+    """Which series to reorder and which to supply by transfer, and how much (see `ReplenishmentPlan`)."""
+    size = len(inputs.available)
+    position = risk.position
+    with np.errstate(invalid="ignore"):
+        below = np.isfinite(position) & (position < risk.reorder_point) & (risk.daily_rate > 0)
+        need_all = np.ceil(np.maximum(risk.order_up_to - position, 0.0) - 1e-9)
+        # What a location can give without falling below its own order-up-to level (on its position), and no
+        # more than it physically has available.
+        spare_all = np.floor(np.minimum(position - risk.order_up_to, inputs.available) + 1e-9)
+    donor = np.isfinite(spare_all) & (spare_all >= 1) & ~below
+    shorts = np.flatnonzero(below & (need_all >= 1))
+    need = need_all[shorts].astype(np.int64).tolist()
+    covered = [0] * len(shorts)
+    transfers: list[tuple[int, int, int, int]] = []
+    # A transfer when the available stock runs out before a reorder placed today could arrive (otherwise the
+    # reorder alone is in time, and moving a few units between locations is not worth a decision).
+    urgent = risk.days_of_cover[shorts] < risk.lead_time[shorts]
+    candidates = np.flatnonzero(urgent & np.isin(inputs.item[shorts], inputs.item[donor]))
+    if len(candidates):
+        # The donors of each item, found once (ascending by series).
+        donors = np.flatnonzero(donor)
+        by_item = donors[np.argsort(inputs.item[donors], kind="stable")]
+        item_sorted = inputs.item[by_item]
+        wanted = inputs.item[shorts[candidates]]
+        firsts = np.searchsorted(item_sorted, wanted).tolist()
+        lasts = np.searchsorted(item_sorted, wanted, side="right").tolist()
+        by_item_list = by_item.tolist()
+        spare: dict[int, int] = {}
+        for index, first, last in zip(candidates.tolist(), firsts, lasts, strict=True):
+            short = int(shorts[index])
+            best, most = -1, 0
+            for other in by_item_list[first:last]:
+                left = spare.setdefault(other, int(spare_all[other]))
+                if left > most:
+                    best, most = other, left
+            if best < 0:
+                continue
+            quantity = min(most, need[index])
+            spare[best] = most - quantity
+            covered[index] = quantity
+            transfers.append((short, best, quantity, need[index]))
+    remaining = np.asarray(need, dtype=np.float64) - np.asarray(covered, dtype=np.float64)
+    ordering = remaining >= 1
+    rows = shorts[ordering]
+    moq = None if inputs.min_order_qty is None else np.asarray(inputs.min_order_qty, dtype=np.float64)[rows]
+    pack = None if inputs.order_multiple is None else np.asarray(inputs.order_multiple, dtype=np.float64)[rows]
+    quantity = order_quantity(remaining[ordering], moq, pack)
+    return ReplenishmentPlan(
+        reorder_rows=rows.tolist(),
+        reorder_before=remaining[ordering].astype(np.int64).tolist(),
+        reorder_quantity=quantity.astype(np.int64).tolist(),
+        reorder_covered=np.asarray(covered, dtype=np.int64)[ordering].tolist(),
+        transfers=transfers,
+        min_order_qty=_known_positive(inputs.min_order_qty, size),
+        order_multiple=_known_positive(inputs.order_multiple, size),
+    )
+
+
+def _class_names(classes: SeriesClasses, one_level: bool) -> list[str | None]:
+    """Each series' ABC/XYZ class as evidence names it; None when one service level applies to all."""
+    if one_level:
+        return [None] * len(classes.name)
+    return list(classes.name)
 
 
 def _round(value: float, digits: int = 1) -> float:
@@ -250,7 +387,9 @@ def _analyse(
     result = forecast_matrix(
         y, horizon=settings.horizon, start_dow=start.weekday(), first_day=inputs.first_movement_day
     )
-    risk = stockout_risk(result, inputs, settings)
+    classes = classify(y, inputs.item, inputs.unit_cost, settings.classes)
+    levels = None if settings.service_level is not None else classes.service_level
+    risk = stockout_risk(result, inputs, settings, levels)
     anomalies = demand_anomalies(y, settings.anomalies, window=14)
     if movements is not None and len(movements.size):
         for index, row, p_value, ratio, median in large_transactions(
@@ -278,7 +417,6 @@ def _analyse(
     first_forecast_day = start + timedelta(days=days)
     sig = result.signals
     method_names = result.method_names()
-    service_level = settings.service_level
 
     # Every figure an explanation may cite, rounded once for all series (exactly as Python's round() rounds
     # each value) and converted to Python objects once: one value at a time, this cost more than the rest of
@@ -295,6 +433,11 @@ def _analyse(
     demand_over_lead_r = _rounded(risk.demand_over_lead, 1)
     reorder_point_r = _rounded(risk.reorder_point, 1)
     order_up_to_r = _rounded(risk.order_up_to, 1)
+    safety_stock_r = _rounded(risk.reorder_point - risk.demand_over_lead, 1)
+    on_order_r = _rounded(risk.on_order, 2)
+    position_r = _rounded(risk.position, 2)
+    service_level_r = _rounded(risk.service_level, 3)
+    class_names = _class_names(classes, settings.service_level is not None)
     probability = np.nan_to_num(risk.stockout_probability)
     stockout_r = _rounded(probability, 3)
     ma7_r, ma14_r, ma30_r = _rounded(sig.ma7, 2), _rounded(sig.ma14, 2), _rounded(sig.ma30, 2)
@@ -312,6 +455,11 @@ def _analyse(
             "demand_over_lead_time": demand_over_lead_r[row],
             "reorder_point": reorder_point_r[row],
             "order_up_to": order_up_to_r[row],
+            "safety_stock": safety_stock_r[row],
+            "on_order": on_order_r[row],
+            "position": position_r[row],
+            "review_days": settings.review_days,
+            "service_class": class_names[row],
             "stockout_probability": stockout_r[row],
             "ma7": ma7_r[row],
             "ma14": ma14_r[row],
@@ -322,7 +470,7 @@ def _analyse(
             "method": method_names[row],
             "mase": mase_r[row],
             "mae": mae_r[row],
-            "service_level": service_level,
+            "service_level": service_level_r[row],
         }
 
     history_dates = [(start + timedelta(days=col)).isoformat() for col in range(max(0, days - 30), days)]
@@ -364,41 +512,36 @@ def _analyse(
     def evidence(figs: dict[str, Any], history_excerpt: Any, forecast_excerpt: Any) -> dict[str, Any]:
         return {"figures": figs, "history": history_excerpt, "forecast": forecast_excerpt}
 
-    available = inputs.available.tolist()
-    order_up_to = risk.order_up_to.tolist()
-    reorder_point = risk.reorder_point.tolist()
-    days_of_cover = risk.days_of_cover.tolist()
-    lead_time = risk.lead_time.tolist()
+    candidates: list[Candidate] = []
     unit_cost = inputs.unit_cost.tolist()
     stockout = probability.tolist()
-    candidates: list[Candidate] = []
+    plan = plan_replenishment(inputs, risk)
+    base_signals = ["stock_level", "demand_forecast", "lead_time", "forecast_uncertainty"]
 
-    # Reorder: below the reorder point, with a real chance of running out before a new order arrives.
-    # (Each record's explanation is written below for all records of the kind at once; the figures cited in
-    # it are those of the evidence, so the evidence's figures are the very dict the explanation was made from.)
-    below = (
-        np.isfinite(inputs.available)
-        & (inputs.available < risk.reorder_point)
-        & (probability >= settings.min_stockout_probability)
-        & (risk.daily_rate > 0)
-    )
-    rows: list[int] = []
-    quantities: list[int] = []
-    for row in np.flatnonzero(below).tolist():
-        quantity = math.ceil(max(0.0, order_up_to[row] - available[row]))
-        if quantity > 0:
-            rows.append(row)
-            quantities.append(quantity)
+    # Reorder: the inventory position is below the reorder point; order what a transfer does not cover, up to
+    # the order-up-to level, rounded up to the minimum order quantity and the case pack. (Each record's
+    # explanation is written below for all records of the kind at once; the figures cited in it are those of
+    # the evidence, so the evidence's figures are the very dict the explanation was made from.)
     all_figures: list[dict[str, Any]] = []
-    for row, quantity in zip(rows, quantities, strict=True):
+    for row, before, quantity, moved in zip(
+        plan.reorder_rows, plan.reorder_before, plan.reorder_quantity, plan.reorder_covered, strict=True
+    ):
         figs = figures(row)
-        figs["quantity"] = quantity
+        figs.update(
+            {
+                "quantity": quantity,
+                "quantity_before_rounding": before,
+                "min_order_qty": plan.min_order_qty[row],
+                "order_multiple": plan.order_multiple[row],
+                "covered_by_transfer": moved,
+            }
+        )
         all_figures.append(figs)
+    rows = plan.reorder_rows
     english, arabic = explain_many("reorder", all_figures, [inputs.labels[row] for row in rows])
     histories, forecasts = excerpts(rows)
-    base_signals = ["stock_level", "demand_forecast", "lead_time", "forecast_uncertainty"]
     for row, quantity, figs, en, ar, history_excerpt, forecast_excerpt in zip(
-        rows, quantities, all_figures, english, arabic, histories, forecasts, strict=True
+        rows, plan.reorder_quantity, all_figures, english, arabic, histories, forecasts, strict=True
     ):
         cost = unit_cost[row]
         used = list(base_signals)
@@ -421,51 +564,33 @@ def _analyse(
             )
         )
 
-    # Transfer: a location of the same item with cover to spare, when the short one runs out before a
-    # reorder could arrive and a transfer would not.
-    # The series of each item, found once (ascending, as a scan of every series for each short one found them).
-    by_item = np.argsort(inputs.item, kind="stable")
-    item_sorted = inputs.item[by_item]
-    shorts = np.flatnonzero(below & (risk.days_of_cover < risk.lead_time))
-    firsts = np.searchsorted(item_sorted, inputs.item[shorts]).tolist()
-    lasts = np.searchsorted(item_sorted, inputs.item[shorts], side="right").tolist()
-    by_item_list = by_item.tolist()
-    transfers: list[tuple[int, int, int, float]] = []  # short, best, quantity, confidence
+    # Transfer: a location of the same item with stock beyond its own order-up-to level covers what it can of
+    # a short location's need; the reorder above was reduced by it.
     all_figures = []
-    for short, first, last in zip(shorts.tolist(), firsts, lasts, strict=True):
-        need = reorder_point[short] - available[short]
-        best, spare = -1, 0.0
-        for other in by_item_list[first:last]:
-            if other == short or not math.isfinite(available[other]):
-                continue
-            surplus = available[other] - order_up_to[other]
-            if surplus > spare:
-                best, spare = other, surplus
-        if best < 0 or days_of_cover[short] >= TRANSFER_DAYS + lead_time[short] or spare < 1:
-            continue
-        quantity = math.floor(min(spare, max(need, 1.0)))
-        if quantity < 1:
-            continue
+    for short, best, quantity, need in plan.transfers:
         figs = figures(short)
         figs.update(
             {
                 "quantity": quantity,
-                "from_available": _round(available[best], 1),
-                "from_days_of_cover": _round(min(days_of_cover[best], 9999.0), 1),
+                "need": need,
+                "from_available": _round(float(inputs.available[best]), 1),
+                "from_days_of_cover": _round(min(float(risk.days_of_cover[best]), 9999.0), 1),
+                "from_daily_rate": daily_rate_r[best],
+                "from_position": position_r[best],
+                "from_order_up_to": order_up_to_r[best],
                 "transfer_days": TRANSFER_DAYS,
             }
         )
         all_figures.append(figs)
-        transfers.append((short, best, quantity, _round(stockout[short] * min(1.0, spare / max(need, 1.0)), 3)))
     english, arabic = explain_many(
         "transfer",
         all_figures,
-        [inputs.labels[short] for short, _, _, _ in transfers],
-        [inputs.labels[best] for _, best, _, _ in transfers],
+        [inputs.labels[short] for short, _, _, _ in plan.transfers],
+        [inputs.labels[best] for _, best, _, _ in plan.transfers],
     )
-    histories, forecasts = excerpts([short for short, _, _, _ in transfers])
-    for (short, best, quantity, confidence), figs, en, ar, history_excerpt, forecast_excerpt in zip(
-        transfers, all_figures, english, arabic, histories, forecasts, strict=True
+    histories, forecasts = excerpts([short for short, _, _, _ in plan.transfers])
+    for (short, best, quantity, need), figs, en, ar, history_excerpt, forecast_excerpt in zip(
+        plan.transfers, all_figures, english, arabic, histories, forecasts, strict=True
     ):
         cost = unit_cost[short]
         candidates.append(
@@ -476,7 +601,7 @@ def _analyse(
                 from_series=best,
                 quantity=float(quantity),
                 value=quantity * cost if math.isfinite(cost) else None,
-                confidence=confidence,
+                confidence=_round(stockout[short] * min(1.0, quantity / max(need, 1.0)), 3),
                 signals_used=["stock_level", "demand_forecast", "lead_time", "location_surplus"],
                 explanation_en=en,
                 explanation_ar=ar,

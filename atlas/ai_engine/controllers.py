@@ -18,6 +18,7 @@ from atlas.approvals.schemas import ChangeIn
 from atlas.db.engine import Database
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
+from atlas.policy.services import analysis_settings
 from atlas.web import paging
 
 
@@ -63,7 +64,8 @@ class RecommendationController(Controller):
     ) -> dict[str, Any]:
         """Run an analysis of the tenant now; returns what it produced."""
         async with database.tenant_session(principal.tenant_id) as session:
-            outcome = await services.analyse_tenant(session, trigger="manual")
+            settings = await analysis_settings(session)  # the policy's service levels
+            outcome = await services.analyse_tenant(session, trigger="manual", settings=settings)
             outcome["recommendations"] = (await services.list_recommendations(session, limit=500))["items"]
             changes = approval_hooks.take(session)
         # Committed: the new recommendations' approval workflows start, revised and retired ones are told.

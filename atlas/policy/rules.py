@@ -15,6 +15,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from atlas.ai_engine.classes import CLASSES, default_service_levels
 from atlas.errors import ValidationFailed
 
 TYPES: tuple[str, ...] = ("reorder", "transfer", "write_off", "investigate")
@@ -25,6 +26,9 @@ APPROVER_ROLES: tuple[str, ...] = ("operator", "admin")  # a viewer can never de
 MAX_ITEMS_LIMIT = 1_000_000
 MAX_VALUE_LIMIT = Decimal("1000000000000")  # 10^12 SAR
 MAX_EXPIRY_HOURS = 24 * 366
+# The service level a reorder aims at, per ABC/XYZ class: from a coin toss to all but certain (z ≈ 3.1).
+SERVICE_LEVEL_LOW = Decimal("0.5")
+SERVICE_LEVEL_HIGH = Decimal("0.999")
 
 
 class PolicyInvalid(ValidationFailed):
@@ -56,6 +60,8 @@ class PolicyRules:
     approver_roles: frozenset[str] = frozenset({"operator", "admin"})
     expiry_hours: int = 72
     reminder_before_hours: int = 24
+    # The target service level (the chance a replenishment cycle ends without a stockout) per ABC/XYZ class.
+    service_levels: dict[str, float] = field(default_factory=default_service_levels)
 
     def approvals_for(self, environment: str, priority: str) -> int:
         """Distinct approvers needed; an unknown environment counts as production (the safe side)."""
@@ -78,6 +84,7 @@ class PolicyRules:
             "approver_roles": sorted(self.approver_roles, key=APPROVER_ROLES.index),
             "expiry_hours": self.expiry_hours,
             "reminder_before_hours": self.reminder_before_hours,
+            "service_levels": {name: self.service_levels[name] for name in CLASSES},
         }
 
     @classmethod
@@ -120,6 +127,7 @@ class PolicyRules:
             approver_roles=roles,
             expiry_hours=expiry,
             reminder_before_hours=reminder,
+            service_levels=_service_levels(data.get("service_levels"), defaults.service_levels),
         )
 
 
@@ -191,6 +199,33 @@ def _approvals(value: Any, default: dict[str, dict[str, int]]) -> dict[str, dict
             if isinstance(count, bool) or count not in (1, 2):
                 raise PolicyInvalid(where, "policy.invalid.approver_count")
             result[env][priority] = int(count)
+    return result
+
+
+def _service_levels(value: Any, default: dict[str, float]) -> dict[str, float]:
+    """Per class a level in [0.5, 0.999] with at most three decimals; classes not given keep ``default``."""
+    result = {name: default[name] for name in CLASSES}
+    if value is None:
+        return result
+    if not isinstance(value, dict):
+        raise PolicyInvalid("service_levels", "policy.invalid.service_levels")
+    for name, level in value.items():
+        where = f"service_levels.{name}"
+        if name not in CLASSES:
+            raise PolicyInvalid(where, "policy.invalid.choice", value=str(name), allowed=", ".join(CLASSES))
+        if isinstance(level, bool) or not isinstance(level, int | float | str | Decimal):
+            raise PolicyInvalid(where, "policy.invalid.service_level", low="0.5", high="0.999")
+        try:
+            number = Decimal(str(level).strip())
+        except InvalidOperation:
+            raise PolicyInvalid(where, "policy.invalid.service_level", low="0.5", high="0.999") from None
+        if (
+            not number.is_finite()
+            or not SERVICE_LEVEL_LOW <= number <= SERVICE_LEVEL_HIGH
+            or number != number.quantize(Decimal("0.001"))
+        ):
+            raise PolicyInvalid(where, "policy.invalid.service_level", low="0.5", high="0.999")
+        result[name] = float(number)
     return result
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.ai_engine.analysis import AnalysisSettings
+from atlas.ai_engine.classes import ClassSettings
 from atlas.ai_engine.models import Recommendation
 from atlas.connectors.models import Connector
 from atlas.db.engine import tenant_context
@@ -41,6 +43,12 @@ async def active_policy(session: AsyncSession) -> tuple[int, PolicyRules]:
     return row.version, PolicyRules.from_json(row.rules)
 
 
+async def analysis_settings(session: AsyncSession) -> AnalysisSettings:
+    """The analysis settings the tenant's active policy sets: the service level of each ABC/XYZ class."""
+    _, rules = await active_policy(session)
+    return AnalysisSettings(classes=ClassSettings(service_levels=dict(rules.service_levels)))
+
+
 async def pending_recommendations(session: AsyncSession) -> list[uuid.UUID]:
     """The tenant's recommendations waiting for a decision (their workflows judge them again on a new policy)."""
     tenant_id = tenant_context(session).tenant_id
@@ -62,7 +70,8 @@ async def pending_count(session: AsyncSession) -> int:
 
 
 def merge_rules(active: PolicyRules, changes: dict[str, Any]) -> dict[str, Any]:
-    """The active rules with ``changes`` over them (approvals cell by cell), for `PolicyRules.from_json`."""
+    """The active rules with ``changes`` over them (approvals cell by cell, service levels class by class),
+    for `PolicyRules.from_json`."""
     merged = active.to_json()
     for key, value in changes.items():
         if key == "approvals" and isinstance(value, dict):
@@ -70,6 +79,8 @@ def merge_rules(active: PolicyRules, changes: dict[str, Any]) -> dict[str, Any]:
             for env, cells in value.items():
                 table[env] = {**table.get(env, {}), **cells} if isinstance(cells, dict) else cells
             merged["approvals"] = table
+        elif key == "service_levels" and isinstance(value, dict):
+            merged["service_levels"] = {**merged["service_levels"], **value}
         else:
             merged[key] = value
     return merged

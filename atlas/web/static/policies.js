@@ -34,6 +34,17 @@
       rules.approvals[env] = rules.approvals[env] || {};
       rules.approvals[env][select.getAttribute("data-approvals-priority")] = parseInt(select.value, 10);
     });
+    // Service levels are shown in percent (one decimal) and sent as fractions (three decimals).
+    var levels = form.querySelectorAll("input[data-service-level]");
+    if (levels.length) {
+      rules.service_levels = {};
+      levels.forEach(function (input) {
+        var text = (input.value || "").trim();
+        var number = Number(text);
+        rules.service_levels[input.getAttribute("data-service-level")] =
+          text !== "" && isFinite(number) ? Math.round(number * 10) / 1000 : text;
+      });
+    }
     var note = form.elements.note ? form.elements.note.value.trim() : "";
     return { rules: rules, note: note };
   }
