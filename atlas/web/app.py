@@ -33,7 +33,7 @@ from atlas.connectors.pages import ConnectorPages
 from atlas.db.engine import Database
 from atlas.execution_lock.controllers import CONTROLLERS as LOCK_CONTROLLERS
 from atlas.execution_lock.pages import DraftPages
-from atlas.i18n import translate
+from atlas.i18n import LANGS, translate, translate_plural
 from atlas.mapping.controllers import CONTROLLERS as MAPPING_CONTROLLERS
 from atlas.mapping.data_pages import DataPages
 from atlas.mapping.pages import MappingPages
@@ -76,9 +76,22 @@ def _i18n(context: Any, key: str, **params: Any) -> Markup:
     return Markup(f'<span data-i18n="{escape(key)}"{params_attr}>{escape(text)}</span>')  # noqa: S704
 
 
+@pass_context
+def _i18n_plural(context: Any, key: str, count: Any, **params: Any) -> Markup:
+    """A counted phrase (a plural entry, `translate_plural`) in the page's language; both languages' texts ride
+    along (data-text-ar/-en) so the language switch shows the other without a CLDR table in the browser."""
+    texts = {lang: translate_plural(key, count, lang, **params) for lang in LANGS}
+    text = texts.get(context.get("lang", "ar"), texts["ar"])
+    return Markup(  # noqa: S704
+        f'<span data-i18n-plural="{escape(key)}" data-text-ar="{escape(texts["ar"])}" '
+        f'data-text-en="{escape(texts["en"])}">{escape(text)}</span>'
+    )
+
+
 def _engine_callback(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["t"] = _t
     engine.engine.globals["i18n"] = _i18n
+    engine.engine.globals["i18n_plural"] = _i18n_plural
 
 
 def oidc_client(settings: Settings) -> OIDCClient:

@@ -417,6 +417,10 @@ def test_the_dashboard_cards(seeded):
     assert 'href="/app/recommendations?type=write_off" data-type="write_off" data-count="0"' in html
     assert 'data-testid="open-anomalies" data-total="2"' in html
     assert 'href="/app/anomalies?severity=high" data-severity="high" data-count="1"' in html
+    # The series count agrees with its noun by CLDR (4 is "few" in Arabic); the English text rides along for the
+    # language switch.
+    assert 'data-i18n-plural="plural.item_series"' in html
+    assert "\u20664\u2069 سلاسل صنف وموقع" in html and 'data-text-en="4 item-location series"' in html
 
 
 def test_a_viewer_reads_every_page_but_cannot_run_an_analysis(atlas, seeded):

@@ -85,6 +85,7 @@ def test_the_trial_banner_links_to_the_subscription_page_in_each_language(atlas)
     for days, colour, english, arabic in (
         (6, "blue", "6 days left in your trial", "تبقى 6 أيام من فترتك التجريبية"),
         (3, "yellow", "3 days left - Upgrade now", "تبقى 3 أيام - قم بالترقية الآن"),
+        (2, "yellow", "2 days left - Upgrade now", "يبقى يومان - قم بالترقية الآن"),  # CLDR "two": no numeral
         (1, "red", "Your trial ends tomorrow!", "ينتهي اشتراكك غداً!"),
     ):
         ends = datetime.now(UTC) + timedelta(days=days) - timedelta(hours=1)

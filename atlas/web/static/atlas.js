@@ -107,6 +107,11 @@
       var text = lookup(el.getAttribute("data-i18n"), lang, params);
       if (text != null) el.textContent = text;
     });
+    // counted phrases (CLDR plural forms, chosen on the server): both languages' texts are on the element
+    scope.querySelectorAll("[data-i18n-plural]").forEach(function (el) {
+      var text = el.getAttribute("data-text-" + lang);
+      if (text != null) el.textContent = text;
+    });
     // attributes: data-i18n-attr="placeholder:key;aria-label:key2"
     scope.querySelectorAll("[data-i18n-attr]").forEach(function (el) {
       var params = parseJSON(el.getAttribute("data-i18n-params"), null);
