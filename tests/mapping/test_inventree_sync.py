@@ -322,8 +322,11 @@ def test_the_runs_counts_are_honest(first: tuple[Tenant, dict[str, Any], Snapsho
     assert movements["quarantined"] == 0
     counts = sum(1 for m in expected.values() if m.is_count)
     assert movements["counts"] == counts and movements["counts_unresolved"] == 0
+    # Open purchase-order lines (tests/presets/test_open_orders_inventree.py checks each against the source).
+    open_orders = stats["open_orders"]
+    assert open_orders["read"] == open_orders["written"] > 0 and open_orders["quarantined"] == 0
     summary = run["summary"]
-    assert summary["read"] == source.parts + source.locations + source.rows + source.entries
+    assert summary["read"] == source.parts + source.locations + source.rows + source.entries + open_orders["read"]
     assert summary["set_aside"] == 0 and summary["skipped"] == source.entries - len(expected)
 
 

@@ -39,6 +39,7 @@ def test_the_presets_are_listed_with_their_inputs_in_the_persons_language(atlas:
         "locations": "locations",
         "stock": "stock_balances",
         "history": "stock_movements",
+        "po_lines": "open_orders",
     }
     assert next(p for p in arabic if p["id"] == "inventree")["summary"] != inventree["summary"]
     assert admin.get("/api/presets/no-such-system").status_code == 422
@@ -86,14 +87,14 @@ def test_connecting_lays_down_the_connector_its_mappings_and_a_preview(atlas: An
     assert connector["preset"] == {"id": "inventree", "version": 1}
     assert connector["auth"]["kind"] == "header" and connector["auth"]["scheme"] == "Token"
     assert sim.token not in answer.text  # the credential is never returned
-    assert [c["ok"] for c in connected["checks"]] == [True] * 4
+    assert [c["ok"] for c in connected["checks"]] == [True] * 5
     previews = {p["endpoint"]: p for p in connected["previews"]}
-    assert set(previews) == {"parts", "locations", "stock", "history"}
+    assert set(previews) == {"parts", "locations", "stock", "history", "po_lines"}
     parts = previews["parts"]
     assert parts["mapped"] == parts["record_count"] > 0 and parts["failed"] == 0
     names = {p.name for p in sim.data.parts.values()}
     assert all(r["values"]["name"] in names for r in parts["records"])
-    assert stored(atlas, me["tenant_id"]) == (1, 4)
+    assert stored(atlas, me["tenant_id"]) == (1, 5)
     # The test was the connector's first health check, and everything is in the audit trail.
     health = admin.get(f"/api/connectors/{connector['id']}/health").json()
     assert health["health_status"] == "healthy" and {h["trigger"] for h in health["latest"]} == {"preset"}
@@ -103,7 +104,7 @@ def test_connecting_lays_down_the_connector_its_mappings_and_a_preview(atlas: An
             "SELECT event_type FROM audit_events WHERE tenant_id = %s ORDER BY occurred_at, id", (me["tenant_id"],)
         )
     ]
-    assert events.count("mapping_created") == 4
+    assert events.count("mapping_created") == 5
     assert {"connector_created", "preset_applied", "connector_tested"} <= set(events)
     # The same name again is refused as any connector's would be.
     again = connect(admin, {"base_url": sim.base, "inputs": {"token": sim.token}, "name": "Main stores"})

@@ -75,7 +75,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from tests.services import free_port
 from tests.sims.canary import CANARY
 from tests.sims.inventree_data import Landmarks, populate
-from tests.sims.inventree_model import EDITED, InvenTreeData, OperationRefused, StockItem, utc_now
+from tests.sims.inventree_model import EDITED, PO_OPEN, InvenTreeData, OperationRefused, StockItem, utc_now
 from tests.sims.inventree_render import Renderer
 from tests.sims.serving import QuietHandler, serving
 
@@ -299,6 +299,7 @@ class InvenTreeApi:
         (r"/api/stock/(count|add|remove|transfer)/", "adjust", ("POST", "OPTIONS")),
         (r"/api/stock/", "stock_list", ("GET", "POST", "DELETE", "HEAD", "OPTIONS")),
         (r"/api/stock/(\d+)/", "stock_detail", ("GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")),
+        (r"/api/order/po-line/", "po_line_list", ("GET", "HEAD", "OPTIONS")),
     )
 
     def _route(self, path: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -823,6 +824,50 @@ class InvenTreeApi:
                     render.track(e, item_detail=item_detail, user_detail=user_detail, list_view=True) for e in page
                 ],
             ),
+        )
+
+    # --- purchase order lines -------------------------------------------------------------------------
+    def _po_line_list(self, verb: str, query: Query, url: str, payload: Any, user: str | None) -> Reply:
+        """PurchaseOrderLineItemList (order/api.py). Filters of PurchaseOrderLineItemFilter: ``order``, ``part`` (a
+        supplier part; unknown: 400), ``base_part``, ``pending`` (order status in PurchaseOrderStatusGroups.OPEN or
+        not) and ``received`` (received >= quantity; ``received=false`` also keeps only lines of open orders).
+        Unknown parameters are ignored. Creating lines is not simulated (GET only here)."""
+        data = self.data
+        lines = list(data.po_lines.values())
+        for name, values in (("order", data.purchase_orders), ("part", data.supplier_parts), ("base_part", data.parts)):
+            wanted = query.get(name)
+            if wanted in (None, ""):
+                continue
+            if not wanted.isdigit() or int(wanted) not in values:
+                raise BadRequest({name: [INVALID_CHOICE]})
+            if name == "base_part":
+                lines = [line for line in lines if data.supplier_parts[line.part].part == int(wanted)]
+            else:
+                lines = [line for line in lines if getattr(line, name) == int(wanted)]
+        pending = boolean_filter(query.get("pending"))
+        if pending is not None:
+            lines = [line for line in lines if (data.purchase_orders[line.order].status in PO_OPEN) == pending]
+        received = boolean_filter(query.get("received"))
+        if received is True:
+            lines = [line for line in lines if line.received >= line.quantity]
+        elif received is False:
+            lines = [
+                line
+                for line in lines
+                if line.received < line.quantity and data.purchase_orders[line.order].status in PO_OPEN
+            ]
+        keys: dict[str, Callable[[Any], Any]] = {
+            "pk": lambda line: line.pk,
+            "quantity": lambda line: line.quantity,
+            "received": lambda line: line.received,
+            "target_date": lambda line: line.target_date,
+            "order": lambda line: data.purchase_orders[line.order].reference,
+        }
+        lines = order_rows(lines, requested_ordering(query, keys, ["pk"]), keys)
+        order_detail = str2bool(query.get("order_detail", "false"))
+        render = Renderer(data)
+        return Reply(
+            200, paginate(url, query, lines, lambda page: [render.po_line(x, order_detail=order_detail) for x in page])
         )
 
     def _track_detail(self, verb: str, query: Query, url: str, payload: Any, user: str | None, pk: str) -> Reply:

@@ -13,10 +13,19 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from tests.sims.inventree_model import InvenTreeData, OperationRefused, StockItem
+from tests.sims.inventree_model import (
+    PO_CANCELLED,
+    PO_COMPLETE,
+    PO_ON_HOLD,
+    PO_PENDING,
+    PO_PLACED,
+    InvenTreeData,
+    OperationRefused,
+    StockItem,
+)
 
 HISTORY_DAYS = 120
 SERIALS_IN_ONE_PLACE = 166
@@ -88,7 +97,42 @@ def populate(data: InvenTreeData, *, seed: int = 14, parts: int = 500, as_of: da
 
     serial_location = _serialise(data, rng, part_pks, serial_part, stocked, start, home)
     _life(data, rng, stocked, start + timedelta(days=40), as_of - timedelta(minutes=90), keep=serial_part)
+    # Purchasing from a random stream of its own: the stock history above stays what it was.
+    _purchasing(data, random.Random(seed * 1000 + 17), part_pks, stocked, as_of.date())
     return Landmarks(as_of, serial_part, serial_location, home, stocked)
+
+
+def _purchasing(data: InvenTreeData, rng: random.Random, part_pks: list[int], stocked: list[int], today: date) -> None:
+    """Purchase orders in every state: placed, pending and on hold (open), complete and cancelled (not); lines
+    partly and fully received; lines with a destination of their own, and lines that go where their order goes
+    (an order with no destination, whose lines say nothing either: stock that would arrive with no location)."""
+    buyable = [pk for pk in part_pks if not data.parts[pk].trackable]
+    supplier_parts = {
+        pk: data.add_supplier_part(pk, f"SUP-{pk:05d}").pk for pk in rng.sample(buyable, min(60, len(buyable)))
+    }
+    if not supplier_parts:
+        return
+    statuses = [PO_PLACED] * 14 + [PO_PENDING] * 4 + [PO_ON_HOLD] * 2 + [PO_COMPLETE] * 5 + [PO_CANCELLED] * 3
+    for status in statuses:
+        destination = None if rng.random() < 0.1 else rng.choice(stocked)
+        target = today + timedelta(days=rng.randint(-5, 30)) if rng.random() < 0.8 else None
+        order = data.add_purchase_order(status=status, destination=destination, target_date=target)
+        for part in rng.sample(list(supplier_parts), min(rng.randint(1, 4), len(supplier_parts))):
+            quantity = Decimal(rng.choice([5, 10, 12, 24, 50, 100])) + (Decimal("0.5") if rng.random() < 0.1 else 0)
+            roll = rng.random()
+            received = (
+                quantity if status == PO_COMPLETE or roll < 0.15 else (quantity / 2 if roll < 0.35 else Decimal(0))
+            )
+            line_destination = rng.choice(stocked) if rng.random() < 0.3 else None
+            line_target = today + timedelta(days=rng.randint(1, 20)) if rng.random() < 0.3 else None
+            data.add_po_line(
+                order.pk,
+                supplier_parts[part],
+                quantity,
+                received=received,
+                destination=line_destination,
+                target_date=line_target,
+            )
 
 
 def _categories(data: InvenTreeData) -> dict[str, int]:

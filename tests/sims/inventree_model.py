@@ -140,6 +140,43 @@ class BuildOrder:
     title: str
 
 
+# PurchaseOrderStatus (order/status_codes.py) and PurchaseOrderStatusGroups.OPEN: pending, placed, on hold.
+PO_PENDING, PO_PLACED, PO_ON_HOLD, PO_COMPLETE, PO_CANCELLED = 10, 20, 25, 30, 40
+PO_OPEN = (PO_PENDING, PO_PLACED, PO_ON_HOLD)
+
+
+@dataclass
+class SupplierPart:
+    """company.models.SupplierPart: a part as one supplier sells it (a purchase order line names this, not the part)."""
+
+    pk: int
+    part: int
+    SKU: str
+
+
+@dataclass
+class PurchaseOrder:
+    pk: int
+    reference: str
+    status: int
+    destination: int | None  # where received stock goes unless a line says otherwise
+    target_date: date | None
+
+
+@dataclass
+class PurchaseOrderLine:
+    """order.models.PurchaseOrderLineItem: ``part`` is a SupplierPart pk; ``received`` counts up as stock arrives."""
+
+    pk: int
+    order: int
+    part: int
+    quantity: Decimal
+    received: Decimal
+    destination: int | None
+    target_date: date | None
+    reference: str = ""
+
+
 @dataclass
 class StockItem:
     pk: int
@@ -245,8 +282,22 @@ class InvenTreeData:
         self.builds: dict[int, BuildOrder] = {}
         self.items: dict[int, StockItem] = {}
         self.tracking: dict[int, TrackingEntry] = {}
+        self.supplier_parts: dict[int, SupplierPart] = {}
+        self.purchase_orders: dict[int, PurchaseOrder] = {}
+        self.po_lines: dict[int, PurchaseOrderLine] = {}
         self.faults = Faults()
-        self._next = {"category": 1, "location_type": 1, "location": 1, "part": 1, "build": 1, "item": 1, "track": 1}
+        self._next = {
+            "category": 1,
+            "location_type": 1,
+            "location": 1,
+            "part": 1,
+            "build": 1,
+            "item": 1,
+            "track": 1,
+            "supplier_part": 1,
+            "po": 1,
+            "po_line": 1,
+        }
 
     # --- identity and time ------------------------------------------------------------------------
     def _pk(self, kind: str) -> int:
@@ -293,6 +344,68 @@ class InvenTreeData:
             build = BuildOrder(pk, f"BO-{pk:04d}", part, title or f"Build {pk}")
             self.builds[pk] = build
             return build
+
+    # --- purchasing -----------------------------------------------------------------------------------
+    def add_supplier_part(self, part: int, sku: str) -> SupplierPart:
+        with self.lock:
+            supplier_part = SupplierPart(self._pk("supplier_part"), part, sku)
+            self.supplier_parts[supplier_part.pk] = supplier_part
+            return supplier_part
+
+    def add_purchase_order(
+        self, *, status: int = PO_PLACED, destination: int | None = None, target_date: date | None = None
+    ) -> PurchaseOrder:
+        with self.lock:
+            pk = self._pk("po")
+            order = PurchaseOrder(pk, f"PO-{pk:04d}", status, destination, target_date)
+            self.purchase_orders[pk] = order
+            return order
+
+    def add_po_line(
+        self,
+        order: int,
+        supplier_part: int,
+        quantity: Decimal | int | str,
+        *,
+        received: Decimal | int | str = 0,
+        destination: int | None = None,
+        target_date: date | None = None,
+    ) -> PurchaseOrderLine:
+        with self.lock:
+            line = PurchaseOrderLine(
+                self._pk("po_line"),
+                order,
+                supplier_part,
+                Decimal(quantity),
+                Decimal(received),
+                destination,
+                target_date,
+            )
+            self.po_lines[line.pk] = line
+            return line
+
+    def receive_line(self, pk: int, quantity: Decimal | int | str) -> None:
+        """Part of a line arrives (the stock it creates is not simulated here: the open quantity is what matters)."""
+        with self.lock:
+            self.po_lines[pk].received += Decimal(quantity)
+
+    def truth_open_orders(self) -> dict[int, tuple[int, int | None, Decimal, date | None, str]]:
+        """Per open line (its order open, less received than ordered): the internal part, where it is going (the
+        line's destination, else its order's), what is still to arrive, when, and the order's reference."""
+        with self.lock:
+            found = {}
+            for line in self.po_lines.values():
+                order = self.purchase_orders[line.order]
+                if order.status not in PO_OPEN or line.received >= line.quantity:
+                    continue
+                found[line.pk] = (
+                    self.supplier_parts[line.part].part,
+                    line.destination if line.destination is not None else order.destination,
+                    line.quantity - line.received,
+                    line.target_date if line.target_date is not None else order.target_date,
+                    order.reference,
+                )
+            return found
 
     def pathstring(self, location: int | None) -> str | None:
         """``InvenTreeTree.pathstring``: the names from the root down, joined by ``/``."""

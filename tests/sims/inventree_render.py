@@ -14,12 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 from tests.sims.inventree_model import (
+    PO_OPEN,
     STATUS_LABELS,
     TRACKING_LABELS,
     ZERO,
     InvenTreeData,
     Location,
     Part,
+    PurchaseOrderLine,
     StockItem,
     TrackingEntry,
 )
@@ -351,6 +353,48 @@ class Renderer:
                 "status_text": "Complete",
             }
         return None
+
+    def po_line(self, line: PurchaseOrderLine, *, order_detail: bool = False) -> dict[str, Any]:
+        """PurchaseOrderLineItemSerializer (order/serializers.py): ``part`` is the SupplierPart pk, ``internal_part``
+        the part it is; quantities are floats; ``order_detail`` (``order_detail=true``) the order's serializer."""
+        order = self.data.purchase_orders[line.order]
+        supplier_part = self.data.supplier_parts[line.part]
+        part = self.data.parts[supplier_part.part]
+        today = self.data.now().date()
+        target = line.target_date or order.target_date
+        body: dict[str, Any] = {
+            "pk": line.pk,
+            "order": line.order,
+            "part": line.part,
+            "quantity": number(line.quantity),
+            "received": number(line.received),
+            "reference": line.reference,
+            "notes": "",
+            "link": "",
+            "target_date": day(line.target_date),
+            "overdue": bool(order.status in PO_OPEN and target is not None and target < today),
+            "purchase_price": None,
+            "purchase_price_currency": "SAR",
+            "auto_pricing": True,
+            "destination": line.destination,
+            "total_price": None,
+            "merge_items": True,
+            "sku": supplier_part.SKU,
+            "mpn": None,
+            "ipn": part.IPN,
+            "internal_part": part.pk,
+            "internal_part_name": part.name,
+            "build_order": None,
+        }
+        if order_detail:
+            body["order_detail"] = {
+                "pk": order.pk,
+                "reference": order.reference,
+                "status": order.status,
+                "destination": order.destination,
+                "target_date": day(order.target_date),
+            }
+        return body
 
 
 DELTA_KEYS = (
