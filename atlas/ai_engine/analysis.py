@@ -51,6 +51,7 @@ class AnalysisSettings:
     classes: ClassSettings = field(default_factory=ClassSettings)
     default_lead_time_days: int = 7
     review_days: int = REVIEW_DAYS
+    analysis_interval_days: int = 1  # days until the next analysis may reorder (nightly)
     dead_stock_days: int = 90
     horizon: int = 30
     anomalies: AnomalySettings = field(default_factory=AnomalySettings)
@@ -167,7 +168,10 @@ def stockout_risk(
     )
     rate = result.forecast[:, :7].mean(axis=1)
     over_lead = expected_demand(result.forecast, lead)
-    reorder_point = np.maximum(demand_quantile(result, lead, level), 0.0)
+    # The analysis runs nightly: an item just above its reorder point tonight is next looked at tomorrow, so the
+    # reorder point protects the lead time plus that day (otherwise the day's demand before the order is placed
+    # comes out of the lead time's protection, and the cycle service level falls short of its target).
+    reorder_point = np.maximum(demand_quantile(result, lead + settings.analysis_interval_days, level), 0.0)
     cycle = lead + settings.review_days
     order_up_to = np.maximum(demand_quantile(result, cycle, level), reorder_point)
     z = stats.norm.ppf(level)
