@@ -369,6 +369,9 @@ def test_atlas_read_the_site_as_frappe_must_be_read(first: Synced) -> None:
         assert start is None or start < "1927-02", s  # 36,500 days back: the whole ledger
     assert len(reads) == len(PRESET.connector["endpoints"])
     for endpoint, starts in reads.items():
+        if endpoint == ("/api/resource/Bin", '[["ordered_qty", ">", 0]]'):
+            assert starts == [0, 0], endpoint  # nothing on order at this site: its first page is the empty one
+            continue
         assert starts == [0, 0, 500], endpoint  # the connect check's first page; then the sync's page and the empty one
     assert 0 < first.source.entries < 500  # so each first page was short, and the read still went on
 

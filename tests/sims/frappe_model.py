@@ -47,6 +47,7 @@ SERIES = {
     "Sales Invoice": "ACC-SINV",
     "POS Invoice": "ACC-PSINV",
     "Sales Order": "SAL-ORD",
+    "Purchase Order": "PUR-ORD",
     "Asset Capitalization": "ACC-ASC",
 }
 
@@ -165,6 +166,19 @@ class Order:
     open: bool = True
 
 
+@dataclass
+class PurchaseLine:
+    """One Purchase Order Item of a submitted Purchase Order: what it orders into a warehouse and how much of it
+    Purchase Receipts have brought (``received_qty``, in the stock unit here: conversion factor 1)."""
+
+    order: str
+    item_code: str
+    warehouse: str
+    qty: Decimal
+    received_qty: Decimal = ZERO
+    open: bool = True  # False: the order is closed, completed or cancelled
+
+
 @dataclass(frozen=True)
 class Movement:
     """What one ledger entry is as a change of stock, from the ledger itself (for tests)."""
@@ -195,6 +209,7 @@ class StockData:
         self.entries: dict[str, Entry] = {}
         self.vouchers: dict[tuple[str, str], Voucher] = {}
         self.orders: dict[str, Order] = {}
+        self.purchase_lines: dict[str, PurchaseLine] = {}
         self._series: dict[str, int] = {}
         self._hashes = 0
 
@@ -330,9 +345,24 @@ class StockData:
                 ),
                 ZERO,
             )
-            if (stock.actual_qty, stock.reserved_qty) != (actual, reserved):
-                stock.actual_qty, stock.reserved_qty = actual, reserved
+            ordered = self._ordered_qty(item_code, warehouse)
+            if (stock.actual_qty, stock.reserved_qty, stock.ordered_qty) != (actual, reserved, ordered):
+                stock.actual_qty, stock.reserved_qty, stock.ordered_qty = actual, reserved, ordered
                 stock.modified = self.now()
+
+    def _ordered_qty(self, item_code: str, warehouse: str) -> Decimal:
+        """``erpnext.stock.stock_balance.get_ordered_qty``: over the lines of submitted, open Purchase Orders into
+        the warehouse, ordered − received where more was ordered than received."""
+        return sum(
+            (
+                line.qty - line.received_qty
+                for line in self.purchase_lines.values()
+                if line.open
+                and (line.item_code, line.warehouse) == (item_code, warehouse)
+                and line.qty > line.received_qty
+            ),
+            ZERO,
+        )
 
     # --- the ledger ---------------------------------------------------------------------------------
     def _check_target(self, item_code: str, warehouse: str) -> None:
@@ -530,6 +560,41 @@ class StockData:
             order = self.orders[name]
             order.open = False
             self._refresh_bins({(order.item_code, order.warehouse)})
+
+    def purchase_order(self, item_code: str, warehouse: str, qty: Decimal | int) -> str:
+        """A submitted Purchase Order of one line: the Bin's ``ordered_qty`` grows (``update_ordered_qty``)."""
+        with self.lock:
+            self._check_target(item_code, warehouse)
+            moment = self.now()
+            name = self.next_name(SERIES["Purchase Order"], moment.year)
+            self.purchase_lines[name] = PurchaseLine(name, item_code, warehouse, Decimal(qty))
+            self._refresh_bins({(item_code, warehouse)})
+            return name
+
+    def receive_purchase(self, name: str, qty: Decimal | int) -> None:
+        """A Purchase Receipt against the order's line: ``received_qty`` grows, ``ordered_qty`` shrinks. (The stock
+        it brings is a ledger posting of its own, not simulated here.)"""
+        with self.lock:
+            line = self.purchase_lines[name]
+            line.received_qty += Decimal(qty)
+            self._refresh_bins({(line.item_code, line.warehouse)})
+
+    def close_purchase_order(self, name: str) -> None:
+        """Closed or cancelled: what was not received is no longer on order."""
+        with self.lock:
+            line = self.purchase_lines[name]
+            line.open = False
+            self._refresh_bins({(line.item_code, line.warehouse)})
+
+    def truth_ordered(self) -> dict[tuple[str, str], Decimal]:
+        """(item, warehouse) -> quantity on order, from the purchase orders themselves; pairs with none left out."""
+        with self.lock:
+            ordered: dict[tuple[str, str], Decimal] = {}
+            for line in self.purchase_lines.values():
+                if line.open and line.qty > line.received_qty:
+                    pair = (line.item_code, line.warehouse)
+                    ordered[pair] = ordered.get(pair, ZERO) + line.qty - line.received_qty
+            return ordered
 
     # --- the scheduler ------------------------------------------------------------------------------
     def rename_temporarily_named_docs(self) -> dict[str, str]:
