@@ -256,6 +256,10 @@ class AtlasPolicy:
         self.covered: list[NDArray[np.bool_]] = []  # reorder point ≥ next L days' demand, per night
         self.nights: list[int] = []
         self.predicted: list[Array] = []  # stockout probability, per night
+        # Whether the next L days' true demand exceeded the stock on hand, and the position (on hand + on order):
+        # the events the stated probability describes (on hand before issue 17, the position since).
+        self.exceeded_on_hand: list[NDArray[np.bool_]] = []
+        self.exceeded_position: list[NDArray[np.bool_]] = []
 
     def decide(self, night: int, sales: Array, on_hand: Array, on_order: Array) -> Decision:
         analysis = self.analysis
@@ -295,6 +299,8 @@ class AtlasPolicy:
             self.covered.append(np.where(inside, ahead <= risk.reorder_point, False)[inside])
             self.nights.append(night)
             self.predicted.append(np.nan_to_num(risk.stockout_probability))
+            self.exceeded_on_hand.append((ahead > on_hand)[inside])
+            self.exceeded_position.append((ahead > on_hand + on_order)[inside])
         return Decision(quantity=quantity, reorder_point=risk.reorder_point)
 
     def stockouts(self, run: Run) -> tuple[Array, NDArray[np.bool_]]:
@@ -518,6 +524,16 @@ def main() -> None:
         print(f"| {run.name} | " + " | ".join(f"{level:.1%} ({count:,})" for level, count in parts) + " |")
     covered = np.concatenate(atlas.covered) if atlas.covered else np.zeros(0, dtype=bool)
     predicted, happened = atlas.stockouts(runs[0])
+    inside = np.concatenate(
+        [night + 1 + lead <= args.days for night in atlas.nights] if atlas.nights else [np.zeros(0, dtype=bool)]
+    )
+    stated = np.concatenate(atlas.predicted)[inside] if atlas.nights else np.zeros(0)
+    for label, events in (("on hand", atlas.exceeded_on_hand), ("the position", atlas.exceeded_position)):
+        event = np.concatenate(events) if events else np.zeros(0, dtype=bool)
+        print(
+            f"stockout probability against 'the next L days' true demand exceeded {label}': came true "
+            f"{event.mean():.3f}, expected calibration error {calibration_error(stated, event):.3f}"
+        )
     print(
         f"\nAtlas's reorder point covered the next L days' demand {covered.mean():.1%} of {len(covered):,} "
         f"series-nights (target {SERVICE_LEVEL:.0%}); stockout probability: mean {predicted.mean():.3f}, came "
