@@ -37,7 +37,7 @@ from atlas.policy.rbac import Permission
 from atlas.web.pages import page, tenant_context_for
 
 PAGE_SIZE = 50
-TABS = ("items", "locations", "balances", "movements")
+TABS = ("items", "locations", "balances", "movements", "open_orders")
 MOVEMENT_KINDS = tuple(str(kind) for kind in MovementKind)
 QUARANTINE_STATUSES = ("open", "reprocessed", "dismissed", "superseded")
 MAX_LOCATION_OPTIONS = 500
@@ -206,6 +206,19 @@ async def _inventory_rows(
             for name in ("quantity", "reserved_qty", "available_qty"):
                 row[name + "_text"] = format_quantity(row[name])
         return result
+    if tab == "open_orders":
+        result = await inventory.open_orders(
+            db,
+            q=filters["q"] or None,
+            item_id=filters["item"],
+            location_id=filters["location"],
+            kind=None,
+            limit=PAGE_SIZE,
+            offset=offset,
+        )
+        for row in result["items"]:
+            row["open_qty_text"] = format_quantity(row["open_qty"])
+        return result
     result = await inventory.movements(
         db,
         item_id=filters["item"],
@@ -283,7 +296,7 @@ class DataPages(Controller):
         has_data = everything["total"] > 0 or (await inventory.locations(db, q=None, limit=1, offset=0))["total"] > 0
 
         item: Item | None = None
-        if tab in ("balances", "movements"):
+        if tab in ("balances", "movements", "open_orders"):
             item, asked = await _find_item(db, filters["item"], filters["sku"])
             if item is not None:
                 filters["item"], filters["sku"] = item.id, item.sku
@@ -304,6 +317,7 @@ class DataPages(Controller):
             "locations": ("q",),
             "balances": ("q", "item_id", "location_id"),
             "movements": ("item_id", "location_id", "kind", "since", "until"),
+            "open_orders": ("q", "item_id", "location_id"),
         }[tab]
         values = {
             "q": filters["q"],
@@ -321,7 +335,7 @@ class DataPages(Controller):
         active = [k for k in per_tab if values[k]] + (["sku"] if filters["item_missing"] else [])
 
         locations: list[dict[str, Any]] = []
-        if tab in ("balances", "movements") and has_data:
+        if tab in ("balances", "movements", "open_orders") and has_data:
             locations = (await inventory.locations(db, q=None, limit=MAX_LOCATION_OPTIONS, offset=0))["items"]
         open_quarantine = (
             await quarantine.list_quarantine(db, connector_id=None, status="open", endpoint_key=None, limit=1, offset=0)

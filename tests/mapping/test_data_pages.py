@@ -257,7 +257,7 @@ def test_admin_syncs_from_the_connector_page_then_finds_an_item(stack, demo_erp_
         assert progress.get_attribute("data-status") in ("queued", "running", "succeeded")
         tab.wait_for_selector("[data-testid='sync-run'][data-status='succeeded']", timeout=90_000)
         assert progress.get_attribute("data-status") == "succeeded"
-        assert progress.locator("tr[data-state='done']").count() == 4  # every endpoint, done
+        assert progress.locator("tr[data-state='done']").count() == 5  # every endpoint, done
         run = tab.locator("[data-testid='sync-run']").first
         assert run.locator("tr[data-resource='items'] [data-count='inserted']").inner_text() == "100"
         assert run.locator("tr[data-resource='stock_movements'] [data-count='fetched']").inner_text() != "0"

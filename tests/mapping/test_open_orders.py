@@ -96,6 +96,21 @@ def test_the_open_orders_list_pages_filters_and_stays_in_its_tenant(synced, stac
     assert other.get("/api/inventory/open-orders").json()["total"] == 0
 
 
+def test_the_inventory_page_lists_open_orders_in_both_languages(synced):
+    admin, _, _, _ = synced
+    data = expected_dataset()
+    line = next(o for o in data.open_orders if o.type == "transfer")
+    for lang, kind in (("en", "Transfer in transit"), ("ar", "تحويل في الطريق")):
+        admin.cookies.set("atlas_lang", lang)
+        page = admin.get("/app/inventory", params={"tab": "open_orders", "q": line.order_number})
+        assert page.status_code == 200, page.text
+        assert line.order_number in page.text and line.sku in page.text and kind in page.text
+        assert 'data-testid="inventory-row"' in page.text
+    admin.cookies.delete("atlas_lang")
+    empty = admin.get("/app/inventory", params={"tab": "open_orders", "q": "no-such-order"})
+    assert empty.status_code == 200 and 'data-testid="inventory-no-results"' in empty.text
+
+
 def test_the_demo_mapping_reads_ordered_minus_received():
     from atlas.mapping.demo_setup import DEMO_MAPPINGS
 

@@ -111,7 +111,7 @@ def test_the_connector_page_lists_each_endpoints_mapping(atlas, demo_erp_url):
     create_mapping(admin, connector["id"], "items")
     html = page(admin, f"/app/connectors/{connector['id']}").text
     assert 'data-testid="mappings-section"' in html
-    assert html.count('data-testid="mapping-row"') == 4
+    assert html.count('data-testid="mapping-row"') == 5  # the demo ERP's five endpoints
     assert 'data-testid="mapping-row" data-endpoint="items" data-mapped="true" data-active-version="1"' in html
     assert 'data-testid="mapping-row" data-endpoint="stock" data-mapped="false"' in html
     assert f'href="/app/connectors/{connector["id"]}/mappings/warehouses"' in html
@@ -119,7 +119,7 @@ def test_the_connector_page_lists_each_endpoints_mapping(atlas, demo_erp_url):
 
     viewer, _ = atlas.member_client(admin, "viewer")
     html = page(viewer, f"/app/connectors/{connector['id']}").text
-    assert html.count('data-testid="mapping-row"') == 4
+    assert html.count('data-testid="mapping-row"') == 5
     assert 'data-testid="discover-link"' not in html
 
 
