@@ -257,6 +257,8 @@
       } else if (op === "join") {
         param(node, "paths").value = (Array.isArray(spec.paths) ? spec.paths : []).join("\n");
         param(node, "separator").value = spec.separator == null ? "" : String(spec.separator);
+      } else if (op === "subtract") {
+        param(node, "subtract_path").value = spec.path || "";
       }
     }
 
@@ -324,6 +326,8 @@
           .filter(Boolean);
         var separator = param(node, "separator").value;
         if (separator !== "") out.separator = separator;
+      } else if (op === "subtract") {
+        out.path = param(node, "subtract_path").value.trim();
       }
       return out;
     }
