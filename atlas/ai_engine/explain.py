@@ -51,6 +51,7 @@ PHRASES: dict[str, tuple[str, str]] = {
     "age_period": ("observed", "plural.day"),
 }
 PERCENT_FIGURES = frozenset({"service_level"})
+SMALL_FIGURES = frozenset({"trend30"})  # slopes: two significant digits below one (0.015, not 0)
 
 
 def _figure(name: str, figures: dict[str, Any]) -> Any:
@@ -61,6 +62,8 @@ def _figure(name: str, figures: dict[str, Any]) -> Any:
     if name == "on_order":
         return 0.0
     if name == "position":
+        if "inventory_position" in figures:  # as the replenishment policy records it
+            return figures["inventory_position"]
         available, on_order = figures.get("available"), _figure("on_order", figures)
         if isinstance(available, int | float) and isinstance(on_order, int | float):
             return float(round(available + on_order, 2))
@@ -85,6 +88,13 @@ def _phrase(name: str, value: Any, lang: str) -> str:
     if value is None or (isinstance(value, float) and math.isinf(value)):  # no demand: the stock lasts
         return translate("explain.cover_unlimited", lang)
     return translate_plural(key, "other", lang, n=_fmt(value))
+
+
+def _small(value: Any) -> Any:
+    """A slope: two significant digits below one in size, else as ``_fmt``."""
+    if isinstance(value, float) and math.isfinite(value) and 0 < abs(value) < 1:
+        return f"{value:.2g}"
+    return _fmt(value)
 
 
 def _fmt(value: Any) -> Any:
@@ -113,6 +123,8 @@ def _param(name: str, figures: dict[str, Any], label: Label, from_label: Label |
         return _phrase(name, _figure(PHRASES[name][0], figures), lang)
     if name in PERCENT_FIGURES:
         return _percent(figures.get(name, "?"))
+    if name in SMALL_FIGURES:
+        return _small(figures.get(name, "?"))
     if name == "item":
         return label[0]
     if name == "location":
@@ -212,6 +224,8 @@ def _column(
         return _rendered([_figure(figure, f) for f in figures], lambda value: _phrase(name, value, lang))
     if name in PERCENT_FIGURES:
         return _rendered([f.get(name, "?") for f in figures], _percent)
+    if name in SMALL_FIGURES:
+        return _rendered([f.get(name, "?") for f in figures], _small)
     if name == "item":
         return [label[0] for label in labels]
     if name == "location":
