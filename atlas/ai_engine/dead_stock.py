@@ -97,7 +97,7 @@ def idle_stock(
     if not len(rows):
         return out
     # The best seller of each item: the selling series ordered by item, then rate (highest last).
-    sellers = np.flatnonzero(selling)
+    sellers = np.flatnonzero(selling & np.isin(item, item[rows]))  # only the idle rows' items matter
     ordered = sellers[np.lexsort((daily_rate[sellers], item[sellers]))]
     best_of_item = dict(zip(item[ordered].tolist(), ordered.tolist(), strict=True))  # the last of each item wins
     for row in rows.tolist():
