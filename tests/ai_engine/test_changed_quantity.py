@@ -90,8 +90,12 @@ def test_a_quantity_a_person_set_survives_a_new_analysis(tenant):
     change_quantity(admin, rec, mine)
     assert row(db, rec)["last_changed_by"] == person
 
-    # New stock figures: the engine now computes 5 more than it did, which is not what the person set.
-    lower_stock(db, item_id, location_id)
+    # New stock figures: the engine now computes more than it did (5 units, and more than a case pack and minimum
+    # order, so the rounded quantity must rise), which is not what the person set.
+    figures = row(db, rec)["evidence"]["figures"]
+    lower_stock(
+        db, item_id, location_id, by=5 + int(figures["order_multiple"] or 0) + int(figures["min_order_qty"] or 0)
+    )
     counts, revised = analyse(admin, db, me["tenant_id"])
     after = row(db, rec)
     evidence = after["evidence"]
@@ -169,7 +173,11 @@ def test_a_new_unit_cost_is_a_new_revision_that_keeps_the_persons_quantity(tenan
 def test_a_recommendation_nobody_changed_follows_the_engine(tenant):
     admin, me, db = tenant
     rec, item_id, location_id, computed, _ = untouched_reorder(db, me["tenant_id"])
-    lower_stock(db, item_id, location_id)
+    # Less stock by more than the case pack and minimum order together, so the rounded quantity must rise.
+    figures = row(db, rec)["evidence"]["figures"]
+    lower_stock(
+        db, item_id, location_id, by=5 + int(figures["order_multiple"] or 0) + int(figures["min_order_qty"] or 0)
+    )
 
     counts, revised = analyse(admin, db, me["tenant_id"])
     after = row(db, rec)
