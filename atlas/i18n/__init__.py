@@ -94,6 +94,7 @@ def _locale(lang: str) -> Locale:
     return Locale.parse(lang if lang in LANGS else DEFAULT_LANG)
 
 
+@lru_cache(maxsize=8192)  # explanations ask for the same few counts many thousand times
 def plural_category(count: int | float | Decimal | str, lang: str) -> str:
     """The CLDR plural category (zero, one, two, few, many, other) of ``count`` in ``lang``.
 
