@@ -63,11 +63,14 @@ def test_every_new_recommendation_gets_its_workflow_and_a_revision_is_evaluated_
     assert approvals.event_types(str(rec))[:3] == ["decision_generated", "policy_evaluated", "approval_requested"]
 
     # The next analysis, on new stock figures for its item, revises it: the workflow hears of it and evaluates again.
+    # Less stock by more than the case pack and minimum order together, so the rounded quantity must rise.
+    figures = approvals.atlas.sql("SELECT evidence->'figures' FROM recommendations WHERE id = %s", (rec,))[0][0]
+    by = 5 + int(figures.get("order_multiple") or 0) + int(figures.get("min_order_qty") or 0)
     approvals.atlas.sql(
-        """UPDATE stock_balance_parts SET available_qty = available_qty - 5  -- one part: the balance is their sum
+        """UPDATE stock_balance_parts SET available_qty = available_qty - %s  -- one part: the balance is their sum
             WHERE ctid = (SELECT p.ctid FROM stock_balance_parts p JOIN recommendations r
                           ON (p.item_id, p.location_id) = (r.item_id, r.location_id) WHERE r.id = %s LIMIT 1)""",
-        (rec,),
+        (by, rec),
     )
     second = demo["admin"].post("/api/recommendations")
     assert second.status_code == 200 and second.json()["updated"] >= 1, second.text

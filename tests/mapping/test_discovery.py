@@ -60,6 +60,7 @@ def test_the_demo_erps_openapi_gives_its_list_endpoints_paging_and_enums():
         "/api/v1/warehouses/{id}/stock",
         "/api/v1/stock",
         "/api/v1/movements",
+        "/api/v1/open-orders",
     }
     assert endpoints["/api/v1/warehouses/{id}/stock"].templated
     items = endpoints["/api/v1/items"]
