@@ -21,6 +21,7 @@ from atlas.i18n import DEFAULT_LANG, LANGS, catalogue, translate, translate_plur
 
 Label = tuple[str, str]
 TREND_KINDS = frozenset({"reorder", "transfer"})  # the kinds whose explanation adds the trend's sentence
+EXTRA_ORDER = ("ai.explain.reorder_transfer_covers", "ai.explain.reorder_rounded")  # see `extra_sentences`
 
 
 # Counted phrases: placeholder → (figure, plural key). Figures an older analysis did not record take defaults
@@ -35,6 +36,8 @@ PHRASES: dict[str, tuple[str, str]] = {
     "order_up_to_units": ("order_up_to", "plural.unit"),
     "demand_over_lead_units": ("demand_over_lead_time", "plural.unit"),
     "quantity_units": ("quantity", "plural.unit"),
+    "covered_units": ("covered_by_transfer", "plural.unit"),
+    "need_units": ("quantity_before_rounding", "plural.unit"),
     "from_available_units": ("from_available", "plural.unit"),
     "observed_units": ("observed", "plural.unit"),
     "idle_on_hand_units": ("idle_on_hand", "plural.unit"),
@@ -51,6 +54,27 @@ PHRASES: dict[str, tuple[str, str]] = {
     "age_period": ("observed", "plural.day"),
 }
 PERCENT_FIGURES = frozenset({"service_level"})
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def extra_sentences(kind: str, figures: dict[str, Any]) -> list[str]:
+    """The keys of the sentences a ``kind``'s explanation adds after its first, in order: for a reorder, the part
+    a transfer covers and the rounding to minimum order and case pack, so its figures add up for the reader."""
+    if kind != "reorder":
+        return []
+    keys: list[str] = []
+    covered = _number(figures.get("covered_by_transfer"))
+    if covered is not None and covered > 0:
+        keys.append("ai.explain.reorder_transfer_covers")
+    need, quantity = _number(figures.get("quantity_before_rounding")), _number(figures.get("quantity"))
+    if need is not None and quantity is not None and quantity > need:
+        keys.append("ai.explain.reorder_rounded")
+    return keys
+
+
 SMALL_FIGURES = frozenset({"trend30"})  # slopes: two significant digits below one (0.015, not 0)
 
 
@@ -150,6 +174,9 @@ def explain(kind: str, figures: dict[str, Any], label: Label, from_label: Label 
     key = f"ai.explain.{kind}"
     parts_en = [translate(key, "en", **_params(key, figures, label, from_label, "en"))]
     parts_ar = [translate(key, "ar", **_params(key, figures, label, from_label, "ar"))]
+    for extra in extra_sentences(kind, figures):
+        parts_en.append(translate(extra, "en", **_params(extra, figures, label, from_label, "en")))
+        parts_ar.append(translate(extra, "ar", **_params(extra, figures, label, from_label, "ar")))
     trend = figures.get("trend", "stable")
     if kind in TREND_KINDS and trend != "stable":
         trend_key = f"ai.explain.trend_{trend}"
@@ -294,6 +321,24 @@ def explain_many(
         pairs = [explain(kind, f, label, fl) for f, label, fl in zip(figures, labels, from_list, strict=True)]
         return [en for en, _ in pairs], [ar for _, ar in pairs]
     english, arabic = done
+    # The extra sentences (a reorder's transfer cover and rounding), each for the records that need it.
+    extras: dict[str, list[int]] = {}
+    for index, f in enumerate(figures):
+        for extra in extra_sentences(kind, f):
+            extras.setdefault(extra, []).append(index)
+    for extra in sorted(extras, key=EXTRA_ORDER.index):
+        members = extras[extra]
+        group = _explain_group(
+            extra, [figures[i] for i in members], [labels[i] for i in members], [from_list[i] for i in members]
+        )
+        if group is None:
+            group = (
+                [translate(extra, "en", **_params(extra, figures[i], labels[i], from_list[i], "en")) for i in members],
+                [translate(extra, "ar", **_params(extra, figures[i], labels[i], from_list[i], "ar")) for i in members],
+            )
+        for index, en, ar in zip(members, group[0], group[1], strict=True):
+            english[index] = f"{english[index]} {en}"
+            arabic[index] = f"{arabic[index]} {ar}"
     if kind not in TREND_KINDS:
         return english, arabic
     # The trend's sentence, where the trend is not stable.

@@ -36,7 +36,7 @@ NAMES = [
     "available", "days_of_cover", "daily_rate", "lead_time_days", "stockout_probability", "quantity",
     "order_up_to", "from_available", "from_days_of_cover", "transfer_days", "idle_days", "dead_stock_days",
     "value", "observed", "expected", "zscore", "p_value", "run_days", "usual_zero_share", "kind", "reference",
-    "ratio_to_median", "median_size", "trend30",
+    "ratio_to_median", "median_size", "trend30", "covered_by_transfer", "quantity_before_rounding",
 ]  # fmt: skip
 figures = st.fixed_dictionaries(
     {},
@@ -125,3 +125,27 @@ def test_trend_words_are_trend_word_for_every_series(pairs) -> None:
 def test_explain_many_of_nothing() -> None:
     assert explain_many("reorder", [], []) == ([], [])
     assert all(_same(a, b) for a, b in zip(_rounded(np.array([1.25, -0.0]), 1), [1.2, -0.0], strict=True))
+
+
+def test_a_reorder_says_what_a_transfer_covers_and_how_the_order_was_rounded() -> None:
+    """Position + order + transfer reach the order-up-to level: the explanation says so, in both languages, so the
+    reader can add the figures up (47 + 468 + 133 ≥ 642, with 462 rounded up to the case pack)."""
+    figures = {
+        "position": 47.0, "available": 47.0, "on_order": 0.0, "reorder_point": 370.0, "safety_stock": 131.2,
+        "demand_over_lead_time": 238.8, "lead_time_days": 7.0, "service_level": 0.95, "daily_rate": 34.11,
+        "days_of_cover": 1.4, "quantity": 468, "order_up_to": 642.0, "covered_by_transfer": 133,
+        "quantity_before_rounding": 462, "trend": "rising", "ma30": 30.0, "trend30": 0.4,
+    }  # fmt: skip
+    english, arabic = explain("reorder", figures, ("SKU-1", "RUH-01"))
+    assert "A transfer from another location covers 133 units of the need" in english
+    assert "The 462 units needed are rounded up to 468 units" in english
+    assert english.index("covers 133") < english.index("rounded up") < len(english)
+    assert "133" in arabic and "462" in arabic and "حجم العبوة" in arabic
+    plain = dict(figures, covered_by_transfer=0, quantity_before_rounding=468)
+    english, arabic = explain("reorder", plain, ("SKU-1", "RUH-01"))
+    assert "transfer" not in english and "rounded" not in english and "حجم العبوة" not in arabic
+    many = explain_many("reorder", [figures, plain], [("SKU-1", "RUH-01"), ("SKU-2", "RUH-01")])
+    assert many == (
+        [explain("reorder", figures, ("SKU-1", "RUH-01"))[0], explain("reorder", plain, ("SKU-2", "RUH-01"))[0]],
+        [explain("reorder", figures, ("SKU-1", "RUH-01"))[1], explain("reorder", plain, ("SKU-2", "RUH-01"))[1]],
+    )
