@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from atlas.moyasar_keys import key_problems
+
 if TYPE_CHECKING:
     from atlas.execution_lock.network import NetworkPolicy
 
@@ -203,8 +205,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _moyasar_is_consistent(self) -> Settings:
-        from atlas.billing.moyasar import key_problems
-
         problems = key_problems(
             secret_key=self.moyasar_secret_key, publishable_key=self.moyasar_publishable_key, environment=self.env
         )

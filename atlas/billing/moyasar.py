@@ -27,13 +27,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 from urllib.parse import quote
 
 import httpx
 import msgspec
 import structlog
 from pydantic import SecretStr
+
+from atlas.moyasar_keys import KeyMode, key_mode, key_problems, reveal
 
 if TYPE_CHECKING:
     from atlas.config import Settings
@@ -42,6 +44,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "ERROR_CODES",
     "EVENT_FAILED_SPELLINGS",
+    "KeyMode",
     "MoyasarClient",
     "MoyasarError",
     "MoyasarEvent",
@@ -58,8 +61,6 @@ __all__ = [
 log = structlog.get_logger("atlas.billing.moyasar")
 
 DEFAULT_BASE_URL: Final = "https://api.moyasar.com/v1"
-KeyMode = Literal["test", "live"]
-_KEY_PREFIXES: Final = {"sk_test_": "test", "pk_test_": "test", "sk_live_": "live", "pk_live_": "live"}
 _RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 # Anything that looks like a card number or a Moyasar key is masked out of every message we keep.
 # A run of 12 to 19 digits (single spaces or dashes between them) standing on its own: not digits inside a longer
@@ -89,55 +90,6 @@ class PaymentStatus:
     REFUNDED: Final = "refunded"
     VOIDED: Final = "voided"
     VERIFIED: Final = "verified"
-
-
-# --- keys ----------------------------------------------------------------------------------------------------
-
-
-def _reveal(key: str | SecretStr) -> str:
-    return key.get_secret_value() if isinstance(key, SecretStr) else key
-
-
-def key_mode(key: str | SecretStr) -> KeyMode:
-    """`"test"` or `"live"`, from the key's prefix; ValueError (without the key) for anything else."""
-    value = _reveal(key)
-    for prefix, mode in _KEY_PREFIXES.items():
-        if value.startswith(prefix) and len(value) > len(prefix):
-            return mode  # type: ignore[return-value]
-    raise ValueError("not a Moyasar API key: it must start with sk_test_, sk_live_, pk_test_ or pk_live_")
-
-
-def key_problems(*, secret_key: str | SecretStr | None, publishable_key: str | None, environment: str) -> list[str]:
-    """What is wrong with this pair of keys for this environment, as sentences naming the settings (never the
-    keys); empty when they are fine. Atlas refuses to start on any of these (atlas.config)."""
-    secret = _reveal(secret_key) if secret_key is not None else ""
-    public = publishable_key or ""
-    if not secret and not public:
-        return []
-    problems: list[str] = []
-    if not secret or not public:
-        missing = "MOYASAR_SECRET_KEY" if not secret else "MOYASAR_PUBLISHABLE_KEY"
-        problems.append(f"{missing} must be set too: Moyasar needs both keys (or neither, to turn payments off)")
-    modes: dict[str, KeyMode] = {}
-    for name, value, kind in (("MOYASAR_SECRET_KEY", secret, "sk_"), ("MOYASAR_PUBLISHABLE_KEY", public, "pk_")):
-        if not value:
-            continue
-        try:
-            modes[name] = key_mode(value)
-        except ValueError:
-            problems.append(f"{name} is not a Moyasar key (it must start with {kind}test_ or {kind}live_)")
-            continue
-        if not value.startswith(kind):
-            other = "secret" if kind == "pk_" else "publishable"
-            problems.append(f"{name} holds a {other} key ({'sk' if kind == 'pk_' else 'pk'}_...): swap the two keys")
-    if len(set(modes.values())) > 1:
-        problems.append(
-            "MOYASAR_SECRET_KEY and MOYASAR_PUBLISHABLE_KEY are of different modes (one test, one live): "
-            "use the two keys of the same mode"
-        )
-    if "live" in modes.values() and environment != "production":
-        problems.append("a live Moyasar key is set outside production (ATLAS_ENV=production): use test keys here")
-    return problems
 
 
 # --- results -------------------------------------------------------------------------------------------------
@@ -512,7 +464,7 @@ def parse_webhook_event(body: bytes, *, secret: str | SecretStr) -> MoyasarEvent
         wire = msgspec.json.decode(body, type=_EventWire)
     except (msgspec.ValidationError, msgspec.DecodeError):
         raise MoyasarError("bad_event", "the webhook body is not a Moyasar event") from None
-    expected = _reveal(secret).encode()
+    expected = reveal(secret).encode()
     given = (wire.secret_token or "").encode()
     if not expected or not hmac.compare_digest(given, expected):
         raise MoyasarError("forged_event", "the webhook's secret_token does not match MOYASAR_WEBHOOK_SECRET")
@@ -567,7 +519,7 @@ class MoyasarClient:
         max_backoff: float = 8.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        key = _reveal(secret_key)
+        key = reveal(secret_key)
         if not key.startswith(("sk_test_", "sk_live_")):
             raise ValueError("MoyasarClient needs the secret key (sk_test_... or sk_live_...)")
         self.mode: KeyMode = key_mode(key)
