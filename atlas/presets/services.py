@@ -133,10 +133,10 @@ async def _test_each(
             if endpoint.parent:
                 parent = config.endpoint(endpoint.parent)
                 parents = (await session.reader.first_page(parent)).records
-                if not parents and parent.resource == ResourceKind.STOCK_MOVEMENTS:
+                if not parents and parent.resource in (ResourceKind.STOCK_MOVEMENTS, ResourceKind.OPEN_ORDERS):
                     # Documents a new organization may not have yet (Zoho's inventory adjustments, transfer
-                    # orders): nothing under them is no mistake in what was typed, unlike a company name that
-                    # matches nothing. The sync reads them once there are some.
+                    # orders, open purchase orders): nothing under them is no mistake in what was typed, unlike a
+                    # company name that matches nothing. The sync reads them once there are some.
                     tested.checks.append(PresetCheck(endpoint.key, str(endpoint.resource), True, None, 200, 0))
                     tested.samples[endpoint.key] = []
                     continue

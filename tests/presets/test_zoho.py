@@ -216,11 +216,17 @@ def test_connecting_tests_every_endpoint_and_never_returns_a_secret(
         "transfer_orders": True,
         "transfers_out": True,
         "transfers_in": True,
+        "purchase_orders_issued": True,
+        "po_lines_issued": True,
+        "purchase_orders_partial": True,
+        "po_lines_partial": True,
     }
     assert sorted(m["endpoint_key"] for m in answer["mappings"]) == [
         "adjustment_lines",
         "items",
         "locations",
+        "po_lines_issued",
+        "po_lines_partial",
         "stock",
         "transfers_in",
         "transfers_out",
@@ -290,6 +296,7 @@ def test_messy_data_is_set_aside_and_explained(stack: Any) -> None:
         # An organization without transfer orders yet connects: their lines are checked with nothing to read.
         checks = {c["endpoint"]: (c["ok"], c["records"]) for c in connected.answer["checks"]}
         assert checks["transfer_orders"] == checks["transfers_out"] == checks["transfers_in"] == (True, 0)
+        assert checks["purchase_orders_issued"] == checks["po_lines_issued"] == (True, 0)  # no purchase orders
         run = journey.sync(connected)
         source = truth(messy.data)
         assert run["status"] == "succeeded", (run["error"], run.get("attention"))

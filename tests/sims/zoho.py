@@ -28,6 +28,20 @@ What comes from the documents:
   /transferorders/{id}`` → ``transfer_order`` with ``line_items`` (``line_item_id``, ``item_id``,
   ``quantity_transfer``) and no status (as the documents show it). Only orders marked transferred are simulated.
 
+* ``GET /purchaseorders?page=&per_page=`` → ``purchaseorders`` (no line items: ``status``, ``purchaseorder_number``,
+  ``date``, ``delivery_date``) and ``page_context``; ``GET /purchaseorders/{id}`` → the order with
+  ``expected_delivery_date``, ``location_id`` and ``line_items`` (``line_item_id``, ``item_id``, ``quantity``,
+  ``quantity_received``, ``location_id``, ``location_name``; ``openapi/_original/purchaseorders.yml``).
+
+From public client code that reads real organizations (not in the documents): the single order comes under the key
+``purchaseorder`` (the documents' example says ``purchase_order``; four independent clients read ``purchaseorder``);
+the list takes ``filter_by`` with one value at a time (``Status.Issued``, ``Status.PartiallyReceived``,
+``Status.Draft`` ...), and its rows carry ``order_status`` (draft, open, closed, cancelled) and ``received_status``
+beside ``status``; an order closed after a partial receipt is still listed under ``Status.PartiallyReceived``, and
+Zoho no longer counts what it did not bring. Chosen here: an unknown ``filter_by`` value is a 400 (as for items);
+a line entered before the organization turned locations on has ``location_id`` ""; an order without an expected
+date has ``""`` in both date fields.
+
 Not in the public documents, and chosen here (marked so in the report): the exact JSON of errors (Zoho answers
 ``{"code": <n>, "message": ...}``; the codes used are 57 for authorization, 2 for a missing organization_id,
 6041 for an organization the token cannot see, 44 for the per-minute quota); that a quota answer is HTTP 429
@@ -54,7 +68,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tests.sims.auth_http import Log, SimHandler, serve
-from tests.sims.zoho_model import Adjustment, Item, TransferOrder, ZohoData, quantity_text, zoho_time
+from tests.sims.zoho_model import (
+    Adjustment,
+    Item,
+    PurchaseOrder,
+    TransferOrder,
+    ZohoData,
+    quantity_text,
+    zoho_time,
+)
 
 ROOT = "/inventory/v1"
 TOKEN_PATH = "/oauth/v2/token"
@@ -287,6 +309,78 @@ def transfer_detail(data: ZohoData, order: TransferOrder) -> dict[str, Any]:
     return detail
 
 
+# ``filter_by`` of the purchase-order list: one value at a time. Issued: open orders with nothing received yet;
+# PartiallyReceived: orders some of whose goods arrived, closed ones included (Zoho still calls a closed order
+# partially received; what it counts as still to come leaves it out).
+PO_FILTERS = {
+    "Status.All": lambda o: True,
+    "Status.Draft": lambda o: o.order_status == "draft",
+    "Status.Issued": lambda o: o.order_status == "open" and o.received_status == "",
+    "Status.PartiallyReceived": lambda o: (
+        o.order_status in ("open", "closed") and o.received_status == "partially_received"
+    ),
+    "Status.Received": lambda o: o.order_status in ("open", "closed") and o.received_status == "received",
+    "Status.Closed": lambda o: o.order_status == "closed",
+    "Status.Cancelled": lambda o: o.order_status == "cancelled",
+}
+
+
+def purchase_header(data: ZohoData, order: PurchaseOrder) -> dict[str, Any]:
+    """An order as the list shows it: no line items (documented), with the order, receive and bill statuses."""
+    return {
+        "purchaseorder_id": order.purchaseorder_id,
+        "vendor_id": "4815000000044080",
+        "vendor_name": "Al Rajhi Dates Co. - شركة الراجحي للتمور",
+        "status": order.status,
+        "order_status": order.order_status,
+        "received_status": order.received_status,
+        "billed_status": "",
+        "purchaseorder_number": order.number,
+        "reference_number": "",
+        "date": order.day.isoformat(),
+        "delivery_date": order.expected.isoformat() if order.expected else "",
+        "currency_id": "4815000000000097",
+        "currency_code": "SAR",
+        "price_precision": 2,
+        "total": 0,
+        "custom_fields": [],
+        "created_time": zoho_time(order.created),
+        "last_modified_time": zoho_time(order.modified),
+        "is_drop_shipment": False,
+        "is_backorder": False,
+    }
+
+
+def purchase_detail(data: ZohoData, order: PurchaseOrder) -> dict[str, Any]:
+    """The order with its ``line_items`` (quantity, quantity_received, the line's location, "" when none)."""
+    detail = purchase_header(data, order)
+    detail.update(
+        {
+            "expected_delivery_date": order.expected.isoformat() if order.expected else "",
+            "location_id": order.location_id,
+            "location_name": data.locations[order.location_id].name,
+            "line_items": [
+                {
+                    "line_item_id": line.line_item_id,
+                    "item_id": line.item_id,
+                    "name": data.items[line.item_id].name,
+                    "sku": data.items[line.item_id].sku,
+                    "description": "",
+                    "item_order": index,
+                    "quantity": float(line.quantity),
+                    "quantity_received": float(line.received),
+                    "unit": data.items[line.item_id].unit,
+                    "purchase_rate": float(data.items[line.item_id].purchase_rate),
+                    "location_id": line.location_id,
+                    "location_name": data.locations[line.location_id].name if line.location_id else "",
+                }
+                for index, line in enumerate(order.lines)
+            ],
+        }
+    )
+    return detail
+
+
 def page_of(rows: list[Any], query: dict[str, str], report: str) -> tuple[list[Any], dict[str, Any]] | None:
     try:
         page = int(query.get("page") or 1)
@@ -442,6 +536,15 @@ def _api_handler(sim: ZohoServers) -> type[SimHandler]:
                     self.send(
                         200, {"code": 0, "message": "success", "transfer_orders": headers, "page_context": context}
                     )
+                elif parts == ["purchaseorders"]:
+                    self.purchase_orders(query)
+                elif len(parts) == 2 and parts[0] == "purchaseorders":
+                    purchase = data.purchase_orders.get(parts[1])
+                    if purchase is None:
+                        self.send(404, {"code": 1002, "message": "Purchase order does not exist."})
+                    else:
+                        detail = purchase_detail(data, purchase)
+                        self.send(200, {"code": 0, "message": "success", "purchaseorder": detail})
                 elif len(parts) == 2 and parts[0] == "transferorders":
                     order = data.transfer_orders.get(parts[1])
                     if order is None:
@@ -477,6 +580,22 @@ def _api_handler(sim: ZohoServers) -> type[SimHandler]:
             context["applied_filter"] = chosen_filter
             items = [render_item(data, item) for item in chosen]
             self.send(200, {"code": 0, "message": "success", "items": items, "page_context": context})
+
+        def purchase_orders(self, query: dict[str, str]) -> None:
+            chosen_filter = query.get("filter_by") or "Status.All"
+            keep = PO_FILTERS.get(chosen_filter)
+            if keep is None:
+                self.send(400, {"code": 2, "message": "Invalid value passed for filter_by"})
+                return
+            rows = sorted(data.purchase_orders.values(), key=lambda o: (o.created, o.purchaseorder_id))
+            paged = page_of([o for o in rows if keep(o)], query, "Purchase Orders")
+            if paged is None:
+                self.send(400, {"code": 2, "message": "Invalid value passed for page"})
+                return
+            chosen, context = paged
+            context["applied_filter"] = chosen_filter
+            headers = [purchase_header(data, o) for o in chosen]
+            self.send(200, {"code": 0, "message": "success", "purchaseorders": headers, "page_context": context})
 
         def create_adjustment(self, body: bytes) -> None:
             try:

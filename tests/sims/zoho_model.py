@@ -100,6 +100,50 @@ class TransferOrder:
     created: datetime
 
 
+@dataclass
+class PurchaseLine:
+    """One line of a purchase order: what it orders, where it is to be received (``""``: the line names no location,
+    as lines entered before the organization turned locations on do; the order's location is meant) and how much
+    purchase receives have brought so far."""
+
+    line_item_id: str
+    item_id: str
+    quantity: Decimal
+    location_id: str
+    received: Decimal = Decimal(0)
+
+
+@dataclass
+class PurchaseOrder:
+    """A purchase order. ``order_status``: draft, open (issued), closed or cancelled; what was received is kept per
+    line, and Zoho derives the order's ``received_status`` and its list ``status`` from it."""
+
+    purchaseorder_id: str
+    number: str
+    day: date
+    expected: date | None  # the expected delivery date; None: not entered
+    location_id: str
+    lines: list[PurchaseLine]
+    created: datetime
+    modified: datetime
+    order_status: str = "open"
+
+    @property
+    def received_status(self) -> str:
+        """ "" (nothing received), partially_received or received."""
+        received = [line.received >= line.quantity for line in self.lines]
+        if all(received):
+            return "received"
+        return "partially_received" if any(line.received > 0 for line in self.lines) else ""
+
+    @property
+    def status(self) -> str:
+        """The status the list shows: the order's own status, or for an issued order what its receipts made it."""
+        if self.order_status != "open":
+            return self.order_status
+        return self.received_status or "open"
+
+
 @dataclass(frozen=True)
 class Movement:
     """What an adjustment line is, from the organization's own records."""
@@ -128,7 +172,14 @@ class ZohoData:
     """One organization. Every method that reads or changes state holds ``lock`` (the server is threaded)."""
 
     def __init__(
-        self, *, seed: int = 15, items: int = 240, adjustments: int = 14, blanks: int = 0, transfers: int = 0
+        self,
+        *,
+        seed: int = 15,
+        items: int = 240,
+        adjustments: int = 14,
+        blanks: int = 0,
+        transfers: int = 0,
+        purchases: int = 0,
     ) -> None:
         self.lock = threading.RLock()
         self.organization_id = ORGANIZATION_ID
@@ -137,10 +188,12 @@ class ZohoData:
         self.items: dict[str, Item] = {}
         self.adjustments: dict[str, Adjustment] = {}
         self.transfer_orders: dict[str, TransferOrder] = {}
+        self.purchase_orders: dict[str, PurchaseOrder] = {}
         self._next = 0
         self.now = datetime.now(UTC).replace(microsecond=0)
         self._populate(items, adjustments, blanks)
         self._transfers(transfers)
+        self._purchases(purchases)
 
     # --- ids and clock ----------------------------------------------------------------------------------------------
     def new_id(self) -> str:
@@ -207,7 +260,83 @@ class ZohoData:
             day = (self.now - timedelta(days=(count - n) * 5)).astimezone(ZONE).date()
             self.transfer(item.item_id, source, target, Decimal(rng.randrange(1, 3)), on=day)
 
+    def _purchases(self, count: int) -> None:
+        """Purchase orders in every state: issued, partly and fully received, closed after a partial receipt,
+        cancelled and drafts; some without an expected date, some lines without a location of their own."""
+        rng = self.random
+        stocked = [i for i in self.items.values() if i.track_inventory]
+        locations = list(self.locations)
+        for n in range(count):
+            chosen = rng.sample(stocked, rng.randrange(1, 4))
+            lines = [
+                (
+                    item.item_id,
+                    Decimal(rng.randrange(2, 60)) + (Decimal("0.5") if n % 5 == 3 else 0),
+                    "" if (n + k) % 6 == 4 else rng.choice(locations),
+                )
+                for k, item in enumerate(chosen)
+            ]
+            day = (self.now - timedelta(days=(count - n) * 3)).astimezone(ZONE).date()
+            expected = None if n % 7 == 2 else day + timedelta(days=rng.randrange(3, 40))
+            order = self.purchase_order(lines, rng.choice(locations), expected=expected, on=day)
+            kind = n % 8
+            if kind == 1:  # partly received
+                line = order.lines[0]
+                self.receive(order.purchaseorder_id, line.line_item_id, (line.quantity / 2).quantize(Decimal(1)))
+            elif kind == 2:  # received in full
+                for line in order.lines:
+                    self.receive(order.purchaseorder_id, line.line_item_id, line.quantity)
+            elif kind == 3:  # partly received, then closed: the rest will not come
+                line = order.lines[0]
+                self.receive(order.purchaseorder_id, line.line_item_id, Decimal(1))
+                self.set_order_status(order.purchaseorder_id, "closed")
+            elif kind == 5:
+                self.set_order_status(order.purchaseorder_id, "cancelled")
+            elif kind == 6:
+                self.set_order_status(order.purchaseorder_id, "draft")
+
     # --- operations (a person working in Zoho) -----------------------------------------------------------------
+    def purchase_order(
+        self,
+        lines: list[tuple[str, Decimal, str]],
+        location_id: str,
+        *,
+        expected: date | None = None,
+        on: date | None = None,
+    ) -> PurchaseOrder:
+        """An issued purchase order of (item, quantity, line location or "") lines, received at ``location_id``."""
+        with self.lock:
+            moment = self.tick()
+            order = PurchaseOrder(
+                purchaseorder_id=self.new_id(),
+                number=f"PO-{len(self.purchase_orders) + 1:05d}",
+                day=on or moment.astimezone(ZONE).date(),
+                expected=expected,
+                location_id=location_id,
+                lines=[PurchaseLine(self.new_id(), item_id, Decimal(q), loc) for item_id, q, loc in lines],
+                created=moment,
+                modified=moment,
+            )
+            self.purchase_orders[order.purchaseorder_id] = order
+            return order
+
+    def receive(self, purchaseorder_id: str, line_item_id: str, quantity: Decimal) -> None:
+        """A purchase receive of ``quantity`` of one line (more than ordered is accepted, as a receive may)."""
+        with self.lock:
+            order = self.purchase_orders[purchaseorder_id]
+            line = next(line for line in order.lines if line.line_item_id == line_item_id)
+            line.received += quantity
+            order.modified = self.tick()
+
+    def set_order_status(self, purchaseorder_id: str, status: str) -> None:
+        """Mark the order draft, open (issued), closed or cancelled."""
+        if status not in ("draft", "open", "closed", "cancelled"):
+            raise ValueError(status)
+        with self.lock:
+            order = self.purchase_orders[purchaseorder_id]
+            order.order_status = status
+            order.modified = self.tick()
+
     def transfer(
         self, item_id: str, source: str, target: str, quantity: Decimal, *, on: date | None = None
     ) -> TransferOrder:
@@ -313,6 +442,25 @@ class ZohoData:
                         key = f"{line.line_item_id}@{location_id}"
                         found[key] = Movement(key, line.item_id, location_id, quantity, order.day, order.number)
             return found
+
+    def truth_open_orders(self) -> dict[str, tuple[str, str, Decimal, date | None, str]]:
+        """What is still to arrive, per purchase-order line (by its line id): the lines of issued orders (not drafts,
+        closed or cancelled ones) with less received than ordered, as (item, receiving location: the line's, else the
+        order's; quantity ordered − received; expected date; order number)."""
+        with self.lock:
+            return {
+                line.line_item_id: (
+                    line.item_id,
+                    line.location_id or order.location_id,
+                    line.quantity - line.received,
+                    order.expected,
+                    order.number,
+                )
+                for order in self.purchase_orders.values()
+                if order.order_status == "open"
+                for line in order.lines
+                if line.quantity > line.received
+            }
 
     def item_skus(self) -> dict[str, str]:
         """What each item's SKU is in Zoho ("" when none was entered)."""
