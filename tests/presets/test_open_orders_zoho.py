@@ -25,7 +25,7 @@ Line = tuple[str, str, Decimal, str | None, str]  # item, location, still to arr
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[zoho.ZohoServers]:
-    with zoho.zoho_servers(ZohoData(seed=17, items=60, adjustments=2, purchases=24)) as server:
+    with zoho.zoho_servers(ZohoData(seed=17, items=40, adjustments=0, purchases=12)) as server:
         yield server
 
 
