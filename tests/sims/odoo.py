@@ -80,18 +80,31 @@ MANY2ONE: dict[str, dict[str, str]] = {
         "lot_id": "stock.lot",
         "product_uom_id": "uom.uom",
     },
+    "stock.move": {
+        "product_id": "product.product",
+        "location_id": "stock.location",
+        "location_dest_id": "stock.location",
+        "product_uom": "uom.uom",
+        "purchase_line_id": "purchase.order.line",
+    },
+    "purchase.order": {},
+    "purchase.order.line": {"order_id": "purchase.order", "product_id": "product.product", "product_uom": "uom.uom"},
 }
 # Related fields (stock.move.line's location types), computed when read or searched.
 RELATED: dict[str, dict[str, str]] = {
     "stock.move.line": {"location_usage": "location_id.usage", "location_dest_usage": "location_dest_id.usage"},
+    "stock.move": {"location_usage": "location_id.usage", "location_dest_usage": "location_dest_id.usage"},
 }
-DATETIME_FIELDS = {"write_date", "date", "in_date"}
+DATETIME_FIELDS = {"write_date", "date", "in_date", "date_deadline", "date_planned", "date_promised", "date_order"}
 FIELD_TYPES = {
     "id": "integer",
     "display_name": "char",
     "quantity": "float",
     "reserved_quantity": "float",
     "quantity_product_uom": "float",
+    "product_qty": "float",
+    "product_uom_qty": "float",
+    "qty_received": "float",
     "standard_price": "float",
     "usage": "selection",
     "state": "selection",
@@ -129,6 +142,7 @@ def access_denied() -> OdooError:
 class OdooSim:
     base: str
     messy: bool = True
+    version: int = 19  # how a vendor's new date reaches the receipts (OdooData.vendor_delays)
     data: OdooData = field(init=False)
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)  # (model, method) -> count
     bodies: list[dict[str, Any]] = field(default_factory=list)  # every JSON body received, in order
@@ -137,7 +151,7 @@ class OdooSim:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.data = OdooData(messy=self.messy)
+        self.data = OdooData(messy=self.messy, version=self.version)
 
     @property
     def models(self) -> dict[str, list[dict[str, Any]]]:
@@ -147,7 +161,7 @@ class OdooSim:
         with self.lock:
             if messy is not None:
                 self.messy = messy
-            self.data = OdooData(messy=self.messy)
+            self.data = OdooData(messy=self.messy, version=self.version)
             self.calls.clear()
             self.bodies.clear()
             self.model_bodies.clear()
@@ -212,6 +226,31 @@ class OdooSim:
                     return quant["product_id"], quant["location_id"], quant["id"]
         raise AssertionError("no lot to deplete")
 
+    # --- what is on its way changes (purchase orders placed, received, cancelled, delayed; transfers) -------------
+    def place_order(self, location: int, lines: list[tuple[int, float, datetime]]) -> int:
+        with self.lock:
+            return self.data.purchase_order(location, lines)
+
+    def receive_move(self, move: int, quantity: float, *, backorder: bool = True) -> int | None:
+        with self.lock:
+            return self.data.receive_move(move, quantity, datetime.now(UTC), backorder=backorder)
+
+    def cancel_order(self, order: int) -> None:
+        with self.lock:
+            self.data.cancel_order(order)
+
+    def vendor_delays(self, line: int, new: datetime) -> None:
+        with self.lock:
+            self.data.vendor_delays(line, new)
+
+    def ship(self, product: int, source: int, target: int, quantity: float, expected: datetime) -> int:
+        with self.lock:
+            return self.data.ship(product, source, target, quantity, datetime.now(UTC), expected)
+
+    def archive_product(self, product: int) -> None:
+        with self.lock:
+            self.data.product(product)["active"] = False
+
 
 # --- the ORM --------------------------------------------------------------------------------------------------------
 
@@ -223,6 +262,8 @@ def _display_name(sim: OdooSim, model: str, record_id: int) -> str:
     if model == "product.product":
         code = record.get("default_code")
         return f"[{code}] {record['name']}" if code else str(record["name"])
+    if model == "stock.move":  # _rec_name = 'reference' (Odoo 19's moves have no name)
+        return str(record["reference"])
     return str(record["name"])
 
 
@@ -596,8 +637,8 @@ def _handler(sim: OdooSim) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def odoo_server(host: str = "127.0.0.1", *, messy: bool = True) -> Iterator[OdooSim]:
+def odoo_server(host: str = "127.0.0.1", *, messy: bool = True, version: int = 19) -> Iterator[OdooSim]:
     port = free_port()
-    sim = OdooSim(base=f"http://{host}:{port}", messy=messy)
+    sim = OdooSim(base=f"http://{host}:{port}", messy=messy, version=version)
     with serving(_handler(sim), port, host):
         yield sim

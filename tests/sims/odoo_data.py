@@ -18,6 +18,21 @@ emptied but appears in old moves.
 
 Dates are written as Odoo writes them: UTC, ``%Y-%m-%d %H:%M:%S``, no zone. ``truth_*`` compute what Atlas must hold
 from this state alone.
+
+**What is on its way** (``purchase`` and ``purchase_stock``; ``stock.move``): confirming a purchase order creates one
+receipt move per line, from the vendor's location to the receiving location (``_prepare_stock_move_vals``: ``date``
+and ``date_deadline`` the line's expected arrival, ``origin`` the order's name), reserved at once (``assigned``:
+nothing is reserved at a vendor, so ``quantity`` equals the demand). The move's ``product_uom_qty`` is in its own unit
+(the product's, unless the database propagates the purchase unit, ``stock.propagate_uom``) and ``product_qty`` in the
+product's. Validating a receipt marks the move ``done`` with what arrived; the rest is split into a new move, kept in
+a backorder or cancelled ("no backorder"), while the order line keeps ``qty_received`` below ``product_qty`` either
+way. A transfer between warehouses is a done move into the transit location and a move from transit to the
+receiving location (``assigned`` once shipped, ``waiting`` before). Drafts, drop-ships, returns to the vendor and
+requests for quotation are there too, as Odoo has them. A vendor's new date moves the line's ``date_planned`` and,
+on Odoo 17 and 18, the open moves' ``date_deadline`` only (``_update_move_date_deadline``); from Odoo 19 on the
+receipt's ``date`` follows the expected arrival and its ``date_deadline`` the promised date
+(``_update_move_dates``). ``on_its_way`` is the simulation's own account of what is still to arrive, kept by the
+operations themselves (never read back from ``stock.move``).
 """
 
 from __future__ import annotations
@@ -76,12 +91,33 @@ class Landmarks:
     dozen_moves: list[int] = field(default_factory=list)
     negative_quant: int | None = None
     depleted_lots: list[int] = field(default_factory=list)
+    # what is on its way (stock.move ids unless said otherwise)
+    dozen_receipt: int | None = None  # a receipt in dozens (the purchase unit propagated to the move)
+    manual_receipt: int | None = None  # a receipt typed in by hand: no purchase order, no deadline
+    consumable_receipt: int | None = None  # a receipt of a consumable whose stock is not tracked
+    in_transit: list[int] = field(default_factory=list)  # shipped from one warehouse, not yet received at the other
+    not_on_order: list[int] = field(default_factory=list)  # a draft, a transfer not yet shipped, a drop-ship, a return
+    rfq: int | None = None  # a request for quotation (purchase.order id): no moves
+    short_closed_line: int | None = None  # a purchase.order.line received in part with no backorder
+
+
+@dataclass
+class OnItsWay:
+    """One move's worth of stock still to arrive, as the simulation knows it: in the product's unit, at the receiving
+    location, expected on ``expected`` (Odoo's UTC text), under the order's (or the transfer's) name."""
+
+    product: int
+    location: int
+    quantity: float
+    expected: str
+    reference: str
+    kind: str  # "purchase" or "transfer"
 
 
 class OdooData:
     """Odoo's tables as lists of dicts (many2one fields hold the related id, empty fields ``False``)."""
 
-    def __init__(self, *, messy: bool = True, seed: int = 19, now: datetime | None = None) -> None:
+    def __init__(self, *, messy: bool = True, seed: int = 19, now: datetime | None = None, version: int = 19) -> None:
         self.messy = messy
         self.now = (now or datetime.now(UTC)).replace(microsecond=0)
         self.random = random.Random(seed)
@@ -95,11 +131,18 @@ class OdooData:
                 "stock.lot",
                 "stock.quant",
                 "stock.move.line",
+                "stock.move",
+                "purchase.order",
+                "purchase.order.line",
             )
         }
+        self.version = version
         self.landmarks = Landmarks()
+        self.on_its_way: dict[int, OnItsWay] = {}  # stock.move id -> what is still to arrive by it
         self._sequences: dict[str, int] = {}
+        self._pickings: dict[str, int] = defaultdict(int)
         self._populate()
+        self._populate_purchases(random.Random(seed * 31 + 7))
 
     # --- ids and lookups ------------------------------------------------------------------------------------------
     def next_id(self, model: str) -> int:
@@ -335,6 +378,255 @@ class OdooData:
             q for q in self.models["stock.quant"] if q["quantity"] != 0 or q["reserved_quantity"] != 0
         ]
 
+    # --- purchases, receipts and transfers in transit (what is on its way) -----------------------------------------
+    def _picking(self, location: int, code: str) -> str:
+        """The next transfer's name in the receiving (or sending) location's warehouse: WH/IN/00001, DC/INT/00002."""
+        warehouse = "DC" if location in (DC_STOCK, DC_BULK, DC_COLD) else "WH"
+        self._pickings[f"{warehouse}/{code}"] += 1
+        return f"{warehouse}/{code}/{self._pickings[f'{warehouse}/{code}']:05d}"
+
+    def _stock_move(self, product: int, source: int, target: int, quantity: float, when: datetime, *, state: str,
+                    reference: str, origin: str | bool = False, deadline: datetime | None = None, uom: int = 1,
+                    purchase_line: int | bool = False) -> int:  # fmt: skip
+        """One stock.move: ``quantity`` in the move's unit ``uom`` (dozens count twelve in ``product_qty``)."""
+        ident = self.next_id("stock.move")
+        self.models["stock.move"].append(
+            {
+                "id": ident,
+                "reference": reference,
+                "origin": origin,
+                "product_id": product,
+                "location_id": source,
+                "location_dest_id": target,
+                "product_uom_qty": quantity,
+                "product_uom": uom,
+                "product_qty": quantity * (12 if uom == 12 else 1),
+                # receipts from a vendor are reserved at once (nothing is reserved at a vendor); a draft or a move
+                # waiting for another has nothing reserved
+                "quantity": quantity if state in ("assigned", "done") else 0.0,
+                "state": state,
+                "date": odoo_time(when),
+                "date_deadline": odoo_time(deadline) if deadline else False,
+                "purchase_line_id": purchase_line,
+                "picked": state == "done",
+                "write_date": odoo_time(self.now if when > self.now else when),
+            }
+        )
+        return ident
+
+    def purchase_order(self, location: int, lines: list[tuple[int, float, datetime]], *, uom: int = 1,
+                       propagate_uom: bool = False, confirm: bool = True) -> int:  # fmt: skip
+        """A purchase order delivered to ``location``, lines of (product, quantity in the purchase unit ``uom``,
+        expected arrival); confirmed, it has its receipt (one move per line). Returns the order's id."""
+        order = self.next_id("purchase.order")
+        name = f"P{order:05d}"
+        factor = 12 if uom == 12 else 1
+        self.models["purchase.order"].append(
+            {
+                "id": order,
+                "name": name,
+                "state": "purchase" if confirm else "draft",
+                "date_order": odoo_time(self.now),
+                "date_planned": odoo_time(min(when for _, _, when in lines)),
+                "write_date": odoo_time(self.now),
+            }
+        )
+        picking = self._picking(location, "IN") if confirm else ""
+        for product, quantity, expected in lines:
+            line = self.next_id("purchase.order.line")
+            self.models["purchase.order.line"].append(
+                {
+                    "id": line,
+                    "order_id": order,
+                    "name": self.product(product)["name"],
+                    "product_id": product,
+                    "product_qty": quantity,
+                    "product_uom": uom,
+                    "product_uom_qty": quantity * factor,
+                    "qty_received": 0.0,
+                    "date_planned": odoo_time(expected),
+                    "state": "purchase" if confirm else "draft",
+                    "write_date": odoo_time(self.now),
+                    # Odoo 19 keeps the vendor's promise apart, set to the expected arrival on confirmation
+                    **({"date_promised": odoo_time(expected) if confirm else False} if self.version >= 19 else {}),
+                }
+            )
+            if not confirm:
+                continue
+            # the move's unit: the product's, unless the purchase unit is propagated (_adjust_uom_quantities)
+            move_qty, move_uom = (quantity, uom) if propagate_uom else (quantity * factor, 1)
+            move = self._stock_move(product, SUPPLIERS, location, move_qty, expected, state="assigned",
+                                    reference=picking, origin=name, deadline=expected, uom=move_uom,
+                                    purchase_line=line)  # fmt: skip
+            self.on_its_way[move] = OnItsWay(product, location, quantity * factor, odoo_time(expected), name,
+                                             "purchase")  # fmt: skip
+        return order
+
+    def moves_of_order(self, order: int) -> list[dict[str, Any]]:
+        lines = {line["id"] for line in self.models["purchase.order.line"] if line["order_id"] == order}
+        return [m for m in self.models["stock.move"] if m["purchase_line_id"] in lines]
+
+    def receive_move(self, move_id: int, quantity: float, when: datetime, *, backorder: bool = True) -> int | None:
+        """Validate a receipt's move with ``quantity`` (in the product's unit) arrived: the quants grow, the move is
+        done with what arrived, the rest is split into a new move, in a backorder (a new transfer name) or cancelled.
+        The order line's ``qty_received`` grows in its own unit. Returns the backorder's move, if any."""
+        move = self.record("stock.move", move_id)
+        assert move["state"] not in ("done", "cancel", "draft")
+        factor = 12 if move["product_uom"] == 12 else 1
+        arrived = min(quantity, move["product_qty"])
+        rest = round(move["product_qty"] - arrived, 6)
+        source, target, product = move["location_id"], move["location_dest_id"], move["product_id"]
+        if source == TRANSIT:
+            self._from_transit(product, target, arrived, when, move["reference"])
+        else:
+            lot = self._lot(product) if self.product(product)["is_storable"] else False
+            self.move(product, source, target, arrived / factor, when, lot=lot, ref=move["reference"],
+                      uom=move["product_uom"])  # fmt: skip
+        expected_at = datetime.strptime(move["date"], ODOO_DATETIME).replace(tzinfo=UTC)
+        deadline = move["date_deadline"]
+        move.update(state="done", product_uom_qty=arrived / factor, product_qty=arrived, quantity=arrived / factor,
+                    picked=True, date=odoo_time(when), write_date=odoo_time(when))  # fmt: skip
+        if move["purchase_line_id"]:
+            line = self.record("purchase.order.line", move["purchase_line_id"])
+            line["qty_received"] = round(line["qty_received"] + arrived / (12 if line["product_uom"] == 12 else 1), 6)
+        known = self.on_its_way.pop(move_id)
+        if rest <= 0:
+            return None
+        split = self._stock_move(product, source, target, rest / factor, expected_at,
+                                 state="assigned" if backorder else "cancel",
+                                 reference=self._picking(target, "IN") if backorder else move["reference"],
+                                 origin=move["origin"], uom=move["product_uom"],
+                                 purchase_line=move["purchase_line_id"])  # fmt: skip
+        self.record("stock.move", split)["date_deadline"] = deadline
+        if not backorder:
+            return None
+        self.on_its_way[split] = OnItsWay(product, target, rest, known.expected, known.reference, known.kind)
+        return split
+
+    def cancel_order(self, order: int) -> None:
+        """Cancel a confirmed purchase order: its open moves are cancelled (button_cancel)."""
+        self.record("purchase.order", order)["state"] = "cancel"
+        for line in self.models["purchase.order.line"]:
+            if line["order_id"] == order:
+                line["state"] = "cancel"
+        for move in self.moves_of_order(order):
+            if move["state"] not in ("done", "cancel"):
+                move["state"] = "cancel"
+                self.on_its_way.pop(move["id"], None)
+
+    def vendor_delays(self, line_id: int, new: datetime) -> None:
+        """The vendor announces a new date and the buyer records it on the order line: Odoo 17–18 moves the open
+        receipts' deadline; Odoo 19 their scheduled date, and the promised date their deadline."""
+        line = self.record("purchase.order.line", line_id)
+        line["date_planned"] = odoo_time(new)
+        if self.version >= 19:
+            line["date_promised"] = odoo_time(new)
+        for move in self.models["stock.move"]:
+            if move["purchase_line_id"] == line_id and move["state"] not in ("done", "cancel"):
+                move["date_deadline"] = odoo_time(new)
+                if self.version >= 19:
+                    move["date"] = odoo_time(new)
+                self.on_its_way[move["id"]].expected = odoo_time(new)
+
+    def ship(self, product: int, source: int, target: int, quantity: float, when: datetime,
+             expected: datetime) -> int:  # fmt: skip
+        """Ship from one warehouse to another through the transit location: the delivery is done (the quants move to
+        transit), the receipt at ``target`` is ready (assigned). Returns the receipt's move."""
+        out = self._picking(source, "OUT")
+        lines = self._take(product, source, TRANSIT, quantity, when, out)
+        shipped = sum(self.record("stock.move.line", line)["quantity_product_uom"] for line in lines)
+        assert shipped > 0, "nothing to ship"
+        self._stock_move(product, source, TRANSIT, shipped, when, state="done", reference=out)
+        reference = self._picking(target, "IN")
+        move = self._stock_move(product, TRANSIT, target, shipped, expected, state="assigned", reference=reference)
+        self.on_its_way[move] = OnItsWay(product, target, shipped, odoo_time(expected), reference, "transfer")
+        return move
+
+    def _from_transit(self, product: int, target: int, quantity: float, when: datetime, ref: str) -> None:
+        at_transit = [q for q in self.models["stock.quant"] if q["product_id"] == product
+                      and q["location_id"] == TRANSIT and q["quantity"] > 0]  # fmt: skip
+        for quant in sorted(at_transit, key=lambda q: (q["in_date"], q["id"])):
+            if quantity <= 0:
+                break
+            taken = min(quant["quantity"], quantity)
+            self.move(product, TRANSIT, target, taken, when, lot=quant["lot_id"], ref=ref)
+            quantity -= taken
+        assert quantity <= 1e-9, "less in transit than the receipt says"
+
+    def _populate_purchases(self, rng: random.Random) -> None:
+        """Purchase orders of the last weeks and the coming ones, receipts in every state, transfers in transit
+        and what is not on order though it looks alike. A random stream of its own: the stock history is as before."""
+        storable = [p["id"] for p in self.live_products(storable_only=True)]
+        now = self.now
+
+        def day(offset: float) -> datetime:
+            return (now + timedelta(days=offset)).replace(minute=0, second=0) + timedelta(hours=rng.randint(0, 9))
+
+        picks = rng.sample(storable, 16)
+        orders = []
+        for number, location in enumerate((STOCK, DC_STOCK, STOCK, DC_BULK, SHELF_1, STOCK)):
+            lines = [(picks[(number * 2 + k) % len(picks)], float(rng.randint(5, 60)), day(rng.randint(2, 40)))
+                     for k in range(1 + number % 3)]  # fmt: skip
+            orders.append(self.purchase_order(location, lines))
+        # received in part (a backorder keeps the rest), in full, and in part with no backorder
+        first = self.moves_of_order(orders[0])[0]
+        self.receive_move(first["id"], first["product_qty"] / 2, now - timedelta(days=1))
+        full = self.moves_of_order(orders[1])[0]
+        self.receive_move(full["id"], full["product_qty"], now - timedelta(days=2))
+        short = self.moves_of_order(orders[2])[0]
+        self.landmarks.short_closed_line = short["purchase_line_id"]
+        self.receive_move(short["id"], short["product_qty"] - 3, now - timedelta(days=1), backorder=False)
+        self.cancel_order(self.purchase_order(STOCK, [(picks[12], 30.0, day(9))]))
+        # two dozen bought in dozens, the purchase unit propagated to the receipt: 24 units on their way
+        dozens = self.purchase_order(DC_COLD, [(picks[13], 2.0, day(12))], uom=12, propagate_uom=True)
+        self.landmarks.dozen_receipt = self.moves_of_order(dozens)[0]["id"]
+        self.landmarks.rfq = self.purchase_order(STOCK, [(picks[14], 12.0, day(20))], confirm=False)
+        consumable = self.landmarks.consumables[0]
+        self.landmarks.consumable_receipt = self.moves_of_order(
+            self.purchase_order(STOCK, [(consumable, 100.0, day(6))])
+        )[0]["id"]
+        if self.landmarks.archived_with_stock is not None:  # archived while an order for it is open (Odoo allows it)
+            self.purchase_order(STOCK, [(self.landmarks.archived_with_stock, 15.0, day(10))])
+        # a receipt typed in by hand: no order, no deadline; its name is all there is to call it by
+        reference, when = self._picking(SHELF_2, "IN"), day(3)
+        manual = self._stock_move(picks[15], SUPPLIERS, SHELF_2, 9.0, when, state="assigned", reference=reference)
+        self.on_its_way[manual] = OnItsWay(picks[15], SHELF_2, 9.0, odoo_time(when), reference, "purchase")
+        self.landmarks.manual_receipt = manual
+        # shipped from WH to DC, still on the road (from the last products: the first quants stay as they were)
+        for product in reversed(storable):
+            held = sum(q["quantity"] - q["reserved_quantity"] for q in self.quants_of(product, STOCK))
+            if held >= 4 and len(self.landmarks.in_transit) < 2:
+                self.landmarks.in_transit.append(
+                    self.ship(product, STOCK, DC_STOCK, float(int(held // 2)), now - timedelta(days=1), day(2))
+                )
+        # alike but not on order: a draft receipt, a resupply not yet shipped (waiting for its delivery), a
+        # drop-ship straight to a customer, a return to the vendor waiting to leave
+        marks = self.landmarks.not_on_order
+        marks.append(self._stock_move(picks[0], SUPPLIERS, STOCK, 7.0, day(4), state="draft",
+                                      reference=self._picking(STOCK, "IN")))  # fmt: skip
+        self._stock_move(
+            picks[1], STOCK, TRANSIT, 5.0, day(1), state="confirmed", reference=self._picking(STOCK, "OUT")
+        )
+        marks.append(self._stock_move(picks[1], TRANSIT, DC_STOCK, 5.0, day(3), state="waiting",
+                                      reference=self._picking(DC_STOCK, "IN")))  # fmt: skip
+        marks.append(self._stock_move(picks[2], SUPPLIERS, CUSTOMERS, 4.0, day(5), state="assigned",
+                                      reference="WH/DS/00001", origin="S00042"))  # fmt: skip
+        returned = self._stock_move(picks[3], STOCK, SUPPLIERS, 2.0, day(1), state="assigned",
+                                    reference=self._picking(STOCK, "OUT"), origin="Return of WH/IN/00001")  # fmt: skip
+        marks.append(returned)
+
+    def truth_on_order(self, *, storable_only: bool) -> dict[int, tuple[int, int, float, str, str, str]]:
+        """Move id -> (product, receiving location, still to arrive in the product's unit, expected (UTC text),
+        order or transfer name, kind), from the simulation's own account; only what Atlas can place (a product it
+        lists, an active internal location)."""
+        products = {p["id"] for p in self.live_products(storable_only=storable_only)}
+        places = {loc["id"] for loc in self.internal_locations()}
+        return {
+            move: (way.product, way.location, way.quantity, way.expected, way.reference, way.kind)
+            for move, way in self.on_its_way.items()
+            if way.product in products and way.location in places and way.quantity > 0
+        }
+
     # --- the truth ---------------------------------------------------------------------------------------------------
     def live_products(self, *, storable_only: bool) -> list[dict[str, Any]]:
         """What Odoo's product list shows: active products; goods only (no services or combos); with
@@ -383,8 +675,8 @@ class OdooData:
         return result
 
     def expected_set_aside(self, *, storable_only: bool) -> dict[str, int]:
-        """What each endpoint must set aside, and why, from this state: the quants and move lines of the archived
-        product (an unknown item) and the move lines touching the archived shelf (an unknown location)."""
+        """What each endpoint must set aside, and why, from this state: the quants, move lines and open receipts of the
+        archived product (an unknown item) and the move lines touching the archived shelf (an unknown location)."""
         archived = self.landmarks.archived_with_stock
         shelf = self.landmarks.archived_location
         quants = sum(
@@ -401,4 +693,6 @@ class OdooData:
             unknown = line["product_id"] == archived
             moves_in += target["usage"] == "internal" and (unknown or target["id"] == shelf)
             moves_out += source["usage"] == "internal" and (unknown or source["id"] == shelf)
-        return {"quants": quants, "moves_in": moves_in, "moves_out": moves_out}
+        # open receipts of the archived product: Odoo's move search does not apply the product's active test
+        incoming = sum(1 for way in self.on_its_way.values() if way.product == archived)
+        return {"quants": quants, "moves_in": moves_in, "moves_out": moves_out, "incoming": incoming}
