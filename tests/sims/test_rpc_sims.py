@@ -152,3 +152,38 @@ def test_suiteql_reads_selects_and_refuses_anything_else():
             refused = httpx.post(sim.url, json={"q": "DELETE FROM item"}, headers=headers)
         assert refused.status_code == 400 and refused.json()["o:errorDetails"][0]["o:errorCode"] == "INVALID_PARAMETER"
         assert sim.db.execute("SELECT COUNT(*) FROM item").fetchone() == (20,)
+
+
+def test_odoo_receipts_keep_the_order_lines_and_the_account_of_what_is_on_its_way_in_step(odoo_sim):
+    """Every confirmed order line's quantity is received, still on its way or cancelled with its receipt (no
+    backorder), in the product's unit; the simulation's own account of what is on its way is exactly the receipt
+    moves a JSON-2 search for open moves from a vendor or transit into internal locations finds."""
+    data = odoo_sim.data
+    moves_by_line: dict[int, list[dict[str, object]]] = {}
+    for move in data.models["stock.move"]:
+        if move["purchase_line_id"]:
+            moves_by_line.setdefault(int(move["purchase_line_id"]), []).append(move)
+    for line in data.models["purchase.order.line"]:
+        if line["state"] != "purchase":
+            assert all(m["state"] == "cancel" for m in moves_by_line.get(line["id"], []))
+            continue
+        factor = 12 if line["product_uom"] == 12 else 1
+        moves = moves_by_line[line["id"]]
+        done = sum(m["product_qty"] for m in moves if m["state"] == "done")
+        assert done == line["qty_received"] * factor
+        assert sum(m["product_qty"] for m in moves if m["state"] != "draft") == line["product_qty"] * factor
+    dozen = data.record("stock.move", data.landmarks.dozen_receipt)
+    assert (dozen["product_uom_qty"], dozen["product_qty"]) == (2.0, 24.0)
+    domain = [
+        ["location_dest_id.usage", "=", "internal"],
+        "|",
+        "&",
+        ["location_id.usage", "=", "supplier"],
+        ["state", "in", ["waiting", "confirmed", "partially_available", "assigned"]],
+        "&",
+        ["location_id.usage", "=", "transit"],
+        ["state", "in", ["partially_available", "assigned"]],
+    ]
+    found = odoo_call(odoo_sim, "stock.move", "search_read", {"domain": domain, "fields": ["product_qty"]}).json()
+    assert {r["id"]: r["product_qty"] for r in found} == {m: w.quantity for m, w in data.on_its_way.items()}
+    assert not set(data.landmarks.not_on_order) & {r["id"] for r in found}
