@@ -173,9 +173,10 @@ def test_connecting_tests_every_endpoint_of_the_named_company(
 ) -> None:
     connected, _, _ = first
     answer = connected.answer
-    assert [c["endpoint"] for c in answer["checks"]] == ["company", "items", "locations", "stock", "ledger"]
+    endpoints = ["company", "items", "locations", "stock", "ledger", "po_lines"]
+    assert [c["endpoint"] for c in answer["checks"]] == endpoints
     assert all(c["ok"] for c in answer["checks"]), answer["checks"]
-    assert sorted(m["endpoint_key"] for m in answer["mappings"]) == ["items", "ledger", "locations", "stock"]
+    assert sorted(m["endpoint_key"] for m in answer["mappings"]) == sorted(endpoints[1:])
     assert answer["connector"]["auth"]["client_secret"] != sim.client_secret
     assert all(f"companies({sim.company.id})" in c["url"] for c in answer["checks"][1:])
     assert all(f"companies({sim.others[0].id})" not in r.path for r in sim.log.received)

@@ -14,8 +14,12 @@ Business Central (``api``), ``/v2.0/<tenant>/<environment>/api/v2.0``:
 
 * Every call needs ``Authorization: Bearer <token>`` of a token Entra issued for this tenant and still valid;
   otherwise 401 ``Authentication_InvalidCredentials`` with a ``WWW-Authenticate: Bearer`` challenge.
-* ``GET companies``, then ``companies(<id>)/items``, ``/locations``, ``/itemLedgerEntries``; records under
-  ``value``, each with its ``@odata.etag``, and ``@odata.context``.
+* ``GET companies``, then ``companies(<id>)/items``, ``/locations``, ``/itemLedgerEntries``, ``/purchaseOrders``;
+  records under ``value``, each with its ``@odata.etag``, and ``@odata.context``. ``$expand=purchaseOrderLines``
+  (optionally ``purchaseOrderLines($select=...)``) puts each order's lines inside it; an unknown navigation property
+  is a 400. ``companies(<id>)/purchaseOrderLines`` lists lines only for a ``documentId`` or ``id`` in the
+  ``$filter``: without one, BC's page answers 400 ``Application_DialogException`` "You must specify an Id or a
+  Document Id to get the lines." (APIV2 page 30067, OnFindRecord), so lines cannot be read company-wide.
 * ``$filter`` (comparisons joined by ``and``: ``lastModifiedDateTime gt 2026-01-01T00:00:00Z``,
   ``type eq 'Inventory'``, ``name eq 'CRONUS USA, Inc.'``), ``$select``, ``$top``, ``$skip``; an unknown property is
   a 400 ``BadRequest``, never ignored.
@@ -37,13 +41,21 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
 from tests.sims.auth_http import Log, SimHandler, serve
-from tests.sims.business_central_data import BcCompany, BcItem, BcLocation, LedgerEntry, bc_company
+from tests.sims.business_central_data import (
+    BcCompany,
+    BcItem,
+    BcLocation,
+    LedgerEntry,
+    PurchaseLine,
+    bc_company,
+)
 from tests.sims.oauth_server import basic_credentials
-from tests.sims.odata import ODataError, parse_filter, parse_select, selected
+from tests.sims.odata import ODataError, parse_expand, parse_filter, parse_select, selected
 
 TENANT = "7c1d5e2a-0b7e-4a8f-9a55-3c2f0d4e8b61"
 ENVIRONMENT = "production"
@@ -51,7 +63,16 @@ CLIENT_ID = "4f1b8c3e-2a7d-4e6b-9f0a-5d3c2b1a0e9f"
 CLIENT_SECRET = "Qx8~kP2.vT_-aB3cD4eF5gH6iJ7kL8mN9oP0qR"  # Entra secrets hold ~, . and _
 SCOPE = "https://api.businesscentral.dynamics.com/.default"
 TOKEN_LIFETIME = 3599
-KEYS = {"companies": "name", "items": "number", "locations": "code", "itemLedgerEntries": "entryNumber"}
+KEYS = {
+    "companies": "name",
+    "items": "number",
+    "locations": "code",
+    "itemLedgerEntries": "entryNumber",
+    "purchaseOrders": "number",
+    "purchaseOrderLines": "sequence",
+}
+NAVIGATIONS = {"purchaseOrders": "purchaseOrderLines"}  # the navigation property $expand can take, per entity
+_LINES_BY_DOCUMENT = re.compile(r"(?<![A-Za-z])(documentId|id)\s+eq\s", re.IGNORECASE)
 _COMPANY = re.compile(r"^companies\(([0-9a-fA-F-]{36})\)(?:/([A-Za-z]+))?$")
 
 
@@ -244,9 +265,17 @@ def _api_handler(sim: BusinessCentral) -> type[SimHandler]:
                     "items": company.item_records,
                     "locations": company.location_records,
                     "itemLedgerEntries": company.entry_records,
+                    "purchaseOrders": company.order_records,
+                    "purchaseOrderLines": lambda: [
+                        line for order in company.order_records() for line in order["purchaseOrderLines"]
+                    ],
                 }.get(entity)
                 if found is None:
                     self.send(404, _bc_error("BadRequest_NotFound", f"Resource not found for the segment '{entity}'."))
+                    return
+                if entity == "purchaseOrderLines" and not _LINES_BY_DOCUMENT.search(query.get("$filter") or ""):
+                    text = "You must specify an Id or a Document Id to get the lines."
+                    self.send(400, _bc_error("Application_DialogException", text))
                     return
                 records = found()
             try:
@@ -275,6 +304,10 @@ def _api_handler(sim: BusinessCentral) -> type[SimHandler]:
             properties = _properties(records[0]) if records else list(KEYS.values())
             if entity != "companies":
                 properties = _properties(_SAMPLES[entity])
+            navigation = NAVIGATIONS.get(entity)
+            properties = [p for p in properties if p != navigation]
+            nested = {navigation: _properties(_SAMPLES[navigation])} if navigation else {}
+            expand = parse_expand(query.get("$expand"), nested)
             fields = parse_select(query.get("$select"), properties)
             if query.get("$filter"):
                 keep = parse_filter(query["$filter"], properties)
@@ -293,10 +326,7 @@ def _api_handler(sim: BusinessCentral) -> type[SimHandler]:
             taken = records[:size]
             answer: dict[str, Any] = {
                 "@odata.context": f"{sim.api_base}{path.split('/companies')[0]}/$metadata#{entity}",
-                "value": [
-                    {**({"@odata.etag": r["@odata.etag"]} if "@odata.etag" in r else {}), **selected(r, fields)}
-                    for r in taken
-                ],
+                "value": [self.render(r, fields, expand) for r in taken],
             }
             if len(records) > len(taken):
                 kept = [(k, v) for k, v in query.items() if k not in ("$skiptoken", "$skip", "$top")]
@@ -307,6 +337,18 @@ def _api_handler(sim: BusinessCentral) -> type[SimHandler]:
                 answer["@odata.nextLink"] = f"{sim.api_base}{path}?{link}"
             return answer
 
+        def render(
+            self, record: dict[str, Any], fields: list[str] | None, expand: dict[str, list[str] | None]
+        ) -> dict[str, Any]:
+            """A record as sent: its etag, the selected properties (never a navigation property), and each expanded
+            navigation property's records, selected in turn."""
+            names = [k for k in record if k not in NAVIGATIONS.values()] if fields is None else fields
+            shown = {**({"@odata.etag": record["@odata.etag"]} if "@odata.etag" in record else {})}
+            shown.update(selected(record, names))
+            for navigation, nested in expand.items():
+                shown[navigation] = [self.render(r, nested, {}) for r in record.get(navigation, [])]
+            return shown
+
     return Handler
 
 
@@ -316,10 +358,13 @@ def _after(value: Any, token: str) -> bool:
 
 _SAMPLE = BcCompany(items={"X": BcItem("X", "x")}, locations={"X": BcLocation("X", "x")})
 _SAMPLE.entries.append(LedgerEntry(1, "X", "X", _SAMPLE.clock.date(), "Sale", _SAMPLE.inventory("X"), "D"))
+_SAMPLE.place_order("10000", [PurchaseLine(0, "Item", "X", Decimal(1))])
 _SAMPLES = {
     "items": _SAMPLE.item_records()[0],
     "locations": _SAMPLE.location_records()[0],
     "itemLedgerEntries": _SAMPLE.entry_records()[0],
+    "purchaseOrders": _SAMPLE.order_records()[0],
+    "purchaseOrderLines": _SAMPLE.order_records()[0]["purchaseOrderLines"][0],
 }
 
 

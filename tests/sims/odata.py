@@ -5,9 +5,13 @@ Both systems refuse what they do not understand rather than ignoring it (a missp
 record"), so the simulations do too: an unknown property or an expression outside this subset raises
 `ODataError`, which each server answers in its own error format.
 
-Literals: ``'text'`` (a quote inside doubled, ``'O''Brien'``), numbers, ``true``/``false``, ``null``, and unquoted
-ISO date-times (``2026-01-01T00:00:00Z``, OData v4's form that Business Central takes). Text compares as text, so
-ISO dates in quotes (SAP Business One's ``UpdateDate ge '2026-01-01'``) compare as dates.
+Literals: ``'text'`` (a quote inside doubled, ``'O''Brien'``), numbers, ``true``/``false``, ``null``, unquoted
+ISO date-times (``2026-01-01T00:00:00Z``, OData v4's form that Business Central takes) and unquoted GUIDs
+(``documentId eq 5d115c9c-44e3-ea11-bb43-000d3a2feca1``, OData v4's form). Text compares as text, so ISO dates in
+quotes (SAP Business One's ``UpdateDate ge '2026-01-01'``) compare as dates.
+
+``$expand`` (OData v4, Business Central): `parse_expand` reads ``lines`` or ``lines($select=a,b)``, refusing a
+navigation property the entity does not have.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any
 OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le")
 _CLAUSE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s+(eq|ne|gt|ge|lt|le)\s+(.+?)\s*$", re.IGNORECASE)
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_EXPAND = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$")
 Predicate = Callable[[dict[str, Any]], bool]
 
 
@@ -65,6 +71,8 @@ def literal(text: str) -> Any:
         return None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:\d{2})", text):
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if _GUID.fullmatch(text):
+        return text.lower()
     try:
         return Decimal(text)
     except InvalidOperation:
@@ -129,3 +137,26 @@ def parse_select(expression: str | None, properties: Iterable[str]) -> list[str]
 
 def selected(record: dict[str, Any], names: list[str] | None) -> dict[str, Any]:
     return dict(record) if names is None else {name: record[name] for name in names if name in record}
+
+
+def parse_expand(expression: str | None, navigations: dict[str, Iterable[str]]) -> dict[str, list[str] | None]:
+    """The expanded navigation properties of ``a,b($select=x,y)``, each with its selected properties (None: all);
+    `ODataError` for a property that is not one of ``navigations`` or a nested option other than ``$select``."""
+    if not expression:
+        return {}
+    found: dict[str, list[str] | None] = {}
+    for part in re.split(r",(?![^()]*\))", expression):
+        match = _EXPAND.match(part)
+        if match is None:
+            raise ODataError(f"invalid $expand: {part.strip()}")
+        name, options = match.group(1), match.group(2)
+        if name not in navigations:
+            raise ODataError(f"could not find a navigation property named '{name}'")
+        fields: list[str] | None = None
+        for option in (o for o in (options or "").split(";") if o.strip()):
+            key, _, value = option.partition("=")
+            if key.strip() != "$select":
+                raise ODataError(f"unsupported option {key.strip()} in $expand")
+            fields = parse_select(value, navigations[name])
+        found[name] = fields
+    return found

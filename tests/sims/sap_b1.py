@@ -14,9 +14,11 @@ on 127.0.0.1, serving a `SapCompany` (tests/sims/sap_b1_data.py) that knows its 
   ``StockTransfers``, ``DeliveryNotes``, ``PurchaseDeliveryNotes``: a header with ``DocDate`` and its lines in
   ``DocumentLines``, or ``StockTransferLines``) take ``$select``, ``$filter`` (comparisons joined by ``and``),
   ``$top``, ``$skip`` and ``$inlinecount=allpages`` (V3) / ``$count=true`` (V4); an unknown property is a 400, never
-  ignored. The server pages at ``page_size`` records (20, B1's default); ``Prefer: odata.maxpagesize=N`` changes it
-  per request and is echoed in ``Preference-Applied``. Records come in key order (``ItemCode``, ``WarehouseCode``,
-  ``DocEntry``), and a next link keeps the request's query options.
+  ignored. ``PurchaseOrders`` too: open or closed, item or service orders, their lines with what remains
+  (``$filter=DocumentStatus eq 'bost_Open' and DocType eq 'dDocument_Items'``). The server pages at ``page_size``
+  records (20, B1's default); ``Prefer: odata.maxpagesize=N`` changes it per request and is echoed in
+  ``Preference-Applied``. Records come in key order (``ItemCode``, ``WarehouseCode``, ``DocEntry``), and a next link
+  keeps the request's query options.
 
 Test switches: ``login_answer`` (``ok``, ``html``: a 200 HTML page, ``no_session``: a 200 JSON without a session),
 ``expire_all()`` (the server forgets every session, as after a restart or a timeout), ``expire_after_reads``
@@ -34,12 +36,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 from tests.sims.auth_http import Log, SimHandler, serve
 from tests.sims.odata import ODataError, parse_filter, parse_select, selected
-from tests.sims.sap_b1_data import DOCUMENT_ENTITIES, Document, Item, SapCompany, Warehouse, legacy_company
+from tests.sims.sap_b1_data import (
+    DOCUMENT_ENTITIES,
+    PURCHASE_ORDERS,
+    Document,
+    Item,
+    OrderLine,
+    PurchaseOrder,
+    SapCompany,
+    Warehouse,
+    legacy_company,
+)
 
 V1 = "/b1s/v1"
 V2 = "/b1s/v2"
@@ -52,12 +65,18 @@ ENTITIES = {
     "Items": list(Item("x", None).render()),
     "Warehouses": list(Warehouse("x", None).render()),
     **{entity: list(Document(entity, 0, 0, date(2026, 1, 1), []).render()) for entity in DOCUMENT_ENTITIES},
+    PURCHASE_ORDERS: list(
+        PurchaseOrder(
+            0, 0, date(2026, 1, 1), date(2026, 1, 1), [OrderLine("x", "x", Decimal(1), date(2026, 1, 1))]
+        ).render()
+    ),
 }
 ENTITY_TYPES = {
     "Items": "Item",
     "Warehouses": "Warehouse",
     "StockTransfers": "StockTransfer",
     **{entity: "Document" for entity in DOCUMENT_ENTITIES if entity != "StockTransfers"},
+    PURCHASE_ORDERS: "Document",
 }
 
 

@@ -22,6 +22,16 @@ What a real company holds, and this one does:
   receipt POs. A marketing document is cancelled by a cancellation document with the same lines (``csCancellation``)
   that moves the stock back; the original becomes ``csYes``. A delivery may bill an item that is not stock (a fee):
   its line moves nothing. Opening stock (set directly here) is not a document the Service Layer lists.
+* Purchase orders (``PurchaseOrders``, OPOR/POR1): ``DocumentStatus`` ``bost_Open`` until every line is closed,
+  received in full or closed by hand (``Close``), or the order cancelled (``Cancelled = tYES``, ``bost_Close``);
+  ``DocType`` ``dDocument_Items``, or ``dDocument_Service`` for a service order whose lines have no item and no
+  warehouse; ``DocDueDate`` (mandatory) and each line's ``ShipDate``. A line: ``Quantity`` in its unit,
+  ``InventoryQuantity`` in inventory units, ``RemainingOpenQuantity`` and ``RemainingOpenInventoryQuantity`` what
+  is still to come in each, ``LineStatus`` ``bost_Open`` or ``bost_Close``. A line closed by hand keeps its remaining
+  quantity (only its status says it will not come). A goods receipt PO based on the order (``BaseType`` 22,
+  ``BaseEntry``, ``BaseLine``) moves stock in and lowers what remains. The warehouse's ``Ordered`` (OITW.OnOrder)
+  is what the open lines of stock items still bring, in inventory units (`SapCompany.truth_ordered`). DocEntry
+  numbers each object type on its own.
 
 The truth (`SapCompany.truth_balances` and friends) is computed from this state alone, never from what a client read.
 """
@@ -165,6 +175,7 @@ class Line:
     per_unit: Decimal = Decimal(1)
     source: str | None = None  # a transfer's FromWarehouseCode
     number: int = 0  # LineNum
+    base: tuple[int, int] | None = None  # (DocEntry, LineNum) of the purchase order line a receipt is based on
 
     @property
     def inventory_quantity(self) -> Decimal:
@@ -251,6 +262,91 @@ class Document:
                     "UnitsOfMeasurment": float(line.per_unit),
                     "InventoryQuantity": float(line.inventory_quantity),
                     "WarehouseCode": line.warehouse,
+                    "BaseType": 22 if line.base else -1,  # 22: a purchase order
+                    "BaseEntry": line.base[0] if line.base else None,
+                    "BaseLine": line.base[1] if line.base else None,
+                }
+                for line in self.lines
+            ],
+        }
+
+
+PURCHASE_ORDERS = "PurchaseOrders"  # OPOR
+
+
+@dataclass
+class OrderLine:
+    """One purchase order line: ``quantity`` and ``received`` in the line's unit, ``per_unit`` inventory units each."""
+
+    item: str | None  # None on a service order's line
+    warehouse: str | None
+    quantity: Decimal
+    ship_date: date
+    per_unit: Decimal = Decimal(1)
+    received: Decimal = Decimal(0)
+    closed: bool = False  # LineStatus bost_Close
+    number: int = 0  # LineNum
+    price: Decimal = Decimal(0)
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.quantity - self.received
+
+    @property
+    def remaining_inventory(self) -> Decimal:
+        return (self.remaining * self.per_unit).quantize(Q6)
+
+
+@dataclass
+class PurchaseOrder:
+    entry: int
+    number: int
+    day: date  # DocDate
+    due: date  # DocDueDate
+    lines: list[OrderLine]
+    card: str = "V10000"
+    service: bool = False  # DocType dDocument_Service
+    closed: bool = False
+    cancelled: bool = False
+    created: date = date(2026, 1, 1)
+    updated: date = date(2026, 1, 1)
+
+    @property
+    def open(self) -> bool:
+        return not (self.closed or self.cancelled)
+
+    def render(self) -> dict[str, Any]:
+        return {
+            "DocEntry": self.entry,
+            "DocNum": self.number,
+            "DocType": "dDocument_Service" if self.service else "dDocument_Items",
+            "DocDate": self.day.isoformat(),
+            "DocDueDate": self.due.isoformat(),
+            "CardCode": self.card,
+            "CardName": f"Vendor {self.card}",
+            "Comments": None,
+            "DocumentStatus": "bost_Open" if self.open else "bost_Close",
+            "Cancelled": yes(self.cancelled),
+            "CancelStatus": "csYes" if self.cancelled else "csNo",
+            "CreationDate": self.created.isoformat(),
+            "UpdateDate": self.updated.isoformat(),
+            "DocumentLines": [
+                {
+                    "LineNum": line.number,
+                    "DocEntry": self.entry,
+                    "ItemCode": line.item,
+                    "ItemDescription": "Consulting" if line.item is None else None,
+                    "Quantity": float(line.quantity),
+                    "ShipDate": line.ship_date.isoformat(),
+                    "Price": float(line.price),
+                    "UnitsOfMeasurment": float(line.per_unit),
+                    "InventoryQuantity": float((line.quantity * line.per_unit).quantize(Q6)),
+                    "RemainingOpenQuantity": float(line.remaining),
+                    "RemainingOpenInventoryQuantity": float(line.remaining_inventory),
+                    "OpenAmount": float(line.remaining * line.price),
+                    "WarehouseCode": line.warehouse,
+                    "AccountCode": "_SYS00000000110" if line.item is None else None,
+                    "LineStatus": "bost_Close" if line.closed or not self.open else "bost_Open",
                     "BaseType": -1,
                     "BaseEntry": None,
                     "BaseLine": None,
@@ -284,6 +380,7 @@ class SapCompany:
     warehouses: dict[str, Warehouse] = field(default_factory=dict)
     items: dict[str, Item] = field(default_factory=dict)
     documents: dict[str, dict[int, Document]] = field(default_factory=dict)  # entity -> DocEntry -> document
+    orders: dict[int, PurchaseOrder] = field(default_factory=dict)  # purchase orders by DocEntry
     clock: datetime = field(default_factory=lambda: datetime(2026, 11, 20, 8, 0, 0, tzinfo=UTC))
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -298,6 +395,8 @@ class SapCompany:
 
     def document_records(self, entity: str) -> list[dict[str, Any]]:
         with self.lock:
+            if entity == PURCHASE_ORDERS:
+                return [self.orders[entry].render() for entry in sorted(self.orders)]
             return [d.render() for d in sorted(self.documents.get(entity, {}).values(), key=lambda d: d.entry)]
 
     # --- operations: documents, as B1 posts them ------------------------------------------------------------
@@ -382,6 +481,107 @@ class SapCompany:
         and so does the promise."""
         return self.post(DELIVERIES, [Line(code, warehouse, quantity, per_unit)], card="C20000")
 
+    # --- purchase orders --------------------------------------------------------------------------------------
+    def _on_order(self, line: OrderLine, sign: int) -> None:
+        """What an open line of a stock item still brings, added to (or taken from) its warehouse's Ordered."""
+        if line.item is None or line.warehouse is None or not self.items[line.item].inventory:
+            return
+        row = self._row(line.item, line.warehouse)
+        row.ordered = (row.ordered + sign * line.remaining_inventory).quantize(Q6)
+
+    def _order_changed(self, order: PurchaseOrder) -> None:
+        self.clock += timedelta(minutes=1, seconds=19)
+        order.updated = self.clock.date()
+
+    def place_order(
+        self,
+        lines: list[OrderLine],
+        due: date | None = None,
+        *,
+        card: str = "V10000",
+        service: bool = False,
+        day: date | None = None,
+    ) -> PurchaseOrder:
+        """A purchase order (an item order unless ``service``), due on ``due`` (its lines' ship dates by default)."""
+        with self.lock:
+            self.clock += timedelta(minutes=2)
+            today = self.clock.date()
+            entry = max(self.orders, default=0) + 1
+            for number, line in enumerate(lines):
+                line.number = number
+                if line.item is not None:
+                    self._row(line.item, line.warehouse or "")  # the item must be linked to the warehouse
+            order = PurchaseOrder(
+                entry,
+                4000 + entry,
+                day or today,
+                due or min(line.ship_date for line in lines),
+                lines,
+                card=card,
+                service=service,
+                created=today,
+                updated=today,
+            )
+            for line in lines:
+                self._on_order(line, 1)
+            self.orders[entry] = order
+            return order
+
+    def receive_order(self, entry: int, line_number: int, quantity: Decimal) -> Document:
+        """A goods receipt PO based on one line of an open order: ``quantity`` in the line's unit comes in; the line
+        closes when nothing remains, and the order when every line is closed."""
+        with self.lock:
+            order = self.orders[entry]
+            line = order.lines[line_number]
+            if not order.open or line.closed or order.service or not 0 < quantity <= line.remaining:
+                raise ValueError(f"cannot receive {quantity} of line {line_number} of order {entry}")
+            assert line.item is not None and line.warehouse is not None
+            self._on_order(line, -1)
+            line.received += quantity
+            self._on_order(line, 1)
+            receipt = Line(line.item, line.warehouse, quantity, line.per_unit, base=(entry, line_number))
+            document = self.post(PURCHASE_DELIVERIES, [receipt], card=order.card)
+            line.closed = line.remaining == 0
+            order.closed = all(li.closed for li in order.lines)
+            self._order_changed(order)
+            return document
+
+    def close_line(self, entry: int, line_number: int) -> None:
+        """A line closed by hand: the rest will not come (its remaining quantity stays as it was)."""
+        with self.lock:
+            order = self.orders[entry]
+            line = order.lines[line_number]
+            if order.open and not line.closed:
+                self._on_order(line, -1)
+            line.closed = True
+            order.closed = all(li.closed for li in order.lines)
+            self._order_changed(order)
+
+    def close_order(self, entry: int) -> None:
+        """``POST PurchaseOrders(entry)/Close``: the order and every line are closed; nothing more comes."""
+        with self.lock:
+            order = self.orders[entry]
+            if order.open:
+                for line in order.lines:
+                    if not line.closed:
+                        self._on_order(line, -1)
+                        line.closed = True
+            order.closed = True
+            self._order_changed(order)
+
+    def cancel_order(self, entry: int) -> None:
+        """``POST PurchaseOrders(entry)/Cancel`` (allowed while nothing was received): cancelled and closed."""
+        with self.lock:
+            order = self.orders[entry]
+            if any(line.received for line in order.lines):
+                raise ValueError("an order with receipts cannot be cancelled")
+            if order.open:
+                for line in order.lines:
+                    if not line.closed:
+                        self._on_order(line, -1)
+            order.cancelled = True
+            self._order_changed(order)
+
     def add_item(self, item: Item, warehouses: list[str] | None = None) -> None:
         """A new item, linked to ``warehouses`` (all of them when the company adds them automatically)."""
         with self.lock:
@@ -432,6 +632,36 @@ class SapCompany:
                 if not self.items[line.item].inventory
                 for ident in movements_of(document, line)
             }
+
+    def truth_on_order(self) -> dict[str, tuple[str, str, Decimal, date, int]]:
+        """Every purchase-order line still bringing stock, by the id the preset gives it (``POR-<DocEntry>-<LineNum>``):
+        (ItemCode, WarehouseCode, what remains in inventory units, ShipDate, DocNum). Open lines of open item orders,
+        of stock items, with something remaining."""
+        with self.lock:
+            return {
+                f"POR-{order.entry}-{line.number}": (
+                    line.item,
+                    line.warehouse,
+                    line.remaining_inventory,
+                    line.ship_date,
+                    order.number,
+                )
+                for order in self.orders.values()
+                if order.open and not order.service
+                for line in order.lines
+                if not line.closed
+                and line.item is not None
+                and line.warehouse is not None
+                and self.items[line.item].inventory
+                and line.remaining > 0
+            }
+
+    def truth_ordered(self) -> dict[Pair, Decimal]:
+        """What the open lines bring per item and warehouse: B1's Ordered (OITW.OnOrder) must say the same."""
+        found: dict[Pair, Decimal] = {}
+        for item, warehouse, remaining, _, _ in self.truth_on_order().values():
+            found[(item, warehouse)] = found.get((item, warehouse), Decimal(0)) + remaining
+        return found
 
     def truth_balances(self) -> dict[Pair, tuple[Decimal, Decimal]]:
         """(on hand, committed) of every stock item in every warehouse it is linked to, zeros included."""
@@ -486,16 +716,19 @@ NAMES = [
 ]
 
 
-def messy_company(seed: int = 7, count: int = 120, *, fee: bool = True, entered: datetime | None = None) -> SapCompany:
+def messy_company(
+    seed: int = 7, count: int = 120, *, fee: bool = True, entered: datetime | None = None, documents: int = 150
+) -> SapCompany:
     """A company with the mess real ones hold (see the module's docstring), from ``seed``; without ``fee``, no
     document line names an item that is not stock (the one thing in it Atlas must set aside). ``entered``: the
     company's clock when its history was entered (its documents' CreationDate and UpdateDate), 20 November 2026 by
-    default; the clock runs on from there."""
+    default; the clock runs on from there. ``documents``: how many documents its year of history holds."""
     rng = random.Random(seed)
     company = SapCompany() if entered is None else SapCompany(clock=entered)
     for warehouse in MESSY_WAREHOUSES:
         company.warehouses[warehouse.code] = Warehouse(**warehouse.__dict__)
     active = ["01", "02", "03", "RUH 1"]
+    on_order: list[tuple[str, str, Decimal]] = []  # what the purchase orders placed after the history bring
     for n in range(1, count + 1):
         code = f"A{n:05d}" if n % 9 else f"FG {1000 + n}"  # every ninth code has a space
         name = None if n % 23 == 0 else f"{NAMES[n % len(NAMES)]} #{n}"
@@ -526,7 +759,7 @@ def messy_company(seed: int = 7, count: int = 120, *, fee: bool = True, entered:
                     unit += Decimal(rng.randint(0, 999999)) * Q6  # weighed goods: six decimals
                 row.in_stock = unit
                 row.committed = Decimal(rng.randint(0, 30))
-                row.ordered = Decimal(rng.choice([0, 0, 50, 120]))
+                on_order.append((code, warehouse, Decimal(rng.choice([0, 0, 50, 120]))))
             if warehouse == "OLD" and n % 11 == 0:
                 row.in_stock = Decimal(rng.randint(1, 9))  # left behind in the closed warehouse
             item.stock[warehouse] = row
@@ -541,8 +774,38 @@ def messy_company(seed: int = 7, count: int = 120, *, fee: bool = True, entered:
     # Services and fees: items, but not stock.
     for code, name in (("SRV-INSTALL", "Installation"), ("FEE DELIVERY", "Delivery fee")):
         company.add_item(Item(code, name, uom=None, inventory=False), active)
-    history(company, rng, active, fee=fee)
+    history(company, rng, active, documents, fee=fee)
+    purchase_orders(company, random.Random(seed * 7919 + 5), [o for o in on_order if o[2] and o[0] != "A00001"])
     return company
+
+
+def purchase_orders(company: SapCompany, rng: random.Random, wanted: list[tuple[str, str, Decimal]]) -> None:
+    """Open purchase orders bringing ``wanted`` (item, warehouse, quantity), up to four lines an order, with the
+    mess real ones hold: a line in boxes of 12 (its remaining quantity in boxes, its inventory quantity in pieces),
+    lines received in part and in full through goods receipt POs based on them, a line closed by hand, an order
+    closed and one cancelled, a service order (lines without item or warehouse), ship dates that differ from the
+    order's due date. From their own random stream: the history is the same with or without them."""
+    start = company.clock.date()
+    placed: list[PurchaseOrder] = []
+    for index in range(0, len(wanted), 4):
+        lines = [
+            OrderLine(code, warehouse, quantity, start + timedelta(days=rng.randint(5, 45)))
+            for code, warehouse, quantity in wanted[index : index + 4]
+        ]
+        placed.append(company.place_order(lines, card=rng.choice(["V10000", "V20000", "V23000"])))
+    if len(placed) < 6:
+        return
+    boxed = next(code for code, item in company.items.items() if item.uom == "Box" and code in company.truth_items())
+    warehouse = next(iter(company.items[boxed].stock))
+    boxes = company.place_order([OrderLine(boxed, warehouse, Decimal(10), start + timedelta(days=12), Decimal(12))])
+    company.receive_order(boxes.entry, 0, Decimal(3))  # three boxes arrived, seven to come: 84 pieces
+    company.receive_order(placed[0].entry, 0, placed[0].lines[0].quantity / 2)  # half arrived
+    company.receive_order(placed[1].entry, 0, placed[1].lines[0].quantity)  # one line in full
+    company.close_line(placed[2].entry, len(placed[2].lines) - 1)  # the rest will never come
+    company.close_order(placed[3].entry)
+    company.cancel_order(placed[4].entry)
+    service = [OrderLine(None, None, Decimal(1), start + timedelta(days=3), price=Decimal(1500))]
+    company.place_order(service, service=True, card="V30000")
 
 
 def history(company: SapCompany, rng: random.Random, active: list[str], documents: int = 150, *, fee: bool) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from tests.sims.business_central import SCOPE, business_central
-from tests.sims.business_central_data import INVENTORY, BcItem, bc_company
+from tests.sims.business_central_data import BLANK_DATE, INVENTORY, NULL_GUID, BcItem, bc_company
 
 
 def token(sim: Any, **form: str) -> httpx.Response:
@@ -92,3 +92,47 @@ def test_inventory_is_the_ledger_and_the_api_cannot_tell_locations() -> None:
     assert company.items[number].modified == modified  # posting does not modify the item record
     company.add_item(BcItem("NEW-1", "New", type=INVENTORY))
     assert company.truth_balances()["NEW-1"] == 0
+
+
+def test_purchase_order_lines_come_only_with_their_order_or_for_one_document() -> None:
+    with business_central(company=bc_company(count=20, orders=6), page_size=4) as sim:
+        bearer = token(sim).json()["access_token"]
+        with httpx.Client(headers={"Authorization": f"Bearer {bearer}"}) as client:
+            base = f"{sim.base_url}/companies({sim.company.id})"
+            refused = client.get(f"{base}/purchaseOrderLines")  # company-wide: APIV2 page 30067 refuses
+            assert refused.status_code == 400
+            assert refused.json()["error"]["code"] == "Application_DialogException"
+            assert "You must specify an Id or a Document Id to get the lines." in refused.json()["error"]["message"]
+            order = next(iter(sim.company.orders.values()))
+            lines = client.get(f"{base}/purchaseOrderLines", params={"$filter": f"documentId eq {order.id}"})
+            assert [r["sequence"] for r in lines.json()["value"]] == [li.sequence for li in order.lines]
+            select = "purchaseOrderLines($select=lineType,quantity,receivedQuantity,expectedReceiptDate)"
+            orders, pages = every_page(client, f"{base}/purchaseOrders", **{"$select": "number", "$expand": select})
+            assert pages == 2 and [o["number"] for o in orders] == sorted(sim.company.orders)
+            assert set(orders[0]) == {"@odata.etag", "number", "purchaseOrderLines"}
+            line = orders[0]["purchaseOrderLines"][0]
+            assert set(line) == {"@odata.etag", "lineType", "quantity", "receivedQuantity", "expectedReceiptDate"}
+            plain = client.get(f"{base}/purchaseOrders").json()["value"][0]
+            assert "purchaseOrderLines" not in plain and plain["status"] in ("Draft", "In_x0020_Review", "Open")
+            assert client.get(f"{base}/purchaseOrders", params={"$expand": "lines"}).status_code == 400
+            waiting, _ = every_page(client, f"{base}/purchaseOrders", **{"$filter": "fullyReceived eq false"})
+            assert {o["number"] for o in waiting} == {n for n, o in sim.company.orders.items() if not o.fully_received}
+
+
+def test_purchase_orders_keep_what_is_on_order_and_receipts_are_ledger_entries() -> None:
+    company = bc_company(count=20, orders=8)
+    records = [line for order in company.order_records() for line in order["purchaseOrderLines"]]
+    comment = next(r for r in records if r["lineType"] == "Comment")
+    assert comment["expectedReceiptDate"] == BLANK_DATE == "0001-01-01" and comment["itemId"] == NULL_GUID
+    assert {r["lineType"] for r in records} >= {"Item", "Comment", "Account", "Charge"}
+    on_order = company.truth_qty_on_order()
+    order = next(o for o in company.orders.values() if not o.fully_received)
+    line = next(li for li in order.lines if li.line_type == "Item" and li.outstanding > 1)
+    before, stock = on_order.get(line.number, Decimal(0)), company.truth_balances()[line.number]
+    entry = company.receive(order.number, line.sequence, Decimal(1))
+    assert entry is not None and entry.entry_type == "Purchase" and entry.location == line.location
+    assert company.truth_qty_on_order()[line.number] == before - 1
+    assert company.truth_balances()[line.number] == stock + 1
+    rest = line.outstanding
+    company.short_close(order.number, line.sequence)  # the rest will never come
+    assert line.outstanding == 0 and company.truth_qty_on_order().get(line.number, Decimal(0)) == before - 1 - rest

@@ -113,3 +113,37 @@ def test_the_company_holds_the_mess_real_ones_do_and_knows_its_truth() -> None:
 def test_the_legacy_company_reads_as_before(root: str) -> None:
     with sap_b1() as sim, session(sim.base, root) as client:
         assert len(sim.items) == 45 and len(client.get(f"{root}/Warehouses").json()["value"]) == 3
+
+
+def test_purchase_orders_keep_each_warehouses_ordered_and_receipts_are_based_on_them() -> None:
+    with sap_b1(company=messy_company(seed=3, count=30, documents=20)) as sim, session(sim.base) as client:
+        company = sim.data
+        opened = "DocumentStatus eq 'bost_Open' and DocType eq 'dDocument_Items'"
+        listed = every_page(client, f"{V1}/PurchaseOrders", "odata.nextLink", **{"$filter": opened})
+        assert {o["DocEntry"] for o in listed} == {e for e, o in company.orders.items() if o.open and not o.service}
+        service = next(o for o in company.orders.values() if o.service).render()
+        assert service["DocType"] == "dDocument_Service" and service["DocumentLines"][0]["ItemCode"] is None
+        assert client.get(f"{V1}/PurchaseOrders", params={"$filter": "DocStatus eq 'O'"}).status_code == 400
+
+        def ordered() -> dict[tuple[str, str], Decimal]:
+            rows = company.items.items()
+            return {(code, w): r.ordered for code, item in rows for w, r in item.stock.items() if r.ordered}
+
+        assert ordered() == company.truth_ordered() and ordered()
+        order = next(o for o in company.orders.values() if o.open and not any(li.received for li in o.lines))
+        line = order.lines[0]
+        assert line.item is not None and line.warehouse is not None
+        on_hand = company.items[line.item].stock[line.warehouse].in_stock
+        receipt = company.receive_order(order.entry, 0, line.quantity)
+        rendered = receipt.render()["DocumentLines"][0]
+        assert (rendered["BaseType"], rendered["BaseEntry"], rendered["BaseLine"]) == (22, order.entry, 0)
+        assert line.closed and company.items[line.item].stock[line.warehouse].in_stock == on_hand + line.quantity
+        assert ordered() == company.truth_ordered()
+        if len(order.lines) > 1:
+            company.close_line(order.entry, len(order.lines) - 1)  # closed by hand: it no longer counts
+            assert ordered() == company.truth_ordered()
+        other = next(o for o in company.orders.values() if o.open and o.entry != order.entry and not o.service)
+        company.close_order(other.entry)
+        assert ordered() == company.truth_ordered() and not other.open
+        with pytest.raises(ValueError):
+            company.cancel_order(order.entry)  # something was received: it can only be closed
