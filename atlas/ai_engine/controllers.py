@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.ai_engine import services
+from atlas.ai_engine.schemas import ForecastRead
 from atlas.approvals import hooks as approval_hooks
 from atlas.approvals.controllers import change_recommendation
 from atlas.approvals.dispatch import notify_safely
@@ -135,9 +137,11 @@ class AnomalyController(Controller):
         return await services.list_analysis_runs(db, sync_run_id=sync_run_id, limit=limit)
 
     @get("/forecasts", opt={"permission": Permission.READ})
-    async def forecasts(self, db: NamedDependency[AsyncSession], item_id: uuid.UUID) -> list[dict[str, Any]]:
-        """An item's forecast at each location: method, backtest error, 30 days with the 80% interval."""
-        return await services.forecasts_of(db, item_id)
+    async def forecasts(self, db: NamedDependency[AsyncSession], item_id: uuid.UUID) -> list[ForecastRead]:
+        """An item's forecast at each location: method, backtest error and 30 days of the mean (``forecast``) and
+        the daily quantiles ``q10``, ``q50`` (the median) and ``q90``; ``lo80``/``hi80`` are ``q10``/``q90``
+        under their earlier names. ``q50`` is null on a forecast stored before migration 0019."""
+        return msgspec.convert(await services.forecasts_of(db, item_id), list[ForecastRead])
 
 
 CONTROLLERS = [RecommendationController, AnomalyController]

@@ -7,8 +7,12 @@ up. Every series is laid on the same calendar, from the earliest to the latest d
 file, and is forecast from the day after the latest date.
 
 Output: Parquet (a path ending in ``.parquet``) or CSV with the columns ``series_id``,
-``date``, ``forecast``, ``lo80``, ``hi80`` (the 80% interval) and ``method`` (the method the
-series' own backtest chose, see ``atlas.ai_engine.forecast``), one row per series and day.
+``date``, ``forecast`` (the mean), ``lo80``, ``hi80`` (the 80% interval), ``method`` (the method
+the series' own backtest chose, see ``atlas.ai_engine.forecast``), then the daily quantiles
+``q10`` (demand at or above it on 9 days in 10; the same as ``lo80``), ``q50`` (the median: at or
+below it on half the days) and ``q90`` (at or below it on 9 days in 10; the same as ``hi80``), one
+row per series and day. The quantiles come last so that readers of the earlier columns by
+position are unaffected.
 
 A bad input stops with a message that names the problem (the column, how many rows, an
 example), never a traceback.
@@ -164,8 +168,11 @@ def run_forecast(input_path: str, horizon: int, output_path: str) -> int:
             "lo80": result.lo80.ravel(),
             "hi80": result.hi80.ravel(),
             "method": np.repeat(np.array(METHODS)[result.method], horizon),
+            "q10": result.q10.ravel(),
+            "q50": result.q50.ravel(),
+            "q90": result.q90.ravel(),
         }
-    ).with_columns(pl.col("forecast", "lo80", "hi80").round(4))
+    ).with_columns(pl.col("forecast", "lo80", "hi80", "q10", "q50", "q90").round(4))
     parent = Path(output_path).resolve().parent
     if not parent.is_dir():
         raise ForecastInputError(f"the output folder does not exist: {parent}")
@@ -193,7 +200,8 @@ def run_forecast(input_path: str, horizon: int, output_path: str) -> int:
     "output_path",
     required=True,
     metavar="OUT",
-    help="Where to write series_id, date, forecast, lo80, hi80, method (Parquet if it ends in .parquet, else CSV).",
+    help="Where to write series_id, date, forecast, lo80, hi80, method, q10, q50, q90 (Parquet if it ends in "
+    ".parquet, else CSV).",
 )
 def forecast_command(input_path: str, horizon: int, output_path: str) -> None:
     """Forecast daily demand per series from a file (no database needed)."""

@@ -46,6 +46,8 @@ class Forecast(TenantOwned, Base):
     forecast: Mapped[list[float]] = mapped_column(JSONB, nullable=False)
     lo80: Mapped[list[float]] = mapped_column(JSONB, nullable=False)
     hi80: Mapped[list[float]] = mapped_column(JSONB, nullable=False)
+    # The daily median (q0.5); None on rows stored before migration 0019. lo80/hi80 are q0.1/q0.9.
+    q50: Mapped[list[float] | None] = mapped_column(JSONB)
     figures: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 

@@ -351,7 +351,8 @@ class _Panel:
 def _demand_geometry(
     history: list[dict[str, Any]], forecast: list[dict[str, Any]], panel_box: tuple[float, float, float, float]
 ) -> dict[str, Any]:
-    """Bars of past daily demand, then the forecast line inside its 80% band, on one time axis."""
+    """Bars of past daily demand, then the forecast (mean) line inside its 80% band (q0.1 to q0.9) and, where the
+    forecast carries it, the daily median (q0.5) as a line of its own, on one time axis."""
     past = [(_as_date(h.get("date")), _float(h.get("demand")) or 0.0) for h in history]
     ahead = [
         (
@@ -362,8 +363,9 @@ def _demand_geometry(
         )
         for f in forecast
     ]
+    medians = [_float(f.get("q50")) for f in forecast]
     peak = max(
-        [v for _, v in past] + [max(v, hi or 0.0) for _, v, _, hi in ahead] + [0.0],
+        [v for _, v in past] + [max(v, hi or 0.0) for _, v, _, hi in ahead] + [m or 0.0 for m in medians] + [0.0],
     )
     left, top, width, height = panel_box
     panel = _Panel(left, top, width, height, len(past) + len(ahead), peak * 1.05 if peak > 0 else 1.0)
@@ -387,6 +389,12 @@ def _demand_geometry(
     upper = [(panel.x(offset + i), panel.y(hi if hi is not None else v)) for i, (_, v, _, hi) in enumerate(ahead)]
     lower = [(panel.x(offset + i), panel.y(lo if lo is not None else v)) for i, (_, v, lo, _) in enumerate(ahead)]
     band = ("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in upper + lower[::-1]) + " Z") if ahead else ""
+    # The median only where every forecast day has one (a forecast stored before migration 0019 has none).
+    median = (
+        _line([(panel.x(offset + i), panel.y(m)) for i, m in enumerate(medians) if m is not None])
+        if ahead and all(m is not None for m in medians)
+        else ""
+    )
     points = [
         {
             "x": round(x, 1),
@@ -404,6 +412,7 @@ def _demand_geometry(
         "bars": bars,
         "band": band,
         "line": _line(line),
+        "median": median,
         "points": points if panel.slot >= 10 else [],  # a dot per forecast day, when there is room
         "divider": round(panel.edge(offset), 1) if past and ahead else None,
         "history_mid": round((panel.left + panel.edge(offset)) / 2, 1) if past else None,
@@ -426,14 +435,17 @@ def demand_chart(history: list[dict[str, Any]] | None, forecast: list[dict[str, 
 
 
 def _chart_table(history: list[dict[str, Any]], forecast: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The chart's numbers, for a table people (and screen readers) can read."""
+    """The chart's numbers, for a table people (and screen readers) can read: past demand, then per forecast day
+    the mean and the daily quantiles q0.1, q0.5 (the median; "—" where the stored forecast has none) and q0.9
+    (``lo80``/``hi80`` are q0.1/q0.9 under their earlier names)."""
     rows = [{"date": str(h.get("date", ""))[:10], "demand": format_number(h.get("demand"))} for h in history]
     rows += [
         {
             "date": str(f.get("date", ""))[:10],
             "forecast": format_number(f.get("forecast")),
-            "lo80": format_number(f.get("lo80")),
-            "hi80": format_number(f.get("hi80")),
+            "q10": format_number(f.get("q10", f.get("lo80"))),
+            "q50": format_number(f.get("q50")),
+            "q90": format_number(f.get("q90", f.get("hi80"))),
         }
         for f in forecast
     ]
@@ -491,8 +503,8 @@ def _projected_stock(
 
 
 def item_chart(series: dict[str, Any]) -> dict[str, Any] | None:
-    """One location's chart: 90 days of demand and the 30-day forecast (80% band) above; below, the projected
-    stock (available minus cumulative forecast) against the reorder point."""
+    """One location's chart: 90 days of demand and the 30-day forecast (mean, median and 80% band) above; below,
+    the projected stock (available minus cumulative forecast) against the reorder point; and its numbers."""
     block = series.get("forecast") or None
     history = list(series.get("history") or [])
     forecast: list[dict[str, Any]] = []
@@ -502,6 +514,7 @@ def item_chart(series: dict[str, Any]) -> dict[str, Any] | None:
         start = _as_date(block.get("start_date"))
         figures = block.get("figures") or {}
         values, lo, hi = block.get("forecast") or [], block.get("lo80") or [], block.get("hi80") or []
+        mid = block.get("q50") or []  # None on a forecast stored before migration 0019
         for i, value in enumerate(values):
             forecast.append(
                 {
@@ -509,6 +522,7 @@ def item_chart(series: dict[str, Any]) -> dict[str, Any] | None:
                     "forecast": value,
                     "lo80": lo[i] if i < len(lo) else None,
                     "hi80": hi[i] if i < len(hi) else None,
+                    "q50": mid[i] if i < len(mid) else None,
                 }
             )
     if not history and not forecast:
@@ -521,6 +535,7 @@ def item_chart(series: dict[str, Any]) -> dict[str, Any] | None:
     chart: dict[str, Any] = {
         "width": width,
         "demand": _demand_geometry(history, forecast, (left, demand_top, inner, demand_height)),
+        "table": _chart_table(history, forecast),
     }
     balance = series.get("balance") or {}
     available = _float(figures.get("available"))

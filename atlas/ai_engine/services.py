@@ -397,6 +397,7 @@ async def _store_forecasts(session: AsyncSession, run_id: uuid.UUID, loaded: Loa
                 forecast=[round(float(v), 3) for v in result.forecast[index]],
                 lo80=[round(float(v), 3) for v in result.lo80[index]],
                 hi80=[round(float(v), 3) for v in result.hi80[index]],
+                q50=[round(float(v), 3) for v in result.q50[index]],
                 figures=_jsonable(
                     {
                         "available": float(loaded.inputs.available[index]),
@@ -897,11 +898,15 @@ async def list_anomalies(
 
 
 async def forecasts_of(session: AsyncSession, item_id: uuid.UUID) -> list[dict[str, Any]]:
+    """An item's stored forecasts, every column, with the daily quantiles by their names too: ``q10``/``q90`` are
+    ``lo80``/``hi80``; ``q50`` is None on rows stored before migration 0019."""
     rows = await ForecastRepo(session).list(Forecast.item_id == item_id)
     _, locations = await _labels(session)
     return [
         {
             **{c.name: getattr(r, c.name) for c in Forecast.__table__.columns},
+            "q10": r.lo80,
+            "q90": r.hi80,
             "location_code": locations[r.location_id].code if r.location_id in locations else None,
         }
         for r in rows

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from tests.execution_lock.seed import run
 from tests.mapping.test_sync import setup_connector, sync
 
 
@@ -110,8 +113,22 @@ def test_a_second_run_updates_instead_of_duplicating(analysed, stack):
     assert count == 1 and after > quantity
 
 
-def test_anomalies_and_forecasts_are_listed(analysed):
-    admin, _, _ = analysed
+async def _engine_forecast(database, tenant_id):
+    """What the engine forecasts for the tenant's data now, computed in-process as the analysis does."""
+    from atlas.ai_engine.analysis import analyse_matrix
+    from atlas.ai_engine.services import load
+    from atlas.policy.services import analysis_settings
+
+    async with database.tenant_session(uuid.UUID(tenant_id)) as session:
+        settings = await analysis_settings(session)
+        loaded = await load(session, quiet_days=settings.dead_stock_days)
+        assert loaded is not None
+        output = analyse_matrix(loaded.y, loaded.start, loaded.inputs, loaded.movements, settings)
+        return loaded.keys, output.forecast
+
+
+def test_anomalies_and_forecasts_are_listed(analysed, stack):
+    admin, me, _ = analysed
     anomalies = admin.get("/api/anomalies", params={"limit": 500}).json()
     assert anomalies["total"] >= 10
     assert {"demand_spike", "large_transaction"} <= {a["type"] for a in anomalies["items"]}
@@ -122,6 +139,21 @@ def test_anomalies_and_forecasts_are_listed(analysed):
         lo <= f <= hi
         for lo, f, hi in zip(forecasts[0]["lo80"], forecasts[0]["forecast"], forecasts[0]["hi80"], strict=True)
     )
+    # The daily quantiles by name (issue 17): q10/q90 are lo80/hi80; q50 is the engine's own median, stored and
+    # served rounded to 3 places like the others.
+    keys, engine = run(stack.atlas.database_url, lambda database: _engine_forecast(database, me["tenant_id"]))
+    for served in forecasts:
+        assert served["q10"] == served["lo80"] and served["q90"] == served["hi80"]
+        index = keys.index((uuid.UUID(served["item_id"]), uuid.UUID(served["location_id"])))
+        assert served["q50"] == [round(float(v), 3) for v in engine.q50[index]]
+        assert served["lo80"] == [round(float(v), 3) for v in engine.q10[index]]
+        ((stored,),) = stack.atlas.sql("SELECT q50 FROM forecasts WHERE id = %s", (served["id"],))
+        assert stored == served["q50"]
+    # Somewhere in the tenant the median is not the mean (whole counts with a fractional mean).
+    medians = stack.atlas.sql(
+        "SELECT count(*) FROM forecasts WHERE tenant_id = %s AND q50 <> forecast", (me["tenant_id"],)
+    )
+    assert medians[0][0] > 0
 
 
 def test_other_tenants_and_roles(analysed, stack):

@@ -15,7 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from atlas.ai_engine import forecast as forecast_module
 from atlas.ai_engine.forecast import METHODS, forecast_matrix, weekday_profile
-from atlas.ai_engine.forecast_cli import forecast_command, run_forecast
+from atlas.ai_engine.forecast_cli import forecast_command, load_demand, run_forecast
 
 WEEK = np.array([2.0, 2.0, 2.0, 2.0, 10.0, 20.0, 5.0])  # Monday first
 
@@ -213,8 +213,17 @@ def test_csv_in_csv_out(tmp_path: Path) -> None:
     code, output = invoke("--input", str(source), "--horizon", "7", "--output", str(target))
     assert code == 0, output
     out = pl.read_csv(target, try_parse_dates=True)
-    assert out.columns == ["series_id", "date", "forecast", "lo80", "hi80", "method"]
+    assert out.columns == ["series_id", "date", "forecast", "lo80", "hi80", "method", "q10", "q50", "q90"]
     assert out.height == 14
+    # The quantiles are the engine's own (rounded to 4 places), q10/q90 under their earlier names too.
+    matrix, ids, start = load_demand(str(source))
+    engine = forecast_matrix(matrix, horizon=7, start_dow=start.weekday())
+    for name in ("q10", "q50", "q90"):
+        for row, series_id in enumerate(ids):
+            got = out.filter(pl.col("series_id") == series_id)[name].to_numpy()
+            assert np.allclose(got, getattr(engine, name)[row], rtol=0, atol=5.1e-5), (name, series_id)
+    assert out["q10"].equals(out["lo80"]) and out["q90"].equals(out["hi80"])
+    assert ((out["q10"] <= out["q50"]) & (out["q50"] <= out["q90"])).all()
     assert out["date"].min() == date(2026, 3, 6)  # the day after the last input day
     first = out.filter(pl.col("series_id") == "SKU-1")
     assert first["method"][0] == "ses_weekly"

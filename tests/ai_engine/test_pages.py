@@ -72,6 +72,40 @@ def test_the_item_chart_projects_stock_down_to_the_day_it_runs_out():
     assert len(chart["demand"]["bars"]) == 90 and chart["demand"]["band"].endswith("Z")
     assert chart["demand"]["x_ticks"][0]["label"] < chart["demand"]["x_ticks"][-1]["label"]
     assert item_chart({"history": [], "forecast": None}) is None
+    # A forecast stored before migration 0019 has no median: no median line, "—" in its column.
+    assert chart["demand"]["median"] == "" and {row.get("q50") for row in chart["table"][90:]} == {"—"}
+
+
+def test_the_item_chart_draws_the_median_apart_from_the_mean():
+    from atlas.ai_engine.pages import item_chart
+
+    start = date(2026, 1, 10)
+    mean, median = [1.4] * 30, [1.0] * 30  # an intermittent item: the median is below the mean
+    chart = item_chart(
+        {
+            "history": [
+                {"date": (start - timedelta(days=30 - i)).isoformat(), "demand": float(i % 3)} for i in range(30)
+            ],
+            "forecast": {
+                "start_date": start,
+                "forecast": mean,
+                "lo80": [0.0] * 30,
+                "hi80": [3.0] * 30,
+                "q50": median,
+                "figures": {"available": 40.0},
+            },
+        }
+    )
+    assert chart is not None
+    demand = chart["demand"]
+    assert demand["median"].startswith("M") and demand["median"] != demand["line"]
+    # Drawn at the median's height (y grows downwards: the lower median sits below the mean's line).
+    median_y = {float(p.split(",")[1]) for p in demand["median"][1:].split(" L")}
+    mean_y = {float(p.split(",")[1]) for p in demand["line"][1:].split(" L")}
+    assert len(median_y) == len(mean_y) == 1 and median_y.pop() > mean_y.pop()
+    ahead = chart["table"][30:]
+    assert len(ahead) == 30
+    assert ahead[0] == {"date": "2026-01-10", "forecast": "1.4", "q10": "0", "q50": "1", "q90": "3"}
 
 
 # --- data written straight into the tables ---------------------------------------------------------
@@ -401,6 +435,14 @@ def test_the_item_page_charts_demand_forecast_and_projected_stock(seeded):
         assert f'data-figure="{key}"' in figures, key
     assert "0.81" in figures and "تمهيد أسّي مع نمط أسبوعي" in figures
     assert html.count('data-testid="recommendation-row"') == 3 and html.count('data-testid="anomaly-row"') == 1
+    # The seeded forecast is stored as before migration 0019: no median, said so; the API serves null for it.
+    assert 'class="chart-median"' not in chart and 'data-i18n="aipage.chart.legend_median"' not in html
+    assert 'data-testid="no-median"' in html and "لم يُحفظ الوسيط مع هذا التوقع" in html
+    numbers_at = html.index('data-testid="item-chart-numbers"')
+    numbers = html[numbers_at : html.index("</details>", numbers_at)]
+    assert "الطلب عنده أو فوقه في \u20669\u2069 أيام على الأقل من كل \u206610\u2069" in numbers  # q0.1's header
+    (stored,) = admin.get("/api/forecasts", params={"item_id": ids["item"]}).json()
+    assert stored["q50"] is None and stored["q10"] == stored["lo80"] and stored["q90"] == stored["hi80"]
     # An item with no forecast still has a page.
     other = page(admin, f"/app/items/{ids['other_item']}")
     assert other.status_code == 200 and 'data-testid="item-page"' in other.text
@@ -489,6 +531,31 @@ def test_every_page_renders_what_the_engine_stored(analysed):
     assert "aipage." not in re.sub(r'data-i18n(-attr)?="[^"]*"', "", html)
     summary = page(admin, "/app").text
     assert 'data-testid="risk-table"' in summary and 'data-testid="risk-row" data-sku="SKU-' in summary
+
+
+def test_the_item_page_draws_the_stored_median_in_both_languages(analysed):
+    from atlas.ai_engine.pages import format_number
+    from atlas.i18n import translate
+
+    admin, _ = analysed
+    item_id = admin.get("/api/inventory/items", params={"q": "SKU-0002"}).json()["items"][0]["id"]
+    stored = admin.get("/api/forecasts", params={"item_id": item_id}).json()
+    assert stored and all(f["q50"] and len(f["q50"]) == len(f["forecast"]) for f in stored)
+    first = stored[0]
+    for lang in ("ar", "en"):
+        html = page(admin, f"/app/items/{item_id}", cookies={"atlas_lang": lang}).text
+        assert f'<html lang="{lang}"' in html
+        legend = translate("aipage.chart.legend_median", lang)
+        assert f'<span data-i18n="aipage.chart.legend_median">{legend}</span>' in html, lang
+        assert html.count('class="chart-median"') == len(stored) and 'data-testid="no-median"' not in html
+        for key in ("col_q10", "col_q50", "col_q90"):
+            assert translate(f"aipage.chart.{key}", lang) in html, (lang, key)
+        # The numbers table: the first forecast day's row carries the stored median.
+        section = html[html.index(f'data-location="{first["location_code"]}"') :]
+        numbers = section[section.index('data-testid="item-chart-numbers"') : section.index("</details>")]
+        row = numbers[numbers.index(f">{first['start_date']}</span>") :]
+        cells = re.findall(r'<td class="col-num">(.*?)</td>', row[: row.index("</tr>")])
+        assert len(cells) == 5 and f">{format_number(first['q50'][0])}</span>" in cells[3], cells
 
 
 # --- Chromium ------------------------------------------------------------------------------------
