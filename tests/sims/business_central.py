@@ -19,7 +19,8 @@ Business Central (``api``), ``/v2.0/<tenant>/<environment>/api/v2.0``:
   (optionally ``purchaseOrderLines($select=...)``) puts each order's lines inside it; an unknown navigation property
   is a 400. ``companies(<id>)/purchaseOrderLines`` lists lines only for a ``documentId`` or ``id`` in the
   ``$filter``: without one, BC's page answers 400 ``Application_DialogException`` "You must specify an Id or a
-  Document Id to get the lines." (APIV2 page 30067, OnFindRecord), so lines cannot be read company-wide.
+  Document Id to get the lines." (APIV2 page 30067, OnFindRecord), so lines cannot be read company-wide;
+  ``companies(<id>)/purchaseOrders(<id>)/purchaseOrderLines`` lists one order's.
 * ``$filter`` (comparisons joined by ``and``: ``lastModifiedDateTime gt 2026-01-01T00:00:00Z``,
   ``type eq 'Inventory'``, ``name eq 'CRONUS USA, Inc.'``), ``$select``, ``$top``, ``$skip``; an unknown property is
   a 400 ``BadRequest``, never ignored.
@@ -74,6 +75,7 @@ KEYS = {
 NAVIGATIONS = {"purchaseOrders": "purchaseOrderLines"}  # the navigation property $expand can take, per entity
 _LINES_BY_DOCUMENT = re.compile(r"(?<![A-Za-z])(documentId|id)\s+eq\s", re.IGNORECASE)
 _COMPANY = re.compile(r"^companies\(([0-9a-fA-F-]{36})\)(?:/([A-Za-z]+))?$")
+_ORDER_LINES = re.compile(r"^companies\(([0-9a-fA-F-]{36})\)/purchaseOrders\(([0-9a-fA-F-]{36})\)/purchaseOrderLines$")
 
 
 def _entra_error(error: str, code: int, text: str) -> dict[str, Any]:
@@ -252,8 +254,16 @@ def _api_handler(sim: BusinessCentral) -> type[SimHandler]:
             self.resource(unquote(rest.removeprefix("api/v2.0/")), path, query)
 
         def resource(self, segment: str, path: str, query: dict[str, str]) -> None:
+            navigated = _ORDER_LINES.match(segment)
             if segment == "companies":
                 entity, records = "companies", [self.company_record(c) for c in sim.companies()]
+            elif navigated:  # an order's lines through its navigation property: the document id is the order's
+                company = next((c for c in sim.companies() if c.id == navigated.group(1)), None)
+                orders = [o for o in (company.order_records() if company else []) if o["id"] == navigated.group(2)]
+                if not orders:
+                    self.send(404, _bc_error("BadRequest_NotFound", f"Resource not found for the segment '{segment}'."))
+                    return
+                entity, records = "purchaseOrderLines", orders[0]["purchaseOrderLines"]
             else:
                 match = _COMPANY.match(segment)
                 company = next((c for c in sim.companies() if match and c.id == match.group(1)), None)

@@ -106,6 +106,8 @@ def test_purchase_order_lines_come_only_with_their_order_or_for_one_document() -
             order = next(iter(sim.company.orders.values()))
             lines = client.get(f"{base}/purchaseOrderLines", params={"$filter": f"documentId eq {order.id}"})
             assert [r["sequence"] for r in lines.json()["value"]] == [li.sequence for li in order.lines]
+            navigated = client.get(f"{base}/purchaseOrders({order.id})/purchaseOrderLines").json()["value"]
+            assert [r["id"] for r in navigated] == [li.id for li in order.lines]
             select = "purchaseOrderLines($select=lineType,quantity,receivedQuantity,expectedReceiptDate)"
             orders, pages = every_page(client, f"{base}/purchaseOrders", **{"$select": "number", "$expand": select})
             assert pages == 2 and [o["number"] for o in orders] == sorted(sim.company.orders)
