@@ -27,11 +27,12 @@ What a real company holds, and this one does:
   ``DocType`` ``dDocument_Items``, or ``dDocument_Service`` for a service order whose lines have no item and no
   warehouse; ``DocDueDate`` (mandatory) and each line's ``ShipDate``. A line: ``Quantity`` in its unit,
   ``InventoryQuantity`` in inventory units, ``RemainingOpenQuantity`` and ``RemainingOpenInventoryQuantity`` what
-  is still to come in each, ``LineStatus`` ``bost_Open`` or ``bost_Close``. A line closed by hand keeps its remaining
-  quantity (only its status says it will not come). A goods receipt PO based on the order (``BaseType`` 22,
-  ``BaseEntry``, ``BaseLine``) moves stock in and lowers what remains. The warehouse's ``Ordered`` (OITW.OnOrder)
-  is what the open lines of stock items still bring, in inventory units (`SapCompany.truth_ordered`). DocEntry
-  numbers each object type on its own.
+  is still to come in each, ``LineStatus`` ``bost_Open`` or ``bost_Close``. A line closed by hand keeps its
+  remaining quantity and only its status says it will not come (an assumption: the documentation does not say
+  what a manual row close does to OpenQty; the preset reads LineStatus, so it holds either way). A goods receipt
+  PO based on the order (``BaseType`` 22, ``BaseEntry``, ``BaseLine``) moves stock in and lowers what remains.
+  The warehouse's ``Ordered`` (OITW.OnOrder) is what the open lines of stock items still bring, in inventory
+  units (`SapCompany.truth_ordered`). DocEntry numbers each object type on its own.
 
 The truth (`SapCompany.truth_balances` and friends) is computed from this state alone, never from what a client read.
 """
