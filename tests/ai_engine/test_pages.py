@@ -556,6 +556,12 @@ def test_the_item_page_draws_the_stored_median_in_both_languages(analysed):
         row = numbers[numbers.index(f">{first['start_date']}</span>") :]
         cells = re.findall(r'<td class="col-num">(.*?)</td>', row[: row.index("</tr>")])
         assert len(cells) == 5 and f">{format_number(first['q50'][0])}</span>" in cells[3], cells
+    # A reorder's chart draws the median its evidence carries (the analysis's 14-day excerpt), with its legend.
+    reorder = admin.get("/api/recommendations", params={"type": "reorder", "limit": 1}).json()["items"][0]
+    assert all("q50" in day for day in reorder["evidence"]["forecast"])
+    html = page(admin, f"/app/recommendations/{reorder['id']}").text
+    assert html.count('class="chart-median"') == 1 and 'data-i18n="aipage.chart.legend_median"' in html
+    assert 'data-testid="chart-numbers"' in html and translate("aipage.chart.col_q50", "ar") in html
 
 
 # --- Chromium ------------------------------------------------------------------------------------
