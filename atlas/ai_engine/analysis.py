@@ -29,7 +29,7 @@ from atlas.ai_engine.anomalies import (
     severity,
 )
 from atlas.ai_engine.classes import ClassSettings, SeriesClasses, classify
-from atlas.ai_engine.dead_stock import idle_stock
+from atlas.ai_engine.dead_stock import idle_confidence, idle_stock
 from atlas.ai_engine.explain import explain_many
 from atlas.ai_engine.forecast import ForecastResult, forecast_matrix
 from atlas.ai_engine.quantiles import demand_quantile, expected_demand, probability_exceeds
@@ -138,6 +138,25 @@ class AnalysisOutput:
     anomalies: list[Anomaly]
     candidates: list[Candidate]
     start: date
+
+
+# What a candidate's confidence is (``evidence.confidence_kind``): the calibrated probability of running out before a
+# reorder placed today could arrive (reorders and the transfers that cover them), or the measured precision of the
+# proposal's band (investigations: `anomalies.PRECISION_BY_SEVERITY`; idle stock: `dead_stock.PRECISION_BY_BAND`),
+# shown in words.
+STOCKOUT_PROBABILITY = "stockout_probability"
+MEASURED_PRECISION = "measured_precision"
+CONFIDENCE_KINDS = (STOCKOUT_PROBABILITY, MEASURED_PRECISION)
+URGENT_PROBABILITY = 0.5  # a stockout this likely before a reorder could arrive makes a replenishment high priority
+
+
+def _urgency(probability: float, days_of_cover: float, lead_time: float) -> str:
+    """A reorder's or transfer's priority: ``high`` when the available stock runs out before a reorder placed today
+    could arrive at the current rate, or running out before then is likelier than not; ``medium`` otherwise (the
+    position fell below the reorder point, with time to order)."""
+    if probability >= URGENT_PROBABILITY or days_of_cover < lead_time:
+        return "high"
+    return "medium"
 
 
 def _zeros_for_nan(values: Array | None, size: int) -> Array:
@@ -513,8 +532,9 @@ def _analyse(
         ]
         return histories, forecasts
 
-    def evidence(figs: dict[str, Any], history_excerpt: Any, forecast_excerpt: Any) -> dict[str, Any]:
-        return {"figures": figs, "history": history_excerpt, "forecast": forecast_excerpt}
+    def evidence(figs: dict[str, Any], history_excerpt: Any, forecast_excerpt: Any, kind: str) -> dict[str, Any]:
+        # ``confidence_kind`` says what the candidate's confidence is (`CONFIDENCE_KINDS`), so pages word it right.
+        return {"figures": figs, "history": history_excerpt, "forecast": forecast_excerpt, "confidence_kind": kind}
 
     candidates: list[Candidate] = []
     unit_cost = inputs.unit_cost.tolist()
@@ -556,7 +576,7 @@ def _analyse(
         candidates.append(
             Candidate(
                 type="reorder",
-                priority="high",
+                priority=_urgency(stockout[row], float(risk.days_of_cover[row]), float(risk.lead_time[row])),
                 series=row,
                 quantity=float(quantity),
                 value=quantity * cost if math.isfinite(cost) else None,
@@ -564,7 +584,7 @@ def _analyse(
                 signals_used=used,
                 explanation_en=en,
                 explanation_ar=ar,
-                evidence=evidence(figs, history_excerpt, forecast_excerpt),
+                evidence=evidence(figs, history_excerpt, forecast_excerpt, STOCKOUT_PROBABILITY),
             )
         )
 
@@ -593,23 +613,26 @@ def _analyse(
         [inputs.labels[best] for _, best, _, _ in plan.transfers],
     )
     histories, forecasts = excerpts([short for short, _, _, _ in plan.transfers])
-    for (short, best, quantity, need), figs, en, ar, history_excerpt, forecast_excerpt in zip(
+    for (short, best, quantity, _need), figs, en, ar, history_excerpt, forecast_excerpt in zip(
         plan.transfers, all_figures, english, arabic, histories, forecasts, strict=True
     ):
         cost = unit_cost[short]
         candidates.append(
             Candidate(
                 type="transfer",
-                priority="medium",
+                # The short location runs out before a reorder could arrive (why a transfer is proposed at all).
+                priority=_urgency(stockout[short], float(risk.days_of_cover[short]), float(risk.lead_time[short])),
                 series=short,
                 from_series=best,
                 quantity=float(quantity),
                 value=quantity * cost if math.isfinite(cost) else None,
-                confidence=_round(stockout[short] * min(1.0, quantity / max(need, 1.0)), 3),
+                # The calibrated chance that the short location runs out before a reorder could arrive: the risk
+                # the transfer is for (stockout_probability, as the figure).
+                confidence=stockout_r[short],
                 signals_used=["stock_level", "demand_forecast", "lead_time", "location_surplus"],
                 explanation_en=en,
                 explanation_ar=ar,
-                evidence=evidence(figs, history_excerpt, forecast_excerpt),
+                evidence=evidence(figs, history_excerpt, forecast_excerpt, STOCKOUT_PROBABILITY),
             )
         )
 
@@ -645,9 +668,10 @@ def _analyse(
     ):
         earlier = y[row, : max(1, days - quiet_days)]
         rate = float(earlier.mean()) if inputs.last_demand_day[row] >= 0 else 0.0
-        quiet = float(quiet_days)
-        # How unlikely such a silence is for an item that sold at its earlier rate.
-        confidence = _round(min(1.0 - math.exp(-rate * quiet) if rate > 0 else quiet / (quiet + 30.0), 0.99), 3)
+        # What the earlier rate would have sold over the idle run: the silence's evidence, whose band's measured
+        # precision is the proposal's confidence (`dead_stock.PRECISION_BY_BAND`).
+        expected_idle = _round(rate * float(quiet_days), 1)
+        confidence = idle_confidence(expected_idle)
         cost = unit_cost[row]
         held = float(inputs.on_hand[row]) - moved_from.get(row, 0.0)
         if seller >= 0:
@@ -664,6 +688,7 @@ def _analyse(
                     "idle_days": quiet_days,
                     "history_days": history_days,
                     "idle_on_hand": _round(float(inputs.on_hand[row]), 1),
+                    "expected_idle_sales": expected_idle,
                     "dead_stock_days": settings.dead_stock_days,
                     "transfer_days": TRANSFER_DAYS,
                 }
@@ -680,6 +705,7 @@ def _analyse(
                 "idle_days": quiet_days,
                 "history_days": history_days if history_days is not None else days,
                 "longest_gap_days": gap,
+                "expected_idle_sales": expected_idle,
                 "quantity": held,
                 "value": None if value is None else _round(value, 2),
                 "dead_stock_days": settings.dead_stock_days,
@@ -712,7 +738,7 @@ def _analyse(
                 signals_used=["stock_level", "demand_history", "location_surplus"],
                 explanation_en=en,
                 explanation_ar=ar,
-                evidence=evidence(figs, history_excerpt, forecast_excerpt),
+                evidence=evidence(figs, history_excerpt, forecast_excerpt, MEASURED_PRECISION),
             )
         )
     english, arabic = explain_many("write_off", all_figures, [inputs.labels[row] for row in rows])
@@ -731,7 +757,7 @@ def _analyse(
                 signals_used=["stock_level", "demand_history", "unit_cost"],
                 explanation_en=en,
                 explanation_ar=ar,
-                evidence=evidence(figs, history_excerpt, forecast_excerpt),
+                evidence=evidence(figs, history_excerpt, forecast_excerpt, MEASURED_PRECISION),
             )
         )
 
@@ -794,6 +820,7 @@ def _analyse(
                     },
                     history_excerpt,
                     forecast_excerpt,
+                    MEASURED_PRECISION,
                 ),
                 anomaly=anomaly,
             )

@@ -27,6 +27,31 @@ from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
 
+# How sure an idle-stock proposal is that the stock will not sell where it is: by the demand its earlier rate would
+# have produced over the idle run (``expected_idle_sales``), the share of such proposals that were right (no sale at
+# that location over the next dead-stock period), measured by ``benchmarks/write_offs.py`` (20,000 generated series,
+# seeds 0 and 1: 0.47/0.50 below 10 units, 0.67/0.68 from 10). A silence where an item used to sell many units is
+# stronger evidence than one where it sold a unit or two, but neither is sure: a pause (a supplier problem, a range
+# change undone) looks like a death until it ends, so the precision depends on how often a tenant's items pause,
+# which no history of the item shows. Pages show it in words (`anomalies.evidence_strength`: both bands read "some
+# evidence"), never as a percentage.
+BANDS = ("weak", "strong")
+BAND_EDGES = (10.0,)  # expected idle sales below 10: weak; 10 and more: strong
+PRECISION_BY_BAND = {"weak": 0.48, "strong": 0.68}
+
+
+def idle_band(expected_idle_sales: float) -> str:
+    """The band of an idle-stock proposal by the demand its earlier rate would have produced while idle."""
+    for name, edge in zip(BANDS, BAND_EDGES, strict=False):
+        if expected_idle_sales < edge:
+            return name
+    return BANDS[-1]
+
+
+def idle_confidence(expected_idle_sales: float) -> float:
+    """The measured precision of an idle-stock proposal's band (see ``PRECISION_BY_BAND``)."""
+    return PRECISION_BY_BAND[idle_band(expected_idle_sales)]
+
 
 @dataclass
 class IdleStock:

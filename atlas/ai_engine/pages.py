@@ -558,20 +558,37 @@ def item_chart(series: dict[str, Any]) -> dict[str, Any] | None:
 # --- rows for the templates -----------------------------------------------------------------------
 
 
+def confidence_kind(rec: dict[str, Any], evidence: dict[str, Any]) -> str:
+    """What a recommendation's confidence is: ``evidence.confidence_kind`` as the analysis recorded it; for one
+    stored before it was recorded, read from its type (an idle-stock transfer by its ``idle_days`` figure)."""
+    kind = evidence.get("confidence_kind")
+    if kind in ("stockout_probability", "measured_precision"):
+        return str(kind)
+    figures = evidence.get("figures")
+    idle = isinstance(figures, dict) and "idle_days" in figures
+    if rec.get("type") in ("investigate", "write_off") or (rec.get("type") == "transfer" and idle):
+        return "measured_precision"
+    return "stockout_probability"
+
+
 def recommendation_row(rec: dict[str, Any]) -> dict[str, Any]:
     row = dict(rec)
     row["quantity_text"] = format_quantity(_decimal(rec.get("quantity")))
     row["value_text"] = format_money(_decimal(rec.get("value")))
     row["confidence_text"] = format_percent(rec.get("confidence_score"))
     row["confidence_pct"] = max(0, min(100, round((_float(rec.get("confidence_score")) or 0) * 100)))
-    # An investigation's confidence is the measured precision of its severity band: shown in plain words.
-    row["strength_key"] = None
-    if rec.get("type") == "investigate":
-        strong = evidence_strength(_float(rec.get("confidence_score")) or 0.0) == "strong"
-        row["strength_key"] = "alerts.strength.strong" if strong else "alerts.strength.some"
-    # A quantity a person set stays theirs; the engine's own latest figure is kept beside it in the evidence.
     found = rec.get("evidence")
     evidence: dict[str, Any] = found if isinstance(found, dict) else {}
+    # A confidence that is a measured precision (an investigation's severity band, an idle-stock proposal's band) is
+    # shown in plain words; a reorder's or transfer's is a calibrated stockout probability, shown as a risk.
+    row["strength_key"] = None
+    row["confidence_hint_key"] = "aipage.confidence.stockout_hint"
+    if confidence_kind(rec, evidence) == "measured_precision":
+        strong = evidence_strength(_float(rec.get("confidence_score")) or 0.0) == "strong"
+        row["strength_key"] = "alerts.strength.strong" if strong else "alerts.strength.some"
+        investigate = rec.get("type") == "investigate"
+        row["confidence_hint_key"] = "alerts.strength.hint" if investigate else "aipage.confidence.idle_hint"
+    # A quantity a person set stays theirs; the engine's own latest figure is kept beside it in the evidence.
     computed = _decimal(evidence.get("computed_quantity")) if evidence.get("quantity_set_by") else None
     row["computed_quantity_text"] = None if computed is None else format_quantity(computed)
     return row

@@ -335,6 +335,9 @@ def test_the_recommendations_list_in_arabic_with_both_explanations(seeded):
     assert f'lang="ar" dir="rtl" data-only-lang="ar">{EXPLANATION_AR}</p>' in html
     assert f'lang="en" dir="ltr" data-only-lang="en">{EXPLANATION_EN}</p>' in html
     assert "إعادة طلب" in html and "87%" in html and "207.00" in html  # type, confidence, value in SAR
+    # A reorder's confidence is its stockout probability, named as a risk; an investigation's is in words.
+    assert 'data-testid="stockout-risk"' in html and "احتمال النفاد" in html
+    assert 'data-testid="evidence-strength"' in html
     assert f'href="/app/items/{ids["item"]}"' in html
     assert 'data-testid="transfer-route"' in html and "WH-2" in html  # from → to
     assert 'href="/app/recommendations"' in html and 'href="/app/anomalies"' in html  # the navigation
