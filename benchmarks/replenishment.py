@@ -89,8 +89,9 @@ class Decision:
 class Policy(Protocol):
     name: str
 
-    def decide(self, night: int, sales: Array, on_hand: Array, on_order: Array) -> Decision | None:
-        """Orders for tonight, from the sales of days 0..night; None when the policy does not review tonight."""
+    def decide(self, night: int, sales: Array, on_hand: Array, on_order: Array, due: Array) -> Decision | None:
+        """Orders for tonight, from the sales of days 0..night; None when the policy does not review tonight.
+        ``due[:, k]`` is what arrives on the morning of day ``night + 1 + k`` (the open orders' schedule)."""
 
 
 @dataclass
@@ -118,24 +119,53 @@ def initial_stock(demand: Array, warmup: int, lead: NDArray[np.int64], review: i
     return stock
 
 
+def actual_leads(lead: NDArray[np.int64], days: int, spread: float, seed: int) -> NDArray[np.int64] | None:
+    """With ``spread`` > 0, the lead time an order placed on each night actually takes (series × nights): the
+    declared lead time times a lognormal factor (median 1, log standard deviation ``spread``; late more often by more
+    than early), whole days, at least 1 and at most 4 declared lead times. None: every order takes the declared."""
+    if spread <= 0:
+        return None
+    rng = np.random.default_rng(seed + 7)
+    factor = rng.lognormal(0.0, spread, (len(lead), days))
+    actual: NDArray[np.int64] = np.clip(np.rint(lead[:, None] * factor), 1, 4 * lead[:, None]).astype(np.int64)
+    return actual
+
+
 def simulate(
-    policy: Policy, demand: Array, lead: NDArray[np.int64], warmup: int, initial: Array, *, quiet: bool = True
+    policy: Policy,
+    demand: Array,
+    lead: NDArray[np.int64],
+    warmup: int,
+    initial: Array,
+    *,
+    actual: NDArray[np.int64] | None = None,
+    quiet: bool = True,
 ) -> Run:
-    """Run ``policy`` over ``demand`` from day ``warmup`` on; see the module's docstring for the rules."""
+    """Run ``policy`` over ``demand`` from day ``warmup`` on; see the module's docstring for the rules. ``actual``:
+    the lead time of an order placed on each night (`actual_leads`; None: the declared ``lead``). The policy sees
+    each open order due on its expected day (placed + declared lead time; when that has passed, the next morning)."""
     series, days = demand.shape
     sales = np.zeros_like(demand)
     sales[:, :warmup] = demand[:, :warmup]
     lost = np.zeros_like(demand)
     received = np.zeros_like(demand)
     stock = np.zeros_like(demand)
-    pipeline = np.zeros((series, days + int(lead.max()) + 2))  # quantity due on each morning
+    width = days + 4 * int(lead.max()) + 2
+    pipeline = np.zeros((series, width))  # quantity received on each morning
+    expected = np.zeros((series, width))  # the same open orders on the morning they are expected
+    landing: dict[int, list[tuple[int, int, float]]] = {}  # morning → (series, expected morning, quantity)
     on_hand = initial.astype(np.float64).copy()
     orders = Orders()
     started = time.perf_counter()
+    observe = getattr(policy, "receive", None)
     for t in range(warmup, days):
         arriving = pipeline[:, t]
         received[:, t] = arriving
         on_hand += arriving
+        for row, due_on, amount in landing.pop(t, []):
+            expected[row, due_on] -= amount
+        if observe is not None:
+            observe(t, np.flatnonzero(arriving > 0))
         served = np.minimum(on_hand, demand[:, t])
         sales[:, t] = served
         lost[:, t] = demand[:, t] - served
@@ -143,16 +173,21 @@ def simulate(
         stock[:, t] = on_hand
         if t == days - 1:
             break
-        on_order = pipeline[:, t + 1 :].sum(axis=1)
-        decision = policy.decide(t, sales[:, : t + 1], on_hand.copy(), on_order)
+        due = expected[:, t + 1 :].copy()
+        due[:, 0] += expected[:, : t + 1].sum(axis=1)  # late: expected the next morning
+        on_order = due.sum(axis=1)
+        decision = policy.decide(t, sales[:, : t + 1], on_hand.copy(), on_order, due)
         if decision is None:
             continue
         quantity = np.where(np.isfinite(decision.quantity), np.maximum(decision.quantity, 0.0), 0.0)
         placed = np.flatnonzero(quantity > 0)
         covered = on_hand + on_order >= decision.reorder_point
-        arrival = t + 1 + lead
+        arrival = t + 1 + (lead if actual is None else actual[:, t])
+        promised = t + 1 + lead
         pipeline[placed, arrival[placed]] += quantity[placed]
+        expected[placed, promised[placed]] += quantity[placed]
         for row in placed.tolist():
+            landing.setdefault(int(arrival[row]), []).append((row, int(promised[row]), float(quantity[row])))
             orders.series.append(row)
             orders.night.append(t)
             orders.quantity.append(float(quantity[row]))
@@ -237,19 +272,33 @@ def _z(level: float) -> float:
 
 
 class AtlasPolicy:
-    """Atlas's nightly analysis; its reorder candidates are placed as proposed."""
-
-    name = "Atlas"
+    """Atlas's nightly analysis; its reorder candidates are placed as proposed. ``schedule``: Atlas is told when each
+    open order is expected (else only how much is on order); ``learn``: Atlas learns each series' lead time from its
+    own orders' receipts (`atlas.ai_engine.lead_times`, the k-th receipt after an order matched to the k-th order
+    still waiting, as the loader matches them), else it trusts the declared one."""
 
     def __init__(
-        self, modules: Any, lead: NDArray[np.int64], start: date, window: int, demand: Array, since: int
+        self,
+        modules: Any,
+        lead: NDArray[np.int64],
+        start: date,
+        window: int,
+        demand: Array,
+        since: int,
+        *,
+        schedule: bool = True,
+        learn: bool = False,
+        name: str = "Atlas",
     ) -> None:
+        self.name = name
         self.analysis = modules
         self.lead = lead
         self.start = start  # the date of column 0
         self.window = window
         self.demand = demand  # the true demand, to score the promises (never shown to the policy)
         self.since = since
+        self.schedule = schedule
+        self.learn = learn
         series = len(lead)
         self.unit_cost = np.full(series, 10.0)
         self.labels = [(f"SKU-{i}", "L0") for i in range(series)]
@@ -260,8 +309,20 @@ class AtlasPolicy:
         # the events the stated probability describes (on hand before issue 17, the position since).
         self.exceeded_on_hand: list[NDArray[np.bool_]] = []
         self.exceeded_position: list[NDArray[np.bool_]] = []
+        self.waiting: list[list[int]] = [[] for _ in range(series)]  # nights of orders not yet received
+        self.observed_series: list[int] = []  # lead times observed: series, days from order to receipt
+        self.observed_days: list[float] = []
+        self.learnt_sd: list[Array] = []
 
-    def decide(self, night: int, sales: Array, on_hand: Array, on_order: Array) -> Decision:
+    def receive(self, morning: int, rows: NDArray[np.int64]) -> None:
+        """Receipts this morning: each matched to the oldest order of its series still waiting."""
+        for row in rows.tolist():
+            if self.waiting[row]:
+                night = self.waiting[row].pop(0)
+                self.observed_series.append(row)
+                self.observed_days.append(float(morning - night - 1))
+
+    def decide(self, night: int, sales: Array, on_hand: Array, on_order: Array, due: Array) -> Decision:
         analysis = self.analysis
         first = max(0, sales.shape[1] - self.window)
         history = sales[:, first:]
@@ -281,6 +342,24 @@ class AtlasPolicy:
         }
         if "on_order" in analysis.SeriesInputs.__dataclass_fields__:
             fields["on_order"] = on_order
+        if self.schedule and "arrival_series" in analysis.SeriesInputs.__dataclass_fields__:
+            # Each open order on its day: column k of ``due`` arrives before the demand of forecast day k.
+            rows, columns = np.nonzero(due)
+            fields["arrival_series"] = rows.astype(np.int64)
+            fields["arrival_day"] = columns.astype(np.float64)
+            fields["arrival_qty"] = due[rows, columns]
+        if self.learn:
+            from atlas.ai_engine.lead_times import learn
+
+            learnt = learn(
+                self.lead.astype(np.float64),
+                np.asarray(self.observed_series, dtype=np.int64),
+                np.asarray(self.observed_days, dtype=np.float64),
+            )
+            fields["lead_time_days"] = learnt.mean
+            fields["lead_time_sd"] = learnt.sd
+            fields["lead_time_observations"] = learnt.observations
+            self.learnt_sd.append(learnt.sd)
         inputs = analysis.SeriesInputs(**fields)
         # One service level for every series (the target the cycle service level is held to).
         settings = analysis.AnalysisSettings(service_level=SERVICE_LEVEL)
@@ -289,6 +368,8 @@ class AtlasPolicy:
         for candidate in output.candidates:
             if candidate.type == "reorder":
                 quantity[candidate.series] += candidate.quantity
+        for row in np.flatnonzero(quantity > 0).tolist():
+            self.waiting[row].append(night)
         risk = output.risk
         # Score the promises against the days to come (only where the next L days are in the data).
         if night >= self.since:
@@ -337,7 +418,7 @@ class TextbookPolicy:
             self.first_night = night
         return (night - self.first_night) % self.review == 0
 
-    def decide(self, night: int, sales: Array, on_hand: Array, on_order: Array) -> Decision | None:
+    def decide(self, night: int, sales: Array, on_hand: Array, on_order: Array, due: Array) -> Decision | None:
         if not self._reviews(night):
             return None
         first = max(0, sales.shape[1] - self.window)
@@ -355,7 +436,7 @@ class EtsPolicy(TextbookPolicy):
 
     name = "AutoETS (R, S)"
 
-    def decide(self, night: int, sales: Array, on_hand: Array, on_order: Array) -> Decision | None:
+    def decide(self, night: int, sales: Array, on_hand: Array, on_order: Array, due: Array) -> Decision | None:
         if not self._reviews(night):
             return None
         first = max(0, sales.shape[1] - self.window)
@@ -470,6 +551,24 @@ def _load_atlas(path: str | None) -> tuple[Any, Any, Any]:
     return analysis, forecast, generator
 
 
+def reliability(predicted: Array, happened: NDArray[np.bool_], bins: int = 10) -> list[tuple[str, int, float, float]]:
+    """Per equal-width bin of the stated probability: its range, cases, mean stated, share that happened."""
+    index = np.minimum((predicted * bins).astype(np.int64), bins - 1)
+    rows = []
+    for b in range(bins):
+        members = index == b
+        if members.any():
+            rows.append(
+                (
+                    f"{b / bins:.1f}–{(b + 1) / bins:.1f}",
+                    int(members.sum()),
+                    float(predicted[members].mean()),
+                    float(happened[members].mean()),
+                )
+            )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--series", type=int, default=300)
@@ -479,31 +578,72 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=120, help="days of sales each analysis sees at most")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-ets", action="store_true", help="no AutoETS policy or tails (no statsforecast)")
+    parser.add_argument("--skip-tails", action="store_true", help="no tails table")
     parser.add_argument("--only-tails", action="store_true", help="the tails and pinball losses only")
     parser.add_argument("--atlas", help="a folder holding another version's atlas package (e.g. from git archive)")
+    parser.add_argument(
+        "--lead-spread",
+        type=float,
+        default=0.0,
+        help="orders take the declared lead time times a lognormal factor with this log standard deviation (0: exact)",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also Atlas told only how much is on order (no arrival days), and Atlas trusting the declared lead times",
+    )
     args = parser.parse_args()
 
     analysis, forecast_module, generator = _load_atlas(args.atlas)
     demand, start_dow, truth = generator.generate(args.series, args.days, args.seed)
     rng = np.random.default_rng(args.seed + 1)
     lead = rng.choice(np.array(LEAD_TIMES, dtype=np.int64), size=args.series)
+    actual = actual_leads(lead, args.days, args.lead_spread, args.seed)
     start = date(2026, 1, 5) + timedelta(days=start_dow)  # 2026-01-05 is a Monday
     since = args.warmup + args.burn
     initial = initial_stock(demand, args.warmup, lead, REVIEW_DAYS)
     intermittent = np.char.startswith(np.array(truth.kind_names()), "intermittent")
+    spread = "orders take exactly the declared lead time"
+    if actual is not None:
+        ratio = actual[:, since:] / lead[:, None]
+        spread = (
+            f"actual lead times: declared × lognormal(0, {args.lead_spread}), whole days "
+            f"(mean {ratio.mean():.2f} × declared, sd {ratio.std():.2f})"
+        )
     print(
         f"{args.series} series × {args.days} days (seed {args.seed}; {intermittent.mean():.0%} intermittent; "
         f"{(demand == 0).mean():.0%} zero days), warm-up {args.warmup}, measured from day {since}; lead times "
-        f"{LEAD_TIMES} days, review {REVIEW_DAYS}, service level {SERVICE_LEVEL:.0%}; lost sales"
+        f"{LEAD_TIMES} days, review {REVIEW_DAYS}, service level {SERVICE_LEVEL:.0%}; lost sales; {spread}"
     )
     if args.only_tails:
         print_tails(forecast_module, demand, start_dow, intermittent, not args.skip_ets)
         return
-    atlas = AtlasPolicy(analysis, lead, start, args.window, demand, since)
-    policies: list[Any] = [atlas, TextbookPolicy(forecast_module, lead, start_dow, args.window, REVIEW_DAYS)]
+    learns = "lead_time_sd" in analysis.SeriesInputs.__dataclass_fields__
+    atlas_runs: list[AtlasPolicy] = [
+        AtlasPolicy(analysis, lead, start, args.window, demand, since, learn=learns, name="Atlas")
+    ]
+    if args.compare:
+        atlas_runs.append(
+            AtlasPolicy(
+                analysis,
+                lead,
+                start,
+                args.window,
+                demand,
+                since,
+                schedule=False,
+                learn=learns,
+                name="Atlas, no arrival days",
+            )
+        )
+        if learns:
+            atlas_runs.append(
+                AtlasPolicy(analysis, lead, start, args.window, demand, since, name="Atlas, declared lead times")
+            )
+    policies: list[Any] = [*atlas_runs, TextbookPolicy(forecast_module, lead, start_dow, args.window, REVIEW_DAYS)]
     if not args.skip_ets:
         policies.append(EtsPolicy(forecast_module, lead, start_dow, args.window, REVIEW_DAYS))
-    runs = [simulate(policy, demand, lead, args.warmup, initial, quiet=False) for policy in policies]
+    runs = [simulate(policy, demand, lead, args.warmup, initial, actual=actual, quiet=False) for policy in policies]
 
     print(
         "\n| policy | fill rate | cycle service level (cycles) | stockout days /1,000 | average stock (days of "
@@ -522,26 +662,40 @@ def main() -> None:
     for run in runs:
         parts = [cycle_service_level(run, since, lead == days) for days in LEAD_TIMES]
         print(f"| {run.name} | " + " | ".join(f"{level:.1%} ({count:,})" for level, count in parts) + " |")
+    for atlas, run in zip(atlas_runs, runs, strict=False):
+        print_promises(atlas, run, lead, args.days)
+    if not args.skip_tails:
+        print_tails(forecast_module, demand, start_dow, intermittent, not args.skip_ets)
+
+
+def print_promises(atlas: AtlasPolicy, run: Run, lead: NDArray[np.int64], days: int) -> None:
+    """How Atlas's reorder point and stated stockout probability came true in ``run``."""
+    print(f"\n{atlas.name}:")
     covered = np.concatenate(atlas.covered) if atlas.covered else np.zeros(0, dtype=bool)
-    predicted, happened = atlas.stockouts(runs[0])
+    predicted, happened = atlas.stockouts(run)
     inside = np.concatenate(
-        [night + 1 + lead <= args.days for night in atlas.nights] if atlas.nights else [np.zeros(0, dtype=bool)]
+        [night + 1 + lead <= days for night in atlas.nights] if atlas.nights else [np.zeros(0, dtype=bool)]
     )
     stated = np.concatenate(atlas.predicted)[inside] if atlas.nights else np.zeros(0)
     for label, events in (("on hand", atlas.exceeded_on_hand), ("the position", atlas.exceeded_position)):
         event = np.concatenate(events) if events else np.zeros(0, dtype=bool)
         print(
-            f"stockout probability against 'the next L days' true demand exceeded {label}': came true "
+            f"  stockout probability against 'the next L days' true demand exceeded {label}': came true "
             f"{event.mean():.3f}, expected calibration error {calibration_error(stated, event):.3f}"
         )
+    if atlas.learnt_sd:
+        final = atlas.learnt_sd[-1]
+        print(f"  learnt lead-time standard deviation on the last night: mean {final.mean():.2f} days")
     print(
-        f"\nAtlas's reorder point covered the next L days' demand {covered.mean():.1%} of {len(covered):,} "
+        f"  reorder point covered the next L days' demand {covered.mean():.1%} of {len(covered):,} "
         f"series-nights (target {SERVICE_LEVEL:.0%}); stockout probability: mean {predicted.mean():.3f}, came "
         f"true {happened.mean():.3f} (unmet demand before an order placed that night could arrive), expected "
-        f"calibration error {calibration_error(predicted, happened):.3f} "
-        f"(target ≤ 0.03)"
+        f"calibration error {calibration_error(predicted, happened):.3f} (target ≤ 0.03)"
     )
-    print_tails(forecast_module, demand, start_dow, intermittent, not args.skip_ets)
+    print("\n  | stated probability | series-nights | mean stated | came true |")
+    print("  | --- | --- | --- | --- |")
+    for label, count, mean, rate in reliability(predicted, happened):
+        print(f"  | {label} | {count:,} | {mean:.3f} | {rate:.3f} |")
 
 
 def print_tails(

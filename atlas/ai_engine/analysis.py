@@ -28,11 +28,18 @@ from atlas.ai_engine.anomalies import (
     large_transactions,
     severity,
 )
+from atlas.ai_engine.arrivals import Schedule, checkpoints, combine
 from atlas.ai_engine.classes import ClassSettings, SeriesClasses, classify
 from atlas.ai_engine.dead_stock import idle_confidence, idle_stock
 from atlas.ai_engine.explain import explain_many
 from atlas.ai_engine.forecast import ForecastResult, forecast_matrix
-from atlas.ai_engine.quantiles import demand_quantile, expected_demand, probability_exceeds
+from atlas.ai_engine.quantiles import (
+    demand_quantile,
+    expected_demand,
+    lead_time_variance,
+    probability_exceeds,
+    total_variance,
+)
 
 Array = NDArray[np.float64]
 REVIEW_DAYS = 7
@@ -83,6 +90,17 @@ class SeriesInputs:
     first_movement_day: Array | None = None
     quiet_last_year: NDArray[np.bool_] | None = None
     source: NDArray[np.int64] | None = None  # the connector of each series' item (its data's end is its own)
+    # When what is on order arrives, sparse, one entry per order line (`arrivals`): the series (row), the day (0 =
+    # the first forecast day, before its demand; at or before 0: on the shelf already) and the quantity. None: not
+    # known, and the stockout probability counts everything on order as if it were on the shelf now. A series with
+    # entries is judged on them alone (they should add up to its ``on_order``).
+    arrival_series: NDArray[np.int64] | None = None
+    arrival_day: Array | None = None
+    arrival_qty: Array | None = None
+    # The lead time learnt from receipts (`lead_times`): ``lead_time_days`` is then its mean; ``lead_time_sd`` its
+    # standard deviation in days (0 or NaN: certain, as declared), from ``lead_time_observations`` receipts.
+    lead_time_sd: Array | None = None
+    lead_time_observations: NDArray[np.int64] | None = None
 
 
 @dataclass
@@ -125,10 +143,16 @@ class SeriesRisk:
     sigma_over_lead: Array  # the safety stock's spread: (reorder point − expected lead-time demand) / z
     reorder_point: Array  # the lead-time total's quantile at the service level
     order_up_to: Array  # the (lead time + review) total's quantile at the service level
-    stockout_probability: Array  # P(lead-time demand > inventory position)
+    stockout_probability: Array  # P(running out within the lead time), open orders arriving on their days
     on_order: Array  # zeros where unknown
     position: Array  # inventory position: available + on order; NaN where there is no balance
     service_level: Array  # the target service level of each series
+    # Units due before a reorder placed today could arrive (NaN: the arrival schedule is not known), and the day of
+    # the next arrival (0 = the first forecast day; NaN: none known).
+    arrivals_before_lead: Array
+    next_arrival_day: Array
+    lead_time_sd: Array  # the lead time's standard deviation in days (zeros: certain)
+    lead_time_observations: NDArray[np.int64]  # receipts it was learnt from (zeros: the declared lead time)
 
 
 @dataclass
@@ -173,7 +197,10 @@ def stockout_risk(
 
     ``service_level`` is each series' target (default: ``settings.service_level`` for all, else 0.95). Lead-time
     demand is read from `quantiles` only: the reorder point is the lead-time total's quantile at the target, the
-    order-up-to level the (lead time + review period) total's.
+    order-up-to level the (lead time + review period) total's. A lead time learnt from receipts
+    (``inputs.lead_time_sd``) widens both totals by μ²·Var(L). The stockout probability is that of running out
+    before a reorder placed today could arrive: on the position where the arrival schedule is not known, with each
+    open order on its own day where it is (`arrivals`).
     """
     size = len(inputs.available)
     if service_level is None:
@@ -185,14 +212,16 @@ def stockout_risk(
         inputs.lead_time_days,
         float(settings.default_lead_time_days),
     )
+    lead_sd = _zeros_for_nan(inputs.lead_time_sd, size)
+    extra = lead_time_variance(result.forecast, lead, lead_sd * lead_sd if inputs.lead_time_sd is not None else None)
     rate = result.forecast[:, :7].mean(axis=1)
     over_lead = expected_demand(result.forecast, lead)
     # The analysis runs nightly: an item just above its reorder point tonight is next looked at tomorrow, so the
     # reorder point protects the lead time plus that day (otherwise the day's demand before the order is placed
     # comes out of the lead time's protection, and the cycle service level falls short of its target).
-    reorder_point = np.maximum(demand_quantile(result, lead + settings.analysis_interval_days, level), 0.0)
+    reorder_point = np.maximum(demand_quantile(result, lead + settings.analysis_interval_days, level, extra), 0.0)
     cycle = lead + settings.review_days
-    order_up_to = np.maximum(demand_quantile(result, cycle, level), reorder_point)
+    order_up_to = np.maximum(demand_quantile(result, cycle, level, extra), reorder_point)
     z = stats.norm.ppf(level)
     with np.errstate(divide="ignore", invalid="ignore"):
         sigma_lead = np.where(z > 0, (reorder_point - over_lead) / z, 0.0)
@@ -201,8 +230,23 @@ def stockout_risk(
     position = available + on_order
     with np.errstate(divide="ignore", invalid="ignore"):
         cover = np.where(rate > 0, available / rate, np.inf)
-    # The chance that demand before a reorder placed today arrives exceeds the inventory position.
-    probability = probability_exceeds(result, lead, position)
+    # The chance that demand before a reorder placed today arrives exceeds the inventory position ...
+    probability = probability_exceeds(result, lead, position, extra)
+    schedule = Schedule.of(inputs.arrival_series, inputs.arrival_day, inputs.arrival_qty, size)
+    before_lead = np.zeros(size) if inputs.arrival_series is not None else np.full(size, np.nan)
+    next_arrival = np.full(size, np.nan)
+    if schedule is not None:
+        # ... or, where the schedule is known, of running out before then with each order arriving on its day.
+        points = checkpoints(schedule, lead, available)
+        at_lead = points.days == lead[points.series]
+        point_extra = None if extra is None else np.where(at_lead, extra[points.series], 0.0)
+        exceeds = probability_exceeds(result, points.days, points.stock, point_extra, points.series)
+        variance = total_variance(result, points.days, points.series)
+        running_out = combine(points, exceeds, variance, size)
+        known = np.unique(points.series)
+        probability[known] = running_out[known]
+        before_lead = schedule.before(lead, size)
+        next_arrival = schedule.next_day(size)
     return SeriesRisk(
         daily_rate=rate,
         days_of_cover=cover,
@@ -215,7 +259,30 @@ def stockout_risk(
         on_order=on_order,
         position=position,
         service_level=level,
+        arrivals_before_lead=before_lead,
+        next_arrival_day=next_arrival,
+        lead_time_sd=lead_sd,
+        lead_time_observations=(
+            np.zeros(size, dtype=np.int64)
+            if inputs.lead_time_observations is None
+            else np.asarray(inputs.lead_time_observations, dtype=np.int64)
+        ),
     )
+
+
+def _arrival_figures(risk: SeriesRisk, first_day: date) -> tuple[list[float | None], list[str | None]]:
+    """Per series, the units due before a reorder could arrive and the date of the next arrival (None: the schedule
+    is not known; no date: nothing on its way)."""
+    size = len(risk.lead_time)
+    known = np.isfinite(risk.arrivals_before_lead)
+    if not known.any():
+        return [None] * size, [None] * size
+    due: list[float | None] = list(_rounded(np.where(known, risk.arrivals_before_lead, 0.0), 2))
+    dates: list[str | None] = [None] * size
+    days = risk.next_arrival_day
+    for row in np.flatnonzero(np.isfinite(days)).tolist():
+        dates[row] = (first_day + timedelta(days=max(math.ceil(days[row]), 0))).isoformat()
+    return due, dates
 
 
 def order_quantity(need: Array, min_order_qty: Array | None, order_multiple: Array | None) -> Array:
@@ -452,7 +519,10 @@ def _analyse(
         value if finite else None
         for value, finite in zip(_rounded(risk.days_of_cover, 1), finite_cover.tolist(), strict=True)
     ]
-    lead_time_r = _rounded(risk.lead_time, 0)
+    lead_time_r = _rounded(risk.lead_time, 1)  # whole days as declared; a mean learnt from receipts to 0.1 day
+    lead_sd_r = _rounded(risk.lead_time_sd, 1)
+    lead_observed = risk.lead_time_observations.tolist()
+    arrivals_r, next_arrival = _arrival_figures(risk, first_forecast_day)
     demand_over_lead_r = _rounded(risk.demand_over_lead, 1)
     reorder_point_r = _rounded(risk.reorder_point, 1)
     order_up_to_r = _rounded(risk.order_up_to, 1)
@@ -475,6 +545,10 @@ def _analyse(
             "daily_rate": daily_rate_r[row],
             "days_of_cover": days_of_cover_r[row],
             "lead_time_days": lead_time_r[row],
+            "lead_time_sd": lead_sd_r[row],
+            "lead_time_observations": lead_observed[row],
+            "arrivals_before_lead": arrivals_r[row],
+            "next_arrival": next_arrival[row],
             "demand_over_lead_time": demand_over_lead_r[row],
             "reorder_point": reorder_point_r[row],
             "order_up_to": order_up_to_r[row],

@@ -45,17 +45,36 @@ def expected_demand(forecast: Array, days: Array) -> Array:
     return result
 
 
-def total_variance(result: ForecastResult, days: Array) -> Array:
+def total_variance(result: ForecastResult, days: Array, rows: NDArray[np.int64] | None = None) -> Array:
     """The variance of the total demand over ``days``: σ²·(c₁·days + c₂·days² + c₃·days³), as the backtest measured
-    it (independent daily errors, σ²·days, where the forecast carries no measured factors)."""
+    it (independent daily errors, σ²·days, where the forecast carries no measured factors). ``rows``: the series
+    each element of ``days`` belongs to (default: one element per series, in order)."""
     days = np.maximum(np.asarray(days, dtype=np.float64), 0.0)
     factors = result.lead_factors
     if factors.shape != (len(result.sigma), LEAD_POWERS):
         factors = np.zeros((len(result.sigma), LEAD_POWERS))
         factors[:, 0] = 1.0
+    sigma = result.sigma
+    if rows is not None:
+        factors, sigma = factors[rows], sigma[rows]
     powers = days[:, None] ** np.arange(1, LEAD_POWERS + 1)[None, :]
-    variance: Array = result.sigma**2 * (factors * powers).sum(axis=1)
+    variance: Array = sigma**2 * (factors * powers).sum(axis=1)
     return variance
+
+
+def lead_time_variance(forecast: Array, lead: Array, lead_variance: Array | None) -> Array | None:
+    """The part of the lead-time total's variance that comes from the lead time itself being uncertain: μ²·Var(L),
+    μ the expected daily demand over the lead time (the standard formula Var(D_L) ≈ E[L]·Var(d) + μ²·Var(L), whose
+    first part the backtest's total variance at E[L] already carries). None where no lead time varies."""
+    if lead_variance is None:
+        return None
+    spread = np.nan_to_num(np.asarray(lead_variance, dtype=np.float64), nan=0.0)
+    if not (spread > 0).any():
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(lead > 0, expected_demand(forecast, lead) / lead, 0.0)
+    extra: Array = rate * rate * np.maximum(spread, 0.0)
+    return extra
 
 
 def total_sigma(result: ForecastResult, days: Array) -> Array:
@@ -93,11 +112,16 @@ def _model_level(result: ForecastResult, days: Array, level: float | Array) -> A
     return _through_maps(result, days, levels, inverse=True)
 
 
-def demand_quantile(result: ForecastResult, days: Array, level: float | Array) -> Array:
+def demand_quantile(
+    result: ForecastResult, days: Array, level: float | Array, extra_variance: Array | None = None
+) -> Array:
     """The ``level`` quantile of the total demand over ``days`` per series: a whole count, except for very regular
-    demand (variance below the mean), whose total is normal (a count distribution would make it too wide)."""
+    demand (variance below the mean), whose total is normal (a count distribution would make it too wide).
+    ``extra_variance``: added to the total's variance per series (an uncertain lead time, `lead_time_variance`)."""
     mean = expected_demand(result.forecast, days)
     variance = total_variance(result, days)
+    if extra_variance is not None:
+        variance = variance + extra_variance
     model_level = _model_level(result, days, level)
     counted = count_distribution.ppf(model_level, mean, variance)
     regular = mean + ndtri(model_level) * np.sqrt(variance)
@@ -105,10 +129,23 @@ def demand_quantile(result: ForecastResult, days: Array, level: float | Array) -
     return quantile
 
 
-def probability_exceeds(result: ForecastResult, days: Array, stock: Array) -> Array:
-    """P(total demand over ``days`` > ``stock``) per series, calibrated; NaN where ``stock`` is NaN."""
-    mean = expected_demand(result.forecast, days)
-    variance = total_variance(result, days)
+def probability_exceeds(
+    result: ForecastResult,
+    days: Array,
+    stock: Array,
+    extra_variance: Array | None = None,
+    rows: NDArray[np.int64] | None = None,
+) -> Array:
+    """P(total demand over ``days`` > ``stock``) per series, calibrated; NaN where ``stock`` is NaN.
+
+    ``rows``: the series each element of ``days`` and ``stock`` belongs to (default: one element per series, in
+    order), so that one series can be asked about several totals at once (the running-out checkpoints of
+    `arrivals`). ``extra_variance`` (per element): added to the total's variance."""
+    forecast = result.forecast if rows is None else result.forecast[rows]
+    mean = expected_demand(forecast, days)
+    variance = total_variance(result, days, rows)
+    if extra_variance is not None:
+        variance = variance + extra_variance
     finite = np.isfinite(stock)
     level = np.where(finite, stock, 0.0)
     spread = np.sqrt(variance)

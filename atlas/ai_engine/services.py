@@ -22,9 +22,10 @@ from atlas.ai_engine.analysis import AnalysisOutput, AnalysisSettings, Movements
 from atlas.ai_engine.anomalies import Anomaly as Found
 from atlas.ai_engine.anomalies import same_episode
 from atlas.ai_engine.forecast import METHODS
+from atlas.ai_engine.lead_times import learn as learn_lead_times
 from atlas.ai_engine.models import AnalysisRun, Anomaly, Forecast, Recommendation
+from atlas.ai_engine.position import DEFAULT_LEAD_DAYS, apply_lead_times, lead_time_observations, load_position
 from atlas.ai_engine.position import apply as apply_position
-from atlas.ai_engine.position import load_position
 from atlas.approvals import hooks as approval_hooks
 from atlas.config import get_settings
 from atlas.db import paging
@@ -187,9 +188,26 @@ async def load(
         quiet_last_year=quiet_last_year,
         source=np.array([source_index[k[0]] for k in keys], dtype=np.int64),
     )
-    # Inventory position: open orders at the source, Atlas's own approved orders it does not show yet, pack sizes.
+    # The lead time learnt from the receipts of Atlas's approved reorders (the declared one as prior; `lead_times`).
+    observed_series, observed_days = await lead_time_observations(
+        raw, tenant_id, keys, lead, now=datetime.now(UTC), zone=LOCAL_ZONE
+    )
+    if len(observed_series):
+        declared = np.where(np.isfinite(lead) & (lead > 0), lead, float(DEFAULT_LEAD_DAYS))
+        apply_lead_times(inputs, learn_lead_times(declared, observed_series, observed_days, inputs.item))
+    # Inventory position: open orders at the source, Atlas's own approved orders it does not show yet, pack sizes;
+    # when each part arrives (today is the first forecast day).
     grace = get_settings().on_order_grace_days
-    position = await load_position(raw, tenant_id, keys, now=datetime.now(UTC), grace_days=grace)
+    position = await load_position(
+        raw,
+        tenant_id,
+        keys,
+        now=datetime.now(UTC),
+        grace_days=grace,
+        today=today,
+        zone=LOCAL_ZONE,
+        lead_days=inputs.lead_time_days,
+    )
     apply_position(inputs, position)
     recent_from = end_at - timedelta(days=14)
     moves = await raw.fetch(

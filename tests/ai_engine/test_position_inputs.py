@@ -1,10 +1,13 @@
 """Inventory position's inputs (issue 17): the analysis loads what is on order (the source's open purchase orders and
 transfers in transit, and Atlas's own approved reorders and transfers until the source shows them or their lead time
-plus grace passes), the pack sizes, and an approved reorder is not proposed again the next night."""
+plus grace passes), the pack sizes, and an approved reorder is not proposed again the next night; when each part of
+what is on order arrives (each open line on its expected day, late: tomorrow, no date: no sooner than a new order),
+and the lead time learnt from the receipts of Atlas's approved reorders (`atlas.ai_engine.lead_times`)."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections import defaultdict
@@ -12,9 +15,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 
 from atlas.ai_engine import services
+from atlas.ai_engine.lead_times import learn
+from atlas.ai_engine.position import own_orders
 from atlas.db.engine import Database
 from tests.mapping.test_sync import expected_dataset, setup_connector, sync
 
@@ -201,3 +207,153 @@ def test_an_approved_reorder_is_not_proposed_again(stack, demo_erp_url):
     others = {r["id"] for r in reorders if r["id"] != chosen["id"]}
     assert others <= {r["id"] for r in pending}
     assert second.json()["new"] == 0
+
+
+def _schedule(loaded: Any) -> list[tuple[int, float, float]]:
+    inputs = loaded.inputs
+    assert inputs.arrival_series is not None and inputs.arrival_day is not None and inputs.arrival_qty is not None
+    return sorted(
+        zip(inputs.arrival_series.tolist(), inputs.arrival_day.tolist(), inputs.arrival_qty.tolist(), strict=True)
+    )
+
+
+def test_each_open_line_arrives_on_its_expected_day(synced, stack, database_url):
+    _, me, _ = synced
+    tenant = me["tenant_id"]
+    db = stack.atlas
+    # One line loses its date (no sooner than a reorder placed today), one is late (tomorrow).
+    lines = db.sql("SELECT id FROM open_orders WHERE tenant_id = %s AND open_qty > 0 ORDER BY external_id", (tenant,))
+    assert len(lines) >= 3
+    db.sql("UPDATE open_orders SET expected_at = NULL WHERE id = %s", (lines[0][0],))
+    db.sql("UPDATE open_orders SET expected_at = now() - interval '5 days' WHERE id = %s", (lines[1][0],))
+    loaded = load(database_url, tenant)
+    index = {key: n for n, key in enumerate(loaded.keys)}
+    rows = db.sql(
+        """SELECT item_id, location_id, open_qty,
+                  (expected_at AT TIME ZONE 'Asia/Riyadh')::date - (now() AT TIME ZONE 'Asia/Riyadh')::date
+           FROM open_orders WHERE tenant_id = %s AND open_qty > 0""",
+        (tenant,),
+    )
+    truth = sorted(
+        (
+            index[(item, location)],
+            math.inf if days is None else (float(days) if days >= 0 else 1.0),
+            float(quantity),
+        )
+        for item, location, quantity, days in rows
+        if (item, location) in index
+    )
+    assert any(day == math.inf for _, day, _ in truth) and any(day == 1.0 for _, day, _ in truth)
+    # Atlas's own approved orders the source does not show yet (earlier tests', and any a policy approved) arrive at
+    # their approval plus the lead time.
+    own = asyncio.run(_own_orders(database_url, tenant))
+    today = datetime.now(services.LOCAL_ZONE).date()
+    for order in own:
+        at = index.get((order.item_id, order.location_id))
+        if at is not None and order.approved_at is not None:
+            due = (order.approved_at + timedelta(days=order.lead_days)).astimezone(services.LOCAL_ZONE).date()
+            truth.append((at, float((due - today).days) if due >= today else 1.0, order.quantity))
+    assert _schedule(loaded) == sorted(truth)
+    # The schedule adds up to what is on order.
+    inputs = loaded.inputs
+    assert inputs.on_order is not None
+    summed = np.bincount(inputs.arrival_series, weights=inputs.arrival_qty, minlength=len(loaded.keys))
+    assert np.allclose(summed, inputs.on_order)
+
+
+async def _own_orders(database_url: str, tenant_id: str) -> list[Any]:
+    database = Database(database_url.replace("postgresql://", "postgresql+asyncpg://", 1), app_role="atlas_app")
+    try:
+        async with database.tenant_session(uuid.UUID(tenant_id)) as session:
+            raw = await services._raw(session)
+            return await own_orders(raw, uuid.UUID(tenant_id), now=datetime.now(UTC), grace_days=7)
+    finally:
+        await database.dispose()
+
+
+def _ids(db: Any, tenant: str, sku: str, location: str) -> tuple[Any, Any]:
+    item = db.sql("SELECT id FROM items WHERE tenant_id = %s AND sku = %s", (tenant, sku))[0][0]
+    place = db.sql("SELECT id FROM locations WHERE tenant_id = %s AND external_id = %s", (tenant, location))[0][0]
+    return item, place
+
+
+def _approve(db: Any, tenant: str, item: Any, location: Any, approved_at: datetime, quantity: int = 30) -> None:
+    db.sql(
+        """INSERT INTO recommendations (id, tenant_id, key, type, priority, status, item_id, location_id, quantity,
+               confidence_score, signals_used, explanation_en, explanation_ar, evidence, correlation_id,
+               analysis_run_id, created_at, updated_at, resolved_at, resolved_by, created_by, last_changed_by,
+               update_count)
+           VALUES (%s, %s, %s, 'reorder', 'medium', 'blocked_by_lock', %s, %s, %s, 0.9, '[]', 'Approved', 'معتمد',
+                   '{}', %s, %s, %s, %s, %s, 'user:test', 'ai_engine', 'ai_engine', 0)""",
+        (
+            str(uuid.uuid4()),
+            tenant,
+            f"reorder:{item}:{location}",
+            item,
+            location,
+            Decimal(quantity),
+            f"rec-{uuid.uuid4().hex}",
+            str(uuid.uuid4()),
+            approved_at,
+            approved_at,
+            approved_at,
+        ),
+    )
+
+
+def _receive(db: Any, tenant: str, item: Any, location: Any, at: datetime, quantity: int = 30) -> None:
+    connector = db.sql("SELECT connector_id FROM items WHERE id = %s", (item,))[0][0]
+    db.sql(
+        """INSERT INTO stock_movements (tenant_id, connector_id, external_id, item_id, location_id, occurred_at,
+                                        quantity, kind)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, 'receipt')""",
+        (tenant, connector, f"test-{uuid.uuid4().hex}", item, location, at, Decimal(quantity)),
+    )
+
+
+def test_the_lead_time_is_learnt_from_the_receipts_of_approved_reorders(synced, stack, database_url):
+    _, me, _ = synced
+    tenant = me["tenant_id"]
+    db = stack.atlas
+    # An item with no receipt anywhere in the last 90 days, so only this test's receipts can answer its orders.
+    quiet = db.sql(
+        """SELECT i.sku, l.external_id, i.lead_time_days FROM items i
+           JOIN stock_balances b ON b.item_id = i.id JOIN locations l ON l.id = b.location_id
+           WHERE i.tenant_id = %s AND l.type <> 'unassigned' AND NOT EXISTS (
+               SELECT 1 FROM stock_movements m WHERE m.item_id = i.id AND m.kind = 'receipt'
+                 AND m.occurred_at > now() - interval '90 days')
+           ORDER BY i.sku, l.external_id""",
+        (tenant,),
+    )
+    assert quiet
+    sku, location_code, declared = quiet[0]
+    declared = float(declared) if declared is not None else 7.0
+    item, location = _ids(db, tenant, sku, location_code)
+    noon = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)  # noon in Riyadh
+    waits = [int(declared) + 2, int(declared) + 6, int(declared)]
+    approvals = [noon - timedelta(days=80), noon - timedelta(days=55), noon - timedelta(days=30)]
+    for approved_at, wait in zip(approvals, waits, strict=True):
+        _approve(db, tenant, item, location, approved_at)
+        _receive(db, tenant, item, location, approved_at + timedelta(days=wait))
+        _receive(db, tenant, item, location, approved_at + timedelta(days=wait, hours=2))  # same delivery
+    # An approval not answered yet teaches nothing; a receipt before any approval of the item answers none.
+    _approve(db, tenant, item, location, noon - timedelta(days=3))
+    _receive(db, tenant, item, location, noon - timedelta(days=85))
+    loaded = load(database_url, tenant)
+    inputs = loaded.inputs
+    assert inputs.lead_time_sd is not None and inputs.lead_time_observations is not None
+    expected = learn(np.array([declared]), np.zeros(3, dtype=np.int64), np.array(waits, dtype=np.float64))
+    rows = [n for n, (i, _) in enumerate(loaded.keys) if i == item]
+    assert rows
+    learnt = [(inputs.lead_time_observations[n], inputs.lead_time_days[n], inputs.lead_time_sd[n]) for n in rows]
+    for n in rows:  # fewer than 5 at one location: every location of the item learns from the item's receipts
+        assert inputs.lead_time_observations[n] == 3, (declared, waits, learnt)
+        assert inputs.lead_time_days[n] == pytest.approx(expected.mean[0]), (declared, waits, learnt)
+        assert inputs.lead_time_sd[n] == pytest.approx(expected.sd[0])
+    assert expected.mean[0] == pytest.approx((3 * declared + sum(waits)) / 6)
+    assert expected.sd[0] > 0
+    # Items without approved reorders keep their declared lead times, with no spread.
+    approved = {row[0] for row in db.sql("SELECT item_id FROM recommendations WHERE tenant_id = %s", (tenant,))}
+    others = [n for n, (i, _) in enumerate(loaded.keys) if i not in approved]
+    assert others
+    assert (inputs.lead_time_observations[others] == 0).all() and (inputs.lead_time_sd[others] == 0).all()
