@@ -206,7 +206,27 @@ def _parse_datetime(spec: dict[str, Any], where: str, default_zone: tzinfo = UTC
     return apply
 
 
-def _multiply(spec: dict[str, Any], where: str) -> Callable[[Any], Any]:
+def _multiply(spec: dict[str, Any], where: str) -> tuple[Callable[..., Any], bool]:
+    """The value times a constant ``factor`` (grams to kilograms) or times the number at ``path`` in the same record
+    (an order line's quantity in its purchase unit times the line's conversion factor to the stock unit); absent or
+    null at ``path``: times 1, as ``subtract`` takes nothing away. Exactly one of the two. Also says whether the
+    function needs the record."""
+    if ("factor" in spec) == ("path" in spec):
+        raise MappingInvalid("bad_transform", where, "multiply needs a factor or a path, not both")
+    if "path" in spec:
+        path = _compile(spec.get("path"), where)
+
+        def by_field(value: Any, record: Any) -> Any:
+            number = _number(value)
+            if number is MISSING or number is None:
+                return number
+            found = path.find(record)
+            other = _number(found[0]) if found else None
+            if other is MISSING or other is None:
+                return number
+            return number * other
+
+        return by_field, True
     try:
         factor = Decimal(str(spec.get("factor")))
     except InvalidOperation:
@@ -220,7 +240,7 @@ def _multiply(spec: dict[str, Any], where: str) -> Callable[[Any], Any]:
             return number
         return number * factor
 
-    return apply
+    return apply, False
 
 
 def _lookup(spec: dict[str, Any], where: str) -> Callable[[Any], Any]:
@@ -339,7 +359,7 @@ def _transform(spec: Any, where: str) -> tuple[Callable[..., Any], bool]:
     if op == "parse_datetime":
         return _parse_datetime(spec, where), False
     if op == "multiply":
-        return _multiply(spec, where), False
+        return _multiply(spec, where)
     if op == "lookup":
         return _lookup(spec, where), False
     if op == "default":

@@ -244,6 +244,7 @@ transform_specs = st.sampled_from(
         {"op": "parse_datetime"},
         {"op": "parse_datetime", "format": "%Y-%m-%d", "timezone": "Asia/Riyadh"},
         {"op": "multiply", "factor": "2.5"},
+        {"op": "multiply", "path": "$.b"},
         {"op": "lookup", "table": {"a": "sale", "b": 2}, "default": None},
         {"op": "lookup", "table": {"a": "receipt"}},
         {"op": "default", "value": "x"},

@@ -133,6 +133,62 @@ def test_the_demo_mapping_reads_ordered_minus_received():
     assert isinstance(bad, list) and [(e.field, e.code) for e in bad] == [("kind", "unknown_order_kind")]
 
 
+def test_multiply_by_a_field_gives_the_open_quantity_in_the_stock_unit():
+    """ERPNext counts a purchase-order line as (qty - received_qty) x conversion_factor: subtract, then multiply by
+    the line's own factor. An absent or null factor multiplies by 1 (as an absent subtrahend takes nothing away); a
+    factor that is not a number sets the record aside with the reason, as any transform failure does."""
+    rule = {
+        "path": "$.qty",
+        "transforms": [{"op": "subtract", "path": "$.received_qty"}, {"op": "multiply", "path": "$.conversion_factor"}],
+    }
+    mapping = compile_mapping(
+        "open_orders", {"fields": {"item_ref": {"path": "$.item_code"}, "open_qty": rule}}, strict=True
+    )
+
+    def open_qty(**line: Any) -> Any:
+        row = mapping.map_record({"item_code": "TEA", **line})
+        return row["open_qty"] if isinstance(row, dict) else [(e.field, e.code, e.detail) for e in row]
+
+    assert open_qty(qty=10, received_qty=4, conversion_factor=12) == Decimal(72)  # 6 boxes of 12
+    assert open_qty(qty="10", received_qty=4.5, conversion_factor="0.5") == Decimal("2.75")
+    assert open_qty(qty=10, received_qty=4) == Decimal(6)  # no factor: times 1
+    assert open_qty(qty=10, received_qty=4, conversion_factor=None) == Decimal(6)
+    assert open_qty(qty=5, received_qty=8, conversion_factor=2) == Decimal(-6)  # over-received: kept, counts as nothing
+    assert open_qty(qty=10, conversion_factor="box") == [("open_qty", "not_a_number", "box")]
+    assert open_qty(qty=10, conversion_factor=True) == [("open_qty", "not_a_number", "True")]
+    assert open_qty(received_qty=1, conversion_factor=12) == [("open_qty", "required", "open_qty")]
+    # The constant factor is unchanged, and the fast path agrees with the exact one.
+    twice = {"path": "$.q", "transforms": [{"op": "multiply", "factor": 2}]}
+    doubled = compile_mapping("open_orders", {"fields": {"item_ref": {"path": "$.i"}, "open_qty": twice}})
+    records = [{"i": "A", "q": 3}, {"i": "B", "q": "x"}]
+    assert doubled.map_record(records[0])["open_qty"] == Decimal(6)  # type: ignore[index]
+    assert mapping.map_many([{"item_code": "A", "qty": 3, "conversion_factor": 4}]) == [
+        mapping.map_exact({"item_code": "A", "qty": 3, "conversion_factor": 4})
+    ]
+    assert isinstance(doubled.map_many(records)[1], list)
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        {"op": "multiply"},
+        {"op": "multiply", "factor": 2, "path": "$.conversion_factor"},
+        {"op": "multiply", "path": ""},
+        {"op": "multiply", "path": "$.["},
+        {"op": "multiply", "path": 12},
+        {"op": "multiply", "factor": "twelve"},
+    ],
+)
+def test_multiply_needs_one_factor_or_one_path(transform):
+    from atlas.mapping.engine import MappingInvalid
+
+    spec = {"fields": {"item_ref": {"path": "$.i"}, "open_qty": {"path": "$.q", "transforms": [transform]}}}
+    with pytest.raises(MappingInvalid) as refused:
+        compile_mapping("open_orders", spec, strict=True)
+    assert refused.value.field == "fields.open_qty.transforms[0]"
+    assert refused.value.code in ("bad_transform", "bad_path")
+
+
 # --- a source whose open set changes ------------------------------------------------------------------------
 
 STATE: dict[str, Any] = {}

@@ -392,3 +392,48 @@ def test_admin_sets_fallback_paths_a_default_a_skip_rule_and_how_rows_combine(at
     tab.get_by_test_id("preview-button").click()
     tab.wait_for_selector("[data-testid='preview-row']", timeout=60_000)
     context.close()
+
+
+@pytest.mark.browser
+def test_multiply_by_a_field_is_set_in_the_editor_and_kept(atlas, browser, demo_erp_url):
+    """The multiply transform's path (a number of the same record, such as a unit conversion factor) shows in the
+    editor as its own parameter, is kept when a version is saved from the form, and a factor typed beside it is
+    sent too, so the server names the mistake next to the transform (one of the two)."""
+    admin, _ = atlas.new_tenant()
+    connector = create_connector(admin, demo_erp_url)
+    spec = json.loads(json.dumps(DEMO_MAPPINGS["open-orders"]))
+    chain = [{"op": "subtract", "path": "$.received_qty"}, {"op": "multiply", "path": "$.pack_size"}]
+    spec["fields"]["open_qty"]["transforms"] = chain
+    created = admin.post(
+        "/api/mappings",
+        json={"connector_id": connector["id"], "endpoint_key": "open-orders", "spec": spec, "note": "by pack"},
+    )
+    assert created.status_code == 201, created.text
+    context, tab = signed_in_page(atlas, browser, admin)
+    tab.goto(f"{atlas.base_url}{editor_url(connector['id'], 'open-orders')}")
+    tab.wait_for_selector("[data-mapping-editor][data-ready]")
+    assert tab.input_value("[name='fields.open_qty.transforms.1.op']") == "multiply"
+    assert tab.input_value("[name='fields.open_qty.transforms.1.multiply_path']") == "$.pack_size"
+    assert tab.input_value("[name='fields.open_qty.transforms.1.factor']") == ""
+    label = tab.locator("[data-transform][data-index='1'] [data-param-for='multiply'] label").nth(1)
+    assert label.inner_text().strip() == "مسار المعامل"
+    # Both a factor and a path: refused, and the error is shown next to the rule.
+    tab.fill("[name='fields.open_qty.transforms.1.factor']", "12")
+    tab.get_by_test_id("preview-button").click()
+    tab.locator(".field-rule[data-field='open_qty'] .field-error, [data-form-error]:not([hidden])").first.wait_for(
+        state="visible", timeout=60_000
+    )
+    tab.fill("[name='fields.open_qty.transforms.1.factor']", "")
+    tab.fill("[name='fields.open_qty.transforms.1.multiply_path']", "$.conversion_factor")
+    tab.get_by_test_id("save-mapping").click()
+    tab.get_by_test_id("save-note").fill("by conversion factor")
+    tab.get_by_test_id("save-confirm").click()
+    tab.wait_for_selector("[data-testid='version-row'][data-version='2'][data-active='true']")
+    mapping = created.json()
+    versions = admin.get(f"/api/mappings/{mapping['id']}").json()["versions"]
+    saved = next(v for v in versions if v["version"] == 2)["spec"]
+    assert saved["fields"]["open_qty"]["transforms"] == [
+        {"op": "subtract", "path": "$.received_qty"},
+        {"op": "multiply", "path": "$.conversion_factor"},
+    ]
+    context.close()

@@ -241,6 +241,7 @@
         param(node, "timezone").value = spec.timezone || "";
       } else if (op === "multiply") {
         setTyped(param(node, "factor"), spec.factor == null ? "" : spec.factor);
+        param(node, "multiply_path").value = typeof spec.path === "string" ? spec.path : "";
       } else if (op === "lookup") {
         var table = spec.table && typeof spec.table === "object" ? spec.table : {};
         Object.keys(table).forEach(function (k) {
@@ -295,7 +296,9 @@
           var text = factor.trim().replace(",", ".");
           factor = text !== "" && isFinite(Number(text)) ? Number(text) : text;
         }
-        out.factor = factor;
+        var byPath = param(node, "multiply_path").value.trim();
+        if (byPath) out.path = byPath; // a number in the same record, e.g. a unit conversion factor
+        if (!byPath || factor !== "") out.factor = factor; // both given: the server says which to keep
       } else if (op === "lookup") {
         var table = {};
         node.querySelectorAll("[data-lookup-row]").forEach(function (lookupRow) {
