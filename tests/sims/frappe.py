@@ -28,7 +28,12 @@ What comes from where:
   zone: the site's system time zone, Asia/Riyadh here), Time ``6:08:12.123456`` (``format_timedelta``).
 * ERPNext's stock model: ``tests/sims/frappe_model.py`` (ledger, cancellation, reposting, renaming, bins).
 
-Choices: the API user reads the four stock doctypes and nothing more (a role with read permission only), so any
+* Purchase Orders and their lines: ``tests/sims/frappe_purchasing.py``. ``Purchase Order Item`` is a child table:
+  ``/api/resource/Purchase Order Item`` alone is ``PermissionError`` (``frappe.client.get_list`` calls
+  ``check_parent_permission``, which needs ``parent=Purchase Order``); its lines are read through their order, with
+  ``items.<field>`` in ``fields`` and ``["Purchase Order Item", field, op, value]`` filters (``frappe_query.py``).
+
+Choices: the API user reads the four stock doctypes and Purchase Orders, nothing more (read permission only), so any
 write it sends is refused with ``PermissionError`` (and reported to the canary as a write); ``permissions`` can
 narrow what it reads, for tests of a user without access to the ledger. The single-document route returns the same
 fields as the list's ``*``.
@@ -53,7 +58,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from tests.services import free_port
 from tests.sims.canary import CANARY
 from tests.sims.frappe_data import Landmarks, populate
-from tests.sims.frappe_doctypes import DOCTYPES, to_json
+from tests.sims.frappe_doctypes import DOCTYPES, DocType, Row, to_json
 from tests.sims.frappe_model import StockData
 from tests.sims.frappe_query import FrappeError, get_list
 from tests.sims.serving import QuietHandler, serving
@@ -175,21 +180,36 @@ class FrappeApi:
         doctype = DOCTYPES.get(doctype_name)
         if doctype is None:
             raise FrappeError(404, "DoesNotExistError", f"DocType {doctype_name} not found")
-        if method not in ("GET", "HEAD") or user is None or doctype.name not in self.permissions:
+        # A child table's rows are read through its parent's permission (``check_parent_permission``).
+        governing = form.get("parent", "") if doctype.istable else doctype.name
+        if method not in ("GET", "HEAD") or user is None or governing not in self.permissions:
             who = user or "Guest"
             raise FrappeError(
                 403,
                 "PermissionError",
                 f"User {who} does not have doctype access via role permission for document {doctype.name}",
             )
+        if doctype.istable and not any(
+            d.name == form.get("parent") and doctype.name in d.tables.values() for d in DOCTYPES.values()
+        ):  # frappe.client.get_list: check_parent_permission(parent, doctype), also for the document route
+            raise FrappeError(403, "PermissionError")
         rows = list(doctype.rows(self.data))
         if not name and "/" not in path.removeprefix("/api/resource/"):
-            return Reply(200, {"data": get_list(doctype, rows, form)})
+            return Reply(200, {"data": get_list(doctype, rows, form, self.children)})
         found = next((r for r in rows if r["name"] == name), None)
         if found is None:
             raise FrappeError(404, "DoesNotExistError", f"{doctype.name} {name} not found")
         document = {f: to_json(found.get(f), t) for f, t in doctype.fields.items()}
+        for fieldname, child_name in doctype.tables.items():  # a document carries its child tables' rows
+            child, lines = self.children(child_name)
+            mine = sorted((r for r in lines if r["parent"] == name), key=lambda r: int(r["idx"]))
+            document[fieldname] = [{f: to_json(r.get(f), t) for f, t in child.fields.items()} for r in mine]
         return Reply(200, {"data": {**document, "doctype": doctype.name}})
+
+    def children(self, name: str) -> tuple[DocType, list[Row]]:
+        """A child table's doctype and rows, for joins."""
+        child = DOCTYPES[name]
+        return child, list(child.rows(self.data))
 
 
 def _handler(api: FrappeApi) -> type[BaseHTTPRequestHandler]:

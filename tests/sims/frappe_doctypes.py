@@ -1,4 +1,5 @@
-"""The four doctypes the simulation serves, as Frappe's list API sees them: each field's type, each row's values.
+"""The doctypes the simulation serves (the four stock doctypes, Purchase Order and its child table Purchase Order
+Item), as Frappe's list API sees them: each field's type, each row's values.
 
 Field types decide how a value is written to JSON (Frappe's ``json_handler``: a Float or Currency column comes out
 of MariaDB as a Decimal and is written as a float, a Check as 0 or 1, a Date as ``2026-11-22``, a Datetime as
@@ -9,7 +10,7 @@ doctype has (``name``, ``owner``, ``creation``, ``modified``, ``modified_by``, `
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -35,6 +36,8 @@ class DocType:
     fields: dict[str, str]  # fieldname -> fieldtype, standard fields included
     rows: Callable[[StockData], Iterable[Row]]
     sort: str  # the doctype's sort_field and sort_order (``DefaultOrderBy``)
+    tables: dict[str, str] = field(default_factory=dict)  # Table fields: fieldname -> child doctype
+    istable: bool = False  # a child doctype (its rows carry parent, parentfield, parenttype)
 
 
 def _standard(creation: datetime, modified: datetime, docstatus: int = 0) -> Row:
@@ -136,6 +139,55 @@ def _entries(data: StockData) -> Iterable[Row]:
         }
 
 
+def _purchase_orders(data: StockData) -> Iterable[Row]:
+    for order in data.purchase_orders.values():
+        yield {
+            "name": order.name,
+            "supplier": order.supplier,
+            "supplier_name": order.supplier,
+            "company": order.company,
+            "transaction_date": order.transaction_date,
+            "schedule_date": order.schedule_date,
+            "status": order.status,
+            "per_received": order.per_received,
+            "per_billed": order.per_billed,
+            "set_warehouse": None,
+            "is_subcontracted": 0,
+            "currency": "SAR",
+            "grand_total": order.grand_total,
+            "total_qty": sum((line.qty for line in order.items), ZERO),
+            **_standard(order.creation, order.modified, docstatus=order.docstatus),
+        }
+
+
+def _purchase_order_items(data: StockData) -> Iterable[Row]:
+    for order in data.purchase_orders.values():
+        for line in order.items:
+            yield {
+                "name": line.name,
+                "item_code": line.item_code,
+                "item_name": data.items[line.item_code].item_name,
+                "schedule_date": line.schedule_date,
+                "expected_delivery_date": line.expected_delivery_date,
+                "qty": line.qty,
+                "stock_uom": data.items[line.item_code].stock_uom,
+                "uom": line.uom,
+                "conversion_factor": line.conversion_factor,
+                "stock_qty": line.stock_qty,
+                "received_qty": line.received_qty,
+                "returned_qty": ZERO,
+                "warehouse": line.warehouse,
+                "delivered_by_supplier": line.delivered_by_supplier,
+                "rate": line.rate,
+                "amount": line.qty * line.rate,
+                "parent": order.name,
+                "parentfield": "items",
+                "parenttype": "Purchase Order",
+                **_standard(order.creation, order.modified, docstatus=order.docstatus),
+                "idx": line.idx,
+            }
+
+
 def _typed(fields: dict[str, str]) -> dict[str, str]:
     return {**STANDARD, **fields}
 
@@ -232,6 +284,57 @@ DOCTYPES: dict[str, DocType] = {
             ),
             _entries,
             "modified desc",
+        ),
+        DocType(
+            "Purchase Order",
+            _typed(
+                {
+                    "supplier": "Link",
+                    "supplier_name": "Data",
+                    "company": "Link",
+                    "transaction_date": "Date",
+                    "schedule_date": "Date",
+                    "status": "Select",
+                    "per_received": "Percent",
+                    "per_billed": "Percent",
+                    "set_warehouse": "Link",
+                    "is_subcontracted": "Check",
+                    "currency": "Link",
+                    "grand_total": "Currency",
+                    "total_qty": "Float",
+                }
+            ),
+            _purchase_orders,
+            "modified desc",
+            tables={"items": "Purchase Order Item"},
+        ),
+        DocType(
+            "Purchase Order Item",
+            _typed(
+                {
+                    "item_code": "Link",
+                    "item_name": "Data",
+                    "schedule_date": "Date",
+                    "expected_delivery_date": "Date",
+                    "qty": "Float",
+                    "stock_uom": "Link",
+                    "uom": "Link",
+                    "conversion_factor": "Float",
+                    "stock_qty": "Float",
+                    "received_qty": "Float",
+                    "returned_qty": "Float",
+                    "warehouse": "Link",
+                    "delivered_by_supplier": "Check",
+                    "rate": "Currency",
+                    "amount": "Currency",
+                    "parent": "Data",
+                    "parentfield": "Data",
+                    "parenttype": "Data",
+                }
+            ),
+            _purchase_order_items,
+            "modified desc",
+            istable=True,
         ),
     )
 }

@@ -36,6 +36,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from tests.sims.frappe_purchasing import OpenLine, PurchaseOrder, PurchaseOrderItem, open_lines, ordered_qty
+
 ZERO = Decimal(0)
 SYSTEM_TIME_ZONE = "Asia/Riyadh"
 # Naming series of ERPNext v15's stock doctypes (the "MAT-" prefixes of stock documents).
@@ -166,19 +168,6 @@ class Order:
     open: bool = True
 
 
-@dataclass
-class PurchaseLine:
-    """One Purchase Order Item of a submitted Purchase Order: what it orders into a warehouse and how much of it
-    Purchase Receipts have brought (``received_qty``, in the stock unit here: conversion factor 1)."""
-
-    order: str
-    item_code: str
-    warehouse: str
-    qty: Decimal
-    received_qty: Decimal = ZERO
-    open: bool = True  # False: the order is closed, completed or cancelled
-
-
 @dataclass(frozen=True)
 class Movement:
     """What one ledger entry is as a change of stock, from the ledger itself (for tests)."""
@@ -209,7 +198,7 @@ class StockData:
         self.entries: dict[str, Entry] = {}
         self.vouchers: dict[tuple[str, str], Voucher] = {}
         self.orders: dict[str, Order] = {}
-        self.purchase_lines: dict[str, PurchaseLine] = {}
+        self.purchase_orders: dict[str, PurchaseOrder] = {}
         self._series: dict[str, int] = {}
         self._hashes = 0
 
@@ -351,18 +340,8 @@ class StockData:
                 stock.modified = self.now()
 
     def _ordered_qty(self, item_code: str, warehouse: str) -> Decimal:
-        """``erpnext.stock.stock_balance.get_ordered_qty``: over the lines of submitted, open Purchase Orders into
-        the warehouse, ordered − received where more was ordered than received."""
-        return sum(
-            (
-                line.qty - line.received_qty
-                for line in self.purchase_lines.values()
-                if line.open
-                and (line.item_code, line.warehouse) == (item_code, warehouse)
-                and line.qty > line.received_qty
-            ),
-            ZERO,
-        )
+        """``erpnext.stock.stock_balance.get_ordered_qty``: see ``tests/sims/frappe_purchasing.py``."""
+        return ordered_qty(self.purchase_orders, item_code, warehouse)
 
     # --- the ledger ---------------------------------------------------------------------------------
     def _check_target(self, item_code: str, warehouse: str) -> None:
@@ -561,40 +540,90 @@ class StockData:
             order.open = False
             self._refresh_bins({(order.item_code, order.warehouse)})
 
-    def purchase_order(self, item_code: str, warehouse: str, qty: Decimal | int) -> str:
-        """A submitted Purchase Order of one line: the Bin's ``ordered_qty`` grows (``update_ordered_qty``)."""
+    def purchase_order(
+        self,
+        items: list[PurchaseOrderItem],
+        *,
+        supplier: str = "Gulf Packaging Co.",
+        submit: bool = True,
+        transaction_date: date | None = None,
+    ) -> PurchaseOrder:
+        """A Purchase Order of these lines, submitted unless ``submit`` is false (a Draft orders nothing): the Bins'
+        ``ordered_qty`` grows (``update_ordered_qty``). Each line gets its hash name and ``idx``; a line without a
+        unit is in the item's stock unit (conversion factor 1)."""
         with self.lock:
-            self._check_target(item_code, warehouse)
             moment = self.now()
+            for position, line in enumerate(items, start=1):
+                item = self.items.get(line.item_code)
+                if item is None or not line.qty > 0 or not line.conversion_factor > 0:
+                    raise OperationRefused(f"Row {position}: an item, a quantity and a conversion factor are required")
+                if line.warehouse is not None:
+                    self._check_target(line.item_code, line.warehouse)
+                line.uom = line.uom or item.stock_uom
+                line.name, line.idx, line.received_qty = self.new_hash(), position, ZERO
             name = self.next_name(SERIES["Purchase Order"], moment.year)
-            self.purchase_lines[name] = PurchaseLine(name, item_code, warehouse, Decimal(qty))
-            self._refresh_bins({(item_code, warehouse)})
-            return name
+            company = next(iter(self.companies), "")
+            order = PurchaseOrder(
+                name, supplier, company, transaction_date or moment.date(), items, moment, moment, int(submit)
+            )
+            self.purchase_orders[name] = order
+            self._refresh_orders(order)
+            return order
 
-    def receive_purchase(self, name: str, qty: Decimal | int) -> None:
-        """A Purchase Receipt against the order's line: ``received_qty`` grows, ``ordered_qty`` shrinks. (The stock
-        it brings is a ledger posting of its own, not simulated here.)"""
+    def _refresh_orders(self, order: PurchaseOrder) -> None:
+        order.modified = self.now()
+        lines = [line for line in order.items if line.warehouse and not line.delivered_by_supplier]
+        self._refresh_bins({(line.item_code, line.warehouse) for line in lines if line.warehouse})
+
+    def receive_purchase(self, name: str, idx: int, qty: Decimal | int) -> None:
+        """A Purchase Receipt against line ``idx`` of the order, ``qty`` in the line's unit: ``received_qty`` grows,
+        the Bin's ``ordered_qty`` shrinks. (The stock it brings is a ledger posting of its own, not simulated here.)
+        Refused for an order that is not submitted, on hold or closed."""
         with self.lock:
-            line = self.purchase_lines[name]
+            order = self.purchase_orders[name]
+            if order.docstatus != 1 or order.status in ("On Hold", "Closed", "Delivered"):
+                raise OperationRefused(f"Purchase Order {name} is {order.status}")
+            line = order.items[idx - 1]
             line.received_qty += Decimal(qty)
-            self._refresh_bins({(line.item_code, line.warehouse)})
+            self._refresh_orders(order)
 
-    def close_purchase_order(self, name: str) -> None:
-        """Closed or cancelled: what was not received is no longer on order."""
+    def set_purchase_order_status(self, name: str, status: str) -> None:
+        """``update_status``: "On Hold", "Closed", "Delivered", or "" to resume or re-open (the status is worked out
+        again); "Cancelled" cancels a submitted order; "Billed" bills it in full (``per_billed`` 100)."""
         with self.lock:
-            line = self.purchase_lines[name]
-            line.open = False
-            self._refresh_bins({(line.item_code, line.warehouse)})
+            order = self.purchase_orders[name]
+            if status == "Cancelled":
+                order.docstatus = 2
+            elif status == "Billed":
+                order.per_billed = Decimal(100)
+            elif status in ("", "On Hold", "Closed", "Delivered"):
+                order.held = status
+            else:
+                raise OperationRefused(f"Unknown status {status}")
+            self._refresh_orders(order)
+
+    def set_expected_delivery_date(self, name: str, idx: int, expected: date | None) -> None:
+        """The supplier's new date on line ``idx`` of a submitted order (``expected_delivery_date`` is
+        ``allow_on_submit``; saving the order sets its ``modified``)."""
+        with self.lock:
+            order = self.purchase_orders[name]
+            order.items[idx - 1].expected_delivery_date = expected
+            order.modified = self.now()
 
     def truth_ordered(self) -> dict[tuple[str, str], Decimal]:
-        """(item, warehouse) -> quantity on order, from the purchase orders themselves; pairs with none left out."""
+        """(item, warehouse) -> quantity on order in the stock unit, from the purchase orders themselves; pairs with
+        none left out."""
         with self.lock:
             ordered: dict[tuple[str, str], Decimal] = {}
-            for line in self.purchase_lines.values():
-                if line.open and line.qty > line.received_qty:
-                    pair = (line.item_code, line.warehouse)
-                    ordered[pair] = ordered.get(pair, ZERO) + line.qty - line.received_qty
+            for line in open_lines(self.purchase_orders).values():
+                pair = (line.item_code, line.warehouse)
+                ordered[pair] = ordered.get(pair, ZERO) + line.open_qty
             return ordered
+
+    def truth_open_lines(self) -> dict[str, OpenLine]:
+        """Line name -> what the line still brings (in the stock unit) and when, from the orders themselves."""
+        with self.lock:
+            return open_lines(self.purchase_orders)
 
     # --- the scheduler ------------------------------------------------------------------------------
     def rename_temporarily_named_docs(self) -> dict[str, str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -26,7 +27,10 @@ from typing import Any
 from tests.sims.frappe_doctypes import NUMERIC, DocType, Row, to_json
 
 OPERATORS = ("=", "!=", ">", "<", ">=", "<=", "like", "not like", "in", "not in", "is", "between")
-ORDER_TERM = re.compile(r"^\s*(?:`tab[^`]+`\.)?`?([A-Za-z_][A-Za-z0-9_]*)`?\s*(asc|desc)?\s*$", re.IGNORECASE)
+ORDER_TERM = re.compile(r"^\s*(?:`tab([^`]+)`\.)?`?([A-Za-z_][A-Za-z0-9_]*)`?\s*(asc|desc)?\s*$", re.IGNORECASE)
+Predicate = Callable[[Row], bool]
+Children = Callable[[str], tuple[DocType, list[Row]]]
+Joined = tuple[Row, Row | None]  # a row of the doctype and, when its child table is joined, the line (or None)
 
 
 class FrappeError(Exception):
@@ -99,18 +103,29 @@ def _like(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(parts) + "$", re.DOTALL)
 
 
-def _condition(doctype: DocType, spec: Any) -> Callable[[Row], bool]:
-    if isinstance(spec, list | tuple):
-        parts = list(spec)
-        if len(parts) == 4:
-            parts = parts[1:]
-        if len(parts) == 2:
-            parts = [parts[0], "=", parts[1]]
-        if len(parts) != 3:
-            raise FrappeError(417, "ValidationError", f"Invalid filter: {spec}")
-        field, op, value = parts
-    else:
+def _condition(doctype: DocType, spec: Any, children: Children | None = None) -> tuple[str | None, Predicate]:
+    """A filter: the child table it reads (None: the doctype itself) and its test. ``[doctype, field, op, value]``
+    names the table: the doctype itself or one of its child tables (which joins the child table); another doctype is
+    joined on a ``parent`` column it does not have (a SQL error)."""
+    if not isinstance(spec, list | tuple):
         raise FrappeError(417, "ValidationError", f"Invalid filter: {spec}")
+    parts = list(spec)
+    if len(parts) == 4:
+        named = str(parts[0])
+        if named != doctype.name:
+            if named not in doctype.tables.values() or children is None:
+                raise FrappeError(500, "OperationalError", f"Unknown column 'tab{named}.parenttype' in 'on clause'")
+            return named, _test(children(named)[0], parts[1:])
+        parts = parts[1:]
+    return None, _test(doctype, parts)
+
+
+def _test(doctype: DocType, parts: list[Any]) -> Predicate:
+    if len(parts) == 2:
+        parts = [parts[0], "=", parts[1]]
+    if len(parts) != 3:
+        raise FrappeError(417, "ValidationError", f"Invalid filter: {parts}")
+    field, op, value = parts
     field = _clean(str(field))
     fieldtype = doctype.fields.get(field)
     if fieldtype is None:
@@ -159,7 +174,7 @@ def _condition(doctype: DocType, spec: Any) -> Callable[[Row], bool]:
     return test
 
 
-def _conditions(doctype: DocType, raw: Any) -> list[Callable[[Row], bool]]:
+def _conditions(doctype: DocType, raw: Any, children: Children | None = None) -> list[tuple[str | None, Predicate]]:
     if raw in (None, "", [], {}):
         return []
     parsed = _json(raw) if isinstance(raw, str) else raw
@@ -170,33 +185,104 @@ def _conditions(doctype: DocType, raw: Any) -> list[Callable[[Row], bool]]:
                 specs.append([field, value[0], value[1]])
             else:
                 specs.append([field, "=", value])
-        return [_condition(doctype, s) for s in specs]
+        return [_condition(doctype, s, children) for s in specs]
     if isinstance(parsed, list):
         if parsed and not isinstance(parsed[0], list | tuple):
             parsed = [parsed]
-        return [_condition(doctype, s) for s in parsed]
+        return [_condition(doctype, s, children) for s in parsed]
     raise FrappeError(417, "ValidationError", "Invalid filters")
 
 
-def _ordering(doctype: DocType, order_by: str) -> Callable[[list[Row]], list[Row]]:
-    terms = []
+@dataclass(frozen=True)
+class Column:
+    """A selected column: from the doctype itself (``table`` None) or a child table, and its key in the answer."""
+
+    table: str | None
+    field: str
+    key: str
+
+
+def _column(doctype: DocType, term: str, children: Children) -> Column:
+    """One entry of ``fields``, as ``validate_fields`` and ``DatabaseQuery.parse_args`` read it: ``field``,
+    ``field as alias``, ``tablefield.field`` (``items.item_code``: the child table of that Table field, joined),
+    ``tablefield.field as alias``, or ```tabChild`.`field```. The answer names a column by its alias, else by its
+    bare name (``items.name`` is ``name``, like the order's own)."""
+    term = term.strip()
+    if "." not in term:
+        words = term.split()
+        if len(words) == 3 and words[1].lower() == "as":
+            return Column(None, _own(doctype, _clean(words[0])), words[2].strip("`"))
+        field = _own(doctype, _clean(term))
+        return Column(None, field, field)
+    expression, alias = term, ""
+    if " as " in term:
+        expression, alias = term.split(" as ", 1)
+    elif " as " in term.lower():  # parse_args splits on " as " only: "item_code AS x" becomes one column name
+        raise FrappeError(500, "OperationalError", f"Unknown column '{term.split('.', 1)[1]}' in 'field list'")
+    head, _, field = expression.strip().partition(".")
+    field = field.strip().strip("`")
+    if head.startswith("`tab") and head.endswith("`"):
+        table = head[4:-1]
+        if table == doctype.name:
+            return Column(None, _own(doctype, field), alias.strip() or field)
+        if table not in doctype.tables.values():
+            raise _not_permitted(f"{head}.{field}")
+    elif head in doctype.tables:
+        table = doctype.tables[head]
+    elif head in doctype.fields:
+        raise FrappeError(500, "NotSimulated", f"a join through the link field {head} is not simulated")
+    else:  # get_parenttype_and_fieldname: meta.get_field(head) is None, and None has no options
+        raise FrappeError(500, "AttributeError", "'NoneType' object has no attribute 'options'")
+    if field not in children(table)[0].fields:
+        raise _not_permitted(f"{head}.{field}")
+    return Column(table, field, alias.strip().strip("`") or field)
+
+
+def _own(doctype: DocType, field: str) -> str:
+    if field not in doctype.fields:
+        raise _not_permitted(field)
+    return field
+
+
+def _ordering(
+    doctype: DocType, order_by: str, joined: set[str], columns: list[Column], children: Children
+) -> Callable[[list[Joined]], list[Joined]]:
+    """``order by`` as MariaDB runs it on the joined rows: ```tabX`.`field``` names its table (one the query joins,
+    else ``validate_order_by_and_group_by`` refuses it); a bare name is a selected column's key first, then the one
+    table that has it (a name both tables have is ambiguous: a SQL error)."""
+    terms: list[tuple[str | None, str, bool]] = []
     for term in order_by.split(","):
         found = ORDER_TERM.match(term)
         if not found:
             raise FrappeError(417, "ValidationError", "Illegal SQL Query")
-        field = found.group(1)
-        if field not in doctype.fields:
+        table, field, descending = found.group(1), found.group(2), (found.group(3) or "asc").lower() == "desc"
+        if table is not None and table != doctype.name:
+            if table not in joined:
+                raise FrappeError(417, "ValidationError", f"Please select atleast 1 column from {table} to sort/group")
+            source: str | None = table
+        elif table is None and joined:
+            chosen = [c for c in columns if c.key == field]
+            inside = [t for t in (None, *sorted(joined)) if field in _fields(doctype, t, children)]
+            if chosen:
+                source, field = chosen[-1].table, chosen[-1].field
+            elif len(inside) > 1:
+                raise FrappeError(500, "OperationalError", f"Column '{field}' in order clause is ambiguous")
+            else:
+                source = inside[0] if inside else None
+        else:
+            source = None
+        if field not in _fields(doctype, source, children):
             raise FrappeError(500, "OperationalError", f"Unknown column '{field}' in 'order clause'")
-        terms.append((field, (found.group(2) or "asc").lower() == "desc"))
+        terms.append((source, field, descending))
 
-    def sort(rows: list[Row]) -> list[Row]:
-        result = sorted(rows, key=lambda r: _comparable(r["name"], "Data"))
-        for field, descending in reversed(terms):
-            fieldtype = doctype.fields[field]
+    def sort(rows: list[Joined]) -> list[Joined]:
+        result = sorted(rows, key=lambda r: (_comparable(r[0]["name"], "Data"), _comparable(_name(r[1]), "Data")))
+        for source, field, descending in reversed(terms):
+            fieldtype = _fields(doctype, source, children)[field]
 
-            def key(row: Row, field: str = field, fieldtype: str = fieldtype) -> tuple[bool, Any]:
-                value = row.get(field)
-                return (value is not None, _comparable(value, fieldtype) if value is not None else 0)
+            def key(row: Joined, source: str | None = source, field: str = field, kind: str = fieldtype) -> Any:
+                value = _value(row, source, field)
+                return (value is not None, _comparable(value, kind) if value is not None else 0)
 
             result.sort(key=key, reverse=descending)
         return result
@@ -204,25 +290,80 @@ def _ordering(doctype: DocType, order_by: str) -> Callable[[list[Row]], list[Row
     return sort
 
 
-def get_list(doctype: DocType, rows: list[Row], form: dict[str, str]) -> list[dict[str, Any]]:
-    """The rows ``GET /api/resource/<doctype>`` answers for the request's parameters (first value of each)."""
+def _fields(doctype: DocType, table: str | None, children: Children) -> dict[str, str]:
+    return doctype.fields if table is None else children(table)[0].fields
+
+
+def _name(row: Row | None) -> str:
+    return "" if row is None else str(row["name"])
+
+
+def _value(row: Joined, table: str | None, field: str) -> Any:
+    source = row[0] if table is None else row[1]
+    return None if source is None else source.get(field)
+
+
+def _no_children(name: str) -> tuple[DocType, list[Row]]:
+    raise FrappeError(500, "OperationalError", f"Table 'tab{name}' is not joined here")
+
+
+def get_list(
+    doctype: DocType, rows: list[Row], form: dict[str, str], children: Children = _no_children
+) -> list[dict[str, Any]]:
+    """The rows ``GET /api/resource/<doctype>`` answers for the request's parameters (first value of each).
+
+    ``children(child doctype)`` gives a child table's doctype and rows. A child table named in ``fields`` or in a
+    filter is joined as ``DatabaseQuery.prepare_args`` joins it: ``left join `tabChild` on (parenttype = the doctype
+    and parent = name)``, so the answer has one row per child line (an order with two matching lines twice, one
+    with none once, with nulls), and the child's filters test the line."""
     fields: list[str] = ["name"]
     if form.get("fields"):
         chosen = _json(form["fields"])
         fields = [chosen] if isinstance(chosen, str) else list(chosen or ["name"])
+    fields = [f for f in fields if f]
     if "*" in fields:
         fields = list(doctype.fields)
-    selected = [_clean(str(f)) for f in fields]
-    for field in selected:
-        if field not in doctype.fields:
-            raise _not_permitted(field)
+    columns = [_column(doctype, str(f), children) for f in fields]
     limit = cint(form["limit_page_length"]) if "limit_page_length" in form else cint(form.get("limit") or 20)
     start = cint(form.get("limit_start"))
     if start < 0 or limit < 0:
         raise FrappeError(500, "ProgrammingError", "You have an error in your SQL syntax")
-    conditions = _conditions(doctype, form.get("filters"))
-    alternatives = _conditions(doctype, form.get("or_filters"))
-    kept = [r for r in rows if all(c(r) for c in conditions) and (not alternatives or any(a(r) for a in alternatives))]
-    ordered = _ordering(doctype, form.get("order_by") or doctype.sort)(kept)
+    conditions = _conditions(doctype, form.get("filters"), children)
+    alternatives = _conditions(doctype, form.get("or_filters"), children)
+    joined = {c.table for c in columns if c.table} | {t for t, _ in conditions + alternatives if t}
+    if len(joined) > 1:
+        raise FrappeError(500, "NotSimulated", "a join of two child tables is not simulated")
+    combined: list[Joined] = []
+    if joined:
+        [table] = joined
+        lines: dict[str, list[Row]] = {}
+        for line in children(table)[1]:
+            if line.get("parenttype") == doctype.name:
+                lines.setdefault(str(line["parent"]), []).append(line)
+        for row in rows:
+            combined += [(row, line) for line in lines.get(str(row["name"]), [])] or [(row, None)]
+    else:
+        combined = [(row, None) for row in rows]
+
+    def holds(row: Joined, table: str | None, test: Predicate) -> bool:
+        if table is None:
+            return test(row[0])
+        return test(row[1] if row[1] is not None else {})
+
+    kept = [
+        r
+        for r in combined
+        if all(holds(r, t, c) for t, c in conditions)
+        and (not alternatives or any(holds(r, t, a) for t, a in alternatives))
+    ]
+    order_by = form.get("order_by") or ", ".join(f"`tab{doctype.name}`.{term}" for term in doctype.sort.split(","))
+    ordered = _ordering(doctype, order_by, joined, columns, children)(kept)
     page = ordered[start : start + limit] if limit else ordered[start:]
-    return [{f: to_json(r.get(f), doctype.fields[f]) for f in selected} for r in page]
+    answer = []
+    for row in page:
+        record: dict[str, Any] = {}
+        for column in columns:  # frappe.db.sql(as_dict=True): a later column of the same name wins
+            kind = _fields(doctype, column.table, children)[column.field]
+            record[column.key] = to_json(_value(row, column.table, column.field), kind)
+        answer.append(record)
+    return answer
