@@ -498,10 +498,10 @@ async def demo_approval_path(timeout: float = 180) -> str:
 
     from atlas.ai_engine.models import Recommendation
     from atlas.approvals import dispatch
+    from atlas.approvals.lock_actions import dry_run
     from atlas.approvals.services import Vote, locked
     from atlas.config import get_settings
     from atlas.db.engine import Database
-    from atlas.execution_lock.lock import dry_run
     from atlas.platform import provisioning
     from atlas.platform.audit import Actor
     from atlas.platform.models import User

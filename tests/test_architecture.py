@@ -443,3 +443,169 @@ def test_the_transport_lets_through_exactly_the_declared_kinds():
     # every non-GET/HEAD request that arrived was reported as sent first, with its kind
     assert len(sent) == sum(1 for method, *_ in passed if method == "POST")
     assert {str(s.kind) for s in sent} == {"token_request", "session_login", "read_rpc"}
+
+
+# --- The execution lock at the bottom of the trusted base (issue 18) ------------------------------------------------
+
+# What a module under atlas/execution_lock/ may import: the standard library, these libraries, and these parts of
+# Atlas (a name and everything under it). Nothing else: not the AI engine, mapping, connectors, policy, approvals,
+# billing, workflows or web; the layer above builds the lock's canonical action and serves its routes and pages.
+LOCK_MAY_IMPORT_LIBRARIES = {
+    "httpx",  # its HTTP client, only inside the guarded transport
+    "httpcore",  # the connection backend that pins the checked address
+    "sqlalchemy",  # the drafts' table and queries (the database layer's toolkit)
+    "structlog",  # logging
+    "sqlglot",  # the read proofs' SQL parser
+    "graphql",  # the read proofs' GraphQL parser
+}
+LOCK_MAY_IMPORT_ATLAS = (
+    "atlas.execution_lock",  # itself
+    "atlas.db",  # the database: engine, tenant sessions, base classes, paging
+    "atlas.platform.audit",  # the audit trail: action_blocked, dry_run_completed, the declared requests
+    "atlas.platform.tenancy",  # the tenant-scoped repository its drafts are read and written through
+    "atlas.config",  # settings
+    "atlas.errors",  # foundation below the platform: problem-details exceptions, no atlas import of its own
+    "atlas.i18n",  # foundation below the platform: the catalogue that words the drafts' summaries
+)
+# What those reach in turn may be anywhere in the base and the platform, never above them.
+LOCK_MAY_REACH_ATLAS = (*LOCK_MAY_IMPORT_ATLAS, "atlas.platform", "atlas.moyasar_keys", "atlas.bounds")
+
+
+def lock_imports(root: Path, path: Path) -> list[tuple[int, str]]:
+    """(line, module) for every import in the file: module level, in functions, under ``if TYPE_CHECKING:``,
+    relative (resolved), ``importlib.import_module`` and ``__import__`` (``<dynamic import>`` when the name is not
+    a literal). ``from a import b`` names ``a.b`` when that is a module, else ``a``."""
+
+    def is_module(name: str) -> bool:
+        relative = Path(*name.split("."))
+        return (root / f"{relative}.py").exists() or (root / relative / "__init__.py").exists()
+
+    package = list(path.relative_to(root).parts[:-1])  # a module's package; an __init__'s own package
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:  # relative: from the file's package, one level up per extra dot
+                module = ".".join([*package[: len(package) - node.level + 1], *([module] if module else [])])
+            for alias in node.names:
+                child = f"{module}.{alias.name}"
+                found.append((node.lineno, child if is_module(child) else module))
+        elif isinstance(node, ast.Call) and (
+            getattr(node.func, "id", None) == "__import__" or getattr(node.func, "attr", None) == "import_module"
+        ):
+            first = node.args[0] if node.args else None
+            literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+            found.append((node.lineno, first.value if literal else "<dynamic import>"))
+    return found
+
+
+def _under(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def lock_import_violations(root: Path, package: str) -> list[str]:
+    """Every import under ``root/<package>`` that names something outside the lock's allowed set, as
+    ``file:line module`` in file and line order."""
+    import sys
+
+    libraries = set(sys.stdlib_module_names) | LOCK_MAY_IMPORT_LIBRARIES
+    found = set()
+    for path in (root / Path(*package.split("."))).rglob("*.py"):
+        for line, name in lock_imports(root, path):
+            top = name.split(".")[0]
+            if not (_under(name, LOCK_MAY_IMPORT_ATLAS) if top == "atlas" else top in libraries):
+                found.add((path.relative_to(root).as_posix(), line, name))
+    return [f"{file}:{line} {name}" for file, line, name in sorted(found)]
+
+
+def lock_reach(root: Path, package: str) -> set[str]:
+    """Every atlas module outside the package that its modules import, and what those import in turn, with the
+    parent packages Python runs on the way (their ``__init__``)."""
+
+    def file_of(name: str) -> Path | None:
+        relative = Path(*name.split("."))
+        for candidate in (root / f"{relative}.py", root / relative / "__init__.py"):
+            if candidate.exists():
+                return candidate
+        return None
+
+    reached: set[str] = set()
+    queue = list((root / Path(*package.split("."))).rglob("*.py"))
+    seen: set[Path] = set()
+    while queue:
+        path = queue.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for _, name in lock_imports(root, path):
+            parts = name.split(".")
+            if parts[0] != "atlas":
+                continue
+            for depth in range(1, len(parts) + 1):
+                module = ".".join(parts[:depth])
+                target = file_of(module)
+                if target is not None:
+                    queue.append(target)
+                    if not _under(module, (package,)):
+                        reached.add(module)
+    return reached
+
+
+def test_the_execution_lock_imports_nothing_above_the_platform(tmp_path):
+    """ARCHITECTURE rule 2 and issue 18: the lock stands on the standard library, its HTTP client and parsers, the
+    database, the platform's audit and tenancy, config, errors and i18n; everything else sits above it, and nothing
+    those import reaches above the platform either."""
+    assert lock_import_violations(ATLAS.parent, "atlas.execution_lock") == []
+    reach = lock_reach(ATLAS.parent, "atlas.execution_lock")
+    assert "atlas.platform.audit" in reach and "atlas.db.engine" in reach  # the walk follows the imports
+    assert sorted(m for m in reach if m != "atlas" and not _under(m, LOCK_MAY_REACH_ATLAS)) == []  # atlas: empty
+
+    # The checker sees every kind of import it must refuse, and lets the allowed ones through.
+    atlas = tmp_path / "atlas"
+    lock = atlas / "execution_lock"
+    for folder in (lock, atlas / "platform", atlas / "ai_engine"):
+        folder.mkdir(parents=True)
+        (folder / "__init__.py").write_text("")
+    (atlas / "__init__.py").write_text("")
+    (atlas / "web.py").write_text("")
+    (atlas / "ai_engine" / "models.py").write_text("")
+    (atlas / "platform" / "audit.py").write_text("from atlas.ai_engine.models import Recommendation\n")
+    (lock / "fine.py").write_text(
+        "from __future__ import annotations\nimport uuid\nimport httpx\nfrom sqlalchemy import select\n"
+        "from atlas.db import paging\nfrom atlas.platform.audit import record\nfrom atlas.i18n import translate\n"
+        "from . import fine\nfrom .fine import x\nfrom atlas.execution_lock.fine import y\n"
+    )
+    assert lock_import_violations(tmp_path, "atlas.execution_lock") == []
+    # ... but what the platform's audit imports is above the platform: the reach says so.
+    assert sorted(lock_reach(tmp_path, "atlas.execution_lock")) == [
+        "atlas",
+        "atlas.ai_engine",
+        "atlas.ai_engine.models",
+        "atlas.platform",
+        "atlas.platform.audit",
+    ]
+    (lock / "bad.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from atlas.ai_engine.models import Recommendation\n"  # 2: module level
+        "if TYPE_CHECKING:\n    from atlas.mapping.models import Item\n"  # 4: only for types
+        "def f():\n    from atlas.web.guards import SAFE_METHODS\n"  # 6: in a function
+        "import litestar\n"  # 7: a library the lock may not use
+        "from .. import web\n"  # 8: relative, up and out of the lock
+        "from atlas import web\n"  # 9: a module named by a from-import
+        "from atlas.platform import principal\n"  # 10: the platform beyond audit and tenancy
+        "import importlib\nm = importlib.import_module('atlas.policy.rbac')\n"  # 12
+        "n = __import__(name)\n"  # 13: a name nobody can read
+    )
+    assert lock_import_violations(tmp_path, "atlas.execution_lock") == [
+        "atlas/execution_lock/bad.py:2 atlas.ai_engine.models",
+        "atlas/execution_lock/bad.py:4 atlas.mapping.models",
+        "atlas/execution_lock/bad.py:6 atlas.web.guards",
+        "atlas/execution_lock/bad.py:7 litestar",
+        "atlas/execution_lock/bad.py:8 atlas.web",
+        "atlas/execution_lock/bad.py:9 atlas.web",
+        "atlas/execution_lock/bad.py:10 atlas.platform",
+        "atlas/execution_lock/bad.py:12 atlas.policy.rbac",
+        "atlas/execution_lock/bad.py:13 <dynamic import>",
+    ]

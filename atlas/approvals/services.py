@@ -20,10 +20,11 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.ai_engine.models import Recommendation
+from atlas.approvals.lock_actions import attempt, dry_run
 from atlas.approvals.models import ApprovalDecision
 from atlas.db.base import utcnow
 from atlas.errors import Conflict, NotFound, ValidationFailed
-from atlas.execution_lock.lock import attempt, dry_run, latest_blocked, latest_dry_run
+from atlas.execution_lock.lock import latest_blocked, latest_dry_run
 from atlas.execution_lock.models import ExecutionDraft
 from atlas.i18n import translate
 from atlas.mapping.models import Item, Location

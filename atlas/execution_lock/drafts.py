@@ -1,10 +1,10 @@
 """The content of an execution draft: what an approved action would be, for people to apply themselves.
 
-Pure: plain facts in, plain JSON out; no database, no network. A draft holds the action in canonical
-form (a purchase-order line for a reorder; from, to, item and quantity for a transfer; item, location,
-quantity and value for a write-off; an investigation task), its impact on stock, the exact request that
-*would* have been sent when the connector declares an action template for the type (never sendable),
-and a summary in Arabic and English from the catalogue.
+Pure: a canonical action (`atlas.execution_lock.action`) in, plain JSON out; no database, no network. A draft
+holds the action in canonical form (a purchase-order line for a reorder; from, to, item and quantity for a
+transfer; item, location, quantity and value for a write-off; an investigation task), its impact on stock, the
+exact request that *would* have been sent when the connector declares an action template for the type (never
+sendable), and a summary in Arabic and English from the catalogue.
 """
 
 from __future__ import annotations
@@ -15,6 +15,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from atlas.execution_lock.action import (
+    AnomalyFacts,
+    CanonicalAction,
+    ConnectorFacts,
+    ItemFacts,
+    LocationFacts,
+    RecommendationFacts,
+)
 from atlas.execution_lock.templates import render_request
 from atlas.i18n import translate
 
@@ -24,58 +32,6 @@ LTR_PARAMS = frozenset({"quantity", "value", "needed_by", "sku", "location_code"
 NOT_SENDABLE_NOTE = (
     "Atlas never executes actions on your systems (execution lock). Apply this draft in your own system."
 )
-
-
-@dataclass(frozen=True)
-class ItemFacts:
-    id: uuid.UUID
-    sku: str
-    name: str
-    external_id: str
-    unit_of_measure: str | None
-    unit_cost: Decimal | None
-    lead_time_days: int | None
-
-
-@dataclass(frozen=True)
-class LocationFacts:
-    id: uuid.UUID
-    code: str
-    name: str
-    external_id: str
-    available: Decimal | None  # the item's available stock there, when known
-
-
-@dataclass(frozen=True)
-class AnomalyFacts:
-    type: str
-    severity: str
-    observed: float
-    expected: float
-    occurred_on: date | None
-
-
-@dataclass(frozen=True)
-class ConnectorFacts:
-    """Only what a draft may show: never a credential."""
-
-    id: uuid.UUID
-    name: str
-    base_url: str
-    environment: str
-    auth_kind: str
-    auth_settings: dict[str, Any]
-    action_templates: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class RecommendationFacts:
-    id: uuid.UUID
-    type: str
-    priority: str
-    quantity: Decimal
-    value: Decimal | None
-    revision: int
 
 
 @dataclass(frozen=True)
@@ -231,6 +187,19 @@ def build_draft(
         impact=impact,
         summary_en=translate(key, "en", **params),
         summary_ar=translate(key, "ar", **{k: _ltr(v) if k in LTR_PARAMS else v for k, v in params.items()}),
+    )
+
+
+def draft_of(action: CanonicalAction, *, today: date) -> DraftContent:
+    """The draft of a canonical action (`build_draft` on its parts)."""
+    return build_draft(
+        action.facts(),
+        item=action.item,
+        location=action.location,
+        from_location=action.from_location,
+        anomaly=action.anomaly,
+        connector=action.connector,
+        today=today,
     )
 
 

@@ -4,6 +4,9 @@ There is no executor, and no setting that adds one. `attempt` is what ``ready_fo
 to: it stores an immutable execution draft (the action, and the request that would have been sent),
 records ``action_blocked`` and returns `Blocked`. `dry_run` computes the same draft and its impact for
 people to review before approving. Neither does any I/O beyond Atlas's own database.
+
+Both take a `CanonicalAction` (plain data, `atlas.execution_lock.action`): the layer above builds it from a
+recommendation (``atlas/approvals/lock_actions.py``), so the lock reads no table but its own drafts.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.ai_engine.models import Recommendation
-from atlas.execution_lock.services import draft_content, draft_dict, latest_of, store_draft
+from atlas.db.base import utcnow
+from atlas.execution_lock.action import CanonicalAction
+from atlas.execution_lock.drafts import draft_of
+from atlas.execution_lock.services import draft_dict, latest_of, store_draft
 from atlas.platform.audit import Actor, EventType, record
 
 LOCK_REASON = "execution_lock"
@@ -29,7 +34,7 @@ class Blocked:
 
 async def attempt(
     session: AsyncSession,
-    recommendation: Recommendation,
+    action: CanonicalAction,
     *,
     actor: Actor,
     correlation_id: str,
@@ -41,12 +46,12 @@ async def attempt(
     ``blocked_by_lock`` in the same transaction). Idempotent per revision: a retried attempt (a worker
     that died after committing) returns the draft already stored instead of writing a second one.
     """
-    existing = await latest_of(session, recommendation.id, kind="blocked", revision=recommendation.update_count)
+    existing = await latest_of(session, action.recommendation_id, kind="blocked", revision=action.revision)
     if existing is not None:
         return Blocked(draft_id=existing.id)
-    content = await draft_content(session, recommendation)
+    content = draft_of(action, today=utcnow().date())
     draft = await store_draft(
-        session, recommendation, content, kind="blocked", created_by=actor.ref, correlation_id=correlation_id
+        session, action, content, kind="blocked", created_by=actor.ref, correlation_id=correlation_id
     )
     await record(
         session,
@@ -54,9 +59,9 @@ async def attempt(
         actor=actor,
         correlation_id=correlation_id,
         payload={
-            "recommendation_id": str(recommendation.id),
+            "recommendation_id": str(action.recommendation_id),
             "draft_id": str(draft.id),
-            "revision": recommendation.update_count,
+            "revision": action.revision,
             "reason": LOCK_REASON,
             "source": source,
         },
@@ -65,13 +70,14 @@ async def attempt(
 
 
 async def dry_run(
-    session: AsyncSession, recommendation: Recommendation, *, actor: Actor, correlation_id: str
+    session: AsyncSession, action: CanonicalAction, *, actor: Actor, correlation_id: str
 ) -> dict[str, Any]:
-    """Compute the draft and its impact (items, quantities, value, locations) for the recommendation's
-    current revision, store it as a ``dry_run`` draft and record ``dry_run_completed``. No network."""
-    content = await draft_content(session, recommendation)
+    """Compute the draft and its impact (items, quantities, value, locations) for the action (the
+    recommendation's current revision), store it as a ``dry_run`` draft and record ``dry_run_completed``.
+    No network."""
+    content = draft_of(action, today=utcnow().date())
     draft = await store_draft(
-        session, recommendation, content, kind="dry_run", created_by=actor.ref, correlation_id=correlation_id
+        session, action, content, kind="dry_run", created_by=actor.ref, correlation_id=correlation_id
     )
     await record(
         session,
@@ -79,9 +85,9 @@ async def dry_run(
         actor=actor,
         correlation_id=correlation_id,
         payload={
-            "recommendation_id": str(recommendation.id),
+            "recommendation_id": str(action.recommendation_id),
             "draft_id": str(draft.id),
-            "revision": recommendation.update_count,
+            "revision": action.revision,
             "impact": content.impact,
             "request_rendered": content.request is not None,
         },

@@ -1,7 +1,7 @@
-"""Execution drafts in the database: the facts a draft is built from, storing, reading, listing, exporting.
+"""Execution drafts in the database: storing, reading, listing, exporting.
 
-No network: everything here reads Atlas's own tables (the canonical model and the connector's
-configuration, never its credentials).
+No network, and no table but the lock's own (``execution_drafts``): what a draft is built from arrives as a
+canonical action (`atlas.execution_lock.action`), read by the layer above.
 """
 
 from __future__ import annotations
@@ -12,24 +12,12 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.ai_engine.models import Anomaly, Recommendation
-from atlas.connectors.models import Connector
 from atlas.db import paging
-from atlas.db.base import utcnow
-from atlas.execution_lock.drafts import (
-    AnomalyFacts,
-    ConnectorFacts,
-    DraftContent,
-    ItemFacts,
-    LocationFacts,
-    RecommendationFacts,
-    build_draft,
-)
+from atlas.execution_lock.action import CanonicalAction
+from atlas.execution_lock.drafts import DraftContent
 from atlas.execution_lock.models import ExecutionDraft
-from atlas.mapping.models import Item, Location, StockBalance
 from atlas.platform.tenancy import TenantRepository
 
 KINDS = ("dry_run", "blocked")
@@ -41,106 +29,9 @@ class DraftRepo(TenantRepository[ExecutionDraft]):
     not_found_key = "errors.draft_not_found"
 
 
-class _ItemRepo(TenantRepository[Item]):
-    model = Item
-
-
-class _LocationRepo(TenantRepository[Location]):
-    model = Location
-
-
-class _AnomalyRepo(TenantRepository[Anomaly]):
-    model = Anomaly
-
-
-def _available(tenant_id: uuid.UUID | None, item_id: uuid.UUID, location_id: uuid.UUID) -> Any:
-    return (
-        select(func.sum(StockBalance.available_qty))
-        .where(
-            StockBalance.tenant_id == tenant_id,
-            StockBalance.item_id == item_id,
-            StockBalance.location_id == location_id,
-        )
-        .scalar_subquery()
-    )
-
-
-async def _location_facts(session: AsyncSession, location_id: uuid.UUID, item_id: uuid.UUID) -> LocationFacts:
-    tenant_id = _LocationRepo(session).tenant_id
-    available = _available(tenant_id, item_id, location_id)
-    row = (
-        await session.execute(
-            select(Location, available).where(Location.tenant_id == tenant_id, Location.id == location_id)
-        )
-    ).first()
-    if row is None:
-        return LocationFacts(location_id, "?", "?", "", (await session.execute(select(available))).scalar_one())
-    location, quantity = row
-    return LocationFacts(location.id, location.code, location.name, location.external_id, quantity)
-
-
-async def draft_content(session: AsyncSession, recommendation: Recommendation) -> DraftContent:
-    """Build the draft of a recommendation's action from the tenant's own data (no network)."""
-    tenant_id = _ItemRepo(session).tenant_id
-    found = (
-        await session.execute(
-            select(Item, Connector)
-            .outerjoin(Connector, (Connector.tenant_id == Item.tenant_id) & (Connector.id == Item.connector_id))
-            .where(Item.tenant_id == tenant_id, Item.id == recommendation.item_id)
-        )
-    ).first()
-    item, connector = (found[0], found[1]) if found is not None else (None, None)
-    if item is None:
-        item_facts = ItemFacts(recommendation.item_id, "?", "?", "", None, None, None)
-    else:
-        item_facts = ItemFacts(
-            item.id, item.sku, item.name, item.external_id, item.unit_of_measure, item.unit_cost, item.lead_time_days
-        )
-    location = await _location_facts(session, recommendation.location_id, recommendation.item_id)
-    from_location = (
-        await _location_facts(session, recommendation.from_location_id, recommendation.item_id)
-        if recommendation.from_location_id
-        else None
-    )
-    anomaly_facts = None
-    if recommendation.anomaly_id:
-        anomaly = await _AnomalyRepo(session).get_or_none(recommendation.anomaly_id)
-        if anomaly is not None:
-            anomaly_facts = AnomalyFacts(
-                anomaly.type, anomaly.severity, anomaly.observed, anomaly.expected, anomaly.occurred_on
-            )
-    connector_facts = None
-    if connector is not None:
-        connector_facts = ConnectorFacts(
-            id=connector.id,
-            name=connector.name,
-            base_url=connector.base_url,
-            environment=connector.environment,
-            auth_kind=connector.auth_kind,
-            auth_settings=dict(connector.auth_settings or {}),
-            action_templates=dict(connector.action_templates or {}),
-        )
-    return build_draft(
-        RecommendationFacts(
-            id=recommendation.id,
-            type=recommendation.type,
-            priority=recommendation.priority,
-            quantity=recommendation.quantity,
-            value=recommendation.value,
-            revision=recommendation.update_count,
-        ),
-        item=item_facts,
-        location=location,
-        from_location=from_location,
-        anomaly=anomaly_facts,
-        connector=connector_facts,
-        today=utcnow().date(),
-    )
-
-
 async def store_draft(
     session: AsyncSession,
-    recommendation: Recommendation,
+    action: CanonicalAction,
     content: DraftContent,
     *,
     kind: str,
@@ -149,10 +40,10 @@ async def store_draft(
 ) -> ExecutionDraft:
     return await DraftRepo(session).add(
         ExecutionDraft(
-            recommendation_id=recommendation.id,
-            revision=recommendation.update_count,
+            recommendation_id=action.recommendation_id,
+            revision=action.revision,
             kind=kind,
-            action_type=recommendation.type,
+            action_type=action.kind,
             action=content.action,
             request=content.request,
             impact=content.impact,

@@ -22,6 +22,8 @@ from markupsafe import Markup, escape
 from atlas.ai_engine.controllers import CONTROLLERS as AI_CONTROLLERS
 from atlas.ai_engine.pages import AiPages
 from atlas.approvals.controllers import CONTROLLERS as APPROVAL_CONTROLLERS
+from atlas.approvals.draft_controllers import CONTROLLERS as LOCK_CONTROLLERS
+from atlas.approvals.draft_pages import DraftPages
 from atlas.approvals.pages import PAGES as APPROVAL_PAGES
 from atlas.billing.access import subscription_guard
 from atlas.billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
@@ -31,8 +33,6 @@ from atlas.config import Settings, get_settings
 from atlas.connectors.controllers import ConnectorController
 from atlas.connectors.pages import ConnectorPages
 from atlas.db.engine import Database
-from atlas.execution_lock.controllers import CONTROLLERS as LOCK_CONTROLLERS
-from atlas.execution_lock.pages import DraftPages
 from atlas.i18n import LANGS, translate, translate_plural
 from atlas.mapping.controllers import CONTROLLERS as MAPPING_CONTROLLERS
 from atlas.mapping.data_pages import DataPages

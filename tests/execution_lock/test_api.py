@@ -22,7 +22,7 @@ ACTOR = Actor("system", "test")
 @pytest.fixture(scope="module")
 def tenant(atlas, database_url) -> dict[str, Any]:
     """A tenant with a blocked draft of every type and one dry run (of the transfer)."""
-    from atlas.execution_lock.lock import attempt, dry_run
+    from atlas.approvals.lock_actions import attempt, dry_run
 
     admin, me = atlas.new_tenant()
     tenant_id = uuid.UUID(me["tenant_id"])

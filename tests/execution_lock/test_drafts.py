@@ -12,14 +12,8 @@ from decimal import Decimal
 import pytest
 
 from atlas.errors import ValidationFailed
-from atlas.execution_lock.drafts import (
-    AnomalyFacts,
-    ConnectorFacts,
-    ItemFacts,
-    LocationFacts,
-    RecommendationFacts,
-    build_draft,
-)
+from atlas.execution_lock.action import AnomalyFacts, ConnectorFacts, ItemFacts, LocationFacts, RecommendationFacts
+from atlas.execution_lock.drafts import build_draft
 from atlas.execution_lock.services import CSV_COLUMNS, to_csv
 from atlas.execution_lock.templates import TemplateInvalid, render_request, validate_action_templates
 from tests.execution_lock.seed import API_KEY, TEMPLATES

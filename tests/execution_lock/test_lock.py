@@ -35,7 +35,8 @@ def audit_rows(database_url: str, tenant_id: uuid.UUID, event_type: str) -> list
 
 
 def test_attempt_stores_a_blocked_draft_audits_it_and_changes_nothing_else(database_url, seeded):
-    from atlas.execution_lock.lock import Blocked, attempt, latest_blocked
+    from atlas.approvals.lock_actions import attempt
+    from atlas.execution_lock.lock import Blocked, latest_blocked
 
     rec_id = seeded.recs["reorder"]
 
@@ -65,7 +66,8 @@ def test_attempt_stores_a_blocked_draft_audits_it_and_changes_nothing_else(datab
 
 
 def test_dry_run_stores_the_impact_for_the_current_revision(database_url, seeded):
-    from atlas.execution_lock.lock import dry_run, latest_dry_run
+    from atlas.approvals.lock_actions import dry_run
+    from atlas.execution_lock.lock import latest_dry_run
     from atlas.policy.services import proposal_of
 
     rec_id = seeded.recs["transfer"]
@@ -162,7 +164,7 @@ def test_unknown_environment_is_production_and_a_sandbox_connector_is_sandbox(da
 
 
 def test_drafts_and_policies_are_insert_only_and_tenant_isolated(atlas, database_url, seeded):
-    from atlas.execution_lock.lock import dry_run
+    from atlas.approvals.lock_actions import dry_run
     from atlas.policy.rules import PolicyRules
     from atlas.policy.services import save_policy
 

@@ -83,7 +83,7 @@ def test_admin_saves_a_policy_version_and_a_viewer_only_reads_it(atlas, browser)
 
 
 def test_drafts_page_switches_language_and_links_the_exports(atlas, browser, database_url):
-    from atlas.execution_lock.lock import attempt
+    from atlas.approvals.lock_actions import attempt
 
     admin, me = atlas.new_tenant()
     tenant_id = uuid.UUID(me["tenant_id"])

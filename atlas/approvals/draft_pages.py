@@ -1,4 +1,6 @@
-"""The execution drafts page: what the lock stopped (and what dry runs showed), with filters and export."""
+"""The execution drafts page: what the lock stopped (and what dry runs showed), with filters and export.
+
+Above the lock: it reads the lock's drafts through `atlas.execution_lock.services`."""
 
 from __future__ import annotations
 

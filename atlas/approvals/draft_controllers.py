@@ -1,5 +1,8 @@
 """The execution lock over HTTP: execution drafts (read and export) and the execute route that always refuses.
 
+Above the lock (which imports nothing above the platform): the lock's drafts are read through
+`atlas.execution_lock.services`, and the refusal's reason is the lock's own ``LOCK_REASON``.
+
 ``/api/recommendations/{id}/execute`` exists so that an attempt to bypass the approval path through
 the API meets the lock: every method, every role (platform admins too), any payload gets 423 Locked,
 the attempt is recorded as ``action_blocked`` with the actor and the method, and nothing else changes.
