@@ -87,9 +87,9 @@ def tenants() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def tenants_create(name: str, org_type: str, admin_email: str, as_json: bool) -> None:
     """Create a tenant, invite its admin, and print its id and a one-time admin API token."""
+    from atlas.billing.provisioning import create_tenant
     from atlas.errors import AtlasError
     from atlas.i18n import translate
-    from atlas.platform.provisioning import create_tenant
 
     async def run() -> dict[str, str]:
         database = _database()

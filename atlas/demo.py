@@ -304,6 +304,7 @@ class Demo:
 
 async def seed_demo() -> None:
     """Idempotent: the demo tenant, its users, and the platform admin, as if they had signed in once."""
+    from atlas.billing.provisioning import create_tenant
     from atlas.config import get_settings
     from atlas.db.engine import Database
     from atlas.platform import provisioning
@@ -322,7 +323,7 @@ async def seed_demo() -> None:
             ):
                 tenant = await provisioning.find_tenant_by_name(session, name)
                 if tenant is None:
-                    created = await provisioning.create_tenant(
+                    created = await create_tenant(
                         session,
                         name=name,
                         org_type=org_type,

@@ -12,13 +12,12 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.billing import admin, invoices, services, views, zatca
+from atlas.billing import admin, invoices, onboarding, services, views, zatca
 from atlas.billing.states import Status
 from atlas.config import Settings
 from atlas.db.engine import Database
 from atlas.i18n import translate
 from atlas.platform import platform_admin
-from atlas.platform import services as platform
 from atlas.platform.principal import Principal
 from atlas.policy.rbac import Permission
 from atlas.web.pages import page, tenant_context_for
@@ -38,7 +37,7 @@ class BillingPages(Controller):
         principal: NamedDependency[Principal],
         settings: NamedDependency[Settings],
     ) -> Any:
-        status = await platform.onboarding_status(db)
+        status = await onboarding.onboarding_status(db)
         if not status.completed:
             return Redirect("/onboarding")
         subscription = await services.current_subscription(db)

@@ -25,6 +25,7 @@ from atlas.config import Settings
 from atlas.db.base import utcnow
 from atlas.errors import AtlasError, Conflict, NotFound, ValidationFailed
 from atlas.platform.audit import Actor, EventType, record
+from atlas.platform.emails import normalise_email
 from atlas.platform.tenancy import TenantRepository
 
 VAT_NUMBER_RE = re.compile(r"^3\d{13}3$")
@@ -461,8 +462,6 @@ async def request_meeting(
     correlation_id: str,
 ) -> MeetingRequest:
     """Store an enterprise prospect's request to meet the sales team (listed for platform admins)."""
-    from atlas.platform.services import normalise_email
-
     name = " ".join(contact_name.split())
     if not 2 <= len(name) <= 200:
         raise ValidationFailed("errors.meeting_contact_name", extra={"field": "contact_name"})

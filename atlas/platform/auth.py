@@ -26,6 +26,8 @@ from atlas.platform.services import provision_tenant
 from atlas.policy.rbac import Role
 
 TOUCH_EVERY = timedelta(minutes=5)
+# The browser session's cookie: set at sign-in (atlas.platform.controllers), read per request (atlas.web.context).
+SESSION_COOKIE = "atlas_session"
 
 
 @dataclass(frozen=True, slots=True)

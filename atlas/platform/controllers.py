@@ -1,4 +1,7 @@
-"""Platform API: sign-in, onboarding, members, invitations, API tokens, audit log, platform admin."""
+"""Platform API: sign-in, members, invitations, API tokens, audit log.
+
+Onboarding and the platform admin's tenant views join tenants to subscriptions, so they are billing's
+(``atlas.billing.tenant_controllers``), under the same paths."""
 
 from __future__ import annotations
 
@@ -18,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atlas.config import Settings
 from atlas.db.engine import Database
 from atlas.errors import ValidationFailed
-from atlas.platform import platform_admin, services
+from atlas.platform import services
 from atlas.platform.audit import EventType
-from atlas.platform.auth import sign_out
+from atlas.platform.auth import SESSION_COOKIE, sign_out
 from atlas.platform.login import BINDING_COOKIE_PREFIX, FLOW_TTL, begin_login, binding_cookie_name, complete_login
 from atlas.platform.oidc import OIDCError
 from atlas.platform.principal import Principal
@@ -35,17 +38,12 @@ from atlas.platform.schemas import (
     InvitationRead,
     LogoutRead,
     MemberRead,
-    OnboardingComplete,
-    OnboardingStatusRead,
     RoleChange,
-    TenantDetail,
-    TenantSummary,
     audit_event_read,
     member_read,
 )
 from atlas.policy.rbac import Permission
 from atlas.web import paging
-from atlas.web.context import SESSION_COOKIE
 
 log = structlog.get_logger("atlas.auth")
 
@@ -210,51 +208,6 @@ class AuthController(Controller):
             onboarding_completed=tenant.onboarding_completed_at is not None,
             csrf_token=principal.csrf_token,
         )
-
-
-def _status_read(status: services.OnboardingStatus) -> OnboardingStatusRead:
-    return OnboardingStatusRead(
-        completed=status.completed,
-        company_name=status.company_name,
-        org_type=status.org_type,
-        use_case=status.use_case,
-        subscription_status=status.subscription_status,
-        plan_id=status.plan_id,
-        trial_ends_at=status.trial_ends_at,
-        use_cases=list(services.USE_CASES),
-        coming_soon=list(services.COMING_SOON_USE_CASES),
-    )
-
-
-class OnboardingController(Controller):
-    path = "/api/onboarding"
-    tags = ["onboarding"]
-
-    @get("/status", opt={"permission": Permission.READ})
-    async def status(self, db: NamedDependency[AsyncSession]) -> OnboardingStatusRead:
-        return _status_read(await services.onboarding_status(db))
-
-    @post("/complete", opt={"permission": Permission.MANAGE_TENANT}, status_code=200)
-    async def complete(
-        self,
-        db: NamedDependency[AsyncSession],
-        data: OnboardingComplete,
-        principal: NamedDependency[Principal],
-        correlation_id: NamedDependency[str],
-        settings: NamedDependency[Settings],
-    ) -> OnboardingStatusRead:
-        """Record company name, type and use case, and start the 7-day trial."""
-        status = await services.complete_onboarding(
-            db,
-            company_name=data.company_name,
-            org_type=data.org_type,
-            use_case=data.use_case,
-            plan_id=data.plan,
-            actor=principal.actor,
-            correlation_id=correlation_id,
-            trial_days=settings.trial_days,
-        )
-        return _status_read(status)
 
 
 class MembersController(Controller):
@@ -444,58 +397,10 @@ class AuditController(Controller):
         return AuditPageRead(items=[audit_event_read(e) for e in page.events], next_cursor=page.next_cursor)
 
 
-class PlatformController(Controller):
-    path = "/api/platform"
-    tags = ["platform"]
-
-    @get("/tenants", opt={"permission": Permission.PLATFORM_TENANTS})
-    async def tenants(
-        self,
-        database: NamedDependency[Database],
-        principal: NamedDependency[Principal],
-        correlation_id: NamedDependency[str],
-    ) -> list[TenantSummary]:
-        """All tenants (platform admins only); the view is audited."""
-        async with database.system_session() as session:
-            await platform_admin.record_view(
-                session,
-                actor=principal.actor,
-                correlation_id=correlation_id,
-                viewed_tenant_id=None,
-                own_tenant_id=principal.tenant_id,
-                what="tenant_list",
-            )
-        async with database.platform_read_session() as session:
-            return await platform_admin.list_tenants(session)
-
-    @get("/tenants/{tenant_id:uuid}", opt={"permission": Permission.PLATFORM_TENANTS})
-    async def tenant(
-        self,
-        database: NamedDependency[Database],
-        principal: NamedDependency[Principal],
-        correlation_id: NamedDependency[str],
-        tenant_id: FromPath[uuid.UUID],
-    ) -> TenantDetail:
-        """One tenant, read-only (platform admins only); the view is audited in that tenant's trail."""
-        async with database.system_session() as session:
-            await platform_admin.record_view(
-                session,
-                actor=principal.actor,
-                correlation_id=correlation_id,
-                viewed_tenant_id=tenant_id,
-                own_tenant_id=principal.tenant_id,
-                what="tenant_detail",
-            )
-        async with database.platform_read_session() as session:
-            return await platform_admin.tenant_detail(session, tenant_id)
-
-
 CONTROLLERS = [
     AuthController,
-    OnboardingController,
     MembersController,
     InvitationsController,
     TokensController,
     AuditController,
-    PlatformController,
 ]

@@ -6,7 +6,6 @@ transaction; none commits (the edge does).
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,18 +14,17 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.billing import services as billing
 from atlas.db import paging
 from atlas.db.base import utcnow
 from atlas.errors import Conflict, NotFound, ValidationFailed
 from atlas.i18n.text import clean_name
 from atlas.platform.audit import Actor, EventType, ensure_chain, record
 from atlas.platform.crypto import new_api_token
+from atlas.platform.emails import normalise_email
 from atlas.platform.models import ApiToken, AuditEvent, Invitation, Tenant, User, WebSession
 from atlas.platform.tenancy import TenantRepository
 from atlas.policy.rbac import Role
 
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
 ORG_TYPES = ("smb", "enterprise")
 USE_CASES = ("inventory_management",)
 COMING_SOON_USE_CASES = ("procurement", "demand_planning", "warehouse_operations")
@@ -60,13 +58,6 @@ class AuditRepo(TenantRepository[AuditEvent]):
 
 class SessionRepo(TenantRepository[WebSession]):
     model = WebSession
-
-
-def normalise_email(value: str) -> str:
-    email = value.strip().lower()
-    if not EMAIL_RE.match(email):
-        raise ValidationFailed("errors.invalid_email", field="email")
-    return email
 
 
 def parse_role(value: str) -> Role:
@@ -105,48 +96,20 @@ async def provision_tenant(
 
 
 # --- onboarding -------------------------------------------------------------------------------
+# The wizard's tenant half; its status and the trial it starts are billing's (atlas.billing.onboarding).
 
 
-@dataclass(frozen=True, slots=True)
-class OnboardingStatus:
-    completed: bool
-    company_name: str
-    org_type: str | None
-    use_case: str | None
-    subscription_status: str | None
-    plan_id: str | None
-    trial_ends_at: datetime | None
-
-
-async def onboarding_status(session: AsyncSession, tenant_id: uuid.UUID | None = None) -> OnboardingStatus:
-    tenant = await TenantRepo(session, tenant_id=tenant_id).one_or_none()
-    if tenant is None:
-        raise NotFound("errors.not_found")
-    subscription = await billing.current_subscription(session, tenant_id=tenant.id)
-    return OnboardingStatus(
-        completed=tenant.onboarding_completed_at is not None,
-        company_name=tenant.name,
-        org_type=tenant.org_type,
-        use_case=tenant.use_case,
-        subscription_status=subscription.status if subscription else None,
-        plan_id=subscription.plan_id if subscription else None,
-        trial_ends_at=subscription.trial_ends_at if subscription else None,
-    )
-
-
-async def complete_onboarding(
+async def record_onboarding(
     session: AsyncSession,
     *,
     company_name: str,
     org_type: str,
     use_case: str,
-    plan_id: str | None,
     actor: Actor,
     correlation_id: str,
-    trial_days: int,
     tenant_id: uuid.UUID | None = None,
-) -> OnboardingStatus:
-    """Record the wizard's choices and start the 7-day trial (SPEC 3 steps 2-4)."""
+) -> Tenant:
+    """Record the wizard's choices on the tenant (SPEC 3 steps 2-3), audited; the caller starts the trial."""
     company_name = clean_name(company_name)
     if not 2 <= len(company_name) <= 200:
         raise ValidationFailed("errors.company_name_length", field="company_name")
@@ -173,15 +136,7 @@ async def complete_onboarding(
         payload={"company_name": company_name, "org_type": org_type, "use_case": use_case},
         tenant_id=tenant.id,
     )
-    await billing.start_trial(
-        session,
-        plan_id=plan_id or billing.default_plan_for(org_type),
-        trial_days=trial_days,
-        actor=actor,
-        correlation_id=correlation_id,
-        tenant_id=tenant.id,
-    )
-    return await onboarding_status(session, tenant_id=tenant.id)
+    return tenant
 
 
 # --- members ----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from atlas.approvals.draft_pages import DraftPages
 from atlas.approvals.pages import PAGES as APPROVAL_PAGES
 from atlas.billing.access import subscription_guard
 from atlas.billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
+from atlas.billing.tenant_controllers import CONTROLLERS as TENANT_CONTROLLERS
 from atlas.billing.moyasar import client_from_settings
 from atlas.billing.pages import PAGES as BILLING_PAGES
 from atlas.config import Settings, get_settings
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             *CONTROLLERS,
+            *TENANT_CONTROLLERS,
             AuditCheckpointController,
             *BILLING_CONTROLLERS,
             *BILLING_PAGES,

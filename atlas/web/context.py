@@ -15,9 +15,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from atlas.billing.access import read_status, remember_status
 from atlas.i18n import LANG_COOKIE, negotiate
-from atlas.platform.auth import principal_for_api_token, principal_for_session
+from atlas.platform.auth import SESSION_COOKIE, principal_for_api_token, principal_for_session
 
-SESSION_COOKIE = "atlas_session"
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 log = structlog.get_logger("atlas.access")
 

@@ -14,6 +14,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.billing import onboarding, tenant_views
 from atlas.billing import services as billing
 from atlas.db.base import utcnow
 from atlas.db.engine import Database
@@ -123,7 +124,7 @@ class TenantPages(Controller):
         db: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
     ) -> Any:
-        status = await services.onboarding_status(db)
+        status = await onboarding.onboarding_status(db)
         if status.completed:
             return Redirect("/app")
         ctx = await tenant_context_for(db)
@@ -139,7 +140,7 @@ class TenantPages(Controller):
 
     @get("/app", opt={"permission": Permission.READ})
     async def dashboard(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Any:
-        status = await services.onboarding_status(db)
+        status = await onboarding.onboarding_status(db)
         if not status.completed:
             return Redirect("/onboarding")
         ctx = await tenant_context_for(db)
@@ -251,7 +252,7 @@ class PlatformPages(Controller):
                 what="tenant_list",
             )
         async with database.platform_read_session() as session:
-            tenants = await platform_admin.list_tenants(session)
+            tenants = await tenant_views.list_tenants(session)
         async with database.tenant_session(principal.tenant_id) as session:
             ctx = await tenant_context_for(session)
         return page(request, "platform_tenants.html", nav="platform", tenants=tenants, **ctx)
@@ -275,7 +276,7 @@ class PlatformPages(Controller):
                 what="tenant_detail",
             )
         async with database.platform_read_session() as session:
-            detail = await platform_admin.tenant_detail(session, tenant_id)
+            detail = await tenant_views.tenant_detail(session, tenant_id)
         async with database.tenant_session(principal.tenant_id) as session:
             ctx = await tenant_context_for(session)
         subscription = (
