@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,23 +15,11 @@ import structlog
 from temporalio import activity
 
 from atlas.approvals import services
-from atlas.approvals.services import Evaluation, StepOutcome, Vote, VoteOutcome
+from atlas.approvals.requests import ApprovalRequest, VoteRequest
+from atlas.approvals.services import Evaluation, StepOutcome, VoteOutcome
 from atlas.workflows.runtime import runtime
 
 log = structlog.get_logger("atlas.approvals")
-
-
-@dataclass
-class ApprovalRequest:
-    tenant_id: str
-    recommendation_id: str
-
-
-@dataclass
-class VoteRequest:
-    tenant_id: str
-    recommendation_id: str
-    vote: Vote
 
 
 def _ids(request: ApprovalRequest | VoteRequest) -> tuple[uuid.UUID, uuid.UUID]:

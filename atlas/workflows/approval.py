@@ -33,8 +33,6 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from atlas.approvals.activities import (
-        ApprovalRequest,
-        VoteRequest,
         evaluate_policy,
         expire,
         meet_the_lock,
@@ -43,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         remind,
         to_the_lock,
     )
+    from atlas.approvals.requests import ApprovalRequest, VoteRequest
     from atlas.approvals.services import Evaluation, StepOutcome, Vote, VoteOutcome
 
 STEP_TIMEOUT = timedelta(seconds=5)

@@ -54,7 +54,7 @@ class ApprovalStack(Stack):
 
     def start(self, tenant_id: str, recommendation_id: str) -> None:
         """Start the recommendation's workflow as the AI engine does once its transaction commits."""
-        from atlas.approvals.activities import ApprovalRequest
+        from atlas.approvals.requests import ApprovalRequest
 
         async def work(client: Any) -> None:
             await client.start_workflow(

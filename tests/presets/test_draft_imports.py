@@ -238,7 +238,7 @@ def _temporal(stack: Any, work: Any) -> Any:
 
 def _start_approval(stack: Any, tenant_id: str, recommendation_id: str) -> None:
     """Start the recommendation's approval workflow, as the AI engine does once it has stored it."""
-    from atlas.approvals.activities import ApprovalRequest
+    from atlas.approvals.requests import ApprovalRequest
 
     async def work(client: Any) -> None:
         await client.start_workflow(
