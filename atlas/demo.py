@@ -423,7 +423,10 @@ async def refresh_demo_data(timeout: float = 180) -> str:
     from atlas.platform import provisioning
     from atlas.platform.audit import Actor
     from atlas.platform.crypto import SecretBox
+    from atlas.wiring import wire
     from atlas.workflows.schedules import set_sync_schedule
+
+    wire()  # this process creates and syncs the demo connector: plan limits through the platform
 
     settings = get_settings()
     database = Database(settings.database_url, app_role=settings.db_app_role, pool_size=2)

@@ -27,6 +27,15 @@ from tests.services import (
 os.environ.setdefault("ATLAS_LOG_LEVEL", "WARNING")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def entitlements_wired() -> None:
+    """Services called straight from a test (not through the app or the worker) ask the platform for plan limits:
+    connect billing's answers and the usage counts, as the app and the worker do at start-up."""
+    from atlas.wiring import wire
+
+    wire()
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     with postgres_server() as url:

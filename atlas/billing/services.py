@@ -11,12 +11,10 @@ from __future__ import annotations
 import calendar
 import re
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.billing.models import BillingNotice, BillingProfile, MeetingRequest, Subscription, SubscriptionPlan
@@ -24,8 +22,10 @@ from atlas.billing.states import Event, Status, SubscriptionView, effective_stat
 from atlas.config import Settings
 from atlas.db.base import utcnow
 from atlas.errors import AtlasError, Conflict, NotFound, ValidationFailed
+from atlas.platform import entitlements
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.emails import normalise_email
+from atlas.platform.entitlements import PlanLimit
 from atlas.platform.tenancy import TenantRepository
 
 VAT_NUMBER_RE = re.compile(r"^3\d{13}3$")
@@ -55,11 +55,6 @@ class SubscriptionRequired(AtlasError):
     status = 402
     slug = "subscription-required"
     html_redirect = "/app/subscription"
-
-
-class PlanLimitReached(AtlasError):
-    status = 402
-    slug = "plan-limit-reached"
 
 
 # --- plans --------------------------------------------------------------------------------------
@@ -258,75 +253,34 @@ async def expire_ended_trials(session: AsyncSession, *, now: datetime | None = N
 # --- plan limits ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PlanLimit:
-    feature: str
-    limit: int | None
-    plan_id: str
+# What billing answers through the platform's entitlements (atlas.billing.entitlements): the limits are checked
+# where the rows are, by connectors and mapping, and counted there too (atlas.platform.entitlements.usage).
 
 
-async def limit_for(session: AsyncSession, feature: str, tenant_id: uuid.UUID | None = None) -> PlanLimit | None:
-    """The tenant's limit for ``feature`` from its plan (the trial's plan during the trial)."""
-    subscription = await current_subscription(session, tenant_id)
+async def limit_for(
+    session: AsyncSession, feature: str, tenant_id: uuid.UUID | None = None, *, lock: bool = False
+) -> PlanLimit | None:
+    """The tenant's limit for ``feature`` from its plan (the trial's plan during the trial). ``lock`` row-locks the
+    subscription first, so two requests at once cannot both take the last place."""
+    if lock:
+        repo = SubscriptionRepository(session, tenant_id=tenant_id)
+        subscription = (await session.execute(repo.select().with_for_update())).scalar_one_or_none()
+    else:
+        subscription = await current_subscription(session, tenant_id)
     if subscription is None:
         return None
     plan = await get_plan(session, subscription.plan_id)
     return PlanLimit(feature, limit_of(plan, feature), plan.id)
 
 
-async def limit_problem(session: AsyncSession, limit: PlanLimit, needed: int, key: str) -> PlanLimitReached:
-    lifting = await plan_lifting(session, limit.feature, needed)
-    return PlanLimitReached(
-        key,
-        limit=limit.limit,
-        plan=limit.plan_id,
-        upgrade_plan=lifting.id if lifting else "enterprise",
-        extra={
-            "limit": limit.feature,
-            "max": limit.limit,
-            "plan": limit.plan_id,
-            "upgrade_to": lifting.id if lifting else None,
-        },
-    )
-
-
-async def check_connector_limit(
-    session: AsyncSession, count: Callable[[], Awaitable[int]], tenant_id: uuid.UUID | None = None
-) -> None:
-    """Refuse a new connector beyond the plan's ``max_connectors``, naming the plan that lifts the limit.
-
-    The subscription row is locked first, so two creations at once cannot both take the last place.
-    ``count`` is an async callable returning the tenant's connectors now."""
-    repo = SubscriptionRepository(session, tenant_id=tenant_id)
-    subscription = (await session.execute(repo.select().with_for_update())).scalar_one_or_none()
-    if subscription is None:
-        return
-    plan = await get_plan(session, subscription.plan_id)
-    limit = PlanLimit("max_connectors", limit_of(plan, "max_connectors"), plan.id)
-    if limit.limit is None:
-        return
-    existing = int(await count())
-    if existing < limit.limit:
-        return
-    raise await limit_problem(session, limit, existing + 1, "errors.plan_limit_connectors")
-
-
-async def item_limit(session: AsyncSession, tenant_id: uuid.UUID | None = None) -> PlanLimit | None:
-    """The records (canonical items) limit for syncs, or None when unlimited."""
-    limit = await limit_for(session, "max_records", tenant_id)
-    return limit if limit is not None and limit.limit is not None else None
-
-
 async def usage(session: AsyncSession) -> dict[str, int]:
-    from atlas.connectors.models import Connector
-    from atlas.mapping.models import Item
-
+    """The tenant's connectors and records now, as counted by connectors and mapping."""
     tenant_id = SubscriptionRepository(session).tenant_id
-    connectors = await session.scalar(
-        select(func.count()).select_from(Connector).where(Connector.tenant_id == tenant_id)
-    )
-    items = await session.scalar(select(func.count()).select_from(Item).where(Item.tenant_id == tenant_id))
-    return {"connectors": int(connectors or 0), "records": int(items or 0)}
+    assert tenant_id is not None  # a tenant transaction
+    return {
+        "connectors": await entitlements.usage(session, "max_connectors", tenant_id),
+        "records": await entitlements.usage(session, "max_records", tenant_id),
+    }
 
 
 # --- cancellation and plan changes --------------------------------------------------------------

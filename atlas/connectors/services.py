@@ -17,10 +17,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.billing.services import check_connector_limit
 from atlas.connectors import auth_checks, hints
 from atlas.connectors.engine import (
     AuthConfig,
@@ -67,6 +66,7 @@ from atlas.i18n import DEFAULT_LANG
 from atlas.i18n import stored as stored_message
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.crypto import SecretBox, mask
+from atlas.platform.entitlements import limit_reached, plan_limits
 from atlas.platform.tenancy import TenantRepository
 
 SECRET_FIELDS = ("api_key", "token", "client_secret", "password", "credential", "refresh_token")
@@ -108,6 +108,26 @@ HEALTH_HISTORY = 50
 class ConnectorRepo(TenantRepository[Connector]):
     model = Connector
     not_found_key = "errors.connector_not_found"
+
+
+async def count_connectors(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """The tenant's connectors now: its use of the plan's ``max_connectors`` (atlas.platform.entitlements)."""
+    found = await session.scalar(select(func.count()).select_from(Connector).where(Connector.tenant_id == tenant_id))
+    return int(found or 0)
+
+
+async def check_connector_limit(session: AsyncSession, repo: ConnectorRepo) -> None:
+    """Refuse a new connector beyond the plan's ``max_connectors``, naming the plan that lifts the limit.
+
+    The plan's limit comes through the platform's entitlements with the tenant's subscription row-locked first,
+    so two creations at once cannot both take the last place."""
+    limit = await plan_limits().limit(session, "max_connectors", repo.tenant_id, lock=True)
+    if limit is None or limit.limit is None:
+        return
+    existing = await repo.count()
+    if existing < limit.limit:
+        return
+    raise await limit_reached(session, limit, existing + 1, "errors.plan_limit_connectors")
 
 
 class EndpointRepo(TenantRepository[ConnectorEndpoint]):
@@ -677,8 +697,8 @@ async def create_connector(
     repo = ConnectorRepo(session, tenant_id=tenant_id)
     if await repo.count(Connector.name == data.name.strip()) > 0:
         raise ValidationFailed("errors.connector_name_taken", field="name", extra={"field": "name"})
-    # The plan's connector limit (billing locks the subscription so concurrent creations cannot overshoot).
-    await check_connector_limit(session, repo.count, tenant_id=repo.tenant_id)
+    # The plan's connector limit (the subscription is locked so concurrent creations cannot overshoot).
+    await check_connector_limit(session, repo)
     new = _new_connector(data, checked, box)
     new.preset, new.created_by = preset, actor.ref
     connector = await repo.add(new)

@@ -23,11 +23,10 @@ from typing import Any
 
 import msgspec
 import structlog
-from sqlalchemy import text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.billing import services as billing
 from atlas.connectors import services as connectors
 from atlas.connectors.engine import ConnectorConfig, ConnectorSession, EndpointConfig, FetchError
 from atlas.connectors.engine.reader import sends_end, windows
@@ -39,7 +38,7 @@ from atlas.execution_lock import NetworkPolicy, NetworkRefused
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.mapping import services as mappings
 from atlas.mapping.engine import CompiledMapping, FieldError, content_hash
-from atlas.mapping.models import QuarantinedRecord, SyncCheckpoint, SyncRun
+from atlas.mapping.models import Item, QuarantinedRecord, SyncCheckpoint, SyncRun
 from atlas.mapping.run_summary import summary_numbers
 from atlas.mapping.sync_types import PlannedEndpoint, SyncPlan
 from atlas.mapping.writer import (
@@ -56,6 +55,7 @@ from atlas.mapping.writer import (
 )
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.crypto import SecretBox
+from atlas.platform.entitlements import plan_limits
 from atlas.platform.tenancy import TenantRepository
 
 log = structlog.get_logger("atlas.sync")
@@ -92,11 +92,18 @@ class SyncFailed(Exception):
 
 async def records_limit(session: AsyncSession) -> ItemLimit | None:
     """The plan's limit on canonical items for this tenant, or None when its plan has none."""
-    limit = await billing.item_limit(session)
+    limits = plan_limits()
+    limit = await limits.limit(session, "max_records")
     if limit is None or limit.limit is None:
         return None
-    lifting = await billing.plan_lifting(session, "max_records", limit.limit + 1)
-    return ItemLimit(limit.limit, limit.plan_id, lifting.id if lifting else "enterprise")
+    lifting = await limits.lifting_plan(session, "max_records", limit.limit + 1)
+    return ItemLimit(limit.limit, limit.plan_id, lifting or "enterprise")
+
+
+async def count_items(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """The tenant's canonical items now: its use of the plan's ``max_records`` (atlas.platform.entitlements)."""
+    found = await session.scalar(select(func.count()).select_from(Item).where(Item.tenant_id == tenant_id))
+    return int(found or 0)
 
 
 # --- starting -------------------------------------------------------------------------------------
@@ -158,7 +165,7 @@ async def begin_run(
 ) -> SyncPlan:
     """Mark the run running (creating it for scheduled syncs) and plan the endpoints in dependency order."""
     runs = SyncRunRepo(session)
-    refused = await billing.background_work_refused(session)
+    refused = await plan_limits().background_work_refused(session)
     if refused is not None:
         # The subscription gives no syncs now (past due, cancelled or expired): skip, saying why.
         log.info("sync_skipped", reason=refused, connector_id=str(connector_id), trigger=trigger)

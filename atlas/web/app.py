@@ -59,6 +59,7 @@ from atlas.web.proxies import trusted_proxy_middleware
 from atlas.web.security_headers import security_headers_hook
 from atlas.web.system import MetricsController, SystemController
 from atlas.workflows.client import TemporalConnection
+from atlas.wiring import wire
 
 WEB_DIR = Path(__file__).parent
 
@@ -107,6 +108,7 @@ def oidc_client(settings: Settings) -> OIDCClient:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    wire()  # billing's plan limits, and the connector and item counts, for the platform's entitlements
     configure_logging(settings.log_level, json_output=settings.log_json)
 
     @asynccontextmanager

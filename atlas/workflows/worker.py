@@ -25,6 +25,7 @@ from atlas.billing.activities import billing_sweep, charge_renewal, reconcile_pa
 from atlas.config import Settings
 from atlas.connectors.activities import check_connector_health, list_all_connectors
 from atlas.mapping.activities import begin_sync, finish_sync, sync_endpoint
+from atlas.wiring import wire
 from atlas.workflows.analysis import NightlyAnalysisWorkflow, TenantAnalysisWorkflow
 from atlas.workflows.approval import ApprovalReconcileWorkflow, RecommendationApprovalWorkflow
 from atlas.workflows.audit_seal import AuditSealWorkflow, seal_checkpoints
@@ -93,6 +94,7 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
 
 
 def build_worker(client: Client, settings: Settings) -> Worker:
+    wire()  # the activities enforce plan limits through the platform's entitlements
     return Worker(client, task_queue=settings.temporal_task_queue, workflows=WORKFLOWS, activities=ACTIVITIES)
 
 
