@@ -27,9 +27,9 @@ from atlas.approvals.draft_pages import DraftPages
 from atlas.approvals.pages import PAGES as APPROVAL_PAGES
 from atlas.billing.access import subscription_guard
 from atlas.billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
-from atlas.billing.tenant_controllers import CONTROLLERS as TENANT_CONTROLLERS
 from atlas.billing.moyasar import client_from_settings
 from atlas.billing.pages import PAGES as BILLING_PAGES
+from atlas.billing.tenant_controllers import CONTROLLERS as TENANT_CONTROLLERS
 from atlas.config import Settings, get_settings
 from atlas.connectors.controllers import ConnectorController
 from atlas.connectors.pages import ConnectorPages
@@ -58,8 +58,8 @@ from atlas.web.problems import EXCEPTION_HANDLERS
 from atlas.web.proxies import trusted_proxy_middleware
 from atlas.web.security_headers import security_headers_hook
 from atlas.web.system import MetricsController, SystemController
-from atlas.workflows.client import TemporalConnection
 from atlas.wiring import wire
+from atlas.workflows.client import TemporalConnection
 
 WEB_DIR = Path(__file__).parent
 
