@@ -56,6 +56,7 @@ TRANSFORMS = (
     "negate_when",
     "join",
     "subtract",
+    "blank_if",
 )
 MAX_TRANSFORMS = 8
 MOVEMENT_KINDS = frozenset(k.value for k in MovementKind)
@@ -314,6 +315,23 @@ def _subtract(spec: dict[str, Any], where: str) -> Callable[[Any, Any], Any]:
     return apply
 
 
+def _blank_if(spec: dict[str, Any], where: str) -> Callable[[Any], Any]:
+    """No value (as if the source sent none) when the value is one of ``values``: the placeholders some systems
+    write instead of leaving a field empty, e.g. Business Central's blank date ``0001-01-01``. Compared as text,
+    ignoring surrounding spaces and case; anything else passes unchanged."""
+    values = spec.get("values")
+    if not isinstance(values, list) or not values or len(values) > 50:
+        raise MappingInvalid("bad_transform", where, "blank_if needs a list of 1 to 50 values")
+    blanks = {str(v).strip().lower() for v in values}
+
+    def apply(value: Any) -> Any:
+        if value is MISSING or value is None:
+            return value
+        return None if _text(value).strip().lower() in blanks else value
+
+    return apply
+
+
 def _join(spec: dict[str, Any], where: str) -> Callable[[Any, Any], Any]:
     paths = spec.get("paths")
     if not isinstance(paths, list) or not paths or len(paths) > 10:
@@ -368,6 +386,8 @@ def _transform(spec: Any, where: str) -> tuple[Callable[..., Any], bool]:
         return _negate_when(spec, where), True
     if op == "subtract":
         return _subtract(spec, where), True
+    if op == "blank_if":
+        return _blank_if(spec, where), False
     return _join(spec, where), True
 
 

@@ -316,3 +316,32 @@ def test_expected_at_without_a_time_zone_is_read_in_the_mapping_zone():
     row = mapping.map_record(line("PO-1", "A-1", "WH", 2))
     assert isinstance(row, dict) and isinstance(row["expected_at"], datetime)
     assert row["expected_at"].utcoffset() is not None and row["expected_at"].utcoffset().total_seconds() == 3 * 3600
+
+
+def test_blank_if_reads_a_placeholder_as_no_value():
+    """Business Central writes a blank date as 0001-01-01 (AL's 0D): read as no expected date, the line is kept (the
+    engine assumes it arrives at the lead time), never set aside as an unreadable date. Other values pass unchanged."""
+    from atlas.mapping.engine import MappingInvalid
+
+    rule = {"path": "$.expectedReceiptDate", "transforms": [{"op": "blank_if", "values": ["0001-01-01"]}]}
+    fields = {"item_ref": {"path": "$.i"}, "open_qty": {"path": "$.q"}, "expected_at": rule}
+    spec = {"timezone": "UTC", "fields": fields}
+    mapping = compile_mapping("open_orders", spec, strict=True)
+    kept = mapping.map_record({"i": "A", "q": 3, "expectedReceiptDate": "0001-01-01"})
+    assert isinstance(kept, dict) and kept["expected_at"] is None and kept["open_qty"] == Decimal(3)
+    dated = mapping.map_record({"i": "A", "q": 3, "expectedReceiptDate": "2026-12-20"})
+    assert isinstance(dated, dict) and dated["expected_at"].isoformat() == "2026-12-20T00:00:00+00:00"
+    # Without the transform the placeholder is an unreadable date: the record is set aside with its reason.
+    plain = {**spec, "fields": {**spec["fields"], "expected_at": {"path": "$.expectedReceiptDate"}}}
+    refused = compile_mapping("open_orders", plain, strict=True).map_record(
+        {"i": "A", "q": 3, "expectedReceiptDate": "0001-01-01"}
+    )
+    assert isinstance(refused, list) and [e.field for e in refused] == ["expected_at"]
+    assert mapping.map_many([{"i": "B", "q": 1, "expectedReceiptDate": " 0001-01-01 "}]) == [
+        mapping.map_exact({"i": "B", "q": 1, "expectedReceiptDate": " 0001-01-01 "})
+    ]
+    for bad in ({"op": "blank_if"}, {"op": "blank_if", "values": []}, {"op": "blank_if", "values": "0001-01-01"}):
+        broken = {**spec, "fields": {**spec["fields"], "expected_at": {"path": "$.d", "transforms": [bad]}}}
+        with pytest.raises(MappingInvalid) as invalid:
+            compile_mapping("open_orders", broken, strict=True)
+        assert invalid.value.code == "bad_transform"

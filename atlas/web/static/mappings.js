@@ -260,6 +260,8 @@
         param(node, "separator").value = spec.separator == null ? "" : String(spec.separator);
       } else if (op === "subtract") {
         param(node, "subtract_path").value = spec.path || "";
+      } else if (op === "blank_if") {
+        param(node, "blank_values").value = (Array.isArray(spec.values) ? spec.values : []).join(", ");
       }
     }
 
@@ -331,6 +333,13 @@
         if (separator !== "") out.separator = separator;
       } else if (op === "subtract") {
         out.path = param(node, "subtract_path").value.trim();
+      } else if (op === "blank_if") {
+        out.values = param(node, "blank_values")
+          .value.split(",")
+          .map(function (v) {
+            return v.trim();
+          })
+          .filter(Boolean);
       }
       return out;
     }
