@@ -25,17 +25,17 @@ def test_without_receipts_the_declared_lead_time_stays_certain() -> None:
     assert learnt.sd.tolist() == [0.0, 0.0] and learnt.observations.tolist() == [0, 0]
 
 
-def test_one_odd_receipt_moves_the_mean_by_a_quarter_of_its_surprise() -> None:
-    learnt = learn(np.array([10.0]), np.array([0]), np.array([30.0]))
-    assert learnt.mean[0] == pytest.approx(15.0)  # (3 × 10 + 30) / 4
-    # The pooled sample 10, 10, 10, 30: its sample standard deviation.
-    assert learnt.sd[0] == pytest.approx(np.std([10, 10, 10, 30], ddof=1))
+def test_one_odd_receipt_moves_the_mean_by_a_third_of_its_surprise() -> None:
+    learnt = learn(np.array([10.0]), np.array([0]), np.array([31.0]))
+    assert learnt.mean[0] == pytest.approx(17.0)  # (2 × 10 + 31) / 3
+    # The pooled sample 10, 10, 31: its sample standard deviation.
+    assert learnt.sd[0] == pytest.approx(np.std([10, 10, 31], ddof=1))
     # Many receipts outweigh the declared lead time.
     many = learn(np.array([10.0]), np.zeros(40, dtype=np.int64), np.full(40, 16.0))
-    assert many.mean[0] == pytest.approx((30 + 640) / 43) and many.observations[0] == 40
+    assert many.mean[0] == pytest.approx((20 + 640) / 42) and many.observations[0] == 40
     # A receipt far too late (beyond 4 declared lead times) is capped there.
     capped = learn(np.array([5.0]), np.array([0]), np.array([90.0]))
-    assert capped.mean[0] == pytest.approx((15 + 20) / 4)
+    assert capped.mean[0] == pytest.approx((10 + 20) / 3)
 
 
 def test_a_location_with_few_receipts_learns_from_its_items_other_locations() -> None:

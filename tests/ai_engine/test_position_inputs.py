@@ -350,7 +350,7 @@ def test_the_lead_time_is_learnt_from_the_receipts_of_approved_reorders(synced, 
         assert inputs.lead_time_observations[n] == 3, (declared, waits, learnt)
         assert inputs.lead_time_days[n] == pytest.approx(expected.mean[0]), (declared, waits, learnt)
         assert inputs.lead_time_sd[n] == pytest.approx(expected.sd[0])
-    assert expected.mean[0] == pytest.approx((3 * declared + sum(waits)) / 6)
+    assert expected.mean[0] == pytest.approx((2 * declared + sum(waits)) / 5)
     assert expected.sd[0] > 0
     # Items without approved reorders keep their declared lead times, with no spread.
     approved = {row[0] for row in db.sql("SELECT item_id FROM recommendations WHERE tenant_id = %s", (tenant,))}
