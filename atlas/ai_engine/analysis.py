@@ -271,12 +271,12 @@ def stockout_risk(
 
 
 def _arrival_figures(risk: SeriesRisk, first_day: date) -> tuple[list[float | None], list[str | None]]:
-    """Per series, the units due before a reorder could arrive and the date of the next arrival (None: the schedule
-    is not known; no date: nothing on its way)."""
-    size = len(risk.lead_time)
+    """Per series, the units due before a reorder could arrive and the date of the next arrival (None: nothing on its
+    way is known); empty lists when the schedule is not known."""
     known = np.isfinite(risk.arrivals_before_lead)
     if not known.any():
-        return [None] * size, [None] * size
+        return [], []
+    size = len(risk.lead_time)
     due: list[float | None] = list(_rounded(np.where(known, risk.arrivals_before_lead, 0.0), 2))
     dates: list[str | None] = [None] * size
     days = risk.next_arrival_day
@@ -520,8 +520,8 @@ def _analyse(
         for value, finite in zip(_rounded(risk.days_of_cover, 1), finite_cover.tolist(), strict=True)
     ]
     lead_time_r = _rounded(risk.lead_time, 1)  # whole days as declared; a mean learnt from receipts to 0.1 day
-    lead_sd_r = _rounded(risk.lead_time_sd, 1)
-    lead_observed = risk.lead_time_observations.tolist()
+    lead_sd_r = _rounded(risk.lead_time_sd, 1) if inputs.lead_time_sd is not None else []
+    lead_observed = risk.lead_time_observations.tolist() if inputs.lead_time_sd is not None else []
     arrivals_r, next_arrival = _arrival_figures(risk, first_forecast_day)
     demand_over_lead_r = _rounded(risk.demand_over_lead, 1)
     reorder_point_r = _rounded(risk.reorder_point, 1)
@@ -538,17 +538,18 @@ def _analyse(
     mase_r, mae_r = _rounded(result.mase, 3), _rounded(result.mae, 3)
     trend_words = _trend_words(sig.trend30, sig.ma30)
 
+    # The arrival and learnt-lead-time figures only where the inputs carry them (a schedule; a learnt spread), so
+    # that an analysis without them builds the same records as before, at the same cost.
+    with_arrivals = inputs.arrival_series is not None
+    with_lead_spread = inputs.lead_time_sd is not None
+
     def figures(row: int) -> dict[str, Any]:
-        return {
+        figs = {
             "available": available_r[row],
             "on_hand": on_hand_r[row],
             "daily_rate": daily_rate_r[row],
             "days_of_cover": days_of_cover_r[row],
             "lead_time_days": lead_time_r[row],
-            "lead_time_sd": lead_sd_r[row],
-            "lead_time_observations": lead_observed[row],
-            "arrivals_before_lead": arrivals_r[row],
-            "next_arrival": next_arrival[row],
             "demand_over_lead_time": demand_over_lead_r[row],
             "reorder_point": reorder_point_r[row],
             "order_up_to": order_up_to_r[row],
@@ -569,6 +570,13 @@ def _analyse(
             "mae": mae_r[row],
             "service_level": service_level_r[row],
         }
+        if with_arrivals:
+            figs["arrivals_before_lead"] = arrivals_r[row]
+            figs["next_arrival"] = next_arrival[row]
+        if with_lead_spread:
+            figs["lead_time_sd"] = lead_sd_r[row]
+            figs["lead_time_observations"] = lead_observed[row]
+        return figs
 
     history_dates = [(start + timedelta(days=col)).isoformat() for col in range(max(0, days - 30), days)]
     forecast_dates = [
