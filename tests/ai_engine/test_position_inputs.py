@@ -178,10 +178,26 @@ def _wait(stack, rec_id: str, check: Any, what: str, timeout: float = 60) -> dic
     raise AssertionError(f"{rec_id}: {what} not reached: {row}")
 
 
+def _wait_for_the_sync_analysis(stack, tenant_id: str, timeout: float = 180) -> None:
+    """The analysis a successful sync starts (a child workflow) has run: the test's own analyses and approvals
+    then do not race with it (under load it can start after the test has moved on)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = stack.atlas.sql(
+            "SELECT count(*) FROM analysis_runs WHERE tenant_id = %s AND trigger = 'sync' AND status <> 'running'",
+            (tenant_id,),
+        )
+        if rows[0][0] >= 1:
+            return
+        time.sleep(0.3)
+    raise AssertionError("the analysis after the sync did not finish")
+
+
 def test_an_approved_reorder_is_not_proposed_again(stack, demo_erp_url):
     admin, me = stack.atlas.new_tenant()
     connector_id = setup_connector(admin, demo_erp_url)
     assert sync(admin, connector_id)["status"] == "succeeded"
+    _wait_for_the_sync_analysis(stack, me["tenant_id"])
     first = admin.post("/api/recommendations")
     assert first.status_code == 200, first.text
     reorders = admin.get("/api/recommendations", params={"type": "reorder", "limit": 500}).json()["items"]

@@ -33,7 +33,11 @@ class UpTo:
     ignore_on_order: bool = False
     name: str = "up to"
 
-    def decide(self, night: int, sales: np.ndarray, on_hand: np.ndarray, on_order: np.ndarray) -> Decision | None:
+    def decide(
+        self, night: int, sales: np.ndarray, on_hand: np.ndarray, on_order: np.ndarray, due: np.ndarray
+    ) -> Decision | None:
+        # ``due``: what is on order by the day it is expected (series × days ahead); it adds up to ``on_order``.
+        assert np.allclose(due.sum(axis=1), on_order)
         if self.nights is not None and night not in self.nights:
             return None
         position = on_hand if self.ignore_on_order else on_hand + on_order
