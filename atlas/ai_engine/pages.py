@@ -24,6 +24,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.ai_engine import services as ai
+from atlas.ai_engine.analysis import CONFIDENCE_KINDS, MEASURED_PRECISION, STOCKOUT_PROBABILITY
 from atlas.ai_engine.anomalies import evidence_strength
 from atlas.errors import NotFound
 from atlas.i18n import catalogue
@@ -562,13 +563,13 @@ def confidence_kind(rec: dict[str, Any], evidence: dict[str, Any]) -> str:
     """What a recommendation's confidence is: ``evidence.confidence_kind`` as the analysis recorded it; for one
     stored before it was recorded, read from its type (an idle-stock transfer by its ``idle_days`` figure)."""
     kind = evidence.get("confidence_kind")
-    if kind in ("stockout_probability", "measured_precision"):
+    if kind in CONFIDENCE_KINDS:
         return str(kind)
     figures = evidence.get("figures")
     idle = isinstance(figures, dict) and "idle_days" in figures
     if rec.get("type") in ("investigate", "write_off") or (rec.get("type") == "transfer" and idle):
-        return "measured_precision"
-    return "stockout_probability"
+        return MEASURED_PRECISION
+    return STOCKOUT_PROBABILITY
 
 
 def recommendation_row(rec: dict[str, Any]) -> dict[str, Any]:
@@ -583,7 +584,7 @@ def recommendation_row(rec: dict[str, Any]) -> dict[str, Any]:
     # shown in plain words; a reorder's or transfer's is a calibrated stockout probability, shown as a risk.
     row["strength_key"] = None
     row["confidence_hint_key"] = "aipage.confidence.stockout_hint"
-    if confidence_kind(rec, evidence) == "measured_precision":
+    if confidence_kind(rec, evidence) == MEASURED_PRECISION:
         strong = evidence_strength(_float(rec.get("confidence_score")) or 0.0) == "strong"
         row["strength_key"] = "alerts.strength.strong" if strong else "alerts.strength.some"
         investigate = rec.get("type") == "investigate"
