@@ -40,10 +40,12 @@ LAYERS: dict[str, int] = {
     "atlas.i18n": 0,
     "atlas.moyasar_keys": 0,
     "atlas.db": 0,
-    # 1: tenants, users, sessions, roles, audit trail, entitlements (what a tenant's plan allows).
+    # 1: tenants, users, sessions, roles and permissions, audit trail, entitlements (what a tenant's plan allows).
     "atlas.platform": 1,
-    # 2: the execution lock, the bottom of the trusted base: it depends on nothing above the platform.
+    # 2: the execution lock, the bottom of the trusted base: it depends on nothing above the platform; and what every
+    # component's Temporal activities stand on (the worker's database and settings, the heartbeat helper).
     "atlas.execution_lock": 2,
+    "atlas.durable": 2,
     # 3: reading customer systems, and turning what they answer into canonical rows.
     "atlas.connectors": 3,
     "atlas.mapping": 4,

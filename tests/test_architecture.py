@@ -595,7 +595,7 @@ def test_the_execution_lock_imports_nothing_above_the_platform(tmp_path):
         "from .. import web\n"  # 8: relative, up and out of the lock
         "from atlas import web\n"  # 9: a module named by a from-import
         "from atlas.platform import principal\n"  # 10: the platform beyond audit and tenancy
-        "import importlib\nm = importlib.import_module('atlas.policy.rbac')\n"  # 12
+        "import importlib\nm = importlib.import_module('atlas.platform.rbac')\n"  # 12
         "n = __import__(name)\n"  # 13: a name nobody can read
     )
     assert lock_import_violations(tmp_path, "atlas.execution_lock") == [
@@ -606,6 +606,6 @@ def test_the_execution_lock_imports_nothing_above_the_platform(tmp_path):
         "atlas/execution_lock/bad.py:8 atlas.web",
         "atlas/execution_lock/bad.py:9 atlas.web",
         "atlas/execution_lock/bad.py:10 atlas.platform",
-        "atlas/execution_lock/bad.py:12 atlas.policy.rbac",
+        "atlas/execution_lock/bad.py:12 atlas.platform.rbac",
         "atlas/execution_lock/bad.py:13 <dynamic import>",
     ]

@@ -45,14 +45,6 @@ PAGES = (
     "its pages or controllers import web's page helpers (pages, paging, guards, dependencies) while web assembles "
     "them: the helpers move to the web layer's lower half, atlas/web/ui/ (issue 18, pages part)"
 )
-RUNTIME = (
-    "its activities read workflows.runtime (the worker's database and settings) while the worker registers them: "
-    "the runtime moves below the components (issue 18, later part)"
-)
-RBAC = (
-    "its controllers import policy.rbac (roles, permissions) while policy's services read its tables: roles and "
-    "permissions move down into the platform (issue 18, later part)"
-)
 ALLOWED_COMPONENT_PAIRS: dict[tuple[str, str], str] = {
     ("atlas.ai_engine", "atlas.approvals"): (
         "the analysis starts approval workflows (approvals.dispatch, hooks) while approvals read recommendations "
@@ -60,28 +52,28 @@ ALLOWED_COMPONENT_PAIRS: dict[tuple[str, str], str] = {
     ),
     ("atlas.ai_engine", "atlas.policy"): (
         "the AI reads the policy's service levels through atlas.policy.services.analysis_settings while policy "
-        "reads the AI's classes and models: the settings move to the AI's side (issue 18, later part); and " + RBAC
+        "reads the AI's classes and models: the settings move to the AI's side (issue 18, later part)"
     ),
     ("atlas.ai_engine", "atlas.web"): PAGES,
-    ("atlas.ai_engine", "atlas.workflows"): RUNTIME,
     ("atlas.approvals", "atlas.policy"): (
-        "a saved policy tells the approval workflows (policy.controllers imports approvals.dispatch); and " + RBAC
+        "a saved policy tells the approval workflows (policy.controllers imports approvals.dispatch)"
     ),
     ("atlas.approvals", "atlas.web"): PAGES,
-    ("atlas.approvals", "atlas.workflows"): RUNTIME,
     ("atlas.billing", "atlas.web"): PAGES,
-    ("atlas.billing", "atlas.workflows"): RUNTIME + "; billing.scheduling starts the renewal workflow",
+    (
+        "atlas.billing",
+        "atlas.workflows",
+    ): "billing.scheduling starts the renewal workflow (workflows.billing) that the worker registers with billing's activities",
     ("atlas.connectors", "atlas.mapping"): (
         "the connector page shows its mappings and syncs (connectors.pages imports mapping): it moves above both "
         "with the pages (issue 18, pages part)"
     ),
-    ("atlas.connectors", "atlas.policy"): RBAC,
     ("atlas.connectors", "atlas.web"): PAGES,
-    ("atlas.connectors", "atlas.workflows"): RUNTIME + "; connectors.controllers sets sync schedules",
-    ("atlas.mapping", "atlas.policy"): RBAC,
+    (
+        "atlas.connectors",
+        "atlas.workflows",
+    ): "connectors.controllers sets sync schedules (workflows.schedules) that start the sync workflow",
     ("atlas.mapping", "atlas.web"): PAGES,
-    ("atlas.mapping", "atlas.workflows"): RUNTIME,
-    ("atlas.platform", "atlas.policy"): RBAC,
     ("atlas.platform", "atlas.web"): (
         "platform.controllers uses web.paging (cursor parameters): paging moves down with the shared helpers "
         "(issue 18, pages part)"

@@ -12,9 +12,9 @@ from atlas.ai_engine import services
 from atlas.approvals import hooks as approval_hooks
 from atlas.approvals.dispatch import notify
 from atlas.billing.services import background_work_refused
+from atlas.durable.runtime import runtime
 from atlas.platform.audit import all_tenant_ids
 from atlas.policy.services import analysis_settings
-from atlas.workflows.runtime import runtime
 
 
 @dataclass

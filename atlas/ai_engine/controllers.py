@@ -19,7 +19,7 @@ from atlas.approvals.dispatch import notify_safely
 from atlas.approvals.schemas import ChangeIn
 from atlas.db.engine import Database
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.policy.services import analysis_settings
 from atlas.web import paging
 

@@ -39,7 +39,7 @@ from atlas.mapping.data_pages import (
     uuid_param,
 )
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.web.pages import page, tenant_context_for
 
 PAGE_SIZE = 50

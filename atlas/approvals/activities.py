@@ -17,7 +17,7 @@ from temporalio import activity
 from atlas.approvals import services
 from atlas.approvals.requests import ApprovalRequest, VoteRequest
 from atlas.approvals.services import Evaluation, StepOutcome, VoteOutcome
-from atlas.workflows.runtime import runtime
+from atlas.durable.runtime import runtime
 
 log = structlog.get_logger("atlas.approvals")
 

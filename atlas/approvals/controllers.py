@@ -29,7 +29,7 @@ from atlas.db.engine import Database
 from atlas.errors import AtlasError, Conflict, NotFound, Unavailable, ValidationFailed
 from atlas.i18n import translate
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.web import paging
 from atlas.web.dependencies import request_lang
 

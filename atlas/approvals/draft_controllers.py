@@ -29,8 +29,8 @@ from atlas.execution_lock import services
 from atlas.execution_lock.lock import LOCK_REASON
 from atlas.platform.audit import EventType, record
 from atlas.platform.principal import Principal
+from atlas.platform.rbac import Permission
 from atlas.platform.tenancy import TenantRepository
-from atlas.policy.rbac import Permission
 from atlas.web import paging
 from atlas.web.guards import CSRF_UNVERIFIED, SAFE_METHODS
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.execution_lock import services
 from atlas.mapping.data_pages import page_param, pager, pretty_json
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.web.pages import page, tenant_context_for
 
 PAGE_SIZE = 50

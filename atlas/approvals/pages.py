@@ -21,7 +21,7 @@ from atlas.i18n import catalogue
 from atlas.mapping import inventory
 from atlas.mapping.data_pages import page_param, pager, text_param, uuid_param
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.web.pages import page, tenant_context_for
 
 PAGE_SIZE = 50

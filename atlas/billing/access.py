@@ -22,7 +22,7 @@ from atlas.billing.services import SubscriptionRequired
 from atlas.billing.states import Access, Status, SubscriptionView, allows, effective_status
 from atlas.db.base import utcnow
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.web.guards import SAFE_METHODS
 
 EXEMPT = None

@@ -14,7 +14,7 @@ from atlas.billing import payments, renewals
 from atlas.billing import services as billing
 from atlas.billing.models import Subscription
 from atlas.billing.moyasar import client_from_settings
-from atlas.workflows.runtime import runtime
+from atlas.durable.runtime import runtime
 
 log = structlog.get_logger("atlas.billing.renewals")
 

@@ -44,7 +44,7 @@ from atlas.errors import BadRequest, NotFound, Unauthenticated, Unavailable
 from atlas.platform import platform_admin
 from atlas.platform.audit import Actor
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 
 log = structlog.get_logger("atlas.billing")
 READ = {"permission": Permission.READ, "billing": True}

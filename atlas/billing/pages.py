@@ -19,7 +19,7 @@ from atlas.db.engine import Database
 from atlas.i18n import translate
 from atlas.platform import platform_admin
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.web.pages import page, tenant_context_for
 
 READ = {"permission": Permission.READ, "billing": True}

@@ -19,7 +19,7 @@ from atlas.i18n.text import clean_name
 from atlas.platform import services
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.emails import normalise_email
-from atlas.policy.rbac import Role
+from atlas.platform.rbac import Role
 
 
 @dataclass(frozen=True, slots=True)

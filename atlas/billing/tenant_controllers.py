@@ -20,8 +20,8 @@ from atlas.db.engine import Database
 from atlas.platform import platform_admin
 from atlas.platform import services as platform
 from atlas.platform.principal import Principal
+from atlas.platform.rbac import Permission
 from atlas.platform.schemas import OnboardingComplete, OnboardingStatusRead, TenantDetail, TenantSummary
-from atlas.policy.rbac import Permission
 
 
 def _status_read(status: onboarding.OnboardingStatus) -> OnboardingStatusRead:

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from temporalio import activity
 
 from atlas.connectors import services
+from atlas.durable.heartbeat import heartbeating
+from atlas.durable.runtime import runtime
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.platform.audit import Actor
-from atlas.workflows.heartbeat import heartbeating
-from atlas.workflows.runtime import runtime
 
 
 @dataclass

@@ -18,7 +18,7 @@ from atlas.errors import Unavailable
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.i18n import request_lang
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.workflows.schedules import set_sync_schedule
 
 log = structlog.get_logger("atlas.connectors")

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atlas.connectors import services
 from atlas.connectors.schemas import ConnectorRead
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.web.pages import page, tenant_context_for
 
 RESOURCES = ("items", "locations", "stock_balances", "stock_movements", "open_orders")

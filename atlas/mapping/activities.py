@@ -9,11 +9,11 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from atlas.durable.heartbeat import heartbeating
+from atlas.durable.runtime import runtime
 from atlas.mapping import sync
 from atlas.mapping.sync_types import SyncPlan
 from atlas.platform.audit import Actor
-from atlas.workflows.heartbeat import heartbeating
-from atlas.workflows.runtime import runtime
 
 
 @dataclass

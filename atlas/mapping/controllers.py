@@ -36,7 +36,7 @@ from atlas.mapping.schemas import (
 )
 from atlas.platform.controllers import parse_time
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.web import paging
 
 log = structlog.get_logger("atlas.sync")

@@ -32,8 +32,8 @@ from atlas.mapping.canonical import LOCATION_TYPES, MovementKind
 from atlas.mapping.models import Item
 from atlas.mapping.quarantine_groups import Filters
 from atlas.platform.principal import Principal
+from atlas.platform.rbac import Permission
 from atlas.platform.tenancy import TenantRepository
-from atlas.policy.rbac import Permission
 from atlas.web.pages import page, tenant_context_for
 
 PAGE_SIZE = 50

@@ -26,7 +26,7 @@ from atlas.mapping.discovery_apply import (
     discovery_config,
 )
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 
 
 class DiscoveryController(Controller):

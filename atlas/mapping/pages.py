@@ -23,7 +23,7 @@ from atlas.mapping import discovery_pages, services
 from atlas.mapping.canonical import CANONICAL_FIELDS
 from atlas.mapping.engine import TRANSFORMS
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.web.pages import page, tenant_context_for
 
 # Fields Atlas fills itself when the mapping leaves them empty (engine._finish_source), by resource.

@@ -18,7 +18,7 @@ from atlas.mapping import quarantine
 from atlas.mapping.quarantine_fix import add_lookup_entry
 from atlas.mapping.quarantine_groups import Filters, Group
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.web import paging
 
 Key = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]

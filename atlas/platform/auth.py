@@ -22,8 +22,8 @@ from atlas.platform.crypto import API_TOKEN_PREFIX, random_token, sha256_hex
 from atlas.platform.models import ApiToken, AuthIdentity, Invitation, Tenant, User, WebSession
 from atlas.platform.oidc import IdentityClaims, OIDCError
 from atlas.platform.principal import Principal
+from atlas.platform.rbac import Role
 from atlas.platform.services import provision_tenant
-from atlas.policy.rbac import Role
 
 TOUCH_EVERY = timedelta(minutes=5)
 # The browser session's cookie: set at sign-in (atlas.platform.controllers), read per request (atlas.web.context).

@@ -20,8 +20,8 @@ from atlas.platform.checkpoints import (
     tenant_checkpoints,
 )
 from atlas.platform.principal import Principal
+from atlas.platform.rbac import Permission
 from atlas.platform.signing import SigningKey, SigningKeyMissing, load_signing_key, public_pem, trusted_keys
-from atlas.policy.rbac import Permission
 
 PEM_MEDIA_TYPE = "application/x-pem-file"
 

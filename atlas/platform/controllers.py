@@ -28,6 +28,7 @@ from atlas.platform.login import BINDING_COOKIE_PREFIX, FLOW_TTL, begin_login, b
 from atlas.platform.oidc import OIDCError
 from atlas.platform.principal import Principal
 from atlas.platform.rate_limit import RetryAfterRateLimitMiddleware
+from atlas.platform.rbac import Permission
 from atlas.platform.schemas import (
     ApiTokenCreate,
     ApiTokenCreated,
@@ -42,7 +43,6 @@ from atlas.platform.schemas import (
     audit_event_read,
     member_read,
 )
-from atlas.policy.rbac import Permission
 from atlas.web import paging
 
 log = structlog.get_logger("atlas.auth")

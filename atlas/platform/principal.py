@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from atlas.platform.audit import Actor
-from atlas.policy.rbac import PLATFORM_ADMIN, Permission, has_permission
+from atlas.platform.rbac import PLATFORM_ADMIN, Permission, has_permission
 
 
 @dataclass(frozen=True, slots=True)

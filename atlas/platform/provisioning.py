@@ -14,7 +14,7 @@ from atlas.errors import NotFound
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.emails import normalise_email
 from atlas.platform.models import AuthIdentity, Tenant, User
-from atlas.policy.rbac import PLATFORM_ADMIN
+from atlas.platform.rbac import PLATFORM_ADMIN
 
 
 async def grant_platform_admin(session: AsyncSession, *, email: str, correlation_id: str) -> int:

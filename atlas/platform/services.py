@@ -22,8 +22,8 @@ from atlas.platform.audit import Actor, EventType, ensure_chain, record
 from atlas.platform.crypto import new_api_token
 from atlas.platform.emails import normalise_email
 from atlas.platform.models import ApiToken, AuditEvent, Invitation, Tenant, User, WebSession
+from atlas.platform.rbac import Role
 from atlas.platform.tenancy import TenantRepository
-from atlas.policy.rbac import Role
 
 ORG_TYPES = ("smb", "enterprise")
 USE_CASES = ("inventory_management",)

@@ -14,8 +14,8 @@ from atlas.bounds import NonNegativeInt32
 from atlas.db.engine import Database
 from atlas.errors import ValidationFailed
 from atlas.platform.principal import Principal
+from atlas.platform.rbac import Permission
 from atlas.policy import services
-from atlas.policy.rbac import Permission
 from atlas.policy.rules import PolicyRules
 
 

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atlas.bounds import int4_or_none
 from atlas.errors import NotFound
 from atlas.platform.principal import Principal
+from atlas.platform.rbac import Permission
 from atlas.policy import services
-from atlas.policy.rbac import Permission
 from atlas.policy.rules import APPROVER_ROLES, ENVIRONMENTS, PRIORITIES, TYPES, PolicyRules
 from atlas.web.pages import page, tenant_context_for
 

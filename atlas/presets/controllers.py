@@ -13,7 +13,7 @@ from atlas.db.engine import Database
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.i18n import request_lang, translate
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.presets import services
 from atlas.presets.loader import Preset, get_preset, load_presets
 

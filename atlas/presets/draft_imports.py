@@ -34,7 +34,7 @@ from atlas.i18n import request_lang, translate
 from atlas.mapping.models import Item
 from atlas.platform.audit import Actor, EventType, canonical_json, record
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.presets.imports import ImportFormat, Rendered, load_imports, render
 from atlas.presets.loader import load_presets
 

@@ -14,7 +14,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.i18n import request_lang
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.presets.controllers import preset_read
 from atlas.presets.loader import get_preset, load_presets
 from atlas.web.pages import page, tenant_context_for

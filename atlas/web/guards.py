@@ -10,7 +10,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from atlas.errors import Forbidden, Unauthenticated
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_UNVERIFIED = "atlas.csrf_unverified"  # scope state: a cookie session's write without its CSRF token

@@ -22,7 +22,7 @@ from atlas.i18n import direction
 from atlas.platform import platform_admin, services
 from atlas.platform.controllers import EVENT_TYPES, parse_time
 from atlas.platform.principal import Principal
-from atlas.policy.rbac import Permission, Role
+from atlas.platform.rbac import Permission, Role
 from atlas.web import paging
 from atlas.web.dependencies import request_lang
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
-    from atlas.workflows.runtime import runtime
+    from atlas.durable.runtime import runtime
 
 
 @dataclass

@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
 # Checks wait on the network, not the CPU: sixteen at a time keep a sweep of a thousand connectors to minutes (four
 # at a time, one slow or dead system held three others for its whole timeout).
 PARALLEL = 16
-# A check heartbeats through its waits (`atlas.workflows.heartbeat`): a worker that died mid-check is noticed
+# A check heartbeats through its waits (`atlas.durable.heartbeat`): a worker that died mid-check is noticed
 # after this long rather than after the whole start-to-close timeout.
 HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 

@@ -24,6 +24,7 @@ from atlas.approvals.activities import ACTIVITIES as APPROVAL_ACTIVITIES
 from atlas.billing.activities import billing_sweep, charge_renewal, reconcile_payments, renewal_next_step
 from atlas.config import Settings
 from atlas.connectors.activities import check_connector_health, list_all_connectors
+from atlas.durable.runtime import init_runtime
 from atlas.mapping.activities import begin_sync, finish_sync, sync_endpoint
 from atlas.wiring import wire
 from atlas.workflows.analysis import NightlyAnalysisWorkflow, TenantAnalysisWorkflow
@@ -32,7 +33,6 @@ from atlas.workflows.audit_seal import AuditSealWorkflow, seal_checkpoints
 from atlas.workflows.billing import BillingSweepWorkflow, SubscriptionRenewalWorkflow
 from atlas.workflows.connector_health import ConnectorHealthSweepWorkflow
 from atlas.workflows.housekeeping import HousekeepingWorkflow, sweep_expired
-from atlas.workflows.runtime import init_runtime
 from atlas.workflows.sync import ConnectorSyncWorkflow
 
 log = structlog.get_logger("atlas.worker")
@@ -103,7 +103,7 @@ async def reconcile_sync_schedules(client: Client, settings: Settings) -> int:
     from sqlalchemy import select
 
     from atlas.connectors.models import Connector
-    from atlas.workflows.runtime import runtime
+    from atlas.durable.runtime import runtime
     from atlas.workflows.schedules import set_sync_schedule
 
     async with runtime().db.system_session() as session:

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from atlas.policy.rbac import Permission
+from atlas.platform.rbac import Permission
 from atlas.web.app import create_app
 from tests.billing.conftest import set_state
 from tests.platform.test_roles import MATRIX, ZERO, normalise

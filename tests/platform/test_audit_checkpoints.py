@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from temporalio.client import Client
 
 from atlas.config import Settings
+from atlas.durable.runtime import init_runtime
 from atlas.platform.signing import checkpoint_message
 from atlas.workflows.audit_seal import AuditSealWorkflow
-from atlas.workflows.runtime import init_runtime
 from atlas.workflows.worker import build_worker, recurring
 
 

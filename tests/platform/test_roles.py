@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from atlas.policy.rbac import ROLE_PERMISSIONS, Permission, Role
+from atlas.platform.rbac import ROLE_PERMISSIONS, Permission, Role
 from atlas.web.app import create_app
 from atlas.web.guards import route_access
 

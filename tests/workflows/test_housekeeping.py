@@ -9,8 +9,8 @@ import httpx
 from temporalio.client import Client
 
 from atlas.config import Settings
+from atlas.durable.runtime import init_runtime
 from atlas.workflows.housekeeping import HousekeepingWorkflow
-from atlas.workflows.runtime import init_runtime
 from atlas.workflows.worker import build_worker, ensure_schedules
 from tests.services import atlas_server
 

@@ -6,7 +6,7 @@ that (a slow page, a ``Retry-After``, a request timed out and retried), through 
 server, a worker process, Atlas, PostgreSQL) and a real HTTP server that counts every request per page, and
 check that each page is read by one attempt only, that the run's counts are exact and that no row is written
 twice; and that a worker killed mid-sync resumes from the endpoint's checkpoint. The keepalive itself
-(`atlas.workflows.heartbeat`) is checked under Temporal's own activity test environment for what the stack
+(`atlas.durable.heartbeat`) is checked under Temporal's own activity test environment for what the stack
 cannot show on demand: it stops when the work ends, fails or is cancelled, and while failed work hangs in its
 teardown, but not when a cancellation inside the work is withdrawn.
 """
@@ -30,8 +30,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
+from atlas.durable.heartbeat import heartbeating
 from atlas.mapping.sync import WINDOW_OVERLAP
-from atlas.workflows.heartbeat import heartbeating
 from tests.sims.canary import CANARY
 
 SYSTEM = "held-inventory"
