@@ -34,11 +34,18 @@ if [ "$#" = "0" ]; then
   "$VENV/bin/ruff" check atlas tests $( [ -d benchmarks ] && echo benchmarks )
   "$VENV/bin/mypy" atlas
 fi
-# The whole suite runs in parallel test processes (pytest-xdist, one file per process at a time): most of
-# its time is spent waiting on real servers, so two processes share two cores well (docs/testing.md). Each process
-# has its own database, Temporal and Atlas. ATLAS_TEST_WORKERS=0 runs it in one process.
+# The whole suite runs in parallel test processes (pytest-xdist, one file per process at a time): most of its
+# time is spent waiting on real servers, so two processes per core (at most 8) keep the cores busy
+# (docs/testing.md). Each process has its own database, Temporal and Atlas. ATLAS_TEST_WORKERS=N chooses the
+# number; 0 runs the tests in one process. With arguments (a file, -k) one process unless it is set.
 PARALLEL=()
-WORKERS="${ATLAS_TEST_WORKERS:-$( [ "$#" = "0" ] && echo 2 || echo 0 )}"
+if [ "$#" = "0" ]; then
+  cores="$(nproc)"
+  DEFAULT_WORKERS=$(( cores * 2 < 8 ? cores * 2 : 8 ))
+else
+  DEFAULT_WORKERS=0
+fi
+WORKERS="${ATLAS_TEST_WORKERS:-$DEFAULT_WORKERS}"
 if [ "$WORKERS" != "0" ]; then
   PARALLEL=(-n "$WORKERS" --dist loadfile)
 fi
