@@ -10,21 +10,49 @@ from __future__ import annotations
 import base64
 import hashlib
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from atlas.moyasar_keys import key_problems
 
-if TYPE_CHECKING:
-    from atlas.execution_lock.network import NetworkPolicy
-
 DEV_SECRET_KEY = "atlas-development-secret-key-do-not-use-in-production"
 
 
 class SettingsError(ValueError):
     """A setting is missing or unsafe; the message says which and what to do."""
+
+
+def allowed_host_ports(value: str) -> list[tuple[str, int]]:
+    """``ATLAS_ALLOWED_PRIVATE_HOSTS`` (``"erp.local:8443,10.0.0.5:443,[fd00::1]:443"``) as its entries' hosts, as
+    written (an IPv6 address without its brackets), and ports.
+
+    Only the setting's form: every entry names its port, and an entry without one raises `ValueError` naming it, so
+    a deployment with an old-style list refuses to start rather than open every port of the host. It sits here, with
+    the settings, so that validating them needs nothing above the base layer; the execution lock normalises the hosts
+    and builds its network policy from them (`atlas.execution_lock.network.NetworkPolicy.from_settings`)."""
+    entries: list[tuple[str, int]] = []
+    for raw in value.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        if entry.startswith("["):
+            host, bracket, rest = entry[1:].partition("]")
+            port_text = rest[1:] if bracket and rest.startswith(":") else ""
+        else:
+            host, colon, port_text = entry.rpartition(":")
+            if not colon or ":" in host:
+                host, port_text = entry, ""
+        if not host or not port_text:
+            raise ValueError(
+                f"ATLAS_ALLOWED_PRIVATE_HOSTS: {entry!r} names no port; write host:port (erp.local:8443), "
+                "an IPv6 address in brackets ([fd00::1]:443)"
+            )
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise ValueError(f"ATLAS_ALLOWED_PRIVATE_HOSTS: {entry!r} has no valid port (1-65535)")
+        entries.append((host, int(port_text)))
+    return entries
 
 
 class Settings(BaseSettings):
@@ -66,7 +94,8 @@ class Settings(BaseSettings):
     # or the host is listed (an on-premises ERP): SSRF protection.
     allow_private_networks: bool = Field(default=False, validation_alias="ATLAS_ALLOW_PRIVATE_NETWORKS")
     # host:port pairs ("erp.local:8443,10.0.0.5:443,[fd00::1]:443"): an allowed host opens that port only, and an
-    # entry without a port refuses the start (atlas.execution_lock.network.parse_allowed_hosts).
+    # entry without a port refuses the start (allowed_host_ports, above). Both settings are read by the execution
+    # lock, which builds its network policy from them (atlas.execution_lock.network.NetworkPolicy.from_settings).
     allowed_private_hosts: str = Field(default="", validation_alias="ATLAS_ALLOWED_PRIVATE_HOSTS")
     connector_health_interval_seconds: int = Field(default=900, validation_alias="ATLAS_CONNECTOR_HEALTH_SECONDS")
     sync_heartbeat_seconds: int = Field(default=30, validation_alias="ATLAS_SYNC_HEARTBEAT_SECONDS")
@@ -166,9 +195,7 @@ class Settings(BaseSettings):
     @field_validator("allowed_private_hosts")
     @classmethod
     def _allowed_hosts_name_ports(cls, value: str) -> str:
-        from atlas.execution_lock.network import parse_allowed_hosts
-
-        parse_allowed_hosts(value)  # raises, naming the entry that has no port
+        allowed_host_ports(value)  # raises, naming the entry that has no port
         return value
 
     @field_validator("db_app_role")
@@ -253,12 +280,6 @@ class Settings(BaseSettings):
     def sync_database_url(self) -> str:
         """The same database through psycopg, for Alembic and the CLI's synchronous work."""
         return "postgresql+psycopg://" + self.database_url.split("://", 1)[1]
-
-    def network_policy(self) -> NetworkPolicy:
-        from atlas.execution_lock.network import NetworkPolicy, parse_allowed_hosts
-
-        hosts = parse_allowed_hosts(self.allowed_private_hosts)
-        return NetworkPolicy(allow_private=self.allow_private_networks, allowed_hosts=hosts)
 
     def fernet_key(self) -> bytes:
         if self.encryption_key:

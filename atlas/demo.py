@@ -416,15 +416,16 @@ async def refresh_demo_data(timeout: float = 180) -> str:
 
     from atlas.config import get_settings
     from atlas.connectors import services as connector_services
+    from atlas.connectors.schedules import set_sync_schedule
+    from atlas.connectors.sync_request import SyncRequest
     from atlas.db.engine import Database
+    from atlas.execution_lock import NetworkPolicy
     from atlas.mapping import sync
-    from atlas.mapping.activities import SyncRequest
     from atlas.mapping.demo_setup import provision_demo_connector
     from atlas.platform import provisioning
     from atlas.platform.audit import Actor
     from atlas.platform.crypto import SecretBox
     from atlas.wiring import wire
-    from atlas.workflows.schedules import set_sync_schedule
 
     wire()  # this process creates and syncs the demo connector: plan limits through the platform
 
@@ -443,7 +444,7 @@ async def refresh_demo_data(timeout: float = 180) -> str:
                 tenant_id=tenant_id,
                 base_url=f"http://127.0.0.1:{ERP_PORT}",
                 box=box,
-                network=settings.network_policy(),
+                network=NetworkPolicy.from_settings(settings),
                 actor=actor,
                 correlation_id="demo-setup",
             )
@@ -451,7 +452,7 @@ async def refresh_demo_data(timeout: float = 180) -> str:
             connector_id = connector.id
             _, endpoints = await connector_services.get_connector(session, connector_id)
             config = connector_services.connector_config(connector, endpoints, box)
-        results = await connector_services.check_connector(config, network=settings.network_policy())
+        results = await connector_services.check_connector(config, network=NetworkPolicy.from_settings(settings))
         async with database.tenant_session(tenant_id) as session:
             health = await connector_services.record_health(
                 session, connector_id, results, trigger="manual", actor=actor, correlation_id="demo-setup"

@@ -117,6 +117,7 @@ async def prepare(database: Any, base_url: str, total: int, page_size: int) -> t
     from atlas.config import Settings
     from atlas.connectors import services as connectors
     from atlas.connectors.schemas import ConnectorCreate
+    from atlas.execution_lock import NetworkPolicy
     from atlas.mapping import services as mappings
     from atlas.mapping.writer import write_batch
     from atlas.platform.audit import Actor
@@ -153,7 +154,7 @@ async def prepare(database: Any, base_url: str, total: int, page_size: int) -> t
             actor=actor,
             correlation_id="bench",
             box=SecretBox(settings.fernet_key()),
-            network=settings.network_policy().__class__(allow_private=True),
+            network=NetworkPolicy(allow_private=True),
         )
         await mappings.create_mapping(
             session,

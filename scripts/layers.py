@@ -40,19 +40,24 @@ LAYERS: dict[str, int] = {
     "atlas.i18n": 0,
     "atlas.moyasar_keys": 0,
     "atlas.db": 0,
+    # The request parameters every controller and page parses the same way (limit, offset, cursor, page, text).
+    "atlas.web.params": 0,
     # 1: tenants, users, sessions, roles and permissions, audit trail, entitlements (what a tenant's plan allows).
     "atlas.platform": 1,
     # 2: the execution lock, the bottom of the trusted base: it depends on nothing above the platform; and what every
     # component's Temporal activities stand on (the worker's database and settings, the heartbeat helper).
     "atlas.execution_lock": 2,
     "atlas.durable": 2,
+    # The web layer's lower half: what every component's pages and controllers share (layout, guards, dependencies,
+    # formatting). The app factory and the pages that assemble several components stay in ``atlas.web``, on top.
+    "atlas.web.ui": 2,
     # 3: reading customer systems, and turning what they answer into canonical rows.
     "atlas.connectors": 3,
     "atlas.mapping": 4,
     "atlas.presets": 5,
-    # 6: deciding: policies, the analysis and its recommendations, the approvals that act on them.
-    "atlas.policy": 6,
-    "atlas.ai_engine": 7,
+    # 6: deciding: the analysis and its recommendations, the policies that check them, the approvals that act on them.
+    "atlas.ai_engine": 6,
+    "atlas.policy": 7,
     "atlas.approvals": 8,
     # 9: billing: plans, trial, subscriptions, payments, invoices (writes the entitlements the platform keeps).
     "atlas.billing": 9,
@@ -64,6 +69,8 @@ LAYERS: dict[str, int] = {
     "atlas.web": 12,
     # 13: entry points nothing imports: the command line, the demo, every table for Alembic.
     "atlas.models": 13,
+    # Alembic's environment: an entry point Alembic runs, which needs every table (atlas.models); nothing imports it.
+    "atlas.db.migrations": 13,
     "atlas.cli": 13,
     "atlas.audit_cli": 13,
     "atlas.demo": 13,
@@ -82,7 +89,15 @@ class Graph:
 
 
 def component_of(module: str) -> str:
-    return ".".join(module.split(".")[:2])
+    """The component a module belongs to: its top-level name under ``atlas/`` (``atlas.billing``), or the longest
+    sub-package or module that ``LAYERS`` names on its own (``atlas.web.ui``, ``atlas.db.migrations``) — a package
+    whose parts sit in different layers lists each part."""
+    parts = module.split(".")
+    for end in range(len(parts), 2, -1):
+        candidate = ".".join(parts[:end])
+        if candidate in LAYERS:
+            return candidate
+    return ".".join(parts[:2])
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:

@@ -1,20 +1,21 @@
-"""Temporal activities of the AI engine: thin, calling the services."""
+"""Temporal activities of the AI engine: thin, calling the services.
+
+The analysis activity itself (``ai.analyse_tenant``) is ``atlas.approvals.analysis_runs.analyse_tenant``: an
+analysis run reads the policy's service levels and tells the approval workflows what it changed, so it is composed
+in the approvals, above the AI engine and the policy. Its request (:class:`AnalysisRequest`) stays here, with the
+activity that lists the tenants to analyse; whether a tenant's subscription allows background work is asked of the
+platform's entitlements (billing answers there), not of billing.
+"""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from temporalio import activity
 
-from atlas.ai_engine import services
-from atlas.approvals import hooks as approval_hooks
-from atlas.approvals.dispatch import notify
-from atlas.billing.services import background_work_refused
 from atlas.durable.runtime import runtime
 from atlas.platform.audit import all_tenant_ids
-from atlas.policy.services import analysis_settings
+from atlas.platform.entitlements import plan_limits
 
 
 @dataclass
@@ -22,26 +23,6 @@ class AnalysisRequest:
     tenant_id: str
     trigger: str = "sync"
     sync_run_id: str | None = None
-
-
-@activity.defn(name="ai.analyse_tenant")
-async def analyse_tenant(request: AnalysisRequest) -> dict[str, Any]:
-    tenant_id = uuid.UUID(request.tenant_id)
-    async with runtime().db.tenant_session(tenant_id) as session:
-        refused = await background_work_refused(session)
-        if refused is not None:
-            # No analyses for a tenant whose subscription gives no access now; the reason is the result.
-            return {"skipped": refused}
-        outcome = await services.analyse_tenant(
-            session,
-            trigger=request.trigger,
-            sync_run_id=uuid.UUID(request.sync_run_id) if request.sync_run_id else None,
-            settings=await analysis_settings(session),  # the policy's service levels
-        )
-        changes = approval_hooks.take(session)
-    # Committed: start the new recommendations' approval workflows, tell revised and retired ones.
-    await notify(activity.client(), runtime().settings, tenant_id, changes)
-    return outcome
 
 
 @activity.defn(name="ai.tenants_with_data")
@@ -54,6 +35,6 @@ async def tenants_with_data() -> list[str]:
         with_data = {row[0] for row in rows}
         # Only tenants whose subscription gives full access now (trial or active).
         for tenant_id in list(with_data):
-            if await background_work_refused(session, tenant_id) is not None:
+            if await plan_limits().background_work_refused(session, tenant_id) is not None:
                 with_data.discard(tenant_id)
     return [str(t) for t in ids if t in with_data]

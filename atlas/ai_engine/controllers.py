@@ -1,4 +1,9 @@
-"""Recommendations, anomalies and forecasts over HTTP."""
+"""Recommendations, anomalies and forecasts over HTTP: the routes that read the AI engine's own data.
+
+Analysing now (``POST /api/recommendations``) and changing a recommendation's quantity
+(``PATCH /api/recommendations/{id}``) reach the approval workflows, and the analysis reads the policy's service
+levels: they are ``atlas.approvals.recommendation_controllers``, above the AI engine, on the same paths.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +11,15 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.ai_engine import services
 from atlas.ai_engine.schemas import ForecastRead
-from atlas.approvals import hooks as approval_hooks
-from atlas.approvals.controllers import change_recommendation
-from atlas.approvals.dispatch import notify_safely
-from atlas.approvals.schemas import ChangeIn
-from atlas.db.engine import Database
-from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
-from atlas.policy.services import analysis_settings
-from atlas.web import paging
+from atlas.web import params as paging
 
 
 class RecommendationController(Controller):
@@ -57,39 +55,9 @@ class RecommendationController(Controller):
             cursor_key=paging.cursor_key(request),
         )
 
-    @post("/", opt={"permission": Permission.DECIDE_RECOMMENDATIONS}, status_code=200)
-    async def analyse_now(
-        self,
-        request: Request[Any, Any, Any],
-        database: NamedDependency[Database],
-        principal: NamedDependency[Principal],
-    ) -> dict[str, Any]:
-        """Run an analysis of the tenant now; returns what it produced."""
-        async with database.tenant_session(principal.tenant_id) as session:
-            settings = await analysis_settings(session)  # the policy's service levels
-            outcome = await services.analyse_tenant(session, trigger="manual", settings=settings)
-            outcome["recommendations"] = (await services.list_recommendations(session, limit=500))["items"]
-            changes = approval_hooks.take(session)
-        # Committed: the new recommendations' approval workflows start, revised and retired ones are told.
-        await notify_safely(request.app.state.temporal, request.app.state.settings, principal.tenant_id, changes)
-        return outcome
-
     @get("/{recommendation_id:uuid}", opt={"permission": Permission.READ})
     async def read(self, db: NamedDependency[AsyncSession], recommendation_id: FromPath[uuid.UUID]) -> dict[str, Any]:
         return await services.get_recommendation(db, recommendation_id)
-
-    @patch("/{recommendation_id:uuid}", opt={"permission": Permission.DECIDE_RECOMMENDATIONS}, status_code=200)
-    async def change(
-        self,
-        request: Request[Any, Any, Any],
-        database: NamedDependency[Database],
-        principal: NamedDependency[Principal],
-        recommendation_id: FromPath[uuid.UUID],
-        data: ChangeIn,
-    ) -> dict[str, Any]:
-        """Change the quantity of a pending recommendation, with a reason: a new revision for the approval
-        workflow (earlier approvals no longer count; whoever changed it cannot approve it)."""
-        return await change_recommendation(request, database, principal, recommendation_id, data)
 
 
 class AnomalyController(Controller):

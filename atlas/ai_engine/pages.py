@@ -1,4 +1,6 @@
-"""The AI engine's pages: recommendations, one recommendation, anomalies, an item's forecasts, the dashboard's cards.
+"""The AI engine's pages: recommendations, anomalies, an item's forecasts, the dashboard's cards; and the rows and
+the chart of one recommendation's page, whose handler is `atlas.approvals.recommendation_pages` (the page shows the
+recommendation's approval too, and the approvals sit above the AI engine).
 
 Every page reads through `atlas.ai_engine.services`, the same functions as the JSON API. Filters
 and pages live in the query string (read leniently, as on the inventory browser). Charts are
@@ -29,18 +31,12 @@ from atlas.ai_engine.anomalies import evidence_strength
 from atlas.errors import NotFound
 from atlas.i18n import catalogue
 from atlas.mapping import inventory
-from atlas.mapping.data_pages import (
-    ItemRepo,
-    format_money,
-    format_quantity,
-    page_param,
-    pager,
-    text_param,
-    uuid_param,
-)
+from atlas.mapping.data_pages import ItemRepo
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
-from atlas.web.pages import page, tenant_context_for
+from atlas.web.params import page_param, text_param, uuid_param
+from atlas.web.ui.formatting import format_money, format_quantity, pager
+from atlas.web.ui.layout import page, tenant_context_for
 
 PAGE_SIZE = 50
 MAX_LOCATION_OPTIONS = 500
@@ -737,33 +733,6 @@ class AiPages(Controller):
             can_analyse=principal.can(Permission.DECIDE_RECOMMENDATIONS),
         )
 
-    @get("/app/recommendations/{recommendation_id:uuid}", opt={"permission": Permission.READ})
-    async def recommendation(
-        self,
-        request: Request[Any, Any, Any],
-        db: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
-        recommendation_id: FromPath[uuid.UUID],
-    ) -> Template:
-        from atlas.approvals.pages import approval_context  # the approval pages import this module
-
-        ctx = await tenant_context_for(db)
-        rec = recommendation_row(await ai.get_recommendation(db, recommendation_id))
-        evidence = rec.get("evidence") or {}
-        row = await ai.RecommendationRepo(db).get(recommendation_id)
-        return page(
-            request,
-            "ai/recommendation.html",
-            nav="recommendations",
-            rec=rec,
-            signals=signal_entries(rec.get("signals_used")),
-            figures=figure_entries(plain_figures(evidence.get("figures"))),
-            statistics=figure_entries(statistics_figures(evidence.get("figures"))),
-            chart=demand_chart(evidence.get("history"), evidence.get("forecast")),
-            **await approval_context(db, row, principal),
-            **ctx,
-        )
-
     @get("/app/anomalies", opt={"permission": Permission.READ})
     async def anomalies(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
         return await _filtered_list(
@@ -825,12 +794,11 @@ class AiPages(Controller):
         )
 
 
-async def dashboard_cards(db: AsyncSession) -> dict[str, Any]:
-    """`services.dashboard_summary` with its numbers formatted for the dashboard's cards."""
-    from atlas.approvals.pages import reminder_notices
-
+async def dashboard_cards(db: AsyncSession, approval_reminders: list[dict[str, Any]]) -> dict[str, Any]:
+    """`services.dashboard_summary` with its numbers formatted for the dashboard's cards, and the approvals about to
+    expire (issue 6) that the dashboard (above the approvals) reads from them and passes on."""
     summary = dict(await ai.dashboard_summary(db))
-    summary["approval_reminders"] = await reminder_notices(db)  # approvals about to expire (issue 6)
+    summary["approval_reminders"] = approval_reminders
     summary["stale_connectors"] = [
         {**row, "age_text": format_number(row.get("age_days"))} for row in summary.get("stale_connectors") or []
     ]

@@ -18,6 +18,7 @@ import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.ai_engine import changes
 from atlas.ai_engine.analysis import AnalysisOutput, AnalysisSettings, Movements, SeriesInputs, analyse_matrix
 from atlas.ai_engine.anomalies import Anomaly as Found
 from atlas.ai_engine.anomalies import same_episode
@@ -26,7 +27,6 @@ from atlas.ai_engine.lead_times import learn as learn_lead_times
 from atlas.ai_engine.models import AnalysisRun, Anomaly, Forecast, Recommendation
 from atlas.ai_engine.position import DEFAULT_LEAD_DAYS, apply_lead_times, lead_time_observations, load_position
 from atlas.ai_engine.position import apply as apply_position
-from atlas.approvals import hooks as approval_hooks
 from atlas.config import get_settings
 from atlas.db import paging
 from atlas.db.base import utcnow
@@ -651,7 +651,7 @@ async def _store_recommendations(
                 refreshed += 1
                 continue
             await repo.update_values(row, update_count=row.update_count + 1, **values)
-            approval_hooks.note(session, "revised", row.id)  # a new revision: its approval starts over
+            changes.note(session, "revised", row.id)  # a new revision: its approval starts over
             updated += 1
             continue
         correlation_id = f"rec-{uuid.uuid4().hex}"
@@ -684,12 +684,12 @@ async def _store_recommendations(
                 "analysis_run_id": str(run_id),
             },
         )
-        approval_hooks.note(session, "created", row.id)  # its approval workflow starts once this commits
+        changes.note(session, "created", row.id)  # its approval workflow starts once this commits
         new += 1
     for key, row in pending.items():
         if key not in seen:
             await repo.update_values(row, status="retired", retired_at=now, updated_at=now)
-            approval_hooks.note(session, "retired", row.id)
+            changes.note(session, "retired", row.id)
             await record(
                 session,
                 EventType.RECOMMENDATION_RETIRED,

@@ -19,19 +19,18 @@ from litestar.params import FromPath, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WorkflowUpdateFailedError
 
+from atlas.ai_engine.changes import Changes
 from atlas.ai_engine.services import get_recommendation
 from atlas.approvals import dispatch, services
-from atlas.approvals.hooks import Changes
 from atlas.approvals.schemas import ApproveIn, BulkIn, ChangeIn, RejectIn
 from atlas.approvals.services import Vote, VoteOutcome, translated
 from atlas.config import Settings
 from atlas.db.engine import Database
 from atlas.errors import AtlasError, Conflict, NotFound, Unavailable, ValidationFailed
-from atlas.i18n import translate
+from atlas.i18n import request_lang, translate
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
-from atlas.web import paging
-from atlas.web.dependencies import request_lang
+from atlas.web import params as paging
 
 log = structlog.get_logger("atlas.approvals")
 DECIDE_TIMEOUT = 30.0
@@ -149,7 +148,8 @@ async def change_recommendation(
 ) -> dict[str, Any]:
     """Change the quantity of a pending recommendation (a reason is required). It becomes a new revision:
     earlier approvals no longer count, policy is evaluated again, and whoever changed it cannot approve it.
-    (Served as ``PATCH /api/recommendations/{id}`` by the AI engine's controller, which owns that path.)"""
+    (Served as ``PATCH /api/recommendations/{id}`` by ``atlas.approvals.recommendation_controllers``, on the path
+    of the AI engine's recommendation readers.)"""
     quantity = _quantity(data.quantity)
     reason = (data.reason or "").strip()
     if not reason:

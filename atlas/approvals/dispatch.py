@@ -16,7 +16,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from atlas.approvals.hooks import Changes
+from atlas.ai_engine.changes import Changes
 from atlas.approvals.requests import ApprovalRequest
 from atlas.approvals.services import Vote, VoteOutcome
 from atlas.config import Settings

@@ -31,8 +31,8 @@ from atlas.platform.audit import EventType, record
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
 from atlas.platform.tenancy import TenantRepository
-from atlas.web import paging
-from atlas.web.guards import CSRF_UNVERIFIED, SAFE_METHODS
+from atlas.web import params as paging
+from atlas.web.ui.guards import CSRF_UNVERIFIED, SAFE_METHODS
 
 # Every method HTTP has, so no verb reaches anything but the lock (Litestar adds no OPTIONS handler of its own).
 EXECUTE_METHODS = [

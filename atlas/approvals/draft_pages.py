@@ -13,9 +13,10 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.execution_lock import services
-from atlas.mapping.data_pages import page_param, pager, pretty_json
 from atlas.platform.rbac import Permission
-from atlas.web.pages import page, tenant_context_for
+from atlas.web.params import page_param
+from atlas.web.ui.formatting import pager, pretty_json
+from atlas.web.ui.layout import page, tenant_context_for
 
 PAGE_SIZE = 50
 

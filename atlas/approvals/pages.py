@@ -1,6 +1,7 @@
 """The approval pages: the approval queue (`/app/approvals`), and the approval parts of a recommendation's page
-(policy result, votes, dry run and its draft, approve / reject, the timeline), built from the same services
-as the API. Words come from the catalogue, so both languages switch without a reload."""
+(policy result, votes, dry run and its draft, approve / reject, the timeline; the page is
+`atlas.approvals.recommendation_pages`), built from the same services as the API. Words come from the catalogue,
+so both languages switch without a reload."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from atlas.approvals import services
 from atlas.config import Settings
 from atlas.i18n import catalogue
 from atlas.mapping import inventory
-from atlas.mapping.data_pages import page_param, pager, text_param, uuid_param
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
-from atlas.web.pages import page, tenant_context_for
+from atlas.web.params import page_param, text_param, uuid_param
+from atlas.web.ui.formatting import pager
+from atlas.web.ui.layout import page, tenant_context_for
 
 PAGE_SIZE = 50
 TABS = ("mine", "team")

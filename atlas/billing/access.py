@@ -1,6 +1,6 @@
 """The subscription guard: what each subscription state allows, enforced on the server for every route.
 
-It runs after `atlas.web.guards.authorize` (so the person is known and may call the route at all) and
+It runs after `atlas.web.ui.guards.authorize` (so the person is known and may call the route at all) and
 uses the tenant's *effective* state, so a trial past its end is blocked before the sweep has run.
 Billing routes declare ``opt={"billing": True}``; routes open to any signed-in person (sign-out,
 who-am-I, onboarding) count as account routes; public routes, the platform admin's cross-tenant routes
@@ -23,7 +23,7 @@ from atlas.billing.states import Access, Status, SubscriptionView, allows, effec
 from atlas.db.base import utcnow
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
-from atlas.web.guards import SAFE_METHODS
+from atlas.web.ui.guards import SAFE_METHODS
 
 EXEMPT = None
 _CACHED = "subscription_status"

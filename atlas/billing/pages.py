@@ -20,7 +20,7 @@ from atlas.i18n import translate
 from atlas.platform import platform_admin
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
-from atlas.web.pages import page, tenant_context_for
+from atlas.web.ui.layout import page, tenant_context_for
 
 READ = {"permission": Permission.READ, "billing": True}
 PAYMENT_OUTCOMES = ("paid", "failed", "mismatch", "pending")

@@ -10,6 +10,7 @@ from temporalio import activity
 from atlas.connectors import services
 from atlas.durable.heartbeat import heartbeating
 from atlas.durable.runtime import runtime
+from atlas.execution_lock import NetworkPolicy
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.platform.audit import Actor
 
@@ -51,7 +52,9 @@ async def check_connector_health(target: ConnectorTarget) -> str:
         connector_id=connector_id,
     )
     results = await heartbeating(
-        lambda _: services.check_connector(config, network=rt.settings.network_policy(), on_blocked=on_blocked)
+        lambda _: services.check_connector(
+            config, network=NetworkPolicy.from_settings(rt.settings), on_blocked=on_blocked
+        )
     )
     async with rt.db.tenant_session(tenant_id) as session:
         return await services.record_health(

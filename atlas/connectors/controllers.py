@@ -12,14 +12,15 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.connectors import services
+from atlas.connectors.schedules import set_sync_schedule
 from atlas.connectors.schemas import ConnectorCreate, ConnectorHealthRead, ConnectorRead, ConnectorUpdate
 from atlas.db.engine import Database
 from atlas.errors import Unavailable
+from atlas.execution_lock import NetworkPolicy
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.i18n import request_lang
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
-from atlas.workflows.schedules import set_sync_schedule
 
 log = structlog.get_logger("atlas.connectors")
 
@@ -65,7 +66,7 @@ class ConnectorController(Controller):
             actor=principal.actor,
             correlation_id=correlation_id,
             box=state.secret_box,
-            network=state.settings.network_policy(),
+            network=NetworkPolicy.from_settings(state.settings),
         )
         if connector.sync_interval_minutes:
             await apply_schedule(request, principal.tenant_id, connector.id, connector.sync_interval_minutes)
@@ -97,7 +98,7 @@ class ConnectorController(Controller):
             actor=principal.actor,
             correlation_id=correlation_id,
             box=state.secret_box,
-            network=state.settings.network_policy(),
+            network=NetworkPolicy.from_settings(state.settings),
         )
         if data.sync_interval_minutes is not None:
             await apply_schedule(request, principal.tenant_id, connector.id, connector.sync_interval_minutes)
@@ -134,7 +135,7 @@ class ConnectorController(Controller):
             config = services.connector_config(connector, endpoints, state.secret_box)
         results = await services.check_connector(
             config,
-            network=state.settings.network_policy(),
+            network=NetworkPolicy.from_settings(state.settings),
             on_blocked=blocked_auditor(
                 database,
                 tenant_id=principal.tenant_id,

@@ -18,6 +18,9 @@ connection is then made to one of those checked addresses and to nothing else
 (`atlas.execution_lock.transport` pins it), so a name that resolves to a public
 address for the check and to ``127.0.0.1`` a moment later (DNS rebinding) never
 reaches ``127.0.0.1``.
+
+The policy is built here from the two settings (`NetworkPolicy.from_settings`): the settings only check the
+allow-list's form (`atlas.config.allowed_host_ports`, in the base layer) and never import the lock.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import ipaddress
 import socket
 from dataclasses import dataclass, field
 
+from atlas.config import Settings, allowed_host_ports
 from atlas.errors import AtlasError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -61,31 +65,13 @@ def normalise_host(host: str) -> str:
 
 
 def parse_allowed_hosts(value: str) -> frozenset[HostPort]:
-    """``"erp.local:8443,10.0.0.5:443,[fd00::1]:443"`` as ``{("erp.local", 8443), ...}``.
+    """``"erp.local:8443,10.0.0.5:443,[fd00::1]:443"`` as ``{("erp.local", 8443), ...}``, each host as
+    `normalise_host` spells it.
 
-    Every entry names its port: an entry without one raises `ValueError` naming the entry, so a deployment with
-    an old-style list refuses to start rather than open every port of the host."""
-    allowed: set[HostPort] = set()
-    for raw in value.split(","):
-        entry = raw.strip()
-        if not entry:
-            continue
-        if entry.startswith("["):
-            host, bracket, rest = entry[1:].partition("]")
-            port_text = rest[1:] if bracket and rest.startswith(":") else ""
-        else:
-            host, colon, port_text = entry.rpartition(":")
-            if not colon or ":" in host:
-                host, port_text = entry, ""
-        if not host or not port_text:
-            raise ValueError(
-                f"ATLAS_ALLOWED_PRIVATE_HOSTS: {entry!r} names no port; write host:port (erp.local:8443), "
-                "an IPv6 address in brackets ([fd00::1]:443)"
-            )
-        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-            raise ValueError(f"ATLAS_ALLOWED_PRIVATE_HOSTS: {entry!r} has no valid port (1-65535)")
-        allowed.add((normalise_host(host), int(port_text)))
-    return frozenset(allowed)
+    Every entry names its port: an entry without one raises `ValueError` naming the entry (the settings refuse the
+    same value at start-up with the same words, through the same `atlas.config.allowed_host_ports`), so a deployment
+    with an old-style list refuses to start rather than open every port of the host."""
+    return frozenset((normalise_host(host), port) for host, port in allowed_host_ports(value))
 
 
 def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
@@ -144,6 +130,15 @@ class Destination:
 class NetworkPolicy:
     allow_private: bool = False
     allowed_hosts: frozenset[HostPort] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> NetworkPolicy:
+        """This deployment's policy: ``ATLAS_ALLOW_PRIVATE_NETWORKS`` and ``ATLAS_ALLOWED_PRIVATE_HOSTS``. The lock
+        reads the settings (they sit below it) rather than the settings building the lock's policy."""
+        return cls(
+            allow_private=settings.allow_private_networks,
+            allowed_hosts=parse_allowed_hosts(settings.allowed_private_hosts),
+        )
 
     def is_forbidden_address(self, address: IPAddress) -> bool:
         return is_forbidden_address(address)

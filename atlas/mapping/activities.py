@@ -9,20 +9,13 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from atlas.connectors.sync_request import SyncRequest
 from atlas.durable.heartbeat import heartbeating
 from atlas.durable.runtime import runtime
+from atlas.execution_lock import NetworkPolicy
 from atlas.mapping import sync
 from atlas.mapping.sync_types import SyncPlan
 from atlas.platform.audit import Actor
-
-
-@dataclass
-class SyncRequest:
-    tenant_id: str
-    connector_id: str
-    run_id: str | None = None
-    trigger: str = "manual"
-    heartbeat_seconds: int = 30
 
 
 @dataclass
@@ -68,7 +61,7 @@ async def sync_endpoint(step: SyncStep) -> dict[str, Any]:
                 run_id=uuid.UUID(step.run_id),
                 endpoint_key=step.endpoint_key,
                 box=rt.secret_box,
-                network=rt.settings.network_policy(),
+                network=NetworkPolicy.from_settings(rt.settings),
                 heartbeat=progress,
             )
         )

@@ -15,12 +15,13 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from atlas.bounds import INT4_MAX, PositiveInt32
 from atlas.config import Settings
+from atlas.connectors.sync_request import SyncRequest
 from atlas.db.engine import Database
 from atlas.errors import Conflict, Unavailable, ValidationFailed
+from atlas.execution_lock import NetworkPolicy
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.i18n import request_lang
 from atlas.mapping import inventory, quarantine, services, sync
-from atlas.mapping.activities import SyncRequest
 from atlas.mapping.discovery_controllers import DiscoveryController
 from atlas.mapping.quarantine_controllers import CONTROLLERS as QUARANTINE_GROUP_CONTROLLERS
 from atlas.mapping.run_summary import run_summary
@@ -37,7 +38,7 @@ from atlas.mapping.schemas import (
 from atlas.platform.controllers import parse_time
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
-from atlas.web import paging
+from atlas.web import params as paging
 
 log = structlog.get_logger("atlas.sync")
 
@@ -156,7 +157,7 @@ class MappingController(Controller):
             spec=spec,
             limit=data.limit,
             box=state.secret_box,
-            network=state.settings.network_policy(),
+            network=NetworkPolicy.from_settings(state.settings),
             on_blocked=blocked_auditor(
                 database,
                 tenant_id=principal.tenant_id,

@@ -7,19 +7,21 @@ few actions (re-process, dismiss) go through the API from `static/data.js`.
 
 Query values are read leniently: a malformed id, date or page number is ignored (and the
 field marked), never a 400, because these are links people type and edit.
+
+The helpers other components' pages share moved below every component in issue 18's pages part: the query-string
+readers to `atlas.web.params`, the pager and the formatting to `atlas.web.ui.formatting`, the layout to
+`atlas.web.ui.layout`. What stays is mapping's own: these two pages and `ItemRepo` (pages above mapping read items
+through it).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from litestar import Controller, Request, get
-from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy import func
@@ -34,7 +36,9 @@ from atlas.mapping.quarantine_groups import Filters
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
 from atlas.platform.tenancy import TenantRepository
-from atlas.web.pages import page, tenant_context_for
+from atlas.web.params import page_param, text_param, uuid_param
+from atlas.web.ui.formatting import format_money, format_quantity, pager, pretty_json
+from atlas.web.ui.layout import page, tenant_context_for
 
 PAGE_SIZE = 50
 TABS = ("items", "locations", "balances", "movements", "open_orders")
@@ -68,24 +72,6 @@ class ItemRepo(TenantRepository[Item]):
 # --- reading the query string --------------------------------------------------------------------
 
 
-def text_param(params: MultiDict[str], name: str, limit: int = 100) -> str:
-    return (params.get(name) or "").strip()[:limit]
-
-
-def uuid_param(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
-
-
-def page_param(value: str) -> int:
-    try:
-        return max(1, min(int(value), 1_000_000))
-    except ValueError:
-        return 1
-
-
 def day_param(value: str, *, end: bool = False) -> datetime | None:
     """A date (``2024-05-01``) or a date and time; an end date includes its whole day. UTC when naive."""
     if not value:
@@ -98,60 +84,6 @@ def day_param(value: str, *, end: bool = False) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-# --- formatting ----------------------------------------------------------------------------------
-
-
-def format_quantity(value: Decimal | int | float | None, *, signed: bool = False) -> str:
-    """``1234.5000`` → ``1,234.5``; negatives with a true minus sign; ``+`` too when ``signed``."""
-    if value is None:
-        return "—"
-    number = Decimal(value)
-    text = f"{abs(number):,f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if number < 0:
-        return "\u2212" + text
-    return ("+" + text) if signed and number > 0 else text
-
-
-def format_money(value: Decimal | None) -> str | None:
-    """Two decimals (``12.50``), more only when the source has them (``0.1275``)."""
-    if value is None:
-        return None
-    number = Decimal(value)
-    if number == number.quantize(Decimal("0.01")):
-        return f"{number:,.2f}".replace("-", "\u2212")
-    return format_quantity(number)
-
-
-def pager(total: int, current: int, size: int = PAGE_SIZE) -> dict[str, Any]:
-    """Where this page sits: the range shown and the page links (``None`` marks a gap)."""
-    pages = max(1, math.ceil(total / size))
-    current = min(current, pages)
-    wanted = {1, pages, *range(current - 2, current + 3)}
-    links: list[int | None] = []
-    previous = 0
-    for number in sorted(n for n in wanted if 1 <= n <= pages):
-        if previous and number - previous > 1:
-            links.append(None)  # a gap: "…"
-        links.append(number)
-        previous = number
-    return {
-        "page": current,
-        "pages": pages,
-        "total": total,
-        "first": (current - 1) * size + 1 if total else 0,
-        "last": min(current * size, total),
-        "links": links,
-        "prev": current - 1 if current > 1 else None,
-        "next": current + 1 if current < pages else None,
-    }
-
-
-def pretty_json(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=False)
 
 
 # --- the inventory browser -----------------------------------------------------------------------

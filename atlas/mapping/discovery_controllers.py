@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.connectors import services as connector_services
 from atlas.db.engine import Database
+from atlas.execution_lock import NetworkPolicy
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.i18n import request_lang
 from atlas.mapping.discovery import discover, discover_base
@@ -47,7 +48,7 @@ class DiscoveryController(Controller):
         mappings (with a confidence per field) to apply in one step. Nothing is stored; secrets are not echoed."""
         state = request.app.state
         config = discovery_config(data, state.secret_box, principal.tenant_id)
-        network = state.settings.network_policy()
+        network = NetworkPolicy.from_settings(state.settings)
         await connector_services.check_reachable_network(network, config.base_url)
         return await discover_base(
             config,
@@ -79,7 +80,7 @@ class DiscoveryController(Controller):
             actor=principal.actor,
             correlation_id=correlation_id,
             box=state.secret_box,
-            network=state.settings.network_policy(),
+            network=NetworkPolicy.from_settings(state.settings),
         )
 
     @post("/connectors/{connector_id:uuid}/discover", opt={"permission": Permission.MANAGE_CONNECTORS}, status_code=200)
@@ -99,7 +100,7 @@ class DiscoveryController(Controller):
             config = connector_services.connector_config(connector, endpoints, state.secret_box)
         return await discover(
             config,
-            network=state.settings.network_policy(),
+            network=NetworkPolicy.from_settings(state.settings),
             on_blocked=blocked_auditor(
                 database,
                 tenant_id=principal.tenant_id,
@@ -134,5 +135,5 @@ class DiscoveryController(Controller):
             actor=principal.actor,
             correlation_id=correlation_id,
             box=state.secret_box,
-            network=state.settings.network_policy(),
+            network=NetworkPolicy.from_settings(state.settings),
         )

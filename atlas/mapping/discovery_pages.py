@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.connectors import services as connectors
 from atlas.mapping import services
-from atlas.web.pages import page, tenant_context_for
+from atlas.web.ui.layout import page, tenant_context_for
 
 # Authentication the start page offers; OAuth2 and session logins have presets and the full form.
 START_AUTH_KINDS = ("api_key", "header", "bearer", "basic", "none")

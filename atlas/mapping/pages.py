@@ -24,7 +24,7 @@ from atlas.mapping.canonical import CANONICAL_FIELDS
 from atlas.mapping.engine import TRANSFORMS
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
-from atlas.web.pages import page, tenant_context_for
+from atlas.web.ui.layout import page, tenant_context_for
 
 # Fields Atlas fills itself when the mapping leaves them empty (engine._finish_source), by resource.
 FILLED_BY_ATLAS: dict[tuple[str, str], str] = {

@@ -19,7 +19,7 @@ from atlas.mapping.quarantine_fix import add_lookup_entry
 from atlas.mapping.quarantine_groups import Filters, Group
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
-from atlas.web import paging
+from atlas.web import params as paging
 
 Key = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
 # An error keeps at most 60 characters of the offending value; a field name is a canonical field's (or a writer's).

@@ -43,7 +43,7 @@ from atlas.platform.schemas import (
     audit_event_read,
     member_read,
 )
-from atlas.web import paging
+from atlas.web import params as paging
 
 log = structlog.get_logger("atlas.auth")
 

@@ -9,6 +9,9 @@ and connectors (and mapping). Here the platform owns the question and neither si
 - connectors and mapping each count what they own (:data:`UsageCounter`), where their limit is checked;
 - the process's composition (``atlas.wiring.wire``: the web app, the worker, the demo, the tests) connects them once.
 
+The page layout (``atlas.web.ui.layout``) asks here too, for what its trial and billing notices show of the
+tenant's subscription (:class:`SubscriptionStanding`): it sits below billing, so it cannot read billing itself.
+
 Nothing answered is an error (:class:`EntitlementsNotWired`), never "no limit": a process that forgot the wiring
 fails loudly instead of letting a tenant past its plan.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +36,18 @@ class PlanLimit:
     feature: str
     limit: int | None
     plan_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionStanding:
+    """What the page layout shows of a tenant's subscription: its effective state now (``trial``, ``active``,
+    ``past_due``, ``cancelled``, ``expired``), its plan, when its trial ends, and when it ends because it is being
+    cancelled at the end of its period (None when it is not)."""
+
+    state: str
+    plan_id: str
+    trial_ends_at: datetime | None
+    cancel_at: datetime | None
 
 
 class PlanLimitReached(AtlasError):
@@ -55,6 +71,10 @@ class PlanLimits(Protocol):
 
     async def background_work_refused(self, session: AsyncSession, tenant_id: uuid.UUID | None = None) -> str | None:
         """Why scheduled syncs and analyses must not run for this tenant now, or None when they may."""
+        ...
+
+    async def standing(self, session: AsyncSession, tenant_id: uuid.UUID | None = None) -> SubscriptionStanding | None:
+        """The tenant's subscription as the page layout shows it (None before a subscription exists)."""
         ...
 
 
@@ -85,6 +105,13 @@ def plan_limits() -> PlanLimits:
     if _limits is None:
         raise EntitlementsNotWired("no plan limits in this process: call atlas.wiring.wire() at start-up")
     return _limits
+
+
+async def subscription_standing(
+    session: AsyncSession, tenant_id: uuid.UUID | None = None
+) -> SubscriptionStanding | None:
+    """The tenant's subscription as the page layout shows it (None before a subscription exists), from billing."""
+    return await plan_limits().standing(session, tenant_id)
 
 
 async def usage(session: AsyncSession, feature: str, tenant_id: uuid.UUID) -> int:

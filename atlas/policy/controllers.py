@@ -1,4 +1,9 @@
-"""Policies over HTTP: everyone in the tenant reads them; admins save new versions."""
+"""Policies over HTTP: everyone in the tenant reads them; admins save new versions.
+
+A saved version reaches the pending recommendations' approval workflows through the listener the process connected
+(``atlas.policy.listeners``, wired by ``atlas.wiring.wire`` to the approvals' dispatch): the policy sits below the
+approvals and does not import them.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,13 @@ from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.approvals.dispatch import policy_changed_safely
 from atlas.bounds import NonNegativeInt32
 from atlas.db.engine import Database
 from atlas.errors import ValidationFailed
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
 from atlas.policy import services
+from atlas.policy.listeners import policy_saved_listener
 from atlas.policy.rules import PolicyRules
 
 
@@ -54,6 +59,7 @@ class PolicyController(Controller):
             raise ValidationFailed(
                 "policy.invalid.note", field="note", limit=services.NOTE_MAX, extra={"field": "note"}
             )
+        tell = policy_saved_listener()  # before anything is saved: a process that forgot the wiring fails here
         async with database.tenant_session(principal.tenant_id) as session:
             _, active = await services.active_policy(session)
             rules = PolicyRules.from_json(services.merge_rules(active, data["rules"]))
@@ -63,7 +69,7 @@ class PolicyController(Controller):
         return Response(
             {"version": version, "rules": rules.to_json(), "pending": len(pending)},
             status_code=201,
-            background=BackgroundTask(policy_changed_safely, request.app.state.temporal, pending),
+            background=BackgroundTask(tell, request.app.state.temporal, pending),
         )
 
     @get("/versions/{version:int}", opt={"permission": Permission.READ})

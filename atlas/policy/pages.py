@@ -16,7 +16,7 @@ from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
 from atlas.policy import services
 from atlas.policy.rules import APPROVER_ROLES, ENVIRONMENTS, PRIORITIES, TYPES, PolicyRules
-from atlas.web.pages import page, tenant_context_for
+from atlas.web.ui.layout import page, tenant_context_for
 
 FIELDS = tuple(PolicyRules().to_json())
 

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.db.engine import Database
+from atlas.execution_lock import NetworkPolicy
 from atlas.execution_lock.audit import blocked_auditor
 from atlas.i18n import request_lang, translate
 from atlas.platform.principal import Principal
@@ -117,7 +118,7 @@ class PresetController(Controller):
             actor=principal.actor,
             correlation_id=correlation_id,
             box=state.secret_box,
-            network=state.settings.network_policy(),
+            network=NetworkPolicy.from_settings(state.settings),
             on_blocked=blocked_auditor(
                 database,
                 tenant_id=principal.tenant_id,

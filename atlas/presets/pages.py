@@ -17,7 +17,7 @@ from atlas.i18n import request_lang
 from atlas.platform.rbac import Permission
 from atlas.presets.controllers import preset_read
 from atlas.presets.loader import get_preset, load_presets
-from atlas.web.pages import page, tenant_context_for
+from atlas.web.ui.layout import page, tenant_context_for
 
 
 class PresetPages(Controller):

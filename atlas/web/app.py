@@ -23,8 +23,11 @@ from atlas.ai_engine.controllers import CONTROLLERS as AI_CONTROLLERS
 from atlas.ai_engine.pages import AiPages
 from atlas.approvals.controllers import CONTROLLERS as APPROVAL_CONTROLLERS
 from atlas.approvals.draft_controllers import CONTROLLERS as LOCK_CONTROLLERS
+from atlas.approvals.draft_imports import DraftImportController
 from atlas.approvals.draft_pages import DraftPages
 from atlas.approvals.pages import PAGES as APPROVAL_PAGES
+from atlas.approvals.recommendation_controllers import CONTROLLERS as RECOMMENDATION_WRITE_CONTROLLERS
+from atlas.approvals.recommendation_pages import RecommendationPages
 from atlas.billing.access import subscription_guard
 from atlas.billing.controllers import CONTROLLERS as BILLING_CONTROLLERS
 from atlas.billing.moyasar import client_from_settings
@@ -32,7 +35,6 @@ from atlas.billing.pages import PAGES as BILLING_PAGES
 from atlas.billing.tenant_controllers import CONTROLLERS as TENANT_CONTROLLERS
 from atlas.config import Settings, get_settings
 from atlas.connectors.controllers import ConnectorController
-from atlas.connectors.pages import ConnectorPages
 from atlas.db.engine import Database
 from atlas.i18n import LANGS, translate, translate_plural
 from atlas.mapping.controllers import CONTROLLERS as MAPPING_CONTROLLERS
@@ -46,11 +48,9 @@ from atlas.platform.oidc import OIDCClient
 from atlas.policy.controllers import CONTROLLERS as POLICY_CONTROLLERS
 from atlas.policy.pages import PolicyPages
 from atlas.presets.controllers import PresetController
-from atlas.presets.draft_imports import DraftImportController
 from atlas.presets.pages import PresetPages
+from atlas.web.connector_pages import ConnectorPages
 from atlas.web.context import RequestContextMiddleware
-from atlas.web.dependencies import DEPENDENCIES
-from atlas.web.guards import authorize
 from atlas.web.input_guard import InputGuardMiddleware
 from atlas.web.openapi import document_errors
 from atlas.web.pages import PAGE_CONTROLLERS
@@ -58,6 +58,8 @@ from atlas.web.problems import EXCEPTION_HANDLERS
 from atlas.web.proxies import trusted_proxy_middleware
 from atlas.web.security_headers import security_headers_hook
 from atlas.web.system import MetricsController, SystemController
+from atlas.web.ui.dependencies import DEPENDENCIES
+from atlas.web.ui.guards import authorize
 from atlas.wiring import wire
 from atlas.workflows.client import TemporalConnection
 
@@ -149,7 +151,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *AI_CONTROLLERS,
             AiPages,
             *APPROVAL_CONTROLLERS,
+            *RECOMMENDATION_WRITE_CONTROLLERS,  # after AI_CONTROLLERS: they join its recommendation paths
             *APPROVAL_PAGES,
+            RecommendationPages,
             *POLICY_CONTROLLERS,
             PolicyPages,
             *LOCK_CONTROLLERS,

@@ -29,8 +29,8 @@ from litestar.response import Redirect
 from litestar.routes import HTTPRoute
 
 from atlas.billing.access import access_kind
-from atlas.web.guards import SAFE_METHODS
 from atlas.web.problems import PROBLEM_JSON
+from atlas.web.ui.guards import SAFE_METHODS
 
 PROBLEM_SCHEMA_NAME = "ProblemDetails"
 

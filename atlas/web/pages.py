@@ -1,30 +1,36 @@
-"""Server-rendered pages. Each handler gathers its context through the same services as the API."""
+"""Server-rendered pages of the tenant and the platform: the landing page, sign-in, onboarding, the dashboard, the
+team, API tokens, the audit trail and the platform admin's tenants. Each handler gathers its context through the
+same services as the API.
+
+The top of the web layer: the dashboard assembles cards from the AI engine, the approvals and mapping, and nothing
+imports this module but the app. The layout every page shares (``page``, ``tenant_context_for``) moved down to
+``atlas.web.ui.layout`` in issue 18's pages part, so that the components' pages no longer import this module.
+"""
 
 from __future__ import annotations
 
-import math
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from litestar import Controller, MediaType, Request, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.ai_engine.pages import dashboard_cards
+from atlas.approvals.pages import reminder_notices
 from atlas.billing import onboarding, tenant_views
 from atlas.billing import services as billing
 from atlas.db.base import utcnow
 from atlas.db.engine import Database
-from atlas.i18n import direction
+from atlas.i18n import request_lang
 from atlas.platform import platform_admin, services
 from atlas.platform.controllers import EVENT_TYPES, parse_time
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission, Role
-from atlas.web import paging
-from atlas.web.dependencies import request_lang
+from atlas.web import params as paging
+from atlas.web.ui.layout import page, tenant_context_for
 
 DEMO_ACCOUNTS = [
     {"email": "admin@demo.atlas.sa", "role": "admin"},
@@ -32,62 +38,6 @@ DEMO_ACCOUNTS = [
     {"email": "owner@smb.demo.atlas.sa", "role": "admin"},
     {"email": "platform@atlas.sa", "role": "platform_admin"},
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class TrialInfo:
-    status: str
-    days_left: int
-    plan_id: str
-
-
-def days_left(ends_at: datetime | None, now: datetime | None = None) -> int:
-    """Whole days left, rounded up: 6 days and 1 hour left is 7 (SPEC 4's banner counts this way)."""
-    if ends_at is None:
-        return 0
-    remaining = (ends_at - (now or utcnow())).total_seconds()
-    return max(0, math.ceil(remaining / 86400))
-
-
-def base_context(request: Request[Any, Any, Any], **extra: Any) -> dict[str, Any]:
-    lang = request_lang(request)
-    principal = request.scope.get("user")
-    settings = request.app.state.settings
-    context: dict[str, Any] = {
-        "lang": lang,
-        "dir": direction(lang),
-        "principal": principal,
-        "csrf_token": principal.csrf_token if isinstance(principal, Principal) else None,
-        "tenant_name": None,
-        "demo_mode": settings.demo_mode,
-        "nav": None,
-        "trial": None,
-    }
-    context.update(extra)
-    return context
-
-
-async def tenant_context_for(db: NamedDependency[AsyncSession]) -> dict[str, Any]:
-    """What the layout shows of the signed-in tenant: its name and, during a trial, the days left."""
-    tenant = await services.TenantRepo(db).one_or_none()
-    subscription = await billing.current_subscription(db)
-    trial = None
-    state = billing.effective(subscription).value if subscription is not None else None
-    if subscription is not None and state == "trial":
-        trial = TrialInfo(state, days_left(subscription.trial_ends_at), subscription.plan_id)
-    return {
-        "tenant_name": tenant.name if tenant else None,
-        "trial": trial,
-        # The subscription's effective state, for the layout's billing notice (past due, cancelling).
-        "billing_state": state,
-        "billing_cancel_at": subscription.current_period_end
-        if subscription is not None and subscription.cancel_at_period_end
-        else None,
-    }
-
-
-def page(request: Request[Any, Any, Any], template: str, **context: Any) -> Template:
-    return Template(template, context=base_context(request, **context), media_type=MediaType.HTML)
 
 
 class PublicPages(Controller):
@@ -146,14 +96,14 @@ class TenantPages(Controller):
         ctx = await tenant_context_for(db)
         members = await services.UserRepo(db).count()
         recent = await services.audit_page(db, limit=8)
-        from atlas.ai_engine.pages import dashboard_cards  # the AI pages import this module
         from atlas.mapping.outcomes import sync_cards
 
         return page(
             request,
             "dashboard.html",
             nav="dashboard",
-            ai_summary=await dashboard_cards(db),
+            # approvals about to expire (issue 6): read here, above both, and shown among the AI's cards
+            ai_summary=await dashboard_cards(db, await reminder_notices(db)),
             sync_cards=await sync_cards(db, request_lang(request)),
             status=status,
             member_count=members,

@@ -9,7 +9,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from atlas.ai_engine.activities import AnalysisRequest, analyse_tenant, tenants_with_data
+    from atlas.ai_engine.activities import AnalysisRequest, tenants_with_data
+    from atlas.approvals.analysis_runs import analyse_tenant
     from atlas.workflows.sync import PostSyncRequest
 
 

@@ -23,20 +23,18 @@ with workflow.unsafe.imports_passed_through():
         reconcile_payments,
         renewal_next_step,
     )
+    from atlas.billing.scheduling import RENEWAL_CHANGED_SIGNAL, RENEWAL_WORKFLOW, renewal_workflow_id
 
 STEPS_BEFORE_CONTINUE_AS_NEW = 200
 
 
-def workflow_id(subscription_id: str) -> str:
-    return f"subscription-{subscription_id}"
-
-
-@workflow.defn(name="SubscriptionRenewal")
+# Its name, its signal's name and its id are billing's (`atlas.billing.scheduling`), which starts it by name.
+@workflow.defn(name=RENEWAL_WORKFLOW)
 class SubscriptionRenewalWorkflow:
     def __init__(self) -> None:
         self.nudged = False
 
-    @workflow.signal
+    @workflow.signal(name=RENEWAL_CHANGED_SIGNAL)
     def changed(self) -> None:
         """Something changed (a payment, a cancellation, a plan change): decide again now."""
         self.nudged = True
@@ -87,7 +85,7 @@ class BillingSweepWorkflow:
                 await workflow.start_child_workflow(
                     SubscriptionRenewalWorkflow.run,
                     request,
-                    id=workflow_id(request.subscription_id),
+                    id=renewal_workflow_id(request.subscription_id),
                     parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 )
                 started += 1

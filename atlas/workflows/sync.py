@@ -18,7 +18,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from atlas.mapping.activities import FinishRequest, SyncRequest, SyncStep, begin_sync, finish_sync, sync_endpoint
+    from atlas.connectors.sync_request import SyncRequest
+    from atlas.mapping.activities import FinishRequest, SyncStep, begin_sync, finish_sync, sync_endpoint
 
 
 @dataclass

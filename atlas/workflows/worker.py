@@ -19,8 +19,9 @@ from temporalio.client import (
 )
 from temporalio.worker import Worker
 
-from atlas.ai_engine.activities import analyse_tenant, tenants_with_data
+from atlas.ai_engine.activities import tenants_with_data
 from atlas.approvals.activities import ACTIVITIES as APPROVAL_ACTIVITIES
+from atlas.approvals.analysis_runs import analyse_tenant
 from atlas.billing.activities import billing_sweep, charge_renewal, reconcile_payments, renewal_next_step
 from atlas.config import Settings
 from atlas.connectors.activities import check_connector_health, list_all_connectors
@@ -103,8 +104,8 @@ async def reconcile_sync_schedules(client: Client, settings: Settings) -> int:
     from sqlalchemy import select
 
     from atlas.connectors.models import Connector
+    from atlas.connectors.schedules import set_sync_schedule
     from atlas.durable.runtime import runtime
-    from atlas.workflows.schedules import set_sync_schedule
 
     async with runtime().db.system_session() as session:
         rows = (

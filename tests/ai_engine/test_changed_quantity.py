@@ -111,7 +111,7 @@ def test_a_quantity_a_person_set_survives_a_new_analysis(tenant):
     assert Decimal(evidence["computed_value"]) == (unit_cost * now_computed).quantize(Decimal("0.01"))
 
     # The page shows the person's quantity with the engine's own latest figure beside it, in both languages.
-    from atlas.ai_engine.pages import format_quantity
+    from atlas.web.ui.formatting import format_quantity
 
     pages = {}
     try:

@@ -129,7 +129,7 @@ def test_an_entry_without_a_valid_port_refuses_the_start(value: str, message: st
 
 
 def test_settings_build_the_policy_from_the_allow_list() -> None:
-    policy = Settings(ATLAS_ALLOWED_PRIVATE_HOSTS="erp.local:8443,[fd00::1]:443").network_policy()
+    policy = NetworkPolicy.from_settings(Settings(ATLAS_ALLOWED_PRIVATE_HOSTS="erp.local:8443,[fd00::1]:443"))
     assert policy.allows("ERP.local", 8443) and policy.allows("[fd00:0::1]", 443)
     assert not policy.allows("erp.local", 443) and not policy.allows("erp.local", 5432)
 
@@ -182,7 +182,7 @@ def get(policy: NetworkPolicy, url: str) -> int:
 def test_an_allowed_host_opens_its_port_and_no_other() -> None:
     # Two services on one private host: the ERP (allowed) and, say, a database's or an admin API's port.
     with local_server("127.0.0.2") as (erp_port, erp), local_server("127.0.0.2") as (other_port, other):
-        policy = Settings(ATLAS_ALLOWED_PRIVATE_HOSTS=f"127.0.0.2:{erp_port}").network_policy()
+        policy = NetworkPolicy.from_settings(Settings(ATLAS_ALLOWED_PRIVATE_HOSTS=f"127.0.0.2:{erp_port}"))
         assert get(policy, f"http://127.0.0.2:{erp_port}/items") == 200
         with pytest.raises(NetworkRefused):
             get(policy, f"http://127.0.0.2:{other_port}/items")
@@ -192,7 +192,7 @@ def test_an_allowed_host_opens_its_port_and_no_other() -> None:
 
 def test_an_allowed_name_opens_its_port_and_no_other() -> None:
     with local_server("127.0.0.1") as (erp_port, erp), local_server("127.0.0.1") as (other_port, other):
-        policy = Settings(ATLAS_ALLOWED_PRIVATE_HOSTS=f"localhost:{erp_port}").network_policy()
+        policy = NetworkPolicy.from_settings(Settings(ATLAS_ALLOWED_PRIVATE_HOSTS=f"localhost:{erp_port}"))
         assert get(policy, f"http://localhost:{erp_port}/items") == 200
         with pytest.raises(NetworkRefused):
             get(policy, f"http://localhost:{other_port}/items")

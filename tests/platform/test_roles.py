@@ -9,7 +9,7 @@ import pytest
 
 from atlas.platform.rbac import ROLE_PERMISSIONS, Permission, Role
 from atlas.web.app import create_app
-from atlas.web.guards import route_access
+from atlas.web.ui.guards import route_access
 
 ZERO = "00000000-0000-0000-0000-000000000000"
 

@@ -1,8 +1,12 @@
-"""What the AI engine changed in a transaction, for the approval workflows to hear about once it commits.
+"""What the AI engine changed in a transaction: the recommendations it created, revised and retired.
 
-`_store_recommendations` notes each new, revised and retired recommendation on the session; whoever commits
-the transaction (the analysis activity, the analyse-now API) then takes the list and calls
-`atlas.approvals.dispatch.notify`, so a workflow never starts for a row that was rolled back.
+The AI engine's ``_store_recommendations`` notes each one on the session as it writes it; whoever commits the
+transaction then takes the list (:func:`take`) and tells the approval workflows about it
+(``atlas.approvals.dispatch.notify``), so a workflow never starts for a row that was rolled back.
+
+It was ``atlas/approvals/hooks.py``. It imports nothing of Atlas and only records what the analysis did, so it sits
+with the AI engine (layer 6), which writes it; the approvals (layer 8) read it from here, downwards. Before, the
+analysis imported the approvals to note its changes, an arrow from the AI engine up to the layer that builds on it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-KEY = "atlas.approvals.changes"
+KEY = "atlas.ai_engine.changes"
 Kind = Literal["created", "revised", "retired"]
 
 

@@ -1,4 +1,7 @@
-"""The one guard on every route: authentication, CSRF for cookie sessions, and the permission matrix."""
+"""The one guard on every route: authentication, CSRF for cookie sessions, and the permission matrix.
+
+In the web layer's lower half (``atlas/web/ui/``, was ``atlas/web/guards.py``; issue 18, pages part): billing's
+subscription guard and the lock's execute route read its markers, and they sit below the web app."""
 
 from __future__ import annotations
 

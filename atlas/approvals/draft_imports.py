@@ -8,6 +8,13 @@ matched to what Atlas approved. Atlas still sends nothing: the file is for a per
 Drafts link to a connector through their recommendation's item (items belong to a connector). For each
 recommendation only its latest approved draft (``blocked``: the lock stopped it) is exported, oldest first, so
 the same approval never becomes two lines.
+
+It was ``atlas/presets/draft_imports.py``. What it exports is the approvals' outcome: approved drafts, found through
+their recommendation (the AI engine's table) and its item; the presets (layer 5) supply only each system's import
+formats (``atlas.presets.imports``) and names (``atlas.presets.loader``). Reading recommendations from the presets
+was an arrow up to the AI engine (layer 6), so it sits here, in the approvals (layer 8), beside the other drafts
+routes (``atlas.approvals.draft_controllers``), and imports the presets, the AI engine's table and the lock's drafts
+downwards. Routes, audit events and files are unchanged.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Request dependencies: the tenant transaction, the principal and the correlation id."""
+"""Request dependencies: the tenant transaction, the principal and the correlation id.
+
+In the web layer's lower half (``atlas/web/ui/``, was ``atlas/web/dependencies.py``; issue 18, pages part): the
+components' controllers stand on it, below the web app that registers them. The request's language is
+``atlas.i18n.request_lang``; import it from there."""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atlas.config import Settings
 from atlas.db.engine import Database
 from atlas.errors import Unauthenticated
-from atlas.i18n import request_lang as request_lang  # the one definition; pages import it from here too
 from atlas.platform.principal import Principal
 
 

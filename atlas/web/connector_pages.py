@@ -2,6 +2,10 @@
 
 The pages read through the same services as the API and never hold a credential: the form
 learns only whether each secret is set, and every save goes through the JSON API.
+
+In the top web layer (was ``atlas/connectors/pages.py``; issue 18, pages part): the detail page assembles the
+connector's mappings, syncs and quarantine (mapping) and whether an analysis has run (the AI engine), which sit
+above the connectors; from here every one of them is downwards.
 """
 
 from __future__ import annotations
@@ -16,11 +20,17 @@ from litestar.params import FromPath
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.ai_engine.services import list_analysis_runs
 from atlas.connectors import services
 from atlas.connectors.schemas import ConnectorRead
+from atlas.i18n import request_lang
+from atlas.mapping import quarantine as quarantine_service
+from atlas.mapping import services as mapping_services
+from atlas.mapping import sync as sync_service
+from atlas.mapping.controllers import run_read
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
-from atlas.web.pages import page, tenant_context_for
+from atlas.web.ui.layout import page, tenant_context_for
 
 RESOURCES = ("items", "locations", "stock_balances", "stock_movements", "open_orders")
 AUTH_KINDS = (
@@ -149,15 +159,8 @@ class ConnectorPages(Controller):
     ) -> Template:
         connector, endpoints = await services.get_connector(db, connector_id)
         read = services.read_model(connector, endpoints, request.app.state.secret_box)
-        from atlas.i18n import request_lang
-
         health = await services.health_of(db, connector_id, lang=request_lang(request))
         ctx = await tenant_context_for(db)
-        from atlas.mapping import quarantine as quarantine_service
-        from atlas.mapping import services as mapping_services
-        from atlas.mapping import sync as sync_service
-        from atlas.mapping.controllers import run_read
-
         mappings = {
             m.endpoint_key: mapping_services.mapping_read(m)
             for m in await mapping_services.list_mappings(db, connector_id)
@@ -168,8 +171,6 @@ class ConnectorPages(Controller):
                 db, connector_id=connector_id, status="open", endpoint_key=None, limit=1, offset=0
             )
         )["total"]
-        from atlas.ai_engine.services import list_analysis_runs
-
         analysed = any(
             r["status"] == "succeeded" for r in (await list_analysis_runs(db, sync_run_id=None, limit=5))["items"]
         )

@@ -1,4 +1,11 @@
-"""Per-connector sync schedules in Temporal, kept in step with `connectors.sync_interval_minutes`."""
+"""Per-connector sync schedules in Temporal, kept in step with `connectors.sync_interval_minutes`.
+
+Moved here from ``atlas/workflows/schedules.py``: the connector's controller sets its schedule, and a module of the
+workflows layer (11) was an arrow up from connectors (3). A schedule only names what it starts: the ``ConnectorSync``
+workflow by its registered name (`atlas.workflows.sync.ConnectorSyncWorkflow`) with a connectors-owned
+`SyncRequest`, so nothing here imports the workflow or mapping. Schedule ids, workflow ids, the workflow name and the
+argument's JSON are what they were, so schedules created before the move keep working.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +27,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from atlas.config import Settings
-from atlas.mapping.activities import SyncRequest
+from atlas.connectors.sync_request import SyncRequest
 
 
 def schedule_id(connector_id: uuid.UUID) -> str:
