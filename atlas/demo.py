@@ -417,7 +417,7 @@ async def refresh_demo_data(timeout: float = 180) -> str:
     from atlas.config import get_settings
     from atlas.connectors import services as connector_services
     from atlas.connectors.schedules import set_sync_schedule
-    from atlas.connectors.sync_request import SyncRequest
+    from atlas.connectors.sync_request import SYNC_WORKFLOW, SyncRequest
     from atlas.db.engine import Database
     from atlas.execution_lock import NetworkPolicy
     from atlas.mapping import sync
@@ -469,7 +469,7 @@ async def refresh_demo_data(timeout: float = 180) -> str:
                 session, connector_id, trigger="manual", actor=actor, correlation_id="demo-setup"
             )
         await client.start_workflow(
-            "ConnectorSync",
+            SYNC_WORKFLOW,
             SyncRequest(
                 tenant_id=str(tenant_id),
                 connector_id=str(connector_id),

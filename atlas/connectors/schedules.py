@@ -27,7 +27,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from atlas.config import Settings
-from atlas.connectors.sync_request import SyncRequest
+from atlas.connectors.sync_request import SYNC_WORKFLOW, SyncRequest
 
 
 def schedule_id(connector_id: uuid.UUID) -> str:
@@ -37,7 +37,7 @@ def schedule_id(connector_id: uuid.UUID) -> str:
 def sync_schedule(settings: Settings, tenant_id: uuid.UUID, connector_id: uuid.UUID, minutes: int) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            "ConnectorSync",
+            SYNC_WORKFLOW,
             SyncRequest(
                 tenant_id=str(tenant_id),
                 connector_id=str(connector_id),

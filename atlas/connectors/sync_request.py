@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The sync workflow's registered name (`atlas.workflows.sync.ConnectorSyncWorkflow`): schedules, the sync-now route
+# and the demo start it by this name, without importing the workflow a layer above them.
+SYNC_WORKFLOW = "ConnectorSync"
+
 
 @dataclass
 class SyncRequest:

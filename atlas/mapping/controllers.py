@@ -15,7 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from atlas.bounds import INT4_MAX, PositiveInt32
 from atlas.config import Settings
-from atlas.connectors.sync_request import SyncRequest
+from atlas.connectors.sync_request import SYNC_WORKFLOW, SyncRequest
 from atlas.db.engine import Database
 from atlas.errors import Conflict, Unavailable, ValidationFailed
 from atlas.execution_lock import NetworkPolicy
@@ -209,7 +209,7 @@ async def start_sync(
     try:
         client = await request.app.state.temporal.client()
         await client.start_workflow(
-            "ConnectorSync",
+            SYNC_WORKFLOW,
             SyncRequest(
                 tenant_id=str(principal.tenant_id),
                 connector_id=str(connector_id),

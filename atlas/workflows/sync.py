@@ -18,7 +18,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from atlas.connectors.sync_request import SyncRequest
+    from atlas.connectors.sync_request import SYNC_WORKFLOW, SyncRequest
     from atlas.mapping.activities import FinishRequest, SyncStep, begin_sync, finish_sync, sync_endpoint
 
 
@@ -33,7 +33,7 @@ class PostSyncRequest:
 POST_SYNC_WORKFLOWS: list[str] = ["TenantAnalysis"]
 
 
-@workflow.defn(name="ConnectorSync")
+@workflow.defn(name=SYNC_WORKFLOW)
 class ConnectorSyncWorkflow:
     def __init__(self) -> None:
         self.current: str | None = None
