@@ -287,16 +287,9 @@ class PlatformBillingController(Controller):
         correlation_id: NamedDependency[str],
     ) -> BillingOverviewRead:
         """Subscriptions by state, trials ending this week, past-due tenants, MRR, meeting requests."""
-        async with database.system_session() as session:
-            await platform_admin.record_view(
-                session,
-                actor=principal.actor,
-                correlation_id=correlation_id,
-                viewed_tenant_id=None,
-                own_tenant_id=principal.tenant_id,
-                what="billing_overview",
-            )
-        async with database.platform_read_session() as session:
+        async with platform_admin.audited_platform_read(
+            database, principal, correlation_id, what="billing_overview"
+        ) as session:
             return overview_read(await admin.overview(session))
 
     @post("/tenants/{tenant_id:uuid}/extend-trial", opt={"permission": Permission.PLATFORM_TENANTS}, status_code=200)

@@ -101,16 +101,9 @@ class PlatformBillingPages(Controller):
         correlation_id: NamedDependency[str],
     ) -> Template:
         """Across tenants: subscriptions by state, trials ending, past due, MRR, meeting requests; with actions."""
-        async with database.system_session() as session:
-            await platform_admin.record_view(
-                session,
-                actor=principal.actor,
-                correlation_id=correlation_id,
-                viewed_tenant_id=None,
-                own_tenant_id=principal.tenant_id,
-                what="billing_overview",
-            )
-        async with database.platform_read_session() as session:
+        async with platform_admin.audited_platform_read(
+            database, principal, correlation_id, what="billing_overview"
+        ) as session:
             data = await admin.overview(session)
             plans = await services.list_plans(session)
         async with database.tenant_session(principal.tenant_id) as session:

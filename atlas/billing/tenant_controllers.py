@@ -81,16 +81,9 @@ class PlatformController(Controller):
         correlation_id: NamedDependency[str],
     ) -> list[TenantSummary]:
         """All tenants (platform admins only); the view is audited."""
-        async with database.system_session() as session:
-            await platform_admin.record_view(
-                session,
-                actor=principal.actor,
-                correlation_id=correlation_id,
-                viewed_tenant_id=None,
-                own_tenant_id=principal.tenant_id,
-                what="tenant_list",
-            )
-        async with database.platform_read_session() as session:
+        async with platform_admin.audited_platform_read(
+            database, principal, correlation_id, what="tenant_list"
+        ) as session:
             return await tenant_views.list_tenants(session)
 
     @get("/tenants/{tenant_id:uuid}", opt={"permission": Permission.PLATFORM_TENANTS})
@@ -102,16 +95,9 @@ class PlatformController(Controller):
         tenant_id: FromPath[uuid.UUID],
     ) -> TenantDetail:
         """One tenant, read-only (platform admins only); the view is audited in that tenant's trail."""
-        async with database.system_session() as session:
-            await platform_admin.record_view(
-                session,
-                actor=principal.actor,
-                correlation_id=correlation_id,
-                viewed_tenant_id=tenant_id,
-                own_tenant_id=principal.tenant_id,
-                what="tenant_detail",
-            )
-        async with database.platform_read_session() as session:
+        async with platform_admin.audited_platform_read(
+            database, principal, correlation_id, what="tenant_detail", viewed_tenant_id=tenant_id
+        ) as session:
             return await tenant_views.tenant_detail(session, tenant_id)
 
 

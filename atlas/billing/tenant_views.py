@@ -1,6 +1,6 @@
 """The platform admin's cross-tenant views of tenants: the list, and one tenant read-only, each with its
 subscription. Explicit queries run in a platform-read transaction; the caller audits each view first
-(``atlas.platform.platform_admin.record_view``).
+(``atlas.platform.platform_admin.audited_platform_read``).
 
 In billing because they join billing's subscriptions to the platform's tenants, members and audit events; the
 platform never imports billing.

@@ -5,12 +5,16 @@ the platform never imports billing."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.db.engine import Database
 from atlas.errors import NotFound
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.models import Tenant
+from atlas.platform.principal import Principal
 
 
 async def record_view(
@@ -38,3 +42,28 @@ async def record_view(
             "platform_admin_tenant_id": str(own_tenant_id),
         },
     )
+
+
+@asynccontextmanager
+async def audited_platform_read(
+    database: Database,
+    principal: Principal,
+    correlation_id: str,
+    *,
+    what: str,
+    viewed_tenant_id: uuid.UUID | None = None,
+) -> AsyncIterator[AsyncSession]:
+    """A platform admin's cross-tenant read: the view is audited first, in its own committed system transaction
+    (an unknown tenant is a 404 before anything is read), then the read runs in a platform read session (read-only,
+    every tenant visible). Every cross-tenant page and route reads through this, so none can forget the audit."""
+    async with database.system_session() as session:
+        await record_view(
+            session,
+            actor=principal.actor,
+            correlation_id=correlation_id,
+            viewed_tenant_id=viewed_tenant_id,
+            own_tenant_id=principal.tenant_id,
+            what=what,
+        )
+    async with database.platform_read_session() as session:
+        yield session

@@ -192,16 +192,9 @@ class PlatformPages(Controller):
         principal: NamedDependency[Principal],
         correlation_id: NamedDependency[str],
     ) -> Template:
-        async with database.system_session() as session:
-            await platform_admin.record_view(
-                session,
-                actor=principal.actor,
-                correlation_id=correlation_id,
-                viewed_tenant_id=None,
-                own_tenant_id=principal.tenant_id,
-                what="tenant_list",
-            )
-        async with database.platform_read_session() as session:
+        async with platform_admin.audited_platform_read(
+            database, principal, correlation_id, what="tenant_list"
+        ) as session:
             tenants = await tenant_views.list_tenants(session)
         async with database.tenant_session(principal.tenant_id) as session:
             ctx = await tenant_context_for(session)
@@ -216,16 +209,9 @@ class PlatformPages(Controller):
         correlation_id: NamedDependency[str],
         tenant_id: FromPath[uuid.UUID],
     ) -> Template:
-        async with database.system_session() as session:
-            await platform_admin.record_view(
-                session,
-                actor=principal.actor,
-                correlation_id=correlation_id,
-                viewed_tenant_id=tenant_id,
-                own_tenant_id=principal.tenant_id,
-                what="tenant_detail",
-            )
-        async with database.platform_read_session() as session:
+        async with platform_admin.audited_platform_read(
+            database, principal, correlation_id, what="tenant_detail", viewed_tenant_id=tenant_id
+        ) as session:
             detail = await tenant_views.tenant_detail(session, tenant_id)
         async with database.tenant_session(principal.tenant_id) as session:
             ctx = await tenant_context_for(session)

@@ -71,3 +71,36 @@ def test_platform_read_transactions_cannot_write(atlas):
             conn.execute("SELECT set_config('app.scope', 'platform_read', true)")
             assert conn.execute("SELECT count(*) FROM tenants").fetchone()[0] > 0
             conn.execute("UPDATE tenants SET name = 'x'")
+
+
+def test_every_cross_tenant_read_is_audited_in_the_admins_own_trail_or_the_viewed_tenants(atlas):
+    """The lists and overviews (API and pages) audit in the admin's own tenant's chain, a tenant's detail in that
+    tenant's; each with the view's name and the request's correlation id (atlas.platform.platform_admin)."""
+    target, target_me = atlas.new_tenant(name="Seen Co")
+    admin, admin_me = atlas.new_tenant(name="Platform Ops")
+    granted = run_cli(atlas.database_url, "platform-admins", "grant", "--email", admin_me["email"])
+    assert granted.returncode == 0, granted.stderr
+    reads = [
+        ("/api/platform/tenants", "tenant_list", admin_me),
+        (f"/api/platform/tenants/{target_me['tenant_id']}", "tenant_detail", target_me),
+        ("/api/platform/billing", "billing_overview", admin_me),
+        ("/platform", "tenant_list", admin_me),
+        (f"/platform/tenants/{target_me['tenant_id']}", "tenant_detail", target_me),
+        ("/platform/billing", "billing_overview", admin_me),
+    ]
+    for number, (path, view, trail) in enumerate(reads):
+        correlation = f"pa-read-{number}"
+        answer = admin.get(path, headers={"X-Request-ID": correlation})
+        assert answer.status_code == 200, (path, answer.status_code)
+        audited = atlas.sql(
+            "SELECT tenant_id::text, actor, payload->>'view', payload->>'platform_admin_tenant_id' FROM audit_events "
+            "WHERE event_type = 'cross_tenant_view' AND correlation_id = %s",
+            (correlation,),
+        )
+        assert audited == [
+            (trail["tenant_id"], f"platform_admin:{admin_me['user_id']}", view, admin_me["tenant_id"])
+        ], path
+    # An operator who is not a platform admin reads nothing across tenants, and nothing is audited as a view.
+    refused = target.get("/api/platform/billing", headers={"X-Request-ID": "pa-read-refused"})
+    assert refused.status_code == 403
+    assert atlas.sql("SELECT count(*) FROM audit_events WHERE correlation_id = 'pa-read-refused'") == [(0,)]
