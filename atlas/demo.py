@@ -9,7 +9,6 @@ started; the next run reuses .atlas/.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import secrets
 import shutil
@@ -31,6 +30,9 @@ ERP_PORT = int(os.environ.get("ATLAS_DEMO_ERP_PORT", "3001"))
 MOYASAR_PORT = int(os.environ.get("ATLAS_DEMO_MOYASAR_PORT", "3002"))
 # Billing (issue 7): a second demo tenant, an SMB whose trial has ended, to try the payment journey at once.
 SMB_TENANT = "Nakheel Retail (SMB demo)"
+# Issue 19: an enterprise whose trial has ended, so "Your trial has ended → Book a meeting with our team" and the
+# meeting request can be shown in the demo (an enterprise is never asked for a card: it books a meeting).
+ENTERPRISE_TRIAL_TENANT = "Sadeem Industries (enterprise demo)"
 DEMO_SYNC_MINUTES = 60
 DEMO_USERS = [
     {
@@ -55,6 +57,13 @@ DEMO_USERS = [
         "tenant": SMB_TENANT,
     },
     {
+        "sub": "enterprise@demo.atlas.sa",
+        "email": "enterprise@demo.atlas.sa",
+        "name": "Enterprise Owner",
+        "role": "admin",
+        "tenant": ENTERPRISE_TRIAL_TENANT,
+    },
+    {
         "sub": "platform@atlas.sa",
         "email": "platform@atlas.sa",
         "name": "Platform Admin",
@@ -63,6 +72,81 @@ DEMO_USERS = [
         "platform_role": "platform_admin",
     },
 ]
+
+
+# The demo identity provider's sign-in form, in place of oidc-provider-mock's own (which labels its one field `sub`
+# and loads its stylesheet from a CDN): each demo account a button with what it shows, a labelled e-mail field for
+# anyone else, both languages at once (Arabic first), styles inline. The form posts `sub`, as the mock expects.
+DEMO_IDP_FORM = """<!doctype html>
+<html lang="ar" dir="rtl">
+<head>
+<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ tr('demo_idp.title')[0] }} · {{ tr('demo_idp.title')[1] }}</title>
+<style>
+  body { margin: 0; font: 16px/1.5 system-ui, "Noto Sans Arabic", sans-serif; background: #f5f7f9; color: #1d2939; }
+  main { max-width: 40rem; margin: 0 auto; padding: 1.5rem 1rem; }
+  h1 { font-size: 1.4rem; margin: 0 0 .25rem; } h2 { font-size: 1.05rem; margin: 1.5rem 0 .5rem; }
+  .en { display: block; color: #475467; font-size: .9em; }
+  .accounts { display: grid; gap: .5rem; }
+  button { font: inherit; cursor: pointer; border-radius: 8px; }
+  .account { display: block; width: 100%; text-align: start; padding: .6rem .8rem; background: #fff;
+             border: 1px solid #d0d5dd; }
+  .account:hover, .account:focus { border-color: #2f7d8c; outline: 2px solid #2f7d8c33; }
+  .account bdi { font-weight: 700; }
+  .account .code { display: block; font-family: ui-monospace, monospace; font-weight: 400; }
+  .shows { display: block; color: #344054; font-size: .9rem; }
+  .primary .en, .ghost .en { color: inherit; }
+  label { display: block; font-weight: 700; margin-bottom: .25rem; }
+  input { box-sizing: border-box; width: 100%; font: inherit; padding: .55rem .7rem; border: 1px solid #98a2b3;
+          border-radius: 8px; }
+  .hint { color: #475467; font-size: .9rem; margin: .3rem 0 .8rem; }
+  .error { color: #b42318; font-weight: 700; }
+  .primary { background: #2f7d8c; color: #fff; border: 0; padding: .6rem 1.2rem; }
+  .ghost { background: none; border: 1px solid #d0d5dd; padding: .4rem .9rem; margin-top: 1rem; }
+  .fine { color: #667085; font-size: .85rem; overflow-wrap: anywhere; }
+</style>
+</head>
+<body><main>
+{%- macro both(key) %}{{ tr(key)[0] }}<span class="en" lang="en" dir="ltr">{{ tr(key)[1] }}</span>{% endmacro %}
+<h1>{{ both('demo_idp.title') }}</h1>
+<p>{{ both('demo_idp.lead') }}</p>
+{%- if predefined_users %}
+<h2>{{ both('demo_idp.accounts') }}</h2>
+<form method="post" class="accounts" data-testid="idp-accounts">
+  {%- for sub in predefined_users %}
+  <button class="account" type="submit" name="sub" value="{{ sub }}" data-testid="idp-account">
+    <bdi dir="ltr">{{ sub }}</bdi>
+    {%- if sub in shows %}<span class="shows">{{ shows[sub][0] }}</span>
+    <span class="en" lang="en" dir="ltr">{{ shows[sub][1] }}</span>
+    {%- if shows[sub][2] %}<bdi class="code" dir="ltr">{{ shows[sub][2] }}</bdi>{% endif %}{% endif %}
+  </button>
+  {%- endfor %}
+</form>
+{%- endif %}
+{%- if recent_subjects %}
+<h2>{{ both('demo_idp.recent') }}</h2>
+<form method="post" class="accounts">
+  {%- for sub in recent_subjects %}
+  <button class="account" type="submit" name="sub" value="{{ sub }}"><bdi dir="ltr">{{ sub }}</bdi></button>
+  {%- endfor %}
+</form>
+{%- endif %}
+<h2>{{ both('demo_idp.new') }}</h2>
+<form method="post" data-testid="idp-email-form">
+  <label for="sub">{{ both('demo_idp.email') }}</label>
+  <input id="sub" name="sub" type="email" required dir="ltr" autocomplete="email" placeholder="name@company.sa"
+         aria-describedby="sub-hint"{% if sub_missing %} aria-invalid="true"{% endif %}>
+  {%- if sub_missing %}<p class="error" role="alert">{{ both('demo_idp.email_missing') }}</p>{% endif %}
+  <p class="hint" id="sub-hint">{{ both('demo_idp.email_hint') }}</p>
+  <button class="primary" type="submit">{{ both('demo_idp.continue') }}</button>
+</form>
+<form method="post">
+  <button class="ghost" type="submit" name="action" value="deny">{{ both('demo_idp.deny') }}</button>
+</form>
+<p class="fine">{{ both('demo_idp.redirect') }} <bdi dir="ltr">{{ redirect_uri }}</bdi></p>
+</main></body>
+</html>
+"""
 
 
 def say(message: str) -> None:
@@ -221,18 +305,9 @@ class Demo:
             sys.executable,
             "-W",
             "ignore",
-            "-m",
-            "oidc_provider_mock",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(OIDC_PORT),
+            "-c",
+            f"from atlas.demo import serve_identity_provider; serve_identity_provider('127.0.0.1', {OIDC_PORT})",
         ]
-        for user in DEMO_USERS:
-            oidc_args += [
-                "--user-claims",
-                json.dumps({"sub": user["sub"], "email": user["email"], "name": user["name"]}),
-            ]
         process = self.spawn("oidc", oidc_args, env)
         wait_for_port(OIDC_PORT, "the identity provider", process)
 
@@ -281,8 +356,11 @@ class Demo:
     operator@demo.atlas.sa  operator of "{DEMO_TENANT}"
     owner@smb.demo.atlas.sa admin of "{SMB_TENANT}", whose trial has ended:
                             pay with a test card, e.g. 4111 1111 1111 1111, 12/2031, CVC 123
+    enterprise@demo.atlas.sa
+                            admin of "{ENTERPRISE_TRIAL_TENANT}", whose trial
+                            has ended: book a meeting with our team
     platform@atlas.sa       platform admin (sees every tenant)
-  Any other name you type there signs up a new company (7-day trial).
+  Any other e-mail address you type there signs up a new company (7-day trial).
   Payments: {
                 "the local Moyasar (test stand-in) at http://127.0.0.1:" + str(MOYASAR_PORT)
                 if local_moyasar
@@ -300,6 +378,47 @@ class Demo:
                         f"{name} stopped unexpectedly (code {child.returncode}); see .atlas/logs/{name}.log"
                     )
             time.sleep(1)
+
+
+def identity_provider_app() -> Any:
+    """The demo's local OpenID provider: oidc-provider-mock with the demo users (one click each) and the demo's own
+    sign-in form (``DEMO_IDP_FORM``: the accounts as buttons with what each shows, a labelled e-mail field)."""
+    import jinja2
+    import oidc_provider_mock
+
+    from atlas.i18n import translate
+    from atlas.web.pages import DEMO_ACCOUNTS
+
+    app = oidc_provider_mock.app(
+        user_claims=[
+            oidc_provider_mock.User(sub=user["sub"], claims={"email": user["email"], "name": user["name"]})
+            for user in DEMO_USERS
+        ]
+    )
+    app.jinja_loader = jinja2.ChoiceLoader(
+        [
+            jinja2.DictLoader({"authorization_form.html": DEMO_IDP_FORM}),
+            *([app.jinja_loader] if app.jinja_loader else []),
+        ]
+    )
+    app.jinja_env.globals["tr"] = lambda key: (translate(key, "ar"), translate(key, "en"))
+    app.jinja_env.globals["shows"] = {
+        str(account["email"]): (
+            translate(str(account["shows"]), "ar"),
+            translate(str(account["shows"]), "en"),
+            account.get("code", ""),
+        )
+        for account in DEMO_ACCOUNTS
+    }
+    return app
+
+
+def serve_identity_provider(host: str, port: int) -> None:
+    """Run ``identity_provider_app`` (``atlas demo`` starts it as a process of its own)."""
+    import uvicorn
+
+    os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"  # plain http on 127.0.0.1, as the mock's own command does
+    uvicorn.run(identity_provider_app(), interface="wsgi", host=host, port=port, log_config=None)
 
 
 async def seed_demo() -> None:
@@ -320,6 +439,7 @@ async def seed_demo() -> None:
                 (DEMO_TENANT, "enterprise", "admin@demo.atlas.sa"),
                 (PLATFORM_TENANT, "enterprise", "platform@atlas.sa"),
                 (SMB_TENANT, "smb", "owner@smb.demo.atlas.sa"),
+                (ENTERPRISE_TRIAL_TENANT, "enterprise", "enterprise@demo.atlas.sa"),
             ):
                 tenant = await provisioning.find_tenant_by_name(session, name)
                 if tenant is None:
@@ -378,7 +498,8 @@ async def seed_demo_policy(database: Any, tenant_id: Any) -> None:
 
 async def seed_demo_billing(session: Any, tenants: dict[str, Any]) -> None:
     """Keep the demo usable on every start: the demo and platform tenants active by contract (renewed here
-    when the contract has run out), and the SMB demo tenant's trial ended, unless it has paid since."""
+    when the contract has run out), the platform tenant marked internal (the operator's own: not revenue), and
+    the SMB and enterprise demo tenants' trials ended, unless they have paid or signed a contract since."""
     from datetime import timedelta
 
     from sqlalchemy import select
@@ -402,12 +523,18 @@ async def seed_demo_billing(session: Any, tenants: dict[str, Any]) -> None:
                 actor=actor,
                 correlation_id="demo-seed",
             )
-    smb = (
-        await session.execute(select(Subscription).where(Subscription.tenant_id == tenants[SMB_TENANT]))
+    platform = (
+        await session.execute(select(Subscription).where(Subscription.tenant_id == tenants[PLATFORM_TENANT]))
     ).scalar_one()
-    if smb.status == "trial" and smb.current_period_start is None:
-        # The SMB demo's trial ended yesterday, so the payment journey can be tried at once.
-        smb.trial_ends_at = utcnow() - timedelta(days=1)
+    platform.internal = True
+    for name in (SMB_TENANT, ENTERPRISE_TRIAL_TENANT):
+        ended = (
+            await session.execute(select(Subscription).where(Subscription.tenant_id == tenants[name]))
+        ).scalar_one()
+        if ended.status == "trial" and ended.current_period_start is None:
+            # The trial ended yesterday, so the payment journey (SMB) or the meeting request (enterprise) can be
+            # tried at once.
+            ended.trial_ends_at = utcnow() - timedelta(days=1)
 
 
 async def refresh_demo_data(timeout: float = 180) -> str:

@@ -794,11 +794,72 @@ class AiPages(Controller):
         )
 
 
-async def dashboard_cards(db: AsyncSession, approval_reminders: list[dict[str, Any]]) -> dict[str, Any]:
+# The order a person works through recommendations on the dashboard (issue 19): reorders, transfers, investigations,
+# then write-offs; a few of each, the most urgent first (the list's own order).
+NEXT_UP_PER_TYPE = 3
+# An investigation's statistics, behind "details" on the dashboard: the test and the anomaly's own measures.
+ANOMALY_STATISTICS = (
+    "observed",
+    "expected",
+    "zscore",
+    "p_value",
+    "window_days",
+    "baseline_daily",
+    "run_days",
+    "usual_zero_share",
+    "ratio_to_median",
+    "median_size",
+    "age_days",
+)
+
+
+def next_up_row(rec: dict[str, Any], anomaly: Any = None) -> dict[str, Any]:
+    """A pending recommendation for the dashboard's "next up" list; an investigation says what is unusual in plain
+    words (``dashboard.anomaly.<type>``) and keeps its statistics (from its evidence and its linked anomaly, when
+    there is one) for the "details" under it."""
+    row = recommendation_row(rec)
+    row["plain_key"] = None
+    row["statistics"] = []
+    row["observed_text"] = row["quantity_text"]
+    if rec.get("type") == "investigate":
+        evidence = rec.get("evidence") if isinstance(rec.get("evidence"), dict) else {}
+        found = evidence.get("figures") if isinstance(evidence, dict) else None
+        figures: dict[str, Any] = dict(found) if isinstance(found, dict) else {}
+        if anomaly is not None:
+            figures.update({k: v for k, v in (anomaly.details or {}).items() if isinstance(v, int | float)})
+            figures.update(
+                anomaly=anomaly.type,
+                observed=anomaly.observed,
+                expected=anomaly.expected,
+                zscore=anomaly.zscore,
+                p_value=anomaly.p_value,
+            )
+            row["observed_text"] = format_number(anomaly.observed)
+        key = f"dashboard.anomaly.{figures.get('anomaly')}"
+        row["plain_key"] = key if key in catalogue() else "dashboard.anomaly.other"
+        row["statistics"] = figure_entries({k: figures[k] for k in ANOMALY_STATISTICS if k in figures})
+    return row
+
+
+async def dashboard_cards(
+    db: AsyncSession, approval_reminders: list[dict[str, Any]], type_order: tuple[str, ...]
+) -> dict[str, Any]:
     """`services.dashboard_summary` with its numbers formatted for the dashboard's cards, and the approvals about to
-    expire (issue 6) that the dashboard (above the approvals) reads from them and passes on."""
+    expire (issue 6) that the dashboard (above the approvals) reads from them and passes on; the pending
+    recommendations in ``type_order`` (a few of each) for the "next up" list."""
     summary = dict(await ai.dashboard_summary(db))
     summary["approval_reminders"] = approval_reminders
+    summary["type_order"] = type_order
+    pending = [
+        rec
+        for rec_type in type_order
+        for rec in (await ai.list_recommendations(db, type=rec_type, status="pending", limit=NEXT_UP_PER_TYPE))["items"]
+    ]
+    anomalies = ai.AnomalyRepo(db)
+    summary["next_up"] = [
+        next_up_row(rec, await anomalies.get_or_none(rec["anomaly_id"]) if rec.get("anomaly_id") else None)
+        for rec in pending
+    ]
     summary["stale_connectors"] = [
         {**row, "age_text": format_number(row.get("age_days"))} for row in summary.get("stale_connectors") or []
     ]

@@ -1,6 +1,8 @@
 """The execution drafts page: what the lock stopped (and what dry runs showed), with filters and export.
 
-Above the lock: it reads the lock's drafts through `atlas.execution_lock.services`."""
+Above the lock: it reads the lock's drafts through `atlas.execution_lock.services`. Each summary is shown with its
+embedded names, codes and figures isolated in ``<bdi>`` (`summaries`), never with control characters: the lock
+stores plain text (issue 19)."""
 
 from __future__ import annotations
 
@@ -10,15 +12,31 @@ from typing import Any
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.response import Template
+from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.execution_lock import services
+from atlas.execution_lock.drafts import LTR_PARAMS, summary_key, summary_params
 from atlas.platform.rbac import Permission
 from atlas.web.params import page_param
 from atlas.web.ui.formatting import pager, pretty_json
+from atlas.web.ui.isolation import isolated
 from atlas.web.ui.layout import page, tenant_context_for
 
 PAGE_SIZE = 50
+
+
+def summaries(draft: dict[str, Any]) -> dict[str, Markup | str]:
+    """A draft's summary in each language for a page. The Arabic sentence is filled again from the stored action,
+    each embedded name, code and figure isolated in ``<bdi>`` (Latin text inside a right-to-left sentence is what
+    the bidirectional algorithm scrambles); the stored plain summary when the action cannot fill it. The English
+    sentence is the stored one: left to right, its Latin values keep their order."""
+    params = summary_params(draft.get("action") or {})
+    marked = isolated(summary_key(str(draft.get("action_type"))), "ar", params, ltr=LTR_PARAMS)
+    return {
+        "ar": marked if marked is not None else str(draft.get("summary_ar") or ""),
+        "en": str(draft.get("summary_en") or ""),
+    }
 
 
 class DraftPages(Controller):
@@ -45,6 +63,7 @@ class DraftPages(Controller):
                 action_json=pretty_json(d["action"]),
                 request_json=pretty_json(d["request"]),
                 impact_json=pretty_json(d["impact"]),
+                summary=summaries(d),
             )
             for d in result["items"]
         ]

@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atlas.ai_engine.models import Recommendation
 from atlas.ai_engine.pages import PRIORITIES, REC_TYPES, recommendation_row
 from atlas.approvals import services
+from atlas.approvals.draft_pages import summaries
 from atlas.config import Settings
 from atlas.i18n import catalogue
 from atlas.mapping import inventory
+from atlas.platform.people import actor_names
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
 from atlas.web.params import page_param, text_param, uuid_param
@@ -52,8 +54,11 @@ def reason_entries(reasons: list[dict[str, Any]] | None) -> list[dict[str, Any]]
     return entries
 
 
-def timeline_entries(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def timeline_entries(events: list[dict[str, Any]], people: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The timeline's events for the template; ``who`` is the person by name (``people``: reference → name, from
+    `atlas.platform.people.actor_names`), else the name the event recorded, else its reference."""
     names = catalogue()
+    people = people or {}
     entries = []
     for event in events:
         payload = event.get("payload") or {}
@@ -69,7 +74,7 @@ def timeline_entries(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {
                 **event,
                 "label": key if key in names else None,
-                "who": payload.get("actor_display") or event["actor"],
+                "who": people.get(event["actor"]) or payload.get("actor_display") or event["actor"],
                 "details": details,
                 "reasons": reason_entries(payload.get("reasons")) if event["event_type"] == "policy_evaluated" else [],
             }
@@ -87,6 +92,7 @@ def draft_view(draft: dict[str, Any] | None) -> dict[str, Any] | None:
         "request_json": json.dumps(draft.get("request"), ensure_ascii=False, indent=2, default=str)
         if draft.get("request")
         else None,
+        "summary": summaries(draft),
     }
 
 
@@ -98,9 +104,10 @@ async def approval_context(db: AsyncSession, rec: Recommendation, principal: Pri
     state["policy_allowed"] = decision.get("allowed")
     state["dry_run"] = draft_view(state.get("dry_run"))
     state["blocked_draft"] = draft_view(state.get("blocked_draft"))
+    events = await services.timeline(db, rec.id)
     return {
         "approval": state,
-        "timeline": timeline_entries(await services.timeline(db, rec.id)),
+        "timeline": timeline_entries(events, await actor_names(db, (e["actor"] for e in events))),
         "can_vote": principal.can(Permission.DECIDE_RECOMMENDATIONS),
     }
 

@@ -1,7 +1,7 @@
 """The platform admin's billing: subscriptions by state, trials ending this week, past-due tenants, monthly
-recurring revenue and meeting requests (read in a platform-read transaction), and two actions (a system
-transaction each, audited in the target tenant's trail): extend a trial, activate an enterprise tenant by
-contract (invoiced outside Moyasar)."""
+recurring revenue (self-serve and contract customers apart, the operator's internal tenants outside it) and meeting
+requests (read in a platform-read transaction), and two actions (a system transaction each, audited in the target
+tenant's trail): extend a trial, activate an enterprise tenant by contract (invoiced outside Moyasar)."""
 
 from __future__ import annotations
 
@@ -37,21 +37,30 @@ class TenantBilling:
     current_period_end: datetime | None
     past_due_since: datetime | None
     cancel_at_period_end: bool
+    internal: bool = False
 
 
 @dataclass
 class BillingOverview:
+    """``mrr_halalas`` is customers' revenue only: ``mrr_self_serve_halalas`` (paid through Moyasar) plus
+    ``mrr_contract_halalas`` (enterprise contracts invoiced outside Moyasar). The operator's own tenants (a
+    subscription marked ``internal``) are never revenue: their plans' price is ``internal_halalas``, apart."""
+
     by_state: dict[str, int]
     mrr_halalas: int
     trials_ending_this_week: list[TenantBilling]
     past_due: list[TenantBilling]
     subscriptions: list[TenantBilling]
     meeting_requests: list[dict[str, Any]] = field(default_factory=list)
+    mrr_self_serve_halalas: int = 0
+    mrr_contract_halalas: int = 0
+    internal_halalas: int = 0
 
 
 async def overview(session: AsyncSession, *, now: datetime | None = None) -> BillingOverview:
-    """Across tenants (platform-read transaction). MRR counts the monthly net price of every subscription
-    being paid for now: active (Moyasar or contract) and past due (still owed, not yet churned)."""
+    """Across tenants (platform-read transaction). MRR counts the monthly net price of every customer's
+    subscription being paid for now: active (Moyasar or contract) and past due (still owed, not yet churned).
+    An internal tenant's plan counts in ``internal_halalas`` instead: the operator does not pay itself."""
     moment = now or utcnow()
     rows = (
         await session.execute(
@@ -62,13 +71,18 @@ async def overview(session: AsyncSession, *, now: datetime | None = None) -> Bil
         )
     ).all()
     by_state = {s.value: 0 for s in Status}
-    mrr = 0
+    self_serve = contract = internal = 0
     items: list[TenantBilling] = []
     for subscription, name, org_type, price in rows:
         state = billing.effective(subscription, moment)
         by_state[state.value] += 1
         if state in (Status.ACTIVE, Status.PAST_DUE):
-            mrr += int(price)
+            if subscription.internal:
+                internal += int(price)
+            elif subscription.billing_mode == "contract":
+                contract += int(price)
+            else:
+                self_serve += int(price)
         items.append(
             TenantBilling(
                 tenant_id=subscription.tenant_id,
@@ -81,6 +95,7 @@ async def overview(session: AsyncSession, *, now: datetime | None = None) -> Bil
                 current_period_end=subscription.current_period_end,
                 past_due_since=subscription.past_due_since,
                 cancel_at_period_end=subscription.cancel_at_period_end,
+                internal=subscription.internal,
             )
         )
     week = moment + timedelta(days=7)
@@ -98,7 +113,10 @@ async def overview(session: AsyncSession, *, now: datetime | None = None) -> Bil
     ).all()
     return BillingOverview(
         by_state=by_state,
-        mrr_halalas=mrr,
+        mrr_halalas=self_serve + contract,
+        mrr_self_serve_halalas=self_serve,
+        mrr_contract_halalas=contract,
+        internal_halalas=internal,
         trials_ending_this_week=ending,
         past_due=[t for t in items if t.status == "past_due"],
         subscriptions=items,

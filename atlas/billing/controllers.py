@@ -265,6 +265,9 @@ def overview_read(data: admin.BillingOverview) -> BillingOverviewRead:
     return BillingOverviewRead(
         by_state=data.by_state,
         mrr_halalas=data.mrr_halalas,
+        mrr_self_serve_halalas=data.mrr_self_serve_halalas,
+        mrr_contract_halalas=data.mrr_contract_halalas,
+        internal_halalas=data.internal_halalas,
         trials_ending_this_week=[tenant(t) for t in data.trials_ending_this_week],
         past_due=[tenant(t) for t in data.past_due],
         subscriptions=[tenant(t) for t in data.subscriptions],
@@ -286,7 +289,8 @@ class PlatformBillingController(Controller):
         principal: NamedDependency[Principal],
         correlation_id: NamedDependency[str],
     ) -> BillingOverviewRead:
-        """Subscriptions by state, trials ending this week, past-due tenants, MRR, meeting requests."""
+        """Subscriptions by state, trials ending this week, past-due tenants, meeting requests; customers' MRR
+        (self-serve and contract apart) and the operator's internal tenants' plans, which are not revenue."""
         async with platform_admin.audited_platform_read(
             database, principal, correlation_id, what="billing_overview"
         ) as session:

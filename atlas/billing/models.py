@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -72,6 +73,9 @@ class Subscription(TenantOwned, Base):
         UUID(as_uuid=True), ForeignKey("payment_methods.id", ondelete="SET NULL")
     )
     contract_reference: Mapped[str | None] = mapped_column(String(200))
+    # The operator's own tenant (Atlas's platform operations): its plan is internal use, reported apart from
+    # revenue in the platform admin's billing overview (migration 0020).
+    internal: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
 
 
 class PaymentMethod(TenantOwned, Base):

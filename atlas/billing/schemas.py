@@ -149,12 +149,21 @@ class TenantBillingRead(msgspec.Struct):
     current_period_end: datetime | None
     past_due_since: datetime | None
     cancel_at_period_end: bool
+    # The operator's own tenant: its plan is internal use, not revenue.
+    internal: bool
 
 
 class BillingOverviewRead(msgspec.Struct):
+    """``mrr_halalas`` (customers' monthly recurring revenue, excl. VAT) = ``mrr_self_serve_halalas`` (paid
+    through Moyasar) + ``mrr_contract_halalas`` (enterprise contracts invoiced outside Moyasar). The operator's
+    internal tenants are not revenue: their plans' monthly price is ``internal_halalas``, apart."""
+
     by_state: dict[str, int]
     mrr_halalas: int
     trials_ending_this_week: list[TenantBillingRead]
     past_due: list[TenantBillingRead]
     subscriptions: list[TenantBillingRead]
     meeting_requests: list[MeetingRequestRead]
+    mrr_self_serve_halalas: int
+    mrr_contract_halalas: int
+    internal_halalas: int

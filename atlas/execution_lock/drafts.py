@@ -5,6 +5,12 @@ holds the action in canonical form (a purchase-order line for a reorder; from, t
 transfer; item, location, quantity and value for a write-off; an investigation task), its impact on stock, the
 exact request that *would* have been sent when the connector declares an action template for the type (never
 sendable), and a summary in Arabic and English from the catalogue.
+
+The summaries are plain text, with no bidirectional control characters: they end up in CSV and JSON files,
+spreadsheet cells and ERP imports, where invisible U+2066/U+2069 characters are dirt (issue 19). A page that
+shows a summary isolates each embedded name, code and figure itself, in mark-up: it fills the same catalogue
+sentence with `summary_params` of the stored action, each value in a ``<bdi>`` (``LTR_PARAMS`` read left to
+right, the names take their own direction); see `atlas.web.ui.isolation`.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from atlas.execution_lock.action import (
@@ -27,8 +33,9 @@ from atlas.execution_lock.templates import render_request
 from atlas.i18n import translate
 
 DEFAULT_LEAD_TIME_DAYS = 7  # as the AI engine assumes when the source has none
-# Figures, codes and dates read left to right inside Arabic text (Unicode isolates keep 2026-12-08 whole).
-LTR_PARAMS = frozenset({"quantity", "value", "needed_by", "sku", "location_code", "from_location_code"})
+# Figures, codes and dates read left to right inside Arabic text (a page isolates them so 2026-12-08 stays whole);
+# the other values of a summary (item and location names, the unit) are isolated in their own direction.
+LTR_PARAMS = frozenset({"quantity", "value", "needed_by", "sku", "location_code", "from_location_code", "anomaly"})
 NOT_SENDABLE_NOTE = (
     "Atlas never executes actions on your systems (execution lock). Apply this draft in your own system."
 )
@@ -58,10 +65,6 @@ def _text(value: Decimal | None) -> str:
     if value == value.to_integral_value():
         return f"{int(value):,}"
     return f"{value.normalize():,f}"
-
-
-def _ltr(value: Any) -> str:
-    return f"\u2066{value}\u2069"
 
 
 def _money(value: Decimal | None) -> str:
@@ -108,15 +111,6 @@ def build_draft(
         "quantity": number(rec.quantity),
     }
     stock: list[dict[str, Any]] = []
-    params: dict[str, Any] = {
-        "quantity": _text(rec.quantity),
-        "unit": item.unit_of_measure or "",
-        "item": item.name,
-        "sku": item.sku,
-        "location": location.name,
-        "location_code": location.code,
-        "value": _money(value),
-    }
     if rec.type == "reorder":
         lead = item.lead_time_days if item.lead_time_days is not None else DEFAULT_LEAD_TIME_DAYS
         needed_by = today + timedelta(days=lead)
@@ -128,7 +122,6 @@ def build_draft(
             value=number(value),
         )
         stock.append(_stock_change(location, rec.quantity))
-        params["needed_by"] = needed_by.isoformat()
     elif rec.type == "transfer":
         if from_location is None:  # a source that is gone: the draft says so rather than failing the lock
             from_location = LocationFacts(uuid.UUID(int=0), "?", "?", "", None)
@@ -137,8 +130,6 @@ def build_draft(
         action.update(unit_cost=number(item.unit_cost), value=number(value))
         stock.append(_stock_change(from_location, -rec.quantity))
         stock.append(_stock_change(location, rec.quantity))
-        params["from_location"] = from_location.name
-        params["from_location_code"] = from_location.code
     elif rec.type == "write_off":
         action.update(_location_fields("location_", location))
         action.update(unit_cost=number(item.unit_cost), value=number(value))
@@ -155,7 +146,6 @@ def build_draft(
             anomaly_occurred_on=anomaly.occurred_on.isoformat() if anomaly and anomaly.occurred_on else None,
             task=task_en,
         )
-        params["anomaly"] = anomaly_type
     else:
         raise ValueError(f"unknown action type {rec.type!r}")
     locations = [s["location_code"] for s in stock] or [location.code]
@@ -180,14 +170,57 @@ def build_draft(
             request["connector_id"] = str(connector.id)
             request["connector_name"] = connector.name
             request["note"] = NOT_SENDABLE_NOTE
-    key = f"drafts.summary.{rec.type}"
+    key = summary_key(rec.type)
+    params = summary_params(action)
     return DraftContent(
         action=action,
         request=request,
         impact=impact,
         summary_en=translate(key, "en", **params),
-        summary_ar=translate(key, "ar", **{k: _ltr(v) if k in LTR_PARAMS else v for k, v in params.items()}),
+        summary_ar=translate(key, "ar", **params),
     )
+
+
+def summary_key(action_type: str) -> str:
+    """The catalogue sentence of a draft's summary."""
+    return f"drafts.summary.{action_type}"
+
+
+def summary_params(action: dict[str, Any]) -> dict[str, str]:
+    """The values a summary sentence embeds, as text, read from the draft's canonical action.
+
+    From the action (not from the facts it was built of) so that a page can fill the sentence again from a stored
+    draft, each value isolated in mark-up, and say exactly what the stored plain summary says. A value the action
+    lacks (an investigation has no value) reads "—"."""
+    transfer = action.get("action_type") == "transfer"
+    to = "to_location_" if transfer else "location_"
+    params = {
+        "quantity": _text(_decimal(action.get("quantity"))),
+        "unit": str(action.get("unit_of_measure") or ""),
+        "item": str(action.get("item_name") or ""),
+        "sku": str(action.get("item_sku") or ""),
+        "location": str(action.get(f"{to}name") or ""),
+        "location_code": str(action.get(f"{to}code") or ""),
+        "value": _money(_decimal(action.get("value"))),
+        "needed_by": str(action.get("needed_by") or "—"),
+        "anomaly": str(action.get("anomaly_type") or ""),
+    }
+    if transfer:
+        params["from_location"] = str(action.get("from_location_name") or "")
+        params["from_location_code"] = str(action.get("from_location_code") or "")
+    return params
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """The exact decimal of a JSON number of the action (``str`` first: a float's shortest form, 381.25 not its
+    binary expansion); None (shown "—") for what is not a finite number."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        exact = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return exact if exact.is_finite() else None
 
 
 def draft_of(action: CanonicalAction, *, today: date) -> DraftContent:

@@ -2,6 +2,11 @@
 
 No network, and no table but the lock's own (``execution_drafts``): what a draft is built from arrives as a
 canonical action (`atlas.execution_lock.action`), read by the layer above.
+
+What leaves as data (the API's drafts, the CSV and JSON exports) is plain text: no bidirectional control
+character (U+200E, U+200F, U+061C, U+202A–U+202E, U+2066–U+2069), which would end up invisible in spreadsheet
+cells and ERP imports (issue 19). Summaries are stored plain; `plain` also cleans those stored before, which
+carried isolates around their figures and codes. Pages isolate in mark-up instead (`atlas.web.ui.isolation`).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import uuid
 from typing import Any
 
@@ -22,6 +28,14 @@ from atlas.platform.tenancy import TenantRepository
 
 KINDS = ("dry_run", "blocked")
 TYPES = ("reorder", "transfer", "write_off", "investigate")
+
+
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain(text: str) -> str:
+    """``text`` without bidirectional control characters (a file's cell is read by programs, not laid out)."""
+    return BIDI_CONTROLS.sub("", text)
 
 
 class DraftRepo(TenantRepository[ExecutionDraft]):
@@ -65,8 +79,8 @@ def draft_dict(row: ExecutionDraft) -> dict[str, Any]:
         "action": row.action,
         "request": row.request,
         "impact": row.impact,
-        "summary_en": row.summary_en,
-        "summary_ar": row.summary_ar,
+        "summary_en": plain(row.summary_en),
+        "summary_ar": plain(row.summary_ar),
         "correlation_id": row.correlation_id,
         "created_by": row.created_by,
         "created_at": row.created_at.isoformat(),
@@ -165,10 +179,11 @@ async def export_rows(session: AsyncSession, *, kind: str | None, action_type: s
 
 
 def _cell(value: Any) -> str:
-    """Text for a spreadsheet cell; text that a spreadsheet would run as a formula is quoted."""
+    """Plain text for a spreadsheet cell; text that a spreadsheet would run as a formula is quoted."""
     if value is None:
         return ""
     text = json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, dict | list) else str(value)
+    text = plain(text)
     if text and text[0] in "=+-@\t\r" and not _is_number(text):
         return "'" + text
     return text

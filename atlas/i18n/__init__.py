@@ -11,10 +11,18 @@ A message about a count (``3 days``, ``يومان``) is a plural entry: each lan
 plural category it needs (Arabic: zero, one, two, few, many, other; English: one, other), and
 `translate_plural` picks the category of the count by the language's CLDR rules (Babel), so Arabic numerals
 and nouns agree (1 يوم، يومان، 3 أيام، 11 يوماً، 100 يوم) without hand-written suffixes.
+
+An ordinary message may embed such a counted phrase as ``{name@plural.key}``: ``كل {days@plural.day_oblique}``
+reads "كل 7 أيام" for ``days=7`` and "كل يومين" for 2, so messages whose callers pass a count as a plain
+parameter (problem details, policy reasons, labels) agree too, without each caller choosing the form. (The
+``_oblique`` entries are the forms after a preposition, كل or a verb: the dual ends in ـين, يومين not يومان.)
+The browser never sees such a message with its parameters unfilled: the pages render it on the server with both
+languages' texts.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from decimal import Decimal
 from functools import lru_cache
@@ -133,12 +141,40 @@ def translate_plural(key: str, count: int | float | Decimal | str, lang: str, /,
         return text
 
 
+EMBEDDED_PLURAL = re.compile(r"\{(\w+)@(plural\.[\w.]+)\}")
+
+
+def has_embedded_plural(key: str) -> bool:
+    """Whether the message ``key`` embeds a counted phrase (``{days@plural.day}``) in either language."""
+    entry = catalogue().get(key, {})
+    return any(EMBEDDED_PLURAL.search(text) for text in entry.values())
+
+
+def _fill_embedded_plurals(text: str, lang: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``text`` with each ``{name@plural.key}`` whose count ``name`` is given replaced by a placeholder for the
+    counted phrase in ``lang`` (so the phrase's own text is never read as a format string)."""
+    filled = dict(params)
+
+    def phrase(match: re.Match[str]) -> str:
+        name, plural_key = match.group(1), match.group(2)
+        if name not in params:
+            return "{" + name + "}"
+        slot = f"_plural_{len(filled)}"
+        filled[slot] = translate_plural(plural_key, params[name], lang)
+        return "{" + slot + "}"
+
+    return EMBEDDED_PLURAL.sub(phrase, text), filled
+
+
 def translate(key: str, lang: str, /, **params: Any) -> str:
-    """The message ``key`` in ``lang`` with ``{name}`` placeholders filled; a missing key shows itself."""
+    """The message ``key`` in ``lang`` with ``{name}`` placeholders filled, and ``{name@plural.key}`` with the
+    counted phrase of ``name``; a missing key shows itself."""
     entry = catalogue().get(key)
     if entry is None:
         return key
     text = entry.get(lang) or entry[DEFAULT_LANG]
+    if "@plural." in text:
+        text, params = _fill_embedded_plurals(text, lang, params)
     if params:
         try:
             return text.format(**params)

@@ -59,6 +59,7 @@ class EventType(enum.StrEnum):
     API_TOKEN_REVOKED = "api_token_revoked"
     CROSS_TENANT_VIEW = "cross_tenant_view"
     PLATFORM_ROLE_GRANTED = "platform_role_granted"
+    TENANT_SETTINGS_CHANGED = "tenant_settings_changed"  # the tenant's own settings (its time zone)
     CONNECTOR_CREATED = "connector_created"
     CONNECTOR_UPDATED = "connector_updated"
     CONNECTOR_DELETED = "connector_deleted"

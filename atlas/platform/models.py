@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from atlas.db.base import Base, TenantOwned, created_at_column, utcnow, uuid_pk
+from atlas.i18n.formats import DEFAULT_TIME_ZONE
 
 ROLE_CHECK = "role IN ('viewer', 'operator', 'admin')"
 
@@ -36,6 +37,10 @@ class Tenant(Base):
     org_type: Mapped[str | None] = mapped_column(String(20))
     use_case: Mapped[str | None] = mapped_column(String(50))
     onboarding_completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Where the tenant's people read times (an IANA name, atlas.i18n.formats); its admin changes it on the team page.
+    time_zone: Mapped[str] = mapped_column(
+        String(64), nullable=False, default=DEFAULT_TIME_ZONE, server_default=DEFAULT_TIME_ZONE
+    )
     created_at: Mapped[datetime] = created_at_column()
 
 

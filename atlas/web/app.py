@@ -36,7 +36,8 @@ from atlas.billing.tenant_controllers import CONTROLLERS as TENANT_CONTROLLERS
 from atlas.config import Settings, get_settings
 from atlas.connectors.controllers import ConnectorController
 from atlas.db.engine import Database
-from atlas.i18n import LANGS, translate, translate_plural
+from atlas.i18n import LANGS, has_embedded_plural, translate, translate_plural
+from atlas.i18n.filters import FILTERS, GLOBALS, both_languages
 from atlas.mapping.controllers import CONTROLLERS as MAPPING_CONTROLLERS
 from atlas.mapping.data_pages import DataPages
 from atlas.mapping.pages import MappingPages
@@ -45,6 +46,7 @@ from atlas.platform.checkpoint_controllers import AuditCheckpointController
 from atlas.platform.controllers import CONTROLLERS, rate_limits
 from atlas.platform.crypto import SecretBox
 from atlas.platform.oidc import OIDCClient
+from atlas.platform.tenant_settings import TenantSettingsController
 from atlas.policy.controllers import CONTROLLERS as POLICY_CONTROLLERS
 from atlas.policy.pages import PolicyPages
 from atlas.presets.controllers import PresetController
@@ -75,6 +77,8 @@ def _t(context: Any, key: str, **params: Any) -> str:
 def _i18n(context: Any, key: str, **params: Any) -> Markup:
     import json
 
+    if params and has_embedded_plural(key):  # a counted phrase inside: the server picks each language's form
+        return both_languages(context, key, {lang: translate(key, lang, **params) for lang in LANGS})
     text = translate(key, context.get("lang", "ar"), **params)
     params_attr = f" data-i18n-params='{escape(json.dumps(params, default=str))}'" if params else ""
     return Markup(f'<span data-i18n="{escape(key)}"{params_attr}>{escape(text)}</span>')  # noqa: S704
@@ -96,6 +100,8 @@ def _engine_callback(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["t"] = _t
     engine.engine.globals["i18n"] = _i18n
     engine.engine.globals["i18n_plural"] = _i18n_plural
+    engine.engine.filters.update(FILTERS)  # numbers, money and dates by locale; times in the tenant's zone
+    engine.engine.globals.update(GLOBALS)
 
 
 def oidc_client(settings: Settings) -> OIDCClient:
@@ -141,6 +147,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *CONTROLLERS,
             *TENANT_CONTROLLERS,
             AuditCheckpointController,
+            TenantSettingsController,
             *BILLING_CONTROLLERS,
             *BILLING_PAGES,
             ConnectorController,

@@ -2,8 +2,9 @@
 team, API tokens, the audit trail and the platform admin's tenants. Each handler gathers its context through the
 same services as the API.
 
-The top of the web layer: the dashboard assembles cards from the AI engine, the approvals and mapping, and nothing
-imports this module but the app. The layout every page shares (``page``, ``tenant_context_for``) moved down to
+The top of the web layer: the dashboard assembles cards from the AI engine, the approvals and mapping, with the
+getting-started checklist and the charts of ``atlas.web.dashboard`` (issue 19), and nothing imports this module but
+the app. The layout every page shares (``page``, ``tenant_context_for``) moved down to
 ``atlas.web.ui.layout`` in issue 18's pages part, so that the components' pages no longer import this module.
 """
 
@@ -18,6 +19,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.ai_engine.dashboard_figures import TYPE_ORDER
 from atlas.ai_engine.pages import dashboard_cards
 from atlas.approvals.pages import reminder_notices
 from atlas.billing import onboarding, tenant_views
@@ -25,18 +27,29 @@ from atlas.billing import services as billing
 from atlas.db.base import utcnow
 from atlas.db.engine import Database
 from atlas.i18n import request_lang
-from atlas.platform import platform_admin, services
+from atlas.mapping.freshness import sync_freshness
+from atlas.platform import people, platform_admin, services
 from atlas.platform.controllers import EVENT_TYPES, parse_time
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission, Role
+from atlas.web import dashboard as dashboard_view
 from atlas.web import params as paging
 from atlas.web.ui.layout import page, tenant_context_for
 
+# The demo's accounts (seeded by ``atlas.demo``), each with the catalogue key of the one line that says what it
+# shows, so a visitor picks the journey they came to see; ``code`` is a value the line needs (the test card),
+# shown isolated left to right after it, never inside the translated sentence.
 DEMO_ACCOUNTS = [
-    {"email": "admin@demo.atlas.sa", "role": "admin"},
-    {"email": "operator@demo.atlas.sa", "role": "operator"},
-    {"email": "owner@smb.demo.atlas.sa", "role": "admin"},
-    {"email": "platform@atlas.sa", "role": "platform_admin"},
+    {"email": "admin@demo.atlas.sa", "role": "admin", "shows": "signin.demo.shows.admin"},
+    {"email": "operator@demo.atlas.sa", "role": "operator", "shows": "signin.demo.shows.operator"},
+    {
+        "email": "owner@smb.demo.atlas.sa",
+        "role": "admin",
+        "shows": "signin.demo.shows.smb",
+        "code": "4111 1111 1111 1111",
+    },
+    {"email": "enterprise@demo.atlas.sa", "role": "admin", "shows": "signin.demo.shows.enterprise"},
+    {"email": "platform@atlas.sa", "role": "platform_admin", "shows": "signin.demo.shows.platform"},
 ]
 
 
@@ -96,6 +109,7 @@ class TenantPages(Controller):
         ctx = await tenant_context_for(db)
         members = await services.UserRepo(db).count()
         recent = await services.audit_page(db, limit=8)
+        freshness = await sync_freshness(db)
         from atlas.mapping.outcomes import sync_cards
 
         return page(
@@ -103,11 +117,15 @@ class TenantPages(Controller):
             "dashboard.html",
             nav="dashboard",
             # approvals about to expire (issue 6): read here, above both, and shown among the AI's cards
-            ai_summary=await dashboard_cards(db, await reminder_notices(db)),
+            ai_summary=await dashboard_cards(db, await reminder_notices(db), TYPE_ORDER),
             sync_cards=await sync_cards(db, request_lang(request)),
+            # issue 19: the getting-started steps ticked from the tenant's data, and the charts
+            checklist=await dashboard_view.checklist(db, freshness, members),
+            charts=await dashboard_view.charts(db, freshness, utcnow()),
             status=status,
             member_count=members,
             recent_events=recent.events,
+            actor_names=await people.actor_names(db, (e.actor for e in recent.events)),  # people by name (issue 19)
             **ctx,
         )
 
@@ -174,6 +192,7 @@ class TenantPages(Controller):
             "audit.html",
             nav="audit",
             events=result.events,
+            actor_names=await people.actor_names(db, (e.actor for e in result.events)),  # people by name (issue 19)
             filters=filters,
             event_types=EVENT_TYPES,
             next_cursor=result.next_cursor,

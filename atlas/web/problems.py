@@ -2,10 +2,17 @@
 
 API paths (``/api``, ``/health``, ``/ready``) answer ``application/problem+json``;
 pages answer an HTML error page, and a page that needs sign-in redirects there.
+
+The error page follows the language other pages would show (the cookie; `_lang`) and says its title and detail
+through the catalogue in mark-up, so the in-page language switch turns them too, not only the header around them
+(issue 19). Every answer carries a reference id: an unknown path is answered before the request context runs, so
+the id is made here then (the client's valid ``X-Request-ID``, else a new one) and kept in the scope's state, so
+the page, the header and the log say the same id.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -18,6 +25,7 @@ from sqlalchemy.exc import StatementError
 
 from atlas.errors import AtlasError
 from atlas.i18n import DEFAULT_LANG, LANG_COOKIE, direction, negotiate, translate
+from atlas.web.context import REQUEST_ID_RE
 
 log = structlog.get_logger("atlas.web")
 
@@ -50,8 +58,11 @@ def _lang(request: Request[Any, Any, Any]) -> str:
 
 
 def _request_id(request: Request[Any, Any, Any]) -> str:
-    state = request.scope.get("state") or {}
-    return str(state.get("request_id") or "")
+    state = request.scope.setdefault("state", {})
+    if not state.get("request_id"):  # no route matched: the request context never ran (see the module's docstring)
+        incoming = request.headers.get("x-request-id") or ""
+        state["request_id"] = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+    return str(state["request_id"])
 
 
 def wants_html(request: Request[Any, Any, Any]) -> bool:
@@ -87,6 +98,10 @@ def problem_response(
                 "status": status,
                 "title": title,
                 "detail": detail,
+                # the catalogue's keys too: the page says them in mark-up the language switch re-translates
+                "title_key": f"problems.{slug}",
+                "detail_key": message_key,
+                "detail_params": params or {},
                 "correlation_id": request_id,
                 "lang": lang,
                 "dir": direction(lang),

@@ -52,6 +52,9 @@ MATRIX = [
     ("DELETE", f"/api/invitations/{ZERO}", None, "admin"),
     ("PATCH", f"/api/members/{ZERO}", {"role": "viewer"}, "admin"),
     ("DELETE", f"/api/members/{ZERO}", None, "admin"),
+    # the tenant's own settings (issue 19): its time zone, read by everyone, changed by the admin
+    ("GET", "/api/tenant/settings", None, "viewer"),
+    ("PATCH", "/api/tenant/settings", {"time_zone": "Asia/Riyadh"}, "admin"),
     ("GET", "/api/tokens", None, "admin"),
     ("POST", "/api/tokens", {"name": "matrix", "role": "viewer", "expires_in_days": 1}, "admin"),
     ("DELETE", f"/api/tokens/{ZERO}", None, "admin"),

@@ -199,7 +199,25 @@
       });
   }
 
+  /** The highlighted plan card follows the payment form's chosen plan, so the two never disagree. */
+  function highlightPlan(planId) {
+    document.querySelectorAll('[data-testid="plan-card"]').forEach(function (card) {
+      var chosen = card.getAttribute("data-plan") === planId;
+      card.classList.toggle("plan-card-featured", chosen);
+      card.setAttribute("data-selected", chosen ? "true" : "false");
+      var button = card.querySelector("[data-subscribe-plan]");
+      if (button) {
+        button.classList.toggle("btn-primary", chosen);
+        button.classList.toggle("btn-outline", !chosen);
+      }
+    });
+  }
+
   function start() {
+    document.addEventListener("change", function (event) {
+      var radio = event.target.closest('[data-testid="payment-form"] input[name="plan"]');
+      if (radio && radio.checked) highlightPlan(radio.value);
+    });
     document.addEventListener("click", function (event) {
       var chooser = event.target.closest("[data-subscribe-plan]");
       if (chooser) {
@@ -209,6 +227,7 @@
         section.hidden = false;
         var radio = section.querySelector('input[name="plan"][value="' + chooser.getAttribute("data-subscribe-plan") + '"]');
         if (radio) radio.checked = true;
+        highlightPlan(chooser.getAttribute("data-subscribe-plan"));
         section.scrollIntoView({ behavior: "smooth", block: "start" });
         var first = section.querySelector('[data-card="name"]');
         if (first) first.focus({ preventScroll: true });

@@ -3,6 +3,7 @@
 - ``layout``: the page shell's context (language, the signed-in person, the tenant's name, the trial and billing
   notices) and ``page``, which renders a template with it;
 - ``formatting``: the pager and the number, money and JSON formatting the data pages show;
+- ``isolation``: ``<bdi>`` isolation of the names, codes and figures a catalogue sentence embeds (issue 19);
 - ``guards``: the one guard on every route (authentication, CSRF, the permission matrix);
 - ``dependencies``: the request's tenant transaction, principal, correlation id, settings and database.
 

@@ -70,6 +70,7 @@ async def tenant_context_for(db: NamedDependency[AsyncSession]) -> dict[str, Any
         trial = TrialInfo(state, days_left(standing.trial_ends_at), standing.plan_id)
     return {
         "tenant_name": tenant.name if tenant else None,
+        "time_zone": tenant.time_zone if tenant else None,  # where the date filters show times (atlas.i18n.filters)
         "trial": trial,
         # The subscription's effective state, for the layout's billing notice (past due, cancelling).
         "billing_state": state,
