@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import uuid
 
@@ -13,7 +14,31 @@ from atlas.config import get_settings
 from atlas.db.engine import Database
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A command group whose heavy commands load only when they run (or when help lists them).
+
+    ``atlas forecast`` needs numpy, scipy and polars (about 1.4 s to import); every other command (the audit tools,
+    tenants, platform admins, migrations) should not pay for it at each start."""
+
+    def __init__(self, *args: object, lazy: dict[str, str] | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy = dict(lazy or {})  # command name -> "module:attribute"
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.lazy.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, attribute = target.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, lazy={"forecast": "atlas.ai_engine.forecast_cli:forecast_command"})
 def main() -> None:
     """Atlas: inventory AI with human approval and an execution hard lock."""
 
@@ -254,14 +279,6 @@ def demo(port: int) -> None:
 
     run_demo(port=port)
 
-
-def _register_forecast() -> None:
-    from atlas.ai_engine.forecast_cli import forecast_command
-
-    main.add_command(forecast_command, "forecast")
-
-
-_register_forecast()
 
 if __name__ == "__main__":
     main()

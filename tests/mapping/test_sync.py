@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from typing import Any
 
@@ -273,9 +274,13 @@ def test_a_worker_killed_mid_sync_finishes_the_run_exactly_after_restart(stack, 
     from tests.services import asgi_server
 
     inner = create_app(as_of=expected_dataset().as_of)
+    # Slow until the worker is killed, at full speed after: the slowness is only there to catch the worker
+    # mid-endpoint; the restarted worker's rest of the read (tens of pages) need not wait a quarter second a page.
+    slow = threading.Event()
+    slow.set()
 
     async def slow_movements(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].endswith("/movements"):
+        if slow.is_set() and scope["type"] == "http" and scope["path"].endswith("/movements"):
             import asyncio
 
             await asyncio.sleep(0.25)  # a slow ERP: time enough to kill the worker mid-endpoint
@@ -295,6 +300,7 @@ def test_a_worker_killed_mid_sync_finishes_the_run_exactly_after_restart(stack, 
         else:
             raise AssertionError("the sync never reached the movements")
         stack.worker.kill()
+        slow.clear()
         killed_at = admin.get(f"/api/syncs/{started['id']}").json()
         assert killed_at["status"] == "running"
         time.sleep(1)
