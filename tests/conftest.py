@@ -156,6 +156,12 @@ class Atlas:
         return client, client.get("/api/auth/user").json()
 
 
+# Each test process runs two Atlas apps and a worker (the `atlas` and `stack` fixtures), and the suite runs four
+# processes on two cores (scripts/test.sh): at the default pool (10 kept + 10 overflow each) their idle connections
+# alone neared PostgreSQL's default 100. Five kept (and five overflow) per pool is ample for the concurrency tests.
+TEST_POOL_SIZE = 5
+
+
 @pytest.fixture(scope="session")
 def atlas(database_url: str, oidc_url: str) -> Iterator[Atlas]:
     overrides = {
@@ -166,6 +172,7 @@ def atlas(database_url: str, oidc_url: str) -> Iterator[Atlas]:
         "ATLAS_TOKEN_RATE_LIMIT": 100000,
         "ATLAS_ALLOW_PRIVATE_NETWORKS": True,  # the test servers live on 127.0.0.1
         "ATLAS_LOG_LEVEL": os.environ.get("ATLAS_LOG_LEVEL", "WARNING"),
+        "ATLAS_DB_POOL_SIZE": TEST_POOL_SIZE,
     }
     with atlas_server(overrides) as base_url:
         yield Atlas(base_url, oidc_url, database_url)
@@ -205,6 +212,7 @@ def stack(database_url: str, oidc_url: str, temporal_address: str) -> Iterator[S
         "ATLAS_HOUSEKEEPING_SECONDS": "86400",
         "ATLAS_CONNECTOR_HEALTH_SECONDS": "86400",
         "ATLAS_LOG_LEVEL": "WARNING",
+        "ATLAS_DB_POOL_SIZE": str(TEST_POOL_SIZE),
     }
     worker = WorkerProcess(settings)
     worker.start()

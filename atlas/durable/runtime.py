@@ -23,7 +23,7 @@ def init_runtime(settings: Settings) -> WorkerRuntime:
     global _runtime
     _runtime = WorkerRuntime(
         settings=settings,
-        db=Database(settings.database_url, app_role=settings.db_app_role),
+        db=Database(settings.database_url, app_role=settings.db_app_role, pool_size=settings.db_pool_size),
         secret_box=SecretBox(settings.fernet_key()),
     )
     return _runtime
