@@ -208,7 +208,7 @@ def test_the_migration_to_one_balance_per_item_and_location_keeps_the_latest(pg_
     url = with_database(pg_server, name)
     try:
         upgrade(url.replace("postgresql://", "postgresql+psycopg://", 1), "0010")
-        tenant_id, connector_id = asyncio.run(_setup_at(url))
+        tenant_id, connector_id = _setup_at(url)
         item, location, older, newer = (uuid.uuid4() for _ in range(4))
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(
@@ -244,28 +244,20 @@ def test_the_migration_to_one_balance_per_item_and_location_keeps_the_latest(pg_
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def _setup_at(url: str) -> tuple[uuid.UUID, uuid.UUID]:
-    """A tenant (through the service, whose tables 0010 already has) and a connector written in 0010's own shape:
-    today's model has columns a database at 0010 does not."""
+def _setup_at(url: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """A tenant and a connector written in 0010's own shape: today's models have columns a database at 0010 does not
+    (the tenant's time zone, the connector's later settings), so neither goes through the services."""
     import psycopg
 
-    from atlas.platform.audit import Actor
-    from atlas.platform.services import provision_tenant
-
-    database = Database(url.replace("postgresql://", "postgresql+asyncpg://", 1), app_role="atlas_app")
-    try:
-        async with database.system_session() as session:
-            tenant = await provision_tenant(session, name="At 0010", actor=Actor("system", "test"), correlation_id="t")
-    finally:
-        await database.dispose()
-    connector_id = uuid.uuid4()
+    tenant_id, connector_id = uuid.uuid4(), uuid.uuid4()
     with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO tenants (id, name, created_at) VALUES (%s, 'At 0010', now())", (tenant_id,))
         conn.execute(
             "INSERT INTO connectors (id, tenant_id, name, base_url, environment, auth_kind, auth_settings, "
             "rate_limit_per_second, rate_limit_burst, timeout_seconds, max_concurrency, retry_attempts, "
             "health_status, action_templates, created_by, created_at, updated_at) "
             "VALUES (%s, %s, 'Old ERP', 'http://127.0.0.1:9', 'sandbox', 'none', '{}', 10, 10, 30, 4, 5, "
             "'unknown', '{}', 'test', now(), now())",
-            (connector_id, tenant.id),
+            (connector_id, tenant_id),
         )
-    return tenant.id, connector_id
+    return tenant_id, connector_id
