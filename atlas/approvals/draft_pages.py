@@ -27,16 +27,18 @@ PAGE_SIZE = 50
 
 
 def summaries(draft: dict[str, Any]) -> dict[str, Markup | str]:
-    """A draft's summary in each language for a page. The Arabic sentence is filled again from the stored action,
-    each embedded name, code and figure isolated in ``<bdi>`` (Latin text inside a right-to-left sentence is what
-    the bidirectional algorithm scrambles); the stored plain summary when the action cannot fill it. The English
-    sentence is the stored one: left to right, its Latin values keep their order."""
+    """A draft's summary in each language for a page, filled again from the stored action with each embedded name,
+    code and figure in its own ``<bdi>``: Latin text inside a right-to-left sentence is what the bidirectional
+    algorithm scrambles, and a code or figure must not break across lines in either language ("WH-1" is not "WH-"
+    then "1" on a phone). The stored plain summary when the action cannot fill the sentence; the text a reader sees
+    is the stored summary's either way."""
     params = summary_params(draft.get("action") or {})
-    marked = isolated(summary_key(str(draft.get("action_type"))), "ar", params, ltr=LTR_PARAMS)
-    return {
-        "ar": marked if marked is not None else str(draft.get("summary_ar") or ""),
-        "en": str(draft.get("summary_en") or ""),
-    }
+    key = summary_key(str(draft.get("action_type")))
+    shown: dict[str, Markup | str] = {}
+    for lang in ("ar", "en"):
+        marked = isolated(key, lang, params, ltr=LTR_PARAMS)
+        shown[lang] = marked if marked is not None else str(draft.get(f"summary_{lang}") or "")
+    return shown
 
 
 class DraftPages(Controller):

@@ -16,8 +16,9 @@ An ordinary message may embed such a counted phrase as ``{name@plural.key}``: ``
 reads "كل 7 أيام" for ``days=7`` and "كل يومين" for 2, so messages whose callers pass a count as a plain
 parameter (problem details, policy reasons, labels) agree too, without each caller choosing the form. (The
 ``_oblique`` entries are the forms after a preposition, كل or a verb: the dual ends in ـين, يومين not يومان.)
-The browser never sees such a message with its parameters unfilled: the pages render it on the server with both
-languages' texts.
+Pages render such messages on the server with both languages' texts; a label a page script builds in the
+browser fills ``{name@plural.key}`` itself (``atlas.js``: ``Intl.PluralRules``, the same CLDR categories, from the
+plural entries ``/i18n/catalogue.json`` serves beside the messages).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from litestar.plugins.prometheus import PrometheusController
 
 from atlas.config import Settings
 from atlas.errors import NotFound, Unauthenticated
-from atlas.i18n import catalogue
+from atlas.i18n import catalogue, plurals
 
 
 class SystemController(Controller):
@@ -47,9 +47,11 @@ class SystemController(Controller):
         )
 
     @get("/i18n/catalogue.json", opt={"public": True}, include_in_schema=False, cache=300)
-    async def i18n_catalogue(self) -> dict[str, dict[str, str]]:
-        """The one translation catalogue, both languages, for switching without a reload."""
-        return catalogue()
+    async def i18n_catalogue(self) -> dict[str, dict[str, str] | dict[str, dict[str, str]]]:
+        """The one translation catalogue, both languages, for switching without a reload; with its plural
+        entries (language → CLDR category → text), so the browser builds counted messages (`atlas.js`
+        chooses the form with `Intl.PluralRules`, CLDR's rules as Babel's on the server)."""
+        return {**catalogue(), **plurals()}
 
 
 async def metrics_token_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

@@ -197,7 +197,6 @@ def test_admin_maps_items_previews_saves_versions_rolls_back_and_compares(atlas,
     admin, _ = atlas.new_tenant()
     connector = create_connector(admin, demo_erp_url)
     context, tab = signed_in_page(atlas, browser, admin)
-    tab.on("dialog", lambda dialog: dialog.accept())  # "Activate version 1?"
     tab.goto(f"{atlas.base_url}/app/connectors/{connector['id']}")
     assert tab.locator("[data-testid='mapping-row'][data-endpoint='items']").get_attribute("data-mapped") == "false"
     tab.locator("[data-testid='mapping-row'][data-endpoint='items'] [data-testid='open-mapping']").click()
@@ -261,6 +260,7 @@ def test_admin_maps_items_previews_saves_versions_rolls_back_and_compares(atlas,
 
     # Roll back to version 1: the editor shows it again, and the API agrees.
     tab.locator("[data-testid='version-row'][data-version='1'] [data-testid='activate-version']").click()
+    tab.get_by_test_id("activate-confirm").click()  # "Activate version 1?", in the page's styled dialog
     tab.wait_for_selector("[data-testid='version-row'][data-version='1'][data-active='true']")
     assert tab.input_value("[name='fields.name.path']") == "$.description.en"
     assert admin.get(f"/api/mappings/{saved[0]['id']}").json()["active_version"] == 1

@@ -57,12 +57,48 @@
     }
   }
 
-  function format(text, params) {
+  function has(params, name) {
+    return !!params && Object.prototype.hasOwnProperty.call(params, name) && params[name] != null;
+  }
+
+  // ---------------------------------------------------------------- counted phrases (CLDR plural forms)
+  //
+  // The catalogue's plural entries (key -> language -> CLDR category -> text, `{n}` the count) come with the
+  // other texts in /i18n/catalogue.json. Intl.PluralRules is CLDR's rules, the same Babel applies on the
+  // server, so "3 أيام", "يومان", "11 يوماً" come out alike whichever side renders a message. A message
+  // embeds a counted phrase as `{name@plural.key}`; a plural entry looked up directly counts `n` (or `count`).
+
+  var pluralRules = {};
+
+  /** The CLDR plural category of `count` in `lang`; text that is not a number is "other" (as on the server). */
+  function pluralCategory(count, lang) {
+    var digits = typeof count === "number" ? null : String(count).replace(/[,\u066c\s]/g, "");
+    var number = digits === null ? count : digits === "" ? NaN : Number(digits);
+    if (!isFinite(number)) return "other";
+    if (!pluralRules[lang]) pluralRules[lang] = new Intl.PluralRules(lang);
+    return pluralRules[lang].select(Math.abs(number));
+  }
+
+  /** The form of plural entry `forms` (category -> text) for `count`, with `{n}` filled. */
+  function countedPhrase(forms, count, lang) {
+    var text = forms[pluralCategory(count, lang)];
+    if (text == null) text = forms.other;
+    return text == null ? String(count) : text.replace(/\{n\}/g, String(count));
+  }
+
+  function pluralForms(key, lang) {
+    var entry = catalogue && catalogue[key];
+    var forms = entry && (entry[lang] != null ? entry[lang] : entry.ar);
+    return forms && typeof forms === "object" ? forms : null;
+  }
+
+  function format(text, params, lang) {
     if (!params) return text;
-    return text.replace(/\{(\w+)\}/g, function (whole, name) {
-      return Object.prototype.hasOwnProperty.call(params, name) && params[name] != null
-        ? String(params[name])
-        : whole;
+    return text.replace(/\{(\w+)(?:@(plural\.[\w.]+))?\}/g, function (whole, name, pluralKey) {
+      if (!has(params, name)) return whole;
+      if (!pluralKey) return String(params[name]);
+      var forms = pluralForms(pluralKey, lang || currentLang());
+      return forms ? countedPhrase(forms, params[name], lang || currentLang()) : String(params[name]);
     });
   }
 
@@ -71,7 +107,12 @@
     var entry = catalogue && catalogue[key];
     if (!entry) return null;
     var text = entry[lang] != null ? entry[lang] : entry.ar;
-    return text == null ? null : format(text, params);
+    if (text != null && typeof text === "object") {
+      // a plural entry itself: its count is `n` (or `count`)
+      var count = has(params, "n") ? params.n : has(params, "count") ? params.count : null;
+      return count == null ? null : format(countedPhrase(text, count, lang), params, lang);
+    }
+    return text == null ? null : format(text, params, lang);
   }
 
   /** A message for the script itself: catalogue first, then the copy rendered in the page. */
@@ -680,6 +721,7 @@
     loadCatalogue: loadCatalogue,
     t: msg,
     known: known,
+    pluralCategory: pluralCategory,
     timeEl: timeEl,
     currentLang: currentLang,
     parseJSON: parseJSON,

@@ -248,7 +248,8 @@
   function scheduleKey(minutes) {
     if (!minutes) return { key: "syncs.schedule.off" };
     if (SCHEDULE_PRESETS.indexOf(minutes) >= 0) return { key: "syncs.schedule.preset." + minutes };
-    return { key: minutes <= 10 ? "syncs.schedule.every_minutes_few" : "syncs.schedule.every_minutes", params: { n: minutes } };
+    // the noun agrees with the count by CLDR's rules (atlas.js: {n@plural.minute_oblique}), not by a hand-set bound
+    return { key: "syncs.schedule.every_minutes", params: { n: minutes } };
   }
 
   // ---------------------------------------------------------------- syncs: behaviour

@@ -663,12 +663,21 @@
           used[e.field] = true;
         });
       });
-      var columns = (model.fields || [])
+      // The key columns (the required fields, such as the SKU) come first, so they are not off to the side.
+      var shown = (model.fields || []).filter(function (f) {
+        return used[f.name];
+      });
+      var columns = shown
+        .filter(function (f) {
+          return f.required;
+        })
+        .concat(
+          shown.filter(function (f) {
+            return !f.required;
+          })
+        )
         .map(function (f) {
           return f.name;
-        })
-        .filter(function (name) {
-          return used[name];
         });
       Object.keys(used).forEach(function (name) {
         if (columns.indexOf(name) < 0) columns.push(name);
@@ -728,13 +737,21 @@
         return;
       }
       var columns = previewColumns(data);
+      // The first key column (the resolved item, or the first required field) stays in view when the table
+      // scrolls sideways.
+      var stickyColumn = RESOLVES ? null : columns[0];
       var headRow = el("tr", {}, [el("th", { scope: "col", class: "col-num" }, ["#"])]);
       if (RESOLVES) {
-        headRow.appendChild(el("th", { scope: "col" }, [label("mappings.preview.item")]));
+        headRow.appendChild(el("th", { scope: "col", class: "col-key", "data-testid": "preview-key-column" }, [label("mappings.preview.item")]));
         headRow.appendChild(el("th", { scope: "col" }, [label("mappings.preview.location")]));
       }
       columns.forEach(function (name) {
-        headRow.appendChild(el("th", { scope: "col", title: name }, [fieldLabel(name)]));
+        var sticky = name === stickyColumn;
+        headRow.appendChild(
+          el("th", { scope: "col", title: name, class: sticky ? "col-key" : null, "data-testid": sticky ? "preview-key-column" : null }, [
+            fieldLabel(name),
+          ])
+        );
       });
       head.appendChild(headRow);
       data.records.forEach(function (record) {
@@ -764,13 +781,13 @@
           return;
         }
         if (RESOLVES) {
-          tr.appendChild(resolvedCell(record, "item"));
+          tr.appendChild(resolvedCell(record, "item")).classList.add("col-key");
           tr.appendChild(resolvedCell(record, "location"));
         }
         columns.forEach(function (name) {
-          var cell = el("td", { "data-column": name });
+          var cell = el("td", { "data-column": name, class: name === stickyColumn ? "col-key" : null });
           if (errors[name]) {
-            cell.className = "is-error";
+            cell.classList.add("is-error");
             errors[name].forEach(function (e) {
               cell.appendChild(errorBadge(e));
             });
@@ -1020,6 +1037,11 @@
         title.setAttribute("data-i18n", "mappings.save.title");
         title.textContent = t("mappings.save.title");
       }
+      // From the second version on, the note is asked for.
+      var noteLabel = root.querySelector("[data-save-note-label]");
+      if (noteLabel) clear(noteLabel).appendChild(label("mappings.save.note"));
+      var noteInput = root.querySelector("[data-save-dialog] [name='note']");
+      if (noteInput) noteInput.required = true;
     }
 
     versionsPanel.addEventListener("click", function (event) {
@@ -1038,35 +1060,79 @@
       } else if (activate && canManage && mapping) {
         event.preventDefault();
         if (activate.classList.contains("is-busy")) return;
-        var version = Number(activate.getAttribute("data-activate-version"));
-        if (!window.confirm(t("mappings.versions.activate_confirm", { version: version }))) return;
-        hideBox(versionsError);
-        setBusy(activate, true);
-        api("/api/mappings/" + encodeURIComponent(mapping.id) + "/activate/" + version, "POST").then(
-          function (result) {
-            setBusy(activate, false);
-            if (result.ok && result.data) {
-              renderMapping(result.data);
-              var active = versionOf(result.data.active_version);
-              if (active) fillForm(active.spec);
-              setDirty(false);
-              flash(label("mappings.versions.activated", { version: version }));
-              runCompare();
-              return;
-            }
-            if (result.status === 401) {
-              signInAgain();
-              return;
-            }
-            showBox(versionsError, problemText(result));
-          },
-          function () {
-            setBusy(activate, false);
-            showBox(versionsError, t("ui.js.error_network"));
-          }
-        );
+        askToActivate(activate, Number(activate.getAttribute("data-activate-version")));
       }
     });
+
+    // Going back to an earlier version asks in the page's styled dialog, like saving does (never window.confirm).
+    var activateDialog = root.querySelector("[data-activate-dialog]");
+    var pendingActivation = null;
+    var activateReturnFocus = null;
+
+    function askToActivate(button, version) {
+      if (!activateDialog) return;
+      pendingActivation = { button: button, version: version };
+      activateReturnFocus = button;
+      clear(activateDialog.querySelector("[data-activate-text]")).appendChild(
+        label("mappings.versions.activate_confirm", { version: version })
+      );
+      if (typeof activateDialog.showModal === "function") activateDialog.showModal();
+      else activateDialog.setAttribute("open", "");
+      activateDialog.querySelector("[data-activate-confirm]").focus();
+    }
+
+    function closeActivateDialog() {
+      if (typeof activateDialog.close === "function") activateDialog.close();
+      else activateDialog.removeAttribute("open");
+    }
+
+    if (activateDialog) {
+      activateDialog.querySelector("[data-activate-cancel]").addEventListener("click", function (event) {
+        event.preventDefault();
+        pendingActivation = null;
+        closeActivateDialog();
+      });
+      activateDialog.addEventListener("close", function () {
+        pendingActivation = null; // Escape or Cancel: nothing changes
+        if (activateReturnFocus && document.contains(activateReturnFocus)) activateReturnFocus.focus();
+        activateReturnFocus = null;
+      });
+      activateDialog.querySelector("[data-activate-form]").addEventListener("submit", function (event) {
+        event.preventDefault();
+        var chosen = pendingActivation;
+        pendingActivation = null;
+        closeActivateDialog();
+        if (chosen) activateVersion(chosen.button, chosen.version);
+      });
+    }
+
+    function activateVersion(activate, version) {
+      hideBox(versionsError);
+      setBusy(activate, true);
+      api("/api/mappings/" + encodeURIComponent(mapping.id) + "/activate/" + version, "POST").then(
+        function (result) {
+          setBusy(activate, false);
+          if (result.ok && result.data) {
+            renderMapping(result.data);
+            var active = versionOf(result.data.active_version);
+            if (active) fillForm(active.spec);
+            setDirty(false);
+            flash(label("mappings.versions.activated", { version: version }));
+            runCompare();
+            return;
+          }
+          if (result.status === 401) {
+            signInAgain();
+            return;
+          }
+          showBox(versionsError, problemText(result));
+        },
+        function () {
+          setBusy(activate, false);
+          showBox(versionsError, t("ui.js.error_network"));
+        }
+      );
+    }
 
     // ------------------------------------------------------------ diff
 
@@ -1192,7 +1258,8 @@
         var note = noteInput.value.trim();
         var saveError = dialog.querySelector("[data-save-error]");
         hideBox(saveError);
-        if (!note) {
+        // The first version needs no note; every later one says what changed (the API accepts either).
+        if (!note && mapping) {
           noteInput.setAttribute("aria-invalid", "true");
           showBox(saveError, t("mappings.save.note_required"));
           noteInput.focus();

@@ -1,7 +1,27 @@
 /* Atlas — the policies page: sends the whole form as one new policy version.
- * The server checks every field and answers problem details naming the field, in the page's language. */
+ * The server checks every field and answers problem details naming the field, in the page's language.
+ * A save reloads the page (the new version, its figures formatted by the server) and the reloaded page says
+ * it was saved: a flag in sessionStorage carries that across the reload. */
 (function () {
   "use strict";
+
+  var SAVED_FLAG = "atlas.policies.saved";
+
+  function storage() {
+    try {
+      return window.sessionStorage;
+    } catch (e) {
+      return null; // storage blocked: the page still reloads, without the notice
+    }
+  }
+
+  function showSavedNotice() {
+    var store = storage();
+    var notice = document.querySelector("[data-policy-saved]");
+    if (!store || !notice || store.getItem(SAVED_FLAG) !== "1") return;
+    store.removeItem(SAVED_FLAG);
+    notice.hidden = false;
+  }
 
   function numberOrNull(value) {
     value = (value || "").trim();
@@ -50,6 +70,7 @@
   }
 
   function start() {
+    showSavedNotice();
     var form = document.querySelector("[data-policy-form]");
     if (!form || !window.Atlas) return;
     var box = form.querySelector("[data-form-error]");
@@ -61,6 +82,8 @@
       window.Atlas.api("/api/policies", "POST", collect(form))
         .then(function (result) {
           if (result.ok) {
+            var store = storage();
+            if (store) store.setItem(SAVED_FLAG, "1");
             window.location.reload();
             return;
           }
