@@ -59,3 +59,18 @@ def test_the_timeline_shows_people_by_name(tenant):
     timeline = html[html.index('data-testid="timeline"') :]
     ref = tenant["ref"]
     assert f'<bdi dir="auto" title="{ref}" data-actor="{ref}">{escape(tenant["name"])}</bdi>' in timeline
+
+
+def test_atlas_itself_is_named_in_words_not_by_its_reference(tenant, atlas):
+    """Events Atlas writes itself (the system, the AI engine, the approval workflow) read as words in the page's
+    language, with the reference on hover; the words switch with the language."""
+    [(count,)] = atlas.sql(
+        "SELECT count(*) FROM audit_events WHERE tenant_id = %s AND actor = 'system'",
+        (tenant["admin"].get("/api/auth/user").json()["tenant_id"],),
+    )
+    assert count > 0  # the seed's lock events are the system's
+    html = html_page(tenant["admin"], "/app/audit").text
+    shown = '<bdi dir="auto" class="person-name" title="system" data-actor="system"><span data-i18n="people.actor.system"'
+    assert shown in html
+    assert '<bdi dir="ltr" class="mono">system</bdi>' not in html
+    assert "النظام" in html or ">System<" in html
