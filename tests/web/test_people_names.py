@@ -71,8 +71,7 @@ def test_atlas_itself_is_named_in_words_not_by_its_reference(tenant, atlas):
     assert count > 0  # the seed's lock events are the system's
     html = html_page(tenant["admin"], "/app/audit").text
     shown = (
-        '<bdi dir="auto" class="person-name" title="system" data-actor="system">'
-        '<span data-i18n="people.actor.system"'
+        '<bdi dir="auto" class="person-name" title="system" data-actor="system"><span data-i18n="people.actor.system"'
     )
     assert shown in html
     assert '<bdi dir="ltr" class="mono">system</bdi>' not in html
