@@ -47,8 +47,13 @@ def test_every_documented_setting_is_read_by_the_code():
 
 
 def commands(group: click.Group, prefix: str = "atlas") -> list[str]:
+    """Every command as the command line offers it (``list_commands``/``get_command``: a lazily loaded command, such
+    as ``atlas forecast``, counts too)."""
     found = []
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             found.extend(commands(command, f"{prefix} {name}"))
         else:
