@@ -68,7 +68,7 @@ def test_the_language_switch_turns_the_error_page_too(atlas, browser):
         assert tab.get_by_test_id("error-title").inner_text() == TEXTS["ar"]["title"]
         assert tab.get_by_test_id("error-correlation-id").inner_text().strip()
         tab.get_by_test_id("lang-switch").first.click()
-        tab.wait_for_function("document.documentElement.lang === 'en'")
+        tab.wait_for_function("() => document.documentElement.lang === 'en'")
         assert tab.get_by_test_id("error-title").inner_text() == TEXTS["en"]["title"]
         assert tab.get_by_test_id("error-detail").inner_text() == TEXTS["en"]["detail"]
         assert tab.title().startswith("Not found")

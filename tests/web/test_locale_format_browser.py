@@ -81,7 +81,7 @@ def test_counted_days_agree_with_their_number_in_both_languages(atlas, browser):
             shot(page, f"plural-days-{lang}-{size}")
             # the language switch shows the other language's forms, chosen on the server by CLDR's rules
             page.get_by_test_id("lang-switch").click()
-            page.wait_for_function(f"document.documentElement.lang === '{other}'")
+            page.wait_for_function(f"() => document.documentElement.lang === '{other}'")
             assert window_texts(page) == [EXPECTED[other][days] for _, days in WINDOWS.values()]
             context.close()
 
