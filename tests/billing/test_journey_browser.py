@@ -126,9 +126,9 @@ def test_smb_journey_to_a_paid_subscription_without_card_data_reaching_atlas(pay
 
         # upgrade to Enterprise now: a prorated charge on the saved card, a second invoice
         page.goto(f"{atlas.base_url}/app/subscription")
-        page.on("dialog", lambda dialog: dialog.accept())
+        page.locator("[data-plan=enterprise] [data-testid=change-plan]").click()
         with page.expect_navigation():  # the page reloads once the charge has gone through
-            page.locator("[data-plan=enterprise] [data-testid=change-plan]").click()
+            page.get_by_test_id("confirm-dialog").get_by_test_id("confirm-ok").click()
         assert page.get_by_test_id("current-plan").get_attribute("data-plan") == "enterprise"
         assert page.get_by_test_id("invoice-row").count() == 2
         assert subscription(atlas, str(tenant_id))["plan_id"] == "enterprise"

@@ -283,3 +283,35 @@ def test_admin_syncs_from_the_connector_page_then_finds_an_item(stack, demo_erp_
         assert tab.evaluate("window.__noReload") == "still-here"
     finally:
         context.close()
+
+
+def test_dismissing_a_quarantined_record_asks_in_the_styled_dialog(synced, stack, browser):
+    """The quarantine page's dismiss asks in the page's styled dialog (issue 19), not the browser's confirm():
+    Cancel leaves the record where it is, Continue dismisses it (and only it)."""
+    admin, _, _, _ = synced
+    atlas = stack.atlas
+    before = total(get(admin, "/app/quarantine?status=dismissed").text)
+    context = browser.new_context()
+    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url}])
+    tab = context.new_page()
+    native: list[str] = []
+    tab.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
+    try:
+        tab.goto(f"{atlas.base_url}/app/quarantine")
+        row = tab.get_by_test_id("quarantine-row").first
+        record_id = row.get_attribute("data-id")
+        row.get_by_test_id("dismiss").click()
+        dialog = tab.get_by_test_id("confirm-dialog")
+        dialog.wait_for(state="visible")
+        assert dialog.evaluate("d => d.open && d.matches(':modal')")
+        dialog.get_by_test_id("confirm-cancel").click()
+        dialog.wait_for(state="detached")
+        assert total(get(admin, "/app/quarantine?status=dismissed").text) == before
+        row.get_by_test_id("dismiss").click()
+        tab.get_by_test_id("confirm-dialog").get_by_test_id("confirm-ok").click()
+        tab.wait_for_selector(f"[data-testid='quarantine-row'][data-id='{record_id}']", state="detached")
+        dismissed = get(admin, "/app/quarantine?status=dismissed").text
+        assert total(dismissed) == before + 1 and f'data-id="{record_id}" data-status="dismissed"' in dismissed
+        assert native == []
+    finally:
+        context.close()

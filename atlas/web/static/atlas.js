@@ -450,7 +450,54 @@
       .then(function () {
         var text = lookup(key, currentLang(), params);
         if (text == null) text = el.getAttribute("data-confirm-text") || key;
-        return window.confirm(text);
+        return ask(text);
+      });
+  }
+
+  /** Asks `text` in the page's styled dialog (the one the mapping editor uses), never the browser's confirm():
+   *  resolves true when the person confirms; false when they cancel, press Escape or close it. The dialog is
+   *  modal, labelled by its question, and takes the page's language and direction. */
+  function ask(text) {
+    return loadCatalogue()
+      .catch(function () {
+        return null;
+      })
+      .then(function () {
+        return new Promise(function (resolve) {
+          var id = "confirm-dialog-text-" + Date.now();
+          var cancel = el("button", { type: "button", class: "btn btn-ghost", "data-testid": "confirm-cancel" }, [
+            msg("ui.dialog.cancel"),
+          ]);
+          var ok = el("button", { type: "submit", class: "btn btn-primary", "data-testid": "confirm-ok" }, [
+            msg("ui.dialog.confirm"),
+          ]);
+          var form = el("form", { method: "dialog" }, [
+            el("h2", { class: "card-title" }, [msg("ui.dialog.title")]),
+            el("p", { id: id }, [text]),
+            el("div", { class: "form-actions form-actions-end" }, [cancel, ok]),
+          ]);
+          var dialog = el("dialog", { class: "note-dialog", "data-testid": "confirm-dialog", "aria-describedby": id }, [
+            form,
+          ]);
+          if (typeof dialog.showModal !== "function") {
+            resolve(window.confirm(text)); // a browser without <dialog>: the plain question rather than none
+            return;
+          }
+          form.addEventListener("submit", function () {
+            dialog.returnValue = "yes";
+          });
+          cancel.addEventListener("click", function () {
+            dialog.close("no");
+          });
+          dialog.addEventListener("close", function () {
+            var yes = dialog.returnValue === "yes";
+            dialog.remove();
+            resolve(yes);
+          });
+          document.body.appendChild(dialog);
+          dialog.showModal();
+          ok.focus();
+        });
       });
   }
 
@@ -732,5 +779,6 @@
     problemMessage: problemMessage,
     signInAgain: signInAgain,
     setBusy: setBusy,
+    ask: ask,
   };
 })();

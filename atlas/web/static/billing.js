@@ -178,7 +178,12 @@
   function changePlan(button) {
     var question = A.t("billing.plans.change_confirm");
     if (question === "billing.plans.change_confirm") question = button.getAttribute("data-confirm-text");
-    if (!window.confirm(question)) return;
+    A.ask(question).then(function (yes) {
+      if (yes) sendPlanChange(button);
+    });
+  }
+
+  function sendPlanChange(button) {
     var scope = button.closest("[data-api-scope]");
     var box = scope && scope.querySelector("[data-form-error]");
     if (box) box.hidden = true;

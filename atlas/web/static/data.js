@@ -559,7 +559,12 @@
       var dismiss = event.target.closest('[data-testid="dismiss"]');
       if (!dismiss || dismiss.classList.contains("is-busy")) return;
       event.preventDefault();
-      if (!window.confirm(t("quarantine.dismiss_confirm"))) return;
+      window.Atlas.ask(t("quarantine.dismiss_confirm")).then(function (yes) {
+        if (yes) dismissRecord(dismiss);
+      });
+    });
+
+    function dismissRecord(dismiss) {
       setBusy(dismiss, true);
       api(dismiss.getAttribute("data-dismiss-url"), "POST").then(
         function (res) {
@@ -587,7 +592,7 @@
           setBusy(dismiss, false);
         }
       );
-    });
+    }
   }
 
   // ---------------------------------------------------------------- start
