@@ -271,6 +271,39 @@ def moyasar_fake(
     run(options, host=host, port=port)
 
 
+@main.command("zatca-fake")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Keep 127.0.0.1: the /_fake admin API has no auth."
+)
+@click.option("--port", default=3003, show_default=True, type=int)
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False),
+    default=".atlas/zatca-fake.sqlite",
+    show_default=True,
+    help="SQLite file that keeps the CA, CSIDs, chains and received documents.",
+)
+@click.option(
+    "--otp", default=None, help="The OTP the compliance API accepts (default: the developer portal's 123345)."
+)
+@click.option("--certificate-days", default=365, show_default=True, type=int, help="Lifetime of issued CSIDs.")
+def zatca_fake(host: str, port: int, state_file: str, otp: str | None, certificate_days: int) -> None:
+    """Run the local ZATCA gateway: CSIDs, compliance checks, reporting and clearance, with ZATCA's checks."""
+    from pathlib import Path
+
+    from atlas.observability import configure_logging
+    from atlas.zatca_fake.options import DEFAULT_OTP, GatewayOptions
+    from atlas.zatca_fake.server import run
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json_output=settings.log_json)
+    try:
+        options = GatewayOptions(otp=otp or DEFAULT_OTP, state_file=Path(state_file), certificate_days=certificate_days)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    run(options, host=host, port=port)
+
+
 @main.command("demo")
 @click.option("--port", default=8000, show_default=True, type=int)
 def demo(port: int) -> None:

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from atlas.invoice_party import ADDRESS_FIELDS, address_problems, compact_digits, crn_ok
 from atlas.moyasar_keys import key_problems
 
 DEV_SECRET_KEY = "atlas-development-secret-key-do-not-use-in-production"
@@ -113,6 +114,22 @@ class Settings(BaseSettings):
     # The seller on every invoice (ZATCA QR tags 1 and 2).
     seller_name: str = Field(default="Atlas Enterprise AI Layer", validation_alias="ATLAS_SELLER_NAME")
     seller_vat_number: str = Field(default="300000000000003", validation_alias="ATLAS_SELLER_VAT_NUMBER")
+    # The seller as a Phase 2 invoice names it: legal names in Arabic and English, national address and commercial
+    # registration number. Demo defaults; checked at start-up as a VAT-registered buyer's are (atlas.invoice_party).
+    seller_legal_name_ar: str = Field(
+        default="أطلس لطبقة الذكاء الاصطناعي للمؤسسات", min_length=2, validation_alias="ATLAS_SELLER_LEGAL_NAME_AR"
+    )
+    seller_legal_name_en: str = Field(
+        default="Atlas Enterprise AI Layer", min_length=2, validation_alias="ATLAS_SELLER_LEGAL_NAME_EN"
+    )
+    seller_street: str = Field(default="King Fahd Road", validation_alias="ATLAS_SELLER_STREET")
+    seller_building_number: str = Field(default="2417", validation_alias="ATLAS_SELLER_BUILDING_NUMBER")
+    seller_additional_number: str = Field(default="8754", validation_alias="ATLAS_SELLER_ADDITIONAL_NUMBER")
+    seller_district: str = Field(default="Al Olaya", validation_alias="ATLAS_SELLER_DISTRICT")
+    seller_city: str = Field(default="Riyadh", validation_alias="ATLAS_SELLER_CITY")
+    seller_postal_code: str = Field(default="12214", validation_alias="ATLAS_SELLER_POSTAL_CODE")
+    seller_country: str = Field(default="SA", validation_alias="ATLAS_SELLER_COUNTRY")
+    seller_crn: str = Field(default="1010123456", validation_alias="ATLAS_SELLER_CRN")
     vat_rate_bp: int = Field(default=1500, validation_alias="ATLAS_VAT_RATE_BP")  # basis points: 1500 = 15%
     # A billing period is one calendar month; tests set a number of seconds instead.
     billing_period_seconds: int | None = Field(default=None, validation_alias="ATLAS_BILLING_PERIOD_SECONDS")
@@ -256,6 +273,24 @@ class Settings(BaseSettings):
         if not (len(value) == 15 and value.isdigit() and value[0] == "3" and value[-1] == "3"):
             raise ValueError("ATLAS_SELLER_VAT_NUMBER must be 15 digits starting and ending with 3")
         return value
+
+    @model_validator(mode="after")
+    def _seller_is_invoiceable(self) -> Settings:
+        """The seller's address and CRN pass the checks a VAT-registered buyer's pass; the message names each
+        setting that does not."""
+        for name in ("building_number", "additional_number", "postal_code", "crn"):
+            setattr(self, f"seller_{name}", compact_digits(getattr(self, f"seller_{name}")))
+        self.seller_country = self.seller_country.strip().upper()
+        address = {name: getattr(self, f"seller_{name}").strip() or None for name in ADDRESS_FIELDS}
+        wrong = [f"ATLAS_SELLER_{p.field.upper()}" for p in address_problems(address, vat_registered=True)]
+        if not crn_ok(self.seller_crn):
+            wrong.append("ATLAS_SELLER_CRN")
+        if wrong:
+            raise SettingsError(
+                "The seller's national address and CRN must be a valid Saudi national address (4-digit building "
+                "number, 5-digit postal code, ISO 3166 country) and a 10-digit CRN: check " + ", ".join(wrong)
+            )
+        return self
 
     @field_validator("dunning_schedule_days")
     @classmethod

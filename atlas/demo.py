@@ -28,6 +28,7 @@ OIDC_PORT = int(os.environ.get("ATLAS_DEMO_OIDC_PORT", "9400"))
 TEMPORAL_PORT = int(os.environ.get("ATLAS_DEMO_TEMPORAL_PORT", "7233"))
 ERP_PORT = int(os.environ.get("ATLAS_DEMO_ERP_PORT", "3001"))
 MOYASAR_PORT = int(os.environ.get("ATLAS_DEMO_MOYASAR_PORT", "3002"))
+ZATCA_PORT = int(os.environ.get("ATLAS_DEMO_ZATCA_PORT", "3003"))
 # Billing (issue 7): a second demo tenant, an SMB whose trial has ended, to try the payment journey at once.
 SMB_TENANT = "Nakheel Retail (SMB demo)"
 # Issue 19: an enterprise whose trial has ended, so "Your trial has ended → Book a meeting with our team" and the
@@ -235,6 +236,7 @@ class Demo:
             (OIDC_PORT, "the identity provider"),
             (TEMPORAL_PORT, "Temporal"),
             (MOYASAR_PORT, "the local Moyasar"),
+            (ZATCA_PORT, "the local ZATCA gateway"),
         ):
             if not port_free(port):
                 raise SystemExit(f"port {port} for {what} is already in use; stop whatever holds it and retry")
@@ -336,6 +338,23 @@ class Demo:
                 env,
             )
             wait_for_port(MOYASAR_PORT, "the local Moyasar", process)
+        # No machine here reaches ZATCA: the local gateway (docs/zatca-fake.md) stands in for it, its state in .atlas/.
+        say(f"starting the local ZATCA gateway (e-invoicing) on http://127.0.0.1:{ZATCA_PORT}")
+        process = self.spawn(
+            "zatca",
+            [
+                atlas,
+                "zatca-fake",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ZATCA_PORT),
+                "--state-file",
+                str(self.data / "zatca-fake.sqlite"),
+            ],
+            env,
+        )
+        wait_for_port(ZATCA_PORT, "the local ZATCA gateway", process)
         say("starting the Temporal worker")
         self.spawn("worker", [atlas, "worker"], env)
         say(f"starting the web app on {base_url}")
@@ -366,6 +385,8 @@ class Demo:
                 if local_moyasar
                 else "Moyasar with the keys you set"
             }
+
+  E-invoicing: the local ZATCA gateway at http://127.0.0.1:{ZATCA_PORT}/e-invoicing/developer-portal (OTP 123345)
 
   Logs: .atlas/logs/   Data: .atlas/ (kept between runs)   Stop: Ctrl-C
 """,

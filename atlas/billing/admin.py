@@ -6,6 +6,7 @@ tenant's trail): extend a trial, activate an enterprise tenant by contract (invo
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -135,6 +136,18 @@ async def overview(session: AsyncSession, *, now: datetime | None = None) -> Bil
             for m, tenant_name in meetings
         ],
     )
+
+
+async def meeting_requesters(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Who asked for each meeting (its actor reference, ``user:<uuid>``), for the platform page to name them.
+    Platform-read transaction."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(MeetingRequest.id, MeetingRequest.created_by).where(MeetingRequest.id.in_(wanted))
+    )
+    return {row_id: created_by for row_id, created_by in rows.tuples()}
 
 
 async def _subscription_of(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[Tenant, Subscription]:

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 import structlog
 from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
@@ -41,6 +42,7 @@ from atlas.config import Settings
 from atlas.db.base import utcnow
 from atlas.db.engine import Database
 from atlas.errors import BadRequest, NotFound, Unauthenticated, Unavailable
+from atlas.i18n import request_lang, translate
 from atlas.platform import platform_admin
 from atlas.platform.audit import Actor
 from atlas.platform.principal import Principal
@@ -170,36 +172,55 @@ class BillingProfileController(Controller):
 
     @get("/", opt=READ)
     async def read(self, db: NamedDependency[AsyncSession]) -> BillingProfileRead:
-        """Who invoices are made out to (the company's name until a legal name is set)."""
+        """Who invoices are made out to: legal names, VAT number, national address and CRN (the company's name
+        until a profile is saved)."""
         profile = await services.billing_profile(db)
+        company = ""
         if profile is None:
             from atlas.platform.services import TenantRepo
 
             tenant = await TenantRepo(db).one_or_none()
-            return BillingProfileRead(legal_name=tenant.name if tenant else "", vat_number=None, updated_at=None)
-        return BillingProfileRead(
-            legal_name=profile.legal_name, vat_number=profile.vat_number, updated_at=profile.updated_at
-        )
+            company = tenant.name if tenant else ""
+        return views.profile_read(profile, company)
 
     @put("/", opt=MANAGE)
     async def update(
         self,
+        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
         data: BillingProfileIn,
         principal: NamedDependency[Principal],
         correlation_id: NamedDependency[str],
     ) -> BillingProfileRead:
-        """Set the legal name and the optional VAT number (15 digits, starting and ending with 3)."""
-        profile = await services.update_billing_profile(
-            db,
-            legal_name=data.legal_name,
-            vat_number=data.vat_number,
-            actor=principal.actor,
-            correlation_id=correlation_id,
-        )
-        return BillingProfileRead(
-            legal_name=profile.legal_name, vat_number=profile.vat_number, updated_at=profile.updated_at
-        )
+        """Replace the billing profile: a legal name in Arabic and/or English; an optional VAT number (15 digits,
+        starting and ending with 3), with which the national address is required; an optional CRN (10 digits).
+        Every problem is answered at once (422, ``errors`` names each field) and nothing is saved."""
+        try:
+            profile = await services.update_billing_profile(
+                db,
+                services.ProfileInput(**msgspec.structs.asdict(data)),
+                actor=principal.actor,
+                correlation_id=correlation_id,
+            )
+        except services.BillingProfileInvalid as exc:
+            raise worded(exc, request_lang(request)) from None
+        return views.profile_read(profile, "")
+
+
+def worded(exc: services.BillingProfileInvalid, lang: str) -> services.BillingProfileInvalid:
+    """``exc`` with each field's message in ``lang`` (the labels inside them too), as the other 422s word theirs."""
+
+    def message(problem: services.FieldProblem) -> str:
+        return translate(problem.message_key, lang, label=translate(problem.label_key, lang), max=problem.limit)
+
+    exc.params = {**exc.params, "label": translate(exc.problems[0].label_key, lang)}
+    exc.extra = {
+        **exc.extra,
+        "errors": [
+            {"field": p.field, "source": "body", "code": p.message_key, "message": message(p)} for p in exc.problems
+        ],
+    }
+    return exc
 
 
 class MeetingRequestController(Controller):

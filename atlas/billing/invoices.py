@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.billing import services as billing
 from atlas.billing import zatca
-from atlas.billing.models import Invoice, PaymentAttempt, PaymentMethod, SubscriptionPlan
+from atlas.billing.models import BillingProfile, Invoice, PaymentAttempt, PaymentMethod, SubscriptionPlan
 from atlas.config import Settings
 from atlas.db.base import utcnow
 from atlas.platform.audit import Actor, EventType, record
@@ -27,6 +27,16 @@ class InvoiceRepo(TenantRepository[Invoice]):
 def display_number(number: int) -> str:
     """How an invoice number is printed: ATL-000042."""
     return f"ATL-{number:06d}"
+
+
+def buyer_address(profile: BillingProfile | None) -> dict[str, str | None] | None:
+    """The profile's national address as the invoice keeps it, or None when it has none (no street, no city)."""
+    if profile is None:
+        return None
+    address = profile.address()
+    if not any(address[field] for field in ("street", "building_number", "district", "city", "postal_code")):
+        return None
+    return address
 
 
 async def next_invoice_number(session: AsyncSession) -> int:
@@ -79,6 +89,8 @@ async def issue_invoice(
             seller_vat_number=settings.seller_vat_number,
             buyer_legal_name=buyer,
             buyer_vat_number=profile.vat_number if profile else None,
+            buyer_address=buyer_address(profile),
+            buyer_crn=profile.crn if profile else None,
             card_brand=payment_method.brand if payment_method else None,
             card_last_four=payment_method.last_four if payment_method else None,
             qr_tlv_base64=zatca.phase1_payload(

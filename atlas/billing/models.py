@@ -157,6 +157,10 @@ class Invoice(TenantOwned, Base):
     seller_vat_number: Mapped[str] = mapped_column(String(15), nullable=False)
     buyer_legal_name: Mapped[str] = mapped_column(String(200), nullable=False)
     buyer_vat_number: Mapped[str | None] = mapped_column(String(15))
+    # The buyer's national address and CRN as the billing profile held them at issue (migration 0022), by field
+    # (atlas.invoice_party.ADDRESS_FIELDS); None when the profile had no address.
+    buyer_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    buyer_crn: Mapped[str | None] = mapped_column(String(10))
     card_brand: Mapped[str | None] = mapped_column(String(20))
     card_last_four: Mapped[str | None] = mapped_column(String(4))
     qr_tlv_base64: Mapped[str] = mapped_column(Text, nullable=False)
@@ -173,16 +177,49 @@ class InvoiceCounter(Base):
 
 
 class BillingProfile(TenantOwned, Base):
-    """Who the invoices are made out to: the tenant's legal name and optional VAT number."""
+    """Who the invoices are made out to: the tenant's legal name in Arabic and/or English, its optional VAT number
+    and, for a standard (B2B) tax invoice, its national address and commercial registration number (migration 0022;
+    the rules are `atlas.billing.services.update_billing_profile`)."""
 
     __tablename__ = "billing_profiles"
-    __table_args__ = (UniqueConstraint("tenant_id", name="uq_billing_profiles_tenant"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", name="uq_billing_profiles_tenant"),
+        CheckConstraint("legal_name_ar IS NOT NULL OR legal_name_en IS NOT NULL", name="legal_name"),
+        CheckConstraint("country ~ '^[A-Z]{2}$'", name="country"),
+        CheckConstraint("crn IS NULL OR crn ~ '^[0-9]{10}$'", name="crn"),
+    )
     tenant_id_index = False
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    legal_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    legal_name_ar: Mapped[str | None] = mapped_column(String(200))
+    legal_name_en: Mapped[str | None] = mapped_column(String(200))
     vat_number: Mapped[str | None] = mapped_column(String(15))
+    street: Mapped[str | None] = mapped_column(String(200))
+    building_number: Mapped[str | None] = mapped_column(String(16))
+    additional_number: Mapped[str | None] = mapped_column(String(16))
+    district: Mapped[str | None] = mapped_column(String(100))
+    city: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(16))
+    country: Mapped[str] = mapped_column(String(2), nullable=False, default="SA", server_default="SA")
+    crn: Mapped[str | None] = mapped_column(String(10))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    @property
+    def legal_name(self) -> str:
+        """The name an invoice prints first: the Arabic one when there is one (invoices are Arabic first)."""
+        return self.legal_name_ar or self.legal_name_en or ""
+
+    def address(self) -> dict[str, str | None]:
+        """The national address as stored, by field (``atlas.invoice_party.ADDRESS_FIELDS``)."""
+        return {
+            "street": self.street,
+            "building_number": self.building_number,
+            "additional_number": self.additional_number,
+            "district": self.district,
+            "city": self.city,
+            "postal_code": self.postal_code,
+            "country": self.country,
+        }
 
 
 class MeetingRequest(TenantOwned, Base):

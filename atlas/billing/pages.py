@@ -17,7 +17,7 @@ from atlas.billing.states import Status
 from atlas.config import Settings
 from atlas.db.engine import Database
 from atlas.i18n import translate
-from atlas.platform import platform_admin
+from atlas.platform import people, platform_admin
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
 from atlas.web.ui.layout import page, tenant_context_for
@@ -57,10 +57,7 @@ class BillingPages(Controller):
             org_type=status.org_type,
             plans=[views.plan_read(p, settings.vat_rate_bp) for p in await services.list_plans(db)],
             can_manage=principal.can(Permission.MANAGE_TENANT),
-            profile={
-                "legal_name": profile.legal_name if profile else status.company_name,
-                "vat_number": profile.vat_number if profile else None,
-            },
+            profile=views.profile_read(profile, status.company_name or ""),
             invoices=[views.invoice_read(i) for i in await invoices.list_invoices(db)],
             notices=await services.open_notices(db),
             meetings=await services.meeting_requests(db),
@@ -106,9 +103,21 @@ class PlatformBillingPages(Controller):
         ) as session:
             data = await admin.overview(session)
             plans = await services.list_plans(session)
+            # who asked for each meeting, by name (issue 19): read in the same audited platform read
+            requesters = await admin.meeting_requesters(session, (r["id"] for r in data.meeting_requests))
+            names = await people.actor_names_across_tenants(session, requesters.values())
         async with database.tenant_session(principal.tenant_id) as session:
             ctx = await tenant_context_for(session)
-        return page(request, "billing/platform.html", nav="platform", overview=data, plans=plans, **ctx)
+        return page(
+            request,
+            "billing/platform.html",
+            nav="platform",
+            overview=data,
+            plans=plans,
+            requesters=requesters,
+            actor_names=names,
+            **ctx,
+        )
 
 
 def payment_form_settings(request: Request[Any, Any, Any]) -> dict[str, Any] | None:

@@ -59,15 +59,58 @@ class PlanChangeResult(msgspec.Struct):
     invoice_id: uuid.UUID | None = None
 
 
+Short = Annotated[str, msgspec.Meta(max_length=40)]
+Text = Annotated[str, msgspec.Meta(max_length=400)]
+
+
 class BillingProfileIn(msgspec.Struct, forbid_unknown_fields=True):
-    legal_name: Annotated[str, msgspec.Meta(max_length=400)]
-    vat_number: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    """The whole billing profile (PUT replaces it). At least one legal name; with a VAT number, the national
+    address a standard tax invoice needs (street, building number, district, city, postal code; country SA unless
+    given). Digits may be Arabic-Indic and grouped with spaces. ``legal_name`` is the one-name form of clients from
+    before issue 20: it fills the Arabic or the English name by its script when neither is sent."""
+
+    legal_name_ar: Text | None = None
+    legal_name_en: Text | None = None
+    legal_name: Text | None = None
+    vat_number: Short | None = None
+    street: Text | None = None
+    building_number: Short | None = None
+    additional_number: Short | None = None
+    district: Text | None = None
+    city: Text | None = None
+    postal_code: Short | None = None
+    country: Annotated[str, msgspec.Meta(max_length=8)] | None = None
+    crn: Short | None = None
 
 
 class BillingProfileRead(msgspec.Struct):
+    """``legal_name`` is the name invoices print first: the Arabic one, else the English one."""
+
     legal_name: str
+    legal_name_ar: str | None
+    legal_name_en: str | None
     vat_number: str | None
+    street: str | None
+    building_number: str | None
+    additional_number: str | None
+    district: str | None
+    city: str | None
+    postal_code: str | None
+    country: str
+    crn: str | None
     updated_at: datetime | None
+
+
+class BuyerAddressRead(msgspec.Struct):
+    """The buyer's national address as the billing profile held it when the invoice was issued."""
+
+    street: str | None = None
+    building_number: str | None = None
+    additional_number: str | None = None
+    district: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
 
 
 class MeetingRequestIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -109,6 +152,8 @@ class InvoiceRead(msgspec.Struct):
     seller_vat_number: str
     buyer_legal_name: str
     buyer_vat_number: str | None
+    buyer_address: BuyerAddressRead | None
+    buyer_crn: str | None
     card: CardRead | None
     qr_tlv_base64: str
     url: str

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,13 +23,21 @@ from atlas.billing.states import Event, Status, SubscriptionView, effective_stat
 from atlas.config import Settings
 from atlas.db.base import utcnow
 from atlas.errors import AtlasError, Conflict, NotFound, ValidationFailed
+from atlas.i18n.text import clean_optional_name
+from atlas.invoice_party import (
+    TEXT_LIMITS,
+    address_problems,
+    compact_digits,
+    crn_ok,
+    has_arabic_letters,
+    vat_number_ok,
+)
 from atlas.platform import entitlements
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.emails import normalise_email
 from atlas.platform.entitlements import PlanLimit
 from atlas.platform.tenancy import TenantRepository
 
-VAT_NUMBER_RE = re.compile(r"^3\d{13}3$")
 PLAN_ORDER = ("basic", "professional", "enterprise")
 
 
@@ -364,12 +373,124 @@ async def schedule_downgrade(
 
 
 def validate_vat_number(value: str | None) -> str | None:
+    """The VAT number as stored (15 ASCII digits), or None when empty. Arabic-Indic digits and spaces are
+    normalised first (``٣١٠ ١٢٢ ٣٩٣٥ ٠٠٠٠٣`` is ``310122393500003``)."""
     if value is None or not value.strip():
         return None
-    digits = value.strip().replace(" ", "")
-    if not VAT_NUMBER_RE.match(digits):
+    digits = compact_digits(value)
+    if not vat_number_ok(digits):
         raise ValidationFailed("errors.vat_number_invalid", extra={"field": "vat_number"})
     return digits
+
+
+@dataclass(frozen=True)
+class ProfileInput:
+    """What a person asks the billing profile to be, as sent (`atlas.billing.schemas.BillingProfileIn`).
+    ``legal_name`` is the one-name form of clients from before issue 20: it fills the Arabic or the English name by
+    its script when neither is given."""
+
+    legal_name_ar: str | None = None
+    legal_name_en: str | None = None
+    legal_name: str | None = None
+    vat_number: str | None = None
+    street: str | None = None
+    building_number: str | None = None
+    additional_number: str | None = None
+    district: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    crn: str | None = None
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One field's problem: its catalogue message and the field's label key (for "… is required")."""
+
+    field: str
+    message_key: str
+    label_key: str
+    limit: int | None = None  # the longest the field may be, for "too long"
+
+
+class BillingProfileInvalid(ValidationFailed):
+    """Every problem of a billing profile at once (a 422): the detail is the first, ``errors`` names each field;
+    the API words each in the request's language (`atlas.billing.controllers`)."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        first = problems[0]
+        super().__init__(
+            first.message_key,
+            label=first.label_key,
+            max=first.limit,
+            extra={"field": first.field, "errors": [{"field": p.field, "code": p.message_key} for p in problems]},
+        )
+        self.problems = problems
+
+
+PROFILE_MESSAGES = {
+    "required": "errors.billing_profile.required_with_vat",
+    "too_long": "errors.billing_profile.too_long",
+    "building_number": "errors.billing_profile.building_number",
+    "additional_number": "errors.billing_profile.additional_number",
+    "postal_code": "errors.billing_profile.postal_code",
+    "country": "errors.billing_profile.country",
+}
+
+
+def profile_label(field: str) -> str:
+    return f"billing.profile.{field}"
+
+
+def _text(value: str | None) -> str | None:
+    return clean_optional_name(value)
+
+
+def _code(value: str | None) -> str | None:
+    return compact_digits(value) or None if value is not None else None
+
+
+def checked_profile(data: ProfileInput) -> dict[str, Any]:
+    """The profile's stored values from ``data``, or `BillingProfileInvalid` with every problem: legal names 2 to
+    200 characters (at least one), the VAT number's form, the national address a standard invoice needs when there
+    is a VAT number (`atlas.invoice_party`), the CRN's 10 digits."""
+    problems: list[FieldProblem] = []
+    name_ar, name_en = _text(data.legal_name_ar), _text(data.legal_name_en)
+    fields = {"ar": "legal_name_ar", "en": "legal_name_en"}
+    if name_ar is None and name_en is None and (legacy := _text(data.legal_name)) is not None:
+        name_ar, name_en = (legacy, None) if has_arabic_letters(legacy) else (None, legacy)
+        fields = {"ar": "legal_name", "en": "legal_name"}  # a problem names the field that was sent
+    if name_ar is None and name_en is None:
+        problems.append(
+            FieldProblem("legal_name_ar", "errors.billing_profile.legal_name_required", profile_label("legal_name_ar"))
+        )
+    for field, name in ((fields["ar"], name_ar), (fields["en"], name_en)):
+        if name is not None and not 2 <= len(name) <= 200:
+            problems.append(FieldProblem(field, "errors.legal_name_length", profile_label(field)))
+    vat: str | None = None
+    if data.vat_number is not None and data.vat_number.strip():
+        vat = compact_digits(data.vat_number)
+        if not vat_number_ok(vat):
+            problems.append(FieldProblem("vat_number", "errors.vat_number_invalid", profile_label("vat_number")))
+    address: dict[str, str | None] = {
+        "street": _text(data.street),
+        "building_number": _code(data.building_number),
+        "additional_number": _code(data.additional_number),
+        "district": _text(data.district),
+        "city": _text(data.city),
+        "postal_code": _code(data.postal_code),
+        "country": (_code(data.country) or "SA").upper(),
+    }
+    for problem in address_problems(address, vat_registered=vat is not None):
+        key = PROFILE_MESSAGES[problem.field if problem.kind == "form" else problem.kind]
+        limit = TEXT_LIMITS.get(problem.field) if problem.kind == "too_long" else None
+        problems.append(FieldProblem(problem.field, key, profile_label(problem.field), limit))
+    crn = _code(data.crn)
+    if crn is not None and not crn_ok(crn):
+        problems.append(FieldProblem("crn", "errors.billing_profile.crn", profile_label("crn")))
+    if problems:
+        raise BillingProfileInvalid(problems)
+    return {"legal_name_ar": name_ar, "legal_name_en": name_en, "vat_number": vat, **address, "crn": crn}
 
 
 async def billing_profile(session: AsyncSession, tenant_id: uuid.UUID | None = None) -> BillingProfile | None:
@@ -377,24 +498,23 @@ async def billing_profile(session: AsyncSession, tenant_id: uuid.UUID | None = N
 
 
 async def update_billing_profile(
-    session: AsyncSession, *, legal_name: str, vat_number: str | None, actor: Actor, correlation_id: str
+    session: AsyncSession, data: ProfileInput, *, actor: Actor, correlation_id: str
 ) -> BillingProfile:
-    name = " ".join(legal_name.split())
-    if not 2 <= len(name) <= 200:
-        raise ValidationFailed("errors.legal_name_length", extra={"field": "legal_name"})
-    vat = validate_vat_number(vat_number)
+    """Replace the tenant's billing profile with ``data`` once every field passes (`checked_profile`): nothing
+    partial is saved. Audited with every stored value (none of them is a secret)."""
+    values = checked_profile(data)
     repo = BillingProfileRepo(session)
     profile = await repo.one_or_none()
     if profile is None:
-        profile = await repo.add(BillingProfile(legal_name=name, vat_number=vat))
+        profile = await repo.add(BillingProfile(**values))
     else:
-        await repo.update_values(profile, legal_name=name, vat_number=vat, updated_at=utcnow())
+        await repo.update_values(profile, **values, updated_at=utcnow())
     await record(
         session,
         EventType.BILLING_PROFILE_UPDATED,
         actor=actor,
         correlation_id=correlation_id,
-        payload={"legal_name": name, "vat_number": vat},
+        payload=values,
     )
     return profile
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.billing import services as billing
 from atlas.billing.invoices import display_number
-from atlas.billing.models import Invoice, PaymentMethod, Subscription, SubscriptionPlan
+from atlas.billing.models import BillingProfile, Invoice, PaymentMethod, Subscription, SubscriptionPlan
 from atlas.billing.money import charge_for
-from atlas.billing.schemas import CardRead, InvoiceRead, PlanRead, SubscriptionRead
+from atlas.billing.schemas import (
+    BillingProfileRead,
+    BuyerAddressRead,
+    CardRead,
+    InvoiceRead,
+    PlanRead,
+    SubscriptionRead,
+)
+from atlas.invoice_party import has_arabic_letters
 from atlas.platform.tenancy import TenantRepository
 
 
@@ -81,7 +90,45 @@ def invoice_read(invoice: Invoice) -> InvoiceRead:
         seller_vat_number=invoice.seller_vat_number,
         buyer_legal_name=invoice.buyer_legal_name,
         buyer_vat_number=invoice.buyer_vat_number,
+        buyer_address=msgspec.convert(invoice.buyer_address, BuyerAddressRead) if invoice.buyer_address else None,
+        buyer_crn=invoice.buyer_crn,
         card=CardRead(brand=invoice.card_brand, last_four=invoice.card_last_four) if invoice.card_last_four else None,
         qr_tlv_base64=invoice.qr_tlv_base64,
         url=f"/app/invoices/{invoice.id}",
+    )
+
+
+def profile_read(profile: BillingProfile | None, company_name: str) -> BillingProfileRead:
+    """The billing profile; before one is saved, the company's name (in the slot of its script) and nothing else."""
+    if profile is None:
+        arabic = has_arabic_letters(company_name)
+        return BillingProfileRead(
+            legal_name=company_name,
+            legal_name_ar=company_name if arabic and company_name else None,
+            legal_name_en=company_name if not arabic and company_name else None,
+            vat_number=None,
+            street=None,
+            building_number=None,
+            additional_number=None,
+            district=None,
+            city=None,
+            postal_code=None,
+            country="SA",
+            crn=None,
+            updated_at=None,
+        )
+    return BillingProfileRead(
+        legal_name=profile.legal_name,
+        legal_name_ar=profile.legal_name_ar,
+        legal_name_en=profile.legal_name_en,
+        vat_number=profile.vat_number,
+        street=profile.street,
+        building_number=profile.building_number,
+        additional_number=profile.additional_number,
+        district=profile.district,
+        city=profile.city,
+        postal_code=profile.postal_code,
+        country=profile.country,
+        crn=profile.crn,
+        updated_at=profile.updated_at,
     )

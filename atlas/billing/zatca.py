@@ -13,15 +13,12 @@ from datetime import UTC, datetime
 import segno
 
 from atlas.billing.money import sar
+from atlas.einvoicing import qr
 
 
 def tlv(tag: int, value: str) -> bytes:
-    data = value.encode("utf-8")
-    if not 1 <= tag <= 255:
-        raise ValueError("a TLV tag is one byte")
-    if len(data) > 255:
-        raise ValueError(f"TLV tag {tag} is longer than 255 bytes")
-    return bytes([tag, len(data)]) + data
+    """One text field (the TLV encoding itself is the e-invoicing library's, shared with the Phase 2 QR)."""
+    return qr.tlv(tag, value.encode("utf-8"))
 
 
 def timestamp(moment: datetime) -> str:
@@ -44,14 +41,7 @@ def phase1_payload(*, seller_name: str, seller_vat_number: str, issued_at: datet
 
 def decode(payload: str) -> dict[int, str]:
     """The tags of a payload (for checks and tests)."""
-    raw = base64.b64decode(payload)
-    fields: dict[int, str] = {}
-    index = 0
-    while index < len(raw):
-        tag, length = raw[index], raw[index + 1]
-        fields[tag] = raw[index + 2 : index + 2 + length].decode("utf-8")
-        index += 2 + length
-    return fields
+    return {tag: value.decode("utf-8") for tag, value in qr.decode_fields(payload).items()}
 
 
 def qr_svg(payload: str) -> str:

@@ -114,7 +114,12 @@ def test_billing_profile_and_the_invoice_api_and_page(atlas):
         )
         assert response.status_code == 422, bad
         assert "15 digits" in response.json()["detail"]
-    good = admin.put("/api/billing/profile", json={"legal_name": "Nakheel Stores LLC", "vat_number": "310122393500003"})
+    # with a VAT number, the national address a standard invoice names (issue 20)
+    address = {"street": "King Abdulaziz Road", "building_number": "1234", "district": "Al Malaz", "city": "Riyadh"}
+    good = admin.put(
+        "/api/billing/profile",
+        json={"legal_name": "Nakheel Stores LLC", "vat_number": "310122393500003", **address, "postal_code": "12629"},
+    )
     assert good.status_code == 200, good.text
     assert good.json()["vat_number"] == "310122393500003"
     viewer, _ = atlas.member_client(admin, "viewer")

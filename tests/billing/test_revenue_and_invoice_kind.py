@@ -84,7 +84,12 @@ def test_invoice_title_is_simplified_without_a_buyer_vat_number(atlas):
         assert 'data-testid="invoice-title" data-kind="simplified"' in page
         assert "فاتورة ضريبية مبسطة" in page and "Simplified tax invoice" in page
 
-    saved = admin.put("/api/billing/profile", json={"legal_name": "Consumer Shop LLC", "vat_number": "310122393500003"})
+    # with a VAT number, the national address a standard invoice names (issue 20)
+    address = {"street": "Olaya Street", "building_number": "7788", "district": "Al Olaya", "city": "Riyadh"}
+    saved = admin.put(
+        "/api/billing/profile",
+        json={"legal_name": "Consumer Shop LLC", "vat_number": "310122393500003", **address, "postal_code": "12211"},
+    )
     assert saved.status_code == 200, saved.text
     issue_concurrently(atlas, tenant, attempts[1:], set())
     second = next(i for i in admin.get("/api/invoices").json() if i["id"] != first["id"])

@@ -204,6 +204,122 @@
       });
   }
 
+  // --- the billing profile (issue 20) -------------------------------------------------------------------------
+  // The whole profile is sent at once (PUT replaces it); the server checks every field and answers every problem
+  // in the page's language, each naming its field. A save reloads the page, which then says it was saved (a flag in
+  // sessionStorage carries that across the reload, as on the policies page).
+  var PROFILE_SAVED = "atlas.billing.profile.saved";
+  var PROFILE_FIELDS = [
+    "legal_name_ar", "legal_name_en", "vat_number", "street", "building_number", "additional_number", "district",
+    "city", "postal_code", "country", "crn",
+  ];
+  var ADDRESS_FIELDS = ["street", "building_number", "additional_number", "district", "city", "postal_code"];
+
+  function storage() {
+    try {
+      return window.sessionStorage;
+    } catch (e) {
+      return null; // storage blocked: the page still reloads, without the notice
+    }
+  }
+
+  function showProfileSaved() {
+    var store = storage();
+    var notice = document.querySelector("[data-profile-saved]");
+    if (!store || !notice || store.getItem(PROFILE_SAVED) !== "1") return;
+    store.removeItem(PROFILE_SAVED);
+    notice.hidden = false;
+  }
+
+  /** The address is asked for once there is a VAT number (or when one is already stored). */
+  function toggleAddress(form) {
+    var block = form.querySelector("[data-profile-address]");
+    if (!block) return;
+    var filled = ADDRESS_FIELDS.some(function (name) {
+      return form.elements[name] && form.elements[name].value.trim() !== "";
+    });
+    block.hidden = !(form.elements.vat_number.value.trim() !== "" || filled);
+  }
+
+  function markInvalid(form, names) {
+    PROFILE_FIELDS.concat(["legal_name"]).forEach(function (name) {
+      var input = form.elements[name];
+      if (input) input.setAttribute("aria-invalid", names.indexOf(name) >= 0 ? "true" : "false");
+    });
+  }
+
+  function showProblems(form, result) {
+    var box = form.querySelector("[data-form-error]");
+    var problems = (result.data && Array.isArray(result.data.errors) && result.data.errors) || [];
+    var named = problems.filter(function (p) {
+      return p && typeof p.field === "string";
+    });
+    markInvalid(
+      form,
+      named.map(function (p) {
+        return p.field;
+      })
+    );
+    if (!box) return;
+    box.textContent = "";
+    var messages = named
+      .map(function (p) {
+        return typeof p.message === "string" ? p.message : "";
+      })
+      .filter(Boolean);
+    if (messages.length > 1) {
+      var list = A.el("ul", { class: "form-error-list" }, []);
+      messages.forEach(function (text) {
+        list.appendChild(A.el("li", {}, [text]));
+      });
+      box.appendChild(list);
+    } else {
+      box.textContent = messages[0] || A.problemMessage(result);
+    }
+    box.hidden = false;
+    var first = named.length && form.elements[named[0].field];
+    if (first && typeof first.focus === "function") first.focus();
+  }
+
+  function initProfileForm(form) {
+    form.elements.vat_number.addEventListener("input", function () {
+      toggleAddress(form);
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var box = form.querySelector("[data-form-error]");
+      if (box) box.hidden = true;
+      var body = {};
+      PROFILE_FIELDS.forEach(function (name) {
+        var input = form.elements[name];
+        var value = input ? input.value.trim() : "";
+        body[name] = value === "" ? null : value;
+      });
+      var button = form.querySelector('[type="submit"]');
+      A.setBusy(button, true);
+      A.api("/api/billing/profile", "PUT", body)
+        .then(function (result) {
+          if (result.status === 401) return A.signInAgain();
+          if (!result.ok) {
+            A.setBusy(button, false);
+            showProblems(form, result);
+            return;
+          }
+          var store = storage();
+          if (store) store.setItem(PROFILE_SAVED, "1");
+          window.location.reload();
+        })
+        .catch(function () {
+          A.setBusy(button, false);
+          if (box) {
+            box.textContent = A.t("ui.js.error_network");
+            box.hidden = false;
+          }
+        });
+    });
+    toggleAddress(form);
+  }
+
   /** The highlighted plan card follows the payment form's chosen plan, so the two never disagree. */
   function highlightPlan(planId) {
     document.querySelectorAll('[data-testid="plan-card"]').forEach(function (card) {
@@ -245,6 +361,8 @@
       }
     });
     document.querySelectorAll('[data-testid="payment-form"]').forEach(initPaymentForm);
+    document.querySelectorAll("[data-profile-form]").forEach(initProfileForm);
+    showProfileSaved();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
