@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.bounds import int4_or_none
 from atlas.errors import NotFound
+from atlas.i18n import request_lang
+from atlas.i18n.formats import format_money, format_number
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
 from atlas.policy import services
@@ -23,6 +25,16 @@ FIELDS = tuple(PolicyRules().to_json())
 
 def _int_param(value: str | None) -> int | None:
     return int4_or_none(value, low=0)  # a version (0: the defaults); past int4 is none, not a database error
+
+
+def figures(rules: dict[str, Any], lang: str) -> dict[str, str]:
+    """The form's figures as the page's language prints them (``250,000.00``, ``1,000``): the inputs are text, so
+    they can show thousands separators; policies.js reads them back (either language's digits) before sending."""
+    money = ("max_value_sar_per_action", "dry_run_required_over_value_sar")
+    counts = ("max_items_per_action", "expiry_hours", "reminder_before_hours")
+    shown = {name: "" if rules.get(name) is None else format_money(rules[name], lang) for name in money}
+    shown.update({name: format_number(rules[name], lang, digits=0) for name in counts})
+    return shown
 
 
 def diff(left: dict[str, Any], right: dict[str, Any]) -> list[dict[str, Any]]:
@@ -64,12 +76,14 @@ class PolicyPages(Controller):
                 comparison = {"left": left, "right": right, "changes": diff(a["rules"], b["rules"])}
             except NotFound:
                 comparison = {"left": left, "right": right, "missing": True, "changes": []}
+        rules_json = rules.to_json()
         return page(
             request,
             "policies/policies.html",
             nav="policies",
             version=version,
-            rules=rules.to_json(),
+            rules=rules_json,
+            figures=figures(rules_json, request_lang(request)),
             history=history,
             can_edit=principal.can(Permission.MANAGE_POLICIES),
             pending=await services.pending_count(db),

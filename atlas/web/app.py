@@ -60,6 +60,7 @@ from atlas.web.problems import EXCEPTION_HANDLERS
 from atlas.web.proxies import trusted_proxy_middleware
 from atlas.web.security_headers import security_headers_hook
 from atlas.web.system import MetricsController, SystemController
+from atlas.web.ui.bidi_markup import IsolatingTemplate
 from atlas.web.ui.dependencies import DEPENDENCIES
 from atlas.web.ui.guards import authorize
 from atlas.wiring import wire
@@ -97,6 +98,7 @@ def _i18n_plural(context: Any, key: str, count: Any, **params: Any) -> Markup:
 
 
 def _engine_callback(engine: JinjaTemplateEngine) -> None:
+    engine.engine.template_class = IsolatingTemplate  # no bidi controls in a page: <bdi> mark-up (issue 19)
     engine.engine.globals["t"] = _t
     engine.engine.globals["i18n"] = _i18n
     engine.engine.globals["i18n_plural"] = _i18n_plural

@@ -11,6 +11,7 @@ the app. The layout every page shares (``page``, ``tenant_context_for``) moved d
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -26,10 +27,11 @@ from atlas.billing import onboarding, tenant_views
 from atlas.billing import services as billing
 from atlas.db.base import utcnow
 from atlas.db.engine import Database
-from atlas.i18n import request_lang
+from atlas.i18n import LANGS, request_lang, translate
+from atlas.i18n.typed_input import parse_local_time, zone_city
 from atlas.mapping.freshness import sync_freshness
 from atlas.platform import people, platform_admin, services
-from atlas.platform.controllers import EVENT_TYPES, parse_time
+from atlas.platform.controllers import EVENT_TYPES
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission, Role
 from atlas.web import dashboard as dashboard_view
@@ -177,12 +179,17 @@ class TenantPages(Controller):
         ctx = await tenant_context_for(db)
         q = request.query_params
         filters = {k: (q.get(k) or "")[:100] for k in ("event_type", "correlation_id", "since", "until")}
+        # The time filters are wall-clock times in the tenant's zone, typed in ISO order in either language's
+        # digits (issue 19); one that does not read as a time is left out and marked beside its field.
+        zone = ctx.get("time_zone")
+        moments = {name: _local_filter(filters[name], zone, end=name == "until") for name in ("since", "until")}
+        invalid = [name for name, moment in moments.items() if filters[name] and moment is None]
         result = await services.audit_page(
             db,
             event_type=filters["event_type"] or None,
             correlation_id=filters["correlation_id"] or None,
-            since=parse_time(filters["since"], "since"),
-            until=parse_time(filters["until"], "until"),
+            since=moments["since"],
+            until=moments["until"],
             cursor=q.get("cursor") or None,
             limit=50,
             cursor_key=paging.cursor_key(request),
@@ -194,10 +201,30 @@ class TenantPages(Controller):
             events=result.events,
             actor_names=await people.actor_names(db, (e.actor for e in result.events)),  # people by name (issue 19)
             filters=filters,
+            invalid_filters=invalid,
+            # "From (Riyadh time)": the zone's city as CLDR names it in each language, both for the switch
+            filter_labels={
+                name: {
+                    lang: translate(f"auditpage.filter.{name}_in_zone", lang, city=zone_city(zone, lang))
+                    for lang in LANGS
+                }
+                for name in ("since", "until")
+            },
             event_types=EVENT_TYPES,
             next_cursor=result.next_cursor,
             **ctx,
         )
+
+
+def _local_filter(text: str, zone: str | None, *, end: bool) -> datetime | None:
+    """A time filter as typed (``2026-12-07 14:30`` in the tenant's zone) as its UTC moment; None when empty or
+    unreadable."""
+    if not text:
+        return None
+    try:
+        return parse_local_time(text, zone, end=end)
+    except ValueError:
+        return None
 
 
 class PlatformPages(Controller):
@@ -232,6 +259,8 @@ class PlatformPages(Controller):
             database, principal, correlation_id, what="tenant_detail", viewed_tenant_id=tenant_id
         ) as session:
             detail = await tenant_views.tenant_detail(session, tenant_id)
+            # people by name, the reference on hover (issue 19): read in the same audited platform read
+            names = await people.actor_names_across_tenants(session, (e.actor for e in detail.recent_events))
         async with database.tenant_session(principal.tenant_id) as session:
             ctx = await tenant_context_for(session)
         subscription = (
@@ -258,6 +287,7 @@ class PlatformPages(Controller):
             subscription=subscription,
             members=detail.members,
             recent_events=detail.recent_events,
+            actor_names=names,
             **ctx,
         )
 

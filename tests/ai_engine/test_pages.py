@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from atlas.mapping.demo_setup import demo_connector_body
+from tests.browser_pages import signed_in_page
 from tests.services import HTML
 from tests.services import html_page as page
 
@@ -326,7 +327,7 @@ def test_the_recommendations_list_in_arabic_with_both_explanations(seeded):
     response = page(admin, "/app/recommendations")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     html = response.text
-    assert '<html lang="ar" dir="rtl">' in html
+    assert '<html lang="ar" dir="rtl" data-time-zone="Asia/Riyadh">' in html
     assert {"recommendations-table", "recommendation-row", "run-analysis", "explanation"} <= found_testids(html)
     assert html.count('data-testid="recommendation-row"') == 3
     for type_ in ("reorder", "transfer", "investigate"):
@@ -343,7 +344,11 @@ def test_the_recommendations_list_in_arabic_with_both_explanations(seeded):
     assert 'href="/app/recommendations"' in html and 'href="/app/anomalies"' in html  # the navigation
 
     english = page(admin, "/app/recommendations", cookies={"atlas_lang": "en"}).text
-    assert '<html lang="en" dir="ltr">' in english and "Run analysis now" in english and "Reorder" in english
+    assert (
+        '<html lang="en" dir="ltr" data-time-zone="Asia/Riyadh">' in english
+        and "Run analysis now" in english
+        and "Reorder" in english
+    )
 
 
 def test_filters_narrow_the_list(seeded):
@@ -443,7 +448,8 @@ def test_the_item_page_charts_demand_forecast_and_projected_stock(seeded):
     assert 'data-testid="no-median"' in html and "لم يُحفظ الوسيط مع هذا التوقع" in html
     numbers_at = html.index('data-testid="item-chart-numbers"')
     numbers = html[numbers_at : html.index("</details>", numbers_at)]
-    assert "الطلب عنده أو فوقه في \u20669\u2069 أيام على الأقل من كل \u206610\u2069" in numbers  # q0.1's header
+    # q0.1's header, its figures isolated in mark-up
+    assert 'الطلب عنده أو فوقه في <bdi dir="ltr">9</bdi> أيام على الأقل من كل <bdi dir="ltr">10</bdi>' in numbers
     (stored,) = admin.get("/api/forecasts", params={"item_id": ids["item"]}).json()
     assert stored["q50"] is None and stored["q10"] == stored["lo80"] and stored["q90"] == stored["hi80"]
     # An item with no forecast still has a page.
@@ -465,7 +471,7 @@ def test_the_dashboard_cards(seeded):
     # The series count agrees with its noun by CLDR (4 is "few" in Arabic); the English text rides along for the
     # language switch.
     assert 'data-i18n-plural="plural.item_series"' in html
-    assert "\u20664\u2069 سلاسل صنف وموقع" in html and 'data-text-en="4 item-location series"' in html
+    assert '<bdi dir="ltr">4</bdi> سلاسل صنف وموقع' in html and 'data-text-en="4 item-location series"' in html
 
 
 def test_a_viewer_reads_every_page_but_cannot_run_an_analysis(atlas, seeded):
@@ -539,6 +545,7 @@ def test_every_page_renders_what_the_engine_stored(analysed):
 def test_the_item_page_draws_the_stored_median_in_both_languages(analysed):
     from atlas.ai_engine.pages import format_number
     from atlas.i18n import translate
+    from atlas.web.ui.bidi_markup import isolate_controls
 
     admin, _ = analysed
     item_id = admin.get("/api/inventory/items", params={"q": "SKU-0002"}).json()["items"][0]["id"]
@@ -552,7 +559,7 @@ def test_the_item_page_draws_the_stored_median_in_both_languages(analysed):
         assert f'<span data-i18n="aipage.chart.legend_median">{legend}</span>' in html, lang
         assert html.count('class="chart-median"') == len(stored) and 'data-testid="no-median"' not in html
         for key in ("col_q10", "col_q50", "col_q90"):
-            assert translate(f"aipage.chart.{key}", lang) in html, (lang, key)
+            assert isolate_controls(translate(f"aipage.chart.{key}", lang)) in html, (lang, key)  # <bdi>, not U+2066
         # The numbers table: the first forecast day's row carries the stored median.
         section = html[html.index(f'data-location="{first["location_code"]}"') :]
         numbers = section[section.index('data-testid="item-chart-numbers"') : section.index("</details>")]
@@ -564,7 +571,7 @@ def test_the_item_page_draws_the_stored_median_in_both_languages(analysed):
     assert all("q50" in day for day in reorder["evidence"]["forecast"])
     html = page(admin, f"/app/recommendations/{reorder['id']}").text
     assert html.count('class="chart-median"') == 1 and 'data-i18n="aipage.chart.legend_median"' in html
-    assert 'data-testid="chart-numbers"' in html and translate("aipage.chart.col_q50", "ar") in html
+    assert 'data-testid="chart-numbers"' in html and isolate_controls(translate("aipage.chart.col_q50", "ar")) in html
 
 
 # --- Chromium ------------------------------------------------------------------------------------
@@ -573,9 +580,7 @@ def test_the_item_page_draws_the_stored_median_in_both_languages(analysed):
 @pytest.mark.browser
 def test_the_explanation_switches_language_without_a_reload(atlas, browser, seeded):
     admin, _, ids = seeded
-    context = browser.new_context(locale="ar-SA")
-    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url}])
-    tab = context.new_page()
+    context, tab = signed_in_page(browser, atlas.base_url, admin, locale="ar-SA")
     try:
         # The dashboard loads its AI cards.
         tab.goto(f"{atlas.base_url}/app")

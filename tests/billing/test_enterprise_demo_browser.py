@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.billing.conftest import set_state
+from tests.browser_pages import signed_in_page
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("ATLAS_SCREENSHOTS")  # a folder: save screenshots there while developing
@@ -25,14 +26,7 @@ def shot(page, name: str) -> None:
 
 
 def signed_in(atlas, browser, client, lang: str, viewport: dict[str, int]):
-    context = browser.new_context(viewport=viewport)
-    context.add_cookies(
-        [
-            {"name": "atlas_session", "value": client.cookies["atlas_session"], "url": atlas.base_url},
-            {"name": "atlas_lang", "value": lang, "url": atlas.base_url},
-        ]
-    )
-    return context, context.new_page()
+    return signed_in_page(browser, atlas.base_url, client, lang=lang, viewport=viewport)
 
 
 def fits_across(page, test_id: str) -> bool:
@@ -140,9 +134,7 @@ def test_demo_sign_in_page_lists_every_account_with_what_it_shows(database_url, 
     with atlas_server(settings) as base_url:
         for lang in ("ar", "en"):
             for size, viewport in VIEWPORTS.items():
-                context = browser.new_context(viewport=viewport)
-                context.add_cookies([{"name": "atlas_lang", "value": lang, "url": base_url}])
-                page = context.new_page()
+                context, page = signed_in_page(browser, base_url, lang=lang, viewport=viewport)  # signed out
                 page.goto(f"{base_url}/signin")
                 box = page.get_by_test_id("demo-accounts")
                 assert box.is_visible() and fits_across(page, "demo-accounts")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.billing.conftest import set_state
+from tests.browser_pages import signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -20,14 +21,7 @@ NUMBERS = "b => [...b.querySelectorAll('.num')].map(n => n.getBoundingClientRect
 def test_the_period_arrow_and_the_usage_read_in_the_pages_direction(atlas, browser, lang, viewport):
     admin, me = atlas.new_tenant(org_type="smb")
     set_state(atlas, me["tenant_id"], "active")
-    context = browser.new_context(viewport=VIEWPORTS[viewport])
-    context.add_cookies(
-        [
-            {"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url},
-            {"name": "atlas_lang", "value": lang, "url": atlas.base_url},
-        ]
-    )
-    page = context.new_page()
+    context, page = signed_in_page(browser, atlas.base_url, admin, lang=lang, viewport=VIEWPORTS[viewport])
     try:
         assert page.goto(f"{atlas.base_url}/app/subscription").status == 200
         arrow = page.locator(".reading-arrow").first

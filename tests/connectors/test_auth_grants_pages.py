@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser_pages import signed_in_page
 from tests.services import html_page as page
 from tests.sims import daftra, zoho
 from tests.sims.daftra_model import DaftraData
@@ -70,14 +71,7 @@ def test_the_form_offers_both_grants_and_the_pages_never_echo_a_secret(
 
 
 def signed_in(atlas: Any, browser: Any, client: httpx.Client) -> tuple[Any, Any]:
-    context = browser.new_context(locale="en-GB")
-    context.add_cookies(
-        [
-            {"name": "atlas_session", "value": client.cookies["atlas_session"], "url": atlas.base_url},
-            {"name": "atlas_lang", "value": "en", "url": atlas.base_url},
-        ]
-    )
-    return context, context.new_page()
+    return signed_in_page(browser, atlas.base_url, client, lang="en", locale="en-GB")
 
 
 @pytest.mark.browser

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser_pages import signed_in_page
 from tests.services import html_page as page
 from tests.sims import sap_b1 as sap
 from tests.sims import token_servers as tokens
@@ -96,14 +97,7 @@ def test_the_detail_page_names_the_header_scheme_but_not_the_credential(atlas, i
 
 
 def signed_in(atlas: Any, browser: Any, client: httpx.Client) -> tuple[Any, Any]:
-    context = browser.new_context(locale="en-GB")
-    context.add_cookies(
-        [
-            {"name": "atlas_session", "value": client.cookies["atlas_session"], "url": atlas.base_url},
-            {"name": "atlas_lang", "value": "en", "url": atlas.base_url},
-        ]
-    )
-    return context, context.new_page()
+    return signed_in_page(browser, atlas.base_url, client, lang="en", locale="en-GB")
 
 
 @pytest.mark.browser

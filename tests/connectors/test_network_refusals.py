@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from atlas.i18n import translate
+from tests.browser_pages import signed_in_page
 from tests.connectors.oddapi import OddApi, odd_api
 from tests.services import atlas_server
 from tests.services import html_page as page
@@ -115,9 +116,7 @@ def test_the_page_writes_the_refusal_in_its_language_and_switches_it(strict: Any
     assert created.status_code == 201, created.text
     connector_id = created.json()["id"]
     params = {"host": "10.1.2.3", "address": "10.1.2.3"}
-    context = browser.new_context(locale="ar-SA")
-    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": strict.base_url}])
-    tab = context.new_page()
+    context, tab = signed_in_page(browser, strict.base_url, admin, locale="ar-SA")
     tab.goto(f"{strict.base_url}/app/connectors/{connector_id}")
     tab.get_by_test_id("test-connection").click()
     message = tab.locator("[data-testid='test-result'] [data-testid='check-message']")

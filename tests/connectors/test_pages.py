@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import browser_pages
 from tests.connectors.oddapi import OddApi, odd_api
 from tests.services import HTML, free_port, wait_until
 from tests.services import html_page as page
@@ -205,9 +206,7 @@ def demo_erp() -> Iterator[str]:
 
 
 def signed_in_page(atlas: Any, browser: Any, client: httpx.Client) -> tuple[Any, Any]:
-    context = browser.new_context(locale="ar-SA")
-    context.add_cookies([{"name": "atlas_session", "value": client.cookies["atlas_session"], "url": atlas.base_url}])
-    return context, context.new_page()
+    return browser_pages.signed_in_page(browser, atlas.base_url, client, locale="ar-SA")
 
 
 @pytest.mark.browser

@@ -34,6 +34,7 @@ from atlas.connectors.engine.config import RpcConfig, RpcProtocol
 from atlas.connectors.engine.pagination import EMPTY_RUN_LIMIT, PageGuard, TotalMismatch, end_signal, place
 from atlas.connectors.engine.reader import format_end, windows
 from atlas.execution_lock import NetworkPolicy
+from tests.browser_pages import signed_in_page
 from tests.sims.canary import CANARY
 from tests.sims.pagination_faults import (
     OVERSTATED,
@@ -707,10 +708,7 @@ def wait_for_run(client: Any, run_id: str, timeout: float = 180) -> dict[str, An
 @pytest.mark.browser
 def test_the_form_sets_end_signals_body_paging_and_a_start_only_window(atlas, browser, sim):
     admin, _ = atlas.new_tenant()
-    context = browser.new_context(locale="en-GB")
-    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url}])
-    context.add_cookies([{"name": "atlas_lang", "value": "en", "url": atlas.base_url}])
-    tab = context.new_page()
+    context, tab = signed_in_page(browser, atlas.base_url, admin, lang="en", locale="en-GB")
     tab.goto(f"{atlas.base_url}/app/connectors/new")
     tab.wait_for_selector("[data-connector-form][data-ready]")
     tab.fill("[name='name']", "Odoo by hand")

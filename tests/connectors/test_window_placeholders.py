@@ -38,6 +38,7 @@ from atlas.connectors.engine import (
 )
 from atlas.connectors.engine.reader import format_time, sends_end, windows
 from atlas.execution_lock import NetworkPolicy
+from tests.browser_pages import signed_in_page
 from tests.sims.odata import ODataError, parse_filter
 from tests.sims.serving import QuietHandler, serving
 
@@ -442,10 +443,7 @@ def test_editing_a_windowed_connector_in_the_form_keeps_its_window(atlas: Any, b
     created = admin.post("/api/connectors", json=connector_body(ledger))
     assert created.status_code == 201, created.text
     connector_id = created.json()["id"]
-    context = browser.new_context(locale="en-GB")
-    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url}])
-    context.add_cookies([{"name": "atlas_lang", "value": "en", "url": atlas.base_url}])
-    tab = context.new_page()
+    context, tab = signed_in_page(browser, atlas.base_url, admin, lang="en", locale="en-GB")
     tab.goto(f"{atlas.base_url}/app/connectors/{connector_id}")
     tab.get_by_test_id("edit-connector").click()
     tab.wait_for_selector("[data-connector-form][data-ready]")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from atlas.mapping.demo_setup import DEMO_MAPPINGS
+from tests.browser_pages import signed_in_page
 from tests.mapping.test_sync import setup_connector, sync
 from tests.services import HTML
 
@@ -209,7 +210,7 @@ def test_the_connector_page_shows_the_syncs(synced, stack):
 
     assert admin.patch(f"/api/connectors/{connector_id}", json={"sync_interval_minutes": 90}).status_code == 200
     page = get(admin, f"/app/connectors/{connector_id}").text
-    assert 'data-interval="90"' in page and "كل \u206690\u2069 دقيقة" in page
+    assert 'data-interval="90"' in page and 'كل <bdi dir="ltr">90</bdi> دقيقة' in page
     assert admin.patch(f"/api/connectors/{connector_id}", json={"sync_interval_minutes": 0}).status_code == 200
 
     operator, _ = stack.atlas.member_client(admin, "operator")
@@ -242,9 +243,7 @@ def test_admin_syncs_from_the_connector_page_then_finds_an_item(stack, demo_erp_
     atlas = stack.atlas
     admin, _ = atlas.new_tenant()
     connector_id = setup_connector(admin, demo_erp_url)
-    context = browser.new_context(locale="ar-SA")
-    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url}])
-    tab = context.new_page()
+    context, tab = signed_in_page(browser, atlas.base_url, admin, locale="ar-SA")
     try:
         tab.goto(f"{atlas.base_url}/app/connectors/{connector_id}")
         tab.wait_for_selector("[data-sync-section][data-ready]")
@@ -291,9 +290,7 @@ def test_dismissing_a_quarantined_record_asks_in_the_styled_dialog(synced, stack
     admin, _, _, _ = synced
     atlas = stack.atlas
     before = total(get(admin, "/app/quarantine?status=dismissed").text)
-    context = browser.new_context()
-    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url}])
-    tab = context.new_page()
+    context, tab = signed_in_page(browser, atlas.base_url, admin)
     native: list[str] = []
     tab.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
     try:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser_pages import LOCALES, signed_in_page
 from tests.mapping.test_pages import create_connector, editor_url
 
 pytestmark = pytest.mark.browser
@@ -51,14 +52,9 @@ def test_first_version_without_a_note_placeholders_key_column_and_rollback_dialo
 ):
     admin, _ = atlas.new_tenant()
     connector = create_connector(admin, demo_erp_url)
-    context = browser.new_context(locale="ar-SA" if lang == "ar" else "en-US", viewport=VIEWPORTS[viewport])
-    context.add_cookies(
-        [
-            {"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url},
-            {"name": "atlas_lang", "value": lang, "url": atlas.base_url},
-        ]
+    context, tab = signed_in_page(
+        browser, atlas.base_url, admin, lang=lang, locale=LOCALES[lang], viewport=VIEWPORTS[viewport]
     )
-    tab = context.new_page()
     native_dialogs: list[str] = []
     tab.on("dialog", lambda dialog: (native_dialogs.append(dialog.message), dialog.dismiss()))
     try:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from atlas.mapping.demo_setup import DEMO_MAPPINGS, demo_connector_body
+from tests import browser_pages
 from tests.services import HTML
 from tests.services import html_page as page
 
@@ -183,9 +184,7 @@ def test_the_pages_need_a_session(atlas):
 
 
 def signed_in_page(atlas: Any, browser: Any, client: httpx.Client) -> tuple[Any, Any]:
-    context = browser.new_context(locale="ar-SA")
-    context.add_cookies([{"name": "atlas_session", "value": client.cookies["atlas_session"], "url": atlas.base_url}])
-    return context, context.new_page()
+    return browser_pages.signed_in_page(browser, atlas.base_url, client, locale="ar-SA")
 
 
 def rows_of(tab: Any, testid: str) -> Any:

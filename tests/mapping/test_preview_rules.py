@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser_pages import signed_in_page
 from tests.mapping.test_engine_rules import TRACK_MAPPING
 from tests.sims.inventree import TOKEN, InvenTreeApi, inventree_server
 from tests.sims.inventree_model import InvenTreeData
@@ -262,9 +263,8 @@ def test_versions_compare_their_skip_combine_and_count_rules(synced):
 
 
 def signed_in_tab(atlas: Any, browser: Any, client: Any) -> Any:
-    context = browser.new_context(locale="ar-SA")
-    context.add_cookies([{"name": "atlas_session", "value": client.cookies["atlas_session"], "url": atlas.base_url}])
-    return context.new_page()
+    _, tab = signed_in_page(browser, atlas.base_url, client, locale="ar-SA")
+    return tab
 
 
 def mapping_of(admin: Any, connector_id: str, key: str, spec: dict[str, Any]) -> dict[str, Any]:

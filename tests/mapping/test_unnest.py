@@ -26,6 +26,7 @@ from atlas.errors import ValidationFailed
 from atlas.execution_lock import NetworkPolicy
 from atlas.mapping.engine import MappingInvalid, compile_mapping
 from atlas.mapping.services import validated, with_record_path
+from tests.browser_pages import signed_in_page
 from tests.services import html_page
 from tests.sims.canary import CANARY
 from tests.sims.serving import QuietHandler, serving
@@ -196,14 +197,7 @@ def test_saving_from_the_editor_keeps_the_unnest_rule(atlas: Any, browser: Any) 
     mapping = admin.post(
         "/api/mappings", json={"connector_id": connector["id"], "endpoint_key": "stock", "spec": STOCK, "note": "n"}
     ).json()
-    context = browser.new_context(locale="en-GB")
-    context.add_cookies(
-        [
-            {"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url},
-            {"name": "atlas_lang", "value": "en", "url": atlas.base_url},
-        ]
-    )
-    tab = context.new_page()
+    context, tab = signed_in_page(browser, atlas.base_url, admin, lang="en", locale="en-GB")
     tab.goto(f"{atlas.base_url}/app/connectors/{connector['id']}/mappings/stock")
     tab.wait_for_selector("[data-mapping-editor][data-ready]")
     assert json.loads(tab.get_by_test_id("unnest").input_value()) == STOCK["unnest"]

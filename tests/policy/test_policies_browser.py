@@ -11,6 +11,7 @@ import pytest
 
 from atlas.db.engine import Database
 from atlas.platform.audit import Actor
+from tests.browser_pages import signed_in_page
 from tests.execution_lock.seed import load_recommendation, run, seed
 
 pytestmark = pytest.mark.browser
@@ -23,14 +24,7 @@ def shot(page, name: str) -> None:
 
 
 def signed_in(atlas, browser, client, lang: str = "ar"):
-    context = browser.new_context()
-    context.add_cookies(
-        [
-            {"name": "atlas_session", "value": client.cookies["atlas_session"], "url": atlas.base_url},
-            {"name": "atlas_lang", "value": lang, "url": atlas.base_url},
-        ]
-    )
-    return context, context.new_page()
+    return signed_in_page(browser, atlas.base_url, client, lang=lang)
 
 
 def test_admin_saves_a_policy_version_and_a_viewer_only_reads_it(atlas, browser):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser_pages import LOCALES, signed_in_page
+
 pytestmark = pytest.mark.browser
 
 VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -19,14 +21,9 @@ SAVED = {"ar": "حُفظت السياسة وأصبحت نافذة من الآن.
 @pytest.mark.parametrize("lang", ["ar", "en"])
 def test_a_saved_policy_says_so_once(atlas, browser, lang, viewport):
     admin, _ = atlas.new_tenant()
-    context = browser.new_context(locale="ar-SA" if lang == "ar" else "en-US", viewport=VIEWPORTS[viewport])
-    context.add_cookies(
-        [
-            {"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url},
-            {"name": "atlas_lang", "value": lang, "url": atlas.base_url},
-        ]
+    context, page = signed_in_page(
+        browser, atlas.base_url, admin, lang=lang, locale=LOCALES[lang], viewport=VIEWPORTS[viewport]
     )
-    page = context.new_page()
     try:
         page.goto(f"{atlas.base_url}/app/policies")
         notice = page.get_by_test_id("policy-saved")

@@ -45,6 +45,7 @@ from atlas.presets.imports import (
     render,
     safe_cell,
 )
+from tests.browser_pages import signed_in_page
 from tests.sims.inventree import InvenTreeApi, inventree_server
 
 PRESET_IDS = {"inventree", "erpnext", "odoo", "odoo_legacy", "sap_b1", "business_central", "zoho_inventory", "daftra"}
@@ -699,10 +700,7 @@ def test_the_drafts_page_offers_one_button_per_format_and_none_without_a_preset(
 ) -> None:
     base = stack.atlas.base_url
     for locale, lang, direction in (("ar-SA", "ar", "rtl"), ("en-GB", "en", "ltr")):
-        context = browser.new_context(locale=locale)
-        context.add_cookies([{"name": "atlas_session", "value": world.admin.cookies["atlas_session"], "url": base}])
-        context.add_cookies([{"name": "atlas_lang", "value": lang, "url": base}])
-        tab = context.new_page()
+        context, tab = signed_in_page(browser, base, world.admin, lang=lang, locale=locale)
         tab.goto(f"{base}/app/drafts")
         assert tab.get_attribute("html", "dir") == direction
         tab.wait_for_selector('[data-draft-imports][data-loaded="ok"]:not([hidden])')
@@ -730,9 +728,7 @@ def test_the_drafts_page_offers_one_button_per_format_and_none_without_a_preset(
     assert (
         other.post("/api/connectors", json=demo_connector_body("http://127.0.0.1:9", name="Manual")).status_code == 201
     )
-    context = browser.new_context(locale="en-GB")
-    context.add_cookies([{"name": "atlas_session", "value": other.cookies["atlas_session"], "url": base}])
-    tab = context.new_page()
+    context, tab = signed_in_page(browser, base, other, locale="en-GB")
     tab.goto(f"{base}/app/drafts")
     tab.wait_for_selector('[data-draft-imports][data-loaded="ok"]', state="attached")
     assert tab.locator("[data-draft-imports]").is_hidden()

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser_pages import signed_in_page
 from tests.sims.inventree import InvenTreeApi, inventree_server
 
 MAX_FORM_ENTRIES = 10
@@ -47,9 +48,7 @@ def test_a_new_tenant_connects_inventree_in_arabic_and_reaches_its_first_recomme
 ) -> None:
     admin, _ = stack.atlas.new_tenant()
     base = stack.atlas.base_url
-    context = browser.new_context(locale="ar-SA")
-    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": base}])
-    tab = context.new_page()
+    context, tab = signed_in_page(browser, base, admin, locale="ar-SA")
     person = Counted(tab)
     started = time.monotonic()
     tab.goto(f"{base}/app/connectors")

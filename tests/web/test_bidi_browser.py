@@ -19,6 +19,7 @@ import pytest
 
 from atlas.db.engine import Database
 from atlas.platform.audit import Actor
+from tests.browser_pages import LOCALES, signed_in_page
 from tests.execution_lock.seed import load_recommendation, run, seed
 
 pytestmark = pytest.mark.browser
@@ -90,14 +91,9 @@ def _check_summary(paragraph: Any, lang: str) -> None:
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 @pytest.mark.parametrize("lang", ["ar", "en"])
 def test_a_draft_summary_keeps_names_and_codes_whole_and_in_place(atlas, browser, tenant, lang, viewport):
-    context = browser.new_context(locale="ar-SA" if lang == "ar" else "en-US", viewport=VIEWPORTS[viewport])
-    context.add_cookies(
-        [
-            {"name": "atlas_session", "value": tenant["admin"].cookies["atlas_session"], "url": atlas.base_url},
-            {"name": "atlas_lang", "value": lang, "url": atlas.base_url},
-        ]
+    context, tab = signed_in_page(
+        browser, atlas.base_url, tenant["admin"], lang=lang, locale=LOCALES[lang], viewport=VIEWPORTS[viewport]
     )
-    tab = context.new_page()
     try:
         tab.goto(f"{atlas.base_url}/app/drafts")
         assert tab.get_attribute("html", "lang") == lang

@@ -6,6 +6,8 @@ import uuid
 
 import pytest
 
+from tests.browser_pages import signed_in_page
+
 pytestmark = pytest.mark.browser
 
 
@@ -65,9 +67,7 @@ def test_sign_in_onboard_and_switch_language_without_reload(atlas, browser):
 
 def test_admin_creates_a_token_and_sees_it_once(atlas, browser):
     admin, me = atlas.new_tenant()
-    context = browser.new_context()
-    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url}])
-    page = context.new_page()
+    context, page = signed_in_page(browser, atlas.base_url, admin)
     page.goto(f"{atlas.base_url}/app/tokens")
     page.fill("input[name=name]", "Nightly export")
     page.locator("form[data-api-url='/api/tokens'] [type=submit]").click()

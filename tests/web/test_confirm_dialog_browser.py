@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser_pages import signed_in_page
+
 pytestmark = pytest.mark.browser
 
 VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -21,14 +23,7 @@ def test_revoking_a_token_asks_in_the_styled_dialog(atlas, browser, lang, viewpo
     admin, _ = atlas.new_tenant()
     created = admin.post("/api/tokens", json={"name": "Nightly export", "role": "viewer", "expires_in_days": 5})
     assert created.status_code == 201, created.text
-    context = browser.new_context(viewport=VIEWPORTS[viewport])
-    context.add_cookies(
-        [
-            {"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url},
-            {"name": "atlas_lang", "value": lang, "url": atlas.base_url},
-        ]
-    )
-    page = context.new_page()
+    context, page = signed_in_page(browser, atlas.base_url, admin, lang=lang, viewport=VIEWPORTS[viewport])
     native: list[str] = []
     page.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
     try:

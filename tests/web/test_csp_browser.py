@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser_pages import signed_in_page
+
 pytestmark = pytest.mark.browser
 
 PAGES = [
@@ -44,15 +46,8 @@ class Watched:
     def __init__(self, atlas: Any, browser: Any, lang: str) -> None:
         admin, _ = atlas.new_tenant()
         self.base = atlas.base_url
-        self.context = browser.new_context()
-        self.context.add_cookies(
-            [
-                {"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": self.base},
-                {"name": "atlas_lang", "value": lang, "url": self.base},
-            ]
-        )
-        self.context.add_init_script(WATCH_VIOLATIONS)
-        self.tab = self.context.new_page()
+        self.context, self.tab = signed_in_page(browser, self.base, admin, lang=lang)
+        self.context.add_init_script(WATCH_VIOLATIONS)  # run in every document the tab navigates to
         self.problems: list[str] = []
         # Chromium also writes each refusal to the console; an API's 4xx there is not this test's business.
         self.tab.on(

@@ -15,6 +15,7 @@ import pytest
 
 from atlas.i18n import translate
 from atlas.mapping.demo_setup import DEMO_MAPPINGS, demo_connector_body
+from tests.browser_pages import signed_in_page
 from tests.mapping.test_sync import wait_for_run
 
 pytestmark = pytest.mark.browser
@@ -44,14 +45,8 @@ class Dashboard:
         self.atlas = atlas
         self.tabs = []
         for lang, viewport in VIEWS:
-            context = browser.new_context(locale="ar-SA", viewport=viewport)
-            context.add_cookies(
-                [
-                    {"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url},
-                    {"name": "atlas_lang", "value": lang, "url": atlas.base_url},
-                ]
-            )
-            self.tabs.append((lang, viewport, context, context.new_page()))
+            context, page = signed_in_page(browser, atlas.base_url, admin, lang=lang, locale="ar-SA", viewport=viewport)
+            self.tabs.append((lang, viewport, context, page))
 
     def steps(self, stage: str, racing: str | None = None) -> dict[str, bool]:
         """Each tab's checklist (they must agree, but for a ``racing`` step that may tick while the tabs load); the

@@ -12,6 +12,8 @@ import re
 
 import pytest
 
+from tests.browser_pages import signed_in_page
+
 TEXTS = {
     "ar": {"title": "غير موجود", "detail": "لم نجد ما تبحث عنه.", "dir": "rtl"},
     "en": {"title": "Not found", "detail": "We could not find what you asked for.", "dir": "ltr"},
@@ -30,7 +32,7 @@ def test_an_unknown_page_answers_in_the_chosen_language_with_its_reference(atlas
         response = client.get(f"/no-such-page-{lang}", headers={"Accept": "text/html"})
     assert response.status_code == 404
     html = response.text
-    assert f'<html lang="{lang}" dir="{TEXTS[lang]["dir"]}">' in html
+    assert f'<html lang="{lang}" dir="{TEXTS[lang]["dir"]}" data-time-zone=' in html
     assert f'data-i18n="problems.not-found">{TEXTS[lang]["title"]}</span>' in html
     assert f'data-i18n="errors.http_404">{TEXTS[lang]["detail"]}</span>' in html
     reference = _reference(html)
@@ -59,9 +61,10 @@ def test_an_unknown_api_path_carries_its_reference_too(atlas):
 @pytest.mark.browser
 def test_the_language_switch_turns_the_error_page_too(atlas, browser):
     """Rendered in Arabic, switched to English in the page: the title and detail follow the header."""
-    context = browser.new_context(locale="ar-SA", viewport={"width": 390, "height": 844})
-    context.add_cookies([{"name": "atlas_lang", "value": "ar", "url": atlas.base_url}])
-    tab = context.new_page()
+    # signed out: an error page is for anyone
+    context, tab = signed_in_page(
+        browser, atlas.base_url, lang="ar", locale="ar-SA", viewport={"width": 390, "height": 844}
+    )
     try:
         tab.goto(f"{atlas.base_url}/no-such-page-switch")
         assert tab.get_attribute("html", "dir") == "rtl"

@@ -18,7 +18,7 @@ def test_policies_page_shows_money_with_thousands_separators(atlas):
         shown = page.split('data-testid="policy-max-value-shown"')[1].split("</span></span></span>")[0]
         assert ">250,000.00<" in shown and ("ر.س" if lang == "ar" else "SAR") in shown
         assert ">50,000.00<" in page.split('data-testid="policy-dry-value-shown"')[1][:400]
-        assert 'value="250000.00"' in page  # the field itself keeps the number it sends back
+        assert 'value="250,000.00"' in page  # the field shows it too; policies.js reads it back exactly (issue 19)
     saved = admin.post("/api/policies", json={"rules": {"max_value_sar_per_action": "1234567.5"}, "note": "wider"})
     assert saved.status_code in (200, 201), saved.text
     page = html_page(admin, "/app/policies?left=0&right=1", cookies={"atlas_lang": "en"}).text

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from atlas.mapping.demo_setup import demo_connector_body
+from tests.browser_pages import signed_in_page
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("ATLAS_SCREENSHOTS")  # a folder: save screenshots there while developing
@@ -36,14 +37,7 @@ def shot(page, name: str) -> None:
 
 
 def signed_in(atlas, browser, client, lang: str, viewport: dict[str, int]):
-    context = browser.new_context(viewport=viewport)
-    context.add_cookies(
-        [
-            {"name": "atlas_session", "value": client.cookies["atlas_session"], "url": atlas.base_url},
-            {"name": "atlas_lang", "value": lang, "url": atlas.base_url},
-        ]
-    )
-    return context, context.new_page()
+    return signed_in_page(browser, atlas.base_url, client, lang=lang, viewport=viewport)
 
 
 def connector_with_windows(atlas, admin) -> str:

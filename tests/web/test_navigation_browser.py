@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser_pages import LOCALES, signed_in_page
+
 pytestmark = pytest.mark.browser
 
 SHOTS = os.environ.get("ATLAS_SCREENSHOTS")  # a folder: save screenshots there while developing
@@ -42,14 +44,9 @@ def admin(atlas) -> Any:
 
 
 def _open(atlas: Any, browser: Any, admin: Any, lang: str, viewport: str) -> tuple[Any, Any]:
-    context = browser.new_context(locale="ar-SA" if lang == "ar" else "en-US", viewport=VIEWPORTS[viewport])
-    context.add_cookies(
-        [
-            {"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url},
-            {"name": "atlas_lang", "value": lang, "url": atlas.base_url},
-        ]
+    context, tab = signed_in_page(
+        browser, atlas.base_url, admin, lang=lang, locale=LOCALES[lang], viewport=VIEWPORTS[viewport]
     )
-    tab = context.new_page()
     tab.goto(f"{atlas.base_url}/app/policies")
     tab.wait_for_selector(".site-header[data-nav-ready]")
     assert tab.get_attribute("html", "lang") == lang

@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 
+from tests.browser_pages import signed_in_page
 from tests.mapping.test_quarantine_groups import movements_mapping, without_kinds
 from tests.mapping.test_sync import expected_dataset, setup_connector
 
@@ -25,9 +26,7 @@ def test_the_honest_outcome_and_the_fix_in_place_in_arabic(stack, demo_erp_url, 
     data = expected_dataset()
     adjustments = Counter(m.type for m in data.movements)["ADJUSTMENT"]
     assert adjustments > 0
-    context = browser.new_context(locale="ar-SA")
-    context.add_cookies([{"name": "atlas_session", "value": admin.cookies["atlas_session"], "url": atlas.base_url}])
-    tab = context.new_page()
+    context, tab = signed_in_page(browser, atlas.base_url, admin, locale="ar-SA")
     try:
         # The connector page: the sync started there ends "succeeded, with N set aside", said beside the status.
         tab.goto(f"{atlas.base_url}/app/connectors/{connector_id}")
@@ -40,7 +39,9 @@ def test_the_honest_outcome_and_the_fix_in_place_in_arabic(stack, demo_erp_url, 
         def check_run_row() -> None:
             badge = row.locator("[data-set-aside-badge]")
             assert badge.get_attribute("data-set-aside") == str(adjustments)
-            assert badge.inner_text().strip() == f"معزول: \u2066{adjustments:,}\u2069"
+            # the figure is isolated in mark-up (a left-to-right <bdi>), never with invisible U+2066/U+2069
+            assert badge.inner_text().strip() == f"معزول: {adjustments:,}"
+            assert badge.locator('bdi[dir="ltr"]').inner_text() == f"{adjustments:,}"
             outcome = row.get_by_test_id("run-outcome")
             head = outcome.locator(".run-outcome-head").inner_text()
             assert head.startswith("نجحت، مع عزل") and f"{adjustments:,}" in head

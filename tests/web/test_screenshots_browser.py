@@ -5,9 +5,15 @@ untranslated catalogue key (``dashboard.foo.bar``).
 
 The screenshots go to ``test-artifacts/screenshots/`` (git-ignored; docs/testing.md), one ``<page>-<lang>.png``
 each. The tenant is demo-like, built from the existing fixtures: a connector with items, two locations, stock, an
-anomaly and one recommendation of each type (tests/execution_lock/seed.py), a blocked draft (the transfer's
-attempt), an issued invoice (tests/billing/test_invoices.py); a second tenant's admin, granted platform admin by
-the CLI, shows the platform pages.
+anomaly and one recommendation of each type (tests/execution_lock/seed.py), each judged by the tenant's policy as
+its approval workflow's first step does, a blocked draft (the transfer's attempt), an issued invoice
+(tests/billing/test_invoices.py); a second tenant's admin, granted platform admin by the CLI, shows the platform
+pages.
+
+The seed writes its recommendations as if their approval workflows had started (so no reconcile sweep picks them
+up) but no workflow runs here: unjudged, every recommendation page and the approval queue said "Policy being
+evaluated…" forever. The fixture stores each one's real verdict with ``atlas.approvals.services.evaluate``, the
+step the workflow runs; the pages must show it.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from atlas.db.engine import Database
-from atlas.i18n import catalogue, plurals
+from atlas.i18n import catalogue, plurals, translate
 from atlas.platform.audit import Actor
 from tests.billing.test_invoices import add_attempts, issue_concurrently
+from tests.browser_pages import signed_in_page
 from tests.execution_lock.seed import load_recommendation, run, seed
 from tests.platform.test_audit import run_cli
 
@@ -47,12 +54,17 @@ OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElemen
 def demo(atlas, database_url) -> dict[str, Any]:
     """The demo-like tenant's admin and the ids its pages need; a platform admin beside it."""
     from atlas.approvals.lock_actions import attempt
+    from atlas.approvals.services import evaluate
+    from atlas.config import Settings
 
     admin, me = atlas.new_tenant(name="شركة الرياض للتجارة")
     tenant_id = uuid.UUID(me["tenant_id"])
 
     async def work(database: Database) -> Any:
         seeded = await seed(database, tenant_id)
+        for rec_id in seeded.recs.values():  # the verdict each one's approval workflow would store first
+            async with database.tenant_session(tenant_id) as session:
+                await evaluate(session, rec_id, hour_seconds=Settings().approval_hour_seconds)
         async with database.tenant_session(tenant_id) as session:  # a draft, blocked by the connector's lock
             rec = await session.merge(await load_recommendation(database, tenant_id, seeded.recs["transfer"]))
             await attempt(session, rec, actor=ACTOR, correlation_id=rec.correlation_id)
@@ -70,6 +82,7 @@ def demo(atlas, database_url) -> dict[str, Any]:
         "tenant_id": me["tenant_id"],
         "connector": seeded.connector_id,
         "rec": seeded.recs["reorder"],
+        "recs": {kind: str(rec_id) for kind, rec_id in seeded.recs.items()},
         "item": seeded.item_id,
         "invoice": invoice["url"],
     }
@@ -110,14 +123,7 @@ def platform_pages(demo: dict[str, Any]) -> dict[str, str]:
 def visit(atlas: Any, browser: Any, client: Any, lang: str, pages: dict[str, str]) -> list[str]:
     """Each page in ``lang``, screenshot saved; what is wrong with any of them, as lines."""
     problems: list[str] = []
-    context = browser.new_context(viewport=VIEWPORT)
-    context.add_cookies(
-        [
-            {"name": "atlas_session", "value": client.cookies["atlas_session"], "url": atlas.base_url},
-            {"name": "atlas_lang", "value": lang, "url": atlas.base_url},
-        ]
-    )
-    page = context.new_page()
+    context, page = signed_in_page(browser, atlas.base_url, client, lang=lang, viewport=VIEWPORT)
     try:
         for name, path in pages.items():
             response = page.goto(f"{atlas.base_url}{path}", wait_until="load")
@@ -150,3 +156,33 @@ def test_every_main_page_in_both_languages_is_screenshot_whole_and_translated(at
         problems += visit(atlas, browser, demo["platform"], lang, platform_pages(demo))
     assert problems == []
     assert len(list(SHOTS.glob("*-ar.png"))) >= len(tenant_pages(demo)) + len(platform_pages(demo))
+
+
+PENDING = {lang: translate("approvals.policy_pending", lang) for lang in ("ar", "en")}
+
+
+def test_every_seeded_recommendation_shows_its_stored_policy_verdict(atlas, demo, browser):
+    """Each recommendation of the demo-like tenant has its verdict stored, and its page and the approval queue show
+    that verdict (allowed or refused, with the policy's reasons) in both languages, never "Policy being evaluated…"."""
+    verdicts = dict(
+        atlas.sql(
+            "SELECT id::text, (policy_decision->>'allowed')::boolean FROM recommendations"
+            " WHERE tenant_id = %s AND policy_decision IS NOT NULL AND policy_revision = update_count",
+            (demo["tenant_id"],),
+        )
+    )
+    assert sorted(verdicts) == sorted(demo["recs"].values())  # every one judged, on its current revision
+    for lang in ("ar", "en"):
+        context, page = signed_in_page(browser, atlas.base_url, demo["admin"], lang=lang, viewport=VIEWPORT)
+        try:
+            for kind, rec_id in demo["recs"].items():
+                page.goto(f"{atlas.base_url}/app/recommendations/{rec_id}")
+                outcome = page.get_by_test_id("policy-outcome")
+                assert outcome.is_visible(), (kind, lang)
+                assert outcome.get_attribute("data-allowed") == str(verdicts[rec_id]).lower(), (kind, lang)
+                assert page.get_by_test_id("policy-pending").count() == 0, (kind, lang)
+                assert PENDING[lang] not in page.inner_text("main"), (kind, lang)
+            page.goto(f"{atlas.base_url}/app/approvals?tab=team")
+            assert PENDING[lang] not in page.inner_text("main"), lang
+        finally:
+            context.close()

@@ -138,6 +138,45 @@
     setCookie(lang);
   }
 
+  // Bidirectional controls of a catalogue text (U+2066…U+2069 isolates, U+200E/U+200F marks) never go into the
+  // page: an isolate becomes a <bdi>, as the server renders it (atlas/web/ui/bidi_markup.py); the rest is
+  // dropped. Copied text and screen readers get the words alone (issue 19).
+  var BIDI_ANY = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+  var BIDI_ALL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  var BIDI_DIR = { "\u2066": "ltr", "\u2067": "rtl", "\u2068": "auto" };
+
+  function plainText(text) {
+    return String(text).replace(BIDI_ALL, "");
+  }
+
+  function setText(el, text) {
+    el.textContent = "";
+    appendText(el, text);
+  }
+
+  /** Appends `text` to `el`: plain text, with each isolate of it as a <bdi>. */
+  function appendText(el, text) {
+    text = String(text);
+    if (!BIDI_ANY.test(text)) {
+      el.appendChild(document.createTextNode(text));
+      return;
+    }
+    var parents = [el];
+    String(text).split(/([\u2066-\u2069])/).forEach(function (piece) {
+      var top = parents[parents.length - 1];
+      if (BIDI_DIR[piece]) {
+        var bdi = document.createElement("bdi");
+        bdi.setAttribute("dir", BIDI_DIR[piece]);
+        top.appendChild(bdi);
+        parents.push(bdi);
+      } else if (piece === "\u2069") {
+        if (parents.length > 1) parents.pop();
+      } else if (piece) {
+        top.appendChild(document.createTextNode(plainText(piece)));
+      }
+    });
+  }
+
   /** Translates the text and attributes of `scope` (the page, or a copy made from a <template>). */
   function translateTree(scope, lang) {
     lang = lang || currentLang();
@@ -146,7 +185,7 @@
       if (el.tagName === "TITLE") return;
       var params = parseJSON(el.getAttribute("data-i18n-params"), null);
       var text = lookup(el.getAttribute("data-i18n"), lang, params);
-      if (text != null) el.textContent = text;
+      if (text != null) setText(el, text);
     });
     // counted phrases (CLDR plural forms, chosen on the server): both languages' texts are on the element
     scope.querySelectorAll("[data-i18n-plural]").forEach(function (el) {
@@ -161,7 +200,7 @@
         if (at < 1) return;
         var attr = pair.slice(0, at).trim();
         var text = lookup(pair.slice(at + 1).trim(), lang, params);
-        if (text != null) el.setAttribute(attr, text);
+        if (text != null) el.setAttribute(attr, plainText(text));
       });
     });
   }
@@ -174,7 +213,7 @@
       var page = lookup(title.getAttribute("data-i18n"), lang, null);
       var suffixKey = title.getAttribute("data-i18n-suffix");
       var suffix = suffixKey ? lookup(suffixKey, lang, null) : null;
-      if (page != null) document.title = suffix ? page + " · " + suffix : page;
+      if (page != null) document.title = plainText(suffix ? page + " · " + suffix : page);
     }
   }
 
@@ -234,7 +273,8 @@
     });
     (children || []).forEach(function (child) {
       if (child == null) return;
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+      if (typeof child === "string") appendText(node, child);
+      else node.appendChild(child);
     });
     return node;
   }
@@ -245,18 +285,79 @@
     return msg(key) !== key;
   }
 
-  /** A UTC timestamp as "YYYY-MM-DD HH:MM:SS" in a <time>; "—" when missing, the raw text when unreadable. */
-  function timeEl(iso) {
+  // ---------------------------------------------------------------- times in the tenant's time zone
+  //
+  // The server prints a moment with Babel (`local_datetime`: "7 ديسمبر 2026 1:00:05 م" in the tenant's zone, both
+  // languages' texts carried for the switch); a row the script redraws uses Intl.DateTimeFormat with the same CLDR
+  // styles (long date, medium or short time, Latin digits as CLDR's `ar` and Babel write them) in the zone the
+  // page names on <html data-time-zone>, so the two read the same.
+
+  var DEFAULT_ZONE = "Asia/Riyadh";
+  var timeFormats = {};
+
+  function tenantZone() {
+    return root.getAttribute("data-time-zone") || DEFAULT_ZONE;
+  }
+
+  function timeFormat(lang, options) {
+    var key = lang + JSON.stringify(options);
+    if (!timeFormats[key]) timeFormats[key] = new Intl.DateTimeFormat(lang, options);
+    return timeFormats[key];
+  }
+
+  /** `date` as the server's `local_datetime` writes it in `lang` and `zone`. Babel (CLDR) puts a narrow no-break
+   *  space before a Latin AM/PM, where Chromium's Intl keeps a plain space for web compatibility: use CLDR's. */
+  function localStamp(date, lang, zone, seconds) {
+    var base = { timeZone: zone, numberingSystem: "latn" };
+    var day = timeFormat(lang, Object.assign({ dateStyle: "long" }, base)).format(date);
+    var parts = timeFormat(lang, Object.assign({ timeStyle: seconds ? "medium" : "short" }, base)).formatToParts(date);
+    var time = parts
+      .map(function (part, i) {
+        var next = parts[i + 1];
+        var beforeLatinPeriod = next && next.type === "dayPeriod" && /^[AP]M$/.test(next.value);
+        return part.type === "literal" && beforeLatinPeriod && /^\s+$/.test(part.value) ? "\u202f" : part.value;
+      })
+      .join("");
+    return day + " " + time;
+  }
+
+  /** A moment (ISO text) in the tenant's time zone and the page's language, in a <time> that carries both
+   *  languages' texts for the switch (as the server's `local_datetime` does); the zone's name on hover. "—" when
+   *  missing, the raw text when unreadable. `seconds` defaults to true, as the pages' `m.utc` macro. */
+  function timeEl(iso, seconds) {
     if (!iso) return el("span", { class: "muted" }, ["—"]);
     var date = new Date(iso);
     if (isNaN(date.getTime())) return el("span", { dir: "ltr" }, [String(iso)]);
-    var stamp = date.toISOString().slice(0, 19);
-    return el("time", { class: "num", dir: "ltr", datetime: stamp + "Z" }, [stamp.replace("T", " ")]);
+    var withSeconds = seconds !== false;
+    var zone = tenantZone();
+    var texts = {};
+    try {
+      LANGS.forEach(function (lang) {
+        texts[lang] = localStamp(date, lang, zone, withSeconds);
+      });
+    } catch (e) {
+      zone = "UTC"; // a zone this browser does not know: say the moment in UTC rather than nothing
+      LANGS.forEach(function (lang) {
+        texts[lang] = localStamp(date, lang, zone, withSeconds);
+      });
+    }
+    return el(
+      "time",
+      {
+        class: "local-time",
+        datetime: date.toISOString(),
+        title: zone,
+        "data-i18n-plural": "format.datetime",
+        "data-text-ar": texts.ar,
+        "data-text-en": texts.en,
+      },
+      [texts[currentLang()]]
+    );
   }
 
   function label(key, params) {
     var span = el("span", { "data-i18n": key, "data-i18n-params": params ? JSON.stringify(params) : null });
-    span.textContent = msg(key, params);
+    setText(span, msg(key, params));
     return span;
   }
 
@@ -773,6 +874,7 @@
     currentLang: currentLang,
     parseJSON: parseJSON,
     el: el,
+    setText: setText,
     label: label,
     translateTree: translateTree,
     api: api,

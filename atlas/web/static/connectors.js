@@ -860,9 +860,7 @@
     var last = page.querySelector("[data-last-checked]");
     if (last && data.last_checked_at) {
       last.textContent = "";
-      last.appendChild(timeEl(data.last_checked_at));
-      last.appendChild(document.createTextNode(" "));
-      last.appendChild(label("ui.utc"));
+      last.appendChild(timeEl(data.last_checked_at)); // the tenant's time zone, as the server draws it
     }
 
     var history = data.history || [];

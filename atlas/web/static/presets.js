@@ -127,7 +127,7 @@
       if (preview && preview.records.length) children.push(previewTable(preview));
       box.appendChild(A.el("section", { class: "preview-block", "data-testid": "preview-" + check.endpoint }, children));
     });
-    $(root, "[data-check-lead]").textContent = A.t("presets.wizard.check_lead", { name: connected.connector.name });
+    A.setText($(root, "[data-check-lead]"), A.t("presets.wizard.check_lead", { name: connected.connector.name }));
     root.querySelectorAll("[data-connector-link]").forEach(function (a) {
       a.setAttribute("href", "/app/connectors/" + connected.connector.id);
     });
@@ -170,7 +170,7 @@
         Object.keys(run.progress || {}).forEach(function (key) {
           read += run.progress[key].records || 0;
         });
-        status.textContent = A.t("presets.wizard.syncing", { records: read });
+        A.setText(status, A.t("presets.wizard.syncing", { records: read }));
         setTimeout(function () {
           followSync(root, runId);
         }, POLL_MS);

@@ -4,6 +4,8 @@
   notices) and ``page``, which renders a template with it;
 - ``formatting``: the pager and the number, money and JSON formatting the data pages show;
 - ``isolation``: ``<bdi>`` isolation of the names, codes and figures a catalogue sentence embeds (issue 19);
+- ``bidi_markup``: no bidirectional control character in a page: the catalogue's isolates rendered as ``<bdi>``
+  mark-up (the Jinja template class the app uses), dropped where mark-up cannot go (issue 19);
 - ``guards``: the one guard on every route (authentication, CSRF, the permission matrix);
 - ``dependencies``: the request's tenant transaction, principal, correlation id, settings and database.
 
