@@ -38,7 +38,13 @@ class LazyGroup(click.Group):
         return command
 
 
-@click.group(cls=LazyGroup, lazy={"forecast": "atlas.ai_engine.forecast_cli:forecast_command"})
+@click.group(
+    cls=LazyGroup,
+    lazy={
+        "forecast": "atlas.ai_engine.forecast_cli:forecast_command",
+        "zatca-onboard": "atlas.billing.einvoicing_cli:zatca_onboard_command",
+    },
+)
 def main() -> None:
     """Atlas: inventory AI with human approval and an execution hard lock."""
 

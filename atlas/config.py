@@ -130,6 +130,15 @@ class Settings(BaseSettings):
     seller_postal_code: str = Field(default="12214", validation_alias="ATLAS_SELLER_POSTAL_CODE")
     seller_country: str = Field(default="SA", validation_alias="ATLAS_SELLER_COUNTRY")
     seller_crn: str = Field(default="1010123456", validation_alias="ATLAS_SELLER_CRN")
+    # ZATCA's e-invoicing gateway (atlas/billing/zatca_gateway.py): the base URL before the environment, and the
+    # environment (developer-portal, simulation, core). The demo points the URL at its local gateway.
+    zatca_gateway_url: str = Field(
+        default="https://gw-fatoora.zatca.gov.sa/e-invoicing", validation_alias="ATLAS_ZATCA_GATEWAY_URL"
+    )
+    zatca_environment: Literal["developer-portal", "simulation", "core"] = Field(
+        default="developer-portal", validation_alias="ATLAS_ZATCA_ENVIRONMENT"
+    )
+    zatca_timeout_seconds: float = Field(default=30.0, gt=0, validation_alias="ATLAS_ZATCA_TIMEOUT_SECONDS")
     vat_rate_bp: int = Field(default=1500, validation_alias="ATLAS_VAT_RATE_BP")  # basis points: 1500 = 15%
     # A billing period is one calendar month; tests set a number of seconds instead.
     billing_period_seconds: int | None = Field(default=None, validation_alias="ATLAS_BILLING_PERIOD_SECONDS")

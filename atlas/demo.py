@@ -255,6 +255,8 @@ class Demo:
             # there (not PostgreSQL, not Atlas itself, not the local Moyasar's admin API).
             "ATLAS_ALLOW_PRIVATE_NETWORKS": "false",
             "ATLAS_ALLOWED_PRIVATE_HOSTS": f"127.0.0.1:{ERP_PORT},localhost:{ERP_PORT}",
+            # Atlas's own e-invoices go to the local ZATCA gateway started below (never anything else's fake).
+            "ATLAS_ZATCA_GATEWAY_URL": f"http://127.0.0.1:{ZATCA_PORT}/e-invoicing",
         }
         local_moyasar = not (os.environ.get("MOYASAR_SECRET_KEY") and os.environ.get("MOYASAR_PUBLISHABLE_KEY"))
         if local_moyasar:
@@ -355,6 +357,8 @@ class Demo:
             env,
         )
         wait_for_port(ZATCA_PORT, "the local ZATCA gateway", process)
+        say("onboarding Atlas's invoicing unit at the local ZATCA gateway (once)")
+        say(asyncio.run(onboard_demo_unit()))
         say("starting the Temporal worker")
         self.spawn("worker", [atlas, "worker"], env)
         say(f"starting the web app on {base_url}")
@@ -501,6 +505,38 @@ async def seed_demo() -> None:
         await seed_demo_policy(database, tenants[DEMO_TENANT])
     finally:
         await database.dispose()
+
+
+async def onboard_demo_unit() -> str:
+    """Idempotent: Atlas's invoicing unit onboarded at the local ZATCA gateway with its OTP, so the demo's invoices are
+    Phase 2; kept across restarts while an active production unit for the same gateway and environment exists."""
+    import uuid
+
+    from atlas.billing.einvoicing_units import onboard_from_settings
+    from atlas.config import get_settings
+    from atlas.db.engine import Database
+    from atlas.platform.audit import Actor
+    from atlas.platform.crypto import SecretBox
+    from atlas.zatca_fake.options import DEFAULT_OTP
+
+    settings = get_settings()
+    database = Database(settings.database_url, app_role=settings.db_app_role, pool_size=1)
+    try:
+        unit, onboarded = await onboard_from_settings(
+            database,
+            settings,
+            SecretBox(settings.fernet_key()),
+            otp=DEFAULT_OTP,
+            name="Atlas demo unit",
+            actor=Actor("system", "demo seed"),
+            correlation_id=f"demo-zatca-{uuid.uuid4()}",
+            skip_if_active=True,
+        )
+    finally:
+        await database.dispose()
+    if unit.status != "production":
+        return f"the invoicing unit could not be onboarded: {unit.failure} (invoices stay Phase 1)"
+    return f"invoicing unit {'onboarded' if onboarded else 'already onboarded'} ({unit.environment})"
 
 
 async def seed_demo_policy(database: Any, tenant_id: Any) -> None:

@@ -15,6 +15,13 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "==> creating virtualenv in $VENV"
   "$PYTHON" -m venv "$VENV"
 fi
+# The invoice PDF's font (atlas.billing.invoice_pdf): Amiri, Arabic and Latin in one family, SIL OFL, Debian's.
+if [ ! -f /usr/share/fonts/opentype/fonts-hosny-amiri/Amiri-Regular.ttf ] && [ -z "${ATLAS_PDF_FONT_DIR:-}" ]; then
+  echo "==> installing Debian's fonts-hosny-amiri for the invoice PDF"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-hosny-amiri >/dev/null
+fi
 STAMP="$VENV/.atlas-installed${EXTRAS:+-$EXTRAS}"
 HASH="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$HASH" ]; then

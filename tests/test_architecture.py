@@ -25,6 +25,8 @@ ALLOWED = {
     "atlas/execution_lock/transport.py",
     "atlas/platform/oidc.py",
     "atlas/billing/moyasar.py",
+    # ZATCA's e-invoicing gateway (the tax authority, never a customer system).
+    "atlas/billing/zatca_gateway.py",
     # The local Moyasar stand-in's webhook sender: it plays Moyasar (a third party) calling Atlas's webhook
     # endpoint, and never reaches a customer system.
     "atlas/billing/moyasar_fake/delivery.py",

@@ -10,14 +10,14 @@ from urllib.parse import urlencode
 
 import msgspec
 import structlog
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 from litestar.response import Redirect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.billing import admin, invoices, payments, plan_changes, services, views
+from atlas.billing import admin, einvoice_views, invoice_pdf, invoices, payments, plan_changes, services, views
 from atlas.billing.models import MeetingRequest, MoyasarEvent
 from atlas.billing.moyasar import MoyasarClient, MoyasarError, key_mode, parse_webhook_event
 from atlas.billing.scheduling import ensure_renewal
@@ -268,6 +268,46 @@ class InvoiceController(Controller):
             return views.invoice_read(await invoices.get_invoice(db, invoice_id))
         except NotFound:
             raise NotFound("errors.invoice_not_found") from None
+
+    @get(
+        "/{invoice_id:uuid}/pdf",
+        opt=READ,
+        media_type="application/pdf",
+        response_description="The invoice as a bilingual PDF/A-3 (a download named after its number)",
+    )
+    async def pdf(
+        self,
+        db: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        invoice_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:
+        """The invoice as a bilingual PDF/A-3b (Arabic first, English beside it, the ZATCA QR code), with the
+        signed e-invoice XML embedded as an associated file when the invoice has one."""
+        pdf = await invoice_pdf.invoice_pdf(db, invoice_id, settings)
+        return Response(content=pdf.content, media_type="application/pdf", headers=pdf.headers)
+
+    @get(
+        "/{invoice_id:uuid}/xml",
+        opt=READ,
+        media_type="application/xml",
+        response_description="The invoice's signed ZATCA XML (ZATCA's cleared copy for a standard invoice)",
+    )
+    async def xml(self, db: NamedDependency[AsyncSession], invoice_id: FromPath[uuid.UUID]) -> Response[bytes]:
+        """The signed UBL 2.1 document (issue 20): a standard invoice only once ZATCA cleared it (409 before), a
+        simplified one at once; 404 for an invoice without a Phase 2 document."""
+        try:
+            invoice = await invoices.get_invoice(db, invoice_id)
+        except NotFound:
+            raise NotFound("errors.invoice_not_found") from None
+        content = await einvoice_views.shareable_xml(db, invoice)
+        if content is None:
+            raise NotFound("errors.einvoice_none")
+        name = f"{invoices.display_number(invoice.number)}.xml"
+        return Response(
+            content=content,
+            media_type="application/xml",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
 
 CONTROLLERS = [
@@ -530,3 +570,8 @@ async def after_payment(request: Request[Any, Any, Any], database: Database, ten
 
 
 CONTROLLERS.append(PaymentController)
+
+# ZATCA onboarding of Atlas's invoicing unit (issue 20), platform admins only
+from atlas.billing.einvoicing_controllers import EInvoicingUnitsController  # noqa: E402
+
+CONTROLLERS.append(EInvoicingUnitsController)

@@ -11,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.billing import services as billing
 from atlas.billing import zatca
+from atlas.billing.einvoice_chain import issue_einvoice
 from atlas.billing.models import BillingProfile, Invoice, PaymentAttempt, PaymentMethod, SubscriptionPlan
 from atlas.config import Settings
 from atlas.db.base import utcnow
 from atlas.platform.audit import Actor, EventType, record
+from atlas.platform.crypto import SecretBox
 from atlas.platform.models import Tenant
 from atlas.platform.tenancy import TenantRepository
 
@@ -63,7 +65,8 @@ async def issue_invoice(
     issued_at: datetime | None = None,
 ) -> Invoice:
     """The invoice for a paid attempt: seller from settings, buyer from the billing profile (else the tenant's
-    name), the plan and period, net, VAT and total, and the QR payload."""
+    name), the plan and period, net, VAT and total, the Phase 1 QR payload, and (with an active invoicing unit) its
+    signed Phase 2 document (``einvoice_chain.issue_einvoice``)."""
     profile = await billing.billing_profile(session, tenant_id)
     tenant = await session.get(Tenant, tenant_id)
     buyer = profile.legal_name if profile else (tenant.name if tenant else "—")
@@ -116,6 +119,10 @@ async def issue_invoice(
             "total": invoice.total,
             "payment_attempt_id": str(attempt.id),
         },
+    )
+    # Phase 2: the signed document, next in the active unit's chain, in this same transaction (none without a unit)
+    await issue_einvoice(
+        session, settings, SecretBox(settings.fernet_key()), invoice=invoice, actor=actor, correlation_id=correlation_id
     )
     return invoice
 

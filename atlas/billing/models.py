@@ -12,11 +12,13 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -262,3 +264,90 @@ class MoyasarEvent(Base):
     received_at: Mapped[datetime] = created_at_column()
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(60))
+
+
+class EInvoicingUnit(Base):
+    """An invoicing unit of Atlas's own (the seller), onboarded with ZATCA (issue 20). Global, not tenant-owned.
+
+    One chain per unit: ``last_icv`` and ``last_hash`` are the counter value and hash of the unit's last document.
+    A document is taken under ``SELECT … FOR UPDATE`` of this row in the transaction that issues it, so two
+    renewals at the same moment wait for each other and the chain has no gap and no fork (a rollback gives the
+    place back). The private key and the CSIDs' secrets are encrypted at rest (``SecretBox``), never returned.
+    """
+
+    __tablename__ = "einvoicing_units"
+    __table_args__ = (Index("uq_einvoicing_units_active", "active", unique=True, postgresql_where=text("active")),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    environment: Mapped[str] = mapped_column(String(20), nullable=False)  # developer-portal, simulation, core
+    gateway_url: Mapped[str] = mapped_column(String(300), nullable=False)  # …/e-invoicing (the environment follows)
+    vat_number: Mapped[str] = mapped_column(String(15), nullable=False)
+    common_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    serial: Mapped[str] = mapped_column(String(200), nullable=False)  # 1-<solution>|2-<model>|3-<serial>
+    # onboarding (compliance CSID obtained, checks under way), production, failed, retired
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="onboarding")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    private_key_encrypted: Mapped[str] = mapped_column(Text, nullable=False)
+    compliance_request_id: Mapped[str | None] = mapped_column(String(100))
+    compliance_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    compliance_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    compliance_checks: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    production_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    production_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    certificate_pem: Mapped[str | None] = mapped_column(Text)
+    certificate_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_icv: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    last_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    failure: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+EINVOICE_STATUSES = ("clearing", "cleared", "reporting", "reported", "refused")
+
+
+class EInvoice(TenantOwned, Base):
+    """A signed ZATCA document for one of a tenant's invoices (issue 20): its place in the unit's chain (ICV, PIH),
+    the signed UBL XML, its hash and QR, and where it stands with ZATCA.
+
+    ``clearing``: a standard invoice not yet cleared (not shown or shared); ``cleared``: cleared (``cleared_xml`` is
+    ZATCA's stamped copy, the one shared); ``reporting``: a simplified invoice shared at once, to report within 24
+    hours (``report_by``); ``reported``; ``refused``: ZATCA's messages in ``messages``, corrected by a new document
+    (``superseded_by``), never dropped. The XML never changes once signed; only the status columns move.
+    """
+
+    __tablename__ = "einvoices"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "icv", name="uq_einvoices_unit_icv"),
+        UniqueConstraint("uuid", name="uq_einvoices_uuid"),
+        CheckConstraint(f"status IN {EINVOICE_STATUSES}", name="status"),
+        Index("ix_einvoices_pending", "unit_id", "icv", postgresql_where=text("status IN ('clearing', 'reporting')")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    invoice_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("invoices.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    unit_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("einvoicing_units.id", ondelete="RESTRICT"), nullable=False
+    )
+    icv: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    document_uuid: Mapped[uuid.UUID] = mapped_column("uuid", UUID(as_uuid=True), nullable=False)  # cbc:UUID
+    kind: Mapped[str] = mapped_column(String(3), nullable=False)  # 388 invoice, 381 credit note, 383 debit note
+    transaction: Mapped[str] = mapped_column(String(7), nullable=False)  # 0100000 standard, 0200000 simplified
+    number: Mapped[str] = mapped_column(String(40), nullable=False)
+    invoice_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    pih: Mapped[str] = mapped_column(Text, nullable=False)
+    qr: Mapped[str] = mapped_column(Text, nullable=False)
+    xml: Mapped[str] = mapped_column(Text, nullable=False)
+    cleared_xml: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    messages: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    report_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    superseded_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = created_at_column()

@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.billing import admin, invoices, onboarding, services, views, zatca
+from atlas.billing import admin, einvoice_views, invoice_pdf, invoices, onboarding, services, views, zatca
+from atlas.billing.einvoicing_units import list_units, unit_summary
 from atlas.billing.states import Status
 from atlas.config import Settings
 from atlas.db.engine import Database
@@ -47,6 +48,7 @@ class BillingPages(Controller):
         state = services.effective(subscription)
         profile = await services.billing_profile(db)
         outcome = request.query_params.get("payment")
+        tenant_invoices = await invoices.list_invoices(db)
         return page(
             request,
             "billing/subscription.html",
@@ -58,7 +60,8 @@ class BillingPages(Controller):
             plans=[views.plan_read(p, settings.vat_rate_bp) for p in await services.list_plans(db)],
             can_manage=principal.can(Permission.MANAGE_TENANT),
             profile=views.profile_read(profile, status.company_name or ""),
-            invoices=[views.invoice_read(i) for i in await invoices.list_invoices(db)],
+            invoices=[views.invoice_read(i) for i in tenant_invoices],
+            einvoice_states=await einvoice_views.states_by_invoice(db, [i.id for i in tenant_invoices]),
             notices=await services.open_notices(db),
             meetings=await services.meeting_requests(db),
             payment_outcome=outcome if outcome in PAYMENT_OUTCOMES else None,
@@ -74,16 +77,31 @@ class BillingPages(Controller):
     ) -> Template:
         """The printable, bilingual tax invoice with its ZATCA QR code."""
         invoice = await invoices.get_invoice(db, invoice_id)
+        # Phase 2 (issue 20): a standard invoice is shown only once cleared; the QR is the document's
+        einvoice = await einvoice_views.einvoice_view(db, invoice)
         ctx = await tenant_context_for(db)
         return page(
             request,
             "billing/invoice.html",
             nav="subscription",
             invoice=views.invoice_read(invoice),
-            qr_svg=zatca.qr_svg(invoice.qr_tlv_base64),
+            einvoice=einvoice,
+            qr_payload=einvoice.qr,
+            qr_svg=zatca.qr_svg(einvoice.qr) if einvoice.qr else None,
             bi=lambda key: (translate(key, "ar"), translate(key, "en")),
             **ctx,
         )
+
+    @get("/app/invoices/{invoice_id:uuid}/pdf", opt=READ, media_type="application/pdf")
+    async def invoice_pdf_download(
+        self,
+        db: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        invoice_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:
+        """The invoice as a bilingual PDF/A-3 (a download), with the signed XML embedded when there is one."""
+        pdf = await invoice_pdf.invoice_pdf(db, invoice_id, settings)
+        return Response(content=pdf.content, media_type="application/pdf", headers=pdf.headers)
 
 
 class PlatformBillingPages(Controller):
@@ -106,6 +124,10 @@ class PlatformBillingPages(Controller):
             # who asked for each meeting, by name (issue 19): read in the same audited platform read
             requesters = await admin.meeting_requesters(session, (r["id"] for r in data.meeting_requests))
             names = await people.actor_names_across_tenants(session, requesters.values())
+            # Atlas's ZATCA invoicing units (issue 20): the newest first, no secret (unit_summary)
+            units = [unit_summary(u) for u in await list_units(session)]
+            # documents refused by ZATCA (with its messages), simplified ones reported late (HB, issue 20)
+            einvoice_issues = await einvoice_views.platform_einvoices(session)
         async with database.tenant_session(principal.tenant_id) as session:
             ctx = await tenant_context_for(session)
         return page(
@@ -116,6 +138,8 @@ class PlatformBillingPages(Controller):
             plans=plans,
             requesters=requesters,
             actor_names=names,
+            einvoicing_units=units,
+            einvoice_issues=einvoice_issues,
             **ctx,
         )
 

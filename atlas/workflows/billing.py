@@ -23,6 +23,12 @@ with workflow.unsafe.imports_passed_through():
         reconcile_payments,
         renewal_next_step,
     )
+    from atlas.billing.einvoice_activities import (
+        SUBMISSION_WORKFLOW,
+        SubmissionRequest,
+        submission_workflow_id,
+        units_with_pending,
+    )
     from atlas.billing.scheduling import RENEWAL_CHANGED_SIGNAL, RENEWAL_WORKFLOW, renewal_workflow_id
 
 STEPS_BEFORE_CONTINUE_AS_NEW = 200
@@ -91,4 +97,21 @@ class BillingSweepWorkflow:
                 started += 1
             except WorkflowAlreadyStartedError:
                 pass
-        return {"subscriptions": len(requests), "started": started, "payments_checked": reconciled.get("checked", 0)}
+        # ZATCA: every unit with documents still to send has its submission workflow (after an outage or a restart)
+        units: list[SubmissionRequest] = await workflow.execute_activity(
+            units_with_pending, start_to_close_timeout=timedelta(minutes=1)
+        )
+        for unit in units:
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await workflow.start_child_workflow(
+                    SUBMISSION_WORKFLOW,
+                    unit,
+                    id=submission_workflow_id(unit.unit_id),
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                )
+        return {
+            "subscriptions": len(requests),
+            "started": started,
+            "payments_checked": reconciled.get("checked", 0),
+            "einvoice_units": len(units),
+        }

@@ -23,6 +23,7 @@ from atlas.ai_engine.activities import tenants_with_data
 from atlas.approvals.activities import ACTIVITIES as APPROVAL_ACTIVITIES
 from atlas.approvals.analysis_runs import analyse_tenant
 from atlas.billing.activities import billing_sweep, charge_renewal, reconcile_payments, renewal_next_step
+from atlas.billing.einvoice_activities import submit_unit_documents, units_with_pending
 from atlas.config import Settings
 from atlas.connectors.activities import check_connector_health, list_all_connectors
 from atlas.durable.runtime import init_runtime
@@ -33,6 +34,8 @@ from atlas.workflows.approval import ApprovalReconcileWorkflow, RecommendationAp
 from atlas.workflows.audit_seal import AuditSealWorkflow, seal_checkpoints
 from atlas.workflows.billing import BillingSweepWorkflow, SubscriptionRenewalWorkflow
 from atlas.workflows.connector_health import ConnectorHealthSweepWorkflow
+from atlas.workflows.einvoice_listener import listen_for_issued_documents
+from atlas.workflows.einvoicing import EInvoiceSubmissionWorkflow
 from atlas.workflows.housekeeping import HousekeepingWorkflow, sweep_expired
 from atlas.workflows.sync import ConnectorSyncWorkflow
 
@@ -48,6 +51,7 @@ WORKFLOWS = [
     RecommendationApprovalWorkflow,  # approvals (issue 6)
     ApprovalReconcileWorkflow,
     AuditSealWorkflow,  # signed audit checkpoints (issue 16)
+    EInvoiceSubmissionWorkflow,  # ZATCA submission (issue 20)
 ]
 ACTIVITIES: list[Callable[..., Any]] = [
     sweep_expired,
@@ -64,6 +68,8 @@ ACTIVITIES: list[Callable[..., Any]] = [
     reconcile_payments,
     *APPROVAL_ACTIVITIES,  # approvals (issue 6)
     seal_checkpoints,
+    submit_unit_documents,  # ZATCA submission (issue 20)
+    units_with_pending,
 ]
 
 
@@ -126,9 +132,14 @@ async def run_worker(settings: Settings) -> None:
     await ensure_schedules(client, settings)
     await reconcile_sync_schedules(client, settings)
     log.info("worker_started", task_queue=settings.temporal_task_queue)
+    # documents issued (committed) → their unit's submission workflow, at once (the billing sweep is the backstop)
+    listener = asyncio.create_task(listen_for_issued_documents(client, settings, database=runtime.db))
     try:
         await build_worker(client, settings).run()
     finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await listener
         await runtime.db.dispose()
 
 

@@ -61,7 +61,8 @@ class Watched:
         assert response is not None and response.ok, (path, response and response.status)
         policy = response.headers["content-security-policy"]
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy, policy
-        self.tab.wait_for_load_state("networkidle")
+        # every request the page's scripts make has ended (generous: a loaded 2-core machine took over 30 s once)
+        self.tab.wait_for_load_state("networkidle", timeout=120_000)
 
     def violations(self) -> list[str]:
         return list(self.tab.evaluate("window.__csp")) + self.problems
