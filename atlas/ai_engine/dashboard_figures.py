@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,12 +96,16 @@ class RecommendationActivity:
         return sum(self.by_status.values())
 
 
-async def recommendation_activity(session: AsyncSession, *, today: date, days: int = 30) -> RecommendationActivity:
-    """The last ``days`` days up to ``today`` (UTC dates of ``created_at``): counts per day and type, and per status."""
+async def recommendation_activity(
+    session: AsyncSession, *, today: date, days: int = 30, time_zone: str = "UTC"
+) -> RecommendationActivity:
+    """The last ``days`` days up to ``today``, days as the tenant's clock reads them (``time_zone``, the dates of
+    ``created_at`` there): counts per day and type, and per status."""
     tenant_id = tenant_context(session).tenant_id
+    zone = ZoneInfo(time_zone)
     first = today - timedelta(days=days - 1)
-    since = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    day = func.date(func.timezone("UTC", Recommendation.created_at))
+    since = datetime(first.year, first.month, first.day, tzinfo=zone).astimezone(UTC)
+    day = func.date(func.timezone(time_zone, Recommendation.created_at))
     rows = await session.execute(
         select(day, Recommendation.type, Recommendation.status, func.count())
         .where(Recommendation.tenant_id == tenant_id, Recommendation.created_at >= since)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.connectors import services as connector_services
 from atlas.errors import NotFound
+from atlas.i18n.typed_input import parse_local_time
 from atlas.mapping import inventory, quarantine
 from atlas.mapping.canonical import LOCATION_TYPES, MovementKind
 from atlas.mapping.models import Item
@@ -72,18 +73,21 @@ class ItemRepo(TenantRepository[Item]):
 # --- reading the query string --------------------------------------------------------------------
 
 
-def day_param(value: str, *, end: bool = False) -> datetime | None:
-    """A date (``2024-05-01``) or a date and time; an end date includes its whole day. UTC when naive."""
+def day_param(value: str, *, end: bool = False, time_zone: str | None = None) -> datetime | None:
+    """A date (``2024-05-01``) or a date and time, typed in either language's digits, as a wall-clock time in the
+    tenant's ``time_zone`` (issue 19); an end date includes its whole day. A moment with an explicit offset
+    (``2024-05-01T00:00:00+00:00``) is taken as it says. None when unreadable."""
     if not value:
         return None
     try:
-        if len(value) == 10:
-            moment = datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
-            return moment + timedelta(days=1) if end else moment
+        return parse_local_time(value, time_zone, end=end)
+    except ValueError:
+        pass
+    try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else None
 
 
 # --- the inventory browser -----------------------------------------------------------------------
@@ -217,8 +221,8 @@ class DataPages(Controller):
             "kind": kind if kind in MOVEMENT_KINDS else "",
             "since": since,
             "until": until,
-            "since_at": day_param(since),
-            "until_at": day_param(until, end=True),
+            "since_at": day_param(since, time_zone=ctx["time_zone"]),
+            "until_at": day_param(until, end=True, time_zone=ctx["time_zone"]),
             "item_missing": False,
         }
         invalid = [name for name in ("since", "until") if filters[name] and filters[name + "_at"] is None]

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.ai_engine import dashboard_figures as figures
 from atlas.approvals.turnaround import approval_turnaround, has_approval
+from atlas.i18n.formats import DEFAULT_TIME_ZONE, local, valid_time_zone
 from atlas.mapping.freshness import ConnectorFreshness
 from atlas.platform import services as platform
 from atlas.web.charts import BarRow, bar_chart, day_columns
@@ -78,13 +79,17 @@ def _hours_text(hours: float | None) -> str:
     return "—" if hours is None else f"{hours:,.1f}"
 
 
-async def charts(db: AsyncSession, freshness: list[ConnectorFreshness], now: datetime) -> dict[str, Any]:
+async def charts(
+    db: AsyncSession, freshness: list[ConnectorFreshness], now: datetime, time_zone: str | None = None
+) -> dict[str, Any]:
     """Every chart's geometry and the rows of its table (its text alternative), from the owning components."""
     cover = (await figures.stock_cover_by_location(db))[:MAX_LOCATIONS]
     cover_rows = [
         BarRow(c.code, c.code, {k: float(v) for k, v in c.bands.items()}, f"{sum(c.bands.values()):,}") for c in cover
     ]
-    activity = await figures.recommendation_activity(db, today=now.date())
+    zone = time_zone if time_zone and valid_time_zone(time_zone) else DEFAULT_TIME_ZONE
+    # days as the tenant's clock reads them (issue 19: times in the tenant's time zone)
+    activity = await figures.recommendation_activity(db, today=local(now, zone).date(), time_zone=zone)
     columns = day_columns(activity.by_day, activity.first_day, figures.TYPE_ORDER)
     statuses = {status: count for status, count in activity.by_status.items() if count}
     status_rows = [

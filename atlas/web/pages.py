@@ -123,7 +123,7 @@ class TenantPages(Controller):
             sync_cards=await sync_cards(db, request_lang(request)),
             # issue 19: the getting-started steps ticked from the tenant's data, and the charts
             checklist=await dashboard_view.checklist(db, freshness, members),
-            charts=await dashboard_view.charts(db, freshness, utcnow()),
+            charts=await dashboard_view.charts(db, freshness, utcnow(), ctx["time_zone"]),
             status=status,
             member_count=members,
             recent_events=recent.events,

@@ -9,6 +9,7 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,6 +18,12 @@ from atlas.web.charts import BarRow, bar_chart, day_columns, nice_ticks
 from atlas.web.dashboard import freshness_tone
 from tests.ai_engine.test_pages import seed
 from tests.services import html_page as page
+
+
+def riyadh_yesterday_1am(now: datetime) -> datetime:
+    riyadh = ZoneInfo("Asia/Riyadh")
+    yesterday = now.astimezone(riyadh).date() - timedelta(days=1)
+    return datetime(yesterday.year, yesterday.month, yesterday.day, 1, tzinfo=riyadh).astimezone(UTC)
 
 
 def table_rows(html: str, testid: str, key: str) -> dict[str, list[str]]:
@@ -96,6 +103,8 @@ def dashboard(atlas) -> dict[str, Any]:
         {"type": "write_off", "status": "expired", "created_at": now - timedelta(days=5), "resolved": 96.0},
         {"type": "write_off", "status": "pending", "created_at": now - timedelta(days=40), "value": 300},
         {"type": "reorder", "status": "approved", "created_at": now - timedelta(days=41), "resolved": 24.0},
+        # 01:00 yesterday in Riyadh is 22:00 UTC the day before: the chart counts it on Riyadh's day, not UTC's
+        {"type": "investigate", "status": "expired", "created_at": riyadh_yesterday_1am(now)},
     ]
     for row in extra:
         row["id"] = str(uuid.uuid4())
@@ -149,14 +158,17 @@ def test_each_chart_shows_the_figures_in_the_database(atlas, dashboard):
     assert sum(int(v[-1]) for v in cover.values()) == forecasts == 4
 
     # Recommendations over the last 30 days: by day and type (reorder, transfer, investigate, write-off), by status.
-    today = datetime.now(UTC).date()
+    # days as the tenant's clock reads them (Asia/Riyadh, the default time zone), not UTC's
+    riyadh = ZoneInfo("Asia/Riyadh")
+    today = datetime.now(riyadh).date()
     expected: dict[str, list[int]] = {}
     created = [(dashboard["now"], t) for t in ("reorder", "transfer", "investigate")]
     created += [(row["created_at"], row["type"]) for row in dashboard["extra"]]
     order = ("reorder", "transfer", "investigate", "write_off")
     for at, rec_type in created:
-        if (today - at.date()).days < 30:
-            counts = expected.setdefault(at.date().isoformat(), [0, 0, 0, 0])
+        local_day = at.astimezone(riyadh).date()
+        if (today - local_day).days < 30:
+            counts = expected.setdefault(local_day.isoformat(), [0, 0, 0, 0])
             counts[order.index(rec_type)] += 1
     days = table_rows(html, "activity-table", "date")
     assert days == {d: [str(c) for c in counts] + [str(sum(counts))] for d, counts in sorted(expected.items())}
@@ -166,13 +178,13 @@ def test_each_chart_shows_the_figures_in_the_database(atlas, dashboard):
         "approved": ["1"],
         "blocked_by_lock": ["1"],
         "rejected": ["1"],
-        "expired": ["1"],
+        "expired": ["2"],
     }
     ((in_window,),) = atlas.sql(
         "SELECT count(*) FROM recommendations WHERE tenant_id = %s AND created_at >= %s",
-        (tenant_id, datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=29)),
+        (tenant_id, datetime(today.year, today.month, today.day, tzinfo=riyadh) - timedelta(days=29)),
     )
-    assert 'data-testid="chart-activity" data-total="7"' in html and in_window == 7
+    assert 'data-testid="chart-activity" data-total="8"' in html and in_window == 8
 
     # Value at risk: the pending recommendations' value by type (the 40-day-old write-off is still pending).
     value = table_rows(html, "value-table", "type")
