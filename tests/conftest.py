@@ -178,14 +178,24 @@ def atlas(database_url: str, oidc_url: str) -> Iterator[Atlas]:
         yield Atlas(base_url, oidc_url, database_url)
 
 
+def demo_erp_as_of(days_back: int = 1) -> Any:
+    """The demo ERP's data date in the suite: ``days_back`` days before today in Riyadh (the demo ERP's and the
+    analysis's time zone)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    return (datetime.now(ZoneInfo("Asia/Riyadh")) - timedelta(days=days_back)).date()
+
+
 @pytest.fixture(scope="session")
 def demo_erp_url() -> Iterator[str]:
     """The demo ERP, its data as of yesterday (so every movement lies in the past)."""
-    from datetime import UTC, datetime, timedelta
 
     from atlas.connectors.demo_erp.app import create_app
 
-    with asgi_server(create_app(as_of=(datetime.now(UTC) - timedelta(days=1)).date())) as url:
+    # the data ends yesterday on Riyadh's clock, the day the analysis counts as the last complete one (its days are
+    # Asia/Riyadh's): with UTC's yesterday, between 21:00 and 24:00 UTC the analysis saw an empty last day
+    with asgi_server(create_app(as_of=demo_erp_as_of())) as url:
         yield url
 
 

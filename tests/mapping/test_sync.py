@@ -51,11 +51,10 @@ def synced(stack, demo_erp_url):
 
 
 def expected_dataset(as_of_offset: int = 1) -> Any:
-    from datetime import UTC, datetime, timedelta
-
     from atlas.connectors.demo_erp.data import Catalogue, dataset
+    from tests.conftest import demo_erp_as_of
 
-    return dataset(Catalogue.DEMO, (datetime.now(UTC) - timedelta(days=as_of_offset)).date())
+    return dataset(Catalogue.DEMO, demo_erp_as_of(as_of_offset))
 
 
 def test_a_sync_lands_every_record_and_every_scenario_item(synced, stack):
