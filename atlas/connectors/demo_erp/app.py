@@ -359,7 +359,7 @@ async def _no_body_for_head(message: Message, scope: Scope) -> None:
 
 
 def create_app(as_of: date | None = None) -> Litestar:
-    """The demo ERP as an ASGI app. `as_of` fixes the data's date; None means today's UTC date, per request."""
+    """The demo ERP as an ASGI app. `as_of` fixes the data's date; None means today's date in Riyadh, per request."""
 
     def warm_up() -> None:  # build today's data at start-up rather than on the first request
         for catalogue in Catalogue:

@@ -25,7 +25,7 @@ import statistics
 from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -262,8 +262,9 @@ class Dataset:
 
 
 def resolve_as_of(as_of: date | None) -> date:
-    """The data's reference date: the one given, else today's UTC date."""
-    return as_of if as_of is not None else datetime.now(UTC).date()
+    """The data's reference date: the one given, else today in Riyadh, the zone of the data's times and of the
+    analysis's days (with UTC's date, from 21:00 to 24:00 UTC the data would end on Riyadh's yesterday)."""
+    return as_of if as_of is not None else datetime.now(RIYADH_TZ).date()
 
 
 @lru_cache(maxsize=8)

@@ -15,7 +15,7 @@ __all__ = ["DEFAULT_PORT", "main", "run"]
 
 
 def run(host: str, port: int, *, as_of: date | None = None) -> None:
-    """Serve until interrupted. `as_of` fixes the data's date; None means today's UTC date."""
+    """Serve until interrupted. `as_of` fixes the data's date; None means today's date in Riyadh."""
     import uvicorn
 
     uvicorn.run(create_app(as_of), host=host, port=port, log_config=None)
