@@ -49,11 +49,13 @@ class SubmissionResult:
     refused: int
     pending: int
     auth_refused: bool
+    outage: str | None = None  # ZATCA unavailable (a message safe to show): the workflow waits and tries again
 
 
 @activity.defn(name="einvoice.submit_pending")
 async def submit_unit_documents(request: SubmissionRequest) -> SubmissionResult:
-    """One round for the unit; an outage raises (Temporal retries with backoff), the round's progress is kept."""
+    """One round for the unit, its progress kept. An outage is an answer, not a failure: the workflow waits (and a
+    newly issued document cuts the wait short); an activity retry's backoff could not be shortened."""
     rt = runtime()
     unit_id = uuid.UUID(request.unit_id)
     async with rt.db.system_session() as session:
@@ -63,12 +65,10 @@ async def submit_unit_documents(request: SubmissionRequest) -> SubmissionResult:
         gateway_url, environment = unit.gateway_url, unit.environment
     async with ZatcaGateway(gateway_url, environment, timeout=rt.settings.zatca_timeout_seconds) as gateway:
         result = await submit_pending(rt.db, rt.settings, rt.secret_box, gateway, unit_id)
-    if result.outage is not None and not result.auth_refused:
-        # transient: the documents wait, in order; Temporal's retry policy backs off
-        raise ApplicationError(
-            f"ZATCA unavailable after {result.sent} sent: {result.outage}", type="GatewayUnavailable"
-        )
-    return SubmissionResult(result.sent, result.accepted, result.refused, result.pending, result.auth_refused)
+    outage = result.outage if result.outage is not None and not result.auth_refused else None
+    if outage is not None:
+        log.warning("einvoice_gateway_unavailable", unit_id=request.unit_id, sent=result.sent, outage=outage)
+    return SubmissionResult(result.sent, result.accepted, result.refused, result.pending, result.auth_refused, outage)
 
 
 async def pending_unit_ids(database: Database) -> list[str]:

@@ -135,7 +135,7 @@ def test_the_units_workflow_reports_each_document_after_commit_and_rides_out_an_
     stack, atlas, unit: StoredUnit
 ) -> None:
     """The real worker (its listener and the unit's Temporal workflow): issuing commits → NOTIFY → the workflow
-    runs a round; ZATCA's 503 fails the round, Temporal retries it with backoff, and each document arrives once."""
+    runs a round; ZATCA's 503 stops the round, the workflow waits and tries again, and each document arrives once."""
     wait_for_listener(atlas)
     gateway_url = f"{unit.gateway.url}/e-invoicing"
     atlas.sql("UPDATE einvoicing_units SET gateway_url = %s WHERE id = %s", (gateway_url, unit.id))
