@@ -259,15 +259,20 @@ class InvoiceController(Controller):
 
     @get("/", opt=READ)
     async def list_invoices(self, db: NamedDependency[AsyncSession]) -> list[InvoiceRead]:
-        """The tenant's invoices, newest first."""
-        return [views.invoice_read(i) for i in await invoices.list_invoices(db)]
+        """The tenant's invoices, newest first, each with where its ZATCA document stands (a standard invoice's QR
+        only once cleared)."""
+        found = await invoices.list_invoices(db)
+        states = await einvoice_views.states_by_invoice(db, [i.id for i in found])
+        return [views.invoice_read(i, einvoice=states.get(i.id)) for i in found]
 
     @get("/{invoice_id:uuid}", opt=READ)
     async def read(self, db: NamedDependency[AsyncSession], invoice_id: FromPath[uuid.UUID]) -> InvoiceRead:
         try:
-            return views.invoice_read(await invoices.get_invoice(db, invoice_id))
+            invoice = await invoices.get_invoice(db, invoice_id)
         except NotFound:
             raise NotFound("errors.invoice_not_found") from None
+        states = await einvoice_views.states_by_invoice(db, [invoice.id])
+        return views.invoice_read(invoice, einvoice=states.get(invoice.id))
 
     @get(
         "/{invoice_id:uuid}/pdf",
@@ -575,3 +580,13 @@ CONTROLLERS.append(PaymentController)
 from atlas.billing.einvoicing_controllers import EInvoicingUnitsController  # noqa: E402
 
 CONTROLLERS.append(EInvoicingUnitsController)
+
+# correcting a document ZATCA refused (issue 20), platform admins only
+from atlas.billing.einvoice_correction_controllers import EInvoiceCorrectionController  # noqa: E402
+
+CONTROLLERS.append(EInvoiceCorrectionController)
+
+# Refunds with credit notes (issue 20), platform admins only
+from atlas.billing.refund_controllers import RefundsController  # noqa: E402
+
+CONTROLLERS.append(RefundsController)

@@ -148,8 +148,31 @@ def _local_date(moment: datetime) -> date:
     return moment.astimezone(RIYADH).date()
 
 
-def document_for(invoice: Invoice, settings: Settings, *, icv: int, pih: str) -> tuple[Document, str | None]:
-    """The Phase 2 document that says what the invoice says, and the reason it is simplified despite a VAT number."""
+NOTE_KINDS = {
+    "invoice": DocumentKind.INVOICE,
+    "credit_note": DocumentKind.CREDIT_NOTE,
+    "debit_note": DocumentKind.DEBIT_NOTE,
+}
+
+
+def document_for(
+    invoice: Invoice, settings: Settings, *, icv: int, pih: str, original_number: int | None = None
+) -> tuple[Document, str | None]:
+    """The Phase 2 document that says what the invoice says, and the reason it is simplified despite a VAT number.
+
+    A credit note (381) or debit note (383) names the document it adjusts in its billing reference (the original's
+    printed number, ``original_number``) and carries its reason as the instruction note (KSA-10); standard or
+    simplified follows the note's own buyer, exactly as for an invoice."""
+    kind = NOTE_KINDS.get(invoice.kind or "invoice")  # an Invoice not yet flushed has no default kind
+    if kind is None:
+        raise EInvoiceMismatch(f"invoice {invoice.id} has kind {invoice.kind!r}")
+    billing_reference: str | None = None
+    instruction_note: str | None = None
+    if kind is not DocumentKind.INVOICE:
+        if original_number is None:
+            raise EInvoiceMismatch(f"{invoice.kind} {invoice.id} needs the number of the document it adjusts")
+        billing_reference = display_number(original_number)
+        instruction_note = invoice.reason
     party, transaction, downgraded = buyer(invoice)
     if invoice.currency != "SAR":
         raise EInvoiceMismatch(f"invoice {invoice.id} is in {invoice.currency}; ZATCA documents are in SAR")
@@ -165,7 +188,7 @@ def document_for(invoice: Invoice, settings: Settings, *, icv: int, pih: str) ->
     supply_start = _local_date(invoice.period_start)
     supply_end = max(_local_date(invoice.period_end), supply_start)
     document = Document(
-        kind=DocumentKind.INVOICE,
+        kind=kind,
         transaction=transaction,
         number=display_number(invoice.number),
         uuid=uuid.uuid4(),
@@ -178,6 +201,8 @@ def document_for(invoice: Invoice, settings: Settings, *, icv: int, pih: str) ->
         payment_means_code=CARD if invoice.card_brand else CREDIT_TRANSFER,
         supply_date=supply_start,
         supply_end_date=supply_end,
+        billing_reference=billing_reference,
+        instruction_note=instruction_note,
     )
     return document, downgraded
 
@@ -207,7 +232,10 @@ async def issue_einvoice(
             f"{settings.seller_vat_number} (ATLAS_SELLER_VAT_NUMBER): ZATCA would refuse every document"
         )
     icv = unit.last_icv + 1
-    document, downgraded = document_for(invoice, settings, icv=icv, pih=unit.last_hash)
+    original_number: int | None = None
+    if invoice.original_invoice_id is not None:
+        original_number = await session.scalar(select(Invoice.number).where(Invoice.id == invoice.original_invoice_id))
+    document, downgraded = document_for(invoice, settings, icv=icv, pih=unit.last_hash, original_number=original_number)
     if downgraded is not None:
         log.error(
             "einvoice_standard_downgraded",
@@ -246,6 +274,7 @@ async def issue_einvoice(
         invoice_id=str(invoice.id),
         unit_id=str(unit.id),
         icv=icv,
+        kind=document.kind.value,
         transaction=document.transaction.value,
         actor=actor.ref,
         correlation_id=correlation_id,

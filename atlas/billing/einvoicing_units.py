@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+import msgspec
 import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.billing.einvoice_submission import pending_count, submit_pending
 from atlas.billing.models import EInvoicingUnit
 from atlas.billing.zatca_gateway import GatewayAnswer, GatewayAuthRefused, GatewayUnavailable, ZatcaGateway
 from atlas.config import Settings
@@ -40,13 +42,14 @@ from atlas.einvoicing import (
     sign,
 )
 from atlas.einvoicing.csr import CsrRequest, Environment, build_csr, csr_for_api, generate_key
-from atlas.platform.audit import Actor, record
+from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.crypto import SecretBox
 from atlas.platform.models import User
 
 __all__ = [
     "CHECKS",
     "OnboardingFailed",
+    "RenewalOutcome",
     "UnitSummary",
     "active_unit",
     "expiring_units",
@@ -55,6 +58,7 @@ __all__ = [
     "onboard_from_settings",
     "onboard_unit",
     "operator_tenant_id",
+    "renew_unit",
     "unit_summary",
 ]
 
@@ -272,9 +276,9 @@ class _Trail:
     actor: Actor
     correlation_id: str
 
-    async def record(self, session: AsyncSession, event: str, payload: dict[str, Any]) -> None:
+    async def record(self, session: AsyncSession, event: EventType, payload: dict[str, Any]) -> None:
         if self.tenant_id is None:
-            log.warning("einvoicing_unit.unaudited", audit_event=event, reason="no operator tenant")
+            log.warning("einvoicing_unit.unaudited", audit_event=str(event), reason="no operator tenant")
             return
         await record(
             session,
@@ -326,7 +330,7 @@ async def onboard_unit(
     await session.flush()
     trail = _Trail(audit_tenant_id, actor, correlation_id)
     base = {"unit_id": str(unit.id), "name": name, "environment": gateway.environment}
-    await trail.record(session, "einvoicing_unit_onboarding_started", base)
+    await trail.record(session, EventType.EINVOICING_UNIT_ONBOARDING_STARTED, base)
     step = "compliance_csid"
     try:
         answer = await gateway.compliance_csid(otp, csr_for_api(build_csr(request, key)))
@@ -337,7 +341,7 @@ async def onboard_unit(
         unit.compliance_token_encrypted = box.encrypt(answer.binary_security_token)
         unit.compliance_secret_encrypted = box.encrypt(answer.secret)
         await session.flush()
-        await trail.record(session, "einvoicing_compliance_csid_issued", base)
+        await trail.record(session, EventType.EINVOICING_COMPLIANCE_CSID_ISSUED, base)
 
         step = "compliance_checks"
         identity = SigningIdentity.from_binary_security_token(answer.binary_security_token, key_pem)
@@ -369,7 +373,7 @@ async def onboard_unit(
                         "fix the document and onboard again with a new OTP.",
                     )
                 pih = signed.invoice_hash
-        await trail.record(session, "einvoicing_compliance_checks_passed", {**base, "checks": list(checks)})
+        await trail.record(session, EventType.EINVOICING_COMPLIANCE_CHECKS_PASSED, {**base, "checks": list(checks)})
 
         step = "production_csid"
         production = await gateway.production_csid(compliance_auth, unit.compliance_request_id or "")
@@ -427,7 +431,7 @@ async def onboard_unit(
         await session.flush()
         await trail.record(
             session,
-            "einvoicing_unit_retired",
+            EventType.EINVOICING_UNIT_RETIRED,
             {
                 "unit_id": str(previous.id),
                 "name": previous.name,
@@ -440,7 +444,7 @@ async def onboard_unit(
     unit.failure = None
     await session.flush()
     await trail.record(
-        session, "einvoicing_unit_activated", {**base, "certificate_expires_at": unit.certificate_expires_at}
+        session, EventType.EINVOICING_UNIT_ACTIVATED, {**base, "certificate_expires_at": unit.certificate_expires_at}
     )
     log.info("einvoicing_unit.activated", unit_id=str(unit.id), environment=unit.environment)
     return unit
@@ -459,7 +463,7 @@ async def _fail(
     unit.active = False
     unit.failure = f"{code}: {reason}"
     await session.flush()
-    await trail.record(session, "einvoicing_unit_onboarding_failed", {**base, "step": step, "reason": reason})
+    await trail.record(session, EventType.EINVOICING_UNIT_ONBOARDING_FAILED, {**base, "step": step, "reason": reason})
     log.warning("einvoicing_unit.failed", unit_id=str(unit.id), step=step)
     return unit
 
@@ -502,3 +506,250 @@ async def onboard_from_settings(
                 audit_tenant_id=tenant_id,
             )
         return unit, True
+
+
+# --- renewal -------------------------------------------------------------------------------------------------
+
+# Why a renewal failed (catalogue keys einvoicing.failure.*): the onboarding's codes, and `not_renewable` when the
+# unit is not the active production unit (retired, failed, still onboarding) or went out of production meanwhile.
+RENEWAL_FAILURE_CODES: Final = (*FAILURE_CODES, "not_renewable")
+# Where the reminders before the certificate's end are kept in the unit's JSON (`compliance_checks`, beside the six
+# checks): the expiry they are for and the smallest threshold reminded. A renewal clears it.
+REMINDER_KEY: Final = "certificate_reminder"
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalOutcome:
+    """What became of a renewal: the unit (renewed, or exactly as it was) and, on failure, why."""
+
+    unit: EInvoicingUnit
+    renewed: bool
+    code: str | None = None
+    reason: str | None = None
+    step: str | None = None
+
+
+def serial_parts(device_serial: str) -> tuple[str, str, str]:
+    """`1-<solution>|2-<model>|3-<serial>` → (solution, model, serial): a renewal's CSR names the same unit."""
+    parts = dict(part.split("-", 1) for part in device_serial.split("|") if "-" in part)
+    if set(parts) != {"1", "2", "3"}:
+        raise ValueError("the unit's serial is not 1-<solution>|2-<model>|3-<serial>")
+    return parts["1"], parts["2"], parts["3"]
+
+
+def renewal_request(settings: Settings, unit: EInvoicingUnit) -> CsrRequest:
+    """The CSR of a renewal: the unit's name, serial (SN), VAT number, common name and environment."""
+    solution, model, serial = serial_parts(unit.serial)
+    request = csr_request(settings, unit.environment, unit.name, serial)
+    return msgspec.structs.replace(
+        request, common_name=unit.common_name, solution_name=solution, model=model, vat_number=unit.vat_number
+    )
+
+
+async def _renewal_failed(
+    database: Database,
+    unit_id: uuid.UUID,
+    trail: _Trail,
+    base: dict[str, Any],
+    *,
+    step: str,
+    code: str,
+    reason: str,
+) -> RenewalOutcome:
+    """The unit stays exactly as it was (still in production, still signing with its certificate); the reason is
+    audited and logged, and answered."""
+    async with database.system_session() as session:
+        await trail.record(
+            session, EventType.EINVOICING_RENEWAL_FAILED, {**base, "step": step, "code": code, "reason": reason}
+        )
+        unit = await session.get(EInvoicingUnit, unit_id)
+    log.warning("einvoicing_unit.renewal_failed", unit_id=str(unit_id), step=step, code=code)
+    assert unit is not None
+    return RenewalOutcome(unit, False, code, reason, step)
+
+
+async def renew_unit(
+    database: Database,
+    settings: Settings,
+    box: SecretBox,
+    *,
+    unit_id: uuid.UUID,
+    otp: str,
+    actor: Actor,
+    correlation_id: str,
+    audit_tenant_id: uuid.UUID | None = None,
+    timeout: float | None = None,
+) -> RenewalOutcome:
+    """Renew the production CSID of the active unit `unit_id` at its own gateway and environment (PATCH
+    production/csids, authenticated with its current CSID): a new key and CSR for the same unit, then, under the
+    unit row's `FOR UPDATE` (the lock that serialises issuing, so no document is signed half with the old key and
+    half with the new), the key, certificate, CSID and expiry replaced. The chain (`last_icv`, `last_hash`) goes
+    on. Each step commits on its own: the start, then the outcome, audited in `audit_tenant_id`'s trail.
+
+    Documents signed with the current certificate and not yet at ZATCA are sent first (with the current CSID,
+    which is the one they were signed under). A refusal or an outage leaves the unit exactly as it was.
+    Raises `LookupError` for an unknown unit."""
+    trail = _Trail(audit_tenant_id, actor, correlation_id)
+    async with database.system_session() as session:
+        unit = await session.get(EInvoicingUnit, unit_id)
+        if unit is None:
+            raise LookupError(f"no invoicing unit {unit_id}")
+        base = {"unit_id": str(unit.id), "name": unit.name, "environment": unit.environment}
+        await trail.record(
+            session,
+            EventType.EINVOICING_RENEWAL_STARTED,
+            {**base, "certificate_expires_at": unit.certificate_expires_at},
+        )
+        renewable = (
+            unit.active
+            and unit.status == "production"
+            and unit.production_token_encrypted is not None
+            and unit.production_secret_encrypted is not None
+        )
+        gateway_url, environment = unit.gateway_url, unit.environment
+        auth = (
+            (box.decrypt(unit.production_token_encrypted or ""), box.decrypt(unit.production_secret_encrypted or ""))
+            if renewable
+            else None
+        )
+        request: CsrRequest | None = None
+        problem: str | None = None
+        if renewable:
+            if unit.vat_number != settings.seller_vat_number:
+                problem = (
+                    f"The unit was onboarded for VAT number {unit.vat_number}, the seller settings say "
+                    f"{settings.seller_vat_number}: a renewal is for the same VAT number; onboard a new unit instead."
+                )
+            else:
+                try:
+                    request = renewal_request(settings, unit)
+                except (DocumentError, ValueError) as exc:
+                    problem = f"Atlas could not build the renewal's CSR ({type(exc).__name__}: {exc})"[:500]
+    if auth is None:
+        return await _renewal_failed(
+            database,
+            unit_id,
+            trail,
+            base,
+            step="start",
+            code="not_renewable",
+            reason="Only the active unit in production can be renewed: onboard a new unit instead.",
+        )
+    if request is None:
+        return await _renewal_failed(
+            database, unit_id, trail, base, step="csr", code="documents", reason=problem or "no CSR"
+        )
+
+    key = generate_key()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    step = "pending_documents"
+    async with ZatcaGateway(gateway_url, environment, timeout=timeout or settings.zatca_timeout_seconds) as gateway:
+        try:
+            # Documents signed with the current certificate go to ZATCA with the CSID they were signed under.
+            if await pending_count(database, unit_id):
+                sent = await submit_pending(database, settings, box, gateway, unit_id)
+                if sent.outage is not None:
+                    if sent.auth_refused:
+                        raise GatewayAuthRefused(sent.outage)
+                    raise GatewayUnavailable(sent.outage)
+            step = "renewal"
+            answer = await gateway.renew_csid(auth, otp, csr_for_api(build_csr(request, key)))
+            if not answer.accepted or answer.binary_security_token is None or answer.secret is None:
+                raise _csid_refusal(answer, step)
+            certificate = x509.load_der_x509_certificate(
+                base64.b64decode(base64.b64decode(answer.binary_security_token))
+            )
+            # The new certificate must certify the new key, or nothing signed with it would verify.
+            SigningIdentity.from_binary_security_token(answer.binary_security_token, key_pem)
+        except GatewayUnavailable as exc:
+            return await _renewal_failed(
+                database,
+                unit_id,
+                trail,
+                base,
+                step=step,
+                code="unavailable",
+                reason=f"{exc.message}: try again later (ask for a new OTP if it has expired).",
+            )
+        except GatewayAuthRefused:
+            return await _renewal_failed(
+                database,
+                unit_id,
+                trail,
+                base,
+                step=step,
+                code="auth_refused",
+                reason="ZATCA refused the unit's production credentials: onboard a new unit with a new OTP.",
+            )
+        except OnboardingFailed as failed:
+            return await _renewal_failed(
+                database, unit_id, trail, base, step=failed.step, code=failed.code, reason=failed.reason
+            )
+        except (DocumentError, SigningError, ValueError) as exc:
+            return await _renewal_failed(
+                database,
+                unit_id,
+                trail,
+                base,
+                step=step,
+                code="documents",
+                reason=f"Atlas could not use the renewed certificate ({type(exc).__name__}: {exc})"[:500],
+            )
+
+        async with database.system_session() as session:
+            # The lock issuing takes: documents issued before it are in the chain with the old certificate, those
+            # after it are signed with the new one.
+            locked = (
+                await session.execute(
+                    select(EInvoicingUnit)
+                    .where(EInvoicingUnit.id == unit_id)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                )
+            ).scalar_one()
+            if not (locked.active and locked.status == "production"):
+                unit_after = locked
+                problem = "The unit left production while ZATCA renewed it: onboard a new unit instead."
+            else:
+                unit_after = None
+                left_behind = 0
+                if await pending_count(database, unit_id):
+                    # issued between the first round and the lock: still under the current CSID
+                    sent = await submit_pending(database, settings, box, gateway, unit_id)
+                    left_behind = sent.pending
+                previous_expiry = locked.certificate_expires_at
+                locked.private_key_encrypted = box.encrypt(key_pem.decode("ascii"))
+                locked.production_token_encrypted = box.encrypt(answer.binary_security_token)
+                locked.production_secret_encrypted = box.encrypt(answer.secret)
+                locked.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+                locked.certificate_expires_at = certificate.not_valid_after_utc
+                locked.compliance_checks = {
+                    name: value for name, value in (locked.compliance_checks or {}).items() if name != REMINDER_KEY
+                }
+                await session.flush()
+                await trail.record(
+                    session,
+                    EventType.EINVOICING_RENEWAL_SUCCEEDED,
+                    {
+                        **base,
+                        "previous_expires_at": previous_expiry,
+                        "certificate_expires_at": locked.certificate_expires_at,
+                        "last_icv": locked.last_icv,
+                        "pending_under_previous_certificate": left_behind,
+                    },
+                )
+                if left_behind:
+                    log.error(
+                        "einvoicing_unit.renewed_with_pending_documents", unit_id=str(unit_id), pending=left_behind
+                    )
+    if unit_after is not None:
+        return await _renewal_failed(
+            database, unit_id, trail, base, step="swap", code="not_renewable", reason=problem or ""
+        )
+    log.info("einvoicing_unit.renewed", unit_id=str(unit_id), environment=environment)
+    async with database.system_session() as session:
+        renewed = await session.get(EInvoicingUnit, unit_id)
+    assert renewed is not None
+    return RenewalOutcome(renewed, True)

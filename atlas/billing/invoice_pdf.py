@@ -23,6 +23,7 @@ from fpdf.enums import XPos, YPos
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.billing import einvoice_views, invoices, views
+from atlas.billing.invoices import title_key
 from atlas.billing.models import Invoice
 from atlas.billing.schemas import BuyerAddressRead, InvoiceRead
 from atlas.config import Settings
@@ -96,8 +97,9 @@ def address_line(address: BuyerAddressRead | None) -> str:
 
 
 def invoice_kind_key(view: InvoiceRead) -> str:
-    """A buyer with a VAT number gets a tax invoice, one without a simplified tax invoice (as the page)."""
-    return "billing.invoice.tax_invoice" if view.buyer_vat_number else "billing.invoice.simplified_tax_invoice"
+    """The title by kind (invoice, credit note, debit note) and buyer: a buyer with a VAT number gets a tax
+    document, one without a simplified one (as the page)."""
+    return title_key(view.kind, view.buyer_vat_number)
 
 
 class _InvoicePdf(FPDF):
@@ -187,6 +189,8 @@ def render_invoice_pdf(
     pdf.bi_row("billing.invoice.number", view.number, bold=True, x=facts_x, width=facts_w)
     pdf.bi_row("billing.invoice.issued", _issued(view.issued_at, zone), x=facts_x, width=facts_w)
     pdf.bi_row("billing.invoice.period", _period(view, zone), x=facts_x, width=facts_w)
+    if view.original_number:  # a credit or debit note names the document it adjusts
+        pdf.bi_row("billing.invoice.for_invoice", view.original_number, bold=True, x=facts_x, width=facts_w)
     pdf.set_y(max(pdf.get_y(), top + qr_size) + 4)
 
     for key, party in (("billing.invoice.seller", seller), ("billing.invoice.buyer", buyer)):
@@ -204,6 +208,8 @@ def render_invoice_pdf(
     purpose = f"billing.purpose.{view.purpose}"
     pdf.bi_row("billing.invoice.description", f"{view.plan_name_ar} · {translate(purpose, 'ar')}")
     pdf.bi_row("billing.invoice.description", f"{view.plan_name_en} · {translate(purpose, 'en')}")
+    if view.reason:
+        pdf.bi_row("billing.invoice.reason", view.reason)
     pdf.set_y(pdf.get_y() + 3)
 
     pdf.bi_heading("billing.invoice.amounts")

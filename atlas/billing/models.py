@@ -128,18 +128,42 @@ class PaymentAttempt(TenantOwned, Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
+INVOICE_KINDS = ("invoice", "credit_note", "debit_note")
+
+
 class Invoice(TenantOwned, Base):
-    """A tax invoice for one successful charge: a gapless platform-wide number, fixed once issued."""
+    """A tax invoice for one successful charge, or a credit/debit note adjusting one (migration 0024): a gapless
+    platform-wide number (one sequence for every kind), fixed once issued."""
 
     __tablename__ = "invoices"
     __table_args__ = (
         CheckConstraint("total = net + vat", name="total"),
+        CheckConstraint("kind IN ('invoice', 'credit_note', 'debit_note')", name="kind"),
+        CheckConstraint("(original_invoice_id IS NULL) = (kind = 'invoice')", name="original"),
+        CheckConstraint("kind = 'invoice' OR (reason IS NOT NULL AND length(btrim(reason)) > 0)", name="note_reason"),
         UniqueConstraint("number", name="uq_invoices_number"),
         UniqueConstraint("payment_attempt_id", name="uq_invoices_payment_attempt"),
+        Index(
+            "ix_invoices_original_invoice_id",
+            "original_invoice_id",
+            postgresql_where=text("original_invoice_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     number: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # invoice (388), credit_note (381) or debit_note (383)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False, default="invoice", server_default="invoice")
+    # The document a note adjusts (NULL exactly for an invoice).
+    original_invoice_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("invoices.id", ondelete="RESTRICT")
+    )
+    # A note's reason: ZATCA's KSA-10 instruction note (required for notes).
+    reason: Mapped[str | None] = mapped_column(Text)
+    # An amended invoice replacing one ZATCA refused.
+    replaces_invoice_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("invoices.id", ondelete="RESTRICT")
+    )
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     payment_attempt_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("payment_attempts.id", ondelete="RESTRICT")
@@ -166,6 +190,55 @@ class Invoice(TenantOwned, Base):
     card_brand: Mapped[str | None] = mapped_column(String(20))
     card_last_four: Mapped[str | None] = mapped_column(String(4))
     qr_tlv_base64: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+REFUND_KINDS = ("refund", "cancellation", "downgrade")
+REFUND_STATUSES = ("requested", "refunded", "failed", "unknown")
+
+
+class Refund(TenantOwned, Base):
+    """Money a platform admin gives back on a paid invoice or debit note (migration 0024; `atlas.billing.refunds`).
+
+    Recorded ``requested`` before Moyasar is called (its refund API is not idempotent), with ``refunded_before``:
+    Moyasar's ``refunded`` figure read just before the call. Settled afterwards: ``refunded`` (the credit note is
+    ``credit_note_id``), ``failed`` (nothing changed; safe to try again) or ``unknown`` (a platform admin looks).
+    """
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("kind IN ('refund', 'cancellation', 'downgrade')", name="kind"),
+        CheckConstraint("status IN ('requested', 'refunded', 'failed', 'unknown')", name="status"),
+        CheckConstraint("amount_total = amount_net + vat", name="total"),
+        CheckConstraint("amount_total > 0 AND amount_net >= 0 AND vat >= 0", name="positive"),
+        CheckConstraint("(plan_id IS NOT NULL) = (kind = 'downgrade')", name="plan"),
+        Index("uq_refunds_requested", "payment_attempt_id", unique=True, postgresql_where=text("status = 'requested'")),
+        Index("ix_refunds_open", "created_at", postgresql_where=text("status IN ('requested', 'unknown')")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    invoice_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("invoices.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    payment_attempt_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("payment_attempts.id", ondelete="RESTRICT"), nullable=False
+    )
+    moyasar_payment_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    plan_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("subscription_plans.id"))
+    amount_net: Mapped[int] = mapped_column(Integer, nullable=False)
+    vat: Mapped[int] = mapped_column(Integer, nullable=False)
+    amount_total: Mapped[int] = mapped_column(Integer, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="SAR", server_default="SAR")
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="requested")
+    refunded_before: Mapped[int] = mapped_column(Integer, nullable=False)
+    message: Mapped[str | None] = mapped_column(Text)
+    credit_note_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("invoices.id", ondelete="RESTRICT")
+    )
+    requested_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class InvoiceCounter(Base):

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.billing import admin, einvoice_views, invoice_pdf, invoices, onboarding, services, views, zatca
+from atlas.billing.einvoicing_reminders import certificate_notice
 from atlas.billing.einvoicing_units import list_units, unit_summary
 from atlas.billing.states import Status
 from atlas.config import Settings
@@ -130,6 +131,7 @@ class PlatformBillingPages(Controller):
             einvoice_issues = await einvoice_views.platform_einvoices(session)
         async with database.tenant_session(principal.tenant_id) as session:
             ctx = await tenant_context_for(session)
+            ctx["einvoicing_certificate"] = await certificate_notice(session)  # the ZATCA certificate's banner
         return page(
             request,
             "billing/platform.html",

@@ -24,7 +24,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.billing import invoices
+from atlas.billing import invoices, refunds
 from atlas.billing import services as billing
 from atlas.billing.models import Invoice, PaymentAttempt, PaymentMethod, Subscription, SubscriptionPlan
 from atlas.billing.money import MINIMUM_CHARGE, charge_for, prorated
@@ -34,6 +34,7 @@ from atlas.config import Settings
 from atlas.db.base import utcnow
 from atlas.db.engine import Database
 from atlas.errors import AtlasError, Conflict, ValidationFailed
+from atlas.i18n import translate
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.crypto import SecretBox
 from atlas.platform.tenancy import TenantRepository
@@ -195,6 +196,7 @@ async def apply_paid(
     }
     if method is not None:
         changes["payment_method_id"] = method.id
+    before_plan = subscription.plan_id
     if attempt.purpose == "upgrade":
         changes["plan_id"] = attempt.plan_id
         if subscription.pending_plan_id is not None:
@@ -220,7 +222,6 @@ async def apply_paid(
             cancelled_at=None if attempt.purpose == "subscribe" else subscription.cancelled_at,
             pending_plan_id=None,
         )
-    before_plan = subscription.plan_id
     await billing.transition(
         session,
         subscription,
@@ -234,16 +235,36 @@ async def apply_paid(
     attempt.applied_at = now
     attempt.message = payment.message
     plan = await billing.get_plan(session, attempt.plan_id)
-    invoice = await invoices.issue_invoice(
-        session,
-        settings=settings,
-        tenant_id=attempt.tenant_id,
-        attempt=attempt,
-        plan=plan,
-        payment_method=method,
-        actor=actor,
-        correlation_id=correlation_id,
-    )
+    original = await period_invoice(session, attempt) if attempt.purpose == "upgrade" else None
+    if original is not None:
+        # An upgrade charges more for a period already invoiced: a debit note on that period's invoice (383).
+        previous = await billing.get_plan(session, before_plan)
+        invoice = await invoices.issue_note(
+            session,
+            settings=settings,
+            kind="debit_note",
+            original=original,
+            net=attempt.amount_net,
+            vat=attempt.vat,
+            reason=upgrade_reason(previous, plan),
+            purpose="upgrade",
+            attempt=attempt,
+            plan=plan,
+            payment_method=method,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+    else:
+        invoice = await invoices.issue_invoice(
+            session,
+            settings=settings,
+            tenant_id=attempt.tenant_id,
+            attempt=attempt,
+            plan=plan,
+            payment_method=method,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
     await billing.resolve_notices(session)
     await record(
         session,
@@ -261,6 +282,26 @@ async def apply_paid(
         },
     )
     return invoice
+
+
+async def period_invoice(session: AsyncSession, attempt: PaymentAttempt) -> Invoice | None:
+    """The invoice that bought the period an upgrade attempt falls in (same tenant, same period start), or None for
+    a period invoiced before notes existed or not invoiced at all."""
+    statement = (
+        invoices.InvoiceRepo(session, tenant_id=attempt.tenant_id)
+        .select(Invoice.kind == "invoice", Invoice.period_start == attempt.period_start)
+        .order_by(Invoice.number.desc())
+        .limit(1)
+    )
+    found: Invoice | None = (await session.execute(statement)).scalar_one_or_none()
+    return found
+
+
+def upgrade_reason(previous: SubscriptionPlan, plan: SubscriptionPlan) -> str:
+    """The debit note's reason (ZATCA's instruction note), Arabic then English, stored as printed."""
+    arabic = translate("billing.notes.upgrade_reason", "ar", old=previous.display_name_ar, new=plan.display_name_ar)
+    english = translate("billing.notes.upgrade_reason", "en", old=previous.display_name_en, new=plan.display_name_en)
+    return f"{arabic} — {english}"
 
 
 # --- starting a payment from the payment form --------------------------------------------------------------
@@ -615,6 +656,11 @@ class Reconciled:
     pending: int = 0
     abandoned: int = 0
     errors: int = 0
+    # refunds left `requested` by a crash, settled from Moyasar's `refunded` figure (atlas.billing.refunds)
+    refunds_checked: int = 0
+    refunds_refunded: int = 0
+    refunds_failed: int = 0
+    refunds_unknown: int = 0
 
 
 RECONCILE_BATCH = 200
@@ -693,4 +739,12 @@ async def reconcile_open_payments(
         counts[key] += 1
         if outcome.result == "paid":
             log.info("payment_reconciled", attempt_id=str(attempt_id))
+    settled = await refunds.reconcile_open_refunds(database, client, settings=settings, now=now)
+    counts["errors"] += settled.errors
+    counts.update(
+        refunds_checked=settled.checked,
+        refunds_refunded=settled.refunded,
+        refunds_failed=settled.failed,
+        refunds_unknown=settled.unknown,
+    )
     return Reconciled(**counts)

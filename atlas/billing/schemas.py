@@ -155,8 +155,25 @@ class InvoiceRead(msgspec.Struct):
     buyer_address: BuyerAddressRead | None
     buyer_crn: str | None
     card: CardRead | None
-    qr_tlv_base64: str
+    # the QR to show: the Phase 2 one once the document may be shared (ZATCA's cleared copy's for a standard
+    # invoice), the Phase 1 one without a document; None while a standard invoice is being cleared or was refused
+    qr_tlv_base64: str | None
     url: str
+    # issue 20: invoice, credit_note or debit_note; the title (by kind and buyer) in both languages; a note's
+    # original document and reason (ZATCA's instruction note)
+    kind: str = "invoice"
+    title_ar: str = ""
+    title_en: str = ""
+    original_invoice_id: uuid.UUID | None = None
+    original_number: str | None = None
+    reason: str | None = None
+    # issue 20: where its ZATCA document stands (none: no Phase 2 document; clearing, cleared, reporting, reported,
+    # refused) and whether it may be shared (a standard invoice only once cleared; a replaced one never); the
+    # invoice that replaced it, or the one it replaces, after ZATCA refused a document
+    zatca_state: str = "none"
+    shareable: bool = True
+    replaced_by_invoice_id: uuid.UUID | None = None
+    replaces_invoice_id: uuid.UUID | None = None
 
 
 class PaymentStart(msgspec.Struct, forbid_unknown_fields=True):

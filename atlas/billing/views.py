@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import object_session
 
 from atlas.billing import services as billing
-from atlas.billing.invoices import display_number
+from atlas.billing.einvoice_views import EInvoiceView
+from atlas.billing.invoices import ORIGINAL_NUMBERS, display_number, title_key
 from atlas.billing.models import BillingProfile, Invoice, PaymentMethod, Subscription, SubscriptionPlan
 from atlas.billing.money import charge_for
 from atlas.billing.schemas import (
@@ -17,6 +19,7 @@ from atlas.billing.schemas import (
     PlanRead,
     SubscriptionRead,
 )
+from atlas.i18n import translate
 from atlas.invoice_party import has_arabic_letters
 from atlas.platform.tenancy import TenantRepository
 
@@ -69,8 +72,26 @@ async def subscription_read(session: AsyncSession, subscription: Subscription) -
     )
 
 
-def invoice_read(invoice: Invoice) -> InvoiceRead:
+def original_number_of(invoice: Invoice) -> int | None:
+    """A note's original document's number, from the session that loaded the note (``invoices.get_invoice`` and
+    ``list_invoices`` remember the originals' numbers on it), without a query: this view is synchronous."""
+    if invoice.original_invoice_id is None:
+        return None
+    session = object_session(invoice)
+    if session is None:
+        return None
+    number = session.info.get(ORIGINAL_NUMBERS, {}).get(invoice.original_invoice_id)
+    return int(number) if number is not None else None
+
+
+def invoice_read(
+    invoice: Invoice, original_number: int | None = None, *, einvoice: EInvoiceView | None = None
+) -> InvoiceRead:
+    """The invoice as the API gives it; ``einvoice`` (``einvoice_views``) decides the QR shown and whether it may be
+    shared (without it: the Phase 1 QR, as for an invoice issued with no Phase 2 document)."""
     whole, part = divmod(invoice.vat_rate_bp, 100)
+    title = title_key(invoice.kind, invoice.buyer_vat_number)
+    original = original_number if original_number is not None else original_number_of(invoice)
     return InvoiceRead(
         id=invoice.id,
         number=display_number(invoice.number),
@@ -93,8 +114,18 @@ def invoice_read(invoice: Invoice) -> InvoiceRead:
         buyer_address=msgspec.convert(invoice.buyer_address, BuyerAddressRead) if invoice.buyer_address else None,
         buyer_crn=invoice.buyer_crn,
         card=CardRead(brand=invoice.card_brand, last_four=invoice.card_last_four) if invoice.card_last_four else None,
-        qr_tlv_base64=invoice.qr_tlv_base64,
+        qr_tlv_base64=einvoice.qr if einvoice is not None else invoice.qr_tlv_base64,
         url=f"/app/invoices/{invoice.id}",
+        kind=invoice.kind,
+        title_ar=translate(title, "ar"),
+        title_en=translate(title, "en"),
+        original_invoice_id=invoice.original_invoice_id,
+        original_number=display_number(original) if original is not None else None,
+        reason=invoice.reason,
+        zatca_state=einvoice.state if einvoice is not None else "none",
+        shareable=einvoice.shareable if einvoice is not None else True,
+        replaced_by_invoice_id=einvoice.replaced_by.id if einvoice and einvoice.replaced_by else None,
+        replaces_invoice_id=invoice.replaces_invoice_id,
     )
 
 

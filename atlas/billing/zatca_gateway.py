@@ -2,8 +2,8 @@
 
 Besides Moyasar's client, the one billing module allowed an HTTP client (tests/test_architecture.py): it talks to
 ZATCA, the tax authority, never to a customer system. Routes (`/work/shared/docs/zatca.md`, `docs/zatca-fake.md`):
-`{base_url}/{environment}/compliance`, `compliance/invoices`, `production/csids`, `invoices/reporting/single`,
-`invoices/clearance/single`.
+`{base_url}/{environment}/compliance`, `compliance/invoices`, `production/csids` (POST: the first production CSID;
+PATCH: its renewal), `invoices/reporting/single`, `invoices/clearance/single`.
 
 - Every request sends `Accept-Version: V2` and `Accept-Language`; document routes authenticate with HTTP Basic
   (the CSID's `binarySecurityToken` as user name, its `secret` as password); the CSID request sends the OTP header.
@@ -261,13 +261,21 @@ class ZatcaGateway:
     # --- the requests ----------------------------------------------------------------------------------------
 
     async def _post(
-        self, path: str, body: dict[str, Any], *, auth: Auth | None = None, headers: dict[str, str] | None = None
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        auth: Auth | None = None,
+        headers: dict[str, str] | None = None,
+        method: str = "POST",
     ) -> httpx.Response:
         try:
             if auth is None:
-                response = await self._client.post(path, json=body, headers=headers)
+                response = await self._client.request(method, path, json=body, headers=headers)
             else:
-                response = await self._client.post(path, json=body, auth=httpx.BasicAuth(*auth), headers=headers)
+                response = await self._client.request(
+                    method, path, json=body, auth=httpx.BasicAuth(*auth), headers=headers
+                )
         except httpx.TimeoutException:
             log.warning("zatca_gateway.timeout", path=path, environment=self.environment)
             raise GatewayUnavailable(f"ZATCA's gateway did not answer within {self.timeout:g} s") from None
@@ -303,6 +311,14 @@ class ZatcaGateway:
         """`POST production/csids`, authenticated with the compliance CSID, once every sample passed."""
         return _csid_answer(
             await self._post("production/csids", {"compliance_request_id": str(compliance_request_id)}, auth=auth)
+        )
+
+    async def renew_csid(self, auth: Auth, otp: str, csr_b64: str) -> GatewayAnswer:
+        """`PATCH production/csids`: renew the production CSID with a new CSR (base64 of its PEM) of the same unit
+        and an OTP from the Fatoora portal, authenticated with the current production CSID. The answer is a new
+        production CSID (`binary_security_token`, `secret`); a refusal keeps the current one."""
+        return _csid_answer(
+            await self._post("production/csids", {"csr": csr_b64}, auth=auth, headers={"OTP": otp}, method="PATCH")
         )
 
     async def report(self, auth: Auth, invoice_hash: str, uuid: str, xml: bytes) -> GatewayAnswer:

@@ -89,6 +89,14 @@ class EventType(enum.StrEnum):
     PAYMENT_FAILED = "payment_failed"
     PAYMENT_REJECTED = "payment_rejected"
     INVOICE_ISSUED = "invoice_issued"
+    # A refused ZATCA document corrected by a replacement invoice (issue 20)
+    INVOICE_CORRECTED = "invoice_corrected"
+    # Credit and debit notes, refunds with money back (issue 20)
+    CREDIT_NOTE_ISSUED = "credit_note_issued"
+    DEBIT_NOTE_ISSUED = "debit_note_issued"
+    REFUND_REQUESTED = "refund_requested"
+    REFUND_SUCCEEDED = "refund_succeeded"
+    REFUND_FAILED = "refund_failed"
     MEETING_REQUESTED = "meeting_requested"
     BILLING_PROFILE_UPDATED = "billing_profile_updated"
     TRIAL_EXTENDED = "trial_extended"
@@ -104,6 +112,17 @@ class EventType(enum.StrEnum):
     # The audit trail's own (issue 16): a checkpoint sealed on demand, the trail downloaded
     AUDIT_CHECKPOINT_SEALED = "audit_checkpoint_sealed"
     AUDIT_EXPORTED = "audit_exported"
+    # Atlas's ZATCA invoicing unit (issue 20): onboarding, renewal of its certificate, reminders before it expires
+    EINVOICING_UNIT_ONBOARDING_STARTED = "einvoicing_unit_onboarding_started"
+    EINVOICING_COMPLIANCE_CSID_ISSUED = "einvoicing_compliance_csid_issued"
+    EINVOICING_COMPLIANCE_CHECKS_PASSED = "einvoicing_compliance_checks_passed"
+    EINVOICING_UNIT_ACTIVATED = "einvoicing_unit_activated"
+    EINVOICING_UNIT_ONBOARDING_FAILED = "einvoicing_unit_onboarding_failed"
+    EINVOICING_UNIT_RETIRED = "einvoicing_unit_retired"
+    EINVOICING_RENEWAL_STARTED = "einvoicing_renewal_started"
+    EINVOICING_RENEWAL_SUCCEEDED = "einvoicing_renewal_succeeded"
+    EINVOICING_RENEWAL_FAILED = "einvoicing_renewal_failed"
+    EINVOICING_CERTIFICATE_EXPIRING = "einvoicing_certificate_expiring"
 
 
 @dataclass(frozen=True, slots=True)

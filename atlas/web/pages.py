@@ -25,6 +25,7 @@ from atlas.ai_engine.pages import dashboard_cards
 from atlas.approvals.pages import reminder_notices
 from atlas.billing import onboarding, tenant_views
 from atlas.billing import services as billing
+from atlas.billing.einvoicing_reminders import certificate_notice
 from atlas.db.base import utcnow
 from atlas.db.engine import Database
 from atlas.i18n import LANGS, request_lang, translate
@@ -244,6 +245,7 @@ class PlatformPages(Controller):
             tenants = await tenant_views.list_tenants(session)
         async with database.tenant_session(principal.tenant_id) as session:
             ctx = await tenant_context_for(session)
+            ctx["einvoicing_certificate"] = await certificate_notice(session)  # the ZATCA certificate's banner
         return page(request, "platform_tenants.html", nav="platform", tenants=tenants, **ctx)
 
     @get("/platform/tenants/{tenant_id:uuid}", opt={"permission": Permission.PLATFORM_TENANTS})
@@ -259,10 +261,12 @@ class PlatformPages(Controller):
             database, principal, correlation_id, what="tenant_detail", viewed_tenant_id=tenant_id
         ) as session:
             detail = await tenant_views.tenant_detail(session, tenant_id)
+            billing_documents = await tenant_views.tenant_documents(session, tenant_id)  # invoices, notes, refunds
             # people by name, the reference on hover (issue 19): read in the same audited platform read
             names = await people.actor_names_across_tenants(session, (e.actor for e in detail.recent_events))
         async with database.tenant_session(principal.tenant_id) as session:
             ctx = await tenant_context_for(session)
+            ctx["einvoicing_certificate"] = await certificate_notice(session)  # the ZATCA certificate's banner
         subscription = (
             {
                 "status": detail.tenant.subscription_status,
@@ -288,6 +292,7 @@ class PlatformPages(Controller):
             members=detail.members,
             recent_events=detail.recent_events,
             actor_names=names,
+            billing_documents=billing_documents,
             **ctx,
         )
 

@@ -10,7 +10,9 @@ from litestar import Controller, Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins.prometheus import PrometheusController
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from atlas.billing.einvoicing_reminders import refresh_certificate_gauge
 from atlas.config import Settings
 from atlas.errors import NotFound, Unauthenticated
 from atlas.i18n import catalogue, plurals
@@ -74,3 +76,9 @@ class MetricsController(PrometheusController):
     opt = {"public": True}
     guards = [metrics_token_guard]
     include_in_schema = False
+
+    @get()
+    async def get(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """The metrics, the ZATCA certificate's days left read first (a gauge operators alert on)."""
+        await refresh_certificate_gauge(request.app.state.db)
+        return Response(generate_latest(REGISTRY), status_code=200, headers={"Content-Type": CONTENT_TYPE_LATEST})

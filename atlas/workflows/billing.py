@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from atlas.billing.activities import (
@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         submission_workflow_id,
         units_with_pending,
     )
+    from atlas.billing.einvoicing_reminders import certificate_reminders
     from atlas.billing.scheduling import RENEWAL_CHANGED_SIGNAL, RENEWAL_WORKFLOW, renewal_workflow_id
 
 STEPS_BEFORE_CONTINUE_AS_NEW = 200
@@ -109,9 +110,22 @@ class BillingSweepWorkflow:
                     id=submission_workflow_id(unit.unit_id),
                     parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 )
+        # ZATCA: remind before the active unit's certificate expires (once per threshold; the activity reads the
+        # clock). A failing check must not fail the sweep: it is tried again at the next run.
+        reminded = 0
+        try:
+            reminder = await workflow.execute_activity(
+                certificate_reminders,
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+            reminded = int(reminder.reminded)
+        except ActivityError:
+            workflow.logger.warning("einvoicing certificate reminder check failed; the next sweep tries again")
         return {
             "subscriptions": len(requests),
             "started": started,
             "payments_checked": reconciled.get("checked", 0),
             "einvoice_units": len(units),
+            "certificate_reminders": reminded,
         }

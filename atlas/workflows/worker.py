@@ -24,6 +24,7 @@ from atlas.approvals.activities import ACTIVITIES as APPROVAL_ACTIVITIES
 from atlas.approvals.analysis_runs import analyse_tenant
 from atlas.billing.activities import billing_sweep, charge_renewal, reconcile_payments, renewal_next_step
 from atlas.billing.einvoice_activities import submit_unit_documents, units_with_pending
+from atlas.billing.einvoicing_reminders import certificate_reminders
 from atlas.config import Settings
 from atlas.connectors.activities import check_connector_health, list_all_connectors
 from atlas.durable.runtime import init_runtime
@@ -70,6 +71,7 @@ ACTIVITIES: list[Callable[..., Any]] = [
     seal_checkpoints,
     submit_unit_documents,  # ZATCA submission (issue 20)
     units_with_pending,
+    certificate_reminders,  # reminders before the unit's certificate expires (issue 20)
 ]
 
 

@@ -30,6 +30,7 @@ from litestar.params import FromPath
 from atlas.zatca_fake.ca import TEMPLATES
 from atlas.zatca_fake.faults import FaultRule, Faults
 from atlas.zatca_fake.gateway import Gateway, unauthorised
+from atlas.zatca_fake.messages import error
 from atlas.zatca_fake.options import GatewayOptions, Switches
 from atlas.zatca_fake.state import Csid
 
@@ -73,43 +74,51 @@ def _credentials(request: Request[Any, Any, Any]) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
-async def _gate(request: Request[Any, Any, Any], environment: str, path: str) -> Response[Any] | None:
-    """What every gateway request goes through: the environment, the API version, and the injected faults."""
+SUBMISSIONS = ("invoices/reporting/single", "invoices/clearance/single")
+
+
+async def _gate(
+    request: Request[Any, Any, Any], environment: str, path: str
+) -> tuple[Response[Any] | None, FaultRule | None]:
+    """What every gateway request goes through: the environment, the API version, and the injected faults. A
+    `refuse` fault on reporting or clearance is handed back rather than answered here: the document is then checked
+    as usual and refused with the fault's messages added, so it takes its place in the chain as any document ZATCA
+    refuses after reading it (`chain_counts_refused`)."""
     if environment not in TEMPLATES:
-        return _answer(404, {"code": "Not-Found", "message": f"Unknown environment {environment}"})
+        return _answer(404, {"code": "Not-Found", "message": f"Unknown environment {environment}"}), None
     fault = request.app.state.faults.take(path)
+    injected: FaultRule | None = None
     if fault is not None:
         if fault.kind == "hang":
             await asyncio.sleep(fault.seconds)
-            return _answer(504, {"code": "Gateway-Timeout", "message": "The gateway did not answer in time"})
+            return _answer(504, {"code": "Gateway-Timeout", "message": "The gateway did not answer in time"}), None
         if fault.kind == "server_error":
             return _answer(
                 fault.status or 500,
                 {"code": "Internal-Server-Error", "message": "Something went wrong, please try again later"},
-            )
-        messages = [
-            {"type": "ERROR", "code": m.code, "category": m.category, "message": m.message, "status": "ERROR"}
-            for m in fault.messages
-        ]
-        status_key = "clearanceStatus" if "clearance" in path else "reportingStatus"
-        return _answer(
-            400,
-            {
-                "validationResults": {
-                    "infoMessages": [],
-                    "warningMessages": [],
-                    "errorMessages": messages,
-                    "status": "ERROR",
-                },
-                status_key: "NOT_CLEARED" if status_key == "clearanceStatus" else "NOT_REPORTED",
-            },
-        )
+            ), None
+        if path in SUBMISSIONS:
+            injected = fault
+        else:
+            return _answer(400, _refusal(fault, path)), None
     if request.headers.get("accept-version") != "V2":
-        return _answer(400, {"code": "Invalid-Request", "message": "The Accept-Version header must be V2"})
+        return _answer(400, {"code": "Invalid-Request", "message": "The Accept-Version header must be V2"}), None
     language = request.headers.get("accept-language")
     if language is not None and language.split(",")[0].strip().lower()[:2] not in ("ar", "en"):
-        return _answer(400, {"code": "Invalid-Request", "message": "Accept-Language must be ar or en"})
-    return None
+        return _answer(400, {"code": "Invalid-Request", "message": "Accept-Language must be ar or en"}), None
+    return None, injected
+
+
+def _refusal(fault: FaultRule, path: str) -> dict[str, Any]:
+    messages = [
+        {"type": "ERROR", "code": m.code, "category": m.category, "message": m.message, "status": "ERROR"}
+        for m in fault.messages
+    ]
+    status_key = "clearanceStatus" if "clearance" in path else "reportingStatus"
+    return {
+        "validationResults": {"infoMessages": [], "warningMessages": [], "errorMessages": messages, "status": "ERROR"},
+        status_key: "NOT_CLEARED" if status_key == "clearanceStatus" else "NOT_REPORTED",
+    }
 
 
 def _authenticated(request: Request[Any, Any, Any], environment: str) -> Csid | None:
@@ -121,7 +130,7 @@ def _authenticated(request: Request[Any, Any, Any], environment: str) -> Csid | 
 
 @post("/e-invoicing/{environment:str}/compliance", status_code=200)
 async def compliance(request: Request[Any, Any, Any], environment: FromPath[str]) -> Response[Any]:
-    blocked = await _gate(request, environment, "compliance")
+    blocked, _ = await _gate(request, environment, "compliance")
     if blocked is not None:
         return blocked
     body = await _json(request)
@@ -146,7 +155,7 @@ async def clearance(request: Request[Any, Any, Any], environment: FromPath[str])
 
 
 async def _documents(request: Request[Any, Any, Any], environment: str, path: str) -> Response[Any]:
-    blocked = await _gate(request, environment, path)
+    blocked, injected = await _gate(request, environment, path)
     if blocked is not None:
         return blocked
     csid = _authenticated(request, environment)
@@ -159,14 +168,15 @@ async def _documents(request: Request[Any, Any, Any], environment: str, path: st
     if path == "compliance/invoices":
         return _answer(*gateway.compliance_invoice(csid, body))
     clearance_status = request.headers.get("clearance-status")
+    refusal = [error(m.code, m.category, m.message) for m in injected.messages] if injected is not None else []
     if path == "invoices/reporting/single":
-        return _answer(*gateway.submit("reporting", csid, body, clearance_status))
-    return _answer(*gateway.submit("clearance", csid, body, clearance_status))
+        return _answer(*gateway.submit("reporting", csid, body, clearance_status, refusal))
+    return _answer(*gateway.submit("clearance", csid, body, clearance_status, refusal))
 
 
 @post("/e-invoicing/{environment:str}/production/csids", status_code=200)
 async def production_csids(request: Request[Any, Any, Any], environment: FromPath[str]) -> Response[Any]:
-    blocked = await _gate(request, environment, "production/csids")
+    blocked, _ = await _gate(request, environment, "production/csids")
     if blocked is not None:
         return blocked
     csid = _authenticated(request, environment)
@@ -180,7 +190,7 @@ async def production_csids(request: Request[Any, Any, Any], environment: FromPat
 
 @patch("/e-invoicing/{environment:str}/production/csids", status_code=200)
 async def renew_csid(request: Request[Any, Any, Any], environment: FromPath[str]) -> Response[Any]:
-    blocked = await _gate(request, environment, "production/csids")
+    blocked, _ = await _gate(request, environment, "production/csids")
     if blocked is not None:
         return blocked
     csid = _authenticated(request, environment)

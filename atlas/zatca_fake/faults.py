@@ -2,7 +2,8 @@
 
 | kind         | what the matching request gets                                                                  |
 | ------------ | ----------------------------------------------------------------------------------------------- |
-| refuse       | 400 with `messages` as ZATCA's errorMessages (NOT_REPORTED / NOT_CLEARED), nothing recorded      |
+| refuse       | 400 with `messages` as ZATCA's errorMessages (NOT_REPORTED / NOT_CLEARED); on reporting and       |
+|              | clearance the document is read and recorded, and takes its chain place (`chain_counts_refused`)  |
 | server_error | `status` (default 500) with ZATCA's bare error body, nothing done                               |
 | hang         | no answer for `seconds` (longer than the client's timeout), then the request is not processed   |
 """

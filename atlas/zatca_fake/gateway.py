@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from cryptography import x509
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 
 from atlas.zatca_fake.ca import Authority, CsrRefused, Taxpayer, check_csr, security_token
 from atlas.zatca_fake.checks import Document, decode_body, inspect
-from atlas.zatca_fake.messages import Results, error
+from atlas.zatca_fake.messages import Message, Results, error
 from atlas.zatca_fake.options import GatewayOptions, Switches
 from atlas.zatca_fake.stamp import stamp
 from atlas.zatca_fake.state import ChainHead, Csid, Received, Store
@@ -294,10 +295,15 @@ class Gateway:
         csid: Csid,
         body: dict[str, Any],
         clearance_status: str | None,
+        refusal: Sequence[Message] = (),
     ) -> Answer:
+        """Report or clear a document. ``refusal``: errors a test injected (the `refuse` fault), added to the
+        document's own results, so it is refused yet takes its place in the chain like any document read and
+        refused (``chain_counts_refused``)."""
         if csid.kind != "production":
             return 401, unauthorised()
         doc, _ = self._check(body, csid)
+        doc.results.extend(list(refusal))
         status_key = "reportingStatus" if endpoint == "reporting" else "clearanceStatus"
         refused_status = "NOT_REPORTED" if endpoint == "reporting" else "NOT_CLEARED"
         if doc.root is not None and doc.kind is not None:

@@ -173,6 +173,14 @@ def test_a_standard_invoice_is_shown_and_downloadable_only_once_cleared(atlas, u
 
     listing = html_page(client, "/app/subscription").text
     assert 'data-testid="invoice-einvoice-state" data-state="clearing"' in listing
+    # the JSON API says the same: no QR to show while ZATCA clears it
+    for read in (client.get(f"/api/invoices/{invoice_id}").json(), client.get("/api/invoices").json()[0]):
+        assert (read["id"], read["zatca_state"], read["shareable"], read["qr_tlv_base64"]) == (
+            str(invoice_id),
+            "clearing",
+            False,
+            None,
+        )
 
     assert run_round(atlas, unit).accepted == 1
     listing = html_page(client, "/app/subscription").text
@@ -186,6 +194,8 @@ def test_a_standard_invoice_is_shown_and_downloadable_only_once_cleared(atlas, u
     download = client.get(f"/api/invoices/{invoice_id}/xml")
     assert download.status_code == 200 and download.text == cleared_xml
     assert download.headers["content-disposition"].endswith('.xml"')
+    read = client.get(f"/api/invoices/{invoice_id}").json()
+    assert (read["zatca_state"], read["shareable"], read["qr_tlv_base64"]) == ("cleared", True, qr.group(1))
 
 
 def test_a_simplified_invoice_is_shared_at_once_with_its_phase_2_qr(atlas, unit: StoredUnit) -> None:
@@ -197,6 +207,8 @@ def test_a_simplified_invoice_is_shared_at_once_with_its_phase_2_qr(atlas, unit:
     assert f'data-payload="{stored_qr}" data-phase="2"' in page.text
     assert sorted(tlv_tags(stored_qr)) == list(range(1, 10))
     assert client.get(f"/api/invoices/{invoice_id}/xml").text == xml
+    read = client.get(f"/api/invoices/{invoice_id}").json()
+    assert (read["zatca_state"], read["shareable"], read["qr_tlv_base64"]) == ("reporting", True, stored_qr)
 
 
 def tlv_tags(payload: str) -> dict[int, bytes]:

@@ -200,8 +200,9 @@ def test_the_billing_sweep_records_ended_trials_and_restarts_a_lost_renewal_work
     (terminated here, as after a Temporal reset) gets it back and still renews."""
     import asyncio
     import uuid
+    from typing import Any
 
-    from temporalio.client import Client
+    from temporalio.client import Client, WorkflowExecutionStatus
 
     atlas = renewing.atlas
     _, trial_me = atlas.new_tenant()
@@ -211,15 +212,20 @@ def test_the_billing_sweep_records_ended_trials_and_restarts_a_lost_renewal_work
     subscription_id = atlas.sql("SELECT id FROM subscriptions WHERE tenant_id = %s", (me["tenant_id"],))[0][0]
     env = renewing.worker.env
 
-    async def sweep() -> dict:
+    async def sweep() -> tuple[str, Any]:
         client = await Client.connect(env["TEMPORAL_ADDRESS"])
-        await client.get_workflow_handle(f"subscription-{subscription_id}").terminate("lost, for the test")
-        return await client.execute_workflow(
+        handle = client.get_workflow_handle(f"subscription-{subscription_id}")
+        lost = (await handle.describe()).run_id
+        await handle.terminate("lost, for the test")
+        await client.execute_workflow(
             "BillingSweep", id=f"sweep-{uuid.uuid4().hex[:8]}", task_queue=env["TEMPORAL_TASK_QUEUE"]
         )
+        return lost, await handle.describe()
 
-    result = asyncio.run(sweep())
-    assert result["started"] >= 1
+    lost, now = asyncio.run(sweep())
+    # A sweep started it again: this one, or the scheduled sweep (every 3 s here) when it came first
+    assert now.run_id != lost and now.status == WorkflowExecutionStatus.RUNNING
+    assert now.parent_id is not None and now.parent_id.startswith(("sweep-", "atlas-billing-sweep")), now.parent_id
     assert subscription(atlas, trial_me["tenant_id"])["status"] == "expired"
     recorded = atlas.sql(
         "SELECT payload->>'event' FROM audit_events WHERE tenant_id = %s "

@@ -190,6 +190,16 @@ MATRIX = [
     ),
     ("GET", "/platform/billing", None, "platform"),
     ("POST", "/api/platform/einvoicing/units", {"otp": "000000"}, "platform"),
+    ("POST", f"/api/platform/einvoicing/units/{ZERO}/renewal", {"otp": "000000"}, "platform"),
+    ("GET", f"/api/platform/tenants/{ZERO}/refunds/quote?invoice_id={ZERO}", None, "platform"),
+    ("GET", f"/api/platform/tenants/{ZERO}/refunds", None, "platform"),
+    (
+        "POST",
+        f"/api/platform/tenants/{ZERO}/refunds",
+        {"invoice_id": ZERO, "kind": "refund", "reason": "matrix"},
+        "platform",
+    ),
+    ("POST", f"/api/platform/einvoices/{ZERO}/correction", {"note": "matrix"}, "platform"),
     ("POST", "/api/payments", {"plan": "basic", "token": "token_matrix"}, "admin"),
     ("GET", f"/api/payments/callback?id={ZERO}", None, "viewer"),
     ("POST", "/api/webhooks/moyasar", {"id": "x"}, "public"),
@@ -235,6 +245,8 @@ def test_every_registered_route_declares_its_access_and_is_in_the_matrix():
                     "item_id",
                     "invoice_id",
                     "draft_id",
+                    "einvoice_id",
+                    "unit_id",
                 ):
                     path = path.replace("{" + name + ":uuid}", "{id}")
                 if (method, path) not in declared:

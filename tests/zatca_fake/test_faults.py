@@ -32,15 +32,25 @@ def test_refuse_next_n_with_given_messages(gateway: Gateway) -> None:
             "messages": [{"code": "BR-KSA-98", "message": "Injected refusal"}],
         },
     )
-    signed = unit.document()
+    refused = []
     for _ in range(2):
+        signed = unit.document()  # each the next in the unit's chain, PIH the previous one's hash
         answer = gateway.post(REPORT, signed.body(), auth=auth)
         assert answer.status_code == 400
         assert answer.json()["reportingStatus"] == "NOT_REPORTED"
         [message] = answer.json()["validationResults"]["errorMessages"]
         assert (message["code"], message["message"], message["type"]) == ("BR-KSA-98", "Injected refusal", "ERROR")
-    assert gateway.post(REPORT, signed.body(), auth=auth).status_code == 200
-    assert [d["icv"] for d in gateway.documents(endpoint="reporting")] == [signed.icv]
+        refused.append(signed.icv)
+    # A refused document was still read: it took its place in the chain (chain_counts_refused), so the next one links
+    # to it and is accepted once the rule is spent
+    accepted = unit.document()
+    assert gateway.post(REPORT, accepted.body(), auth=auth).status_code == 200
+    recorded = gateway.documents(endpoint="reporting")
+    assert [(d["icv"], d["accepted"]) for d in recorded] == [
+        (refused[0], False),
+        (refused[1], False),
+        (accepted.icv, True),
+    ]
 
 
 def test_server_error_and_hang(gateway: Gateway) -> None:
