@@ -227,10 +227,18 @@ async def issue_einvoice(
         log.info("einvoice_not_issued_no_unit", invoice_id=str(invoice.id), correlation_id=correlation_id)
         return None
     if unit.vat_number != settings.seller_vat_number:
-        raise EInvoiceMismatch(
-            f"invoicing unit {unit.id} was onboarded for VAT number {unit.vat_number}, the seller's is "
-            f"{settings.seller_vat_number} (ATLAS_SELLER_VAT_NUMBER): ZATCA would refuse every document"
+        # A misconfigured deployment (ATLAS_SELLER_VAT_NUMBER changed after onboarding): ZATCA would refuse every
+        # document. The customer has paid, so the payment is applied and the invoice issued with its Phase 1 QR and
+        # no document — counted on the platform page, which says why in a red alert — rather than rolled back.
+        log.error(
+            "einvoice_unit_vat_mismatch",
+            invoice_id=str(invoice.id),
+            unit_id=str(unit.id),
+            unit_vat_number=unit.vat_number,
+            seller_vat_number=settings.seller_vat_number,
+            correlation_id=correlation_id,
         )
+        return None
     icv = unit.last_icv + 1
     original_number: int | None = None
     if invoice.original_invoice_id is not None:

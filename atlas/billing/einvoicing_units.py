@@ -122,6 +122,7 @@ class UnitSummary:
     environment: str
     status: str
     active: bool
+    vat_number: str
     checks: dict[str, Any]
     certificate_expires_at: datetime | None
     days_left: int | None
@@ -142,6 +143,7 @@ def unit_summary(unit: EInvoicingUnit, *, now: datetime | None = None) -> UnitSu
         environment=unit.environment,
         status=unit.status,
         active=unit.active,
+        vat_number=unit.vat_number,
         checks={name: dict(unit.compliance_checks.get(name) or {}) for name in CHECKS},
         certificate_expires_at=expires,
         days_left=days_left,

@@ -115,6 +115,7 @@ class PlatformBillingPages(Controller):
         database: NamedDependency[Database],
         principal: NamedDependency[Principal],
         correlation_id: NamedDependency[str],
+        settings: NamedDependency[Settings],
     ) -> Template:
         """Across tenants: subscriptions by state, trials ending, past due, MRR, meeting requests; with actions."""
         async with platform_admin.audited_platform_read(
@@ -142,6 +143,13 @@ class PlatformBillingPages(Controller):
             actor_names=names,
             einvoicing_units=units,
             einvoice_issues=einvoice_issues,
+            # the active unit onboarded for another VAT number than the seller's: invoices get no Phase 2 document
+            einvoicing_vat_mismatch=(
+                units[0].vat_number
+                if units and units[0].active and units[0].vat_number != settings.seller_vat_number
+                else None
+            ),
+            seller_vat_number=settings.seller_vat_number,
             **ctx,
         )
 

@@ -146,9 +146,12 @@ def add_attempts(atlas: Any, tenant_id: str, count: int, *, net: int = 29900, va
     return ids
 
 
-def issue(atlas: Any, tenant_id: str, attempt_ids: list[uuid.UUID], *, hold: float = 0.0) -> list[uuid.UUID]:
-    """Issue one invoice per attempt, all at once in separate transactions; returns the invoice ids."""
-    settings = settings_for(atlas)
+def issue(
+    atlas: Any, tenant_id: str, attempt_ids: list[uuid.UUID], *, hold: float = 0.0, settings: Settings | None = None
+) -> list[uuid.UUID]:
+    """Issue one invoice per attempt, all at once in separate transactions; returns the invoice ids. ``settings``:
+    the issuing process's (default: the seller of the test unit)."""
+    settings = settings or settings_for(atlas)
 
     async def one(attempt_id: uuid.UUID, database: Database) -> uuid.UUID:
         async with database.tenant_session(uuid.UUID(tenant_id)) as session:

@@ -19,6 +19,7 @@ from atlas.config import Settings
 from atlas.einvoicing import FIRST_PIH
 from tests.billing.einvoice_helpers import (
     ADDRESS,
+    SELLER_VAT,
     StoredUnit,
     add_attempts,
     einvoices,
@@ -187,3 +188,27 @@ def test_a_document_whose_amounts_would_differ_from_the_invoice_is_never_signed(
     invoice.vat, invoice.total = 4485, 34385
     document, downgraded = document_for(invoice, Settings(), icv=1, pih=FIRST_PIH)
     assert downgraded is None and document.lines[0].unit_price == 29900
+
+
+def test_a_unit_onboarded_for_another_vat_number_never_blocks_a_payment_and_the_platform_page_says_why(
+    atlas, unit: StoredUnit
+) -> None:
+    """ATLAS_SELLER_VAT_NUMBER changed after onboarding: ZATCA would refuse every document, so the invoice is issued
+    (the customer paid) with its Phase 1 QR and no Phase 2 document, the chain untouched, and the platform billing
+    page says so in a red alert naming both numbers."""
+    from tests.billing.test_pages import platform_admin
+    from tests.services import html_page
+
+    _, me = atlas.new_tenant()
+    other_seller = Settings(DATABASE_URL=atlas.database_url, ATLAS_SELLER_VAT_NUMBER="399999999900003")
+    assert other_seller.seller_vat_number != SELLER_VAT
+    [invoice_id] = issue(atlas, me["tenant_id"], add_attempts(atlas, me["tenant_id"], 1), settings=other_seller)
+    assert atlas.sql("SELECT count(*) FROM einvoices WHERE invoice_id = %s", (invoice_id,)) == [(0,)]
+    assert atlas.sql("SELECT last_icv FROM einvoicing_units WHERE id = %s", (unit.id,)) == [(0,)]
+    assert atlas.sql("SELECT qr_tlv_base64 IS NOT NULL FROM invoices WHERE id = %s", (invoice_id,)) == [(True,)]
+
+    # the suite's server runs with the default seller VAT number, not the unit's
+    operator, _ = platform_admin(atlas)
+    page = html_page(operator, "/platform/billing", cookies={"atlas_lang": "en"}).text
+    alert = page[page.index('data-testid="einvoicing-vat-mismatch"') :].split("</div>", 1)[0]
+    assert SELLER_VAT in alert and Settings().seller_vat_number in alert and "no Phase 2 document" in alert
