@@ -12,7 +12,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atlas.billing import admin, einvoice_views, invoice_pdf, invoices, onboarding, services, views, zatca
+from atlas.billing import admin, einvoice_views, invoice_pdf, invoices, onboarding, refunds, services, views, zatca
 from atlas.billing.einvoicing_reminders import certificate_notice
 from atlas.billing.einvoicing_units import list_units, unit_summary
 from atlas.billing.states import Status
@@ -130,6 +130,8 @@ class PlatformBillingPages(Controller):
             units = [unit_summary(u) for u in await list_units(session)]
             # documents refused by ZATCA (with its messages), simplified ones reported late (HB, issue 20)
             einvoice_issues = await einvoice_views.platform_einvoices(session)
+            # refunds whose outcome at Moyasar is unknown or still unsettled, across tenants (issue 20)
+            refunds_to_check = await refunds.refunds_to_check(session)
         async with database.tenant_session(principal.tenant_id) as session:
             ctx = await tenant_context_for(session)
             ctx["einvoicing_certificate"] = await certificate_notice(session)  # the ZATCA certificate's banner
@@ -143,6 +145,7 @@ class PlatformBillingPages(Controller):
             actor_names=names,
             einvoicing_units=units,
             einvoice_issues=einvoice_issues,
+            refunds_to_check=refunds_to_check,
             # the active unit onboarded for another VAT number than the seller's: invoices get no Phase 2 document
             einvoicing_vat_mismatch=(
                 units[0].vat_number

@@ -42,6 +42,7 @@ from atlas.db.base import utcnow
 from atlas.db.engine import Database
 from atlas.errors import AtlasError, Conflict, NotFound, ValidationFailed
 from atlas.platform.audit import Actor, EventType, record
+from atlas.platform.models import Tenant
 from atlas.platform.tenancy import TenantRepository
 
 log = structlog.get_logger("atlas.billing.refunds")
@@ -668,3 +669,53 @@ async def open_refunds(session: AsyncSession) -> list[Refund]:
             )
         ).scalars()
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RefundToCheck:
+    """A refund a platform admin must look at on the platform billing page: ``unknown`` (Moyasar's figure matched
+    neither outcome: look at the payment in Moyasar's dashboard) or ``requested`` for longer than the reconciliation
+    should take."""
+
+    tenant_id: uuid.UUID
+    tenant_name: str
+    invoice_number: str
+    moyasar_payment_id: str
+    amount_total: int
+    status: str
+    message: str | None
+    created_at: datetime
+
+
+STALE_REQUESTED = timedelta(minutes=30)
+
+
+async def refunds_to_check(session: AsyncSession, *, now: datetime | None = None) -> list[RefundToCheck]:
+    """Across tenants (the platform's audited read, system scope): ``unknown`` refunds, and ``requested`` ones older
+    than ``STALE_REQUESTED``, oldest first."""
+    moment = now or utcnow()
+    rows = (
+        await session.execute(
+            select(Refund, Invoice.number, Tenant.name)
+            .join(Invoice, Invoice.id == Refund.invoice_id)
+            .join(Tenant, Tenant.id == Refund.tenant_id)
+            .where(
+                (Refund.status == "unknown")
+                | ((Refund.status == "requested") & (Refund.created_at < moment - STALE_REQUESTED))
+            )
+            .order_by(Refund.created_at)
+        )
+    ).all()
+    return [
+        RefundToCheck(
+            tenant_id=refund.tenant_id,
+            tenant_name=name,
+            invoice_number=invoices.display_number(number),
+            moyasar_payment_id=refund.moyasar_payment_id,
+            amount_total=refund.amount_total,
+            status=refund.status,
+            message=refund.message,
+            created_at=refund.created_at,
+        )
+        for refund, number, name in rows
+    ]

@@ -341,3 +341,56 @@ def test_tenant_isolation_and_platform_only(paying, moyasar, operator):
     )
     assert mine.status_code == 403, mine.text
     assert admin_a.get(f"/api/platform/tenants/{tenant_a}/refunds").status_code == 403
+
+
+def test_refunds_to_look_at_are_on_the_platform_billing_page(paying, moyasar, operator):
+    """A refund still `requested` after the reconciliation should have settled it, or `unknown`, is listed across
+    tenants on the platform billing page with its tenant, document, Moyasar payment and amount."""
+    from tests.services import html_page
+
+    _, tenant, invoice_id, payment_id = paid(paying, moyasar)
+    settings = Settings(DATABASE_URL=paying.atlas.database_url)
+
+    async def run() -> None:
+        database = Database(settings.database_url, app_role=settings.db_app_role, pool_size=2)
+        client = MoyasarClient(base_url=moyasar.api, secret_key=moyasar.secret_key, backoff=0.01)
+        try:
+            await refunds.begin_refund(
+                database,
+                client,
+                settings=settings,
+                tenant_id=uuid.UUID(tenant),
+                invoice_id=uuid.UUID(invoice_id),
+                kind="refund",
+                amount=None,
+                plan_id=None,
+                reason="left requested",
+                actor=Actor("platform_admin:test"),
+                correlation_id="left-requested",
+            )
+        finally:
+            await client.aclose()
+            await database.dispose()
+
+    asyncio.run(run())
+    [(refund_id, moyasar_payment)] = paying.atlas.sql(
+        "SELECT id, moyasar_payment_id FROM refunds WHERE invoice_id = %s", (invoice_id,)
+    )
+
+    def rows() -> list[str]:
+        page = html_page(operator, "/platform/billing", cookies={"atlas_lang": "en"}).text
+        return [row for row in page.split('data-testid="refund-to-check"')[1:] if moyasar_payment in row]
+
+    assert rows() == []  # just requested: the reconciliation has not had its chance yet
+    paying.atlas.sql("UPDATE refunds SET created_at = now() - interval '1 hour' WHERE id = %s", (refund_id,))
+    [row] = rows()
+    assert 'data-status="requested"' in row and "Requested" in row
+    paying.atlas.sql(
+        "UPDATE refunds SET status = 'unknown', message = 'refunded figure matches neither outcome' WHERE id = %s",
+        (refund_id,),
+    )
+    [row] = rows()
+    assert 'data-status="unknown"' in row and "refunded figure matches neither outcome" in row
+    number = paying.atlas.sql("SELECT number FROM invoices WHERE id = %s", (invoice_id,))[0][0]
+    assert f"ATL-{number:06d}" in row and f"/platform/tenants/{tenant}" in row
+    assert refunded_at_moyasar(moyasar, payment_id) == 0
