@@ -11,6 +11,7 @@ import base64
 import hashlib
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -246,8 +247,24 @@ class Settings(BaseSettings):
             problems.append("ATLAS_BASE_URL must be the public https:// URL of Atlas")
         if self.demo_mode:
             problems.append("ATLAS_DEMO must be off in production")
+        if not self.zatca_gateway_url.startswith("https://"):
+            # the local ZATCA gateway (atlas zatca-fake) answers over plain HTTP: never in production
+            problems.append("ATLAS_ZATCA_GATEWAY_URL must be ZATCA's https:// gateway in production")
         if problems:
             raise SettingsError("Atlas refuses to start in production: " + "; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _zatca_core_is_real(self) -> Settings:
+        """ZATCA's production environment (``core``: real CSIDs, real invoices) is only ever spoken to over HTTPS at a
+        host that is not this machine, so a unit onboarded there can never end up at the local gateway."""
+        if self.zatca_environment == "core":
+            url = urlsplit(self.zatca_gateway_url)
+            if url.scheme != "https" or (url.hostname or "") in ("localhost", "127.0.0.1", "::1"):
+                raise SettingsError(
+                    "Atlas refuses to start: ATLAS_ZATCA_ENVIRONMENT=core must use ZATCA's https:// gateway "
+                    "(ATLAS_ZATCA_GATEWAY_URL), not a local one"
+                )
         return self
 
     @field_validator("moyasar_secret_key", "moyasar_publishable_key", "moyasar_webhook_secret", mode="before")
