@@ -90,6 +90,8 @@ def signing_identity(unit: EInvoicingUnit, box: SecretBox) -> SigningIdentity:
 
 
 def seller(settings: Settings) -> Seller:
+    """Atlas as the seller of every document (the ``ATLAS_SELLER_*`` settings), for invoices and the onboarding's
+    compliance samples alike."""
     return Seller(
         legal_name=settings.seller_legal_name_ar,
         vat_number=settings.seller_vat_number,

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atlas.billing.einvoice_chain import seller
 from atlas.billing.einvoice_submission import pending_count, submit_pending
 from atlas.billing.models import EInvoicingUnit
 from atlas.billing.zatca_gateway import GatewayAnswer, GatewayAuthRefused, GatewayUnavailable, ZatcaGateway
@@ -35,7 +36,6 @@ from atlas.einvoicing import (
     DocumentError,
     DocumentKind,
     Line,
-    Seller,
     SigningError,
     SigningIdentity,
     Transaction,
@@ -190,23 +190,6 @@ async def operator_tenant_id(session: AsyncSession) -> uuid.UUID | None:
 # --- what the unit is ----------------------------------------------------------------------------------------
 
 
-def seller_of(settings: Settings) -> Seller:
-    return Seller(
-        legal_name=settings.seller_legal_name_ar,
-        vat_number=settings.seller_vat_number,
-        id_value=settings.seller_crn,
-        address=Address(
-            street=settings.seller_street,
-            building_number=settings.seller_building_number,
-            district=settings.seller_district,
-            city=settings.seller_city,
-            postal_code=settings.seller_postal_code,
-            additional_number=settings.seller_additional_number or None,
-            country=settings.seller_country,
-        ),
-    )
-
-
 def csr_request(settings: Settings, environment: str, name: str, serial: str) -> CsrRequest:
     env = Environment(environment)
     prefix = {Environment.DEVELOPER_PORTAL: "TST", Environment.SIMULATION: "PRE", Environment.CORE: "ZATCA"}[env]
@@ -240,7 +223,7 @@ def sample_document(settings: Settings, kind: DocumentKind, transaction: Transac
         issued_at=datetime.now(UTC),
         icv=icv,
         pih=pih,
-        seller=seller_of(settings),
+        seller=seller(settings),
         buyer=SAMPLE_BUYER if standard else Buyer(name="Compliance Sample Consumer"),
         lines=(Line(name="اشتراك أطلس الشهري / Atlas monthly subscription", quantity=1, unit_price=49_900),),
         payment_means_code="48",

@@ -23,7 +23,8 @@ import msgspec
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from atlas.billing.einvoicing_units import CHECKS, expiring_units, onboard_unit, seller_of, unit_summary
+from atlas.billing.einvoice_chain import seller
+from atlas.billing.einvoicing_units import CHECKS, expiring_units, onboard_unit, unit_summary
 from atlas.billing.models import EInvoicingUnit
 from atlas.billing.zatca_gateway import GatewayAuthRefused, GatewayUnavailable, ZatcaGateway
 from atlas.config import Settings
@@ -156,7 +157,7 @@ def test_onboarding_runs_every_step_and_keeps_the_secrets_encrypted(
     async def report() -> Any:
         async with client(local_gateway) as zatca:
             doc = document(DocumentKind.INVOICE, Transaction.SIMPLIFIED, icv=1, pih=FIRST_PIH, number="ATL-U-1")
-            doc = msgspec.structs.replace(doc, seller=seller_of(settings))
+            doc = msgspec.structs.replace(doc, seller=seller(settings))
             signed = sign(doc, identity)
             return await zatca.report((token, secret), signed.invoice_hash, str(doc.uuid), signed.xml)
 
