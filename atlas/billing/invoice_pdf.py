@@ -20,6 +20,7 @@ import anyio.to_thread
 import segno
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from lxml import etree
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atlas.billing import einvoice_views, invoices, views
@@ -245,8 +246,13 @@ def _period(view: InvoiceRead, zone: str) -> str:
     return "\n".join(f"{format_date(start, lang, zone)} – {format_date(end, lang, zone)}" for lang in ("ar", "en"))
 
 
-def seller_party(view: InvoiceRead, settings: Settings) -> Party:
-    """The seller as the invoice recorded it (name, VAT number) with the configured address and CRN."""
+def seller_party(view: InvoiceRead, settings: Settings, xml: bytes | None = None) -> Party:
+    """The seller as the invoice recorded it (name, VAT number) with its address and CRN: from the signed document
+    when there is one (what was true when it was issued, and what ZATCA holds), else from the settings."""
+    recorded = seller_of_document(xml) if xml else None
+    if recorded is not None:
+        address, crn = recorded
+        return Party(name=view.seller_name, vat_number=view.seller_vat_number, address=address, crn=crn)
     return Party(
         name=view.seller_name,
         vat_number=view.seller_vat_number,
@@ -261,6 +267,37 @@ def seller_party(view: InvoiceRead, settings: Settings) -> Party:
         ),
         crn=settings.seller_crn,
     )
+
+
+UBL_NS = {
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+}
+
+
+def seller_of_document(xml: bytes) -> tuple[BuyerAddressRead, str | None] | None:
+    """The seller's national address and CRN as the signed UBL document states them (None when it has none)."""
+    root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    party = root.find("cac:AccountingSupplierParty/cac:Party", UBL_NS)
+    postal = party.find("cac:PostalAddress", UBL_NS) if party is not None else None
+    if party is None or postal is None:
+        return None
+
+    def text(path: str) -> str | None:
+        value = postal.findtext(path, None, UBL_NS)
+        return value.strip() if value and value.strip() else None
+
+    address = BuyerAddressRead(
+        street=text("cbc:StreetName"),
+        building_number=text("cbc:BuildingNumber"),
+        additional_number=text("cbc:PlotIdentification"),
+        district=text("cbc:CitySubdivisionName"),
+        city=text("cbc:CityName"),
+        postal_code=text("cbc:PostalZone"),
+        country=text("cac:Country/cbc:IdentificationCode") or "SA",
+    )
+    crn = party.findtext("cac:PartyIdentification/cbc:ID[@schemeID='CRN']", None, UBL_NS)
+    return address, crn
 
 
 async def shareable_xml(session: AsyncSession, invoice: Invoice) -> bytes | None:
@@ -291,7 +328,7 @@ async def invoice_pdf(session: AsyncSession, invoice_id: UUID, settings: Setting
     qr = (await einvoice_views.einvoice_view(session, invoice)).qr or invoice.qr_tlv_base64  # Phase 2's QR if any
     tenant = await TenantRepo(session).one_or_none()
     view = views.invoice_read(invoice)
-    seller = seller_party(view, settings)
+    seller = seller_party(view, settings, xml)
     zone = tenant.time_zone if tenant is not None else None
 
     def render() -> bytes:

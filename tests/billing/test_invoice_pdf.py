@@ -295,3 +295,31 @@ def test_a_simplified_phase2_pdf_embeds_the_signed_xml_at_once(atlas, unit: Stor
     assert list(reader.attachments.values()) == [[xml.encode("utf-8")]]
     assert "فاتورة ضريبية مبسطة" in text_of(reader)
     assert drawn_qr(reader) == qr_cells(qr)
+
+
+def test_the_pdf_prints_the_seller_address_the_signed_document_states_not_todays_settings() -> None:
+    """The seller moved after the invoice was issued: the PDF keeps the address and CRN its signed document (what
+    ZATCA holds) states; an invoice without a document falls back to the settings."""
+    from atlas.billing.invoice_pdf import seller_party
+    from atlas.config import Settings
+    from atlas.einvoicing import FIRST_PIH
+    from atlas.einvoicing.ubl import build, serialize
+    from tests.einvoicing.factory import SELLER, document
+
+    xml = serialize(build(document(pih=FIRST_PIH)))
+    shown = view()
+    moved = Settings(ATLAS_SELLER_STREET="Olaya St", ATLAS_SELLER_CITY="Jeddah", ATLAS_SELLER_CRN="4030000000")
+    assert SELLER.address is not None and moved.seller_city != SELLER.address.city
+
+    recorded = seller_party(shown, moved, xml)
+    assert recorded.address is not None
+    assert (recorded.address.street, recorded.address.city, recorded.address.postal_code) == (
+        SELLER.address.street,
+        SELLER.address.city,
+        SELLER.address.postal_code,
+    )
+    assert (recorded.address.additional_number, recorded.crn) == (SELLER.address.additional_number, SELLER.id_value)
+    assert (recorded.name, recorded.vat_number) == (shown.seller_name, shown.seller_vat_number)
+
+    fallback = seller_party(shown, moved, None)
+    assert fallback.address is not None and (fallback.address.city, fallback.crn) == ("Jeddah", "4030000000")
