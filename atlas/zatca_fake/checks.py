@@ -14,7 +14,7 @@ import hashlib
 import re
 import uuid as uuid_module
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Final
 
@@ -32,6 +32,7 @@ XSD: Final = "XSD validation"
 SUBTYPE: Final = re.compile(r"^0[12][01]{5}$")
 DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIME: Final = re.compile(r"^\d{2}:\d{2}:\d{2}Z?$")
+KSA: Final = timezone(timedelta(hours=3))  # ZATCA judges "today" in Saudi Arabia (UTC+3, no daylight saving)
 VAT: Final = re.compile(r"^3\d{13}3$")
 TYPE_CODES: Final = {"388": "invoice", "381": "credit note", "383": "debit note"}
 SIGNED_PROPERTIES: Final = "ds:Object/xades:QualifyingProperties/xades:SignedProperties"
@@ -153,6 +154,13 @@ def _structure(root: etree._Element, doc: Document) -> list[Message]:
         found.append(error("XSD_ZATCA_INVALID", XSD, "cbc:UUID must be a UUID"))
     need(bool(DATE.match(text(root, "cbc:IssueDate") or "")), "XSD_ZATCA_INVALID", "cbc:IssueDate must be YYYY-MM-DD")
     need(bool(TIME.match(text(root, "cbc:IssueTime") or "")), "XSD_ZATCA_INVALID", "cbc:IssueTime must be hh:mm:ss")
+    issued = text(root, "cbc:IssueDate") or ""
+    need(
+        not DATE.match(issued) or issued <= datetime.now(KSA).date().isoformat(),
+        "BR-KSA-04",
+        "[BR-KSA-04]-The document issue date (BT-2) must be less or equal to the current date.",
+        "KSA",
+    )
     need(doc.type_code in TYPE_CODES, "BR-KSA-05", "[BR-KSA-05]-The invoice type code must be 388, 381 or 383", "KSA")
     need(
         bool(SUBTYPE.match(text(root, "cbc:InvoiceTypeCode/@name") or "")),

@@ -36,7 +36,7 @@ from tests.billing.test_einvoice_chain import check_totals_agree, submit
 from tests.billing.test_pages import platform_admin
 from tests.billing.test_payments import back_from_3ds
 from tests.browser_pages import signed_in_page
-from tests.einvoicing import verifier
+from tests.einvoicing import verifier, zatca_validator
 from tests.services import html_page, wait_until
 
 NS = verifier.NS
@@ -98,6 +98,7 @@ def test_a_note_is_the_next_link_of_the_chain_and_the_gateway_accepts_it(
     xml = second["xml"].encode()
     assert verifier.check(xml, expected_pih=first["invoice_hash"], expected_icv=2) == []
     assert verifier.recompute_hash(xml) == second["invoice_hash"]
+    assert zatca_validator.problems(xml, first["invoice_hash"]) == []  # the registry's validator: XSD, CEN, KSA
     root = etree.fromstring(xml)
     assert root.findtext("cbc:InvoiceTypeCode", None, NS) == ("381" if kind == "credit_note" else "383")
     number = atlas.sql("SELECT number FROM invoices WHERE id = %s", (invoice_id,))[0][0]

@@ -28,7 +28,7 @@ from tests.billing.einvoice_helpers import (
     set_profile,
     unit_fixture,  # noqa: F401 (fixture)
 )
-from tests.einvoicing import verifier
+from tests.einvoicing import verifier, zatca_validator
 
 NS = verifier.NS
 
@@ -105,6 +105,7 @@ def test_a_paid_period_gets_a_signed_document_the_gateway_accepts(atlas, unit: S
     xml = row["xml"].encode()
     assert verifier.check(xml, expected_pih=FIRST_PIH, expected_icv=1) == []
     assert verifier.recompute_hash(xml) == row["invoice_hash"]
+    assert zatca_validator.problems(xml, FIRST_PIH) == []  # the registry's validator: XSD, CEN and KSA rules
     check_totals_agree(atlas, row)
     tags = tlv(row["qr"])
     assert (9 in tags) is (not standard)

@@ -277,3 +277,16 @@ def test_tampered_signed_properties_are_refused(gateway: Gateway) -> None:
     answer = gateway.post(REPORT, {**signed.body(), "invoice": base64.b64encode(xml).decode()}, auth=auth)
     assert answer.status_code == 400
     assert codes(answer.json()) == {"signed-properties-hashing"}
+
+
+def test_an_issue_date_after_today_in_saudi_arabia_is_refused(gateway: Gateway) -> None:
+    """BR-KSA-04 on ZATCA's clock (UTC+3): today in Riyadh is accepted even when it is still yesterday in UTC; the
+    day after is refused."""
+    unit, auth = gateway.onboard()
+    riyadh_today = (datetime.now(UTC) + timedelta(hours=3)).date()
+    # refused, yet read with its chain position right: it takes its ICV, and the next document links to it
+    tomorrow = unit.document(date=(riyadh_today + timedelta(days=1)).isoformat())
+    answer = gateway.post(REPORT, tomorrow.body(), auth=auth)
+    assert answer.status_code == 400 and codes(answer.json()) == {"BR-KSA-04"}
+    today = unit.document(date=riyadh_today.isoformat())
+    assert gateway.post(REPORT, today.body(), auth=auth).status_code == 200
