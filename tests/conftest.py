@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -25,6 +27,36 @@ from tests.services import (
 )
 
 os.environ.setdefault("ATLAS_LOG_LEVEL", "WARNING")
+
+# --- the order in which parallel test processes take the files ------------------------------------------------------
+# With `--dist loadfile` a file runs whole in one process, and pytest-xdist by default hands the files out by their
+# number of tests, most first: the slowest files, which have few long tests (schemathesis, the screenshots, the
+# syncs), came last and ran on alone while the other processes sat idle. The processes take the slowest files first
+# instead (longest processing time first), by each file's seconds in the last measured run
+# (tests/file_seconds.json, rewritten with scripts/test_durations.py); a file not measured yet counts
+# DEFAULT_SECONDS_PER_TEST a test. Only the order changes: every test runs, in its own file's order.
+FILE_SECONDS = Path(__file__).with_name("file_seconds.json")
+DEFAULT_SECONDS_PER_TEST = 3.0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") in ("loadfile", "loadscope"):
+        config.option.loadscopereorder = False  # keep the order the processes collect (below)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not hasattr(config, "workerinput"):
+        return  # one process: the usual order
+    measured: dict[str, float] = json.loads(FILE_SECONDS.read_text(encoding="utf-8")) if FILE_SECONDS.exists() else {}
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+
+    def seconds(name: str) -> float:
+        return measured.get(name, DEFAULT_SECONDS_PER_TEST * len(files[name]))
+
+    # sorted() is stable and every process collects the same items, so every process reports the same order
+    items[:] = [item for name in sorted(files, key=lambda name: -seconds(name)) for item in files[name]]
 
 
 @pytest.fixture(scope="session", autouse=True)
