@@ -17,14 +17,16 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
+from sqlalchemy import select
 
 from atlas.billing import invoices, refunds, services
-from atlas.billing.models import Refund
+from atlas.billing.models import Invoice, Refund
 from atlas.billing.moyasar import MoyasarClient
 from atlas.billing.scheduling import ensure_renewal
 from atlas.config import Settings
 from atlas.db.engine import Database
 from atlas.errors import Unavailable
+from atlas.platform import platform_admin
 from atlas.platform.audit import Actor
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
@@ -148,6 +150,8 @@ class RefundsController(Controller):
         request: Request[Any, Any, Any],
         database: NamedDependency[Database],
         settings: NamedDependency[Settings],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
         tenant_id: FromPath[uuid.UUID],
         invoice_id: Annotated[uuid.UUID, Parameter(query="invoice_id")],
         kind: Annotated[str, Parameter(query="kind", pattern="^(refund|cancellation|downgrade)$")] = "refund",
@@ -156,6 +160,11 @@ class RefundsController(Controller):
         """What a refund of one of the tenant's paid invoices or debit notes would give back: the suggested amount
         (for a cancellation or downgrade, the unused share plus VAT), the most that may be refunded, and what else
         happens (the subscription cancelled or its plan changed now). Nothing is changed."""
+        # a platform admin reading one tenant's billing: audited like every cross-tenant read (404 for no tenant)
+        async with platform_admin.audited_platform_read(
+            database, principal, correlation_id, what="refund_quote", viewed_tenant_id=tenant_id
+        ):
+            pass
         found = await refunds.quote_refund(
             database,
             moyasar_client(request),
@@ -214,14 +223,27 @@ class RefundsController(Controller):
 
     @get("/", opt=PLATFORM)
     async def list_refunds(
-        self, database: NamedDependency[Database], tenant_id: FromPath[uuid.UUID]
+        self,
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        correlation_id: NamedDependency[str],
+        tenant_id: FromPath[uuid.UUID],
     ) -> list[RefundRead]:
-        """The tenant's refunds, newest first, with where each stands."""
-        async with database.tenant_session(tenant_id) as session:
-            rows = await refunds.tenant_refunds(session)
-            numbers = {
-                note.id: note.number for note in await invoices.list_invoices(session) if note.kind == "credit_note"
-            }
+        """The tenant's refunds, newest first, with where each stands (an audited cross-tenant read)."""
+        async with platform_admin.audited_platform_read(
+            database, principal, correlation_id, what="tenant_refunds", viewed_tenant_id=tenant_id
+        ) as session:
+            rows = list(
+                (
+                    await session.execute(
+                        select(Refund).where(Refund.tenant_id == tenant_id).order_by(Refund.created_at.desc())
+                    )
+                ).scalars()
+            )
+            notes = await session.execute(
+                select(Invoice.id, Invoice.number).where(Invoice.tenant_id == tenant_id, Invoice.kind == "credit_note")
+            )
+            numbers = {note_id: number for note_id, number in notes.all()}
         return [refund_read(r, numbers.get(r.credit_note_id) if r.credit_note_id else None) for r in rows]
 
 

@@ -656,21 +656,6 @@ async def reconcile_open_refunds(
     return RefundsReconciled(**counts)
 
 
-async def tenant_refunds(session: AsyncSession) -> list[Refund]:
-    return await RefundRepo(session).list(order_by=[Refund.created_at.desc()])
-
-
-async def open_refunds(session: AsyncSession) -> list[Refund]:
-    """Refunds a platform admin must look at (``unknown``) or still in flight, across tenants (system scope)."""
-    return list(
-        (
-            await session.execute(
-                select(Refund).where(Refund.status.in_(("requested", "unknown"))).order_by(Refund.created_at)
-            )
-        ).scalars()
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class RefundToCheck:
     """A refund a platform admin must look at on the platform billing page: ``unknown`` (Moyasar's figure matched

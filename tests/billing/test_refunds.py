@@ -102,6 +102,8 @@ def test_a_full_refund_gives_all_back_with_one_credit_note(paying, moyasar, oper
     assert note[1:7] == ("credit_note", 79_900, 11_985, PRO_TOTAL, "عميل غير راضٍ — customer not satisfied", "refund")
     assert refunded_at_moyasar(moyasar, payment_id) == PRO_TOTAL == note[4]
     assert subscription(paying.atlas, tenant)["status"] == "active"  # a plain refund changes nothing else
+    [listed] = operator.get(f"/api/platform/tenants/{tenant}/refunds").json()
+    assert (listed["status"], listed["credit_note_number"]) == ("refunded", body["credit_note_number"])
     # nothing is left: a second refund is refused before Moyasar is asked
     again = operator.post(
         f"/api/platform/tenants/{tenant}/refunds",
@@ -341,6 +343,22 @@ def test_tenant_isolation_and_platform_only(paying, moyasar, operator):
     )
     assert mine.status_code == 403, mine.text
     assert admin_a.get(f"/api/platform/tenants/{tenant_a}/refunds").status_code == 403
+
+    # a platform admin's reads of one tenant's refunds are cross-tenant reads, audited in that tenant's trail
+    listed = operator.get(f"/api/platform/tenants/{tenant_a}/refunds")
+    assert listed.json() == [], listed.text
+    invoice_a = paying.atlas.sql("SELECT id FROM invoices WHERE tenant_id = %s", (tenant_a,))[0][0]
+    quoted = operator.get(
+        f"/api/platform/tenants/{tenant_a}/refunds/quote", params={"invoice_id": str(invoice_a), "kind": "refund"}
+    )
+    assert quoted.status_code == 200, quoted.text
+    views = paying.atlas.sql(
+        "SELECT payload->>'view' FROM audit_events WHERE tenant_id = %s AND event_type = 'cross_tenant_view'",
+        (tenant_a,),
+    )
+    assert {"tenant_refunds", "refund_quote"} <= {view for (view,) in views}
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert operator.get(f"/api/platform/tenants/{unknown}/refunds").status_code == 404
 
 
 def test_refunds_to_look_at_are_on_the_platform_billing_page(paying, moyasar, operator):
