@@ -124,6 +124,11 @@ async def submit_pending(
             document = (await session.execute(statement)).scalar_one_or_none()
             if document is None:
                 break
+            # the unit's credentials as they are now: a renewal may have replaced them since the round began, and
+            # a document issued after it is signed with the new certificate (the renewal sends the older ones first)
+            current = await session.get(EInvoicingUnit, unit_id, populate_existing=True)
+            if current is not None and current.production_token_encrypted is not None:
+                auth = _credentials(current, box)
             document.attempts += 1
             document.last_attempt_at = utcnow()
             try:
