@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import json
 import uuid
+from typing import Any
 
 import click
 
@@ -67,20 +68,38 @@ def db_upgrade(revision: str) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Run the web app (API + pages; OpenAPI at /schema)."""
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Web processes sharing the port (uvicorn's supervisor restarts one that dies); about one per core.",
+)
+@click.option(
+    "--keep-alive",
+    "keep_alive",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds an idle HTTP connection stays open (longer than the load balancer's idle timeout behind one).",
+)
+def serve(host: str, port: int, workers: int, keep_alive: int) -> None:
+    """Run the web app (API + pages; OpenAPI at /schema), in one process or several."""
     import uvicorn
 
-    from atlas import collector
-    from atlas.web.app import create_app
+    from atlas.web.app import serving_app
 
-    collector.tune()
+    # Several processes need the app by name: each builds its own (its own pools, its own Temporal client).
+    target: Any = serving_app() if workers == 1 else "atlas.web.app:serving_app"
     uvicorn.run(
-        create_app(get_settings()),
+        target,
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         log_config=None,
         access_log=False,
+        timeout_keep_alive=keep_alive,
         # Atlas reads X-Forwarded-* itself, from ATLAS_TRUSTED_PROXIES only (atlas.web.proxies); uvicorn would
         # believe any loopback peer.
         proxy_headers=False,

@@ -223,13 +223,14 @@ def atlas_server(settings_overrides: dict[str, Any]) -> Iterator[str]:
 
 
 @contextmanager
-def atlas_serve_process(settings: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """`atlas serve` as production runs it, in a process of its own; yields its URL and pid."""
+def atlas_serve_process(settings: dict[str, str], *args: str) -> Iterator[tuple[str, int]]:
+    """`atlas serve` as production runs it, in a process of its own (``args``: more options, e.g. ``--workers``);
+    yields its URL and pid."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {**os.environ, **settings, "ATLAS_ENV": "test", "ATLAS_BASE_URL": base_url}
     process = subprocess.Popen(
-        [sys.executable, "-W", "ignore", "-m", "atlas.cli", "serve", "--port", str(port)],
+        [sys.executable, "-W", "ignore", "-m", "atlas.cli", "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.DEVNULL,
     )

@@ -116,6 +116,15 @@ def oidc_client(settings: Settings) -> OIDCClient:
     )
 
 
+def serving_app() -> Litestar:
+    """The app as `atlas serve` runs it, once per web process: the collector tuned for a long-running process and
+    the settings from the environment (uvicorn calls this in each process with `--workers N`)."""
+    from atlas import collector
+
+    collector.tune()
+    return create_app(get_settings())
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     wire()  # billing's plan limits, and the connector and item counts, for the platform's entitlements
