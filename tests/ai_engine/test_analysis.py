@@ -8,6 +8,7 @@ import pytest
 
 from tests.execution_lock.seed import run
 from tests.mapping.test_sync import setup_connector, sync
+from tests.services import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -16,6 +17,19 @@ def analysed(stack, demo_erp_url):
     connector_id = setup_connector(admin, demo_erp_url)
     run = sync(admin, connector_id)
     assert run["status"] == "succeeded"
+    # The sync starts an analysis of its own on the worker; let it finish first, so this module's analyses (this one
+    # and the second run below) are not interleaved with it
+    wait_until(
+        lambda: (
+            stack.atlas.sql(
+                "SELECT count(*) FROM analysis_runs WHERE tenant_id = %s AND trigger = 'sync' AND status <> 'running'",
+                (me["tenant_id"],),
+            )[0][0]
+            >= 1
+        ),
+        timeout=180,
+        what="the analysis the sync started",
+    )
     response = admin.post("/api/recommendations")
     assert response.status_code == 200, response.text
     return admin, me, response.json()
