@@ -3,9 +3,11 @@ and their scripts still run (a click or two each). The other browser tests run u
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser_pages import signed_in_page
 
@@ -61,8 +63,12 @@ class Watched:
         assert response is not None and response.ok, (path, response and response.status)
         policy = response.headers["content-security-policy"]
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy, policy
-        # every request the page's scripts make has ended (generous: a loaded 2-core machine took over 30 s once)
-        self.tab.wait_for_load_state("networkidle", timeout=120_000)
+        self.tab.wait_for_load_state("load")
+        # every request the page's scripts make has ended; a page that polls (a sync running in the tenant) may not
+        # go quiet for Playwright's 500 ms on a loaded 2-core machine (CI waited 120 s once): after 30 s its
+        # scripts have run and made their requests, so any violation has been reported by then
+        with contextlib.suppress(PlaywrightTimeoutError):
+            self.tab.wait_for_load_state("networkidle", timeout=30_000)
 
     def violations(self) -> list[str]:
         return list(self.tab.evaluate("window.__csp")) + self.problems
