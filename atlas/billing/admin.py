@@ -21,6 +21,7 @@ from atlas.db.base import utcnow
 from atlas.errors import Conflict, NotFound, ValidationFailed
 from atlas.platform.audit import Actor, EventType, record
 from atlas.platform.models import Tenant
+from atlas.platform.platform_admin import as_platform_admin
 
 MAX_TRIAL_EXTENSION_DAYS = 90
 MAX_CONTRACT_MONTHS = 60
@@ -163,10 +164,6 @@ async def _subscription_of(session: AsyncSession, tenant_id: uuid.UUID) -> tuple
     return tenant, locked
 
 
-def _admin_actor(actor: Actor) -> Actor:
-    return Actor(actor.ref.replace("user:", "platform_admin:"), actor.display)
-
-
 async def extend_trial(
     session: AsyncSession, tenant_id: uuid.UUID, *, days: int, actor: Actor, correlation_id: str
 ) -> Subscription:
@@ -187,7 +184,7 @@ async def extend_trial(
         session,
         subscription,
         Event.TRIAL_EXTENDED,
-        actor=_admin_actor(actor),
+        actor=as_platform_admin(actor),
         correlation_id=correlation_id,
         reason="platform_admin",
         trial_ends_at=new_end,
@@ -196,7 +193,7 @@ async def extend_trial(
     await record(
         session,
         EventType.TRIAL_EXTENDED,
-        actor=_admin_actor(actor),
+        actor=as_platform_admin(actor),
         correlation_id=correlation_id,
         tenant_id=tenant_id,
         payload={"days": days, "from": before, "to": new_end},
@@ -233,7 +230,7 @@ async def activate_by_contract(
         session,
         subscription,
         Event.CONTRACT_ACTIVATED,
-        actor=_admin_actor(actor),
+        actor=as_platform_admin(actor),
         correlation_id=correlation_id,
         reason="contract",
         plan_id=plan.id,
@@ -252,7 +249,7 @@ async def activate_by_contract(
     await record(
         session,
         EventType.CONTRACT_ACTIVATED,
-        actor=_admin_actor(actor),
+        actor=as_platform_admin(actor),
         correlation_id=correlation_id,
         tenant_id=tenant_id,
         payload={"plan": plan.id, "months": months, "reference": text, "until": end},

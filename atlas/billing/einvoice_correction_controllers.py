@@ -20,7 +20,7 @@ from atlas.billing.einvoice_corrections import NOTE_MAX, clean_note, correct_ref
 from atlas.billing.invoices import display_number
 from atlas.config import Settings
 from atlas.db.engine import Database
-from atlas.platform.audit import Actor
+from atlas.platform.platform_admin import as_platform_admin
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
 
@@ -58,7 +58,7 @@ class EInvoiceCorrectionController(Controller):
     ) -> CorrectionRead:
         """Correct and re-issue a document ZATCA refused: a new invoice number replaces it, made out with the
         tenant's current billing details, and its document goes to ZATCA next in the chain."""
-        actor = Actor(principal.actor.ref.replace("user:", "platform_admin:"), principal.actor.display)
+        actor = as_platform_admin(principal.actor)
         async with database.system_session() as session:
             done = await correct_refused(
                 session,

@@ -23,7 +23,7 @@ from atlas.billing.zatca_gateway import ZatcaGateway
 from atlas.config import Settings
 from atlas.db.engine import Database
 from atlas.errors import AtlasError, NotFound
-from atlas.platform.audit import Actor
+from atlas.platform.platform_admin import as_platform_admin
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
 
@@ -86,7 +86,7 @@ class EInvoicingUnitsController(Controller):
     ) -> UnitRead:
         """Onboard a new invoicing unit at the configured ZATCA gateway with the Fatoora portal's OTP: CSR, compliance
         CSID, the six compliance checks, production CSID. The new unit replaces the active one (its chain kept)."""
-        actor = Actor(principal.actor.ref.replace("user:", "platform_admin:"), principal.actor.display)
+        actor = as_platform_admin(principal.actor)
         async with database.system_session() as session, ZatcaGateway.from_settings(settings) as gateway:
             unit = await onboard_unit(
                 session,
@@ -128,7 +128,7 @@ class EInvoicingUnitsController(Controller):
         """Renew the active unit's production CSID at ZATCA (PATCH production/csids) with a new OTP from the Fatoora
         portal: a new key and certificate for the same unit, its chain continuing. A refusal or an outage leaves the
         unit as it was (still signing with its certificate) and answers problem details saying what to do."""
-        actor = Actor(principal.actor.ref.replace("user:", "platform_admin:"), principal.actor.display)
+        actor = as_platform_admin(principal.actor)
         try:
             outcome = await renew_unit(
                 database,

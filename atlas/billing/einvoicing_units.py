@@ -254,6 +254,23 @@ def _csid_refusal(answer: GatewayAnswer, step: str) -> OnboardingFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class _ProductionCsid:
+    certificate: x509.Certificate
+    token: str
+    secret: str
+
+
+def _issued_certificate(answer: GatewayAnswer, step: str, key_pem: bytes) -> _ProductionCsid:
+    """The production CSID a ZATCA answer carries (onboarding or renewal); ``OnboardingFailed`` when ZATCA refused.
+    Its certificate must certify the unit's key, or nothing signed with it would verify (raises otherwise)."""
+    if not answer.accepted or answer.binary_security_token is None or answer.secret is None:
+        raise _csid_refusal(answer, step)
+    certificate = x509.load_der_x509_certificate(base64.b64decode(base64.b64decode(answer.binary_security_token)))
+    SigningIdentity.from_binary_security_token(answer.binary_security_token, key_pem)
+    return _ProductionCsid(certificate, answer.binary_security_token, answer.secret)
+
+
+@dataclass(frozen=True, slots=True)
 class _Trail:
     """Where the onboarding's steps are audited: the platform admin's (or the operator's) tenant trail."""
 
@@ -362,13 +379,7 @@ async def onboard_unit(
 
         step = "production_csid"
         production = await gateway.production_csid(compliance_auth, unit.compliance_request_id or "")
-        if not production.accepted or production.binary_security_token is None or production.secret is None:
-            raise _csid_refusal(production, step)
-        certificate = x509.load_der_x509_certificate(
-            base64.b64decode(base64.b64decode(production.binary_security_token))
-        )
-        # The production certificate must certify this unit's key, or nothing it signs would verify.
-        SigningIdentity.from_binary_security_token(production.binary_security_token, key_pem)
+        issued = _issued_certificate(production, step, key_pem)
     except GatewayUnavailable as exc:
         return await _fail(
             session,
@@ -403,10 +414,10 @@ async def onboard_unit(
             base,
         )
 
-    unit.production_token_encrypted = box.encrypt(production.binary_security_token)
-    unit.production_secret_encrypted = box.encrypt(production.secret)
-    unit.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
-    unit.certificate_expires_at = certificate.not_valid_after_utc
+    unit.production_token_encrypted = box.encrypt(issued.token)
+    unit.production_secret_encrypted = box.encrypt(issued.secret)
+    unit.certificate_pem = issued.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    unit.certificate_expires_at = issued.certificate.not_valid_after_utc
     previous = (
         await session.execute(select(EInvoicingUnit).where(EInvoicingUnit.active).with_for_update())
     ).scalar_one_or_none()
@@ -641,13 +652,7 @@ async def renew_unit(
                     raise GatewayUnavailable(sent.outage)
             step = "renewal"
             answer = await gateway.renew_csid(auth, otp, csr_for_api(build_csr(request, key)))
-            if not answer.accepted or answer.binary_security_token is None or answer.secret is None:
-                raise _csid_refusal(answer, step)
-            certificate = x509.load_der_x509_certificate(
-                base64.b64decode(base64.b64decode(answer.binary_security_token))
-            )
-            # The new certificate must certify the new key, or nothing signed with it would verify.
-            SigningIdentity.from_binary_security_token(answer.binary_security_token, key_pem)
+            issued = _issued_certificate(answer, step, key_pem)
         except GatewayUnavailable as exc:
             return await _renewal_failed(
                 database,
@@ -706,10 +711,10 @@ async def renew_unit(
                     left_behind = sent.pending
                 previous_expiry = locked.certificate_expires_at
                 locked.private_key_encrypted = box.encrypt(key_pem.decode("ascii"))
-                locked.production_token_encrypted = box.encrypt(answer.binary_security_token)
-                locked.production_secret_encrypted = box.encrypt(answer.secret)
-                locked.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
-                locked.certificate_expires_at = certificate.not_valid_after_utc
+                locked.production_token_encrypted = box.encrypt(issued.token)
+                locked.production_secret_encrypted = box.encrypt(issued.secret)
+                locked.certificate_pem = issued.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+                locked.certificate_expires_at = issued.certificate.not_valid_after_utc
                 locked.compliance_checks = {
                     name: value for name, value in (locked.compliance_checks or {}).items() if name != REMINDER_KEY
                 }

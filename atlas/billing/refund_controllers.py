@@ -27,7 +27,6 @@ from atlas.config import Settings
 from atlas.db.engine import Database
 from atlas.errors import Unavailable
 from atlas.platform import platform_admin
-from atlas.platform.audit import Actor
 from atlas.platform.principal import Principal
 from atlas.platform.rbac import Permission
 
@@ -127,10 +126,6 @@ def moyasar_client(request: Request[Any, Any, Any]) -> MoyasarClient:
     return client  # type: ignore[no-any-return]
 
 
-def platform_actor(principal: Principal) -> Actor:
-    return Actor(principal.actor.ref.replace("user:", "platform_admin:"), principal.actor.display)
-
-
 async def read_with_note(database: Database, tenant_id: uuid.UUID, refund: Refund) -> RefundRead:
     number = None
     if refund.credit_note_id is not None:
@@ -161,10 +156,9 @@ class RefundsController(Controller):
         (for a cancellation or downgrade, the unused share plus VAT), the most that may be refunded, and what else
         happens (the subscription cancelled or its plan changed now). Nothing is changed."""
         # a platform admin reading one tenant's billing: audited like every cross-tenant read (404 for no tenant)
-        async with platform_admin.audited_platform_read(
+        await platform_admin.audit_view(
             database, principal, correlation_id, what="refund_quote", viewed_tenant_id=tenant_id
-        ):
-            pass
+        )
         found = await refunds.quote_refund(
             database,
             moyasar_client(request),
@@ -202,7 +196,7 @@ class RefundsController(Controller):
             amount=data.amount,
             plan_id=data.plan_id or None,
             reason=data.reason,
-            actor=platform_actor(principal),
+            actor=platform_admin.as_platform_admin(principal.actor),
             correlation_id=correlation_id,
         )
         if refund.status == "failed":

@@ -17,6 +17,11 @@ from atlas.platform.models import Tenant
 from atlas.platform.principal import Principal
 
 
+def as_platform_admin(actor: Actor) -> Actor:
+    """A platform admin acting across tenants, as the audit trail names them (``platform_admin:<id>``)."""
+    return Actor(actor.ref.replace("user:", "platform_admin:"), actor.display)
+
+
 async def record_view(
     session: AsyncSession,
     *,
@@ -33,7 +38,7 @@ async def record_view(
     await record(
         session,
         EventType.CROSS_TENANT_VIEW,
-        actor=Actor(actor.ref.replace("user:", "platform_admin:"), actor.display),
+        actor=as_platform_admin(actor),
         correlation_id=correlation_id,
         tenant_id=target,
         payload={
@@ -56,6 +61,21 @@ async def audited_platform_read(
     """A platform admin's cross-tenant read: the view is audited first, in its own committed system transaction
     (an unknown tenant is a 404 before anything is read), then the read runs in a platform read session (read-only,
     every tenant visible). Every cross-tenant page and route reads through this, so none can forget the audit."""
+    await audit_view(database, principal, correlation_id, what=what, viewed_tenant_id=viewed_tenant_id)
+    async with database.platform_read_session() as session:
+        yield session
+
+
+async def audit_view(
+    database: Database,
+    principal: Principal,
+    correlation_id: str,
+    *,
+    what: str,
+    viewed_tenant_id: uuid.UUID | None = None,
+) -> None:
+    """Audit a platform admin's cross-tenant read in its own committed system transaction (404 for an unknown
+    tenant), for a read that then goes through the tenant's own session (a service that opens it itself)."""
     async with database.system_session() as session:
         await record_view(
             session,
@@ -65,5 +85,3 @@ async def audited_platform_read(
             own_tenant_id=principal.tenant_id,
             what=what,
         )
-    async with database.platform_read_session() as session:
-        yield session

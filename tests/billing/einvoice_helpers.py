@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from atlas.zatca_fake.app import create_app
 from atlas.zatca_fake.options import GatewayOptions
 from tests.einvoicing.factory import csr_request
 from tests.einvoicing.test_local_gateway import onboard
-from tests.services import asgi_server
+from tests.services import asgi_server, atlas_server
 from tests.zatca_fake.conftest import ENV, Gateway
 
 ADDRESS = {
@@ -60,11 +61,38 @@ def settings_for(atlas: Any) -> Settings:
     return Settings(DATABASE_URL=atlas.database_url, ATLAS_SELLER_VAT_NUMBER=SELLER_VAT)
 
 
-@pytest.fixture(name="local_gateway")
-def local_gateway_fixture(tmp_path: Path) -> Iterator[Gateway]:
-    app = create_app(GatewayOptions(state_file=tmp_path / "zatca.sqlite"))
+@contextmanager
+def served_gateway(state_dir: Path) -> Iterator[Gateway]:
+    """The local ZATCA gateway as a real HTTP server, its state in ``state_dir``."""
+    app = create_app(GatewayOptions(state_file=state_dir / "zatca.sqlite"))
     with asgi_server(app) as url:
         yield Gateway(url, app)
+
+
+@contextmanager
+def atlas_for_einvoicing(database_url: str, oidc_url: str, **settings: Any) -> Iterator[Any]:
+    """Atlas served with the suite's test settings and ``settings`` (the ZATCA gateway, the seller's VAT number …)."""
+    from tests.conftest import TEST_POOL_SIZE, Atlas
+
+    overrides = {
+        "DATABASE_URL": database_url,
+        "OIDC_ISSUER": oidc_url,
+        "TEMPORAL_ADDRESS": "127.0.0.1:1",
+        "ATLAS_LOGIN_RATE_LIMIT": 100000,
+        "ATLAS_TOKEN_RATE_LIMIT": 100000,
+        "ATLAS_ALLOW_PRIVATE_NETWORKS": True,
+        "ATLAS_LOG_LEVEL": "WARNING",
+        "ATLAS_DB_POOL_SIZE": TEST_POOL_SIZE,
+        **settings,
+    }
+    with atlas_server(overrides) as base_url:
+        yield Atlas(base_url, oidc_url, database_url)
+
+
+@pytest.fixture(name="local_gateway")
+def local_gateway_fixture(tmp_path: Path) -> Iterator[Gateway]:
+    with served_gateway(tmp_path) as gateway:
+        yield gateway
 
 
 @pytest.fixture(name="unit")

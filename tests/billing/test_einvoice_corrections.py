@@ -24,6 +24,7 @@ from tests.billing.einvoice_helpers import (
     SELLER_VAT,
     StoredUnit,
     add_attempts,
+    atlas_for_einvoicing,
     einvoices,
     issue,
     local_gateway_fixture,  # noqa: F401 (fixture)
@@ -34,8 +35,8 @@ from tests.billing.test_einvoice_submission import received
 from tests.billing.test_einvoice_submission import run_round as run_round_here
 from tests.billing.test_pages import platform_admin
 from tests.browser_pages import signed_in_page
-from tests.conftest import TEST_POOL_SIZE, Atlas
-from tests.services import atlas_server, html_page
+from tests.conftest import Atlas
+from tests.services import html_page
 
 OLD_VAT = "311111111100003"
 NEW_VAT = "399999999900003"
@@ -53,19 +54,8 @@ REFUSAL = {"code": "BR-KSA-44", "message": "The buyer's VAT number is not regist
 @pytest.fixture(scope="module", name="atlas")
 def atlas_fixture(database_url: str, oidc_url: str) -> Iterator[Atlas]:
     """Atlas with the test unit's seller VAT number (this module's `atlas`; `unit` and the helpers use it)."""
-    overrides = {
-        "DATABASE_URL": database_url,
-        "OIDC_ISSUER": oidc_url,
-        "TEMPORAL_ADDRESS": "127.0.0.1:1",
-        "ATLAS_LOGIN_RATE_LIMIT": 100000,
-        "ATLAS_TOKEN_RATE_LIMIT": 100000,
-        "ATLAS_ALLOW_PRIVATE_NETWORKS": True,
-        "ATLAS_LOG_LEVEL": "WARNING",
-        "ATLAS_DB_POOL_SIZE": TEST_POOL_SIZE,
-        "ATLAS_SELLER_VAT_NUMBER": SELLER_VAT,
-    }
-    with atlas_server(overrides) as base_url:
-        yield Atlas(base_url, oidc_url, database_url)
+    with atlas_for_einvoicing(database_url, oidc_url, ATLAS_SELLER_VAT_NUMBER=SELLER_VAT) as atlas:
+        yield atlas
 
 
 def in_own_thread(work: Any, *args: Any) -> Any:

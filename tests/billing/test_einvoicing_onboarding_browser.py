@@ -8,17 +8,14 @@ Atlas runs with `ATLAS_ZATCA_GATEWAY_URL` at the real local gateway (`atlas.zatc
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from atlas.zatca_fake.app import create_app
-from atlas.zatca_fake.options import GatewayOptions
+from tests.billing.einvoice_helpers import atlas_for_einvoicing, served_gateway
 from tests.billing.test_einvoicing_units import retire_active_units
 from tests.browser_pages import signed_in_page
-from tests.conftest import TEST_POOL_SIZE, Atlas
-from tests.services import asgi_server, atlas_server
+from tests.conftest import Atlas
 from tests.zatca_fake.conftest import Gateway
 
 OTP = "123345"
@@ -32,28 +29,19 @@ def _retire_units_after_module(database_url: str) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def zatca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    state: Path = tmp_path_factory.mktemp("zatca") / "zatca.sqlite"
-    app = create_app(GatewayOptions(state_file=state))
-    with asgi_server(app) as url:
-        yield Gateway(url, app)
+    with served_gateway(tmp_path_factory.mktemp("zatca")) as gateway:
+        yield gateway
 
 
 @pytest.fixture(scope="module")
 def atlas_zatca(database_url: str, oidc_url: str, zatca: Gateway) -> Iterator[Atlas]:
-    overrides = {
-        "DATABASE_URL": database_url,
-        "OIDC_ISSUER": oidc_url,
-        "TEMPORAL_ADDRESS": "127.0.0.1:1",
-        "ATLAS_LOGIN_RATE_LIMIT": 100000,
-        "ATLAS_TOKEN_RATE_LIMIT": 100000,
-        "ATLAS_ALLOW_PRIVATE_NETWORKS": True,
-        "ATLAS_LOG_LEVEL": "WARNING",
-        "ATLAS_DB_POOL_SIZE": TEST_POOL_SIZE,
-        "ATLAS_ZATCA_GATEWAY_URL": f"{zatca.url}/e-invoicing",
-        "ATLAS_ZATCA_TIMEOUT_SECONDS": 2,
-    }
-    with atlas_server(overrides) as base_url:
-        yield Atlas(base_url, oidc_url, database_url)
+    with atlas_for_einvoicing(
+        database_url,
+        oidc_url,
+        ATLAS_ZATCA_GATEWAY_URL=f"{zatca.url}/e-invoicing",
+        ATLAS_ZATCA_TIMEOUT_SECONDS=2,
+    ) as atlas:
+        yield atlas
 
 
 def platform_admin(atlas: Atlas) -> tuple[Any, dict[str, Any]]:

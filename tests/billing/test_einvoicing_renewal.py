@@ -45,17 +45,19 @@ from tests.billing.einvoice_helpers import (
     SELLER_VAT,
     StoredUnit,
     add_attempts,
+    atlas_for_einvoicing,
     einvoices,
     issue,
+    served_gateway,
     set_profile,
     settings_for,
     unit_fixture,  # noqa: F401 (fixture)
 )
 from tests.billing.test_einvoicing_units import cli, retire_active_units
 from tests.browser_pages import signed_in_page
-from tests.conftest import TEST_POOL_SIZE, Atlas
+from tests.conftest import Atlas
 from tests.einvoicing import verifier
-from tests.services import asgi_server, atlas_server
+from tests.services import asgi_server
 from tests.zatca_fake.conftest import Gateway
 
 OTP = "123345"
@@ -374,30 +376,21 @@ def test_the_check_reminds_once_per_unit_and_threshold(
 
 @pytest.fixture(scope="module")
 def zatca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    state: Path = tmp_path_factory.mktemp("zatca") / "zatca.sqlite"
-    app = create_app(GatewayOptions(state_file=state))
-    with asgi_server(app) as url:
-        yield Gateway(url, app)
+    with served_gateway(tmp_path_factory.mktemp("zatca")) as gateway:
+        yield gateway
 
 
 @pytest.fixture(scope="module")
 def atlas_zatca(database_url: str, oidc_url: str, zatca: Gateway) -> Iterator[Atlas]:
-    overrides = {
-        "DATABASE_URL": database_url,
-        "OIDC_ISSUER": oidc_url,
-        "TEMPORAL_ADDRESS": "127.0.0.1:1",
-        "ATLAS_LOGIN_RATE_LIMIT": 100000,
-        "ATLAS_TOKEN_RATE_LIMIT": 100000,
-        "ATLAS_ALLOW_PRIVATE_NETWORKS": True,
-        "ATLAS_LOG_LEVEL": "WARNING",
-        "ATLAS_DB_POOL_SIZE": TEST_POOL_SIZE,
-        "ATLAS_ZATCA_GATEWAY_URL": f"{zatca.url}/e-invoicing",
-        "ATLAS_ZATCA_TIMEOUT_SECONDS": 2,
-        "ATLAS_SELLER_VAT_NUMBER": SELLER_VAT,
-        "ATLAS_METRICS_TOKEN": METRICS_TOKEN,
-    }
-    with atlas_server(overrides) as base_url:
-        yield Atlas(base_url, oidc_url, database_url)
+    with atlas_for_einvoicing(
+        database_url,
+        oidc_url,
+        ATLAS_ZATCA_GATEWAY_URL=f"{zatca.url}/e-invoicing",
+        ATLAS_ZATCA_TIMEOUT_SECONDS=2,
+        ATLAS_SELLER_VAT_NUMBER=SELLER_VAT,
+        ATLAS_METRICS_TOKEN=METRICS_TOKEN,
+    ) as atlas:
+        yield atlas
 
 
 def onboarded(atlas: Atlas, admin: httpx.Client) -> dict[str, Any]:

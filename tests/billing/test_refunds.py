@@ -6,7 +6,9 @@ settled once; a crash between the call and the second transaction is settled by 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -78,6 +80,43 @@ def vat(net: int) -> int:
 
 def reachable(amount: int) -> bool:
     return any(net + vat(net) == amount for net in range(max(0, amount * 100 // 115 - 3), amount + 1))
+
+
+@contextlib.asynccontextmanager
+async def connected(settings: Settings, moyasar) -> AsyncIterator[tuple[Database, MoyasarClient]]:
+    """What the web process holds: a database and a Moyasar client (the local Moyasar)."""
+    database = Database(settings.database_url, app_role=settings.db_app_role, pool_size=2)
+    client = MoyasarClient(base_url=moyasar.api, secret_key=moyasar.secret_key, backoff=0.01)
+    try:
+        yield database, client
+    finally:
+        await client.aclose()
+        await database.dispose()
+
+
+async def record_only(
+    database: Database,
+    client: MoyasarClient,
+    settings: Settings,
+    tenant: str,
+    invoice_id: str,
+    reason: str,
+    amount: int | None = None,
+) -> Any:
+    """Transaction 1 of a refund (recorded `requested`, Moyasar's figure read), and nothing after it."""
+    return await refunds.begin_refund(
+        database,
+        client,
+        settings=settings,
+        tenant_id=uuid.UUID(tenant),
+        invoice_id=uuid.UUID(invoice_id),
+        kind="refund",
+        amount=amount,
+        plan_id=None,
+        reason=reason,
+        actor=Actor("platform_admin:test"),
+        correlation_id=reason.replace(" ", "-"),
+    )
 
 
 def test_a_full_refund_gives_all_back_with_one_credit_note(paying, moyasar, operator):
@@ -246,22 +285,8 @@ def test_a_crash_between_the_call_and_the_second_transaction_is_settled_by_recon
     )
 
     async def run() -> tuple[Any, Any]:
-        database = Database(settings.database_url, app_role=settings.db_app_role, pool_size=2)
-        client = MoyasarClient(base_url=moyasar.api, secret_key=moyasar.secret_key, backoff=0.01)
-        try:
-            refund = await refunds.begin_refund(
-                database,
-                client,
-                settings=settings,
-                tenant_id=uuid.UUID(tenant),
-                invoice_id=uuid.UUID(invoice_id),
-                kind="refund",
-                amount=2_300,
-                plan_id=None,
-                reason="crash test",
-                actor=Actor("platform_admin:test"),
-                correlation_id="crash-test",
-            )
+        async with connected(settings, moyasar) as (database, client):
+            refund = await record_only(database, client, settings, tenant, invoice_id, "crash test", amount=2_300)
             await client.refund_payment(refund.moyasar_payment_id, amount=refund.amount_total)
             # ...and the process dies here. Too early for reconciliation: left alone.
             early = await payments.reconcile_open_payments(database, client, settings=settings)
@@ -272,9 +297,6 @@ def test_a_crash_between_the_call_and_the_second_transaction_is_settled_by_recon
                 database, client, settings=settings, now=utcnow() + timedelta(minutes=5)
             )
             return early, (later, again)
-        finally:
-            await client.aclose()
-            await database.dispose()
 
     early, (later, again) = asyncio.run(run())
     assert early.refunds_checked == 0
@@ -293,28 +315,11 @@ def test_a_refund_recorded_but_never_sent_is_reconciled_as_failed(paying, moyasa
     settings = Settings(DATABASE_URL=paying.atlas.database_url, ATLAS_PAYMENT_RECONCILE_SECONDS=60)
 
     async def run() -> Any:
-        database = Database(settings.database_url, app_role=settings.db_app_role, pool_size=2)
-        client = MoyasarClient(base_url=moyasar.api, secret_key=moyasar.secret_key, backoff=0.01)
-        try:
-            await refunds.begin_refund(
-                database,
-                client,
-                settings=settings,
-                tenant_id=uuid.UUID(tenant),
-                invoice_id=uuid.UUID(invoice_id),
-                kind="refund",
-                amount=None,
-                plan_id=None,
-                reason="never sent",
-                actor=Actor("platform_admin:test"),
-                correlation_id="never-sent",
-            )
+        async with connected(settings, moyasar) as (database, client):
+            await record_only(database, client, settings, tenant, invoice_id, "never sent")
             return await payments.reconcile_open_payments(
                 database, client, settings=settings, now=utcnow() + timedelta(minutes=5)
             )
-        finally:
-            await client.aclose()
-            await database.dispose()
 
     done = asyncio.run(run())
     assert done.refunds_failed == 1
@@ -370,25 +375,8 @@ def test_refunds_to_look_at_are_on_the_platform_billing_page(paying, moyasar, op
     settings = Settings(DATABASE_URL=paying.atlas.database_url)
 
     async def run() -> None:
-        database = Database(settings.database_url, app_role=settings.db_app_role, pool_size=2)
-        client = MoyasarClient(base_url=moyasar.api, secret_key=moyasar.secret_key, backoff=0.01)
-        try:
-            await refunds.begin_refund(
-                database,
-                client,
-                settings=settings,
-                tenant_id=uuid.UUID(tenant),
-                invoice_id=uuid.UUID(invoice_id),
-                kind="refund",
-                amount=None,
-                plan_id=None,
-                reason="left requested",
-                actor=Actor("platform_admin:test"),
-                correlation_id="left-requested",
-            )
-        finally:
-            await client.aclose()
-            await database.dispose()
+        async with connected(settings, moyasar) as (database, client):
+            await record_only(database, client, settings, tenant, invoice_id, "left requested")
 
     asyncio.run(run())
     [(refund_id, moyasar_payment)] = paying.atlas.sql(
